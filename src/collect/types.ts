@@ -1,0 +1,103 @@
+/**
+ * What the collectors return: raw facts from the host, each with where it came from.
+ * Nothing here is interpreted beyond parsing sysfs's own number formats.
+ */
+import type {Read} from '../host/fs.js'
+
+export interface Miss {
+  path: string
+  reason: 'absent' | 'unreadable'
+  message: string
+}
+
+export interface CollectedPciDevice {
+  /** Full form, e.g. "0000:01:00.0". */
+  bdf: string
+  /** Host path of the device directory under /sys/devices (from the bus link). */
+  sysfsPath: string
+  /** The upstream bridge's BDF, from the sysfs path; undefined on a root bus. */
+  parentBdf?: string
+  vendor?: number
+  device?: number
+  subsystemVendor?: number
+  subsystemDevice?: number
+  /** 24-bit class code, e.g. 0x030000. */
+  classCode?: number
+  revision?: number
+  /** Config space bytes: 64 for non-root readers, 256 or 4096 for root. */
+  config: Read<Uint8Array>
+  /** Bound driver name (basename of the `driver` link); undefined when unbound. */
+  driver?: string
+  driverOverride?: string
+  iommuGroup?: number
+  /** Remapping unit name, e.g. "dmar0" (basename of the `iommu` link). */
+  iommuUnit?: string
+  /** `reset_method` words in the kernel's order; absent on kernels before 5.15. */
+  resetMethod: Read<string[]>
+  sriov?: {totalVfs?: number; numVfs?: number; offset?: number; stride?: number; vfDevice?: number}
+  /** On a VF: the PF's BDF. */
+  physfn?: string
+  /** On a PF: VF BDFs in virtfn index order. */
+  virtfns: string[]
+  numaNode?: number
+  link?: {currentSpeed?: string; currentWidth?: number; maxSpeed?: string; maxWidth?: number}
+  bootVga?: boolean
+  ariEnabled?: boolean
+}
+
+export interface CollectedGroup {
+  id: number
+  /** Member device names (PCI BDFs, or platform device names). */
+  devices: string[]
+  /** Default domain type: identity, DMA, DMA-FQ, unmanaged, blocked, unknown. */
+  type?: string
+  /** Raw `reserved_regions` text. */
+  reservedRegions?: string
+}
+
+export interface CollectedUnit {
+  /** "dmar0" (Intel), "ivhd0" (AMD) … */
+  name: string
+  vendor: 'intel' | 'amd' | 'other'
+  version?: string
+  /** Register base, from `address` (hex without 0x in sysfs). */
+  address?: bigint
+  cap?: bigint
+  ecap?: bigint
+  domainsSupported?: number
+  domainsUsed?: number
+  /** BDFs the unit translates (its devices/ links). */
+  devices: string[]
+}
+
+export interface CollectedPlatform {
+  cmdline: Read<string>
+  cpuinfo: Read<string>
+  kernelRelease: Read<string>
+  kernelVersion: Read<string>
+  interrupts: Read<string>
+  dmarTable: Read<Uint8Array>
+  ivrsTable: Read<Uint8Array>
+  /** Entries of /dev/vfio ("vfio", group numbers, "devices"). */
+  devVfio: Read<string[]>
+  devVfioDevices: Read<string[]>
+  devIommuPresent: boolean
+  allowUnsafeInterrupts: Read<string>
+  hypervisorType: Read<string>
+  dmi: {sysVendor?: string; productName?: string; biosVersion?: string}
+  /** /sys/kernel/iommu_groups listing: absent means no IOMMU driver registered groups. */
+  groupsDir: Read<string[]>
+  /** /sys/class/iommu listing. */
+  iommuClassDir: Read<string[]>
+  pciDir: Read<string[]>
+}
+
+export interface CollectedHost {
+  root: string
+  platform: CollectedPlatform
+  pci: CollectedPciDevice[]
+  groups: CollectedGroup[]
+  units: CollectedUnit[]
+  /** Every read that failed for a reason other than "the feature is simply not there". */
+  misses: Miss[]
+}

@@ -1,0 +1,40 @@
+/**
+ * An in-memory host for tests, on memfs. Entries map host paths to contents; `{link}` makes a
+ * symlink, `{dir: true}` an empty directory, `{unreadable}` a file (or directory) whose reads
+ * fail with EACCES, as a root-only sysfs file does for an ordinary user.
+ */
+import {Volume} from 'memfs'
+import {RootedHostFs, type SyncFsLike} from './fs.js'
+
+export type MemEntry = string | Uint8Array | {link: string} | {dir: true} | {unreadable: true}
+
+function denied(path: string): Error {
+  return Object.assign(new Error(`EACCES: permission denied, open '${path}'`), {code: 'EACCES'})
+}
+
+export function memHostFs(entries: Record<string, MemEntry>): RootedHostFs {
+  const vol = new Volume()
+  const unreadable = new Set<string>()
+  for (const [path, entry] of Object.entries(entries)) {
+    vol.mkdirSync(path.slice(0, path.lastIndexOf('/')) || '/', {recursive: true})
+    if (typeof entry === 'string' || entry instanceof Uint8Array) vol.writeFileSync(path, entry)
+    else if ('link' in entry) vol.symlinkSync(entry.link, path)
+    else if ('dir' in entry) vol.mkdirSync(path, {recursive: true})
+    else {
+      vol.writeFileSync(path, '')
+      unreadable.add(path)
+    }
+  }
+  const guard = <A extends unknown[], R>(fn: (p: string, ...a: A) => R) => (p: string, ...a: A): R => {
+    if (unreadable.has(p)) throw denied(p)
+    return fn(p, ...a)
+  }
+  const fs: SyncFsLike = {
+    readFileSync: guard((p) => vol.readFileSync(p) as Uint8Array),
+    readlinkSync: (p) => String(vol.readlinkSync(p)),
+    readdirSync: guard((p) => vol.readdirSync(p) as unknown[]),
+    realpathSync: (p) => String(vol.realpathSync(p)),
+    statSync: (p) => vol.statSync(p),
+  }
+  return new RootedHostFs('/', fs)
+}
