@@ -45,9 +45,14 @@ function miss<T>(path: string, error: unknown): Read<T> {
 }
 
 export class RootedHostFs implements HostFs {
+  /**
+   * @param unreadable host paths to report as unreadable: a snapshot records what the
+   *   captured host refused to show (meta.json), so replaying it gives the same answers.
+   */
   constructor(
     readonly root: string,
     private readonly fs: SyncFsLike = nodeFs as unknown as SyncFsLike,
+    private readonly unreadable: ReadonlySet<string> = new Set(),
   ) {}
 
   /** Host path -> path on the underlying fs. */
@@ -64,6 +69,9 @@ export class RootedHostFs implements HostFs {
   }
 
   private attempt<T>(path: string, read: (p: string) => T): Read<T> {
+    if (this.unreadable.has(path)) {
+      return {ok: false, reason: 'unreadable', path, message: `${path}: not readable on the captured host`}
+    }
     try {
       return {ok: true, value: read(this.at(path)), path}
     } catch (error) {

@@ -1,0 +1,41 @@
+import {Flags} from '@oclif/core'
+import {captureScript} from '../src/collect/capture-script.js'
+import {BaseCommand} from '../src/cli/base.js'
+import {readKernelLog} from '../src/host/kernel-log.js'
+import {writeSnapshot} from '../src/host/snapshot.js'
+import type {SnapshotMeta} from '../src/collect/layout.js'
+
+export default class Capture extends BaseCommand {
+  static override summary = 'Write a snapshot of this host that `--root DIR` reads exactly like the live host'
+  static override description = `Copies the sysfs/procfs files vtd-check reads (PCI devices, IOMMU groups, remapping units, ACPI DMAR/IVRS, cmdline, CPU, interrupts), keeps symlinks as links, adds dmesg.txt and meta.json (with what could not be read). Read-only on the host. Run as root for full PCI config space, the DMAR table and the kernel log.
+
+--script prints the same capture as a POSIX sh script (busybox compatible) for hosts without Node.js.`
+
+  static override examples = [
+    'sudo <%= config.bin %> capture --out ./snap-$(hostname)',
+    '<%= config.bin %> check --root ./snap-myhost',
+    '<%= config.bin %> capture --script > vtd-capture.sh && sudo sh vtd-capture.sh ./snap',
+  ]
+
+  static override flags = {
+    out: Flags.string({char: 'o', description: 'directory to write the snapshot into (created if missing)', exclusive: ['script']}),
+    script: Flags.boolean({description: 'print the equivalent POSIX sh capture script instead of capturing'}),
+  }
+
+  async run(): Promise<SnapshotMeta | {script: string}> {
+    const {flags} = await this.parse(Capture)
+    if (flags.script) {
+      const script = captureScript(this.config.version)
+      if (!this.jsonEnabled()) process.stdout.write(script)
+      return {script}
+    }
+    if (!flags.out) this.error('capture needs --out DIR (or --script to print the sh capture script)', {exit: 2, suggestions: ['vtd-check capture --out ./snapshot']})
+    const fs = this.hostFs(flags.root)
+    const meta = writeSnapshot(fs, await readKernelLog(fs), flags.out, this.config.version)
+    if (!this.jsonEnabled()) {
+      this.log(`wrote snapshot to ${flags.out}`)
+      if (meta.unreadable.length > 0) this.log(`not readable without root (kept as unreadable in meta.json): ${meta.unreadable.join(', ')}`)
+    }
+    return meta
+  }
+}

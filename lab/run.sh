@@ -1,0 +1,278 @@
+#!/usr/bin/env bash
+# vtd-check real-kernel lab: boots Debian's linux-image-amd64 under QEMU (TCG, q35, emulated
+# VT-d) with a busybox initramfs, runs a scenario's actions in the guest, captures a snapshot
+# with the project's own capture script and writes it to sysfs-fixtures/lab-<scenario>/.
+#
+#   lab/run.sh [--jobs N] [--out DIR] [SCENARIO...]   (no scenario: all of lab/scenarios/)
+#   lab/run.sh --list | --check
+#
+# Installs nothing. Needs: qemu-system-x86_64, busybox (static), apt-get + dpkg (to fetch and
+# unpack the kernel), modinfo (kmod), cpio, gzip, base64, node + npx tsc (capture script).
+# Env: LAB_CACHE (default lab-cache/), LAB_KERNEL_PKG (default: what linux-image-amd64 depends
+# on), LAB_TIMEOUT seconds per boot (default 600), LAB_CAPTURE_SCRIPT (a prebuilt script file).
+set -euo pipefail
+
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$LAB_DIR/.." && pwd)
+CACHE=${LAB_CACHE:-$REPO/lab-cache}
+OUT_ROOT=$REPO/sysfs-fixtures
+TIMEOUT=${LAB_TIMEOUT:-600}
+JOBS=1
+
+say() { printf 'lab: %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+missing_tools() {
+  local missing=()
+  command -v qemu-system-x86_64 >/dev/null || missing+=("qemu-system-x86_64 (apt-get install qemu-system-x86)")
+  { command -v busybox >/dev/null && busybox --list 2>/dev/null | grep -qx devmem; } \
+    || missing+=("busybox with devmem (apt-get install busybox-static)")
+  command -v apt-get >/dev/null || missing+=("apt-get (Debian/Ubuntu host)")
+  command -v dpkg >/dev/null || missing+=("dpkg")
+  command -v modinfo >/dev/null || missing+=("modinfo (apt-get install kmod)")
+  command -v cpio >/dev/null || missing+=("cpio (apt-get install cpio)")
+  command -v node >/dev/null || missing+=("node")
+  if [ ${#missing[@]} -gt 0 ]; then printf '%s\n' "${missing[@]}"; fi
+}
+
+check_tools() {
+  local missing
+  missing=$(missing_tools)
+  if [ -n "$missing" ]; then
+    say "missing tools:"; printf '  %s\n' "$missing" >&2; return 1
+  fi
+  file -L "$(command -v busybox)" 2>/dev/null | grep -q 'dynamically linked' \
+    && die "busybox is dynamically linked; install busybox-static"
+  return 0
+}
+
+# --- kernel ---------------------------------------------------------------------------------
+kernel_package() {
+  if [ -n "${LAB_KERNEL_PKG:-}" ]; then echo "$LAB_KERNEL_PKG"; return; fi
+  apt-cache depends linux-image-amd64 2>/dev/null \
+    | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'
+}
+
+# fetch_kernel: sets KPKG KDIR KREL VMLINUZ; downloads and unpacks once into the cache.
+fetch_kernel() {
+  KPKG=$(kernel_package)
+  [ -n "$KPKG" ] || die "cannot tell which linux-image-*-amd64 linux-image-amd64 depends on (apt-get update?)"
+  KDIR=$CACHE/$KPKG
+  if [ ! -f "$KDIR/.unpacked" ]; then
+    mkdir -p "$CACHE/debs"
+    say "downloading $KPKG"
+    (cd "$CACHE/debs" && apt-get download "$KPKG" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2) \
+      || die "apt-get download $KPKG failed"
+    rm -rf "$KDIR"; mkdir -p "$KDIR"
+    dpkg -x "$CACHE"/debs/"${KPKG}"_*.deb "$KDIR"
+    touch "$KDIR/.unpacked"
+  fi
+  VMLINUZ=$(ls "$KDIR"/boot/vmlinuz-* | head -n1)
+  KREL=${VMLINUZ##*/vmlinuz-}
+  KVERSION=$(dpkg-deb -f "$CACHE"/debs/"${KPKG}"_*.deb Version 2>/dev/null || echo unknown)
+}
+
+# module_path NAME: the .ko* file of a module name ('-' and '_' are the same to the kernel).
+module_path() {
+  local want=${1//-/_}
+  if [ ! -f "$KDIR/.module-index" ]; then
+    find "$KDIR/lib/modules/$KREL/kernel" -name '*.ko*' | while read -r f; do
+      local b=${f##*/}; b=${b%%.ko*}; echo "${b//-/_} $f"
+    done > "$KDIR/.module-index"
+  fi
+  awk -v m="$want" '$1 == m {print $2; exit}' "$KDIR/.module-index"
+}
+
+# resolve_modules NAME...: prints module names in load order (dependencies first), once each.
+resolve_modules() {
+  local -A seen=()
+  local order=()
+  visit() {
+    local name=${1//-/_} path dep
+    [ -n "${seen[$name]:-}" ] && return 0
+    seen[$name]=1
+    path=$(module_path "$name")
+    if [ -z "$path" ]; then
+      grep -q "/${name}.ko\|/${1}.ko" "$KDIR/lib/modules/$KREL/modules.builtin" 2>/dev/null && return 0
+      die "module $1 not found in $KPKG (and not built in)"
+    fi
+    for dep in $(modinfo -F depends "$path" | tr ',' ' '); do visit "$dep"; done
+    order+=("$name")
+  }
+  local m
+  for m in "$@"; do visit "$m"; done
+  [ ${#order[@]} -eq 0 ] || printf '%s\n' "${order[@]}"
+}
+
+# --- capture script -------------------------------------------------------------------------
+capture_script() {
+  if [ -n "${LAB_CAPTURE_SCRIPT:-}" ]; then cat "$LAB_CAPTURE_SCRIPT"; return; fi
+  local dist=$CACHE/dist
+  if [ ! -f "$dist/.built" ] || [ -n "$(find "$REPO/src" -newer "$dist/.built" -name '*.ts' | head -n1)" ]; then
+    say "compiling the capture script (tsc -> $dist)"
+    rm -rf "$dist"
+    # Emit even if an unrelated file has a type error: only capture-script.js is needed.
+    (cd "$REPO" && npx tsc -p tsconfig.json --outDir "$dist" >/dev/null 2>&1) || true
+    [ -f "$dist/src/collect/capture-script.js" ] || die "tsc did not emit src/collect/capture-script.js"
+    touch "$dist/.built"
+  fi
+  node -e "import('$dist/src/collect/capture-script.js').then(m => process.stdout.write(m.captureScript('lab')))"
+}
+
+# --- one scenario ---------------------------------------------------------------------------
+scenario_file() { echo "$LAB_DIR/scenarios/$1.sh"; }
+
+load_scenario() {
+  TITLE=''; TOPOLOGY=''; INJECT=''; IOMMU=''; KERNEL_ARGS=''; MODULES=''; ACTIONS=''; TRACE=''
+  DEVICES=()
+  # shellcheck disable=SC1090
+  . "$(scenario_file "$1")"
+  [ -n "$TITLE" ] || die "$1: TITLE is empty"
+}
+
+build_initramfs() { # NAME WORKDIR
+  local name=$1 work=$2 root=$2/root m
+  rm -rf "$root"; mkdir -p "$root"/{bin,dev,proc,sys,lab,lib/modules,tmp}
+  cp "$(command -v busybox)" "$root/bin/busybox"
+  cp "$LAB_DIR/guest/init.sh" "$root/init"; chmod 755 "$root/init"
+  cp "$LAB_DIR/guest/guest-lib.sh" "$root/lab/guest-lib.sh"
+  printf '%s\n' "$ACTIONS" > "$root/lab/actions.sh"
+  capture_script > "$root/lab/capture.sh"
+  # shellcheck disable=SC2086
+  resolve_modules $MODULES > "$root/lib/modules/load-order"
+  while read -r m; do
+    [ -n "$m" ] || continue
+    local src; src=$(module_path "$m")
+    case $src in
+      *.ko.xz) xz -dc "$src" > "$root/lib/modules/$m.ko" ;;
+      *.ko.zst) zstd -dcq "$src" > "$root/lib/modules/$m.ko" ;;
+      *.ko.gz) gzip -dc "$src" > "$root/lib/modules/$m.ko" ;;
+      *) cp "$src" "$root/lib/modules/$m.ko" ;;
+    esac
+  done < "$root/lib/modules/load-order"
+  (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/initrd.gz"
+}
+
+run_scenario() { # NAME
+  local name=$1 work=$CACHE/work/$1 out=$OUT_ROOT/lab-$1
+  load_scenario "$name"
+  rm -rf "$work"; mkdir -p "$work"
+  build_initramfs "$name" "$work"
+  local append="console=ttyS0 panic=-1${KERNEL_ARGS:+ $KERNEL_ARGS}"
+  local qemu=(qemu-system-x86_64 -machine q35,accel=tcg -smp 1 -m 256M -nodefaults -display none
+    -no-reboot -monitor none -serial "file:$work/console.log" -serial "file:$work/xfer.txt")
+  [ -n "$IOMMU" ] && qemu+=(-device "$IOMMU")
+  qemu+=("${DEVICES[@]}")
+  # vtd_dmar_fault is QEMU's record of every fault it reports to the guest; the
+  # "vtd_iova_to_slpte: detected ..." lines are error_report_once (first of each kind).
+  qemu+=(-trace "enable=vtd_dmar_fault" -trace "enable=vtd_fault_disabled" ${TRACE:+-trace "enable=$TRACE"})
+  local shown=("${qemu[@]}" -kernel "vmlinuz-$KREL" -initrd initrd.gz -append "$append")
+  qemu+=(-kernel "$VMLINUZ" -initrd "$work/initrd.gz" -append "$append")
+  say "$name: booting"
+  local t0 t1 rc=0
+  t0=$(date +%s.%N)
+  timeout "$TIMEOUT" "${qemu[@]}" > "$work/qemu-stdout.txt" 2> "$work/qemu-stderr.txt" || rc=$?
+  t1=$(date +%s.%N)
+  local seconds; seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}')
+  if [ $rc -ne 0 ]; then
+    say "$name: qemu exited $rc after ${seconds}s; console tail:"; tail -n 30 "$work/console.log" >&2; return 1
+  fi
+  tr -d '\r' < "$work/xfer.txt" | sed -n '/=====VTD-LAB-BEGIN=====/,/=====VTD-LAB-END=====/p' \
+    | sed '1d;$d' > "$work/xfer.b64"
+  grep -q '=====VTD-LAB-END=====' "$work/xfer.txt" || {
+    say "$name: no complete snapshot on the transfer port after ${seconds}s; console tail:"
+    tail -n 30 "$work/console.log" >&2; return 1; }
+  rm -rf "$work/unpacked"; mkdir -p "$work/unpacked"
+  base64 -d < "$work/xfer.b64" | tar -xz --no-same-owner -C "$work/unpacked"
+  rm -rf "$out"; mkdir -p "$out"
+  cp -a "$work/unpacked/snap/." "$out/"
+  cp "$work/qemu-stderr.txt" "$out/qemu-stderr.txt"
+  local injected=''; [ -f "$work/unpacked/lab/injected.txt" ] && injected=$(cat "$work/unpacked/lab/injected.txt")
+  printf '%s\n' "$injected" | sed '/^$/d' > "$out/lab-injected.txt"
+  write_readme "$name" "$out" "$seconds" "${shown[*]}" "$append"
+  say "$name: ok in ${seconds}s, $(du -sh "$out" | cut -f1), $(ls "$out/sys/kernel/iommu_groups" 2>/dev/null | wc -l) iommu groups"
+  echo "$name $seconds" >> "$CACHE/timings.txt"
+}
+
+write_readme() { # NAME OUT SECONDS QEMU-CMDLINE APPEND
+  local name=$1 out=$2
+  local cmdline; cmdline=$(cat "$out/proc/cmdline" 2>/dev/null || echo "$5")
+  local version; version=$(cat "$out/proc/version" 2>/dev/null || echo "$KREL")
+  {
+    echo "# lab-$name: $TITLE"
+    echo
+    echo "Real-kernel snapshot made by \`lab/run.sh $name\` (scenario \`lab/scenarios/$name.sh\`):"
+    echo "Debian's \`$KPKG\` ($KVERSION) booted under QEMU $(qemu-system-x86_64 --version | head -n1 | sed 's/QEMU emulator version //') (TCG, q35, emulated VT-d),"
+    echo "busybox initramfs, snapshot taken inside the guest by the project's own \`capture --script\`."
+    echo "Do not edit by hand: rerun the lab."
+    echo
+    echo "## Topology"
+    echo "$TOPOLOGY"
+    echo
+    echo "## What was injected"
+    echo "${INJECT:-Nothing: boot, then capture.}"
+    echo
+    echo "Injected events as the guest recorded them (\`lab-injected.txt\`: kind, BDF, address, bytes):"
+    echo '```'; cat "$out/lab-injected.txt"; echo '```'
+    echo
+    echo "## Kernel"
+    echo "- version: \`$version\`"
+    echo "- command line: \`$cmdline\`"
+    echo
+    echo "## QEMU command line"
+    echo '```'; echo "$4"; echo '```'
+    echo
+    echo "## Files"
+    echo "- \`sys/\`, \`proc/\`, \`dmesg.txt\`, \`meta.json\`: the snapshot (DESIGN.md layout)."
+    echo "- \`qemu-stderr.txt\`: QEMU's own stderr: \`vtd_dmar_fault\` trace lines (every fault QEMU"
+    echo "  reported: source id, reason, address, write) and \`vtd_iova_to_slpte: detected ...\` lines"
+    echo "  (the first of each kind, with the page-table level where the walk stopped) — the"
+    echo "  emulator's ground truth for translation replay."
+    echo "- \`lab-injected.txt\`: what the guest actions did."
+    echo
+    echo "Boot + actions + capture + transfer took ${3}s on the machine that generated it."
+  } > "$out/README.md"
+}
+
+# --- main -----------------------------------------------------------------------------------
+all_scenarios() { for f in "$LAB_DIR"/scenarios/*.sh; do b=${f##*/}; echo "${b%.sh}"; done; }
+
+main() {
+  local names=()
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --list) all_scenarios; exit 0 ;;
+      --check) check_tools && say "all tools present"; exit $? ;;
+      --jobs) JOBS=$2; shift ;;
+      --out) OUT_ROOT=$(cd "$2" && pwd); shift ;;
+      -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}"; exit 0 ;;
+      -*) die "unknown option $1" ;;
+      *) [ -f "$(scenario_file "$1")" ] || die "no scenario $1 (see --list)"; names+=("$1") ;;
+    esac
+    shift
+  done
+  [ ${#names[@]} -gt 0 ] || mapfile -t names < <(all_scenarios)
+  check_tools || exit 1
+  mkdir -p "$CACHE"
+  fetch_kernel
+  say "kernel $KPKG ($KREL), ${#names[@]} scenario(s), $JOBS at a time"
+  capture_script > /dev/null
+  : > "$CACHE/timings.txt"
+  local failed=0 t0=$SECONDS
+  if [ "$JOBS" -gt 1 ]; then
+    export LAB_CACHE=$CACHE LAB_KERNEL_PKG=$KPKG LAB_TIMEOUT=$TIMEOUT
+    printf '%s\n' "${names[@]}" | xargs -P "$JOBS" -I{} "$LAB_DIR/run.sh" --single {} --out "$OUT_ROOT" || failed=1
+  else
+    local n; for n in "${names[@]}"; do (run_scenario "$n") || { failed=1; say "$n: FAILED"; }; done
+  fi
+  say "done in $((SECONDS - t0))s; per scenario (s):"; sort "$CACHE/timings.txt" >&2
+  return $failed
+}
+
+if [ "${1:-}" = --single ]; then
+  # Internal: one scenario, called by main for --jobs (appends to the shared timings file).
+  shift; n=$1; shift; [ "${1:-}" = --out ] && OUT_ROOT=$2
+  fetch_kernel; run_scenario "$n"
+else
+  main "$@"
+fi

@@ -1,0 +1,227 @@
+/**
+ * Kernel command-line parameters read for their EFFECT (vtd-reference §8), not as strings:
+ * `intel_iommu=on` on an AMD CPU does nothing, `amd_iommu=on` is not an option at all, and
+ * `iommu=pt` weakens host isolation rather than "enabling" anything.
+ *
+ * Parameters are applied in command-line order, like the kernel's early_param handlers, so
+ * `intel_iommu=on intel_iommu=off` ends disabled and the last of `iommu=pt` / `iommu.passthrough=0` wins.
+ */
+
+export interface ParamToken {
+  key: string
+  value?: string
+}
+
+export type DefaultDomainRequest = {type: 'identity' | 'translated'; via: string}
+export type InvalidationRequest = {policy: 'strict' | 'lazy'; via: string}
+
+export interface VfioPciId {
+  vendor: number
+  device: number
+  subvendor?: number
+  subdevice?: number
+  /** The text as written, for messages. */
+  text: string
+}
+
+export interface KernelParameters {
+  /** Every kernel parameter before a bare `--` (what follows goes to init). */
+  tokens: ParamToken[]
+  intelIommu: {
+    /** on/off as last requested; undefined = the kernel's Kconfig default decides. */
+    enabled?: boolean
+    igfxOff: boolean
+    /** sm_on → true, sm_off → false. */
+    scalableMode?: boolean
+    spOff: boolean
+    tbootNoforce: boolean
+    /** Options the kernel does not know (it ignores them, newer kernels log "Unknown option"). */
+    unknownOptions: string[]
+  }
+  defaultDomain?: DefaultDomainRequest
+  invalidation?: InvalidationRequest
+  /** iommu=off / iommu=soft: legacy knobs; soft bounces through swiotlb. */
+  iommuOff: boolean
+  iommuSoft: boolean
+  intremap: {off: boolean; nosid: boolean; noX2apicOptout: boolean; nopost: boolean; postedMsi: boolean; via?: string}
+  /** pcie_acs_override= options (out-of-tree patch); undefined when absent. */
+  acsOverride?: string[]
+  allowUnsafeInterrupts?: boolean
+  vfioPciIds: VfioPciId[]
+  disableAcsRedir?: string
+  configAcs?: string
+  pciNoats: boolean
+  /** `amd_iommu=` value as written; only on/off-like words matter, see `ineffective`. */
+  amdIommu?: string
+}
+
+export interface IneffectiveParameter {
+  param: string
+  why: string
+}
+
+const FALSE_WORDS = new Set(['0', 'n', 'no', 'off', 'false'])
+const TRUE_WORDS = new Set(['1', 'y', 'yes', 'on', 'true'])
+
+/** Split /proc/cmdline like the kernel's next_arg(): whitespace separated, double quotes group. */
+export function tokenizeCmdline(cmdline: string): ParamToken[] {
+  const tokens: ParamToken[] = []
+  const words = cmdline.match(/(?:[^\s"]+|"[^"]*")+/g) ?? []
+  for (const word of words) {
+    if (word === '--') break
+    const clean = word.replace(/"/g, '')
+    const eq = clean.indexOf('=')
+    tokens.push(eq < 0 ? {key: clean} : {key: clean.slice(0, eq), value: clean.slice(eq + 1)})
+  }
+  return tokens
+}
+
+/** Module parameters accept '-' and '_' interchangeably (vfio-pci.ids == vfio_pci.ids). */
+function normalKey(key: string): string {
+  return key.replace(/-/g, '_')
+}
+
+function flag(value: string | undefined): boolean | undefined {
+  if (value === undefined) return true
+  const word = value.toLowerCase()
+  if (TRUE_WORDS.has(word)) return true
+  if (FALSE_WORDS.has(word)) return false
+  return undefined
+}
+
+function parseVfioIds(value: string): VfioPciId[] {
+  const ids: VfioPciId[] = []
+  for (const text of value.split(',').filter(Boolean)) {
+    const [vendor, device, subvendor, subdevice] = text.split(':').map((part) => Number.parseInt(part, 16))
+    if (vendor === undefined || device === undefined || Number.isNaN(vendor) || Number.isNaN(device)) continue
+    ids.push({
+      vendor,
+      device,
+      ...(subvendor !== undefined && !Number.isNaN(subvendor) ? {subvendor} : {}),
+      ...(subdevice !== undefined && !Number.isNaN(subdevice) ? {subdevice} : {}),
+      text,
+    })
+  }
+  return ids
+}
+
+/** One handler per parameter: what it does to the effective state. */
+type Handler = (state: KernelParameters, value: string | undefined, token: string) => void
+
+const INTEL_IOMMU_OPTIONS: Record<string, (state: KernelParameters) => void> = {
+  on: (s) => (s.intelIommu.enabled = true),
+  off: (s) => (s.intelIommu.enabled = false),
+  igfx_off: (s) => (s.intelIommu.igfxOff = true),
+  sm_on: (s) => (s.intelIommu.scalableMode = true),
+  sm_off: (s) => (s.intelIommu.scalableMode = false),
+  sp_off: (s) => (s.intelIommu.spOff = true),
+  tboot_noforce: (s) => (s.intelIommu.tbootNoforce = true),
+  strict: (s) => (s.invalidation = {policy: 'strict', via: 'intel_iommu=strict'}),
+  forcedac: () => undefined,
+  nobounce: () => undefined,
+}
+
+const HANDLERS: Record<string, Handler> = {
+  intel_iommu: (s, value) => {
+    for (const option of (value ?? '').split(',').filter(Boolean)) {
+      const apply = INTEL_IOMMU_OPTIONS[option]
+      if (apply) apply(s)
+      else s.intelIommu.unknownOptions.push(option)
+    }
+  },
+  iommu: (s, value, token) => {
+    for (const option of (value ?? '').split(',').filter(Boolean)) {
+      if (option === 'pt') s.defaultDomain = {type: 'identity', via: token}
+      else if (option === 'nopt') s.defaultDomain = {type: 'translated', via: token}
+      else if (option === 'off') s.iommuOff = true
+      else if (option === 'soft') s.iommuSoft = true
+    }
+  },
+  'iommu.passthrough': (s, value, token) => {
+    const on = flag(value)
+    if (on !== undefined) s.defaultDomain = {type: on ? 'identity' : 'translated', via: token}
+  },
+  'iommu.strict': (s, value, token) => {
+    const on = flag(value)
+    if (on !== undefined) s.invalidation = {policy: on ? 'strict' : 'lazy', via: token}
+  },
+  intremap: (s, value, token) => {
+    for (const option of (value ?? '').split(',').filter(Boolean)) {
+      if (option === 'off') s.intremap = {...s.intremap, off: true, via: token}
+      else if (option === 'on') s.intremap = {...s.intremap, off: false, via: token}
+      else if (option === 'nosid') s.intremap.nosid = true
+      else if (option === 'no_x2apic_optout') s.intremap.noX2apicOptout = true
+      else if (option === 'nopost') s.intremap.nopost = true
+      else if (option === 'posted_msi') s.intremap.postedMsi = true
+    }
+  },
+  nointremap: (s, _value, token) => (s.intremap = {...s.intremap, off: true, via: token}),
+  pcie_acs_override: (s, value) => (s.acsOverride = (value ?? '').split(',').filter(Boolean)),
+  'vfio_iommu_type1.allow_unsafe_interrupts': (s, value) => (s.allowUnsafeInterrupts = flag(value) ?? s.allowUnsafeInterrupts),
+  'vfio_pci.ids': (s, value) => s.vfioPciIds.push(...parseVfioIds(value ?? '')),
+  disable_acs_redir: (s, value) => (s.disableAcsRedir = value ?? ''),
+  config_acs: (s, value) => (s.configAcs = value ?? ''),
+  pci: (s, value) => {
+    if ((value ?? '').split(',').includes('noats')) s.pciNoats = true
+  },
+  amd_iommu: (s, value) => (s.amdIommu = value ?? ''),
+}
+
+export function parseKernelParameters(cmdline: string): KernelParameters {
+  const state: KernelParameters = {
+    tokens: tokenizeCmdline(cmdline),
+    intelIommu: {igfxOff: false, spOff: false, tbootNoforce: false, unknownOptions: []},
+    iommuOff: false,
+    iommuSoft: false,
+    intremap: {off: false, nosid: false, noX2apicOptout: false, nopost: false, postedMsi: false},
+    vfioPciIds: [],
+    pciNoats: false,
+  }
+  for (const token of state.tokens) {
+    const handler = HANDLERS[normalKey(token.key)] ?? HANDLERS[token.key]
+    const text = token.value === undefined ? token.key : `${token.key}=${token.value}`
+    handler?.(state, token.value, text)
+  }
+  return state
+}
+
+/** Parameters that are present but do nothing on this platform, and why (cnspec#3835 in peers.md). */
+export function ineffectiveParameters(params: KernelParameters, cpuVendor: 'intel' | 'amd' | 'other' | 'unknown'): IneffectiveParameter[] {
+  const found: IneffectiveParameter[] = []
+  if (params.amdIommu !== undefined) {
+    const options = params.amdIommu.split(',')
+    if (options.includes('on'))
+      found.push({param: `amd_iommu=${params.amdIommu}`, why: '"on" is not an amd_iommu option; the kernel ignores it (AMD-Vi is enabled by default when the IVRS table exists)'})
+    else if (cpuVendor === 'intel') found.push({param: `amd_iommu=${params.amdIommu}`, why: 'an AMD-Vi option on an Intel CPU has no effect'})
+  }
+  if (cpuVendor === 'amd' && params.intelIommu.enabled !== undefined)
+    found.push({param: `intel_iommu=${params.intelIommu.enabled ? 'on' : 'off'}`, why: 'an Intel VT-d option on an AMD CPU has no effect'})
+  for (const option of params.intelIommu.unknownOptions)
+    found.push({param: `intel_iommu=${option}`, why: `"${option}" is not an intel_iommu option (the kernel ignores it; there is no pasid/sva switch)`})
+  return found
+}
+
+/** What each recognised parameter does, in words, for evidence lines. */
+export function describeEffects(params: KernelParameters): string[] {
+  const lines: string[] = []
+  const intel = params.intelIommu
+  if (intel.enabled === true) lines.push('intel_iommu=on: VT-d DMA remapping requested (needed when the kernel was built with CONFIG_INTEL_IOMMU_DEFAULT_ON=n)')
+  if (intel.enabled === false) lines.push('intel_iommu=off: VT-d DMA remapping disabled (interrupt remapping may still be on); also blocks the platform opt-in')
+  if (intel.igfxOff) lines.push('intel_iommu=igfx_off: the integrated GPU is not translated (no IOMMU group, no DMA protection, cannot be assigned)')
+  if (intel.scalableMode === true) lines.push('intel_iommu=sm_on: scalable mode used when ECAP.SMTS is set')
+  if (intel.scalableMode === false) lines.push('intel_iommu=sm_off: legacy (non-scalable) translation forced')
+  if (params.defaultDomain?.type === 'identity')
+    lines.push(`${params.defaultDomain.via}: identity (passthrough) default domain — host drivers' DMA is NOT translated; devices are still assignable to VFIO`)
+  if (params.defaultDomain?.type === 'translated') lines.push(`${params.defaultDomain.via}: translated default domain`)
+  if (params.invalidation) lines.push(`${params.invalidation.via}: ${params.invalidation.policy} IOTLB invalidation`)
+  if (params.iommuSoft) lines.push('iommu=soft: swiotlb bouncing; on Intel this effectively disables VT-d DMA use')
+  if (params.intremap.off) lines.push(`${params.intremap.via ?? 'intremap=off'}: interrupt remapping disabled — VFIO refuses assignment unless allow_unsafe_interrupts=1`)
+  if (params.intremap.nosid) lines.push('intremap=nosid: source-id verification off (workaround for fault 0x26)')
+  if (params.intremap.noX2apicOptout) lines.push('intremap=no_x2apic_optout: the firmware x2APIC opt-out is ignored')
+  if (params.intremap.nopost) lines.push('intremap=nopost: posted interrupts not used')
+  if (params.acsOverride) lines.push(`pcie_acs_override=${params.acsOverride.join(',')}: ACS faked on ports/functions without ACS (out-of-tree patch) — split groups are not really isolated`)
+  if (params.allowUnsafeInterrupts === true) lines.push('vfio_iommu_type1.allow_unsafe_interrupts=1: VFIO assigns devices without interrupt remapping (MSI injection possible)')
+  if (params.vfioPciIds.length > 0) lines.push(`vfio-pci.ids=${params.vfioPciIds.map((id) => id.text).join(',')}: vfio-pci claims these IDs when it loads`)
+  if (params.pciNoats) lines.push('pci=noats: ATS disabled for every device')
+  return lines
+}

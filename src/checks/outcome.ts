@@ -1,0 +1,34 @@
+/** Check outcomes and the one function that owns the exit-code policy (DESIGN.md). */
+
+export type Outcome = 'pass' | 'warn' | 'fail' | 'unknown' | 'not-applicable'
+
+export interface Evidence {
+  /** What was observed, in words a person reads. */
+  fact: string
+  /** Where it was read (host path, "dmesg", "lspci dump" …). */
+  source?: string
+}
+
+export interface CheckResult {
+  id: string
+  title: string
+  outcome: Outcome
+  /** One line: the verdict in words. */
+  summary: string
+  evidence: Evidence[]
+  /** What to change; empty when nothing is needed. */
+  remediation: string[]
+  docs?: string
+}
+
+export const EXIT = {ok: 0, fail: 1, usage: 2, unknown: 3} as const
+
+/** 0 all applicable pass (warnings allowed) · 1 any fail · 3 no fail but something unknown. */
+export function exitCodeFor(outcomes: Iterable<Outcome>): number {
+  let unknown = false
+  for (const outcome of outcomes) {
+    if (outcome === 'fail') return EXIT.fail
+    if (outcome === 'unknown') unknown = true
+  }
+  return unknown ? EXIT.unknown : EXIT.ok
+}

@@ -1,0 +1,52 @@
+/**
+ * The snapshot layout: which host files a capture copies. One list serves both captures
+ * (the TypeScript one and the POSIX sh script), so they cannot drift apart.
+ */
+import {PLATFORM_FILES, PLATFORM_LISTINGS} from './platform.js'
+
+/** Attributes copied from each PCI device directory (absent ones are skipped). */
+export const PCI_DEVICE_FILES = [
+  'vendor', 'device', 'subsystem_vendor', 'subsystem_device', 'class', 'revision', 'config',
+  'numa_node', 'local_cpulist', 'reset_method', 'driver_override', 'modalias', 'enable', 'irq',
+  'sriov_totalvfs', 'sriov_numvfs', 'sriov_offset', 'sriov_stride', 'sriov_vf_device', 'sriov_drivers_autoprobe',
+  'current_link_speed', 'current_link_width', 'max_link_speed', 'max_link_width',
+  'boot_vga', 'ari_enabled', 'd3cold_allowed', 'power_state',
+] as const
+
+/** Links kept (as links) in each PCI device directory; virtfnN are matched by prefix. */
+export const PCI_DEVICE_LINKS = ['driver', 'iommu_group', 'iommu', 'physfn'] as const
+export const PCI_VIRTFN_PREFIX = 'virtfn'
+
+export const GROUP_FILES = ['type', 'reserved_regions', 'name'] as const
+
+export const UNIT_FILES = [
+  'intel-iommu/version', 'intel-iommu/address', 'intel-iommu/cap', 'intel-iommu/ecap',
+  'intel-iommu/domains_supported', 'intel-iommu/domains_used',
+  'amd-iommu/cap', 'amd-iommu/features',
+] as const
+
+/** Optional root-only debugfs views; copied when readable, capped because they can be large. */
+export const DEBUGFS_FILES = [
+  '/sys/kernel/debug/iommu/intel/iommu_regset',
+  '/sys/kernel/debug/iommu/intel/dmar_translation_struct',
+  '/sys/kernel/debug/iommu/intel/ir_translation_struct',
+  '/sys/kernel/debug/iommu/intel/invalidation_queue',
+] as const
+export const DEBUGFS_MAX_BYTES = 4 * 1024 * 1024
+
+export const HOST_FILES = Object.values(PLATFORM_FILES)
+export const HOST_LISTINGS = PLATFORM_LISTINGS
+
+export const SNAPSHOT_META = 'meta.json'
+export const SNAPSHOT_DMESG = 'dmesg.txt'
+
+export interface SnapshotMeta {
+  tool: 'vtd-check'
+  toolVersion: string
+  captureMethod: 'node' | 'sh'
+  capturedAt: string
+  hostname: string
+  uid?: number
+  /** Host paths (and "/dmesg.txt") that existed but could not be read: kept so --root replays them as unreadable. */
+  unreadable: string[]
+}

@@ -1,0 +1,78 @@
+/** PCI devices from /sys/bus/pci/devices: ids, config bytes, links, SR-IOV and link state. */
+import type {HostFs} from '../host/fs.js'
+import {basename, note, readInt, readLinkName, readTrimmed} from './sysfs.js'
+import type {CollectedPciDevice, Miss} from './types.js'
+
+export const PCI_DEVICES_DIR = '/sys/bus/pci/devices'
+const BDF = /^[0-9a-f]{4,8}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/i
+
+export function collectPciDevices(fs: HostFs, misses: Miss[]): CollectedPciDevice[] {
+  const names = note(fs.listDir(PCI_DEVICES_DIR), misses) ?? []
+  return names.filter((name) => BDF.test(name)).map((bdf) => collectPciDevice(fs, bdf, misses))
+}
+
+function collectPciDevice(fs: HostFs, bdf: string, misses: Miss[]): CollectedPciDevice {
+  const dir = `${PCI_DEVICES_DIR}/${bdf}`
+  const resolved = fs.realPath(dir)
+  const sysfsPath = resolved.ok ? resolved.value : dir
+  const attr = (name: string) => `${dir}/${name}`
+  const int = (name: string) => readInt(fs, attr(name), misses)
+  const parent = basename(sysfsPath.slice(0, sysfsPath.lastIndexOf('/')))
+  const reset = fs.readText(attr('reset_method'))
+  const totalVfs = int('sriov_totalvfs')
+  const entries = fs.listDir(dir)
+  const virtfns = (entries.ok ? entries.value : [])
+    .filter((name) => /^virtfn\d+$/.test(name))
+    .sort((a, b) => Number(a.slice(6)) - Number(b.slice(6)))
+    .map((name) => readLinkName(fs, attr(name), misses))
+    .filter((name): name is string => name !== undefined)
+  const bootVga = int('boot_vga')
+  const ari = int('ari_enabled')
+  return {
+    bdf,
+    sysfsPath,
+    parentBdf: BDF.test(parent) ? parent : undefined,
+    vendor: int('vendor'),
+    device: int('device'),
+    subsystemVendor: int('subsystem_vendor'),
+    subsystemDevice: int('subsystem_device'),
+    classCode: int('class'),
+    revision: int('revision'),
+    config: fs.readBytes(attr('config')),
+    driver: readLinkName(fs, attr('driver'), misses),
+    driverOverride: nonNull(readTrimmed(fs, attr('driver_override'), misses)),
+    iommuGroup: numberOrUndefined(readLinkName(fs, attr('iommu_group'), misses)),
+    iommuUnit: readLinkName(fs, attr('iommu'), misses),
+    resetMethod: reset.ok ? {...reset, value: reset.value.trim().split(/\s+/).filter(Boolean)} : reset,
+    sriov:
+      totalVfs === undefined
+        ? undefined
+        : {
+            totalVfs,
+            numVfs: int('sriov_numvfs'),
+            offset: int('sriov_offset'),
+            stride: int('sriov_stride'),
+            vfDevice: readInt(fs, attr('sriov_vf_device'), misses, 16),
+          },
+    physfn: readLinkName(fs, attr('physfn'), misses),
+    virtfns,
+    numaNode: int('numa_node'),
+    link: {
+      currentSpeed: readTrimmed(fs, attr('current_link_speed'), misses),
+      currentWidth: int('current_link_width'),
+      maxSpeed: readTrimmed(fs, attr('max_link_speed'), misses),
+      maxWidth: int('max_link_width'),
+    },
+    bootVga: bootVga === undefined ? undefined : bootVga === 1,
+    ariEnabled: ari === undefined ? undefined : ari === 1,
+  }
+}
+
+function nonNull(text: string | undefined): string | undefined {
+  return text === undefined || text === '' || text === '(null)' ? undefined : text
+}
+
+function numberOrUndefined(text: string | undefined): number | undefined {
+  const value = text === undefined ? Number.NaN : Number(text)
+  return Number.isInteger(value) ? value : undefined
+}

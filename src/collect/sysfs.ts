@@ -1,0 +1,39 @@
+/** Small readers for sysfs's own formats ("0x8086\n", "-1\n", "8.0 GT/s PCIe\n"). */
+import type {HostFs, Read} from '../host/fs.js'
+import type {Miss} from './types.js'
+
+export function basename(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1)
+}
+
+/** Trimmed text, or undefined; unreadable files are recorded in `misses`. */
+export function readTrimmed(fs: HostFs, path: string, misses: Miss[]): string | undefined {
+  return note(fs.readText(path), misses)?.trim()
+}
+
+export function readInt(fs: HostFs, path: string, misses: Miss[], radix = 0): number | undefined {
+  const text = readTrimmed(fs, path, misses)
+  if (text === undefined || text === '') return undefined
+  const value = radix === 0 ? Number(text) : Number.parseInt(text, radix)
+  return Number.isFinite(value) ? value : undefined
+}
+
+/** sysfs prints registers as %llx without 0x. */
+export function readHex64(fs: HostFs, path: string, misses: Miss[]): bigint | undefined {
+  const text = readTrimmed(fs, path, misses)
+  if (text === undefined || !/^(0x)?[0-9a-f]+$/i.test(text)) return undefined
+  return BigInt(text.startsWith('0x') ? text : `0x${text}`)
+}
+
+/** The basename of a link's target ("../../../bus/pci/drivers/nvme" → "nvme"). */
+export function readLinkName(fs: HostFs, path: string, misses: Miss[]): string | undefined {
+  const link = note(fs.readLink(path), misses)
+  return link === undefined ? undefined : basename(link)
+}
+
+/** Keep an unreadable read's reason; an absent file is just absent. */
+export function note<T>(read: Read<T>, misses: Miss[]): T | undefined {
+  if (read.ok) return read.value
+  if (read.reason === 'unreadable') misses.push({path: read.path, reason: read.reason, message: read.message})
+  return undefined
+}

@@ -1,0 +1,493 @@
+/**
+ * ACPI DMAR (DMA Remapping Reporting) table decoder, ACPICA style: one field table per
+ * structure (offsets from the structure start, vtd-reference §1), one generic reader.
+ *
+ * `decodeDmar` never throws. Anything that does not fit is reported as data: a structure
+ * whose fixed part runs past its end becomes `type: 'unknown'` with `truncated: '<truncated
+ * at 0x3c>'` and its raw bytes; table-level trouble goes to `problems[]`.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Field tables
+
+type FieldKind = 'u8' | 'u16' | 'u32' | 'u64' | 'ascii'
+interface FieldSpec {
+  /** Offset from the start of the structure. */
+  at: number
+  kind: FieldKind
+  /** Byte count, for ascii fields only. */
+  size?: number
+}
+type Layout = Record<string, FieldSpec>
+type KindValue<K extends FieldKind> = K extends 'u64' ? bigint : K extends 'ascii' ? string : number
+type Fields<L extends Layout> = {[P in keyof L]: KindValue<L[P]['kind']>}
+
+const KIND_SIZE: Record<Exclude<FieldKind, 'ascii'>, number> = {u8: 1, u16: 2, u32: 4, u64: 8}
+
+/** Table header (ACPI common header + DMAR fields), offsets from the table start. */
+const HEADER_LAYOUT = {
+  signature: {at: 0, kind: 'ascii', size: 4},
+  length: {at: 4, kind: 'u32'},
+  revision: {at: 8, kind: 'u8'},
+  checksum: {at: 9, kind: 'u8'},
+  oemId: {at: 10, kind: 'ascii', size: 6},
+  oemTableId: {at: 16, kind: 'ascii', size: 8},
+  oemRevision: {at: 24, kind: 'u32'},
+  creatorId: {at: 28, kind: 'ascii', size: 4},
+  creatorRevision: {at: 32, kind: 'u32'},
+  hostAddressWidthByte: {at: 36, kind: 'u8'},
+  flags: {at: 37, kind: 'u8'},
+} as const satisfies Layout
+
+export const DMAR_HEADER_LENGTH = 48
+/** Every remapping structure starts with u16 type, u16 length. */
+const STRUCTURE_HEADER_LENGTH = 4
+/** Device scope: type, length, flags, reserved, enumeration id, start bus; then {dev, fn} pairs. */
+const SCOPE_HEADER_LENGTH = 6
+
+const DRHD_LAYOUT = {
+  flags: {at: 4, kind: 'u8'},
+  size: {at: 5, kind: 'u8'},
+  segment: {at: 6, kind: 'u16'},
+  registerBase: {at: 8, kind: 'u64'},
+} as const satisfies Layout
+const RMRR_LAYOUT = {
+  flags: {at: 4, kind: 'u16'},
+  segment: {at: 6, kind: 'u16'},
+  base: {at: 8, kind: 'u64'},
+  limit: {at: 16, kind: 'u64'},
+} as const satisfies Layout
+const ATSR_LAYOUT = {
+  flags: {at: 4, kind: 'u8'},
+  segment: {at: 6, kind: 'u16'},
+} as const satisfies Layout
+const RHSA_LAYOUT = {
+  registerBase: {at: 8, kind: 'u64'},
+  proximityDomain: {at: 16, kind: 'u32'},
+} as const satisfies Layout
+const ANDD_LAYOUT = {
+  deviceNumber: {at: 7, kind: 'u8'},
+} as const satisfies Layout
+const SATC_LAYOUT = {
+  flags: {at: 4, kind: 'u8'},
+  segment: {at: 6, kind: 'u16'},
+} as const satisfies Layout
+const SIDP_LAYOUT = {
+  segment: {at: 6, kind: 'u16'},
+} as const satisfies Layout
+
+const SCOPE_LAYOUT = {
+  typeCode: {at: 0, kind: 'u8'},
+  length: {at: 1, kind: 'u8'},
+  flags: {at: 2, kind: 'u8'},
+  enumerationId: {at: 4, kind: 'u8'},
+  startBus: {at: 5, kind: 'u8'},
+} as const satisfies Layout
+
+// ---------------------------------------------------------------------------------------------
+// Decoded shapes (bigint inside; see src/report/dmar.ts for the JSON form)
+
+export const DMAR_FLAGS = {INTR_REMAP: 0x1, X2APIC_OPT_OUT: 0x2, DMA_CTRL_PLATFORM_OPT_IN: 0x4} as const
+
+export interface DmarTableFlags {
+  value: number
+  intrRemap: boolean
+  x2apicOptOut: boolean
+  dmaCtrlPlatformOptIn: boolean
+}
+
+export type ScopeType = 'pci-endpoint' | 'pci-bridge' | 'ioapic' | 'hpet' | 'acpi-namespace' | 'unknown'
+/** Scope type codes (vtd-reference §1.3). */
+export const SCOPE_TYPES: Record<number, ScopeType> = {
+  1: 'pci-endpoint',
+  2: 'pci-bridge',
+  3: 'ioapic',
+  4: 'hpet',
+  5: 'acpi-namespace',
+}
+
+export interface PciPathEntry {
+  device: number
+  function: number
+}
+
+export interface DeviceScope {
+  type: ScopeType
+  typeCode: number
+  /** Offset of the scope entry from the table start. */
+  offset: number
+  length: number
+  /** Byte 2: flags (SIDP/SATC-era tables); reserved in older ones. */
+  flags: number
+  enumerationId: number
+  startBus: number
+  path: PciPathEntry[]
+  /** Set when the entry runs past its structure or has an odd length. */
+  problem?: string
+}
+
+interface StructureCommon {
+  typeCode: number
+  offset: number
+  length: number
+  /** Scope-list trouble ("<truncated at 0x...>", zero-length scope …). */
+  problems: string[]
+}
+
+export interface Drhd extends StructureCommon {
+  type: 'DRHD'
+  flags: {value: number; includePciAll: boolean}
+  /** Register set spans 2^size 4-KiB pages (0 in older tables). */
+  size: number
+  segment: number
+  registerBase: bigint
+  scopes: DeviceScope[]
+}
+export interface Rmrr extends StructureCommon {
+  type: 'RMRR'
+  /** Reserved in the kernel; ACPICA defines bit0 ALLOW_ALL. */
+  flags: number
+  segment: number
+  base: bigint
+  /** Inclusive end address. */
+  limit: bigint
+  scopes: DeviceScope[]
+}
+export interface Atsr extends StructureCommon {
+  type: 'ATSR'
+  flags: {value: number; allPorts: boolean}
+  segment: number
+  scopes: DeviceScope[]
+}
+export interface Rhsa extends StructureCommon {
+  type: 'RHSA'
+  registerBase: bigint
+  proximityDomain: number
+}
+export interface Andd extends StructureCommon {
+  type: 'ANDD'
+  /** The enumeration id that type-5 (ACPI namespace) scopes refer to. */
+  deviceNumber: number
+  objectName: string
+  nulTerminated: boolean
+}
+export interface Satc extends StructureCommon {
+  type: 'SATC'
+  flags: {value: number; atcRequired: boolean}
+  segment: number
+  scopes: DeviceScope[]
+}
+export interface Sidp extends StructureCommon {
+  type: 'SIDP'
+  segment: number
+  scopes: DeviceScope[]
+}
+export interface UnknownStructure extends StructureCommon {
+  type: 'unknown'
+  /** The known name when the type is known but the structure is too short to decode. */
+  knownAs?: StructureName
+  truncated?: string
+  /** Lowercase hex bytes of the structure (as far as the table goes). */
+  raw: string
+}
+
+export type StructureName = 'DRHD' | 'RMRR' | 'ATSR' | 'RHSA' | 'ANDD' | 'SATC' | 'SIDP'
+export type DmarStructure = Drhd | Rmrr | Atsr | Rhsa | Andd | Satc | Sidp | UnknownStructure
+export type ScopedStructure = Drhd | Rmrr | Atsr | Satc | Sidp
+
+export interface DmarTable {
+  signature?: string
+  /** The header's Length field. */
+  length?: number
+  /** Bytes actually given. */
+  byteLength: number
+  revision?: number
+  checksum?: number
+  /** Sum of the first `length` bytes mod 256 is zero (undefined when the table is truncated). */
+  checksumValid?: boolean
+  oemId?: string
+  oemTableId?: string
+  oemRevision?: number
+  creatorId?: string
+  creatorRevision?: number
+  /** DMA physical address width in bits (header byte + 1). */
+  hostAddressWidth?: number
+  flags?: DmarTableFlags
+  structures: DmarStructure[]
+  /** Table-level problems, as data ("<truncated at 0x3c>", "zero-length structure at 0x58" …). */
+  problems: string[]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generic reader
+
+export function hex(n: number | bigint): string {
+  return '0x' + n.toString(16)
+}
+
+export function truncatedAt(offset: number): string {
+  return `<truncated at ${hex(offset)}>`
+}
+
+/** ACPICA prints ASCII ids up to the first NUL, with non-printable bytes shown as spaces. */
+function readAscii(bytes: Uint8Array, from: number, size: number): string {
+  let text = ''
+  for (let i = from; i < from + size; i++) {
+    const b = bytes[i] ?? 0
+    if (b === 0) break
+    text += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : ' '
+  }
+  return text
+}
+
+function readUnsigned(bytes: Uint8Array, from: number, size: number): bigint {
+  let value = 0n
+  for (let i = size - 1; i >= 0; i--) value = (value << 8n) | BigInt(bytes[from + i] ?? 0)
+  return value
+}
+
+function fieldEnd(spec: FieldSpec): number {
+  return spec.at + (spec.kind === 'ascii' ? (spec.size ?? 0) : KIND_SIZE[spec.kind])
+}
+
+/** Bytes a layout needs from its base. */
+function layoutLength(layout: Layout): number {
+  return Math.max(0, ...Object.values(layout).map(fieldEnd))
+}
+
+function readField(bytes: Uint8Array, base: number, spec: FieldSpec): number | bigint | string {
+  const from = base + spec.at
+  if (spec.kind === 'ascii') return readAscii(bytes, from, spec.size ?? 0)
+  const value = readUnsigned(bytes, from, KIND_SIZE[spec.kind])
+  return spec.kind === 'u64' ? value : Number(value)
+}
+
+/** Reads every field that fits below `end`; the rest are left out. */
+function readLayout<L extends Layout>(bytes: Uint8Array, base: number, end: number, layout: L): Partial<Fields<L>> {
+  const out: Partial<Record<keyof L, number | bigint | string>> = {}
+  for (const key of Object.keys(layout) as Array<keyof L>) {
+    const spec = layout[key]
+    if (spec !== undefined && base + fieldEnd(spec) <= end) out[key] = readField(bytes, base, spec)
+  }
+  return out as Partial<Fields<L>>
+}
+
+/** Reads a layout that must fit entirely, or reports where it stops. */
+function readWhole<L extends Layout>(bytes: Uint8Array, base: number, end: number, layout: L): Fields<L> | {truncatedAt: number} {
+  const need = base + layoutLength(layout)
+  if (need > end) return {truncatedAt: end}
+  return readLayout(bytes, base, end, layout) as Fields<L>
+}
+
+function rawHex(bytes: Uint8Array, from: number, to: number): string {
+  let out = ''
+  for (let i = from; i < to; i++) out += (bytes[i] ?? 0).toString(16).padStart(2, '0')
+  return out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Device scopes
+
+function decodeScopes(bytes: Uint8Array, from: number, end: number, problems: string[]): DeviceScope[] {
+  const scopes: DeviceScope[] = []
+  let at = from
+  while (at < end) {
+    const head = readWhole(bytes, at, end, SCOPE_LAYOUT)
+    if ('truncatedAt' in head) {
+      problems.push(`${truncatedAt(head.truncatedAt)}: device scope at ${hex(at)} needs ${SCOPE_HEADER_LENGTH} bytes`)
+      break
+    }
+    if (head.length < SCOPE_HEADER_LENGTH) {
+      // A length below the header size would loop forever or overlap: stop, as the kernel does.
+      problems.push(`device scope at ${hex(at)} has invalid length ${head.length}; remaining scopes not decoded`)
+      break
+    }
+    const scopeEnd = Math.min(at + head.length, end)
+    const path: PciPathEntry[] = []
+    for (let p = at + SCOPE_HEADER_LENGTH; p + 2 <= scopeEnd; p += 2) path.push({device: bytes[p] ?? 0, function: bytes[p + 1] ?? 0})
+    const scope: DeviceScope = {
+      type: SCOPE_TYPES[head.typeCode] ?? 'unknown',
+      typeCode: head.typeCode,
+      offset: at,
+      length: head.length,
+      flags: head.flags,
+      enumerationId: head.enumerationId,
+      startBus: head.startBus,
+      path,
+    }
+    if (at + head.length > end) scope.problem = `${truncatedAt(end)}: scope length ${head.length} runs past its structure`
+    else if ((head.length - SCOPE_HEADER_LENGTH) % 2 !== 0) scope.problem = `odd scope length ${head.length}: last byte is not a path entry`
+    scopes.push(scope)
+    at += head.length
+  }
+  return scopes
+}
+
+// ---------------------------------------------------------------------------------------------
+// Structures: one entry per type, each a layout plus where its scopes (or name) begin
+
+interface StructureDecoder {
+  name: StructureName
+  /** Bytes before the variable part (scopes or name); shorter structures cannot be decoded. */
+  fixedLength: number
+  build(bytes: Uint8Array, start: number, end: number, common: StructureCommon): DmarStructure
+}
+
+function scoped<L extends Layout>(
+  name: StructureName,
+  layout: L,
+  scopesAt: number,
+  shape: (f: Fields<L>, scopes: DeviceScope[]) => Record<string, unknown>,
+): StructureDecoder {
+  return {
+    name,
+    fixedLength: scopesAt,
+    build(bytes, start, end, common) {
+      const fields = readLayout(bytes, start, end, layout) as Fields<L>
+      const scopes = decodeScopes(bytes, start + scopesAt, end, common.problems)
+      return {type: name, ...common, ...shape(fields, scopes)} as unknown as DmarStructure
+    },
+  }
+}
+
+const STRUCTURE_DECODERS: Record<number, StructureDecoder> = {
+  0: scoped('DRHD', DRHD_LAYOUT, 16, (f, scopes) => ({
+    flags: {value: f.flags, includePciAll: (f.flags & 0x1) !== 0},
+    size: f.size,
+    segment: f.segment,
+    registerBase: f.registerBase,
+    scopes,
+  })),
+  1: scoped('RMRR', RMRR_LAYOUT, 24, (f, scopes) => ({flags: f.flags, segment: f.segment, base: f.base, limit: f.limit, scopes})),
+  2: scoped('ATSR', ATSR_LAYOUT, 8, (f, scopes) => ({
+    flags: {value: f.flags, allPorts: (f.flags & 0x1) !== 0},
+    segment: f.segment,
+    scopes,
+  })),
+  3: {
+    name: 'RHSA',
+    fixedLength: 20,
+    build(bytes, start, end, common): Rhsa {
+      const f = readLayout(bytes, start, end, RHSA_LAYOUT) as Fields<typeof RHSA_LAYOUT>
+      return {type: 'RHSA', ...common, registerBase: f.registerBase, proximityDomain: f.proximityDomain}
+    },
+  },
+  4: {
+    name: 'ANDD',
+    fixedLength: 8,
+    build(bytes, start, end, common): Andd {
+      const f = readLayout(bytes, start, end, ANDD_LAYOUT) as Fields<typeof ANDD_LAYOUT>
+      const nameStart = start + 8
+      let nul = nameStart
+      while (nul < end && bytes[nul] !== 0) nul++
+      return {
+        type: 'ANDD',
+        ...common,
+        deviceNumber: f.deviceNumber,
+        objectName: readAscii(bytes, nameStart, nul - nameStart),
+        nulTerminated: nul < end,
+      }
+    },
+  },
+  5: scoped('SATC', SATC_LAYOUT, 8, (f, scopes) => ({
+    flags: {value: f.flags, atcRequired: (f.flags & 0x1) !== 0},
+    segment: f.segment,
+    scopes,
+  })),
+  6: scoped('SIDP', SIDP_LAYOUT, 8, (f, scopes) => ({segment: f.segment, scopes})),
+}
+
+function decodeStructures(bytes: Uint8Array, from: number, end: number, problems: string[]): DmarStructure[] {
+  const structures: DmarStructure[] = []
+  let at = from
+  while (at < end) {
+    if (at + STRUCTURE_HEADER_LENGTH > end) {
+      problems.push(`${truncatedAt(end)}: ${end - at} byte(s) after the last structure are too short for a structure header`)
+      break
+    }
+    const typeCode = Number(readUnsigned(bytes, at, 2))
+    const length = Number(readUnsigned(bytes, at + 2, 2))
+    if (length < STRUCTURE_HEADER_LENGTH) {
+      // The kernel aborts on this ("Invalid 0-length structure"); so do we.
+      problems.push(`structure at ${hex(at)} (type ${typeCode}) has invalid length ${length}; rest of the table not decoded`)
+      break
+    }
+    const structEnd = Math.min(at + length, end)
+    const common: StructureCommon = {typeCode, offset: at, length, problems: []}
+    if (at + length > end) common.problems.push(`${truncatedAt(end)}: structure length ${length} runs past the table end`)
+    const decoder = STRUCTURE_DECODERS[typeCode]
+    if (decoder !== undefined && structEnd - at >= decoder.fixedLength) {
+      structures.push(decoder.build(bytes, at, structEnd, common))
+    } else {
+      const unknown: UnknownStructure = {type: 'unknown', ...common, raw: rawHex(bytes, at, structEnd)}
+      if (decoder !== undefined) {
+        unknown.knownAs = decoder.name
+        unknown.truncated = truncatedAt(structEnd)
+      }
+      structures.push(unknown)
+    }
+    if (at + length > end) problems.push(`structure at ${hex(at)} passes the table end (${truncatedAt(end)})`)
+    at += length
+  }
+  return structures
+}
+
+// ---------------------------------------------------------------------------------------------
+// Table
+
+export function decodeDmarFlags(value: number): DmarTableFlags {
+  return {
+    value,
+    intrRemap: (value & DMAR_FLAGS.INTR_REMAP) !== 0,
+    x2apicOptOut: (value & DMAR_FLAGS.X2APIC_OPT_OUT) !== 0,
+    dmaCtrlPlatformOptIn: (value & DMAR_FLAGS.DMA_CTRL_PLATFORM_OPT_IN) !== 0,
+  }
+}
+
+/** Decodes a DMAR table. Never throws: broken input shows up in `problems` and `unknown` structures. */
+export function decodeDmar(bytes: Uint8Array): DmarTable {
+  const problems: string[] = []
+  const header = readLayout(bytes, 0, bytes.length, HEADER_LAYOUT)
+  const table: DmarTable = {byteLength: bytes.length, structures: [], problems}
+  if (header.signature !== undefined) table.signature = header.signature
+  if (header.length !== undefined) table.length = header.length
+  if (header.revision !== undefined) table.revision = header.revision
+  if (header.checksum !== undefined) table.checksum = header.checksum
+  if (header.oemId !== undefined) table.oemId = header.oemId
+  if (header.oemTableId !== undefined) table.oemTableId = header.oemTableId
+  if (header.oemRevision !== undefined) table.oemRevision = header.oemRevision
+  if (header.creatorId !== undefined) table.creatorId = header.creatorId
+  if (header.creatorRevision !== undefined) table.creatorRevision = header.creatorRevision
+  if (header.hostAddressWidthByte !== undefined) table.hostAddressWidth = header.hostAddressWidthByte + 1
+  if (header.flags !== undefined) table.flags = decodeDmarFlags(header.flags)
+
+  if (bytes.length < DMAR_HEADER_LENGTH) {
+    problems.push(`${truncatedAt(bytes.length)}: the DMAR header needs ${DMAR_HEADER_LENGTH} bytes`)
+    return table
+  }
+  if (table.signature !== 'DMAR') problems.push(`signature is "${table.signature ?? ''}", not "DMAR"`)
+  const declared = table.length ?? bytes.length
+  if (declared > bytes.length) problems.push(`${truncatedAt(bytes.length)}: header length is ${hex(declared)} but only ${hex(bytes.length)} bytes were given`)
+  if (declared < bytes.length) problems.push(`${bytes.length - declared} byte(s) after the table length ${hex(declared)} were ignored`)
+  if (declared <= bytes.length) {
+    let sum = 0
+    for (let i = 0; i < declared; i++) sum = (sum + (bytes[i] ?? 0)) & 0xff
+    table.checksumValid = sum === 0
+  }
+  if (declared < DMAR_HEADER_LENGTH) {
+    problems.push(`header length ${hex(declared)} is shorter than the ${DMAR_HEADER_LENGTH}-byte DMAR header`)
+    return table
+  }
+  table.structures = decodeStructures(bytes, DMAR_HEADER_LENGTH, Math.min(declared, bytes.length), problems)
+  return table
+}
+
+export function hasScopes(structure: DmarStructure): structure is ScopedStructure {
+  return 'scopes' in structure
+}
+
+/** Structure-level `problems` plus scope problems, for lint evidence. */
+export function structureProblems(structure: DmarStructure): string[] {
+  const scopeProblems = hasScopes(structure) ? structure.scopes.flatMap((s) => (s.problem ? [s.problem] : [])) : []
+  return [...structure.problems, ...(structure.type === 'unknown' && structure.truncated ? [structure.truncated] : []), ...scopeProblems]
+}

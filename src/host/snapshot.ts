@@ -1,0 +1,121 @@
+/**
+ * Snapshots on disk: opening one for reading (its meta.json says which paths were unreadable
+ * on the captured host, so --root replays them as unreadable, not absent), and writing one
+ * (the Node capture, following the same layout as the sh script in collect/capture-script.ts).
+ */
+import * as nodeFs from 'node:fs'
+import * as nodePath from 'node:path'
+import {hostname} from 'node:os'
+import {
+  DEBUGFS_FILES, DEBUGFS_MAX_BYTES, GROUP_FILES, HOST_FILES, HOST_LISTINGS, PCI_DEVICE_FILES,
+  PCI_DEVICE_LINKS, PCI_VIRTFN_PREFIX, SNAPSHOT_DMESG, SNAPSHOT_META, UNIT_FILES, type SnapshotMeta,
+} from '../collect/layout.js'
+import {RootedHostFs, type HostFs, type Read} from './fs.js'
+import type {KernelLog} from './kernel-log.js'
+
+/** A HostFs for `--root`: "/" is the live host; any other directory is a snapshot. */
+export function openRoot(root: string): HostFs {
+  if (root === '/') return new RootedHostFs('/')
+  const meta = readMeta(root)
+  return new RootedHostFs(nodePath.resolve(root), undefined, new Set(meta?.unreadable ?? []))
+}
+
+export function readMeta(root: string): SnapshotMeta | undefined {
+  try {
+    return JSON.parse(nodeFs.readFileSync(nodePath.join(root, SNAPSHOT_META), 'utf8')) as SnapshotMeta
+  } catch {
+    return undefined
+  }
+}
+
+/** Writes a snapshot of `fs` (the live host, or another snapshot) into `out`. */
+export function writeSnapshot(fs: HostFs, log: KernelLog, out: string, toolVersion: string): SnapshotMeta {
+  const unreadable: string[] = []
+  const target = (path: string) => nodePath.join(out, path)
+  const ensureDir = (path: string) => nodeFs.mkdirSync(target(path), {recursive: true})
+
+  const copy = (path: string, maxBytes?: number) => {
+    const bytes = fs.readBytes(path)
+    if (!bytes.ok) {
+      if (bytes.reason === 'unreadable' && !fs.isDirectory(path)) unreadable.push(path)
+      return
+    }
+    ensureDir(nodePath.posix.dirname(path))
+    nodeFs.writeFileSync(target(path), maxBytes === undefined ? bytes.value : bytes.value.subarray(0, maxBytes))
+  }
+  const link = (path: string) => {
+    const text = fs.readLink(path)
+    if (!text.ok) return
+    ensureDir(nodePath.posix.dirname(path))
+    nodeFs.rmSync(target(path), {force: true})
+    nodeFs.symlinkSync(text.value, target(path))
+  }
+  const list = (path: string): string[] => {
+    const names = fs.listDir(path)
+    return names.ok ? names.value : []
+  }
+  const real = (path: string): string | undefined => {
+    const resolved = fs.realPath(path)
+    return resolved.ok ? resolved.value : undefined
+  }
+  const names = (path: string) => {
+    if (!fs.realPath(path).ok) return
+    if (!fs.isDirectory(path)) {
+      ensureDir(nodePath.posix.dirname(path))
+      nodeFs.writeFileSync(target(path), '')
+      return
+    }
+    ensureDir(path)
+    for (const name of list(path)) names(`${path}/${name}`)
+  }
+
+  nodeFs.mkdirSync(out, {recursive: true})
+  for (const name of list('/sys/bus/pci/devices')) {
+    const path = `/sys/bus/pci/devices/${name}`
+    if (!fs.readLink(path).ok) continue
+    link(path)
+    const dir = real(path)
+    if (dir === undefined) continue
+    ensureDir(dir)
+    for (const file of PCI_DEVICE_FILES) copy(`${dir}/${file}`)
+    for (const file of PCI_DEVICE_LINKS) link(`${dir}/${file}`)
+    for (const entry of list(dir)) if (entry.startsWith(PCI_VIRTFN_PREFIX)) link(`${dir}/${entry}`)
+  }
+  for (const id of list('/sys/kernel/iommu_groups')) {
+    const dir = `/sys/kernel/iommu_groups/${id}`
+    if (!fs.isDirectory(dir)) continue
+    ensureDir(`${dir}/devices`)
+    for (const file of GROUP_FILES) copy(`${dir}/${file}`)
+    for (const member of list(`${dir}/devices`)) link(`${dir}/devices/${member}`)
+  }
+  for (const unit of list('/sys/class/iommu')) {
+    const path = `/sys/class/iommu/${unit}`
+    if (!fs.readLink(path).ok) continue
+    link(path)
+    const dir = real(path)
+    if (dir === undefined) continue
+    ensureDir(dir)
+    for (const file of UNIT_FILES) copy(`${dir}/${file}`)
+    for (const member of list(`${dir}/devices`)) link(`${dir}/devices/${member}`)
+  }
+  for (const file of HOST_FILES) copy(file)
+  for (const file of DEBUGFS_FILES) copy(file, DEBUGFS_MAX_BYTES)
+  for (const listing of HOST_LISTINGS) names(listing)
+
+  if (log.ok) nodeFs.writeFileSync(nodePath.join(out, SNAPSHOT_DMESG), log.value)
+  else unreadable.push(`/${SNAPSHOT_DMESG}`)
+
+  const meta: SnapshotMeta = {
+    tool: 'vtd-check',
+    toolVersion,
+    captureMethod: 'node',
+    capturedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    hostname: hostname(),
+    uid: process.getuid?.(),
+    unreadable,
+  }
+  nodeFs.writeFileSync(nodePath.join(out, SNAPSHOT_META), JSON.stringify(meta, null, 2) + '\n')
+  return meta
+}
+
+export type {Read}
