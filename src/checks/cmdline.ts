@@ -185,17 +185,21 @@ export function parseKernelParameters(cmdline: string): KernelParameters {
   return state
 }
 
-/** Parameters that are present but do nothing on this platform, and why (cnspec#3835 in peers.md). */
-export function ineffectiveParameters(params: KernelParameters, cpuVendor: 'intel' | 'amd' | 'other' | 'unknown'): IneffectiveParameter[] {
+/**
+ * Parameters that are present but do nothing on this platform, and why (cnspec#3835 in peers.md).
+ * The platform is the IOMMU the firmware describes (DMAR → intel, IVRS → amd), not the CPU
+ * vendor: an emulated VT-d under an AMD CPU model still obeys intel_iommu=.
+ */
+export function ineffectiveParameters(params: KernelParameters, platform: 'intel' | 'amd' | 'other' | 'none' | 'unknown'): IneffectiveParameter[] {
   const found: IneffectiveParameter[] = []
   if (params.amdIommu !== undefined) {
     const options = params.amdIommu.split(',')
     if (options.includes('on'))
       found.push({param: `amd_iommu=${params.amdIommu}`, why: '"on" is not an amd_iommu option; the kernel ignores it (AMD-Vi is enabled by default when the IVRS table exists)'})
-    else if (cpuVendor === 'intel') found.push({param: `amd_iommu=${params.amdIommu}`, why: 'an AMD-Vi option on an Intel CPU has no effect'})
+    else if (platform === 'intel') found.push({param: `amd_iommu=${params.amdIommu}`, why: 'an AMD-Vi option on an Intel VT-d platform has no effect'})
   }
-  if (cpuVendor === 'amd' && params.intelIommu.enabled !== undefined)
-    found.push({param: `intel_iommu=${params.intelIommu.enabled ? 'on' : 'off'}`, why: 'an Intel VT-d option on an AMD CPU has no effect'})
+  if (platform === 'amd' && params.intelIommu.enabled !== undefined)
+    found.push({param: `intel_iommu=${params.intelIommu.enabled ? 'on' : 'off'}`, why: 'an Intel VT-d option on an AMD-Vi platform has no effect'})
   for (const option of params.intelIommu.unknownOptions)
     found.push({param: `intel_iommu=${option}`, why: `"${option}" is not an intel_iommu option (the kernel ignores it; there is no pasid/sva switch)`})
   return found

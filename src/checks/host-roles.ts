@@ -20,7 +20,7 @@ export interface HostRoleDevice {
 export interface HostRoles {
   devices: HostRoleDevice[]
   /** Roles we looked for and could not resolve, with the reason (shown as evidence). */
-  unresolved: Array<{role: HostRole; why: string}>
+  unresolved: Array<{role: HostRole; why: string; /** The files that would tell are missing (a thin snapshot), rather than the role being non-PCI. */ missingData: boolean}>
   /** Every path read, for provenance and for the capture's file list. */
   sources: string[]
 }
@@ -43,8 +43,17 @@ function linkedBdf(fs: HostFs, path: string): string | undefined {
   return real.ok ? owningBdf(real.value) : undefined
 }
 
-/** Paths the role detection reads (also what a capture must copy for `--root` to agree). */
-export const HOST_ROLE_PATHS = ['/proc/self/mountinfo', '/proc/mounts', '/proc/net/route', '/proc/net/ipv6_route', '/sys/dev/block', '/sys/class/block', '/sys/class/net'] as const
+/**
+ * What the role detection reads, so a capture can copy it and `--root` agrees with the live host:
+ * files, and class LINKS (kept as links: their target text names the PCI device).
+ */
+export const HOST_ROLE_INPUTS = {
+  files: ['/proc/mounts', '/proc/self/mountinfo', '/proc/net/route', '/proc/net/ipv6_route'],
+  /** Every entry of these directories is a link to copy as a link. */
+  linkDirs: ['/sys/class/block', '/sys/class/net'],
+  /** Per-entry extras for stacked devices: dm name, md/dm slaves, bridge ports, bond/VLAN lowers. */
+  perEntry: ['/sys/class/block/*/dm/name', '/sys/class/block/*/slaves/*', '/sys/class/net/*/brif/*', '/sys/class/net/*/lower_*'],
+} as const
 
 interface RootMount {
   majorMinor?: string
@@ -54,14 +63,15 @@ interface RootMount {
 
 function rootMount(fs: HostFs): RootMount | undefined {
   // /proc/mounts first: it is what a capture copies, so --root answers like the live host.
+  // The last "/" entry wins (a real root mounted over the initial rootfs).
   const mounts = fs.readText('/proc/mounts')
   if (mounts.ok) {
     const fields = mounts.value
       .split('\n')
       .map((l) => l.split(' '))
-      .filter((f) => f[1] === '/' && f[0] !== 'rootfs')
+      .filter((f) => f[1] === '/')
       .pop()
-    if (fields?.[0]?.startsWith('/dev/')) return {device: fields[0], source: '/proc/mounts'}
+    if (fields?.[0]) return {device: fields[0], source: '/proc/mounts'}
   }
   const info = fs.readText('/proc/self/mountinfo')
   if (info.ok) {
@@ -74,6 +84,24 @@ function rootMount(fs: HostFs): RootMount | undefined {
     }
   }
   return undefined
+}
+
+/** /dev/mapper/NAME → dm-N, through /sys/class/block/dm-N/dm/name. */
+function mapperDevice(fs: HostFs, name: string): string | undefined {
+  const blocks = fs.listDir('/sys/class/block')
+  if (!blocks.ok) return undefined
+  return blocks.value.filter((b) => b.startsWith('dm-')).find((b) => {
+    const read = fs.readText(`/sys/class/block/${b}/dm/name`)
+    return read.ok && read.value.trim() === name
+  })
+}
+
+function mountinfoRoot(fs: HostFs): string | undefined {
+  const info = fs.readText('/proc/self/mountinfo')
+  if (!info.ok) return undefined
+  const line = info.value.split('\n').find((l) => l.split(' ')[4] === '/')
+  const majorMinor = line?.split(' ')[2]
+  return majorMinor && !majorMinor.startsWith('0:') ? majorMinor : undefined
 }
 
 /** Block device → PCI functions, following device-mapper/md `slaves` down to the disks. */
@@ -89,13 +117,17 @@ function blockDeviceBdfs(fs: HostFs, sysPath: string, depth = 0): string[] {
 function findBootDisk(fs: HostFs, roles: HostRoles): void {
   const root = rootMount(fs)
   if (!root) {
-    roles.unresolved.push({role: 'boot-disk', why: 'neither /proc/self/mountinfo nor /proc/mounts lists "/"'})
+    roles.unresolved.push({role: 'boot-disk', why: 'neither /proc/mounts nor /proc/self/mountinfo lists "/"', missingData: true})
     return
   }
   roles.sources.push(root.source)
   const candidates: string[] = []
-  if (root.device.startsWith('/dev/')) candidates.push(`/sys/class/block/${root.device.slice(5).replace(/^mapper\//, '')}`)
-  if (root.majorMinor) candidates.push(`/sys/dev/block/${root.majorMinor}`)
+  if (root.device.startsWith('/dev/mapper/')) {
+    const dm = mapperDevice(fs, root.device.slice('/dev/mapper/'.length))
+    if (dm) candidates.push(`/sys/class/block/${dm}`)
+  } else if (root.device.startsWith('/dev/')) candidates.push(`/sys/class/block/${root.device.slice(5)}`)
+  const majorMinor = root.majorMinor ?? mountinfoRoot(fs)
+  if (majorMinor) candidates.push(`/sys/dev/block/${majorMinor}`)
   for (const path of candidates) {
     const bdfs = [...new Set(blockDeviceBdfs(fs, path))]
     if (bdfs.length > 0) {
@@ -104,7 +136,14 @@ function findBootDisk(fs: HostFs, roles: HostRoles): void {
       return
     }
   }
-  roles.unresolved.push({role: 'boot-disk', why: `/ is ${root.device}, which does not resolve to a PCI device (network, zfs/btrfs or virtual root)`})
+  const seen = candidates.some((path) => fs.readLink(path).ok || fs.isDirectory(path))
+  roles.unresolved.push(
+    seen
+      ? {role: 'boot-disk', why: `/ is ${root.device}, which is not backed by a PCI device`, missingData: false}
+      : root.device.startsWith('/dev/')
+        ? {role: 'boot-disk', why: `/ is ${root.device}, but ${candidates.join(' / ')} is missing`, missingData: true}
+        : {role: 'boot-disk', why: `/ is ${root.device} (not a block device)`, missingData: false},
+  )
 }
 
 function defaultRouteInterfaces(fs: HostFs, roles: HostRoles): string[] {
@@ -145,12 +184,18 @@ function interfaceBdfs(fs: HostFs, iface: string, depth = 0): string[] {
 function findDefaultRouteNic(fs: HostFs, roles: HostRoles): void {
   const ifaces = defaultRouteInterfaces(fs, roles)
   if (ifaces.length === 0) {
-    roles.unresolved.push({role: 'default-route-nic', why: 'no default route in /proc/net/route or /proc/net/ipv6_route'})
+    roles.unresolved.push({role: 'default-route-nic', why: 'no default route in /proc/net/route or /proc/net/ipv6_route', missingData: false})
     return
   }
   for (const iface of ifaces) {
     const bdfs = [...new Set(interfaceBdfs(fs, iface))]
-    if (bdfs.length === 0) roles.unresolved.push({role: 'default-route-nic', why: `default route via ${iface}, which is not backed by a PCI device`})
+    const seen = fs.readLink(`/sys/class/net/${iface}`).ok || fs.isDirectory(`/sys/class/net/${iface}`)
+    if (bdfs.length === 0)
+      roles.unresolved.push(
+        seen
+          ? {role: 'default-route-nic', why: `default route via ${iface}, which is not backed by a PCI device`, missingData: false}
+          : {role: 'default-route-nic', why: `default route via ${iface}, but /sys/class/net/${iface} is missing`, missingData: true},
+      )
     for (const bdf of bdfs) roles.devices.push({bdf, role: 'default-route-nic', via: `default route via ${iface} → /sys/class/net/${iface}`})
     roles.sources.push(`/sys/class/net/${iface}`)
   }

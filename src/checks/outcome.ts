@@ -32,3 +32,12 @@ export function exitCodeFor(outcomes: Iterable<Outcome>): number {
   }
   return unknown ? EXIT.unknown : EXIT.ok
 }
+
+/**
+ * Per-device results carry the device they are about (`check --device BDF`); host-wide results
+ * leave it out. Kept separate from CheckResult so existing users need no change.
+ */
+export interface SubjectResult extends CheckResult {
+  /** Full BDF the result is about, e.g. "0000:01:00.0". */
+  subject?: string
+}

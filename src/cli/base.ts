@@ -17,6 +17,11 @@ export abstract class BaseCommand extends Command {
       exists: true,
       helpGroup: 'GLOBAL',
     }),
+    'lspci-dump': Flags.file({
+      description: 'take PCI devices from this `lspci -xxxx` (or -xxx / -x) hex dump instead of sysfs',
+      exists: true,
+      helpGroup: 'GLOBAL',
+    }),
   }
 
   /** The host (root "/") or a snapshot directory, with the snapshot's unreadable list applied. */

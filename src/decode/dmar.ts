@@ -240,10 +240,15 @@ function readAscii(bytes: Uint8Array, from: number, size: number): string {
   return text
 }
 
-function readUnsigned(bytes: Uint8Array, from: number, size: number): bigint {
-  let value = 0n
-  for (let i = size - 1; i >= 0; i--) value = (value << 8n) | BigInt(bytes[from + i] ?? 0)
+/** Little-endian unsigned of up to 4 bytes (numbers stay exact below 2^32). */
+function readNumber(bytes: Uint8Array, from: number, size: number): number {
+  let value = 0
+  for (let i = size - 1; i >= 0; i--) value = value * 256 + (bytes[from + i] ?? 0)
   return value
+}
+
+function readU64(bytes: Uint8Array, from: number): bigint {
+  return (BigInt(readNumber(bytes, from + 4, 4)) << 32n) | BigInt(readNumber(bytes, from, 4))
 }
 
 function fieldEnd(spec: FieldSpec): number {
@@ -258,8 +263,7 @@ function layoutLength(layout: Layout): number {
 function readField(bytes: Uint8Array, base: number, spec: FieldSpec): number | bigint | string {
   const from = base + spec.at
   if (spec.kind === 'ascii') return readAscii(bytes, from, spec.size ?? 0)
-  const value = readUnsigned(bytes, from, KIND_SIZE[spec.kind])
-  return spec.kind === 'u64' ? value : Number(value)
+  return spec.kind === 'u64' ? readU64(bytes, from) : readNumber(bytes, from, KIND_SIZE[spec.kind])
 }
 
 /** Reads every field that fits below `end`; the rest are left out. */
@@ -405,8 +409,8 @@ function decodeStructures(bytes: Uint8Array, from: number, end: number, problems
       problems.push(`${truncatedAt(end)}: ${end - at} byte(s) after the last structure are too short for a structure header`)
       break
     }
-    const typeCode = Number(readUnsigned(bytes, at, 2))
-    const length = Number(readUnsigned(bytes, at + 2, 2))
+    const typeCode = readNumber(bytes, at, 2)
+    const length = readNumber(bytes, at + 2, 2)
     if (length < STRUCTURE_HEADER_LENGTH) {
       // The kernel aborts on this ("Invalid 0-length structure"); so do we.
       problems.push(`structure at ${hex(at)} (type ${typeCode}) has invalid length ${length}; rest of the table not decoded`)
@@ -444,36 +448,37 @@ export function decodeDmarFlags(value: number): DmarTableFlags {
   }
 }
 
+function checksumOf(bytes: Uint8Array, length: number): number {
+  let sum = 0
+  for (let i = 0; i < length; i++) sum = (sum + (bytes[i] ?? 0)) & 0xff
+  return sum
+}
+
 /** Decodes a DMAR table. Never throws: broken input shows up in `problems` and `unknown` structures. */
 export function decodeDmar(bytes: Uint8Array): DmarTable {
   const problems: string[] = []
   const header = readLayout(bytes, 0, bytes.length, HEADER_LAYOUT)
-  const table: DmarTable = {byteLength: bytes.length, structures: [], problems}
-  if (header.signature !== undefined) table.signature = header.signature
-  if (header.length !== undefined) table.length = header.length
-  if (header.revision !== undefined) table.revision = header.revision
-  if (header.checksum !== undefined) table.checksum = header.checksum
-  if (header.oemId !== undefined) table.oemId = header.oemId
-  if (header.oemTableId !== undefined) table.oemTableId = header.oemTableId
-  if (header.oemRevision !== undefined) table.oemRevision = header.oemRevision
-  if (header.creatorId !== undefined) table.creatorId = header.creatorId
-  if (header.creatorRevision !== undefined) table.creatorRevision = header.creatorRevision
-  if (header.hostAddressWidthByte !== undefined) table.hostAddressWidth = header.hostAddressWidthByte + 1
-  if (header.flags !== undefined) table.flags = decodeDmarFlags(header.flags)
+  const {hostAddressWidthByte, flags, ...ids} = header
+  const declared = header.length ?? bytes.length
+  const checksumValid = bytes.length >= DMAR_HEADER_LENGTH && declared <= bytes.length ? checksumOf(bytes, declared) === 0 : undefined
+  // Header fields first (those the bytes reach), in table order, then what follows them.
+  const table: DmarTable = {
+    ...ids,
+    ...(checksumValid !== undefined ? {checksumValid} : {}),
+    ...(hostAddressWidthByte !== undefined ? {hostAddressWidth: hostAddressWidthByte + 1} : {}),
+    ...(flags !== undefined ? {flags: decodeDmarFlags(flags)} : {}),
+    byteLength: bytes.length,
+    structures: [],
+    problems,
+  }
 
   if (bytes.length < DMAR_HEADER_LENGTH) {
     problems.push(`${truncatedAt(bytes.length)}: the DMAR header needs ${DMAR_HEADER_LENGTH} bytes`)
     return table
   }
   if (table.signature !== 'DMAR') problems.push(`signature is "${table.signature ?? ''}", not "DMAR"`)
-  const declared = table.length ?? bytes.length
   if (declared > bytes.length) problems.push(`${truncatedAt(bytes.length)}: header length is ${hex(declared)} but only ${hex(bytes.length)} bytes were given`)
   if (declared < bytes.length) problems.push(`${bytes.length - declared} byte(s) after the table length ${hex(declared)} were ignored`)
-  if (declared <= bytes.length) {
-    let sum = 0
-    for (let i = 0; i < declared; i++) sum = (sum + (bytes[i] ?? 0)) & 0xff
-    table.checksumValid = sum === 0
-  }
   if (declared < DMAR_HEADER_LENGTH) {
     problems.push(`header length ${hex(declared)} is shorter than the ${DMAR_HEADER_LENGTH}-byte DMAR header`)
     return table

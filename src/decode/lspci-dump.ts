@@ -86,9 +86,17 @@ interface Block {
   numaNode?: number
 }
 
+/** "86 80 c9 10" → [0x86, 0x80, 0xc9, 0x10]; the text is already known to be hex pairs. */
+function hexBytes(text: string): number[] {
+  const out: number[] = []
+  for (const pair of text.trim().split(/\s+/)) out.push(Number.parseInt(pair, 16))
+  return out
+}
+
 /** Strip mail quoting (`> `) and indentation, keep the content. */
 function clean(line: string): string {
-  return line.replace(/\r$/, '').replace(/^(?:\s*>)+/, '').trim()
+  const trimmed = line.trim()
+  return trimmed.startsWith('>') ? trimmed.replace(/^(?:\s*>)+/, '').trim() : trimmed
 }
 
 export function parseLspciDump(text: string): LspciDump {
@@ -99,7 +107,9 @@ export function parseLspciDump(text: string): LspciDump {
   lines.forEach((rawLine, index) => {
     const line = clean(rawLine)
     if (line === '') return
-    const heading = HEADING.exec(line)
+    // Hex rows are most of a dump: try them first (a heading never matches HEX_ROW).
+    const row = current ? HEX_ROW.exec(line) : null
+    const heading = row ? null : HEADING.exec(line)
     if (heading) {
       current = {
         parts: {
@@ -116,10 +126,9 @@ export function parseLspciDump(text: string): LspciDump {
       return
     }
     if (!current) return
-    const row = HEX_ROW.exec(line)
     if (row) {
       const offset = Number.parseInt(row[1] ?? '0', 16)
-      const bytes = (row[2] ?? '').trim().split(/\s+/).map((b) => Number.parseInt(b, 16))
+      const bytes = hexBytes(row[2] ?? '')
       if (offset % 16 !== 0 || bytes.length > 16) {
         warnings.push(`line ${index + 1}: hex row at offset 0x${offset.toString(16)} ignored (not a 16-byte row)`)
         return
@@ -132,7 +141,7 @@ export function parseLspciDump(text: string): LspciDump {
     if (current.openRow !== undefined && BYTES_ONLY.test(line)) {
       // The rest of a row that a warning or a mail client pushed onto the next line.
       const rowBytes = current.rows.get(current.openRow) ?? []
-      rowBytes.push(...line.split(/\s+/).map((b) => Number.parseInt(b, 16)))
+      rowBytes.push(...hexBytes(line))
       if (rowBytes.length >= 16) current.openRow = undefined
       return
     }
@@ -190,4 +199,14 @@ function assemble(bdf: string, block: Block, warnings: string[]): Uint8Array {
 
 export function compareBdf(a: BdfParts, b: BdfParts): number {
   return a.segment - b.segment || a.bus - b.bus || a.device - b.device || a.function - b.function
+}
+
+/** Config bytes as `lspci -xxxx` prints them (16 bytes a row), under a heading line. */
+export function formatHexDump(bdf: string, description: string, config: Uint8Array): string {
+  const rows = [`${bdf} ${description}`]
+  for (let offset = 0; offset < config.length; offset += 16) {
+    const bytes = [...config.subarray(offset, offset + 16)].map((b) => b.toString(16).padStart(2, '0'))
+    rows.push(`${offset.toString(16).padStart(2, '0')}: ${bytes.join(' ')}`)
+  }
+  return rows.join('\n') + '\n'
 }

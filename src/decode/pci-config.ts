@@ -272,7 +272,7 @@ export interface CapabilityList {
 export interface DecodedConfig {
   /** Bytes available (64 for non-root sysfs readers, 256 or 4096 for root, any for dumps). */
   length: number
-  /** Every byte reads 0xff: the device is powered off (D3cold), gone, or a VF's raw IDs. */
+  /** The header (first 64 bytes) reads 0xff: the device is powered off (D3cold) or gone. */
   allOnes: boolean
   vendorId?: number
   deviceId?: number
@@ -433,7 +433,9 @@ const LAYOUT_HEADER: Record<number, readonly FieldSpec[]> = {
 export function decodePciConfig(input: Uint8Array): DecodedConfig {
   const bytes = input
   const problems: string[] = []
-  const allOnes = bytes.length >= 4 && bytes.every((b) => b === 0xff)
+  // The header reading all-ones is what a powered-off (D3cold) or vanished device returns;
+  // bytes beyond it may hold stale data and must not be trusted either.
+  const allOnes = bytes.length >= 4 && bytes.subarray(0, 0x40).every((b) => b === 0xff)
   const header: Record<string, FieldValue> = {}
   const readHeader = (specs: readonly FieldSpec[]): void => {
     for (const field of specs) {

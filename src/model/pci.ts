@@ -5,6 +5,7 @@
  * "unknown" means the fact lives in config space we could not read (non-root readers
  * see 64 bytes); it is never the same as "absent".
  */
+import type {DecodedConfig} from '../decode/pci-config.js'
 
 /** ACS capability and control registers (16-bit each), bits per vtd-reference §6.1. */
 export interface AcsRegisters {
@@ -65,6 +66,11 @@ export interface PciFunction {
   pcieType: number | undefined | Unknown
   /** ACS extended capability; undefined when the device has none; 'unknown' when unreadable. */
   acs: AcsRegisters | undefined | Unknown
+  /**
+   * With acs 'unknown': the ACS capability is known to be present but its registers were not
+   * shown (plain `lspci -v` lists capability headers only). Set by decode/lspci-verbose.ts.
+   */
+  acsPresentRegistersUnknown?: boolean
   ari: {nextFunction: number} | undefined | Unknown
   /** PCIe DEVCAP2/DEVCTL2 ARI forwarding (on downstream-facing ports). */
   ariForwarding?: {supported: boolean; enabled: boolean}
@@ -89,7 +95,45 @@ export interface PciFunction {
   resetMethods?: string[]
   /** Full decoded config space, for `device` and lspci comparison. */
   configLength: number
+  /** What the device is in the hierarchy (from PCIe port type, header layout and class). */
+  kind?: DeviceKind
+  /** The decoded config space itself (header, capability lists, problems). */
+  config?: DecodedConfig
+  /** Host path under /sys/devices (sysfs source only). */
+  sysfsPath?: string
+  /** The host bridge (root bus) this device sits under, e.g. "pci0000:00" or "pci10000:e0". */
+  hostBridge?: string
+  /** Devices in a VMD domain (segment > 0xffff): the VMD controller's BDF, when known. */
+  vmdController?: string
+  /** PCIe link: sysfs text ("8.0 GT/s PCIe") or the LnkCap/LnkSta decode ("8GT/s"). */
+  link?: {speed?: string; width?: number; maxSpeed?: string; maxWidth?: number; dlActive?: boolean}
+  /** PCIe slot registers of a port with a slot. */
+  slot?: {physicalSlot?: number; hotPlug?: boolean}
+  /** PM No_Soft_Reset: a D3hot->D0 "pm reset" leaves state intact. */
+  noSoftReset?: boolean | Unknown
+  /** Where `resetMethods` came from: the kernel's `reset_method`, or inferred from config bytes. */
+  resetMethodsSource?: 'sysfs' | 'inferred-from-config'
+  /** The lspci heading text (dump source), e.g. "PCI bridge: Intel Corporation …". */
+  description?: string
 }
+
+export type DeviceKind =
+  | 'host-bridge'
+  | 'root-port'
+  | 'switch-upstream'
+  | 'switch-downstream'
+  | 'pcie-to-pci-bridge'
+  | 'pci-to-pcie-bridge'
+  | 'pci-bridge'
+  | 'cardbus-bridge'
+  | 'bridge'
+  | 'endpoint'
+  | 'legacy-endpoint'
+  | 'rc-endpoint'
+  | 'rc-event-collector'
+  | 'vmd-controller'
+  | 'pci-device'
+  | 'device'
 
 export interface PciTopology {
   /** Keyed by full BDF; iteration in BDF order. */

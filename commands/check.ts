@@ -1,0 +1,47 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../src/cli/base.js'
+import {assessHost} from '../src/checks/assess.js'
+import {normaliseBdf} from '../src/checks/context.js'
+import {collectHost} from '../src/collect/index.js'
+import {readKernelLog} from '../src/host/kernel-log.js'
+import {renderCheckReport, type CheckReport} from '../src/report/check.js'
+
+export default class Check extends BaseCommand {
+  static override summary = 'Passthrough readiness: is the IOMMU really on, are interrupts remapped, what is isolated — with evidence and the fix'
+  static override description = `Runs the check catalogue against this host (or a snapshot with --root) and prints a verdict, one row per check (pass / warn / fail / unknown / not-applicable) and what to do. Kernel parameters are read for their effect, not as strings. With --device, adds per-device checks (reset, driver, host-critical devices in the group, RMRR, VFIO nodes) and a passthrough plan with copy-pasteable commands; without it, devices already bound to vfio-pci are examined.
+
+Exit codes: 0 every applicable check passes (warnings allowed) · 1 at least one fail · 2 usage error · 3 no fail but something could not be assessed (typically: not root).`
+
+  static override examples = [
+    '<%= config.bin %>',
+    'sudo <%= config.bin %> check --device 0000:01:00.0',
+    '<%= config.bin %> check --root ./snap-myhost --json',
+  ]
+
+  static override flags = {
+    device: Flags.string({char: 'd', description: 'also assess this device and print its passthrough plan (repeatable; 0000:01:00.0 or 01:00.0)', multiple: true}),
+    verbose: Flags.boolean({char: 'v', description: 'show the evidence under each finding'}),
+    all: Flags.boolean({description: 'also list checks that do not apply to this host'}),
+  }
+
+  async run(): Promise<CheckReport> {
+    const {flags} = await this.parse(Check)
+    if (flags['lspci-dump'])
+      this.error('check reads the live host or a snapshot (--root); an lspci dump lacks groups, drivers and the kernel state', {exit: 2, suggestions: ['vtd-check device BDF --lspci-dump FILE', 'vtd-check groups --predict --lspci-dump FILE']})
+    const devices: string[] = []
+    for (const text of flags.device ?? []) {
+      const bdf = normaliseBdf(text)
+      if (!bdf) this.error(`"${text}" is not a PCI address`, {exit: 2, suggestions: ['use the form 0000:01:00.0 (domain:bus:device.function) or 01:00.0']})
+      devices.push(bdf)
+    }
+    const fs = this.hostFs(flags.root)
+    const host = collectHost(fs)
+    const missing = devices.filter((bdf) => !host.pci.some((d) => d.bdf === bdf))
+    if (missing.length > 0)
+      this.error(`no PCI device ${missing.join(', ')} on ${flags.root === '/' ? 'this host' : flags.root}`, {exit: 2, suggestions: host.pci.slice(0, 8).map((d) => `vtd-check check --device ${d.bdf}`)})
+    const report = assessHost(host, await readKernelLog(fs), fs, {devices})
+    if (!this.jsonEnabled()) this.log(renderCheckReport(report, {width: process.stdout.columns, verbose: flags.verbose, hideNotApplicable: !flags.all}))
+    process.exitCode = report.verdict.exitCode
+    return report
+  }
+}

@@ -1,0 +1,76 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../src/cli/base.js'
+import {exitCodeFor, type Outcome} from '../src/checks/outcome.js'
+import {PLATFORM_FILES} from '../src/collect/platform.js'
+import {decodeDmar} from '../src/decode/dmar.js'
+import {parseBdf} from '../src/decode/lspci-dump.js'
+import {loadPciNames} from '../src/decode/pci-ids.js'
+import {RootedHostFs, type HostFs} from '../src/host/fs.js'
+import {resolveDmarScopes} from '../src/model/dmar-scope.js'
+import type {PciTopology} from '../src/model/pci.js'
+import {findDevice, loadTopology} from '../src/model/topology.js'
+import {deviceReport, renderDeviceReport, type DeviceReport, type DeviceReportContext} from '../src/report/device.js'
+import {pciTree, renderPciTree, type PciTreeView} from '../src/report/pci-tree.js'
+
+export default class Device extends BaseCommand {
+  static override summary = 'Everything about one PCI device: identity, upstream ACS path, capabilities, group, RMRRs, reset, SR-IOV'
+  static override description = `Reads sysfs (or an lspci hex dump with --lspci-dump) and shows, for one device: vendor and device names, each bridge up to the root with its ACS capability and control bits, the capabilities in config space, the IOMMU group and its other members, the remapping unit and any RMRR naming the device, the bound driver, how it can be reset (FLR, or a bus reset that also hits its siblings) and its SR-IOV state.
+
+Without root only 64 bytes of config space are readable: what lives beyond them is shown as unknown, and the exit code is 3.`
+
+  static override examples = [
+    '<%= config.bin %> device 0000:01:00.0',
+    '<%= config.bin %> device 01:00.0 --json',
+    '<%= config.bin %> device --tree',
+    '<%= config.bin %> device 00:1c.4 --lspci-dump forum-post.txt',
+  ]
+
+  static override args = {
+    bdf: Args.string({description: 'the device, as 0000:01:00.0 or 01:00.0 (segment 0)', required: false}),
+  }
+
+  static override flags = {
+    tree: Flags.boolean({description: 'print the whole PCI hierarchy instead of one device'}),
+  }
+
+  async run(): Promise<DeviceReport | PciTreeView> {
+    const {args, flags} = await this.parse(Device)
+    if (!flags.tree && args.bdf === undefined) this.error('which device? give a BDF, or --tree for all of them', {exit: 2, suggestions: ['vtd-check device 0000:01:00.0', 'vtd-check device --tree']})
+    if (args.bdf !== undefined && !parseBdf(args.bdf)) this.error(`"${args.bdf}" is not a PCI address`, {exit: 2, suggestions: ['use the form 0000:01:00.0 (domain:bus:device.function) or 01:00.0']})
+    const fs = this.hostFs(flags.root)
+    const loaded = loadTopology(fs, {lspciDump: flags['lspci-dump']})
+    if (!loaded.ok) this.error(loaded.error, {exit: 2})
+    for (const warning of loaded.warnings) this.warn(warning)
+    const names = loadPciNames(flags.root === '/' ? [fs] : [fs, new RootedHostFs('/')])
+
+    if (flags.tree) {
+      const view = pciTree(loaded.topology, names, loaded.source)
+      if (!this.jsonEnabled()) process.stdout.write(renderPciTree(view))
+      const unknown = [...loaded.topology.devices.values()].some((fn) => fn.pcieType === 'unknown')
+      process.exitCode = exitCodeFor(unknown ? ['unknown'] : [])
+      return view
+    }
+    const fn = findDevice(loaded.topology, args.bdf ?? '')
+    if (!fn) {
+      const wanted = args.bdf ?? ''
+      const near = [...loaded.topology.devices.keys()].filter((bdf) => bdf.includes(wanted.split('.')[0]?.slice(-5) ?? '')).slice(0, 5)
+      this.error(`no PCI device ${wanted} in ${loaded.source}`, {exit: 2, suggestions: near.length ? near.map((bdf) => `vtd-check device ${bdf}`) : ['vtd-check device --tree']})
+    }
+    const report = deviceReport(loaded.topology, fn, {source: loaded.source, names, ...dmarContext(fs, loaded.topology)})
+    if (!this.jsonEnabled()) process.stdout.write(renderDeviceReport(report))
+    const outcomes: Outcome[] = report.warnings.length > 0 || report.upstream.some((hop) => hop.acs === 'unknown') || report.acs === 'unknown' ? ['unknown'] : []
+    process.exitCode = exitCodeFor(outcomes)
+    return report
+  }
+}
+
+/** RMRRs and the owning DRHD come from the host's DMAR table; an lspci dump has none. */
+function dmarContext(fs: HostFs, topology: PciTopology): Pick<DeviceReportContext, 'dmar' | 'dmarNote'> {
+  if (topology.source === 'lspci-dump') return {dmarNote: 'an lspci dump carries no DMAR table'}
+  const read = fs.readBytes(PLATFORM_FILES.dmarTable)
+  if (!read.ok) {
+    return {dmarNote: read.reason === 'unreadable' ? 'the DMAR table is readable by root only' : 'no DMAR table (VT-d off in firmware, or not an Intel VT-d platform)'}
+  }
+  const table = decodeDmar(read.value)
+  return {dmar: {table, resolution: resolveDmarScopes(table, topology)}}
+}

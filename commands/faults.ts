@@ -1,0 +1,75 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../src/cli/base.js'
+import {exitCodeFor} from '../src/checks/outcome.js'
+import {LogParser} from '../src/decode/kernel-log.js'
+import {hostUptime, streamKernelLog} from '../src/host/log-stream.js'
+import {loadTriageContext} from '../src/replay/fault-context.js'
+import {FaultTriage, parseSince, type TriageContext} from '../src/replay/fault-triage.js'
+import {faultOutcomes, faultsToJson, renderFaultsTable, renderLiveFault, type FaultsJson} from '../src/report/faults.js'
+
+export default class Faults extends BaseCommand {
+  static override summary = 'Parse, group and explain DMAR and interrupt-remapping faults from the kernel log'
+  static override description = `Reads the live kernel log (dmesg, else journalctl -k), a --root snapshot's dmesg.txt, a FILE, or stdin ("-"), in every format the kernel has printed since 2.6 — two-line and single-line faults, PASID forms, scalable-mode reasons, interrupt-remapping faults, invalidation-queue errors, RMRR refusals — with any timestamp style (dmesg, -T, -H, journal, syslog, serial).
+
+Faults are grouped by requester × reason × page, worst first, with counts, first/last time, storms and the kernel's suppressed counts. Each group is traced to real devices (PCIe-to-PCI bridge aliases, phantom functions, VFs, devices that no longer exist) and explained with its evidence and what to do.
+
+Exit codes: 0 no faults · 1 faults, invalidation errors or RMRR refusals found · 2 usage error · 3 the log could not be read, or only lines this tool does not triage (AMD-Vi).`
+
+  static override examples = [
+    '<%= config.bin %> faults',
+    '<%= config.bin %> faults /var/log/kern.log --since 2h',
+    'journalctl -k -b -1 | <%= config.bin %> faults -',
+    '<%= config.bin %> faults --root ./snapshot --json',
+    '<%= config.bin %> faults --follow',
+  ]
+
+  static override args = {
+    file: Args.string({description: 'a log file, a capture\'s dmesg.txt, or "-" for stdin (default: the live kernel log, or --root\'s dmesg.txt)', required: false}),
+  }
+
+  static override flags = {
+    since: Flags.string({description: 'only faults since: seconds since boot ("300"), a duration before now ("10m", "2h", "1d"), or an ISO date/time'}),
+    follow: Flags.boolean({description: 'keep reading new kernel-log lines (dmesg --follow); print each fault as it arrives and the summary on Ctrl-C'}),
+    trace: Flags.boolean({allowNo: true, description: 'trace requesters against this host\'s (or --root\'s) PCI topology; default: on for the live log and snapshots, off for a FILE unless --root or --lspci-dump is given'}),
+    detail: Flags.integer({description: 'how many fault groups get an explanation block in the table output', default: 3, min: 0}),
+  }
+
+  async run(): Promise<FaultsJson> {
+    const {args, flags} = await this.parse(Faults)
+    const fs = this.hostFs(flags.root)
+    let since: TriageContext['since']
+    if (flags.since !== undefined) {
+      since = parseSince(flags.since, Date.now(), flags.root === '/' && args.file === undefined ? hostUptime(fs) : undefined)
+      if (since === undefined) this.error(`--since "${flags.since}" is not a time`, {exit: 2, suggestions: ['--since 300 (seconds since boot)', '--since 2h', '--since 2025-01-09T10:00']})
+    }
+    const trace = flags.trace ?? (args.file === undefined || flags.root !== '/' || flags['lspci-dump'] !== undefined)
+    const {context, notes} = trace ? loadTriageContext(fs, flags['lspci-dump'] === undefined ? {} : {lspciDump: flags['lspci-dump']}) : {context: {}, notes: []}
+    const sourceLabel = args.file ?? (flags.root === '/' ? 'dmesg' : 'dmesg.txt')
+    const triage = new FaultTriage({...context, ...(since ? {since} : {}), source: sourceLabel})
+    const parser = new LogParser()
+
+    const abort = new AbortController()
+    const onInterrupt = () => abort.abort()
+    if (flags.follow) process.once('SIGINT', onInterrupt)
+    const live = flags.follow && !this.jsonEnabled()
+    const outcome = await streamKernelLog(fs, {...(args.file === undefined ? {} : {file: args.file}), follow: flags.follow, signal: abort.signal}, {
+      block: (text, bytes) => parser.pushText(text, (record) => {
+        triage.add(record)
+        if (live && record.type === 'fault') process.stdout.write(renderLiveFault(record) + '\n')
+      }, bytes),
+    })
+    process.off('SIGINT', onInterrupt)
+    for (const record of parser.end()) triage.add(record)
+    if (!outcome.ok) {
+      const usage = outcome.reason === 'absent' && args.file !== undefined
+      this.error(`cannot read the kernel log ${outcome.path}: ${outcome.message}`, {
+        exit: usage ? 2 : 3,
+        suggestions: usage ? ['give an existing file, or "-" to read stdin'] : ['run as root (sudo vtd-check faults)', 'or: journalctl -k | vtd-check faults -'],
+      })
+    }
+    const report = faultsToJson(triage.finish(parser.lines), {origin: outcome.origin, path: outcome.path, lines: parser.lines, bytes: outcome.bytes}, notes)
+    if (!this.jsonEnabled()) process.stdout.write(renderFaultsTable(report, {width: process.stdout.columns ?? 120, detail: flags.detail}))
+    process.exitCode = exitCodeFor(faultOutcomes(report))
+    return report
+  }
+}

@@ -1,0 +1,118 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../src/cli/base.js'
+import {exitCodeFor, type Outcome} from '../src/checks/outcome.js'
+import {collectGroups} from '../src/collect/groups.js'
+import type {Miss} from '../src/collect/types.js'
+import {decodeLspciVerbose} from '../src/decode/lspci-verbose.js'
+import {loadPciNames} from '../src/decode/pci-ids.js'
+import {RootedHostFs} from '../src/host/fs.js'
+import {readLocalFile} from '../src/host/kernel-log.js'
+import type {PciTopology} from '../src/model/pci.js'
+import {findDevice, loadTopology} from '../src/model/topology.js'
+import {crossCheckGroups, isolatingSlots, parseAcsOverride, replayGrouping, type GroupingOptions} from '../src/replay/grouping.js'
+import {groupList, renderGroupTable, renderGroupTree} from '../src/report/group-list.js'
+import {groupingReport, renderGroupingTree, renderWhy, type GroupingReport} from '../src/report/groups.js'
+
+export default class Groups extends BaseCommand {
+  static override summary = 'IOMMU groups, why devices share them, and what would change them'
+  static override description = `Lists the kernel's IOMMU groups (/sys/kernel/iommu_groups, or the "IOMMU group" lines of an lspci dump) and explains every shared group by replaying the kernel's grouping algorithm: which bridge lacks which ACS bit, which functions of a multifunction device are not isolated, which PCIe-to-PCI bridge aliases its devices. The replay is cross-checked against the kernel's groups.
+--predict computes the groups from the topology alone (works with the IOMMU off: ACS is modelled as the kernel sets it when the IOMMU is on). --acs-override answers "what if" for the out-of-tree pcie_acs_override patch. --why BDF explains one device.`
+
+  static override examples = [
+    '<%= config.bin %> groups',
+    '<%= config.bin %> groups --why 01:00.0',
+    '<%= config.bin %> groups --predict --root ./snapshot',
+    '<%= config.bin %> groups --predict --acs-override downstream,multifunction',
+    '<%= config.bin %> groups --predict --lspci-verbose lspci-vvv.txt --kernel-version 5.9',
+  ]
+
+  static override flags = {
+    predict: Flags.boolean({description: 'compute groups from the topology alone, ignoring /sys/kernel/iommu_groups'}),
+    'acs-override': Flags.string({
+      description: 'what-if: replay with pcie_acs_override=downstream|multifunction|id:VVVV:DDDD (comma list); implies --predict',
+    }),
+    'kernel-version': Flags.string({description: 'replay the grouping rules of this kernel (e.g. 5.9); default: the snapshot\'s, else current'}),
+    'pcie-switch-groups': Flags.boolean({description: 'replay with the 2025 pcie_switch_groups rework (linux-next): multifunction devices without ACS assumed isolated'}),
+    'acs-as-read': Flags.boolean({description: 'use ACS Control exactly as read instead of as the kernel sets it with the IOMMU on'}),
+    'lspci-verbose': Flags.file({description: 'take PCI devices from this `lspci -vvv` / `-vvvnn` text instead of sysfs', exists: true}),
+    why: Flags.string({description: 'explain one device: its verdict, what must go with it, and why'}),
+    table: Flags.boolean({description: 'plain table of the kernel groups (no explanations)'}),
+    tree: Flags.boolean({description: 'each kernel group as a tree of its devices (no explanations)'}),
+  }
+
+  async run(): Promise<GroupingReport> {
+    const {flags} = await this.parse(Groups)
+    const fs = this.hostFs(flags.root)
+    const misses: Miss[] = []
+    let topology: PciTopology
+    let source: string
+    if (flags['lspci-verbose']) {
+      const read = readLocalFile(flags['lspci-verbose'])
+      if (!read.ok) this.error(`cannot read ${flags['lspci-verbose']}: ${read.message}`, {exit: 2})
+      const parsed = decodeLspciVerbose(read.value)
+      if (parsed.topology.devices.size === 0) this.error(`no PCI devices found in ${flags['lspci-verbose']}`, {exit: 2, suggestions: ['expected the output of lspci -vvv or lspci -vvvnn']})
+      for (const warning of parsed.warnings) this.warn(warning)
+      topology = parsed.topology
+      source = flags['lspci-verbose']
+    } else {
+      const loaded = loadTopology(fs, {lspciDump: flags['lspci-dump']})
+      if (!loaded.ok) this.error(loaded.error, {exit: 2})
+      for (const warning of loaded.warnings) this.warn(warning)
+      misses.push(...loaded.misses)
+      topology = loaded.topology
+      source = loaded.source
+    }
+
+    let acsOverride: GroupingOptions['acsOverride']
+    if (flags['acs-override'] !== undefined) {
+      const parsed = parseAcsOverride(flags['acs-override'])
+      if (parsed.errors.length > 0) this.error(`--acs-override: ${parsed.errors.join('; ')}`, {exit: 2, suggestions: ['downstream', 'multifunction', 'id:8086:1901']})
+      acsOverride = parsed.override
+    }
+    const onHost = topology.source === 'sysfs'
+    const readOk = (path: string): string | undefined => {
+      const r = onHost ? fs.readText(path) : undefined
+      return r?.ok ? r.value : undefined
+    }
+    const kernelVersion = flags['kernel-version'] ?? readOk('/proc/sys/kernel/osrelease')?.trim()
+    const options: GroupingOptions = {
+      ...(kernelVersion ? {kernelVersion} : {}),
+      assumeKernelEnablesAcs: !flags['acs-as-read'],
+      pcieSwitchGroupsRework: flags['pcie-switch-groups'],
+      ...(acsOverride ? {acsOverride} : {}),
+    }
+    const prediction = replayGrouping(topology, options)
+    const kernelGroups = onHost ? collectGroups(fs, misses) : undefined
+    const names = loadPciNames(flags.root === '/' ? [fs] : [fs, new RootedHostFs('/')])
+    const list = groupList(topology, names, source, kernelGroups)
+    const predict = flags.predict || acsOverride !== undefined
+    const crossCheck =
+      list.groups.length > 0
+        ? crossCheckGroups(topology, prediction, {cmdline: readOk('/proc/cmdline'), kernelLog: readOk('/dmesg.txt'), kernelVersion})
+        : undefined
+    const report = groupingReport({
+      topology,
+      prediction,
+      list,
+      mode: predict ? 'predicted' : 'kernel',
+      source,
+      crossCheck,
+      slots: isolatingSlots(topology, options),
+      acsOverride: flags['acs-override'],
+    })
+
+    if (flags.why !== undefined) {
+      const dev = findDevice(topology, flags.why)
+      if (!dev) this.error(`no PCI device ${flags.why} in ${source}`, {exit: 2, suggestions: [...topology.devices.keys()].slice(0, 5)})
+      if (!this.jsonEnabled()) process.stdout.write(renderWhy(report, dev.bdf))
+    } else if (!this.jsonEnabled()) {
+      if (flags.table && !predict) process.stdout.write(renderGroupTable(list))
+      else if (flags.tree && !predict) process.stdout.write(renderGroupTree(list, topology))
+      else process.stdout.write(renderGroupingTree(report, {color: process.stdout.isTTY === true}))
+    }
+    if (acsOverride && !this.jsonEnabled()) this.warn('pcie_acs_override splits groups without real isolation: see the WARNING above')
+    const outcomes: Outcome[] = [...(crossCheck?.mismatches.map((m) => m.outcome) ?? []), ...(misses.length > 0 ? (['unknown'] as const) : [])]
+    process.exitCode = exitCodeFor(outcomes)
+    return report
+  }
+}

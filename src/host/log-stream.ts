@@ -1,0 +1,255 @@
+/**
+ * The kernel log as a stream of lines, with bounded memory: a file, stdin, a snapshot's
+ * dmesg.txt, or the live log (`dmesg`, falling back to `journalctl -k`), optionally followed
+ * (`dmesg --follow`, `journalctl -k -f`, or polling a growing file). Lines are handed to a
+ * synchronous sink one by one; only the current chunk and one partial line are held.
+ *
+ * A log we may not read is reported as unreadable with the reason (dmesg_restrict), never as
+ * an empty log.
+ */
+import {execa, type ResultPromise} from 'execa'
+import {createReadStream} from 'node:fs'
+import {open} from 'node:fs/promises'
+import * as nodePath from 'node:path'
+import {StringDecoder} from 'node:string_decoder'
+import type {Readable} from 'node:stream'
+import type {HostFs} from './fs.js'
+
+export type LogStreamOrigin = 'dmesg' | 'journalctl' | 'snapshot' | 'file' | 'stdin'
+
+export type LogStreamOutcome =
+  /** `lines` is counted in line mode only; block mode leaves counting to the consumer. */
+  | {ok: true; origin: LogStreamOrigin; path: string; lines?: number; bytes: number}
+  | {ok: false; origin: LogStreamOrigin; path: string; reason: 'absent' | 'unreadable'; message: string}
+
+export interface LogStreamRequest {
+  /** A file path, or '-' for stdin. Without it: the snapshot's dmesg.txt under a non-/ root, else the live log. */
+  file?: string
+  /** Keep reading new lines until `signal` aborts. */
+  follow?: boolean
+  signal?: AbortSignal
+  /** Bytes per read (tests use small values to cross chunk borders). */
+  chunkSize?: number
+}
+
+export type LineSink = (line: string) => void
+/**
+ * Block mode: whole lines (only the very last block may end without "\n"), as the raw bytes and
+ * their latin1 decoding (one char per byte, so offsets agree; cheap to scan). Consumers decode
+ * the lines they keep as UTF-8 from `bytes`, during the call: the buffer is reused afterwards.
+ */
+export type BlockSink = {block: (text: string, bytes: Buffer) => void}
+export type Sink = LineSink | BlockSink
+
+interface Splitter {
+  write(chunk: Buffer | string): void
+  end(): void
+  bytes: number
+  lines?: number
+}
+
+/** Hands on byte blocks cut at the last newline: no per-line work here (the parser scans blocks). */
+export class BlockSplitter implements Splitter {
+  private carry: Buffer | undefined
+  bytes = 0
+
+  constructor(private readonly sink: (text: string, bytes: Buffer) => void) {}
+
+  write(chunk: Buffer | string): void {
+    const data = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk
+    this.bytes += data.length
+    const buf = this.carry === undefined ? data : Buffer.concat([this.carry, data])
+    const cut = buf.lastIndexOf(10) + 1
+    if (cut === 0) {
+      this.carry = Buffer.from(buf)
+      return
+    }
+    // Copy the tail: the chunk's buffer may be reused by the reader.
+    this.carry = cut < buf.length ? Buffer.from(buf.subarray(cut)) : undefined
+    const head = buf.subarray(0, cut)
+    this.sink(head.toString('latin1'), head)
+  }
+
+  end(): void {
+    const rest = this.carry
+    this.carry = undefined
+    if (rest !== undefined && rest.length > 0) this.sink(rest.toString('latin1'), rest)
+  }
+}
+
+function splitterFor(sink: Sink): Splitter {
+  return typeof sink === 'function' ? new LineSplitter(sink) : new BlockSplitter((t, b) => sink.block(t, b))
+}
+
+/** Splits decoded text into lines across chunk borders; holds one partial line at most. */
+export class LineSplitter implements Splitter {
+  private carry = ''
+  private readonly decoder = new StringDecoder('utf8')
+  lines = 0
+  bytes = 0
+
+  constructor(private readonly sink: LineSink) {}
+
+  write(chunk: Buffer | string): void {
+    if (typeof chunk === 'string') this.bytes += Buffer.byteLength(chunk)
+    else this.bytes += chunk.length
+    const text = this.carry + (typeof chunk === 'string' ? chunk : this.decoder.write(chunk))
+    let start = 0
+    let nl = text.indexOf('\n', start)
+    while (nl !== -1) {
+      this.lines++
+      this.sink(text.slice(start, nl))
+      start = nl + 1
+      nl = text.indexOf('\n', start)
+    }
+    this.carry = start === 0 ? text : text.slice(start)
+  }
+
+  end(): void {
+    const rest = this.carry + this.decoder.end()
+    this.carry = ''
+    if (rest.length > 0) {
+      this.lines++
+      this.sink(rest)
+    }
+  }
+}
+
+function missFrom(error: unknown): {reason: 'absent' | 'unreadable'; message: string} {
+  const code = (error as {code?: string} | null)?.code
+  return {reason: code === 'ENOENT' || code === 'ENOTDIR' ? 'absent' : 'unreadable', message: error instanceof Error ? error.message : String(error)}
+}
+
+async function pump(stream: Readable, splitter: Splitter): Promise<void> {
+  for await (const chunk of stream) splitter.write(chunk as Buffer | string)
+}
+
+const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve) => {
+  const t = setTimeout(resolve, ms)
+  signal?.addEventListener('abort', () => {
+    clearTimeout(t)
+    resolve()
+  }, {once: true})
+})
+
+async function streamFile(path: string, origin: LogStreamOrigin, request: LogStreamRequest, sink: Sink): Promise<LogStreamOutcome> {
+  const splitter = splitterFor(sink)
+  const highWaterMark = request.chunkSize ?? 1 << 20
+  try {
+    if (!request.follow && typeof sink !== 'function') {
+      return await streamFileBlocks(path, origin, highWaterMark, sink)
+    } else if (!request.follow) {
+      await pump(createReadStream(path, {highWaterMark}), splitter)
+    } else {
+      // Follow a growing file by polling its size: no watcher, works on any filesystem.
+      const handle = await open(path, 'r')
+      const buf = Buffer.allocUnsafe(highWaterMark)
+      let offset = 0
+      try {
+        while (!request.signal?.aborted) {
+          const {bytesRead} = await handle.read(buf, 0, buf.length, offset)
+          if (bytesRead > 0) {
+            offset += bytesRead
+            splitter.write(Buffer.from(buf.subarray(0, bytesRead)))
+          } else await sleep(500, request.signal)
+        }
+      } finally {
+        await handle.close()
+      }
+    }
+  } catch (error) {
+    return {ok: false, origin, path, ...missFrom(error)}
+  }
+  splitter.end()
+  return {ok: true, origin, path, ...(splitter.lines === undefined ? {} : {lines: splitter.lines}), bytes: splitter.bytes}
+}
+
+/**
+ * Block mode over a file with one reusable buffer: read, cut at the last newline, hand on the
+ * whole lines, move the partial line to the front. No per-chunk allocations but the block's
+ * latin1 string, which keeps the garbage collector (and peak RSS) quiet on multi-GB logs.
+ */
+async function streamFileBlocks(path: string, origin: LogStreamOrigin, chunkSize: number, sink: BlockSink): Promise<LogStreamOutcome> {
+  const handle = await open(path, 'r')
+  let buf = Buffer.allocUnsafe(Math.max(chunkSize, 64))
+  let filled = 0
+  let bytes = 0
+  try {
+    for (;;) {
+      if (filled === buf.length) {
+        // A line longer than the buffer: grow rather than split it.
+        const bigger = Buffer.allocUnsafe(buf.length * 2)
+        buf.copy(bigger, 0, 0, filled)
+        buf = bigger
+      }
+      const {bytesRead} = await handle.read(buf, filled, buf.length - filled, null)
+      if (bytesRead === 0) break
+      bytes += bytesRead
+      filled += bytesRead
+      const cut = buf.lastIndexOf(10, filled - 1) + 1
+      if (cut === 0) continue
+      const head = buf.subarray(0, cut)
+      sink.block(head.toString('latin1'), head)
+      buf.copy(buf, 0, cut, filled)
+      filled -= cut
+    }
+    if (filled > 0) sink.block(buf.toString('latin1', 0, filled), buf.subarray(0, filled))
+  } finally {
+    await handle.close()
+  }
+  return {ok: true, origin, path, bytes}
+}
+
+async function streamCommand(cmd: string, args: string[], request: LogStreamRequest, sink: Sink): Promise<{ok: true; bytes: number} | {ok: false; message: string}> {
+  const splitter = splitterFor(sink)
+  let child: ResultPromise<{reject: false; stdin: 'ignore'; buffer: false; cancelSignal?: AbortSignal}>
+  try {
+    child = execa(cmd, args, {reject: false, stdin: 'ignore', buffer: false, ...(request.signal ? {cancelSignal: request.signal} : {})})
+  } catch (error) {
+    return {ok: false, message: `${cmd}: ${error instanceof Error ? error.message : String(error)}`}
+  }
+  const stderr: string[] = []
+  child.stderr?.on('data', (d: Buffer) => {
+    if (stderr.join('').length < 4096) stderr.push(d.toString())
+  })
+  try {
+    if (child.stdout) await pump(child.stdout, splitter)
+  } catch {
+    // A cancelled follow ends the stream; what was read stays valid.
+  }
+  const result = await child
+  splitter.end()
+  if (request.signal?.aborted || (result.exitCode === 0 && splitter.bytes > 0)) return {ok: true, bytes: splitter.bytes}
+  return {ok: false, message: `${cmd}: ${stderr.join('').trim() || result.shortMessage || `exit ${String(result.exitCode)}`}`}
+}
+
+/** Stream the kernel log a request names into `sink`. */
+export async function streamKernelLog(fs: HostFs, request: LogStreamRequest, sink: Sink): Promise<LogStreamOutcome> {
+  if (request.file === '-') {
+    const splitter = splitterFor(sink)
+    await pump(process.stdin, splitter)
+    splitter.end()
+    return {ok: true, origin: 'stdin', path: '-', ...(splitter.lines === undefined ? {} : {lines: splitter.lines}), bytes: splitter.bytes}
+  }
+  if (request.file !== undefined) return streamFile(request.file, 'file', request, sink)
+  if (fs.root !== '/') return streamFile(nodePath.join(fs.root, 'dmesg.txt'), 'snapshot', request, sink)
+
+  const dmesg = await streamCommand('dmesg', request.follow ? ['--follow'] : [], request, sink)
+  if (dmesg.ok) return {ok: true, origin: 'dmesg', path: 'dmesg', bytes: dmesg.bytes}
+  const journalArgs = ['-k', '-b', '--no-pager', '-q', '-o', 'short-monotonic', ...(request.follow ? ['-f'] : [])]
+  const journal = await streamCommand('journalctl', journalArgs, request, sink)
+  if (journal.ok) return {ok: true, origin: 'journalctl', path: 'journalctl -k', bytes: journal.bytes}
+  const restrict = fs.readText('/proc/sys/kernel/dmesg_restrict')
+  const hint = restrict.ok && restrict.value.trim() === '1'
+    ? 'kernel.dmesg_restrict=1: reading the kernel log needs root (CAP_SYSLOG) or membership of adm/systemd-journal'
+    : 'the kernel log could not be read'
+  return {ok: false, origin: 'dmesg', path: 'dmesg', reason: 'unreadable', message: `${hint} (${dmesg.message}; ${journal.message})`}
+}
+
+/** Seconds since boot on the live host (for --since with a duration), or undefined. */
+export function hostUptime(fs: HostFs): number | undefined {
+  const r = fs.readText('/proc/uptime')
+  if (!r.ok) return undefined
+  const v = Number.parseFloat(r.value)
+  return Number.isFinite(v) ? v : undefined
+}

@@ -1,0 +1,151 @@
+/**
+ * DMAR device scopes resolved against a PCI topology, and the remapping unit (DRHD) that owns
+ * each device. Follows the kernel (vtd-reference §1.3): a path walks from its start bus through
+ * each bridge's secondary bus; a device belongs to the first DRHD that lists it, or a bridge
+ * whose bus range holds it, else to its segment's INCLUDE_PCI_ALL unit. VFs are looked up
+ * through their PF, as the kernel does.
+ */
+import type {DeviceScope, DmarTable, Drhd, ScopedStructure, StructureName} from '../decode/dmar.js'
+import {hasScopes} from '../decode/dmar.js'
+import type {PciFunction, PciTopology} from './pci.js'
+
+export function formatBdf(segment: number, bus: number, device: number, fn: number): string {
+  const h = (n: number, w: number): string => n.toString(16).padStart(w, '0')
+  return `${h(segment, 4)}:${h(bus, 2)}:${h(device, 2)}.${fn.toString(16)}`
+}
+
+export type ScopeStatus =
+  /** The path names a PCI function that exists. */
+  | 'resolved'
+  /** The path names a function (or passes a bridge) that the topology does not have. */
+  | 'absent'
+  /** A hop that should be a bridge is not one (no secondary bus). */
+  | 'broken-path'
+  /** IOAPIC, HPET or ACPI-namespace scope: a source-id, not a PCI function we can look up. */
+  | 'not-pci'
+  /** Empty path or unknown type: nothing to walk. */
+  | 'invalid'
+
+export interface ResolvedScope {
+  /** Index of the structure in `table.structures`. */
+  structureIndex: number
+  structureType: StructureName
+  scopeIndex: number
+  scope: DeviceScope
+  segment: number
+  status: ScopeStatus
+  /** The BDF (or, for IOAPIC/HPET, source-id as a BDF) the path names, when the walk got there. */
+  bdf?: string
+  /** Bridges walked through before the target. */
+  via: string[]
+  detail?: string
+  /** Set when the scope type does not match the function's header (kernel FW_BUG). */
+  typeMismatch?: string
+}
+
+export interface DeviceOwner {
+  bdf: string
+  /** Index of the owning DRHD in `table.structures`. */
+  drhdIndex: number
+  registerBase: bigint
+  via: 'scope' | 'include-all'
+  /** The scope entry (endpoint or bridge BDF) that matched, for via = 'scope'. */
+  matchedBdf?: string
+}
+
+export interface ScopeResolution {
+  scopes: ResolvedScope[]
+  /** Owner per PCI function BDF, for every function in the topology that has one. */
+  owners: Map<string, DeviceOwner>
+  /** Functions that no DRHD covers: not translated (and not protected) when the IOMMU is on. */
+  uncovered: string[]
+}
+
+const PCI_SCOPE_TYPES = new Set(['pci-endpoint', 'pci-bridge'])
+const PCI_BRIDGE_CLASS_OTHER = 0x0680
+
+function isBridgeHeader(fn: PciFunction): boolean {
+  return (fn.headerType & 0x7f) === 1 || (fn.headerType & 0x7f) === 2
+}
+
+export function resolveScope(scope: DeviceScope, segment: number, topology: PciTopology): Omit<ResolvedScope, 'structureIndex' | 'structureType' | 'scopeIndex'> {
+  const base = {scope, segment, via: [] as string[]}
+  if (scope.path.length === 0) return {...base, status: 'invalid', detail: 'scope has no path entries'}
+  let bus = scope.startBus
+  for (const [i, hop] of scope.path.entries()) {
+    const bdf = formatBdf(segment, bus, hop.device, hop.function)
+    const last = i === scope.path.length - 1
+    if (last) {
+      if (!PCI_SCOPE_TYPES.has(scope.type)) {
+        return {...base, status: scope.type === 'unknown' ? 'invalid' : 'not-pci', bdf, ...(scope.type === 'unknown' ? {detail: `unknown scope type ${scope.typeCode}`} : {})}
+      }
+      const fn = topology.devices.get(bdf)
+      if (!fn) return {...base, status: 'absent', bdf, detail: `${bdf} is not present`}
+      const resolved: Omit<ResolvedScope, 'structureIndex' | 'structureType' | 'scopeIndex'> = {...base, status: 'resolved', bdf}
+      const bridge = isBridgeHeader(fn)
+      if (scope.type === 'pci-endpoint' && bridge) resolved.typeMismatch = `${bdf} is a bridge but the scope says PCI endpoint`
+      // NTBs (class 0x0680, "other bridge") are allowed as bridge scopes with a normal header.
+      if (scope.type === 'pci-bridge' && !bridge && fn.classCode >> 8 !== PCI_BRIDGE_CLASS_OTHER) {
+        resolved.typeMismatch = `${bdf} is not a bridge but the scope says PCI sub-hierarchy`
+      }
+      return resolved
+    }
+    const fn = topology.devices.get(bdf)
+    if (!fn) return {...base, status: PCI_SCOPE_TYPES.has(scope.type) ? 'absent' : 'not-pci', bdf, detail: `bridge ${bdf} on the path is not present`}
+    if (fn.secondaryBus === undefined) return {...base, status: 'broken-path', bdf, detail: `${bdf} on the path is not a bridge (no secondary bus)`}
+    base.via.push(bdf)
+    bus = fn.secondaryBus
+  }
+  return {...base, status: 'invalid', detail: 'unreachable'}
+}
+
+/** Resolves every scope of every structure (DRHD, RMRR, ATSR, SATC, SIDP). */
+export function resolveDmarScopes(table: DmarTable, topology: PciTopology): ScopeResolution {
+  const scopes: ResolvedScope[] = []
+  table.structures.forEach((structure, structureIndex) => {
+    if (!hasScopes(structure)) return
+    structure.scopes.forEach((scope, scopeIndex) => {
+      scopes.push({structureIndex, structureType: structure.type, scopeIndex, ...resolveScope(scope, structure.segment, topology)})
+    })
+  })
+  const owners = new Map<string, DeviceOwner>()
+  const uncovered: string[] = []
+  for (const fn of topology.devices.values()) {
+    const owner = ownerOf(fn, table, scopes, topology)
+    if (owner) owners.set(fn.bdf, owner)
+    else uncovered.push(fn.bdf)
+  }
+  return {scopes, owners, uncovered}
+}
+
+function drhdAt(table: DmarTable, index: number): Drhd | undefined {
+  const s = table.structures[index]
+  return s?.type === 'DRHD' ? s : undefined
+}
+
+/** The kernel's device_to_iommu(): explicit scopes first (table order), then the catch-all. */
+function ownerOf(fn: PciFunction, table: DmarTable, scopes: ResolvedScope[], topology: PciTopology): DeviceOwner | undefined {
+  const dmaFn = (fn.physfn !== undefined ? topology.devices.get(fn.physfn) : undefined) ?? fn
+  for (const rs of scopes) {
+    if (rs.structureType !== 'DRHD' || rs.status !== 'resolved' || rs.bdf === undefined) continue
+    const drhd = drhdAt(table, rs.structureIndex)
+    if (!drhd || drhd.flags.includePciAll || drhd.segment !== dmaFn.segment) continue
+    const target = topology.devices.get(rs.bdf)
+    const inRange =
+      target?.secondaryBus !== undefined &&
+      target.subordinateBus !== undefined &&
+      dmaFn.bus >= target.secondaryBus &&
+      dmaFn.bus <= target.subordinateBus
+    if (rs.bdf === dmaFn.bdf || inRange) {
+      return {bdf: fn.bdf, drhdIndex: rs.structureIndex, registerBase: drhd.registerBase, via: 'scope', matchedBdf: rs.bdf}
+    }
+  }
+  const catchAll = table.structures.findIndex((s) => s.type === 'DRHD' && s.flags.includePciAll && s.segment === dmaFn.segment)
+  const drhd = drhdAt(table, catchAll)
+  return drhd ? {bdf: fn.bdf, drhdIndex: catchAll, registerBase: drhd.registerBase, via: 'include-all'} : undefined
+}
+
+/** Scoped structures with their index, for callers that walk them. */
+export function scopedStructures(table: DmarTable): Array<{index: number; structure: ScopedStructure}> {
+  return table.structures.flatMap((structure, index) => (hasScopes(structure) ? [{index, structure}] : []))
+}

@@ -1,0 +1,137 @@
+/**
+ * The `check` report: the JSON envelope (a versioned contract, see schema/check.schema.json)
+ * and the human rendering — verdict line, one table row per check, then what to do.
+ */
+import Table from 'cli-table3'
+import type {CollectedHost} from '../collect/types.js'
+import {overallVerdict, type OverallVerdict} from '../checks/catalogue.js'
+import type {AssessmentContext, CpuVendor} from '../checks/context.js'
+import type {Evidence, Outcome, SubjectResult} from '../checks/outcome.js'
+import type {PassthroughPlan} from '../checks/plan.js'
+import {renderPlan} from './plan.js'
+
+/** Bump only for breaking changes; additions keep the number (DESIGN.md: additive contract). */
+export const CHECK_SCHEMA_VERSION = 1 as const
+
+export interface CheckReportHost {
+  /** `/` for the live host, else the snapshot directory. */
+  root: string
+  kernel?: string
+  cpuVendor: CpuVendor
+  /** Which IOMMU the firmware/kernel show: intel, amd, other (e.g. virtio-iommu), none, or unknown (not readable). */
+  iommu: 'intel' | 'amd' | 'other' | 'none' | 'unknown'
+  virtualized: boolean
+  /** Where the kernel log came from ("dmesg", "/dmesg.txt" …) and whether it could be read. */
+  logSource: string
+  logReadable: boolean
+}
+
+export interface CheckReportResult {
+  id: string
+  title: string
+  outcome: Outcome
+  summary: string
+  evidence: Evidence[]
+  remediation: string[]
+  docs?: string
+  /** Per-device results: the full BDF. */
+  subject?: string
+}
+
+/** The JSON `vtd-check check --json` prints: verdict, one result per check (and device), plans. */
+export interface CheckReport {
+  /** Contract version; bumped only for breaking changes. */
+  schemaVersion: typeof CHECK_SCHEMA_VERSION
+  tool: 'vtd-check'
+  host: CheckReportHost
+  verdict: OverallVerdict
+  /** Sorted by id, then subject. */
+  results: CheckReportResult[]
+  /** One passthrough plan per device examined (`--device`, or devices on vfio-pci). */
+  plans: PassthroughPlan[]
+  /** Host paths that exist but could not be read (typically: not root). */
+  unreadable: string[]
+}
+
+export function buildCheckReport(ctx: AssessmentContext, results: SubjectResult[], plans: PassthroughPlan[]): CheckReport {
+  const host: CollectedHost = ctx.host
+  return {
+    schemaVersion: CHECK_SCHEMA_VERSION,
+    tool: 'vtd-check',
+    host: {
+      root: host.root,
+      ...(ctx.kernel ? {kernel: ctx.kernel.release} : {}),
+      cpuVendor: ctx.cpu.vendor,
+      iommu: ctx.iommuVendor,
+      virtualized: ctx.cpu.hypervisor || ctx.units.some((u) => u.cachingMode === true),
+      logSource: ctx.log.origin,
+      logReadable: ctx.log.readable,
+    },
+    verdict: overallVerdict(results),
+    results: results.map((r) => ({...r, evidence: r.evidence.map((e) => ({...e}))})),
+    plans,
+    unreadable: host.misses.map((m) => m.path).sort(),
+  }
+}
+
+const CATEGORY_ORDER = ['platform', 'interrupts', 'isolation', 'device', 'advanced']
+
+function categoryRank(id: string): number {
+  const rank = CATEGORY_ORDER.indexOf(id.slice(0, id.indexOf('.')))
+  return rank < 0 ? CATEGORY_ORDER.length : rank
+}
+
+const MARK: Record<Outcome, string> = {pass: '✔ pass', warn: '! warn', fail: '✘ FAIL', unknown: '? unknown', 'not-applicable': '– n/a'}
+
+export interface RenderOptions {
+  /** Terminal width; the Finding column takes what is left. */
+  width?: number
+  /** Show evidence lines under each finding. */
+  verbose?: boolean
+  /** Hide not-applicable rows (counted in the footer). */
+  hideNotApplicable?: boolean
+}
+
+export function renderCheckReport(report: CheckReport, options: RenderOptions = {}): string {
+  const width = Math.max(80, options.width ?? 100)
+  const out: string[] = []
+  out.push(`vtd-check: ${report.verdict.headline}`)
+  out.push(
+    `host: ${report.host.root === '/' ? 'live' : report.host.root} · kernel ${report.host.kernel ?? '?'} · CPU ${report.host.cpuVendor} · IOMMU ${report.host.iommu}${report.host.virtualized ? ' · virtual machine' : ''}${report.host.logReadable ? '' : ' · kernel log unreadable'}`,
+  )
+  const idWidth = 30
+  const markWidth = 11
+  const table = new Table({
+    head: ['Result', 'Check', 'Finding'],
+    colWidths: [markWidth, idWidth, width - idWidth - markWidth - 4],
+    wordWrap: true,
+    wrapOnWordBoundary: true,
+    style: {head: [], border: [], compact: true},
+  })
+  // The table reads top-down from the platform to the details; JSON stays sorted by id.
+  const shown = report.results
+    .filter((r) => !(options.hideNotApplicable && r.outcome === 'not-applicable'))
+    .sort((a, b) => categoryRank(a.id) - categoryRank(b.id))
+  for (const r of shown) {
+    const finding = (options.verbose || r.outcome === 'fail') && r.evidence.length > 0 ? `${r.summary}\n${r.evidence.map((e) => `  · ${e.fact}${e.source ? ` [${e.source}]` : ''}`).join('\n')}` : r.summary
+    table.push([MARK[r.outcome], r.subject ? `${r.id}\n  ${r.subject}` : r.id, finding])
+  }
+  out.push(table.toString())
+  const c = report.verdict.counts
+  out.push(`${c.pass} pass · ${c.warn} warn · ${c.fail} fail · ${c.unknown} unknown · ${c['not-applicable']} not applicable${options.hideNotApplicable && c['not-applicable'] > 0 ? ' (hidden)' : ''}`)
+  // Device findings are repeated, with their commands, in the plans below.
+  const todo = report.results
+    .filter((r) => (r.outcome === 'fail' || r.outcome === 'warn' || r.outcome === 'unknown') && r.remediation.length > 0)
+    .filter((r) => !(r.subject !== undefined && report.plans.some((p) => p.device === r.subject)))
+    .sort((a, b) => categoryRank(a.id) - categoryRank(b.id))
+  if (todo.length > 0) {
+    out.push('', 'What to do:')
+    for (const r of todo) {
+      out.push(`  ${MARK[r.outcome]}  ${r.id}${r.subject ? ` (${r.subject})` : ''}`)
+      for (const step of r.remediation) out.push(`      → ${step}`)
+    }
+  }
+  for (const plan of report.plans) out.push('', renderPlan(plan))
+  if (report.unreadable.length > 0) out.push('', `Not readable without root: ${report.unreadable.slice(0, 6).join(', ')}${report.unreadable.length > 6 ? ` … (${report.unreadable.length})` : ''}`)
+  return out.join('\n')
+}

@@ -1,0 +1,257 @@
+/**
+ * `vtd-check faults` output: the versioned JSON contract (faults[] as DESIGN.md names them) and a
+ * table a sysadmin reads in five seconds — worst offenders first, one line of "why" each, then
+ * what to do for the top groups. Pure: (result, options) => value or string.
+ */
+import Table from 'cli-table3'
+import type {Evidence, Outcome} from '../checks/outcome.js'
+import {formatReasonCode} from '../decode/fault-reasons.js'
+import type {LogTime} from '../decode/kernel-log.js'
+import type {EventGroup, FaultGroup, FaultTrace, Seen, TriageResult} from '../replay/fault-triage.js'
+
+export const FAULTS_SCHEMA_VERSION = 1
+
+const hex = (v: bigint | number) => '0x' + v.toString(16)
+
+export interface SeenJson {
+  line: number
+  time?: string
+  seconds?: number
+}
+
+export interface ExplanationJson {
+  rule: string
+  summary: string
+  causes: string[]
+  remediation: string[]
+  evidence: Evidence[]
+}
+
+export interface FaultJson {
+  kind: 'dma' | 'interrupt'
+  /** Full BDF; the kernel prints no segment, so 0000 unless the line had one (Xen). */
+  requester: string
+  requesterAsLogged: string
+  access: 'read' | 'write' | null
+  address?: string
+  page?: string
+  index?: string
+  /** null when the two-line form lost its second line. */
+  reason: number | null
+  reasonHex: string | null
+  reasonText: string
+  meaning: string | null
+  pasid?: number
+  count: number
+  suppressedNearby: number
+  storm: boolean
+  peakPer5s: number
+  firstSeen: SeenJson
+  lastSeen: SeenJson
+  formats: string[]
+  /** This group collects every page past the group cap (no single address). */
+  otherPages?: boolean
+  trace?: FaultTrace
+  explanation: ExplanationJson
+}
+
+export interface EventJson {
+  type: EventGroup['type']
+  event: string
+  device?: string
+  count: number
+  firstSeen: SeenJson
+  lastSeen: SeenJson
+  sample: string
+  explanation: ExplanationJson
+}
+
+export interface FaultsJson {
+  schemaVersion: number
+  source: {origin: string; path: string; lines: number; bytes?: number}
+  summary: TriageResult['summary'] & {groups: number; storms: number}
+  faults: FaultJson[]
+  events: EventJson[]
+  logContext: {
+    rmrrs: Array<{base: string; end: string; device?: string; line: number}>
+    defaultDomain?: string
+    interruptRemapping?: string
+    groups: number
+  }
+  notes: string[]
+}
+
+function seenJson(s: Seen): SeenJson {
+  const out: SeenJson = {line: s.line}
+  if (s.time !== undefined) {
+    out.time = s.time.text
+    if (s.time.seconds !== undefined) out.seconds = s.time.seconds
+  }
+  return out
+}
+
+function faultJson(g: FaultGroup): FaultJson {
+  const out: FaultJson = {
+    kind: g.kind,
+    requester: g.requester,
+    requesterAsLogged: g.requesterAsLogged,
+    access: g.access ?? null,
+    reason: g.reason ?? null,
+    reasonHex: g.reason === undefined ? null : formatReasonCode(g.reason),
+    reasonText: g.reasonText,
+    meaning: g.reasonInfo?.meaning ?? null,
+    count: g.count,
+    suppressedNearby: g.suppressedNearby,
+    storm: g.storm,
+    peakPer5s: g.peakPer5s,
+    firstSeen: seenJson(g.first),
+    lastSeen: seenJson(g.last),
+    formats: g.formats,
+    explanation: g.explanation,
+  }
+  if (g.address !== undefined) out.address = hex(g.address)
+  if (g.page !== undefined) out.page = hex(g.page)
+  if (g.index !== undefined) out.index = hex(g.index)
+  if (g.pasid !== undefined) out.pasid = g.pasid
+  if (g.trace !== undefined) out.trace = g.trace
+  if (g.otherPages) out.otherPages = true
+  return out
+}
+
+export function faultsToJson(result: TriageResult, source: FaultsJson['source'], notes: string[] = []): FaultsJson {
+  const allNotes = [...notes]
+  if (result.summary.amdVi > 0) allNotes.push(`AMD-Vi: not covered yet — ${result.summary.amdVi} AMD-Vi event line(s) recognised but not triaged`)
+  if (result.summary.overflows > 0) allNotes.push(`${result.summary.overflows} fault-status line(s) had the overflow bit (PFO) set: the hardware lost fault records`)
+  return {
+    schemaVersion: FAULTS_SCHEMA_VERSION,
+    source,
+    summary: {...result.summary, groups: result.faults.length, storms: result.faults.filter((f) => f.storm).length},
+    faults: result.faults.map(faultJson),
+    events: result.events.map((e) => {
+      const out: EventJson = {type: e.type, event: e.event, count: e.count, firstSeen: seenJson(e.first), lastSeen: seenJson(e.last), sample: e.sample, explanation: e.explanation}
+      if (e.device !== undefined) out.device = e.device
+      return out
+    }),
+    logContext: {
+      rmrrs: result.logContext.rmrrs.map((r) => ({base: hex(r.base), end: hex(r.end), ...(r.device === undefined ? {} : {device: r.device}), line: r.line})),
+      groups: result.logContext.groups,
+      ...(result.logContext.defaultDomain === undefined ? {} : {defaultDomain: result.logContext.defaultDomain}),
+      ...(result.logContext.interruptRemapping === undefined ? {} : {interruptRemapping: result.logContext.interruptRemapping}),
+    },
+    notes: allNotes,
+  }
+}
+
+/** Exit policy input: Intel faults, QI errors and RMRR refusals fail; AMD-Vi-only logs are unknown; nothing is a pass. */
+export function faultOutcomes(report: FaultsJson): Outcome[] {
+  const failing = report.faults.length > 0 || report.events.some((e) => e.type === 'qi' || e.type === 'rmrr-refusal' || e.type === 'prq')
+  if (failing) return ['fail']
+  if (report.events.some((e) => e.type === 'amd-vi' || e.type === 'unparsed')) return ['unknown']
+  return ['pass']
+}
+
+function when(s: SeenJson): string {
+  return s.time ?? `line ${s.line}`
+}
+
+function span(first: SeenJson, last: SeenJson): string {
+  return first.line === last.line ? when(first) : `${when(first)} → ${when(last)}`
+}
+
+function countText(f: FaultJson): string {
+  const more = f.suppressedNearby > 0 ? ` (+${f.suppressedNearby} suppressed)` : ''
+  return `${f.count}${more}${f.storm ? ' STORM' : ''}`
+}
+
+function what(f: FaultJson): string {
+  if (f.kind === 'interrupt') return `IR index ${f.index ?? '?'}`
+  if (f.otherPages) return `${f.access ?? 'DMA'} (other pages)`
+  return `${f.access ?? 'DMA'} ${f.address ?? '?'}`
+}
+
+export interface RenderFaultsOptions {
+  /** Table width in columns (terminal width). */
+  width?: number
+  /** How many groups get a "what to do" block. */
+  detail?: number
+  /** Table rows at most (the rest is summarised; --json has all). */
+  rows?: number
+}
+
+export function renderFaultsTable(report: FaultsJson, options: RenderFaultsOptions = {}): string {
+  const width = Math.max(78, options.width ?? 120)
+  const s = report.summary
+  const out: string[] = []
+  const worst = report.faults[0]
+  out.push(
+    report.faults.length === 0
+      ? `No DMAR / interrupt-remapping faults in ${report.source.path} (${report.source.lines} lines read).`
+      : `${s.faultRecords} fault line(s) in ${report.faults.length} group(s)` +
+        `${s.suppressed > 0 ? `, ${s.suppressed} more suppressed by the kernel` : ''}` +
+        `${s.storms > 0 ? `, ${s.storms} storm(s)` : ''} — ${report.source.path}, ${report.source.lines} lines.` +
+        (worst ? `\nWorst: ${worst.requester} ${worst.reasonHex ?? '?'} ${worst.reasonText} ×${worst.count}${worst.suppressedNearby ? ` (+${worst.suppressedNearby})` : ''}` : ''),
+  )
+  if (report.faults.length > 0) {
+    // Wide terminals get every column; narrow ones fold reason, address and time into two.
+    const wide = width >= 140
+    // colWidths include cell padding; add one column per border.
+    const fixed = wide ? 4 + 14 + 20 + 24 + 14 + 26 + 8 : 4 + 14 + 20 + 10 + 6
+    const why = Math.max(24, width - fixed)
+    const table = new Table({
+      head: wide ? ['#', 'Requester', 'Reason', 'What', 'Count', 'Seen', 'Why'] : ['#', 'Requester', 'Reason / what', 'Count', 'Why'],
+      colWidths: wide ? [4, 14, 20, 24, 14, 26, why] : [4, 14, 20, 10, why],
+      wordWrap: true,
+      style: {head: [], border: []},
+    })
+    const rows = options.rows ?? 25
+    report.faults.slice(0, rows).forEach((f, i) => {
+      const reason = `${f.reasonHex ?? '?'} ${f.reasonText}`
+      table.push(wide
+        ? [String(i + 1), f.requester, reason, what(f), countText(f), span(f.firstSeen, f.lastSeen), f.explanation.summary]
+        : [String(i + 1), f.requester, `${f.reasonHex ?? '?'} ${what(f)}\n${span(f.firstSeen, f.lastSeen)}`, countText(f), f.explanation.summary])
+    })
+    out.push(table.toString())
+    if (report.faults.length > rows) {
+      const rest = report.faults.slice(rows)
+      out.push(`… and ${rest.length} more group(s) with ${rest.reduce((n, f) => n + f.count, 0)} fault line(s); --json lists them all.`)
+    }
+    const byRequester = new Map<string, {groups: number; count: number; suppressed: number}>()
+    for (const f of report.faults) {
+      const r = byRequester.get(f.requester) ?? {groups: 0, count: 0, suppressed: 0}
+      r.groups++
+      r.count += f.count
+      r.suppressed += f.suppressedNearby
+      byRequester.set(f.requester, r)
+    }
+    if (byRequester.size > 1 || report.faults.length > rows) {
+      out.push('By requester: ' + [...byRequester.entries()].sort((a, b) => b[1].count - a[1].count)
+        .map(([req, r]) => `${req} ${r.count} fault(s) in ${r.groups} group(s)${r.suppressed ? ` (+${r.suppressed} suppressed)` : ''}`).join('; '))
+    }
+    const detail = options.detail ?? 3
+    report.faults.slice(0, detail).forEach((f, i) => {
+      out.push(`\n${i + 1}. ${f.requester} — ${f.explanation.summary}`)
+      if (f.trace) for (const d of f.trace.devices) out.push(`   device: ${d.bdf} (${d.detail}${d.driver ? `, driver ${d.driver}` : ''}${d.group !== undefined ? `, group ${d.group}` : ''})`)
+      if (f.trace?.note) out.push(`   device: ${f.trace.note}`)
+      if (f.explanation.causes.length) out.push(`   usual causes: ${f.explanation.causes.join('; ')}`)
+      for (const r of f.explanation.remediation) out.push(`   → ${r}`)
+      for (const e of f.explanation.evidence.slice(0, 4)) out.push(`   evidence: ${e.fact}${e.source ? ` [${e.source}]` : ''}`)
+    })
+  }
+  if (report.events.length > 0) {
+    const table = new Table({head: ['Event', 'Device', 'Count', 'Seen', 'Meaning'], colWidths: [30, 16, 8, 26, Math.max(30, width - 80 - 15)], wordWrap: true, style: {head: [], border: []}})
+    for (const e of report.events) table.push([`${e.type}: ${e.event}`, e.device ?? '', String(e.count), span(e.firstSeen, e.lastSeen), e.explanation.summary])
+    out.push('\nOther IOMMU events:\n' + table.toString())
+    for (const e of report.events.filter((ev) => ev.explanation.remediation.length > 0).slice(0, 3)) {
+      out.push(`${e.type}: ${e.event}${e.device ? ` ${e.device}` : ''}`)
+      for (const r of e.explanation.remediation) out.push(`   → ${r}`)
+    }
+  }
+  for (const note of report.notes) out.push(`note: ${note}`)
+  return out.join('\n') + '\n'
+}
+
+/** One line per fault as it arrives (--follow). */
+export function renderLiveFault(f: {requester: string; kind: string; access?: string; address?: bigint; index?: bigint; reason?: number; reasonText: string; time?: LogTime}): string {
+  const where = f.kind === 'interrupt' ? `index ${hex(f.index ?? 0n)}` : `${f.access ?? ''} ${hex(f.address ?? 0n)}`
+  return `${f.time?.text ?? ''} ${f.requester} ${where} ${f.reason === undefined ? '?' : formatReasonCode(f.reason)} ${f.reasonText}`.trim()
+}

@@ -1,0 +1,248 @@
+/**
+ * Fault triage over the real excerpts in ../shared/data/dmesg: grouping, timelines, storms,
+ * suppressed counts and which explanation rule fires. Every expectation below comes from
+ * reading the log (and its .cause.txt), not from the tool's output.
+ */
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {parseKernelLog, type FaultRecord} from '../src/decode/kernel-log.js'
+import {lookupFaultReason, reasonTableFor, LEGACY_DMA_REASONS, INTERRUPT_REASONS, SCALABLE_REASONS} from '../src/decode/fault-reasons.js'
+import {parseSince, triageRecords, type TriageContext, type TriageResult} from '../src/replay/fault-triage.js'
+import {faultOutcomes, faultsToJson, renderFaultsTable} from '../src/report/faults.js'
+import {repoRoot, sharedData} from './support/paths.js'
+
+function triage(name: string, ctx: TriageContext = {}): TriageResult {
+  const text = readFileSync(path.join(sharedData, 'dmesg', `${name}.log`), 'utf8')
+  return triageRecords(parseKernelLog(text), text.split('\n').length, {source: name, ...ctx})
+}
+
+describe('reason tables (vtd-reference §4)', () => {
+  it('covers legacy 0x00–0x0D, IR 0x20–0x27 and the listed scalable-mode codes', () => {
+    for (let c = 0; c <= 0x0d; c++) expect(LEGACY_DMA_REASONS.get(c)?.table).toBe('dma')
+    for (let c = 0x20; c <= 0x27; c++) expect(INTERRUPT_REASONS.get(c)?.table).toBe('interrupt')
+    const sm = [0x30, 0x31, 0x32, 0x38, 0x39, 0x3a, 0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x50, 0x51, 0x52, 0x58, 0x59, 0x5a, 0x5b, 0x5c, 0x5d,
+      0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7a, 0x7b, 0x7c, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x90]
+    expect([...SCALABLE_REASONS.keys()].sort((a, b) => a - b)).toEqual(sm)
+    for (const row of [...LEGACY_DMA_REASONS.values(), ...INTERRUPT_REASONS.values(), ...SCALABLE_REASONS.values()]) {
+      expect(row.meaning.length).toBeGreaterThan(10)
+      expect(row.causes.length).toBeGreaterThan(0)
+    }
+  })
+
+  it('classifies codes the way dmar_get_fault_reason does', () => {
+    expect(reasonTableFor(0x06)).toBe('dma')
+    expect(reasonTableFor(0x26)).toBe('interrupt')
+    expect(reasonTableFor(0x27)).toBe('unknown') // printed as "Unknown" in the DMA form
+    expect(reasonTableFor(0x51)).toBe('scalable')
+    expect(reasonTableFor(0x1f)).toBe('unknown')
+    expect(lookupFaultReason(0x85)?.legacyAnalogue).toBe(0x05)
+    expect(lookupFaultReason(0x22)?.text).toBe('Present field in the IRTE entry is clear')
+  })
+})
+
+describe('grouping, timeline, storms and suppressed counts', () => {
+  it('i915-sriov: ten reads in three pages, the hot page first', () => {
+    const r = triage('i915-sriov-pve-k6.8-1')
+    expect(r.faults.map((f) => [f.page, f.count])).toEqual([[0x4f600000n, 8], [0x4f6aa000n, 1], [0x4f77d000n, 1]])
+    const hot = r.faults[0]!
+    expect(hot).toMatchObject({requester: '0000:00:02.0', access: 'read', reason: 6, kind: 'dma'})
+    expect(hot.first.time?.text).toBe('46.010697')
+    expect(hot.last.time?.text).toBe('61.028223')
+    expect(hot.explanation.rule).toBe('unmapped-iova')
+  })
+
+  it('igpu-gvtd-reboot: one storm, 2 × 893 suppressed, every status line an overflow', () => {
+    const r = triage('igpu-gvtd-reboot-k5.x-1')
+    expect(r.faults).toHaveLength(1)
+    expect(r.faults[0]).toMatchObject({count: 6, suppressedNearby: 1786, storm: true, address: 0x9c000000n})
+    expect(r.summary).toMatchObject({suppressed: 1786, statusLines: 8, overflows: 8, faultRecords: 6})
+    expect(r.faults[0]!.formats).toEqual(['pasid-field'])
+  })
+
+  it('optane: the huge suppressed count goes to the fault printed after it; IOVA 0 rule', () => {
+    const r = triage('optane-vss-k4.19-1')
+    expect(r.faults).toHaveLength(1)
+    expect(r.faults[0]).toMatchObject({requester: '0000:99:00.0', count: 3, suppressedNearby: 812287, storm: true, address: 0n})
+    expect(r.faults[0]!.explanation.rule).toBe('dma-to-address-zero')
+  })
+
+  it('onl-as4630: suppressed after the last fault is still attributed', () => {
+    const r = triage('onl-as4630-k4.x-1')
+    expect(r.faults[0]).toMatchObject({requester: '0000:00:12.0', count: 3, suppressedNearby: 2474})
+    expect(r.faults[0]!.explanation.rule).toBe('dma-to-address-zero')
+  })
+
+  it('marvell: three distinct pages are three groups', () => {
+    const r = triage('marvell-switch-asic-k5.x-1')
+    expect(r.faults.map((f) => f.address)).toEqual([0x1a5e12000n, 0x1a5e05000n, 0x1a5e01000n])
+    expect(r.summary.overflows).toBe(0) // 402 and 502: PPF with record index 4 / 5, no PFO
+  })
+
+  it('--since keeps only what is stamped after it', () => {
+    const r = triage('igpu-gvtd-reboot-k5.x-1', {since: {bootSeconds: 149}})
+    expect(r.faults[0]).toMatchObject({count: 3, suppressedNearby: 893})
+    expect(r.summary.beforeSince).toBe(9) // lines 1–9 are stamped before 149 s
+    const none = triage('optane-vss-k4.19-1', {since: {bootSeconds: 1}})
+    expect(none.summary.untimed).toBeGreaterThan(0) // no stamps: kept, and counted as "could not tell"
+    expect(none.faults[0]!.count).toBe(3)
+  })
+
+  it('parses --since values', () => {
+    expect(parseSince('300', 0)).toEqual({bootSeconds: 300})
+    expect(parseSince('10m', 1_000_000_000, 5000)).toEqual({epochSeconds: 1_000_000 - 600, bootSeconds: 4400})
+    expect(parseSince('2025-01-09T10:00:00Z', 0)).toEqual({epochSeconds: Date.parse('2025-01-09T10:00:00Z') / 1000})
+    expect(parseSince('yesterday-ish', 0)).toBeUndefined()
+  })
+})
+
+describe('explanations cite their evidence', () => {
+  it('early-boot firmware DMA: dasharo root-entry faults at 0.36 s', () => {
+    const r = triage('dasharo-nv41-boot-k6.x-1')
+    expect(r.faults).toHaveLength(2)
+    for (const f of r.faults) {
+      expect(f.explanation.rule).toBe('early-boot-firmware-dma')
+      expect(f.explanation.evidence.some((e) => e.fact.includes('0.361'))).toBe(true)
+    }
+  })
+
+  it('tgl-igpu 0x07 and 0x06 at boot are early firmware DMA too', () => {
+    expect(triage('tgl-igpu-boot-k5.14-1').faults.map((f) => [f.reason, f.explanation.rule])).toEqual([[7, 'early-boot-firmware-dma'], [6, 'early-boot-firmware-dma']])
+  })
+
+  it('a DRHD fault after 20 s of uptime is not "early": xhci root entry clear', () => {
+    expect(triage('xhci-root-clear-k4.2-1').faults[0]!.explanation.rule).toBe('root-entry-clear')
+  })
+
+  it('context entry clear during the vfio-pci handover (gvtd-skylake) and after rebind (dpdk)', () => {
+    const sky = triage('igpu-gvtd-skylake-k5.x-1')
+    expect(sky.faults.find((f) => f.reason === 2)?.explanation.rule).toBe('no-domain-attached')
+    expect(triage('dpdk-ctx-clear-k3.15-1').faults[0]!.explanation.rule).toBe('no-domain-attached')
+  })
+
+  it('scalable-mode 0x51 with a walk dump that shows the entry present: the coherency bug', () => {
+    const f = triage('pasid-dir-dump-k6.3-1').faults[0]!
+    expect(f.explanation.rule).toBe('pasid-directory-not-coherent')
+    expect(f.walkDump).toHaveLength(13)
+    expect(f.explanation.evidence.some((e) => e.fact.includes('pasid dir entry: 0x0000000101b4e001'))).toBe(true)
+  })
+
+  it('IR 0x25 from f0:1f.0 after resume: the IOAPIC, not a PCI device', () => {
+    for (const name of ['terra-rmrr-dmesgH-k6.1-1', 'dell-xps9360-intremap-k6.x-1']) {
+      const f = triage(name).faults[0]!
+      expect(f).toMatchObject({kind: 'interrupt', reason: 0x25, requester: '0000:f0:1f.0'})
+      expect(f.explanation.rule).toBe('ir-compatibility-format')
+      expect(f.explanation.summary).toMatch(/I\/O APIC or HPET/)
+    }
+    const terra = triage('terra-rmrr-dmesgH-k6.1-1')
+    expect(terra.faults[0]!.count).toBe(2)
+    expect(terra.logContext).toMatchObject({interruptRemapping: 'xapic', groups: 15})
+    // two RMRRs; the "bad RMRR" line repeats the second range and is kept once
+    expect(terra.logContext.rmrrs.map((x) => [x.base, x.end])).toEqual([[0x87130000n, 0x8714ffffn], [0x88800000n, 0x8cffffffn]])
+  })
+
+  it('IR 0x25 from a PCI function (mlx5 VF): MSIs not routed through remapping', () => {
+    const f = triage('mlx5-vf-intremap-k5.10-1').faults[0]!
+    expect(f).toMatchObject({count: 2, index: 0x1600n, requester: '0000:42:00.2'})
+    expect(f.explanation.rule).toBe('ir-compatibility-format')
+    expect(f.explanation.summary).toMatch(/not routed through the remapping domain/)
+  })
+
+  it('an address outside the log\'s RMRRs is not blamed on them (kernel-doc sample)', () => {
+    const f = triage('kernel-doc-sample-k2.6-1').faults[0]!
+    expect(f).toMatchObject({count: 2, access: 'write', address: 0x6df084000n})
+    expect(f.explanation.rule).toBe('unmapped-iova')
+  })
+
+  it('an address inside an RMRR from the decoded DMAR table', () => {
+    // Hand-made RMRR around the vfioigd fault address, to exercise the rule with a table RMRR.
+    const f = triage('vfioigd-upt-k6.x-1', {rmrrs: [{base: 0x70000000n, limit: 0x77ffffffn, devices: ['0000:00:02.0']}]}).faults[0]!
+    expect(f.explanation.rule).toBe('address-in-rmrr')
+    expect(f.explanation.evidence).toContainEqual({fact: 'RMRR [0x70000000-0x77ffffff] for 0000:00:02.0 contains 0x706e0000', source: 'ACPI DMAR RMRR'})
+    expect(f.explanation.remediation.join(' ')).toMatch(/igfx_off/)
+  })
+
+  it('calls the translation-replay hook with the group\'s first record', () => {
+    const seen: FaultRecord[] = []
+    const r = triage('marvell-switch-asic-k5.x-1', {stepFor: (rec) => (seen.push(rec), {step: 'leaf PTE R=0', detail: 'level 1'})})
+    expect(seen.map((x) => x.line)).toEqual([1, 3, 5])
+    expect(r.faults[0]!.explanation.evidence).toContainEqual({fact: 'translation replay: leaf PTE R=0 — level 1', source: 'replay'})
+  })
+})
+
+describe('events and exit policy', () => {
+  it('QI time-out, completion error and queue error (vmd) fail the run', () => {
+    const r = triage('vmd-qi-ite-k6.x-1')
+    expect(r.faults).toHaveLength(0)
+    const timeout = r.events.find((e) => e.type === 'qi' && e.event === 'timeout')
+    expect(timeout).toMatchObject({device: '0000:ff:1f.7', count: 1})
+    expect(faultOutcomes(faultsToJson(r, {origin: 'file', path: 'x', lines: 10}))).toEqual(['fail'])
+  })
+
+  it('ITE with SID 0 says the SID is not useful', () => {
+    const e = triage('qla-sriov-devtlb-k6.x-1').events.find((ev) => ev.event === 'timeout')!
+    expect(e.explanation.summary).toMatch(/SID 0x0: the unit did not latch/)
+    expect(e.explanation.remediation.join(' ')).toMatch(/pci=noats/)
+  })
+
+  it('RMRR refusal (HPE) is an event with the HPE remedy', () => {
+    const e = triage('rmrr-ineligible-hpe-k5.x-1').events[0]!
+    expect(e).toMatchObject({type: 'rmrr-refusal', event: 'ineligible', device: '0000:04:00.1'})
+    expect(e.explanation.remediation.join(' ')).toMatch(/shared memory/)
+  })
+
+  it('6.6+ 1:1-mapping refusal (real line from meowdiocre/vmw) names the firmware setting', () => {
+    const text = readFileSync(path.join(repoRoot, 'test/fixtures/dmesg/more/vmw-require-direct-k6.6+.log'), 'utf8')
+    const e = triageRecords(parseKernelLog(text), 1).events[0]!
+    expect(e).toMatchObject({type: 'rmrr-refusal', event: 'require-direct', device: '0000:01:00.0'})
+    expect(e.explanation.remediation.join(' ')).toMatch(/Pre-boot DMA Protection/)
+  })
+
+  it('AMD-Vi only: nothing triaged, "not covered yet", exit unknown', () => {
+    const r = triage('apu2-ath10k-amdvi-k6.8-1')
+    const json = faultsToJson(r, {origin: 'file', path: 'apu2', lines: 3})
+    expect(json.faults).toHaveLength(0)
+    expect(json.notes.join()).toMatch(/AMD-Vi: not covered yet/)
+    expect(faultOutcomes(json)).toEqual(['unknown'])
+  })
+
+  it('a healthy boot passes', () => {
+    const json = faultsToJson(triage('pixelbook-boot-x2apic-k5.x-1'), {origin: 'file', path: 'p', lines: 12})
+    expect(faultOutcomes(json)).toEqual(['pass'])
+    expect(renderFaultsTable(json)).toMatch(/^No DMAR \/ interrupt-remapping faults/)
+  })
+
+  it('JSON carries the DESIGN.md names with hex strings', () => {
+    const json = faultsToJson(triage('i915-sriov-pve-k6.8-1'), {origin: 'file', path: 'i915', lines: 10})
+    expect(json.schemaVersion).toBe(1)
+    expect(json.faults[0]).toMatchObject({kind: 'dma', requester: '0000:00:02.0', access: 'read', address: '0x4f600000', reason: 6, reasonHex: '0x06',
+      reasonText: 'PTE Read access is not set', count: 8})
+    expect(typeof json.faults[0]!.explanation.summary).toBe('string')
+    expect(() => JSON.stringify(json)).not.toThrow() // no bigint left
+  })
+
+  it('the table leads with the worst offender', () => {
+    const text = renderFaultsTable(faultsToJson(triage('igpu-gvtd-reboot-k5.x-1'), {origin: 'file', path: 'gvtd', lines: 16}))
+    expect(text.split('\n')[1]).toBe('Worst: 0000:00:02.0 0x06 PTE Read access is not set ×6 (+1786)')
+    expect(text).toMatch(/STORM/)
+  })
+})
+
+describe('bounded memory', () => {
+  it('folds pages past MAX_GROUPS into one "other pages" group per requester × reason', async () => {
+    const {FaultTriage, MAX_GROUPS} = await import('../src/replay/fault-triage.js')
+    const t = new FaultTriage()
+    const line = (page: number) => `[ 100.0] DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x${(page * 4096).toString(16)} [fault reason 0x06] PTE Read access is not set`
+    const total = MAX_GROUPS + 500
+    for (const r of parseKernelLog(Array.from({length: total}, (_, i) => line(i + 1)).join('\n'))) t.add(r)
+    const r = t.finish(total)
+    expect(r.faults).toHaveLength(MAX_GROUPS + 1)
+    const other = r.faults.find((f) => f.otherPages)!
+    expect(other.count).toBe(500)
+    expect(r.faults.reduce((n, f) => n + f.count, 0)).toBe(total)
+    const table = renderFaultsTable(faultsToJson(r, {origin: 'file', path: 'x', lines: total}), {detail: 0})
+    // the folded group (500) leads; 24 single-page rows follow; 9976 groups of one line each remain
+    expect(table).toMatch(/… and 9976 more group\(s\) with 9976 fault line\(s\)/)
+    expect(other.explanation.summary).toMatch(/many other pages/)
+  })
+})
