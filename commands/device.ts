@@ -1,5 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base.js'
+import {assessHost} from '../src/checks/assess.js'
+import type {PassthroughPlan} from '../src/checks/plan.js'
+import {collectHost} from '../src/collect/index.js'
+import {readKernelLog} from '../src/host/kernel-log.js'
+import {renderPlan} from '../src/report/plan.js'
 import {exitCodeFor, type Outcome} from '../src/checks/outcome.js'
 import {PLATFORM_FILES} from '../src/collect/platform.js'
 import {decodeDmar} from '../src/decode/dmar.js'
@@ -21,6 +26,7 @@ Without root only 64 bytes of config space are readable: what lives beyond them 
   static override examples = [
     '<%= config.bin %> device 0000:01:00.0',
     '<%= config.bin %> device 01:00.0 --json',
+    'sudo <%= config.bin %> device 0000:01:00.0 --plan',
     '<%= config.bin %> device --tree',
     '<%= config.bin %> device 00:1c.4 --lspci-dump forum-post.txt',
   ]
@@ -31,9 +37,10 @@ Without root only 64 bytes of config space are readable: what lives beyond them 
 
   static override flags = {
     tree: Flags.boolean({description: 'print the whole PCI hierarchy instead of one device'}),
+    plan: Flags.boolean({description: 'also print the passthrough plan: what goes to vfio-pci with it, what it takes from the host, blockers and the commands to fix them', exclusive: ['tree', 'lspci-dump']}),
   }
 
-  async run(): Promise<DeviceReport | PciTreeView> {
+  async run(): Promise<DeviceReport | PciTreeView | (DeviceReport & {plan: PassthroughPlan})> {
     const {args, flags} = await this.parse(Device)
     if (!flags.tree && args.bdf === undefined) this.error('which device? give a BDF, or --tree for all of them', {exit: 2, suggestions: ['vtd-check device 0000:01:00.0', 'vtd-check device --tree']})
     if (args.bdf !== undefined && !parseBdf(args.bdf)) this.error(`"${args.bdf}" is not a PCI address`, {exit: 2, suggestions: ['use the form 0000:01:00.0 (domain:bus:device.function) or 01:00.0']})
@@ -59,8 +66,17 @@ Without root only 64 bytes of config space are readable: what lives beyond them 
     const report = deviceReport(loaded.topology, fn, {source: loaded.source, names, ...dmarContext(fs, loaded.topology)})
     if (!this.jsonEnabled()) process.stdout.write(renderDeviceReport(report))
     const outcomes: Outcome[] = report.warnings.length > 0 || report.upstream.some((hop) => hop.acs === 'unknown') || report.acs === 'unknown' ? ['unknown'] : []
-    process.exitCode = exitCodeFor(outcomes)
-    return report
+    if (!flags.plan) {
+      process.exitCode = exitCodeFor(outcomes)
+      return report
+    }
+    // The plan is the check engine's, for this one device: the same verdict `check --device` gives.
+    const checked = assessHost(collectHost(fs), await readKernelLog(fs), fs, {devices: [fn.bdf]})
+    const plan = checked.plans[0]
+    if (!plan) this.error(`no passthrough plan could be made for ${fn.bdf}`, {exit: 2})
+    if (!this.jsonEnabled()) process.stdout.write('\n' + renderPlan(plan) + '\n')
+    process.exitCode = exitCodeFor([...outcomes, ...checked.results.filter((r) => r.subject === fn.bdf).map((r) => r.outcome)])
+    return {...report, plan}
   }
 }
 

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base.js'
 import {DMAR_TABLE_PATH, lintDmar} from '../src/checks/dmar-lint.js'
 import {exitCodeFor} from '../src/checks/outcome.js'
-import {decodeDmar} from '../src/decode/dmar.js'
+import {decodeDmar, dmarBytesFromText} from '../src/decode/dmar.js'
 import {describeDevice, loadPciNames} from '../src/decode/pci-ids.js'
 import {RootedHostFs, type Read} from '../src/host/fs.js'
 import {readKernelLog, readLocalBytes} from '../src/host/kernel-log.js'
@@ -10,6 +10,8 @@ import {resolveDmarScopes} from '../src/model/dmar-scope.js'
 import type {PciTopology} from '../src/model/pci.js'
 import {loadTopology} from '../src/model/topology.js'
 import {buildDmarReport, renderDmarReport, type DmarReport} from '../src/report/dmar.js'
+
+const startsWithSignature = (bytes: Uint8Array): boolean => bytes[0] === 0x44 && bytes[1] === 0x4d && bytes[2] === 0x41 && bytes[3] === 0x52
 
 export default class Dmar extends BaseCommand {
   static override summary = 'Decode and lint the ACPI DMAR table'
@@ -20,12 +22,13 @@ The table at ${DMAR_TABLE_PATH} is readable by root only. A table saved elsewher
   static override examples = [
     '<%= config.bin %> dmar',
     '<%= config.bin %> dmar --file dmar.dat',
+    '<%= config.bin %> dmar --file acpidump.txt',
     '<%= config.bin %> dmar --file dmar.dat --lspci-dump lspci-xxxx.txt',
     '<%= config.bin %> dmar --root ./snapshot --json',
   ]
 
   static override flags = {
-    file: Flags.string({description: 'read the table from this file (raw bytes, e.g. from `acpidump -b` or /sys/firmware/acpi/tables/DMAR) instead of the host'}),
+    file: Flags.string({description: 'read the table from this file instead of the host: raw bytes (`acpidump -b`, a copy of /sys/firmware/acpi/tables/DMAR), `acpidump` text, or an `iasl -d` .dsl'}),
     verbose: Flags.boolean({char: 'v', description: 'show passing lints and all evidence'}),
   }
 
@@ -36,7 +39,9 @@ The table at ${DMAR_TABLE_PATH} is readable by root only. A table saved elsewher
     const read: Read<Uint8Array> = flags.file !== undefined ? readLocalBytes(flags.file) : fs.readBytes(DMAR_TABLE_PATH)
     if (!read.ok) this.failRead(read, flags.file !== undefined)
 
-    const table = decodeDmar(read.value)
+    // --file may also be acpidump text or an iasl .dsl: take the DMAR bytes from the hex dump.
+    const fromText = flags.file !== undefined && !startsWithSignature(read.value) ? dmarBytesFromText(new TextDecoder('latin1').decode(read.value)) : undefined
+    const table = decodeDmar(fromText ?? read.value)
     // A table from a file describes some other machine unless the user says where its devices are.
     const wantTopology = flags.file === undefined || flags.root !== '/' || flags['lspci-dump'] !== undefined
     let topology: PciTopology | undefined

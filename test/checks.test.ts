@@ -3,11 +3,14 @@
  * kernel-log excerpts in ../shared/data/dmesg. Expected outcomes follow from the facts each
  * case sets up (and, for the logs, from each excerpt's .cause.txt).
  */
+import {readFileSync} from 'node:fs'
+import * as path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {CATALOGUE, overallVerdict, runChecks} from '../src/checks/catalogue.js'
 import {readFaults, readLogFacts} from '../src/checks/context.js'
 import type {Outcome, SubjectResult} from '../src/checks/outcome.js'
 import {B660_DMAR, DESKTOP_DEVICES, configHeader, dsaConfig, DESKTOP_GROUPS, HEALTHY_LOG, contextFor, readSharedLog, type FakeHost} from './checks-hosts.js'
+import {sharedData} from './support/paths.js'
 
 function outcome(results: SubjectResult[], id: string, subject?: string): Outcome | undefined {
   return results.find((r) => r.id === id && r.subject === subject)?.outcome
@@ -216,6 +219,38 @@ describe('isolation', () => {
     expect(older?.summary).toContain('ineligible for IOMMU domain attach')
   })
 
+  it('real HPE ProLiant DL380e Gen8 DMAR: the RMRR naming the Smart Array behind 00:01.1 locks it; the USB ones are relaxable', () => {
+    const bridge = configHeader(0x8086, 0x3c03, 0x060400, 256, 1)
+    bridge[0x19] = 0x03
+    bridge[0x1a] = 0x03
+    const devices = [
+      {bdf: '0000:00:00.0', path: 'pci0000:00/0000:00:00.0', vendor: 0x8086, device: 0x3c00, classCode: 0x060000, group: 0},
+      {bdf: '0000:00:01.1', path: 'pci0000:00/0000:00:01.1', vendor: 0x8086, device: 0x3c03, classCode: 0x060400, driver: 'pcieport', group: 1, config: bridge},
+      {bdf: '0000:03:00.0', path: 'pci0000:00/0000:00:01.1/0000:03:00.0', vendor: 0x103c, device: 0x323b, classCode: 0x010400, driver: 'hpsa', group: 2, reset: 'bus'},
+      {bdf: '0000:00:1a.0', path: 'pci0000:00/0000:00:1a.0', vendor: 0x8086, device: 0x1d2d, classCode: 0x0c0320, driver: 'ehci-pci', group: 3},
+      {bdf: '0000:00:1d.0', path: 'pci0000:00/0000:00:1d.0', vendor: 0x8086, device: 0x1d26, classCode: 0x0c0320, driver: 'ehci-pci', group: 4},
+    ]
+    const dmar = new Uint8Array(readFileSync(path.join(sharedData, 'dmar/hp-proliant-dl380e-gen8-sandybridge-en-4d4ed189.dat')))
+    // What the kernel shows for these groups: RMRRs typed direct for the RAID, direct-relaxable for USB.
+    const groups = [
+      {id: 0, type: 'DMA', reservedRegions: ''},
+      {id: 1, type: 'DMA', reservedRegions: ''},
+      {id: 2, type: 'DMA', reservedRegions: '0x000000007df83000 0x000000007df84fff direct\n'},
+      {id: 3, type: 'DMA', reservedRegions: '0x000000007dffd000 0x000000007dffffff direct-relaxable\n'},
+      {id: 4, type: 'DMA', reservedRegions: '0x000000007dffd000 0x000000007dffffff direct-relaxable\n'},
+    ]
+    // cap/ecap as a Skylake-SP-era server logs them (../shared/data/pci/x299-taichi-xe-i9-7920x-dmesg.txt).
+    const results = run({dmar, devices, groups, kernel: '5.14.21-150500.55.19-default', units: [{name: 'dmar0', cap: '8d2078c106f0466', ecap: 'f020df'}]}, HEALTHY_LOG, ['0000:03:00.0'])
+    const rmrr = results.find((r) => r.id === 'isolation.rmrr')
+    expect(rmrr?.outcome).toBe('warn')
+    const facts = rmrr?.evidence.map((e) => e.fact).join('\n') ?? ''
+    expect(facts).toContain('0000:03:00.0 (103c:323b RAID controller, hpsa) is named by an RMRR (not USB, not display: not relaxable)')
+    expect(facts).toContain('0000:00:1d.0 (8086:1d26 USB controller, ehci-pci) has a relaxable RMRR (USB/display)')
+    const device = results.find((r) => r.id === 'device.rmrr' && r.subject === '0000:03:00.0')
+    expect(device?.outcome).toBe('fail')
+    expect(device?.summary).toContain('ineligible for IOMMU domain attach')
+  })
+
   it('real HPE log line "ineligible for IOMMU domain attach" names the refused device', () => {
     const log = readSharedLog('rmrr-ineligible-hpe-k5.x-1.log')
     expect(readLogFacts(log.split('\n')).rmrrIneligible).toEqual(['0000:04:00.1'])
@@ -226,6 +261,32 @@ describe('isolation', () => {
     const domain = run({groups, cmdline: 'ro iommu=pt'}).find((r) => r.id === 'platform.default-domain')
     expect(domain?.outcome).toBe('warn')
     expect(domain?.evidence.map((e) => e.fact)).toContain('iommu=pt requests identity')
+  })
+})
+
+describe('device.reset: what reset_method says', () => {
+  const nic = (reset: string | undefined, kernel = '6.8.0-45-generic', config?: Uint8Array) => {
+    const devices = DESKTOP_DEVICES.map((d) => (d.bdf === '0000:00:1f.6' ? {...d, reset, ...(config ? {config} : {})} : d))
+    return run({devices, kernel}, HEALTHY_LOG, ['0000:00:1f.6']).find((r) => r.id === 'device.reset')
+  }
+  it.each([
+    ['af_flr', 'pass'],
+    ['flr bus', 'pass'],
+    ['pm', 'warn'],
+    ['', 'warn'],
+  ] as const)('reset_method "%s" → %s', (reset, expected) => {
+    expect(nic(reset)?.outcome).toBe(expected)
+  })
+  it('no reset_method file on ≥ 5.15 means the kernel knows no reset → warn', () => {
+    expect(nic(undefined)?.summary).toMatch(/^no reset method/)
+  })
+  it('no reset_method file on 5.10 and config space hidden (non-root) → unknown, naming root', () => {
+    const hidden = configHeader(0x8086, 0x1a1e, 0x020000, 64)
+    hidden[0x06] = 0x10
+    hidden[0x34] = 0x40
+    const result = nic(undefined, '5.10.0-28-amd64', hidden)
+    expect(result?.outcome).toBe('unknown')
+    expect(result?.remediation.join(' ')).toMatch(/root/)
   })
 })
 

@@ -67,6 +67,13 @@ describe('vtd-check dmar', () => {
     expect(report.lint.find((r) => r.id === 'dmar.rmrr-devices')?.outcome).toBe('pass')
   })
 
+  it('--file accepts an iasl .dsl (its Raw Table Data) as well as raw bytes', async () => {
+    const fromDsl = await run(['--file', path.join(dmarDataDir, 'msi-claw8-lunarlake-dde3ebac.dsl'), '--json'])
+    const fromDat = await run(['--file', path.join(dmarDataDir, 'msi-claw8-lunarlake-dde3ebac.dat'), '--json'])
+    expect(fromDsl.table).toEqual(fromDat.table)
+    expect(fromDsl.table.structures.map((s) => s.type)).toEqual(['DRHD', 'DRHD', 'DRHD', 'SATC', 'SIDP'])
+  })
+
   it('a root-only table read as a user: clear message, exit 3', async () => {
     const root = mkdtempSync(path.join(os.tmpdir(), 'vtd-dmar-'))
     mkdirSync(path.join(root, 'sys/firmware/acpi/tables'), {recursive: true})

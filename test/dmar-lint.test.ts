@@ -10,7 +10,7 @@ import {lintDmar, lintUnits, decodeUnit} from '../src/checks/dmar-lint.js'
 import type {CheckResult} from '../src/checks/outcome.js'
 import {decodeDmar} from '../src/decode/dmar.js'
 import {unitsFromLog} from '../src/decode/vtd-registers.js'
-import {resolveDmarScopes} from '../src/model/dmar-scope.js'
+import {interruptSources, resolveDmarScopes} from '../src/model/dmar-scope.js'
 import {topologyFromLspciDump} from '../src/model/topology.js'
 import {andd, atsr, dmarTable, drhd, rawStructure, rhsa, rmrr, satc, topologyOf} from './helpers/dmar-build.js'
 import {dmarDataDir} from './helpers/dmar-dsl.js'
@@ -246,6 +246,17 @@ describe('lint rules on hand-built tables', () => {
     expect(outcome(r, 'dmar.rhsa')).toBe('warn')
   })
 
+  it('kernel firmware-bug lines: bad RMRR not covered by E820 (terra log), IOAPIC without IOMMU (Chromebook log)', () => {
+    const t = decodeDmar(dmarTable({structures: [catchAll]}))
+    const terra = lintDmar(t, undefined, {kernelLog: readFileSync(path.join(sharedData, 'dmesg/terra-rmrr-journal-k6.11-1.log'), 'utf8')})
+    expect(outcome(terra, 'dmar.log-firmware-bugs')).toBe('warn')
+    expect(find(terra, 'dmar.log-firmware-bugs').evidence).toHaveLength(2)
+    const chromebook = lintDmar(t, undefined, {kernelLog: readFileSync(path.join(sharedData, 'dmesg/chromebook-ir-fwbug-k6.x-1.log'), 'utf8')})
+    expect(find(chromebook, 'dmar.log-firmware-bugs').evidence[0]?.fact).toContain('ioapic 0 has no mapping iommu')
+    const spr = lintDmar(t, undefined, {kernelLog: readFileSync(path.join(sharedData, 'dmesg/spr-boot-scalable-k6.x-1.log'), 'utf8')})
+    expect(outcome(spr, 'dmar.log-firmware-bugs')).toBe('pass')
+  })
+
   it('kernel log faults (fwts DMARError)', () => {
     const t = decodeDmar(dmarTable({structures: [catchAll]}))
     const log = readFileSync(path.join(sharedData, 'dmesg/kernel-doc-sample-k2.6-1.log'), 'utf8')
@@ -355,5 +366,16 @@ describe('units cross-checked with the table', () => {
   it('no units but DRHDs: remapping off', () => {
     const table = decodeDmar(dmarTable({structures: [drhd({flags: 1, base: 0xfed91000n})]}))
     expect(outcome(lintUnits([], table), 'units.present')).toBe('warn')
+  })
+})
+
+describe('interrupt sources (IOAPIC/HPET source-ids)', () => {
+  it('X99 table: IOAPIC 1 at f0:1f.7, IOAPIC 2 at 00:05.4, HPET 0 at f0:0f.0 (read from the .dsl)', () => {
+    const sources = interruptSources(real('intel-x99-haswell-e-3d918b14'))
+    expect(sources.map((s) => `${s.kind} ${s.enumerationId} ${s.bdf ?? '?'} ${s.drhdRegisterBase.toString(16)}`)).toEqual([
+      'ioapic 1 0000:f0:1f.7 fbffc000',
+      'ioapic 2 0000:00:05.4 fbffc000',
+      'hpet 0 0000:f0:0f.0 fbffc000',
+    ])
   })
 })

@@ -6,11 +6,11 @@ import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {lintDmar} from '../src/checks/dmar-lint.js'
-import {decodeDmar} from '../src/decode/dmar.js'
+import {decodeDmar, dmarBytesFromText} from '../src/decode/dmar.js'
 import {resolveDmarScopes} from '../src/model/dmar-scope.js'
 import {buildDmarReport, renderDmarReport, renderDmarTree, toJson} from '../src/report/dmar.js'
 import {topologyOf} from './helpers/dmar-build.js'
-import {dmarDataDir} from './helpers/dmar-dsl.js'
+import {dmarDataDir, realDmarTables} from './helpers/dmar-dsl.js'
 
 const bytes = (name: string): Uint8Array => new Uint8Array(readFileSync(path.join(dmarDataDir, `${name}.dat`)))
 
@@ -59,5 +59,36 @@ describe('dmar report', () => {
     expect(out).toContain('228 bytes (100 read)')
     expect(out).toContain('<truncated at 0x64>')
     expect(out).toContain('dmar.header')
+  })
+})
+
+describe('DMAR bytes from text dumps', () => {
+  const tables = realDmarTables()
+
+  it('the "Raw Table Data" of every real .dsl gives back the .dat bytes', () => {
+    for (const t of tables) {
+      const text = readFileSync(path.join(dmarDataDir, `${t.name}.dsl`), 'utf8')
+      expect(dmarBytesFromText(text), t.name).toEqual(t.bytes)
+    }
+  })
+
+  it('acpidump text: picks DMAR among other tables', () => {
+    const dat = tables.find((t) => t.name === 'framework-laptop13-meteorlake-d7ce0b17')?.bytes ?? new Uint8Array()
+    // acpidump's layout: "SIG @ 0xADDR", then "    OFFS: 16 hex bytes  ascii", a blank line between tables
+    const dump = (sig: string, bytes: Uint8Array): string => {
+      const lines = [`${sig} @ 0x0000000076f3c000`]
+      for (let o = 0; o < bytes.length; o += 16) {
+        const row = [...bytes.subarray(o, o + 16)]
+        const ascii = row.map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('')
+        lines.push(`    ${o.toString(16).toUpperCase().padStart(4, '0')}: ${row.map((b) => b.toString(16).toUpperCase().padStart(2, '0')).join(' ').padEnd(47)}  ${ascii}`)
+      }
+      return lines.join('\n') + '\n\n'
+    }
+    const apic = new Uint8Array(44).fill(0x41)
+    apic.set([0x41, 0x50, 0x49, 0x43])
+    const text = dump('APIC', apic) + dump('DMAR', dat) + dump('FACP', apic)
+    expect(dmarBytesFromText(text)).toEqual(dat)
+    expect(dmarBytesFromText(dump('APIC', apic))).toBeUndefined()
+    expect(dmarBytesFromText('no dump here')).toBeUndefined()
   })
 })

@@ -46,6 +46,8 @@ describe('vtd-check faults on real-kernel lab snapshots', () => {
       expect(f.trace?.exists).toBe(true)
       expect(f.trace?.devices[0]).toMatchObject({bdf: f.requester, relation: 'self'})
       expect(f.reason).toBe(f.access === 'read' ? 6 : 5)
+      // the translation replay (src/replay/translation) is wired in and cited as evidence
+      expect(f.explanation.evidence.some((e) => e.source === 'replay')).toBe(true)
     }
     // edu has no driver: nothing is mapped for it, whoever programs it.
     expect(report.faults.find((f) => f.page === '0xdead0000')?.explanation.rule).toBe('unmapped-no-driver')

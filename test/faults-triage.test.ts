@@ -79,6 +79,25 @@ describe('grouping, timeline, storms and suppressed counts', () => {
     expect(r.summary.overflows).toBe(0) // 402 and 502: PPF with record index 4 / 5, no PFO
   })
 
+  it('timeline: i915 faults in four 5-second bursts, bucketed from the first stamp', () => {
+    const hot = triage('i915-sriov-pve-k6.8-1').faults[0]!
+    // 0x4f600000 at 46.01, 46.03, 46.04 | 51.03, 51.04 | 56.03, 56.04 | 61.03 (seconds)
+    expect(hot.timeline?.startSeconds).toBeCloseTo(46.010697, 6)
+    expect(hot.timeline?.bucketSeconds).toBe(1)
+    expect(hot.timeline?.buckets.map((b) => [Math.round(b.at - 46.010697), b.count])).toEqual([[0, 3], [5, 2], [10, 2], [15, 1]])
+  })
+
+  it('timeline buckets widen to stay bounded', async () => {
+    const {FaultTriage} = await import('../src/replay/fault-triage.js')
+    const t = new FaultTriage()
+    const lines = Array.from({length: 1000}, (_, i) => `[ ${100 + i * 7}.000000] DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x1000 [fault reason 0x06] PTE Read access is not set`)
+    for (const r of parseKernelLog(lines.join('\n'))) t.add(r)
+    const tl = t.finish(1000).faults[0]!.timeline!
+    expect(tl.buckets.length).toBeLessThanOrEqual(48)
+    expect(tl.buckets.reduce((n, b) => n + b.count, 0)).toBe(1000)
+    expect(tl.bucketSeconds).toBe(256) // 6993 s of faults: 1 s doubled until ≤ 48 buckets
+  })
+
   it('--since keeps only what is stamped after it', () => {
     const r = triage('igpu-gvtd-reboot-k5.x-1', {since: {bootSeconds: 149}})
     expect(r.faults[0]).toMatchObject({count: 3, suppressedNearby: 893})

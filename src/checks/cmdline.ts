@@ -124,7 +124,7 @@ const INTEL_IOMMU_OPTIONS: Record<string, (state: KernelParameters) => void> = {
 const HANDLERS: Record<string, Handler> = {
   intel_iommu: (s, value) => {
     for (const option of (value ?? '').split(',').filter(Boolean)) {
-      const apply = INTEL_IOMMU_OPTIONS[option]
+      const apply = Object.hasOwn(INTEL_IOMMU_OPTIONS, option) ? INTEL_IOMMU_OPTIONS[option] : undefined
       if (apply) apply(s)
       else s.intelIommu.unknownOptions.push(option)
     }
@@ -178,7 +178,9 @@ export function parseKernelParameters(cmdline: string): KernelParameters {
     pciNoats: false,
   }
   for (const token of state.tokens) {
-    const handler = HANDLERS[normalKey(token.key)] ?? HANDLERS[token.key]
+    // Own keys only: a token named "__proto__" or "valueOf" is just an unknown parameter.
+    const key = normalKey(token.key)
+    const handler = Object.hasOwn(HANDLERS, key) ? HANDLERS[key] : undefined
     const text = token.value === undefined ? token.key : `${token.key}=${token.value}`
     handler?.(state, token.value, text)
   }

@@ -562,6 +562,18 @@ export const DMAR_LINTS: readonly DmarLint[] = [
       return verdict('pass', 'no DMAR fault lines in the kernel log')
     },
   },
+  {
+    id: 'dmar.log-firmware-bugs',
+    title: 'No DMAR firmware-bug warnings in the kernel log',
+    needs: 'log',
+    assess({kernelLog}) {
+      // The kernel's own verdicts on the table (vtd-reference §1.5): E820 vs RMRR, IOAPIC scope, base 0 …
+      const lines = (kernelLog ?? '').split(/\r?\n/).filter((l) => /(DMAR|DMAR-IR|RMRR).*\[Firmware Bug\]|\[Firmware Bug\].*(DMAR|RMRR|DRHD|RHSA|ANDD|ioapic|iommu)|Your BIOS is broken; (DMAR|bad RMRR)|RMRR entry for device .* is broken/i.test(l))
+      if (lines.length > 0)
+        return verdict('warn', `the kernel logged ${lines.length} firmware bug(s) about the DMAR table`, lines.slice(0, 6).map((l) => ev(l.trim(), 'kernel log')), ['Report these lines to the firmware vendor; check for a firmware update'])
+      return verdict('pass', 'no DMAR firmware-bug lines in the kernel log')
+    },
+  },
 ]
 
 /** Functions on the buses a bridge forwards to (secondary..subordinate), same segment. */

@@ -39,7 +39,7 @@ export function lintSummary(ctx: AssessmentContext): LintSummary {
   } catch {
     return basicLintSummary(ctx)
   }
-  lints = lints.filter((l) => COVERED_ELSEWHERE[l.id] === undefined)
+  lints = lints.filter((l) => !Object.hasOwn(COVERED_ELSEWHERE, l.id))
   const failed = lints.filter((l) => l.outcome === 'fail')
   const warned = lints.filter((l) => l.outcome === 'warn')
   const evidence = [...failed, ...warned].map((l) => ev(`${l.id} (${l.outcome}): ${l.summary}`, PATHS.dmar))

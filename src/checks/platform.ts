@@ -186,7 +186,7 @@ const defaultDomain: HostCheck = {
     if (skip) return skip
     const counts = new Map<string, number>()
     for (const group of ctx.host.groups) counts.set(group.type ?? 'unreadable', (counts.get(group.type ?? 'unreadable') ?? 0) + 1)
-    const evidence = [...counts].map(([type, n]) => ev(`${plural(n, 'group')}: ${type} — ${DOMAIN_MEANING[type] ?? 'unknown type'}`, `${PATHS.groups}/*/type`))
+    const evidence = [...counts].map(([type, n]) => ev(`${plural(n, 'group')}: ${type} — ${(Object.hasOwn(DOMAIN_MEANING, type) ? DOMAIN_MEANING[type] : undefined) ?? 'unknown type'}`, `${PATHS.groups}/*/type`))
     if (ctx.cmdline?.defaultDomain) evidence.push(ev(`${ctx.cmdline.defaultDomain.via} requests ${ctx.cmdline.defaultDomain.type}`, PATHS.cmdline))
     if (ctx.cmdline?.invalidation) evidence.push(ev(`${ctx.cmdline.invalidation.via} requests ${ctx.cmdline.invalidation.policy} invalidation`, PATHS.cmdline))
     if (ctx.logFacts.defaultDomainLine) evidence.push(ev(ctx.logFacts.defaultDomainLine, ctx.log.source))

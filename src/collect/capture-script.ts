@@ -3,7 +3,7 @@
  * Generated from the same layout lists as the Node capture; a test runs both and compares.
  */
 import {
-  DEBUGFS_FILES, DEBUGFS_MAX_BYTES, GROUP_FILES, HOST_FILES, HOST_LISTINGS, PCI_DEVICE_FILES,
+  CLASS_DIRS, DEBUGFS_FILES, DEBUGFS_MAX_BYTES, GROUP_FILES, HOST_FILES, HOST_LISTINGS, PCI_DEVICE_FILES,
   PCI_DEVICE_LINKS, PCI_VIRTFN_PREFIX, UNIT_FILES,
 } from './layout.js'
 
@@ -82,6 +82,19 @@ for u in "$SRC"/sys/class/iommu/*; do
   for f in ${words(UNIT_FILES)}; do copy "$r/$f"; done
   for m in "$SRC$r"/devices/*; do [ -L "$m" ] && link "$r/devices/\${m##*/}"; done
 done
+
+${CLASS_DIRS.map(
+  (c) => `for e in "$SRC"${c.dir}/*; do
+  [ -L "$e" ] || continue
+  p=${c.dir}/\${e##*/}
+  link "$p"
+  r=$(real "$p")
+  [ -n "$r" ] || continue
+  for f in ${words(c.files)}; do copy "$r/$f"; done
+  for l in ${words(c.linkDirs)}; do for m in "$SRC$r/$l"/*; do [ -L "$m" ] && link "$r/$l/\${m##*/}"; done; done
+  for x in ${c.linkPrefixes.map((prefix) => `"$SRC$r"/${prefix}*`).join(' ')}; do [ -L "$x" ] && link "$r/\${x##*/}"; done
+done`,
+).join('\n')}
 
 for f in ${words(HOST_FILES)}; do copy "$f"; done
 for f in ${words(DEBUGFS_FILES)}; do copy "$f" ${DEBUGFS_MAX_BYTES}; done

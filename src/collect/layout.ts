@@ -7,10 +7,10 @@ import {PLATFORM_FILES, PLATFORM_LISTINGS} from './platform.js'
 /** Attributes copied from each PCI device directory (absent ones are skipped). */
 export const PCI_DEVICE_FILES = [
   'vendor', 'device', 'subsystem_vendor', 'subsystem_device', 'class', 'revision', 'config',
-  'numa_node', 'local_cpulist', 'reset_method', 'driver_override', 'modalias', 'enable', 'irq',
+  'resource', 'numa_node', 'local_cpulist', 'reset_method', 'driver_override', 'modalias', 'enable', 'irq',
   'sriov_totalvfs', 'sriov_numvfs', 'sriov_offset', 'sriov_stride', 'sriov_vf_device', 'sriov_drivers_autoprobe',
   'current_link_speed', 'current_link_width', 'max_link_speed', 'max_link_width',
-  'boot_vga', 'ari_enabled', 'd3cold_allowed', 'power_state',
+  'boot_vga', 'ari_enabled', 'd3cold_allowed', 'power_state', 'removable',
 ] as const
 
 /** Links kept (as links) in each PCI device directory; virtfnN are matched by prefix. */
@@ -34,7 +34,18 @@ export const DEBUGFS_FILES = [
 ] as const
 export const DEBUGFS_MAX_BYTES = 4 * 1024 * 1024
 
-export const HOST_FILES = Object.values(PLATFORM_FILES)
+/**
+ * Class directories whose entries are links (kept as links), with what to copy at each entry's
+ * real path: block devices and network interfaces tell which PCI device holds the root
+ * filesystem or the default route (host-critical devices); Thunderbolt domains report DMA protection.
+ */
+export const CLASS_DIRS = [
+  {dir: '/sys/class/block', files: ['dm/name'], linkDirs: ['slaves'], linkPrefixes: []},
+  {dir: '/sys/class/net', files: [], linkDirs: ['brif'], linkPrefixes: ['lower_']},
+  {dir: '/sys/bus/thunderbolt/devices', files: ['iommu_dma_protection'], linkDirs: [], linkPrefixes: []},
+] as const
+
+export const HOST_FILES = [...Object.values(PLATFORM_FILES), '/proc/net/ipv6_route', '/proc/self/mountinfo']
 export const HOST_LISTINGS = PLATFORM_LISTINGS
 
 export const SNAPSHOT_META = 'meta.json'

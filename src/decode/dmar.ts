@@ -487,6 +487,48 @@ export function decodeDmar(bytes: Uint8Array): DmarTable {
   return table
 }
 
+// ---------------------------------------------------------------------------------------------
+// Text dumps: `acpidump` output and the "Raw Table Data" of an `iasl -d` .dsl
+
+const TEXT_TABLE_HEAD = /^\s*([A-Z0-9_]{4}) @ 0x[0-9a-f]+\s*$/i
+const HEX_LINE = /^\s*([0-9a-f]{4,8}):((?:\s[0-9a-f]{2}){1,16})(?:\s|$)/i
+
+/**
+ * The bytes of the DMAR table in a text dump: `acpidump` output (all tables, each introduced by
+ * `DMAR @ 0x…`), or an `iasl -d` disassembly whose "Raw Table Data" holds the bytes. Returns
+ * undefined when the text has no such dump. Offsets must run on without gaps.
+ */
+export function dmarBytesFromText(text: string, signature = 'DMAR'): Uint8Array | undefined {
+  const lines = text.split(/\r?\n/)
+  const multiTable = lines.some((l) => TEXT_TABLE_HEAD.test(l))
+  let inTable = !multiTable
+  let rawSection = false
+  const out: number[] = []
+  for (const line of lines) {
+    const head = TEXT_TABLE_HEAD.exec(line)
+    if (head) {
+      if (out.length > 0) break
+      inTable = head[1]?.toUpperCase() === signature
+      continue
+    }
+    if (!multiTable && /Raw Table Data/.test(line)) rawSection = true
+    if (!inTable || (!multiTable && !rawSection && /^\[/.test(line))) continue
+    const m = HEX_LINE.exec(line)
+    if (!m) continue
+    const offset = parseInt(m[1] ?? '0', 16)
+    if (offset !== out.length) {
+      if (out.length > 0) break
+      continue
+    }
+    for (const byte of (m[2] ?? '').trim().split(/\s+/)) out.push(parseInt(byte, 16))
+  }
+  if (out.length < 4) return undefined
+  // The last dump line can be followed by an ASCII column that looks like hex: trust the header length.
+  const declared = out.length >= 8 ? readNumber(Uint8Array.from(out.slice(4, 8)), 0, 4) : out.length
+  const bytes = new Uint8Array(declared >= DMAR_HEADER_LENGTH && declared <= out.length ? out.slice(0, declared) : out)
+  return String.fromCharCode(...bytes.subarray(0, 4)) === signature ? bytes : undefined
+}
+
 export function hasScopes(structure: DmarStructure): structure is ScopedStructure {
   return 'scopes' in structure
 }

@@ -609,7 +609,6 @@ export class LogParser {
   private held: FaultRecord | undefined
   /** dmesg -H: seconds of the last anchor plus the deltas since. */
   private relativeClock = 0
-  private relativeSeen = false
   /** The last time seen, inherited by continuation lines that have none. */
   private lastTime: LogTime | undefined
   /**
@@ -625,7 +624,6 @@ export class LogParser {
   }
 
   relativeStamp(m: RegExpExecArray): LogTime {
-    this.relativeSeen = true
     // Rounded to the microsecond the stamps carry, so sums do not drift.
     this.relativeClock = Math.round((this.relativeClock + Number(`${m[1]}.${m[2]}`)) * 1e6) / 1e6
     return {text: m[0].trim().slice(1, -1).trim(), style: 'relative', seconds: this.relativeClock}
@@ -633,7 +631,6 @@ export class LogParser {
 
   relativeAnchor(m: RegExpExecArray): LogTime {
     const month = monthIndex(m[2]!)
-    this.relativeSeen = true
     if (month === undefined) return {text: m[1]!, style: 'relative'}
     this.relativeClock = yearlessEpoch(month, Number(m[3]), Number(m[4]), Number(m[5]), 0)
     return {text: m[1]!, style: 'relative', seconds: this.relativeClock}

@@ -134,7 +134,9 @@ const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve) 
 
 async function streamFile(path: string, origin: LogStreamOrigin, request: LogStreamRequest, sink: Sink): Promise<LogStreamOutcome> {
   const splitter = splitterFor(sink)
-  const highWaterMark = request.chunkSize ?? 1 << 20
+  // 512 KiB: each block's latin1 string is garbage after the scan; bigger blocks scan a little
+  // faster but let that garbage push peak RSS past 150 MB on a 1 GB log (measured: 1 MiB ≈ 140–155 MB).
+  const highWaterMark = request.chunkSize ?? 512 * 1024
   try {
     if (!request.follow && typeof sink !== 'function') {
       return await streamFileBlocks(path, origin, highWaterMark, sink)

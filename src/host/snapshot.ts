@@ -7,7 +7,7 @@ import * as nodeFs from 'node:fs'
 import * as nodePath from 'node:path'
 import {hostname} from 'node:os'
 import {
-  DEBUGFS_FILES, DEBUGFS_MAX_BYTES, GROUP_FILES, HOST_FILES, HOST_LISTINGS, PCI_DEVICE_FILES,
+  CLASS_DIRS, DEBUGFS_FILES, DEBUGFS_MAX_BYTES, GROUP_FILES, HOST_FILES, HOST_LISTINGS, PCI_DEVICE_FILES,
   PCI_DEVICE_LINKS, PCI_VIRTFN_PREFIX, SNAPSHOT_DMESG, SNAPSHOT_META, UNIT_FILES, type SnapshotMeta,
 } from '../collect/layout.js'
 import {RootedHostFs, type HostFs, type Read} from './fs.js'
@@ -97,6 +97,18 @@ export function writeSnapshot(fs: HostFs, log: KernelLog, out: string, toolVersi
     ensureDir(dir)
     for (const file of UNIT_FILES) copy(`${dir}/${file}`)
     for (const member of list(`${dir}/devices`)) link(`${dir}/devices/${member}`)
+  }
+  for (const {dir: classDir, files, linkDirs, linkPrefixes} of CLASS_DIRS) {
+    for (const entry of list(classDir)) {
+      const path = `${classDir}/${entry}`
+      if (!fs.readLink(path).ok) continue
+      link(path)
+      const dir = real(path)
+      if (dir === undefined) continue
+      for (const file of files) copy(`${dir}/${file}`)
+      for (const sub of linkDirs) for (const member of list(`${dir}/${sub}`)) link(`${dir}/${sub}/${member}`)
+      for (const name of list(dir)) if (linkPrefixes.some((prefix) => name.startsWith(prefix))) link(`${dir}/${name}`)
+    }
   }
   for (const file of HOST_FILES) copy(file)
   for (const file of DEBUGFS_FILES) copy(file, DEBUGFS_MAX_BYTES)

@@ -149,3 +149,37 @@ function ownerOf(fn: PciFunction, table: DmarTable, scopes: ResolvedScope[], top
 export function scopedStructures(table: DmarTable): Array<{index: number; structure: ScopedStructure}> {
   return table.structures.flatMap((structure, index) => (hasScopes(structure) ? [{index, structure}] : []))
 }
+
+export interface InterruptSource {
+  kind: 'ioapic' | 'hpet'
+  /** IOAPIC id or HPET block number. */
+  enumerationId: number
+  /** The source-id interrupt remapping sees, as a full BDF; undefined if a bridge on the path is unknown. */
+  bdf?: string
+  drhdRegisterBase: bigint
+}
+
+/**
+ * IOAPIC and HPET source-ids from DRHD scopes (the kernel's ir_parse_one_ioapic_scope): a
+ * one-hop path is the SID itself; longer paths need each bridge's secondary bus from the topology.
+ * Lets an INTR-REMAP fault "Request device [f0:1f.0]" be named "IOAPIC 2".
+ */
+export function interruptSources(table: DmarTable, topology?: PciTopology): InterruptSource[] {
+  const out: InterruptSource[] = []
+  for (const s of table.structures) {
+    if (s.type !== 'DRHD') continue
+    for (const scope of s.scopes) {
+      if (scope.type !== 'ioapic' && scope.type !== 'hpet') continue
+      const source: InterruptSource = {kind: scope.type, enumerationId: scope.enumerationId, drhdRegisterBase: s.registerBase}
+      if (scope.path.length === 1) {
+        const hop = scope.path[0]
+        if (hop) source.bdf = formatBdf(s.segment, scope.startBus, hop.device, hop.function)
+      } else if (topology && scope.path.length > 1) {
+        const walked = resolveScope(scope, s.segment, topology)
+        if (walked.bdf !== undefined && walked.via.length === scope.path.length - 1) source.bdf = walked.bdf
+      }
+      out.push(source)
+    }
+  }
+  return out
+}

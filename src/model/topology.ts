@@ -16,6 +16,7 @@ import {
   flagField,
   LINK_SPEED_GTS,
   numberField,
+  type DecodedCapability,
   type DecodedConfig,
 } from '../decode/pci-config.js'
 import {decodeLspciVerbose} from '../decode/lspci-verbose.js'
@@ -47,7 +48,7 @@ const FUNCTION_RESETS = new Set(['device_specific', 'acpi', 'flr', 'af_flr', 'pm
 
 type Maybe<T> = T | undefined | Unknown
 
-function fromCapability<T>(config: DecodedConfig, space: 'standard' | 'extended', id: number, read: (cap: NonNullable<ReturnType<typeof findCapability>> & object) => T): Maybe<T> {
+function fromCapability<T>(config: DecodedConfig, space: 'standard' | 'extended', id: number, read: (cap: DecodedCapability) => T): Maybe<T> {
   const cap = findCapability(config, space, id)
   if (cap === 'unknown' || cap === undefined) return cap
   return read(cap)
@@ -71,8 +72,8 @@ export interface ConfigFacts {
 
 /** What the IOMMU rules need, read from decoded config space (unknown where bytes were missing). */
 export function configFacts(config: DecodedConfig): ConfigFacts {
-  const n = (cap: Parameters<typeof numberField>[0], name: string): number => numberField(cap, name) ?? 0
-  const b = (cap: Parameters<typeof flagField>[0], name: string): boolean => flagField(cap, name) ?? false
+  const n = (cap: DecodedCapability, name: string): number => numberField(cap, name) ?? 0
+  const b = (cap: DecodedCapability, name: string): boolean => flagField(cap, name) ?? false
   const pcie = findCapability(config, 'standard', CAP.pcie)
   const af = findCapability(config, 'standard', CAP.af)
   const pm = findCapability(config, 'standard', CAP.pm)
@@ -464,7 +465,10 @@ export function resetPlan(topology: PciTopology, fn: PciFunction): ResetPlan {
     return {
       methods: 'unknown',
       busReset,
-      summary: 'reset methods unknown: no reset_method file (kernel before 5.15, or no method at all) and FLR/PM capabilities lie beyond the config bytes we could read (run as root)',
+      summary:
+        fn.configLength === 0 && topology.source === 'lspci-dump'
+          ? 'reset methods unknown: a text-only lspci listing does not show them (give lspci -vvv -xxxx output)'
+          : 'reset methods unknown: no reset_method file (kernel before 5.15, or no method at all) and FLR/PM capabilities lie beyond the config bytes we could read (run as root)',
     }
   }
   const methods = fn.resetMethods

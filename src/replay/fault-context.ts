@@ -10,6 +10,8 @@ import type {HostFs} from '../host/fs.js'
 import {resolveDmarScopes} from '../model/dmar-scope.js'
 import {loadTopology} from '../model/topology.js'
 import type {ReservedRegion, TriageContext, TriageGroupInfo} from './fault-triage.js'
+import {faultStepHook} from './translation/context.js'
+import {loadReplayContext} from './translation/host-input.js'
 
 const DMAR_TABLE_PATH = '/sys/firmware/acpi/tables/DMAR'
 
@@ -59,5 +61,12 @@ export function loadTriageContext(fs: HostFs, options: {lspciDump?: string} = {}
         ? [{requester: rs.bdf, kind: rs.scope.type, id: rs.scope.enumerationId}] : [])
   } else if (table.reason === 'unreadable') notes.push(`DMAR table unreadable (${table.message}): RMRRs and IOAPIC source IDs not used`)
   if (misses.length > 0) notes.push(`${misses.length} IOMMU-group file(s) unreadable`)
+  // The translation replay names the table step that refuses each DMA fault (debugfs tables
+  // when readable, else a what-if model of the host); triage cites it as evidence.
+  try {
+    context.stepFor = faultStepHook(loadReplayContext(fs))
+  } catch (error) {
+    notes.push(`translation replay unavailable: ${error instanceof Error ? error.message : String(error)}`)
+  }
   return {context, notes}
 }

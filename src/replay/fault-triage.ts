@@ -113,6 +113,11 @@ export interface FaultGroup {
   early: boolean
   /** Past MAX_GROUPS distinct groups: this one collects every further page of its requester × reason. */
   otherPages?: boolean
+  /**
+   * When the faults came: counts per bucket from the first stamp, in the log's clock. Buckets
+   * double in width as needed so there are never more than TIMELINE_BUCKETS.
+   */
+  timeline?: {startSeconds: number; bucketSeconds: number; buckets: Array<{at: number; count: number}>}
   formats: string[]
   sample: string
   walkDump: string[]
@@ -170,6 +175,7 @@ const hex = (v: bigint | number) => '0x' + v.toString(16)
 const STORM_WINDOW_S = 5
 const STORM_BURST = 10 // the kernel's ratelimit burst
 const EARLY_BOOT_S = 10
+const TIMELINE_BUCKETS = 48
 /** Distinct groups kept before new pages fold into per-requester "other pages" groups. */
 export const MAX_GROUPS = 10_000
 
@@ -194,6 +200,7 @@ function inRange(addr: bigint, lo: bigint, hi: bigint): boolean {
 
 interface GroupState {
   group: Omit<FaultGroup, 'explanation' | 'trace'>
+  timeline?: {origin: number; width: number; counts: Map<number, number>}
   /** The first record, for the translation-replay hook. */
   firstRecord: FaultRecord
   windowStart?: number
@@ -351,6 +358,7 @@ export class FaultTriage {
     g.last = seen(f)
     if (!g.formats.includes(f.format)) g.formats.push(f.format)
     const t = f.time?.seconds
+    if (t !== undefined) addToTimeline(st, t)
     if (t !== undefined) {
       if (st.windowStart === undefined || t - st.windowStart > STORM_WINDOW_S) {
         st.windowStart = t
@@ -392,7 +400,13 @@ export class FaultTriage {
     if (this.defaultDomain !== undefined) logContext.defaultDomain = this.defaultDomain
     if (this.irState !== undefined) logContext.interruptRemapping = this.irState
 
-    const faults: FaultGroup[] = [...this.groups.values()].map(({group, firstRecord}) => {
+    const faults: FaultGroup[] = [...this.groups.values()].map(({group, firstRecord, timeline}) => {
+      if (timeline !== undefined) {
+        group.timeline = {
+          startSeconds: timeline.origin, bucketSeconds: timeline.width,
+          buckets: [...timeline.counts.entries()].sort((a, b) => a[0] - b[0]).map(([i, count]) => ({at: timeline.origin + i * timeline.width, count})),
+        }
+      }
       group.storm = group.peakPer5s >= STORM_BURST || group.suppressedNearby > 0
       const trace = this.trace(group)
       const full: FaultGroup = {...group, explanation: explainFault(group, trace, this.ctx, logContext, this.source(), firstRecord)}
@@ -430,6 +444,19 @@ export class FaultTriage {
     const trace: FaultTrace = {exists: res.exists, devices}
     if (res.note !== undefined) trace.note = res.note
     return trace
+  }
+}
+
+/** Count a stamp into the group's timeline; halve the resolution when it would exceed the bucket cap. */
+function addToTimeline(st: GroupState, seconds: number): void {
+  const tl = (st.timeline ??= {origin: seconds, width: 1, counts: new Map()})
+  const index = Math.max(0, Math.floor((seconds - tl.origin) / tl.width))
+  tl.counts.set(index, (tl.counts.get(index) ?? 0) + 1)
+  while (tl.counts.size > TIMELINE_BUCKETS) {
+    tl.width *= 2
+    const merged = new Map<number, number>()
+    for (const [i, n] of tl.counts) merged.set(Math.floor(i / 2), (merged.get(Math.floor(i / 2)) ?? 0) + n)
+    tl.counts = merged
   }
 }
 
@@ -550,7 +577,7 @@ const RULES: Rule[] = [
     explain: (x) => ({
       summary: `${who(x)} has no driver bound, so its DMA domain maps nothing: the ${x.g.access ?? 'DMA'} of ${at(x)} was started by something other than a kernel driver`,
       causes: ['firmware or a previous kernel/driver left the device running', 'a userspace tool programming the device directly', 'the device DMA-ing on its own after a reset'],
-      remediation: ['bind the device\'s driver (or vfio-pci if it is meant for a VM) so it is quiesced and owned', 'if it should be idle, reset it (echo 1 > /sys/bus/pci/devices/<bdf>/reset) and find who programs it'],
+      remediation: ['bind the device\'s driver (or vfio-pci if it is meant for a VM) so it is quiesced and owned', `if it should be idle, reset it (echo 1 > /sys/bus/pci/devices/${x.trace?.devices[0]?.bdf ?? x.g.requester}/reset) and find who programs it`],
     }),
   },
   {

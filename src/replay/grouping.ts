@@ -314,10 +314,9 @@ function acsFlagsEnabled(ctx: Context, dev: PciFunction, flags: number): AcsJudg
     return {isolated: true, because: `ACS enables ${acsFlagNames(required).join(' ')}${note}`, missing: [], source: 'acs'}
   }
   const missing = acsFlagNames(missingMask)
-  const notImplemented = acsFlagNames(flags & ~dev.acs.cap & ~ACS.EC)
   return {
     isolated: false,
-    because: `ACS lacks ${joinWords(missing)}${notImplemented.length > 0 ? '' : ''}`,
+    because: `ACS lacks ${joinWords(missing)}`,
     missing,
     source: 'acs',
   }
@@ -657,9 +656,8 @@ export function replayGrouping(topology: PciTopology, options: GroupingOptions =
       group = {id: groups.length, devices: [], members: [], reasons: [], uncertain: [], splitByAcsOverride: false}
       groups.push(group)
     } else {
-      const existing = groups[decision.group]
-      if (!existing) throw new Error(`internal: group ${decision.group} missing`)
-      group = existing
+      // Decisions only ever name groups allocated earlier in this loop.
+      group = groups[decision.group] as PredictedGroup
     }
     const text = joinText(topology, dev, decision)
     const joined: JoinReason = {kind: decision.kind, via: decision.via?.bdf ?? decision.anchor.bdf, culprits: decision.culprits, text}

@@ -6,9 +6,9 @@
 import Table from 'cli-table3'
 import type {DmarTable, Rmrr} from '../decode/dmar.js'
 import type {PciNames} from '../decode/pci-ids.js'
-import {ACS_BIT_NAMES, PCIE_TYPE_NAMES} from '../decode/pci-config.js'
+import {PCIE_TYPE_NAMES} from '../decode/pci-config.js'
 import type {ScopeResolution} from '../model/dmar-scope.js'
-import {REQ_ACS_FLAGS, type PciFunction, type PciTopology} from '../model/pci.js'
+import {ACS, REQ_ACS_FLAGS, type PciFunction, type PciTopology} from '../model/pci.js'
 import {groupMembers, resetPlan, slotFunctions, upstreamPath, type ResetPlan} from '../model/topology.js'
 
 export const DEVICE_SCHEMA_VERSION = 1
@@ -102,7 +102,8 @@ export function acsView(acs: PciFunction['acs']): AcsField {
   return {cap: names(acs.cap), ctl: names(acs.ctl), requiredEnabled: missing.length === 0, missing}
 }
 
-const ACS_SHORT: ReadonlyArray<readonly [string, number]> = ACS_BIT_NAMES.map(([, bit], i) => [['SV', 'TB', 'RR', 'CR', 'UF', 'EC', 'DT'][i] ?? '?', bit] as const)
+/** ACS bits by their short names (SV TB RR CR UF EC DT), in register order. */
+const ACS_SHORT: ReadonlyArray<readonly [string, number]> = Object.entries(ACS)
 
 function pcieTypeName(fn: PciFunction): string | 'unknown' | null {
   if (fn.pcieType === 'unknown') return 'unknown'
@@ -252,7 +253,7 @@ export function renderDeviceReport(report: DeviceReport): string {
   if (d.link && (d.link.speed || d.link.width)) row('link', `${d.link.speed ?? '?'} x${d.link.width ?? '?'}${d.link.maxSpeed ? ` (max ${d.link.maxSpeed} x${d.link.maxWidth ?? '?'})` : ''}`)
   if (d.slot) row('slot', `physical slot ${d.slot.physicalSlot ?? '?'}${d.slot.hotPlug ? ', hot-plug' : ''}`)
   if (d.vmdController) row('VMD', `behind VMD controller ${d.vmdController} (domain ${d.hostBridge ?? '?'})`)
-  row('config space', `${d.configBytes} bytes${d.configProblems.length ? ` — ${d.configProblems.join('; ')}` : ''}`)
+  row('config space', d.configBytes === 0 && d.description !== undefined ? 'none: facts read from lspci text' : `${d.configBytes} bytes${d.configProblems.length ? ` — ${d.configProblems.join('; ')}` : ''}`)
   lines.push(identity.toString())
 
   lines.push('', 'Upstream path (to the root bus):')
@@ -263,8 +264,11 @@ export function renderDeviceReport(report: DeviceReport): string {
   lines.push('', 'Capabilities:')
   const caps = [...report.capabilities.standard, ...report.capabilities.extended].map((cap) => `[${cap.offset.slice(2)}] ${cap.name}`)
   lines.push(`  ${caps.join(' · ') || '(none read)'}`)
-  if (!report.capabilities.standardComplete) lines.push('  standard list not fully readable: more capabilities may exist')
-  if (!report.capabilities.extendedComplete) lines.push('  extended capabilities: unknown (need 4096 bytes of config space)')
+  if (d.configBytes === 0) lines.push('  no config bytes: only what the source states (see the facts below)')
+  else {
+    if (!report.capabilities.standardComplete) lines.push('  standard list not fully readable: more capabilities may exist')
+    if (!report.capabilities.extendedComplete) lines.push('  extended capabilities: unknown (need 4096 bytes of config space)')
+  }
   lines.push(`  FLR: ${report.features.flr} · ARI: ${report.features.ari} · ATS: ${report.features.ats} · PRI: ${report.features.pri} · PASID: ${report.features.pasid}`)
 
   lines.push('', 'Isolation:')

@@ -51,6 +51,8 @@ export interface FaultJson {
   formats: string[]
   /** This group collects every page past the group cap (no single address). */
   otherPages?: boolean
+  /** Counts per time bucket (seconds in the log's clock: since boot, or since the epoch). */
+  timeline?: FaultGroup['timeline']
   trace?: FaultTrace
   explanation: ExplanationJson
 }
@@ -115,6 +117,7 @@ function faultJson(g: FaultGroup): FaultJson {
   if (g.pasid !== undefined) out.pasid = g.pasid
   if (g.trace !== undefined) out.trace = g.trace
   if (g.otherPages) out.otherPages = true
+  if (g.timeline !== undefined) out.timeline = g.timeline
   return out
 }
 
@@ -232,6 +235,10 @@ export function renderFaultsTable(report: FaultsJson, options: RenderFaultsOptio
       out.push(`\n${i + 1}. ${f.requester} — ${f.explanation.summary}`)
       if (f.trace) for (const d of f.trace.devices) out.push(`   device: ${d.bdf} (${d.detail}${d.driver ? `, driver ${d.driver}` : ''}${d.group !== undefined ? `, group ${d.group}` : ''})`)
       if (f.trace?.note) out.push(`   device: ${f.trace.note}`)
+      if (f.timeline && f.timeline.buckets.length > 1) {
+        const shown = f.timeline.buckets.slice(0, 12).map((b) => `${b.count}@${(b.at - f.timeline!.startSeconds).toFixed(0)}s`)
+        out.push(`   timeline (${f.timeline.bucketSeconds} s buckets from ${f.firstSeen.time ?? 'start'}): ${shown.join(' ')}${f.timeline.buckets.length > 12 ? ' …' : ''}`)
+      }
       if (f.explanation.causes.length) out.push(`   usual causes: ${f.explanation.causes.join('; ')}`)
       for (const r of f.explanation.remediation) out.push(`   → ${r}`)
       for (const e of f.explanation.evidence.slice(0, 4)) out.push(`   evidence: ${e.fact}${e.source ? ` [${e.source}]` : ''}`)
