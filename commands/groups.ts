@@ -99,6 +99,7 @@ export default class Groups extends BaseCommand {
       crossCheck,
       slots: isolatingSlots(topology, options),
       acsOverride: flags['acs-override'],
+      names,
     })
 
     if (flags.why !== undefined) {

@@ -4,29 +4,15 @@
  */
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
-import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import Check from '../commands/check.js'
 import type {CheckReport} from '../src/report/check.js'
 // @ts-expect-error plain ESM script without type declarations
 import {generateCheckSchema, renderSchema, SCHEMA_PATH} from '../scripts/gen-schema.mjs'
+import {captureCommandOutput} from './support/command-output.js'
 import {fixturesDir, repoRoot} from './support/paths.js'
 
-let stdout = ''
-beforeEach(() => {
-  stdout = ''
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk)
-    return true
-  })
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
-  vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
-    stdout += args.map(String).join(' ') + '\n'
-  })
-})
-afterEach(() => {
-  vi.restoreAllMocks()
-  process.exitCode = undefined
-})
+const output = captureCommandOutput()
 
 const run = (args: string[]): Promise<CheckReport> => Check.run(args, repoRoot) as Promise<CheckReport>
 const fixture = (name: string) => path.join(fixturesDir, name)
@@ -86,12 +72,12 @@ describe('vtd-check check', () => {
     const report = await run(['--root', fixture('dev-vm-no-iommu')])
     expect(process.exitCode).toBe(1)
     expect(report.verdict.headline).toMatch(/^NOT READY — no IOMMU/)
-    expect(stdout).toContain('vtd-check: NOT READY — no IOMMU')
-    expect(stdout).toContain('platform.dma-remapping')
-    expect(stdout).toContain('no /sys/class/iommu entries')
+    expect(output.stdout).toContain('vtd-check: NOT READY — no IOMMU')
+    expect(output.stdout).toContain('platform.dma-remapping')
+    expect(output.stdout).toContain('no /sys/class/iommu entries')
     // not-applicable rows are hidden by default and counted in the footer
-    expect(stdout).not.toContain('platform.scalable-mode')
-    expect(stdout).toMatch(/\d+ not applicable \(hidden\)/)
+    expect(output.stdout).not.toContain('platform.scalable-mode')
+    expect(output.stdout).toMatch(/\d+ not applicable \(hidden\)/)
   })
 
   it('--json: envelope with schemaVersion, host, verdict, results sorted by id', async () => {
@@ -101,8 +87,8 @@ describe('vtd-check check', () => {
     const ids = report.results.map((r) => r.id)
     expect(ids).toEqual([...ids].sort())
     expect(process.exitCode).toBe(0)
-    // only the JSON goes to stdout
-    expect(JSON.parse(stdout).schemaVersion).toBe(1)
+    // only the JSON goes to output.stdout
+    expect(JSON.parse(output.stdout).schemaVersion).toBe(1)
   })
 
   it('non-root capture: still "no IOMMU" (needs no root), exit 1, never a stack trace', async () => {

@@ -6,29 +6,14 @@
 import {mkdtempSync, mkdirSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import Dmar from '../commands/dmar.js'
 import type {DmarReport} from '../src/report/dmar.js'
 import {dmarDataDir} from './helpers/dmar-dsl.js'
+import {captureCommandOutput} from './support/command-output.js'
 import {fixturesDir, repoRoot} from './support/paths.js'
 
-let stdout = ''
-beforeEach(() => {
-  stdout = ''
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk)
-    return true
-  })
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
-  // oclif prints the --json document through console.log, which vitest would otherwise echo
-  vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
-    stdout += args.map(String).join(' ') + '\n'
-  })
-})
-afterEach(() => {
-  vi.restoreAllMocks()
-  process.exitCode = undefined
-})
+const output = captureCommandOutput()
 
 const run = (args: string[]): Promise<DmarReport> => Dmar.run(args, repoRoot) as Promise<DmarReport>
 
@@ -47,8 +32,8 @@ describe('vtd-check dmar', () => {
     // the injected edu DMA read fault is in the snapshot's dmesg.txt
     expect(report.lint.find((r) => r.id === 'dmar.log-errors')?.outcome).toBe('warn')
     expect(process.exitCode).toBe(0)
-    // JSON mode: stdout is exactly the JSON document (bigints already as hex strings)
-    expect(JSON.parse(stdout)).toEqual(JSON.parse(JSON.stringify(report)))
+    // JSON mode: output.stdout is exactly the JSON document (bigints already as hex strings)
+    expect(JSON.parse(output.stdout)).toEqual(JSON.parse(JSON.stringify(report)))
   })
 
   it('--file on a zero-base DRHD table fails with exit 1, and renders the tree and lint', async () => {
@@ -56,9 +41,9 @@ describe('vtd-check dmar', () => {
     expect(report.lint.find((r) => r.id === 'dmar.drhd-register-base')?.outcome).toBe('fail')
     expect(report.scopes).toBeUndefined()
     expect(process.exitCode).toBe(1)
-    expect(stdout).toContain('DRHD 0x0 segment 0')
-    expect(stdout).toContain('dmar.drhd-register-base')
-    expect(stdout).toContain('Reserved memory regions (RMRR)')
+    expect(output.stdout).toContain('DRHD 0x0 segment 0')
+    expect(output.stdout).toContain('dmar.drhd-register-base')
+    expect(output.stdout).toContain('Reserved memory regions (RMRR)')
   })
 
   it('--file with --lspci-dump resolves scopes against that dump', async () => {

@@ -5,27 +5,13 @@
 import {mkdtempSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import Replay from '../commands/replay.js'
 import type {ReplayReport} from '../src/report/replay.js'
+import {captureCommandOutput} from './support/command-output.js'
 import {fixturesDir, repoRoot} from './support/paths.js'
 
-let stdout = ''
-beforeEach(() => {
-  stdout = ''
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk)
-    return true
-  })
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
-  vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
-    stdout += args.map(String).join(' ') + '\n'
-  })
-})
-afterEach(() => {
-  vi.restoreAllMocks()
-  process.exitCode = undefined
-})
+const output = captureCommandOutput()
 
 const run = (args: string[]): Promise<ReplayReport> => Replay.run(args, repoRoot) as Promise<ReplayReport>
 const lab = (name: string) => path.join(fixturesDir, name)
@@ -42,15 +28,15 @@ describe('vtd-check replay', () => {
     expect(r.steps[1]?.fields).toMatchObject({present: '0x1', tt: '0x0', aw: '0x1'})
     expect(r.request).toEqual({requester: '0000:00:03.0', address: '0x1000', access: 'write'})
     expect(process.exitCode).toBe(1)
-    expect(JSON.parse(stdout).fault.reason).toBe(5)
+    expect(JSON.parse(output.stdout).fault.reason).toBe(5)
   })
 
   it('prints the walk as a table with the verdict and the caveat', async () => {
     await run(['--root', lab('lab-scalable-mode'), '--device', '00:03.0', '--address', '0x3300000'])
-    expect(stdout).toContain('scalable context entry for 0000:00:03.0')
-    expect(stdout).toContain('PASID-table entry 0')
-    expect(stdout).toMatch(/Result: FAULT reason 0x06 \(PTE Read access is not set\) at second-stage PDPE \(level 3\)/)
-    expect(stdout).toContain('what-if')
+    expect(output.stdout).toContain('scalable context entry for 0000:00:03.0')
+    expect(output.stdout).toContain('PASID-table entry 0')
+    expect(output.stdout).toMatch(/Result: FAULT reason 0x06 \(PTE Read access is not set\) at second-stage PDPE \(level 3\)/)
+    expect(output.stdout).toContain('what-if')
   })
 
   it('pass-through on the iommu=pt lab exits 0', async () => {
@@ -97,10 +83,10 @@ describe('vtd-check replay', () => {
       ['lazy', 3],
     ])
     // lab-strict-domains: booted with iommu.strict=1, group type DMA
-    stdout = ''
+    output.stdout = ''
     await run(['--root', lab('lab-strict-domains'), '--device', '0000:00:03.0', '--address', '0x12345000', '--stale-window'])
-    expect(stdout).toContain("This device's domain type is DMA: the strict timeline applies.")
-    expect(stdout).toContain('lazy: 3 DMA(s) reached the freed page through the IOTLB until the flush at 10 ms')
+    expect(output.stdout).toContain("This device's domain type is DMA: the strict timeline applies.")
+    expect(output.stdout).toContain('lazy: 3 DMA(s) reached the freed page through the IOTLB until the flush at 10 ms')
   })
 
   it('a requester no unit serves is "could not tell" (exit 3)', async () => {

@@ -7,28 +7,13 @@
 import {copyFileSync, mkdtempSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import Units from '../commands/units.js'
 import type {UnitsReport} from '../src/report/units.js'
 import {fixturesDir, repoRoot, sharedData} from './support/paths.js'
+import {captureCommandOutput} from './support/command-output.js'
 
-let stdout = ''
-beforeEach(() => {
-  stdout = ''
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk)
-    return true
-  })
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
-  // oclif prints the --json document through console.log, which vitest would otherwise echo
-  vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
-    stdout += args.map(String).join(' ') + '\n'
-  })
-})
-afterEach(() => {
-  vi.restoreAllMocks()
-  process.exitCode = undefined
-})
+const output = captureCommandOutput()
 
 const run = (args: string[]): Promise<UnitsReport> => Units.run(args, repoRoot) as Promise<UnitsReport>
 const outcome = (r: UnitsReport, id: string): string | undefined => r.lint.find((x) => x.id === id)?.outcome
@@ -87,8 +72,8 @@ describe('vtd-check units', () => {
 
   it('human output: a table of units, then the lint', async () => {
     await run(['--root', path.join(fixturesDir, 'lab-iommu-on')])
-    expect(stdout).toContain('dmar0')
-    expect(stdout).toContain('SAGAW 39 MGAW 39')
-    expect(stdout).toContain('units.x2apic')
+    expect(output.stdout).toContain('dmar0')
+    expect(output.stdout).toContain('SAGAW 39 MGAW 39')
+    expect(output.stdout).toContain('units.x2apic')
   })
 })

@@ -707,7 +707,7 @@ export const UNIT_LINTS: readonly UnitLint[] = [
       const evidence = regs.map((u) => ev(`${u.name} ECAP.IR=${u.ecapDecoded?.interruptRemapping ? 1 : 0} EIM=${u.ecapDecoded?.extendedInterruptMode ? 1 : 0}`, u.source))
       if (table?.flags) evidence.push(ev(`DMAR INTR_REMAP ${table.flags.intrRemap ? 'set' : 'clear'}`, tableSource))
       if (noIr.length > 0)
-        return verdict('warn', `${noIr.map((u) => u.name).join(', ')} lack interrupt remapping: the kernel needs it on every unit, so IR stays off and VFIO needs allow_unsafe_interrupts`, evidence)
+        return verdict('warn', `${names(noIr)} interrupt remapping: the kernel needs it on every unit, so IR stays off and VFIO needs allow_unsafe_interrupts`, evidence)
       if (table?.flags && !table.flags.intrRemap)
         return verdict('warn', 'every unit supports interrupt remapping but the table\'s INTR_REMAP flag is clear: the kernel will not use it', evidence, ['Enable interrupt remapping / x2APIC in the firmware setup'])
       return verdict('pass', 'every unit supports interrupt remapping' + (table?.flags ? ' and the table reports it' : ''), evidence)
@@ -720,7 +720,7 @@ export const UNIT_LINTS: readonly UnitLint[] = [
       const regs = withRegs(units)
       if (regs.length === 0) return verdict('unknown', 'no unit capability registers')
       const noEim = regs.filter((u) => u.ecapDecoded?.interruptRemapping && !u.ecapDecoded.extendedInterruptMode)
-      if (noEim.length > 0) return verdict('warn', `${noEim.map((u) => u.name).join(', ')} lack EIM: interrupt remapping runs in xAPIC mode (at most 255 CPUs addressable)`, noEim.map((u) => ev(`${u.name} ecap ${hex(u.ecap ?? 0n)}`, u.source)))
+      if (noEim.length > 0) return verdict('warn', `${names(noEim)} EIM: interrupt remapping runs in xAPIC mode (at most 255 CPUs addressable)`, noEim.map((u) => ev(`${u.name} ecap ${hex(u.ecap ?? 0n)}`, u.source)))
       return verdict('pass', 'every interrupt-remapping unit supports EIM (x2APIC)')
     },
   },
@@ -771,4 +771,9 @@ export const UNIT_LINTS: readonly UnitLint[] = [
  */
 export function lintUnits(units: DecodedUnit[], table?: DmarTable, tableSource: string = DMAR_TABLE_PATH, remappingActive?: boolean): CheckResult[] {
   return UNIT_LINTS.map((lint) => ({id: lint.id, title: lint.title, ...lint.assess(units, table, tableSource, remappingActive), docs: SPEC_DOCS}))
+}
+
+/** "dmar0 lacks" / "dmar0, dmar1 lack": the subject of a finding about some units. */
+function names(units: ReadonlyArray<{name: string}>): string {
+  return `${units.map((u) => u.name).join(', ')} ${units.length === 1 ? 'lacks' : 'lack'}`
 }

@@ -605,6 +605,22 @@ function inferIvrs(topology: PciTopology): boolean {
   return false
 }
 
+function newContext(topology: PciTopology, options: GroupingOptions, byBus: Map<string, PciFunction[]>): Context {
+  return {
+    topology,
+    options: {...options, assumeKernelEnablesAcs: options.assumeKernelEnablesAcs ?? true},
+    rules: new Set(rulesFor(options).map((r) => r.id)),
+    acpiIvrs: options.acpiIvrs ?? inferIvrs(topology),
+    byBus,
+    groupOf: new Map(),
+    unknowns: new Set(),
+    usedOverride: false,
+    acsMemo: new Map(),
+    aliasMemo: new Map(),
+    aliasHavers: new Map(),
+  }
+}
+
 /** Predict the IOMMU groups of a topology from its devices alone (ignoring any kernel groups). */
 export function replayGrouping(topology: PciTopology, options: GroupingOptions = {}): GroupingPrediction {
   const assume = options.assumeKernelEnablesAcs ?? true
@@ -615,19 +631,7 @@ export function replayGrouping(topology: PciTopology, options: GroupingOptions =
     list.push(d)
     byBus.set(busKey(d), list)
   }
-  const ctx: Context = {
-    topology,
-    options: {...options, assumeKernelEnablesAcs: assume},
-    rules: new Set(rules.map((r) => r.id)),
-    acpiIvrs: options.acpiIvrs ?? inferIvrs(topology),
-    byBus,
-    groupOf: new Map(),
-    unknowns: new Set(),
-    usedOverride: false,
-    acsMemo: new Map(),
-    aliasMemo: new Map(),
-    aliasHavers: new Map(),
-  }
+  const ctx = newContext(topology, options, byBus)
   const assumptions: string[] = []
   if (assume) assumptions.push('ACS as the kernel sets it when the IOMMU is on (pci_enable_acs: SV RR CR UF on every ACS-capable port; Intel PCH enable-quirk applied)')
   else assumptions.push('ACS Control exactly as read (the kernel did not enable ACS)')
@@ -728,19 +732,7 @@ export interface IsolatingSlot {
  * single-function card placed below one of them gets a group of its own.
  */
 export function isolatingSlots(topology: PciTopology, options: GroupingOptions = {}): IsolatingSlot[] {
-  const ctx: Context = {
-    topology,
-    options: {...options, assumeKernelEnablesAcs: options.assumeKernelEnablesAcs ?? true},
-    rules: new Set(rulesFor(options).map((r) => r.id)),
-    acpiIvrs: options.acpiIvrs ?? inferIvrs(topology),
-    byBus: new Map(),
-    groupOf: new Map(),
-    unknowns: new Set(),
-    usedOverride: false,
-    acsMemo: new Map(),
-    aliasMemo: new Map(),
-    aliasHavers: new Map(),
-  }
+  const ctx = newContext(topology, options, new Map())
   const slots: IsolatingSlot[] = []
   for (const d of topology.devices.values()) {
     if (d.pcieType !== PCIE_TYPE.rootPort && d.pcieType !== PCIE_TYPE.downstreamPort) continue

@@ -2,12 +2,12 @@
  * The `check` report: the JSON envelope (a versioned contract, see schema/check.schema.json)
  * and the human rendering — verdict line, one table row per check, then what to do.
  */
-import Table from 'cli-table3'
 import type {CollectedHost} from '../collect/types.js'
 import {overallVerdict, type OverallVerdict} from '../checks/catalogue.js'
 import type {AssessmentContext, CpuVendor} from '../checks/context.js'
 import type {Evidence, Outcome, SubjectResult} from '../checks/outcome.js'
 import type {PassthroughPlan} from '../checks/plan.js'
+import {countsLine, OUTCOME_MARK, outcomeTable} from './outcome-table.js'
 import {renderPlan} from './plan.js'
 
 /** Bump only for breaking changes; additions keep the number (DESIGN.md: additive contract). */
@@ -81,8 +81,6 @@ function categoryRank(id: string): number {
   return rank < 0 ? CATEGORY_ORDER.length : rank
 }
 
-const MARK: Record<Outcome, string> = {pass: '✔ pass', warn: '! warn', fail: '✘ FAIL', unknown: '? unknown', 'not-applicable': '– n/a'}
-
 export interface RenderOptions {
   /** Terminal width; the Finding column takes what is left. */
   width?: number
@@ -93,32 +91,23 @@ export interface RenderOptions {
 }
 
 export function renderCheckReport(report: CheckReport, options: RenderOptions = {}): string {
-  const width = Math.max(80, options.width ?? 100)
   const out: string[] = []
   out.push(`vtd-check: ${report.verdict.headline}`)
   out.push(
     `host: ${report.host.root === '/' ? 'live' : report.host.root} · kernel ${report.host.kernel ?? '?'} · CPU ${report.host.cpuVendor} · IOMMU ${report.host.iommu}${report.host.virtualized ? ' · virtual machine' : ''}${report.host.logReadable ? '' : ' · kernel log unreadable'}`,
   )
-  const idWidth = 30
-  const markWidth = 11
-  const table = new Table({
-    head: ['Result', 'Check', 'Finding'],
-    colWidths: [markWidth, idWidth, width - idWidth - markWidth - 4],
-    wordWrap: true,
-    wrapOnWordBoundary: true,
-    style: {head: [], border: [], compact: true},
-  })
+  const table = outcomeTable(options.width, 30)
   // The table reads top-down from the platform to the details; JSON stays sorted by id.
   const shown = report.results
     .filter((r) => !(options.hideNotApplicable && r.outcome === 'not-applicable'))
     .sort((a, b) => categoryRank(a.id) - categoryRank(b.id))
   for (const r of shown) {
     const finding = (options.verbose || r.outcome === 'fail') && r.evidence.length > 0 ? `${r.summary}\n${r.evidence.map((e) => `  · ${e.fact}${e.source ? ` [${e.source}]` : ''}`).join('\n')}` : r.summary
-    table.push([MARK[r.outcome], r.subject ? `${r.id}\n  ${r.subject}` : r.id, finding])
+    table.push([OUTCOME_MARK[r.outcome], r.subject ? `${r.id}\n  ${r.subject}` : r.id, finding])
   }
   out.push(table.toString())
   const c = report.verdict.counts
-  out.push(`${c.pass} pass · ${c.warn} warn · ${c.fail} fail · ${c.unknown} unknown · ${c['not-applicable']} not applicable${options.hideNotApplicable && c['not-applicable'] > 0 ? ' (hidden)' : ''}`)
+  out.push(`${countsLine(c)}${options.hideNotApplicable && c['not-applicable'] > 0 ? ' (hidden)' : ''}`)
   // Device findings are repeated, with their commands, in the plans below.
   const todo = report.results
     .filter((r) => (r.outcome === 'fail' || r.outcome === 'warn' || r.outcome === 'unknown') && r.remediation.length > 0)
@@ -127,7 +116,7 @@ export function renderCheckReport(report: CheckReport, options: RenderOptions = 
   if (todo.length > 0) {
     out.push('', 'What to do:')
     for (const r of todo) {
-      out.push(`  ${MARK[r.outcome]}  ${r.id}${r.subject ? ` (${r.subject})` : ''}`)
+      out.push(`  ${OUTCOME_MARK[r.outcome]}  ${r.id}${r.subject ? ` (${r.subject})` : ''}`)
       for (const step of r.remediation) out.push(`      → ${step}`)
     }
   }

@@ -7,6 +7,7 @@ import Table from 'cli-table3'
 import type {CheckResult, Outcome} from '../checks/outcome.js'
 import {hex, type DeviceScope, type DmarStructure, type DmarTable} from '../decode/dmar.js'
 import type {ResolvedScope, ScopeResolution} from '../model/dmar-scope.js'
+import {countOutcomes, countsLine, OUTCOME_MARK, outcomeTable} from './outcome-table.js'
 
 export const DMAR_SCHEMA_VERSION = 1
 
@@ -90,7 +91,6 @@ export interface DmarRenderOptions {
   verbose?: boolean
 }
 
-export const OUTCOME_MARK: Record<Outcome, string> = {pass: '✔ pass', warn: '! warn', fail: '✘ FAIL', unknown: '? unknown', 'not-applicable': '– n/a'}
 
 const SCOPE_LABEL: Record<DeviceScope['type'], string> = {
   'pci-endpoint': 'endpoint',
@@ -191,21 +191,10 @@ export function renderDmarTree(table: DmarTable, source: string, options: DmarRe
 }
 
 export function renderLint(results: CheckResult[], options: DmarRenderOptions = {}): string {
-  const width = Math.max(80, options.width ?? 100)
   const shown = options.verbose ? results : results.filter((r) => r.outcome !== 'pass' && r.outcome !== 'not-applicable')
-  const counts = {pass: 0, warn: 0, fail: 0, unknown: 0, 'not-applicable': 0}
-  for (const r of results) counts[r.outcome]++
-  const footer = `${counts.pass} pass · ${counts.warn} warn · ${counts.fail} fail · ${counts.unknown} unknown · ${counts['not-applicable']} not applicable`
+  const footer = countsLine(countOutcomes(results.map((r) => r.outcome)))
   if (shown.length === 0) return `Lint: no findings (${footer})`
-  const idWidth = 28
-  const markWidth = 11
-  const table = new Table({
-    head: ['Result', 'Check', 'Finding'],
-    colWidths: [markWidth, idWidth, width - idWidth - markWidth - 4],
-    wordWrap: true,
-    wrapOnWordBoundary: true,
-    style: {head: [], border: [], compact: true},
-  })
+  const table = outcomeTable(options.width, 28)
   for (const r of shown) {
     const evidence = r.evidence.slice(0, options.verbose ? r.evidence.length : 4).map((e) => `  · ${e.fact}`)
     const more = !options.verbose && r.evidence.length > 4 ? [`  · … ${r.evidence.length - 4} more`] : []

@@ -37,7 +37,7 @@ export interface GroupList {
   note?: string
 }
 
-function memberView(topology: PciTopology, names: PciNames, name: string): GroupMemberView {
+export function memberView(topology: PciTopology, names: PciNames, name: string): GroupMemberView {
   const fn = topology.devices.get(name)
   if (!fn) return {bdf: name, pci: false}
   const vendor = names.vendor(fn.vendorId)

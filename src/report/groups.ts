@@ -16,7 +16,8 @@ import {
   type IsolatingSlot,
   type JoinReason,
 } from '../replay/grouping.js'
-import type {GroupList, GroupMemberView} from './group-list.js'
+import type {PciNames} from '../decode/pci-ids.js'
+import {memberView, type GroupList, type GroupMemberView} from './group-list.js'
 
 export const GROUPING_REPORT_SCHEMA_VERSION = 1
 
@@ -75,11 +76,14 @@ export interface GroupingReportInput {
   crossCheck?: GroupCrossCheck
   slots: IsolatingSlot[]
   acsOverride?: string
+  /** Vendor/device names for devices the kernel's groups do not name (IOMMU off, --predict on a dump). */
+  names?: PciNames
 }
 
-function memberBase(named: Map<string, GroupMemberView>, topology: PciTopology, bdf: string): GroupMemberView {
+function memberBase(named: Map<string, GroupMemberView>, topology: PciTopology, bdf: string, names?: PciNames): GroupMemberView {
   const m = named.get(bdf)
   if (m) return m
+  if (names) return memberView(topology, names, bdf)
   const fn = topology.devices.get(bdf)
   return {bdf, pci: fn !== undefined, ...(fn ? {kind: describeKind(fn)} : {}), ...(fn?.driver ? {driver: fn.driver} : {})}
 }
@@ -97,7 +101,7 @@ export function groupingReport(input: GroupingReportInput): GroupingReport {
       const verdict = deviceIsolation(prediction, topology, bdf)
       const fault = atFault.get(bdf)
       return {
-        ...memberBase(named, topology, bdf),
+        ...memberBase(named, topology, bdf, input.names),
         role: replayed?.role ?? 'endpoint',
         ...(replayed ? {joined: replayed.joined} : {}),
         verdict: verdict.verdict,

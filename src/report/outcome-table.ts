@@ -1,0 +1,31 @@
+/** The pieces every outcome table shares (check results, DMAR and unit lint): marks, layout, tally. */
+import Table from 'cli-table3'
+import type {Outcome} from '../checks/outcome.js'
+
+export const OUTCOME_MARK: Record<Outcome, string> = {pass: '✔ pass', warn: '! warn', fail: '✘ FAIL', unknown: '? unknown', 'not-applicable': '– n/a'}
+
+const MARK_WIDTH = 11
+
+/** A Result │ Check │ Finding table that fits `width` columns (at least 80). */
+export function outcomeTable(width: number | undefined, idWidth: number): Table.Table {
+  const total = Math.max(80, width ?? 100)
+  return new Table({
+    head: ['Result', 'Check', 'Finding'],
+    colWidths: [MARK_WIDTH, idWidth, total - idWidth - MARK_WIDTH - 4],
+    wordWrap: true,
+    wrapOnWordBoundary: true,
+    style: {head: [], border: [], compact: true},
+  })
+}
+
+export type OutcomeCounts = Record<Outcome, number>
+
+export function countOutcomes(outcomes: Iterable<Outcome>): OutcomeCounts {
+  const counts: OutcomeCounts = {pass: 0, warn: 0, fail: 0, unknown: 0, 'not-applicable': 0}
+  for (const outcome of outcomes) counts[outcome]++
+  return counts
+}
+
+export function countsLine(c: OutcomeCounts): string {
+  return `${c.pass} pass · ${c.warn} warn · ${c.fail} fail · ${c.unknown} unknown · ${c['not-applicable']} not applicable`
+}
