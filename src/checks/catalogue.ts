@@ -7,7 +7,7 @@ import type {AssessmentContext} from './context.js'
 import {DEVICE_CHECKS} from './device.js'
 import {INTERRUPT_CHECKS} from './interrupts.js'
 import {ISOLATION_CHECKS} from './isolation.js'
-import {exitCodeFor, type Outcome, type SubjectResult} from './outcome.js'
+import {countOutcomes, exitCodeFor, type Outcome, type SubjectResult} from './outcome.js'
 import {PLATFORM_CHECKS} from './platform.js'
 import type {CheckDefinition, Verdict} from './types.js'
 
@@ -71,8 +71,7 @@ export interface OverallVerdict {
 
 /** The headline: the most fundamental failure first ("no IOMMU" beats everything it causes). */
 export function overallVerdict(results: readonly SubjectResult[]): OverallVerdict {
-  const counts: Record<Outcome, number> = {pass: 0, warn: 0, fail: 0, unknown: 0, 'not-applicable': 0}
-  for (const r of results) counts[r.outcome] += 1
+  const counts = countOutcomes(results.map((r) => r.outcome))
   const exitCode = exitCodeFor(results.map((r) => r.outcome))
   const noIommu = results.find((r) => r.id === 'platform.dma-remapping' && r.outcome === 'fail')
   const fails = results.filter((r) => r.outcome === 'fail')

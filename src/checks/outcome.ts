@@ -21,6 +21,14 @@ export interface CheckResult {
   docs?: string
 }
 
+export type OutcomeCounts = Record<Outcome, number>
+
+export function countOutcomes(outcomes: Iterable<Outcome>): OutcomeCounts {
+  const counts: OutcomeCounts = {pass: 0, warn: 0, fail: 0, unknown: 0, 'not-applicable': 0}
+  for (const outcome of outcomes) counts[outcome]++
+  return counts
+}
+
 export const EXIT = {ok: 0, fail: 1, usage: 2, unknown: 3} as const
 
 /** 0 all applicable pass (warnings allowed) · 1 any fail · 3 no fail but something unknown. */

@@ -3,11 +3,10 @@
  * rendering — a tree of remapping units with their scopes (resolved BDFs and names), the
  * reserved regions, ATS/SATC/SIDP/ANDD/RHSA, and the lint findings last.
  */
-import Table from 'cli-table3'
-import type {CheckResult, Outcome} from '../checks/outcome.js'
+import {countOutcomes, type CheckResult} from '../checks/outcome.js'
 import {hex, type DeviceScope, type DmarStructure, type DmarTable} from '../decode/dmar.js'
 import type {ResolvedScope, ScopeResolution} from '../model/dmar-scope.js'
-import {countOutcomes, countsLine, OUTCOME_MARK, outcomeTable} from './outcome-table.js'
+import {countsLine, OUTCOME_MARK, outcomeTable} from './outcome-table.js'
 
 export const DMAR_SCHEMA_VERSION = 1
 

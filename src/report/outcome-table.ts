@@ -1,6 +1,6 @@
 /** The pieces every outcome table shares (check results, DMAR and unit lint): marks, layout, tally. */
 import Table from 'cli-table3'
-import type {Outcome} from '../checks/outcome.js'
+import type {Outcome, OutcomeCounts} from '../checks/outcome.js'
 
 export const OUTCOME_MARK: Record<Outcome, string> = {pass: '✔ pass', warn: '! warn', fail: '✘ FAIL', unknown: '? unknown', 'not-applicable': '– n/a'}
 
@@ -16,14 +16,6 @@ export function outcomeTable(width: number | undefined, idWidth: number): Table.
     wrapOnWordBoundary: true,
     style: {head: [], border: [], compact: true},
   })
-}
-
-export type OutcomeCounts = Record<Outcome, number>
-
-export function countOutcomes(outcomes: Iterable<Outcome>): OutcomeCounts {
-  const counts: OutcomeCounts = {pass: 0, warn: 0, fail: 0, unknown: 0, 'not-applicable': 0}
-  for (const outcome of outcomes) counts[outcome]++
-  return counts
 }
 
 export function countsLine(c: OutcomeCounts): string {
