@@ -11,14 +11,17 @@ if ! git diff --quiet -- oclif.manifest.json 2>/dev/null; then
   status=1
 fi
 
-report=$(mktemp)
+report=$(mktemp --suffix=.json)
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" || status=1
-passed=$(node -e "const r=require('$report');console.log(r.numPassedTests)" 2>/dev/null || echo 0)
-failed=$(node -e "const r=require('$report');console.log(r.numFailedTests)" 2>/dev/null || echo 1)
+count() { node -e "const r=JSON.parse(require('fs').readFileSync(process.argv[1],'utf8'));console.log(r[process.argv[2]])" "$report" "$1"; }
+passed=$(count numPassedTests) || passed=0
+failed=$(count numFailedTests) || failed=1
+rm -f "$report"
 
 if [[ -f .ci/lab-smoke.sh ]]; then
   if bash .ci/lab-smoke.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
 fi
 
 echo "${passed} passed, ${failed} failed"
+((failed == 0)) || status=1
 exit $status
