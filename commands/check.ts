@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base.js'
 import {assessHost} from '../src/checks/assess.js'
-import {normaliseBdf} from '../src/checks/context.js'
+import {normaliseBdf} from '../src/decode/pci-address.js'
 import {collectHost} from '../src/collect/index.js'
 import {readKernelLog} from '../src/host/kernel-log.js'
 import {renderCheckReport, type CheckReport} from '../src/report/check.js'

@@ -6,7 +6,8 @@
 import {readdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {formatBdf, parseBdf, parseLspciDump} from '../src/decode/lspci-dump.js'
+import {parseLspciDump} from '../src/decode/lspci-dump.js'
+import {formatBdfParts as formatBdf, parseBdf} from '../src/decode/pci-address.js'
 import {sharedData} from './support/paths.js'
 
 const dataDir = path.join(sharedData, 'pci')

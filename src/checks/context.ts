@@ -283,12 +283,6 @@ export interface ContextOptions {
   devices?: string[]
 }
 
-export function normaliseBdf(text: string): string | undefined {
-  const match = text.trim().toLowerCase().match(/^(?:([0-9a-f]{1,8}):)?([0-9a-f]{1,2}):([0-9a-f]{1,2})\.([0-7])$/)
-  if (!match) return undefined
-  const [, segment = '0', bus = '0', device = '0', fn = '0'] = match
-  return `${segment.padStart(4, '0')}:${bus.padStart(2, '0')}:${device.padStart(2, '0')}.${fn}`
-}
 
 /** Build the context. `fs` is only used for the few extra files collectors do not read. */
 export function buildContext(host: CollectedHost, log: Read<string>, fs: HostFs, options: ContextOptions = {}): AssessmentContext {

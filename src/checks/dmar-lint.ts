@@ -8,9 +8,9 @@
  * Lints that need the PCI topology answer `not-applicable` when none is given (a table read from
  * a file describes some other machine); "could not tell" on a given topology is `unknown`.
  */
+import {hex} from '../decode/pci-address.js'
 import {
   hasScopes,
-  hex,
   structureProblems,
   type DeviceScope,
   type DmarStructure,

@@ -221,9 +221,7 @@ export interface DmarTable {
 // ---------------------------------------------------------------------------------------------
 // Generic reader
 
-export function hex(n: number | bigint): string {
-  return '0x' + n.toString(16)
-}
+import {hex} from './pci-address.js'
 
 export function truncatedAt(offset: number): string {
   return `<truncated at ${hex(offset)}>`

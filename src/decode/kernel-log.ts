@@ -599,6 +599,217 @@ const SHAPES: Shape[] = [
 /** A fault-looking line that no shape took. */
 const FAULT_LOOKING = /Request device|fault reason|IO_PAGE_FAULT/
 
+// ---------------------------------------------------------------- byte scanner (WebAssembly SIMD)
+
+/**
+ * Finds the lines of a byte block that may hold a CANDIDATE keyword, and counts newlines, at
+ * memchr-like speed: a hand-assembled WebAssembly SIMD loop (no toolchain, no dependency).
+ *
+ * Per 16 bytes: newline positions (bitmask + popcount), and the case-folded byte pairs
+ * "ma" "mm" "md" "vt" (every keyword holds one: dMAr, reMAp, pci-dMA, ioMMu, aMD-vi, VT-d).
+ * Each pair hit is confirmed with a folded 4-byte compare ("dmar", "ommu", "rema", "-dma",
+ * "md-v", "vt-d"), and the hit's line is written out once as [line start, newlines before it].
+ * Folding makes this a superset of CANDIDATE (it also takes "Dmar", "\rdma"); the caller tests
+ * each reported line with CANDIDATE itself, so the prefilter decides nothing on its own.
+ */
+const SCAN_DATA = 64 // block bytes start here; [0, 64) stays zero (reads before the block)
+const SCAN_PAD = 64 // zero bytes after the block (SIMD reads past its end)
+
+function uleb(n: number): number[] {
+  const out: number[] = []
+  do {
+    let b = n & 0x7f
+    n >>>= 7
+    if (n !== 0) b |= 0x80
+    out.push(b)
+  } while (n !== 0)
+  return out
+}
+
+function sleb(n: number): number[] {
+  const out: number[] = []
+  for (;;) {
+    const b = n & 0x7f
+    n >>= 7
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) return [...out, b]
+    out.push(b | 0x80)
+  }
+}
+
+function scannerModule(): Uint8Array {
+  // scan(start, end, out) -> hits; newlines counted into [0, 4). Locals: params 0–2, i32 3–17, v128 18–21.
+  const start = 0, end = 1, out = 2, i = 3, nl = 4, lineStart = 5, ln = 6, o = 7, m = 8, nm = 9, bit = 10, q = 11, w = 12, before = 13, ls = 14
+  const bs = 15, k = 16, h = 17
+  const v0 = 18, a = 19, b = 20, c = 21
+  const get = (x: number) => [0x20, x]
+  const set = (x: number) => [0x21, x]
+  const tee = (x: number) => [0x22, x]
+  const i32 = (n: number) => [0x41, ...sleb(n)]
+  const word = (s: string) => [0x41, ...sleb(Buffer.from(s, 'latin1').readInt32LE(0))]
+  const load = (offset: number) => [0x28, 0x00, ...uleb(offset)]
+  const load8 = (offset: number) => [0x2d, 0x00, ...uleb(offset)]
+  const store = (offset: number) => [0x36, 0x02, ...uleb(offset)]
+  const simd = (op: number) => [0xfd, ...uleb(op)]
+  const vload = (offset: number) => [...simd(0x00), 0x00, ...uleb(offset)]
+  const splat = (byte: number) => [...simd(0x0c), ...Array.from({length: 16}, () => byte)]
+  const [eq8, vand, vor, anyTrue, bitmask] = [simd(0x23), simd(0x4e), simd(0x50), simd(0x53), simd(0x64)]
+  const [add, sub, mul, and, or, xor, shl, clz, ctz, popcnt, eq, eqz, ltU, geU] = [[0x6a], [0x6b], [0x6c], [0x71], [0x72], [0x73], [0x74], [0x67], [0x68], [0x69], [0x46], [0x45], [0x49], [0x4f]]
+  const FOLD = 0x20
+  const fold = [...i32(0x20202020), ...or]
+  const ch = (s: string) => s.charCodeAt(0)
+  const code = [
+    ...get(start), ...set(i), ...get(start), ...set(lineStart), ...get(out), ...set(o),
+    0x02, 0x40, 0x03, 0x40, // block $done, loop $L
+    ...get(i), ...get(end), ...geU, 0x0d, 1,
+    ...get(i), ...vload(0), ...tee(v0), ...splat(10), ...eq8, ...bitmask, ...set(nm),
+    ...get(v0), ...splat(FOLD), ...vor, ...set(a),
+    ...get(i), ...vload(1), ...splat(FOLD), ...vor, ...set(b),
+    ...get(a), ...splat(ch('m')), ...eq8,
+    ...get(b), ...splat(ch('a')), ...eq8, ...get(b), ...splat(ch('m')), ...eq8, ...vor, ...get(b), ...splat(ch('d')), ...eq8, ...vor,
+    ...vand,
+    ...get(a), ...splat(ch('v')), ...eq8, ...get(b), ...splat(ch('t')), ...eq8, ...vand,
+    ...vor, ...tee(c), ...anyTrue,
+    0x04, 0x40, // if
+    ...get(c), ...bitmask, ...set(m),
+    0x02, 0x40, 0x03, 0x40, // block $mdone, loop $M
+    ...get(m), ...eqz, 0x0d, 1,
+    ...get(m), ...ctz, ...set(bit),
+    ...get(i), ...get(bit), ...add, ...i32(2), ...sub, ...set(q),
+    ...get(q), ...load(1), ...fold, ...tee(w), ...word('dmar'), ...eq, ...get(w), ...word('ommu'), ...eq, ...or,
+    ...get(q), ...load(0), ...fold, ...tee(w), ...word('rema'), ...eq, ...or, ...get(w), ...word('-dma'), ...eq, ...or,
+    ...get(q), ...load(2), ...fold, ...tee(w), ...word('md-v'), ...eq, ...or, ...get(w), ...word('vt-d'), ...eq, ...or,
+    0x04, 0x40, // if hit
+    ...get(nm), ...i32(1), ...get(bit), ...shl, ...i32(1), ...sub, ...and, ...tee(before),
+    0x04, 0x7f, ...get(i), ...i32(32), ...add, ...get(before), ...clz, ...sub, 0x05, ...get(lineStart), 0x0b,
+    ...set(ls),
+    ...get(nl), ...get(before), ...popcnt, ...add, ...set(ln),
+    // body start: after the first "]" (and one space) when the line starts with "[", else the line start
+    ...get(ls), ...set(bs),
+    ...get(ls), ...load8(0), ...i32(ch('[')), ...eq,
+    0x04, 0x40,
+    ...get(ls), ...i32(1), ...add, ...set(k),
+    0x02, 0x40, 0x03, 0x40,
+    ...get(k), ...get(ls), ...i32(40), ...add, ...geU, 0x0d, 1,
+    ...get(k), ...get(end), ...geU, 0x0d, 1,
+    ...get(k), ...load8(0), ...tee(h), ...i32(ch(']')), ...eq,
+    0x04, 0x40, ...get(k), ...i32(1), ...add, ...get(k), ...load8(1), ...i32(32), ...eq, ...add, ...set(bs), 0x0c, 2, 0x0b,
+    ...get(h), ...i32(10), ...eq, 0x0d, 1,
+    ...get(k), ...i32(1), ...add, ...set(k),
+    0x0c, 0,
+    0x0b, 0x0b,
+    0x0b,
+    // FNV-1a of the body up to the line end
+    ...i32(-2128831035), ...set(h), ...get(bs), ...set(k),
+    0x02, 0x40, 0x03, 0x40,
+    ...get(k), ...get(end), ...geU, 0x0d, 1,
+    ...get(k), ...load8(0), ...tee(q), ...i32(10), ...eq, 0x0d, 1,
+    ...get(h), ...get(q), ...xor, ...i32(16777619), ...mul, ...set(h),
+    ...get(k), ...i32(1), ...add, ...set(k),
+    0x0c, 0,
+    0x0b, 0x0b,
+    ...get(o), ...get(ls), ...get(start), ...sub, ...store(0),
+    ...get(o), ...get(ln), ...store(4),
+    ...get(o), ...get(bs), ...get(start), ...sub, ...store(8),
+    ...get(o), ...get(k), ...get(start), ...sub, ...store(12),
+    ...get(o), ...get(h), ...store(16),
+    ...get(o), ...i32(20), ...add, ...set(o),
+    // go on after the line: its other hits and its bytes need no second look
+    ...get(k), ...get(end), ...ltU,
+    0x04, 0x40,
+    ...get(ln), ...i32(1), ...add, ...set(nl), ...get(k), ...i32(1), ...add, ...tee(i), ...set(lineStart),
+    0x05,
+    ...get(ln), ...set(nl), ...get(end), ...set(i),
+    0x0b,
+    0x0c, 4, // br $L
+    0x0b, // end if hit
+    ...get(m), ...get(m), ...i32(1), ...sub, ...and, ...set(m),
+    0x0c, 0, // br $M
+    0x0b, 0x0b, // end loop $M, block $mdone
+    0x0b, // end if any
+    ...get(nm), 0x04, 0x40,
+    ...get(nl), ...get(nm), ...popcnt, ...add, ...set(nl),
+    ...get(i), ...i32(32), ...add, ...get(nm), ...clz, ...sub, ...set(lineStart),
+    0x0b,
+    ...get(i), ...i32(16), ...add, ...set(i),
+    0x0c, 0, // br $L
+    0x0b, 0x0b, // end loop $L, block $done
+    ...i32(0), ...get(nl), ...store(0),
+    ...get(o), ...get(out), ...sub, ...i32(20), 0x6e, // i32.div_u: hits written
+    0x0b,
+  ]
+  const body = [2, 15, 0x7f, 4, 0x7b, ...code] // local groups: 15 × i32, 4 × v128
+  const section = (id: number, bytes: number[]) => [id, ...uleb(bytes.length), ...bytes]
+  const name = (s: string) => [...uleb(s.length), ...Buffer.from(s, 'latin1')]
+  return Uint8Array.from([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, [1, 0x60, 3, 0x7f, 0x7f, 0x7f, 1, 0x7f]),
+    ...section(2, [1, ...name('e'), ...name('m'), 0x02, 0x00, 1]),
+    ...section(3, [1, 0]),
+    ...section(7, [1, ...name('scan'), 0x00, 0]),
+    ...section(10, [1, ...uleb(body.length), ...body]),
+  ])
+}
+
+/** The slice of the WebAssembly API used here (the project's TypeScript libs do not declare it). */
+interface WasmMemory {
+  buffer: ArrayBuffer
+  grow(pages: number): number
+}
+interface WasmApi {
+  Memory: new (descriptor: {initial: number}) => WasmMemory
+  Module: new (bytes: Uint8Array) => object
+  Instance: new (module: object, imports: object) => {exports: Record<string, unknown>}
+}
+const Wasm = (globalThis as unknown as {WebAssembly?: WasmApi}).WebAssembly
+
+interface ScanResult {
+  /**
+   * Per hit line, 5 int32: line start, newlines before it (both block-relative), body start
+   * (after a leading "[…]" and one space, else the line start), line end (its "\n" or the block
+   * end), and the FNV-1a hash of the body bytes. `count` lines.
+   */
+  hits: Int32Array
+  count: number
+  newlines: number
+}
+
+class ByteScanner {
+  private readonly memory: WasmMemory
+  private readonly scanFn: (start: number, end: number, out: number) => number
+
+  constructor(wasm: WasmApi) {
+    this.memory = new wasm.Memory({initial: 1})
+    const instance = new wasm.Instance(new wasm.Module(scannerModule()), {e: {m: this.memory}})
+    this.scanFn = instance.exports['scan'] as (start: number, end: number, out: number) => number
+  }
+
+  scan(bytes: Uint8Array): ScanResult {
+    const n = bytes.length
+    const outAt = (SCAN_DATA + n + SCAN_PAD + 7) & ~7
+    // A hit line holds at least 4 bytes and a newline (but the last): at most n / 5 + 1 lines, 20 bytes each.
+    const need = outAt + 20 * (Math.floor(n / 5) + 2)
+    if (need > this.memory.buffer.byteLength) this.memory.grow(Math.ceil((need - this.memory.buffer.byteLength) / 65536))
+    const mem = new Uint8Array(this.memory.buffer)
+    mem.set(bytes, SCAN_DATA)
+    mem.fill(0, SCAN_DATA + n, SCAN_DATA + n + SCAN_PAD)
+    const count = this.scanFn(SCAN_DATA, SCAN_DATA + n, outAt)
+    return {hits: new Int32Array(this.memory.buffer, outAt, count * 5), count, newlines: new Int32Array(this.memory.buffer, 0, 1)[0]!}
+  }
+}
+
+let scannerState: ByteScanner | null | undefined
+/** The shared scanner, or null where WebAssembly SIMD is unavailable (the regex scan is used). */
+function byteScanner(): ByteScanner | null {
+  if (scannerState === undefined) {
+    try {
+      scannerState = Wasm === undefined ? null : new ByteScanner(Wasm)
+    } catch {
+      scannerState = null
+    }
+  }
+  return scannerState
+}
+
 // ---------------------------------------------------------------- the parser
 
 /** Shared empty result; frozen so a caller that pushes into it fails loudly. */
@@ -611,6 +822,14 @@ export class LogParser {
   private relativeClock = 0
   /** The last time seen, inherited by continuation lines that have none. */
   private lastTime: LogTime | undefined
+  /** A newer stamp than `lastTime`, still as bytes (see holdStamp); 0 when none. */
+  private pendingStampLength = 0
+  private readonly pendingStamp = new Uint8Array(64)
+  /**
+   * The byte path's cache: lines by the hash of their body bytes, each entry taken from
+   * `bodyCache` (cleared with it, so a hit here is a hit there: records come out alike).
+   */
+  private readonly lineCache = new Map<number, {body: BodyWords; stamped: boolean; candidate: boolean; record?: LogRecord}>()
   /**
    * Parsed message bodies (text after the prefixes) of stateless shapes: fault storms repeat the
    * same body thousands of times with only the stamp changing. Bounded; cleared when full.
@@ -662,11 +881,155 @@ export class LogParser {
    * only at end of input). Lines without a candidate keyword are counted, never sliced or parsed.
    * dmesg -H blocks (every line carries a delta stamp) go line by line.
    *
-   * With `bytes` (the block's raw bytes, `block` being their latin1 decoding so offsets agree),
-   * each candidate line is decoded from the bytes as UTF-8: a fresh small string, so nothing
-   * kept (group samples, cache keys) pins the multi-megabyte block in memory.
+   * With `bytes` (the block's raw bytes) `block` is not read: a byte scanner finds the candidate
+   * lines and counts the rest, and only candidate lines are decoded (UTF-8, fresh small strings,
+   * so nothing kept pins the block). Without `bytes`, `block` is the text (latin1 or UTF-8).
    */
   pushText(block: string, sink: (r: LogRecord) => void, bytes?: Buffer): void {
+    if (bytes !== undefined) {
+      const scanner = byteScanner()
+      if (scanner !== null) return this.pushBytes(bytes, scanner, sink)
+      block = bytes.toString('latin1')
+    }
+    this.pushString(block, sink, bytes)
+  }
+
+  private pushBytes(bytes: Buffer, scanner: ByteScanner, sink: (r: LogRecord) => void): void {
+    const n = bytes.length
+    if (n === 0) return
+    if (bytes[0] === 0x5b && RELATIVE_STAMP.test(bytes.toString('latin1', 0, Math.min(n, 1024)))) {
+      const lines = bytes.toString('utf8').split('\n')
+      if (lines[lines.length - 1] === '') lines.pop()
+      this.pushMany(lines, sink)
+      return
+    }
+    const {hits, count, newlines} = scanner.scan(bytes)
+    const view = new DataView(bytes.buffer, bytes.byteOffset, n)
+    const base = this.lineNo
+    for (let k = 0; k < count * 5; k += 5) {
+      const start = hits[k]!
+      const lineNo = base + hits[k + 1]! + 1
+      const bodyStart = hits[k + 2]!
+      const end = hits[k + 3]!
+      if (lineNo > this.lineNo + 1) {
+        // Lines skipped since the last one parsed end a held two-line head.
+        this.lineNo = lineNo - 1
+        if (this.held !== undefined) for (const r of this.flushHeld()) sink(r)
+      }
+      this.lineNo = lineNo
+      if (end > start && bytes[end - 1] === 0x0d) {
+        this.slowLine(bytes.toString('utf8', start, end - 1), sink)
+        continue
+      }
+      // A monotonic stamp: "[", whitespace, digits "." digits, "]", one optional space (MONOTONIC_FAST).
+      let stamp = -1
+      let digits = 0
+      let seconds = 0
+      if (bodyStart > start) {
+        let p = start + 1
+        while (p < bodyStart && (bytes[p] === 0x20 || (bytes[p]! >= 0x09 && bytes[p]! <= 0x0d))) p++
+        digits = p
+        let value = 0
+        while (p < bodyStart && bytes[p]! >= 0x30 && bytes[p]! <= 0x39) value = value * 10 + bytes[p++]! - 0x30
+        if (p > digits && bytes[p] === 0x2e) {
+          const frac = ++p
+          let scale = 1
+          while (p < bodyStart && bytes[p]! >= 0x30 && bytes[p]! <= 0x39) value = value * 10 + bytes[p++]! - 0x30, scale *= 10
+          if (p > frac && bytes[p] === 0x5d && (p + 1 === bodyStart || (p + 2 === bodyStart && bytes[p + 1] === 0x20))) {
+            stamp = p
+            // Both exact below 2^53 (at most 15 digits), so the quotient is Number(text), correctly rounded.
+            seconds = p - digits <= 16 ? value / scale : Number(bytes.toString('latin1', digits, p))
+          }
+        }
+        if (stamp === -1) {
+          this.slowLine(bytes.toString('utf8', start, end), sink)
+          continue
+        }
+      }
+      const hash = hits[k + 4]!
+      const hit = this.lineCache.get(hash)
+      if (hit !== undefined && hit.stamped === (stamp !== -1) && sameBytes(hit.body, view, bodyStart, end)) {
+        if (!hit.candidate) {
+          if (this.held !== undefined) for (const r of this.flushHeld()) sink(r)
+          continue
+        }
+        // What parseBody's cache hit does, without decoding the line.
+        let time: LogTime | undefined
+        if (stamp !== -1) {
+          if (hit.record !== undefined) {
+            time = {text: latin1(bytes, digits, stamp), style: 'monotonic', seconds}
+            this.lastTime = time
+            this.pendingStampLength = 0
+          } else this.holdStamp(bytes, digits, stamp)
+        } else if (hit.record !== undefined) time = this.currentLastTime()
+        if (this.held !== undefined) for (const r of this.flushHeld()) sink(r)
+        if (hit.record !== undefined) {
+          const rec = {...hit.record}
+          rec.line = this.lineNo
+          if (time !== undefined) rec.time = time
+          sink(rec)
+        }
+        continue
+      }
+      const line = bytes.toString('utf8', start, end)
+      const cacheable = this.slowLine(line, sink, true, stamp !== -1)
+      if (cacheable !== undefined) {
+        if (this.lineCache.size >= LogParser.BODY_CACHE_MAX) this.lineCache.clear()
+        this.lineCache.set(hash, {...cacheable, body: bodyWords(bytes, bodyStart, end), stamped: stamp !== -1})
+      }
+    }
+    const total = base + newlines + (bytes[n - 1] === 10 ? 0 : 1)
+    if (total > this.lineNo) {
+      this.lineNo = total
+      if (this.held !== undefined) for (const r of this.flushHeld()) sink(r)
+    }
+  }
+
+  /**
+   * One line the scanner reported, the slow way (as `push` would, the line number already
+   * counted). With `cacheable`, returns what a later line with the same bytes after its monotonic
+   * stamp (`stamped`; else the same whole line) may reuse: the line was no candidate, or one
+   * stateless shape (or none) took its body, and only the stamp (if any) carried a time. What
+   * the other prefixes (host "kernel:", Xen, indentation) do depends on those same bytes alone.
+   */
+  private slowLine(line: string, sink: (r: LogRecord) => void, cacheable = false, stamped = false): {candidate: boolean; record?: LogRecord} | undefined {
+    if (!CANDIDATE.test(line)) {
+      if (this.held !== undefined) for (const r of this.flushHeld()) sink(r)
+      return {candidate: false}
+    }
+    const {body, time, xen} = this.stripPrefixes(line)
+    const glued = mayBeGlued(body) && GLUE.test(body)
+    const out: LogRecord[] = []
+    for (const part of glued ? body.split(GLUE) : [body]) this.parseBody(part, time, xen, out)
+    for (const r of out) sink(r)
+    if (!cacheable || glued || (!stamped && time !== undefined)) return undefined
+    const cached = this.bodyCache.get(xen ? '\u0000' + body : body)
+    return cached === undefined ? undefined : cached.record === undefined ? {candidate: true} : {candidate: true, record: cached.record}
+  }
+
+  /** The last stamp, kept as bytes until a record needs it (most candidate lines make none). */
+  private holdStamp(bytes: Uint8Array, from: number, to: number): void {
+    if (to - from > this.pendingStamp.length) {
+      const text = Buffer.from(bytes.buffer, bytes.byteOffset + from, to - from).toString('latin1')
+      this.lastTime = {text, style: 'monotonic', seconds: Number(text)}
+      this.pendingStampLength = 0
+      return
+    }
+    for (let i = from; i < to; i++) this.pendingStamp[i - from] = bytes[i]!
+    this.pendingStampLength = to - from
+  }
+
+  private currentLastTime(): LogTime | undefined {
+    if (this.pendingStampLength > 0) {
+      const text = Buffer.from(this.pendingStamp.buffer, this.pendingStamp.byteOffset, this.pendingStampLength).toString('latin1')
+      this.lastTime = {text, style: 'monotonic', seconds: Number(text)}
+      this.pendingStampLength = 0
+    }
+    return this.lastTime
+  }
+
+  /** The regex scan over a decoded block (no WebAssembly, or text without bytes). */
+  private pushString(block: string, sink: (r: LogRecord) => void, bytes?: Buffer): void {
     if (block.length === 0) return
     const lineAt = bytes === undefined
       ? (from: number, to: number) => block.slice(from, to)
@@ -728,6 +1091,7 @@ export class LogParser {
         rest = rest.slice(m[0].length)
       }
       this.lastTime = st.time
+      this.pendingStampLength = 0
       return {body: rest, time: st.time, xen: st.xen}
     }
     for (let guard = 0; guard < 8; guard++) {
@@ -742,12 +1106,15 @@ export class LogParser {
       }
       if (!matched) break
     }
-    if (st.time !== undefined) this.lastTime = st.time
+    if (st.time !== undefined) {
+      this.lastTime = st.time
+      this.pendingStampLength = 0
+    }
     return {body: rest, time: st.time, xen: st.xen}
   }
 
   private parseBody(body: string, time: LogTime | undefined, xen: boolean, out: LogRecord[]): void {
-    const t = time ?? this.lastTime
+    const t = time ?? this.currentLastTime()
     const cacheKey = xen ? '\u0000' + body : body
     const cached = this.bodyCache.get(cacheKey)
     if (cached !== undefined) {
@@ -782,7 +1149,10 @@ export class LogParser {
   }
 
   private remember(key: string, shape: string, record: LogRecord | undefined): void {
-    if (this.bodyCache.size >= LogParser.BODY_CACHE_MAX) this.bodyCache.clear()
+    if (this.bodyCache.size >= LogParser.BODY_CACHE_MAX) {
+      this.bodyCache.clear()
+      this.lineCache.clear()
+    }
     if (record === undefined) {
       this.bodyCache.set(key, {shape})
       return
@@ -817,6 +1187,36 @@ export class LogParser {
 function mayBeGlued(body: string): boolean {
   return body.indexOf('DMAR', 1) !== -1 || body.indexOf('dmar_fault: ', 1) !== -1
 }
+
+/** A line body kept for comparison: its bytes as little-endian int32 words, zero-padded, and its length. */
+interface BodyWords {
+  words: Int32Array
+  length: number
+}
+
+function bodyWords(bytes: Uint8Array, from: number, to: number): BodyWords {
+  const padded = new Uint8Array((to - from + 3) & ~3)
+  padded.set(bytes.subarray(from, to))
+  const view = new DataView(padded.buffer)
+  const words = new Int32Array(padded.length / 4)
+  for (let i = 0; i < words.length; i++) words[i] = view.getInt32(4 * i, true)
+  return {words, length: to - from}
+}
+
+/** bytes[from, to) equals `body`: word by word, the last 1–4 bytes one by one. */
+function sameBytes(body: BodyWords, view: DataView, from: number, to: number): boolean {
+  const length = to - from
+  if (length !== body.length) return false
+  const {words} = body
+  const whole = length >> 2
+  for (let i = 0; i < whole; i++) if (view.getInt32(from + 4 * i, true) !== words[i]) return false
+  for (let i = whole * 4; i < length; i++) if (view.getUint8(from + i) !== ((words[i >> 2]! >>> (8 * (i & 3))) & 0xff)) return false
+  return true
+}
+
+/** Buffer#latin1Slice: the short ASCII stamps, without toString's argument checks. */
+const latin1 = (bytes: Buffer, from: number, to: number): string =>
+  (bytes as unknown as {latin1Slice(from: number, to: number): string}).latin1Slice(from, to)
 
 function countNewlines(text: string, from: number, to: number): number {
   let n = 0

@@ -5,43 +5,7 @@
  * Nothing here throws; whatever could not be read becomes a warning string.
  */
 
-export interface BdfParts {
-  segment: number
-  bus: number
-  device: number
-  function: number
-}
-
-const BDF_TEXT = /^(?:([0-9a-f]{4,8}):)?([0-9a-f]{2}):([0-1][0-9a-f])\.([0-7])$/i
-
-/** `0000:01:00.0` or `01:00.0` (domain 0). */
-export function parseBdf(text: string): BdfParts | undefined {
-  const match = BDF_TEXT.exec(text.trim())
-  if (!match) return undefined
-  return {
-    segment: Number.parseInt(match[1] ?? '0', 16),
-    bus: Number.parseInt(match[2] ?? '0', 16),
-    device: Number.parseInt(match[3] ?? '0', 16),
-    function: Number.parseInt(match[4] ?? '0', 16),
-  }
-}
-
-const pad = (value: number, width: number): string => value.toString(16).padStart(width, '0')
-
-/** Full form `0000:01:00.0`; VMD domains (> 0xffff) keep all their digits. */
-export function formatBdf(parts: BdfParts): string {
-  return `${pad(parts.segment, 4)}:${pad(parts.bus, 2)}:${pad(parts.device, 2)}.${parts.function.toString(16)}`
-}
-
-/** Routing id (bus << 8 | devfn) → BDF in a segment; undefined beyond bus 255. */
-export function bdfFromRid(segment: number, rid: number): string | undefined {
-  if (rid < 0 || rid > 0xffff) return undefined
-  return formatBdf({segment, bus: rid >> 8, device: (rid >> 3) & 0x1f, function: rid & 7})
-}
-
-export function ridOf(parts: BdfParts): number {
-  return (parts.bus << 8) | (parts.device << 3) | parts.function
-}
+import {formatBdfParts, type BdfParts} from './pci-address.js'
 
 export interface LspciDumpDevice extends BdfParts {
   bdf: string
@@ -155,7 +119,7 @@ export function parseLspciDump(text: string): LspciDump {
   // The same device may appear twice (an -vvv block, then an -xxxx block): merge, keeping bytes.
   const byBdf = new Map<string, Block[]>()
   for (const block of blocks) {
-    const bdf = formatBdf(block.parts)
+    const bdf = formatBdfParts(block.parts)
     byBdf.set(bdf, [...(byBdf.get(bdf) ?? []), block])
   }
   const devices: LspciDumpDevice[] = []

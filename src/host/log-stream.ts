@@ -34,9 +34,10 @@ export interface LogStreamRequest {
 
 export type LineSink = (line: string) => void
 /**
- * Block mode: whole lines (only the very last block may end without "\n"), as the raw bytes and
- * their latin1 decoding (one char per byte, so offsets agree; cheap to scan). Consumers decode
- * the lines they keep as UTF-8 from `bytes`, during the call: the buffer is reused afterwards.
+ * Block mode: whole lines (only the very last block may end without "\n"), as raw bytes.
+ * `text` is always '' (decoding a multi-megabyte block to a string per read cost more than
+ * everything else together): consumers scan `bytes` and decode the lines they keep as UTF-8,
+ * during the call: the buffer is reused afterwards.
  */
 export type BlockSink = {block: (text: string, bytes: Buffer) => void}
 export type Sink = LineSink | BlockSink
@@ -67,13 +68,13 @@ export class BlockSplitter implements Splitter {
     // Copy the tail: the chunk's buffer may be reused by the reader.
     this.carry = cut < buf.length ? Buffer.from(buf.subarray(cut)) : undefined
     const head = buf.subarray(0, cut)
-    this.sink(head.toString('latin1'), head)
+    this.sink('', head)
   }
 
   end(): void {
     const rest = this.carry
     this.carry = undefined
-    if (rest !== undefined && rest.length > 0) this.sink(rest.toString('latin1'), rest)
+    if (rest !== undefined && rest.length > 0) this.sink('', rest)
   }
 }
 
@@ -167,36 +168,51 @@ async function streamFile(path: string, origin: LogStreamOrigin, request: LogStr
 }
 
 /**
- * Block mode over a file with one reusable buffer: read, cut at the last newline, hand on the
- * whole lines, move the partial line to the front. No per-chunk allocations but the block's
- * latin1 string, which keeps the garbage collector (and peak RSS) quiet on multi-GB logs.
+ * Block mode over a file with two reusable buffers: while the sink scans one block, the next
+ * read (to the thread pool) fills the other, behind the partial line carried over. Each block is
+ * cut at its last newline. No per-chunk allocations, which keeps the garbage collector (and peak
+ * RSS) quiet on multi-GB logs.
  */
 async function streamFileBlocks(path: string, origin: LogStreamOrigin, chunkSize: number, sink: BlockSink): Promise<LogStreamOutcome> {
   const handle = await open(path, 'r')
-  let buf = Buffer.allocUnsafe(Math.max(chunkSize, 64))
+  let cur = Buffer.allocUnsafe(Math.max(chunkSize, 64))
+  let next = Buffer.allocUnsafe(cur.length)
   let filled = 0
   let bytes = 0
+  let pending: Promise<{bytesRead: number}> | undefined = handle.read(cur, 0, cur.length, null)
   try {
     for (;;) {
-      if (filled === buf.length) {
-        // A line longer than the buffer: grow rather than split it.
-        const bigger = Buffer.allocUnsafe(buf.length * 2)
-        buf.copy(bigger, 0, 0, filled)
-        buf = bigger
-      }
-      const {bytesRead} = await handle.read(buf, filled, buf.length - filled, null)
+      const {bytesRead}: {bytesRead: number} = await pending
+      pending = undefined
       if (bytesRead === 0) break
       bytes += bytesRead
       filled += bytesRead
-      const cut = buf.lastIndexOf(10, filled - 1) + 1
-      if (cut === 0) continue
-      const head = buf.subarray(0, cut)
-      sink.block(head.toString('latin1'), head)
-      buf.copy(buf, 0, cut, filled)
-      filled -= cut
+      const cut = cur.lastIndexOf(10, filled - 1) + 1
+      if (cut === 0) {
+        if (filled === cur.length) {
+          // A line longer than the buffer: grow rather than split it.
+          const bigger = Buffer.allocUnsafe(cur.length * 2)
+          cur.copy(bigger, 0, 0, filled)
+          cur = bigger
+          next = Buffer.allocUnsafe(cur.length)
+        }
+        pending = handle.read(cur, filled, cur.length - filled, null)
+        continue
+      }
+      // The partial line moves to the other buffer, the next read lands behind it.
+      const carry = filled - cut
+      cur.copy(next, 0, cut, filled)
+      pending = handle.read(next, carry, next.length - carry, null)
+      sink.block('', cur.subarray(0, cut))
+      const done = cur
+      cur = next
+      next = done
+      filled = carry
     }
-    if (filled > 0) sink.block(buf.toString('latin1', 0, filled), buf.subarray(0, filled))
+    if (filled > 0) sink.block('', cur.subarray(0, filled))
   } finally {
+    // A sink that threw leaves a read in flight: let it settle before closing.
+    await pending?.catch(() => undefined)
     await handle.close()
   }
   return {ok: true, origin, path, bytes}

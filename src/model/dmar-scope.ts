@@ -7,12 +7,9 @@
  */
 import type {DeviceScope, DmarTable, Drhd, ScopedStructure, StructureName} from '../decode/dmar.js'
 import {hasScopes} from '../decode/dmar.js'
+import {formatBdf} from '../decode/pci-address.js'
 import type {PciFunction, PciTopology} from './pci.js'
 
-export function formatBdf(segment: number, bus: number, device: number, fn: number): string {
-  const h = (n: number, w: number): string => n.toString(16).padStart(w, '0')
-  return `${h(segment, 4)}:${h(bus, 2)}:${h(device, 2)}.${fn.toString(16)}`
-}
 
 export type ScopeStatus =
   /** The path names a PCI function that exists. */

@@ -20,7 +20,8 @@ import {
   type DecodedConfig,
 } from '../decode/pci-config.js'
 import {decodeLspciVerbose} from '../decode/lspci-verbose.js'
-import {bdfFromRid, compareBdf, formatBdf, parseBdf, parseLspciDump, ridOf, type BdfParts} from '../decode/lspci-dump.js'
+import {compareBdf, parseLspciDump} from '../decode/lspci-dump.js'
+import {bdfFromRid, formatBdfParts, parseBdf, ridOf, type BdfParts} from '../decode/pci-address.js'
 import {resolve as resolvePath} from 'node:path'
 import {RootedHostFs, type HostFs} from '../host/fs.js'
 import type {DeviceKind, PciFunction, PciTopology, SriovState, Unknown} from './pci.js'
@@ -192,7 +193,7 @@ export function topologyFromSysfs(collected: readonly CollectedPciDevice[]): Pci
   for (const item of collected) {
     const parts = parseBdf(item.bdf)
     if (!parts) continue
-    const bdf = formatBdf(parts)
+    const bdf = formatBdfParts(parts)
     const bytes = item.config.ok ? item.config.value : new Uint8Array()
     const fn = functionFrom(
       {
@@ -543,5 +544,5 @@ export function loadTopology(fs: HostFs, options: LoadTopologyOptions = {}): Loa
 /** Find a device by full or short BDF ("01:00.0" means segment 0). */
 export function findDevice(topology: PciTopology, text: string): PciFunction | undefined {
   const parts = parseBdf(text)
-  return parts ? topology.devices.get(formatBdf(parts)) : undefined
+  return parts ? topology.devices.get(formatBdfParts(parts)) : undefined
 }

@@ -56,10 +56,7 @@ export function devfnOf(device: number, fn: number): number {
   return ((device & 0x1f) << 3) | (fn & 7)
 }
 
-export function bdfOf(segment: number, bus: number, devfn: number): string {
-  const h = (n: number, w: number) => n.toString(16).padStart(w, '0')
-  return `${h(segment, 4)}:${h(bus, 2)}:${h(devfn >> 3, 2)}.${devfn & 7}`
-}
+import {bdfFromDevfn} from '../decode/pci-address.js'
 
 function idOf(d: PciFunction): number {
   return key(d.vendorId, d.deviceId)
@@ -92,7 +89,7 @@ export function dmaAliasesOf(topology: PciTopology, bdf: string): DmaAlias[] {
   if (dev === undefined) return []
   const out: DmaAlias[] = []
   const add = (bus: number, devfn: number, reason: AliasReason, via: string) => {
-    const b = bdfOf(dev.segment, bus, devfn)
+    const b = bdfFromDevfn(dev.segment, bus, devfn)
     if (!out.some((a) => a.bdf === b)) out.push({segment: dev.segment, bus, devfn, bdf: b, reason, via})
   }
   add(dev.bus, devfnOf(dev.device, dev.function), 'self', dev.bdf)
@@ -169,7 +166,7 @@ function vfMatches(topology: PciTopology, segment: number, rid: number): AliasCa
     if (delta < 0 || (vfStride === 0 ? delta !== 0 : delta % vfStride !== 0)) continue
     const n = (vfStride === 0 ? 0 : delta / vfStride) + 1
     if (n < 1 || n > totalVfs) continue
-    out.push({bdf: bdfOf(segment, rid >> 8, rid & 0xff), relation: 'vf-not-present', vf: {pf: pf.bdf, number: n},
+    out.push({bdf: bdfFromDevfn(segment, rid >> 8, rid & 0xff), relation: 'vf-not-present', vf: {pf: pf.bdf, number: n},
       detail: `VF ${n} of ${pf.bdf} (SR-IOV offset ${firstVfOffset}, stride ${vfStride}); the VF is not present now`})
   }
   return out
@@ -181,7 +178,7 @@ function vfMatches(topology: PciTopology, segment: number, rid: number): AliasCa
  * is not enabled now. Empty candidates with a note when nothing matches.
  */
 export function devicesBehindAlias(topology: PciTopology, bus: number, devfn: number, segment = 0): AliasResolution {
-  const requester = bdfOf(segment, bus, devfn)
+  const requester = bdfFromDevfn(segment, bus, devfn)
   const self = topology.devices.get(requester)
   const candidates: AliasCandidate[] = []
   if (self !== undefined) {

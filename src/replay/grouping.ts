@@ -157,9 +157,7 @@ const slotKey = (d: PciFunction): string => `${d.segment}:${d.bus}:${d.device}`
 const busKey = (d: PciFunction): string => `${d.segment}:${d.bus}`
 const devfnOf = (d: PciFunction): number => (d.device << 3) | d.function
 
-export function shortBdf(bdf: string): string {
-  return bdf.startsWith('0000:') ? bdf.slice(5) : bdf
-}
+import {shortBdf} from '../decode/pci-address.js'
 
 export function isBridge(d: PciFunction): boolean {
   return d.headerType === 1 || d.headerType === 2

@@ -3,8 +3,9 @@
  * rendering — a tree of remapping units with their scopes (resolved BDFs and names), the
  * reserved regions, ATS/SATC/SIDP/ANDD/RHSA, and the lint findings last.
  */
+import {hex} from '../decode/pci-address.js'
 import {countOutcomes, type CheckResult} from '../checks/outcome.js'
-import {hex, type DeviceScope, type DmarStructure, type DmarTable} from '../decode/dmar.js'
+import {type DeviceScope, type DmarStructure, type DmarTable} from '../decode/dmar.js'
 import type {ResolvedScope, ScopeResolution} from '../model/dmar-scope.js'
 import {countsLine, OUTCOME_MARK, outcomeTable} from './outcome-table.js'
 

@@ -9,13 +9,13 @@ import {
   ACS_OVERRIDE_WARNING,
   deviceIsolation,
   describeKind,
-  shortBdf,
   type DeviceIsolation,
   type GroupCrossCheck,
   type GroupingPrediction,
   type IsolatingSlot,
   type JoinReason,
 } from '../replay/grouping.js'
+import {shortBdf} from '../decode/pci-address.js'
 import type {PciNames} from '../decode/pci-ids.js'
 import {memberView, type GroupList, type GroupMemberView} from './group-list.js'
 

@@ -5,9 +5,9 @@
 import Table from 'cli-table3'
 import type {DecodedUnit} from '../checks/dmar-lint.js'
 import type {CheckResult} from '../checks/outcome.js'
-import {hex} from '../decode/dmar.js'
 import {featureNames, type DecodedCap, type DecodedEcap} from '../decode/vtd-registers.js'
 import {renderLint, toJson, type Jsonify} from './dmar.js'
+import {hex} from '../decode/pci-address.js'
 
 export const UNITS_SCHEMA_VERSION = 1
 

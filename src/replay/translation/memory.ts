@@ -99,6 +99,4 @@ export function entryAddress(hi: number, lo: number): number {
   return (hi & 0xfffff) * TWO_32 + ((lo & 0xfffff000) >>> 0)
 }
 
-export function hex(value: bigint | number): string {
-  return '0x' + value.toString(16)
-}
+import {hex} from '../../decode/pci-address.js'

@@ -22,6 +22,7 @@ import {
 } from './structures.js'
 import type {TranslationUnit} from './unit.js'
 import {RawOutcome, REQ, STAGE, STATUS, splitAddress, translateRaw, type RawStep} from './walk.js'
+import {bdfFromDevfn} from '../../decode/pci-address.js'
 
 export type Access = 'read' | 'write' | 'exec'
 export type AddressType = 'untranslated' | 'translation-request' | 'translated'
@@ -109,9 +110,9 @@ export function parseRequester(requester: string | number): {segment: number; si
   return {segment, sid, bdf: formatBdf(segment, sid)}
 }
 
+/** Requester id → full BDF (16-bit sids always fit). */
 export function formatBdf(segment: number, sid: number): string {
-  const h = (n: number, w: number) => n.toString(16).padStart(w, '0')
-  return `${h(segment, 4)}:${h(sid >> 8, 2)}:${h((sid >> 3) & 31, 2)}.${sid & 7}`
+  return bdfFromDevfn(segment, (sid >> 8) & 0xff, sid & 0xff)
 }
 
 const STEP_SHAPE: Record<number, {kind: StepKind; layout?: EntryLayout; size: number}> = {
