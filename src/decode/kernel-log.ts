@@ -797,6 +797,17 @@ class ByteScanner {
   }
 }
 
+/**
+ * The 0-based indexes of the lines the byte scanner reports in `bytes` (for tests: every line
+ * CANDIDATE matches must be among them), or undefined without WebAssembly SIMD.
+ */
+export function scannedLines(bytes: Uint8Array): number[] | undefined {
+  const scanner = byteScanner()
+  if (scanner === null) return undefined
+  const {hits, count} = scanner.scan(bytes)
+  return Array.from({length: count}, (_, k) => hits[5 * k + 1]!)
+}
+
 let scannerState: ByteScanner | null | undefined
 /** The shared scanner, or null where WebAssembly SIMD is unavailable (the regex scan is used). */
 function byteScanner(): ByteScanner | null {

@@ -5,7 +5,7 @@
 import type {CollectedHost} from '../collect/types.js'
 import {overallVerdict, type OverallVerdict} from '../checks/catalogue.js'
 import type {AssessmentContext, CpuVendor} from '../checks/context.js'
-import type {Evidence, Outcome, SubjectResult} from '../checks/outcome.js'
+import type {SubjectResult} from '../checks/outcome.js'
 import type {PassthroughPlan} from '../checks/plan.js'
 import {countsLine, OUTCOME_MARK, outcomeTable} from './outcome-table.js'
 import {renderPlan} from './plan.js'
@@ -26,17 +26,8 @@ export interface CheckReportHost {
   logReadable: boolean
 }
 
-export interface CheckReportResult {
-  id: string
-  title: string
-  outcome: Outcome
-  summary: string
-  evidence: Evidence[]
-  remediation: string[]
-  docs?: string
-  /** Per-device results: the full BDF. */
-  subject?: string
-}
+/** One result in the JSON: a check's outcome, with `subject` (the full BDF) for per-device checks. */
+export type CheckReportResult = SubjectResult
 
 /** The JSON `vtd-check check --json` prints: verdict, one result per check (and device), plans. */
 export interface CheckReport {

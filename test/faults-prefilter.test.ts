@@ -1,0 +1,119 @@
+/**
+ * The byte prefilter of `LogParser.pushText` (a WebAssembly SIMD scan for the candidate keywords)
+ * must never drop a line the line-by-line parser would read: checked on every real excerpt and
+ * fixture log, and on generated lines that put each keyword at every offset around the scanner's
+ * 16-byte steps and the block edges.
+ */
+import {existsSync, readFileSync, readdirSync, statSync} from 'node:fs'
+import path from 'node:path'
+import fc from 'fast-check'
+import {describe, expect, it} from 'vitest'
+import {LogParser, parseKernelLog, scannedLines, type LogRecord} from '../src/decode/kernel-log.js'
+import {fixturesDir, repoRoot, sharedData} from './support/paths.js'
+
+const CANDIDATE = /DMAR|dmar|INTR-REMAP|AMD-Vi|IOMMU|iommu|VT-d|remapping|PCI-DMA/
+const KEYWORDS = ['DMAR', 'dmar', 'INTR-REMAP', 'AMD-Vi', 'IOMMU', 'iommu', 'VT-d', 'remapping', 'PCI-DMA']
+const strip = (r: LogRecord) => JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString(16) : v))
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = path.join(dir, f)
+    return statSync(p).isDirectory() ? walk(p) : [p]
+  })
+}
+
+const realLogs = [
+  ...readdirSync(path.join(sharedData, 'dmesg')).filter((f) => f.endsWith('.log')).map((f) => path.join(sharedData, 'dmesg', f)),
+  ...walk(path.join(repoRoot, 'test/fixtures/dmesg')).filter((f) => !f.endsWith('.json') && !f.endsWith('README.md')),
+  // the real-kernel lab snapshots (Debian 6.1 boots under QEMU with injected DMA faults)
+  ...readdirSync(fixturesDir).map((d) => path.join(fixturesDir, d, 'dmesg.txt')).filter((f) => existsSync(f)),
+]
+
+/** The records of the byte path, fed in blocks of whole lines of about `blockSize` bytes. */
+function byBlocks(bytes: Buffer, blockSize: number): {records: LogRecord[]; lines: number} {
+  const parser = new LogParser()
+  const records: LogRecord[] = []
+  let from = 0
+  while (from < bytes.length) {
+    let to = Math.min(bytes.length, from + blockSize)
+    const nl = bytes.lastIndexOf(10, to - 1)
+    to = nl >= from ? nl + 1 : bytes.indexOf(10, to) === -1 ? bytes.length : bytes.indexOf(10, to) + 1
+    parser.pushText('', (r) => records.push(r), bytes.subarray(from, to))
+    from = to
+  }
+  records.push(...parser.end())
+  return {records, lines: parser.lines}
+}
+
+/** Line indexes (0-based) the line-by-line parser would look at. */
+function candidateLines(text: string): number[] {
+  return text.split('\n').flatMap((l, i) => (CANDIDATE.test(l.endsWith('\r') ? l.slice(0, -1) : l) ? [i] : []))
+}
+
+describe('byte prefilter', () => {
+  it('has WebAssembly SIMD here (else pushText falls back to the regex scan)', () => {
+    expect(scannedLines(Buffer.from('x\n[ 1.0] DMAR: y\n'))).toEqual([1])
+  })
+
+  it(`reports every candidate line of every real excerpt and fixture log (${realLogs.length} files)`, () => {
+    expect(realLogs.length).toBeGreaterThanOrEqual(37)
+    for (const file of realLogs) {
+      const bytes = readFileSync(file)
+      const text = bytes.toString('utf8')
+      const scanned = new Set(scannedLines(bytes))
+      const missed = candidateLines(text).filter((i) => !scanned.has(i))
+      expect(missed, path.basename(file)).toEqual([])
+      // …so every record the line-by-line parser makes comes out of the byte path, identical.
+      const expected = parseKernelLog(text)
+      for (const r of expected) expect(scanned.has(r.line - 1), `${path.basename(file)}:${r.line}`).toBe(true)
+      for (const blockSize of [1, 100, 4096, 1 << 20]) {
+        const got = byBlocks(bytes, blockSize)
+        expect(got.records.map(strip), `${path.basename(file)} @${blockSize}`).toEqual(expected.map(strip))
+        expect(got.lines).toBe(text.replace(/\n$/, '').split('\n').length)
+      }
+    }
+  })
+
+  it('finds each keyword at every offset, case exactly as the regex wants, across block edges', () => {
+    const lines: string[] = []
+    for (const k of KEYWORDS) {
+      for (let pad = 0; pad < 40; pad++) {
+        lines.push('x'.repeat(pad) + k, 'y'.repeat(pad) + k.toLowerCase() + ' z', 'w'.repeat(pad) + k.toUpperCase(), 'q'.repeat(pad) + k.slice(0, -1))
+      }
+    }
+    const text = lines.join('\n')
+    const bytes = Buffer.from(text)
+    const scanned = new Set(scannedLines(bytes))
+    expect(candidateLines(text).filter((i) => !scanned.has(i))).toEqual([])
+    for (const blockSize of [1, 17, 333]) expect(byBlocks(bytes, blockSize).lines).toBe(lines.length)
+  })
+
+  it('agrees with line-by-line parsing on generated logs (stamps, CR, UTF-8, glued and two-line faults)', () => {
+    const pieces = [
+      '[    1.000000] DMAR: DRHD: handling fault status reg 2',
+      '[    2.5] DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x1000 [fault reason 0x05] PTE Read access is not set',
+      'DMAR:[DMA Write] Request device [00:12.0] fault addr 6df084000',
+      'DMAR:[fault reason 05] PTE Write access is not set',
+      '[ 3.0] dmar_fault: 12 callbacks suppressed',
+      '[ 4.0] pci 0000:00:02.0: Adding to iommu group 3',
+      '[ 5.0] kernel: DMAR: VT-d detected Invalidation Time-out Error: SID 200DMAR: DRHD: handling fault status reg 40',
+      'Jul 19 23:11:56 host kernel: DMAR: IOMMU enabled',
+      '[ 6.0] AMD-Vi: Event logged [IO_PAGE_FAULT device=03:00.0 domain=0x0000 address=0x1000 flags=0x0000]',
+      '[ 7.0] unrelated line é ü',
+      '[ 8.0] DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x1000 [fault reason 0x05] PTE Read access is not set\r',
+      '    [9.000] iommu: Default domain type: Translated',
+      '(XEN) [VT-D]DMAR:[DMA Read] Request device [0000:00:02.0] fault addr 7cd85000',
+      '(XEN) DMAR: reason 06 - PTE Read access is not set',
+      '',
+      'Dmar, IoMmu, vt-D: near misses',
+    ]
+    fc.assert(fc.property(fc.array(fc.nat(pieces.length - 1), {maxLength: 60}), fc.nat(200), fc.boolean(), (picks, blockSize, trailingNewline) => {
+      const text = picks.map((i) => pieces[i]).join('\n') + (trailingNewline && picks.length > 0 ? '\n' : '')
+      if (text.length === 0) return
+      const expected = parseKernelLog(text).map(strip)
+      const got = byBlocks(Buffer.from(text), blockSize + 1)
+      expect(got.records.map(strip)).toEqual(expected)
+      expect(got.lines).toBe(text.replace(/\n$/, '').split('\n').length)
+    }), {numRuns: 300})
+  })
+})
