@@ -13,8 +13,12 @@ done
 if ((${#missing[@]})); then
   if [[ $(id -u) -eq 0 ]]; then
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # One retry: a mirror hiccup should not fail a fresh machine's set-up.
+    for attempt in 1 2; do
+      apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null && break
+      [[ $attempt -eq 2 ]] && exit 1
+      sleep 10
+    done
   else
     echo "setup: missing Debian packages (run as root, or: sudo apt-get install ${missing[*]})" >&2
   fi

@@ -8,7 +8,8 @@ import {existsSync, readFileSync, readdirSync, statSync} from 'node:fs'
 import path from 'node:path'
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
-import {LogParser, parseKernelLog, scannedLines, type LogRecord} from '../src/decode/kernel-log.js'
+import {LogParser, parseKernelLog, type LogRecord} from '../src/decode/kernel-log.js'
+import {scannedLines} from '../src/decode/line-scanner.js'
 import {fixturesDir, repoRoot, sharedData} from './support/paths.js'
 
 const CANDIDATE = /DMAR|dmar|INTR-REMAP|AMD-Vi|IOMMU|iommu|VT-d|remapping|PCI-DMA/

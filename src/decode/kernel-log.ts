@@ -7,6 +7,8 @@
  * shapes another. A line no shape knows is ignored; a fault-looking line no shape knows is
  * returned as an `unparsed` record, never thrown away silently.
  */
+import {byteScanner, type ByteScanner} from './line-scanner.js'
+import {bdfFromDevfn, formatBdf} from './pci-address.js'
 
 // ---------------------------------------------------------------- record types
 
@@ -223,14 +225,9 @@ function splitBdf(bus: string, dev: string, fn: string, segment?: string) {
   return {bus: b, device: d, function: f, requester: formatBdf(seg, b, d, f), segmentPrinted: segment !== undefined}
 }
 
-export function formatBdf(segment: number, bus: number, device: number, fn: number): string {
-  const hex = (n: number, w: number) => n.toString(16).padStart(w, '0')
-  return `${hex(segment, 4)}:${hex(bus, 2)}:${hex(device, 2)}.${fn}`
-}
-
 /** A 16-bit requester id (bus << 8 | devfn) as a full BDF in segment 0. */
 export function ridToBdf(rid: number): string {
-  return formatBdf(0, (rid >> 8) & 0xff, (rid >> 3) & 0x1f, rid & 7)
+  return bdfFromDevfn(0, (rid >> 8) & 0xff, rid & 0xff)
 }
 
 // ---------------------------------------------------------------- timestamps and prefixes
@@ -268,46 +265,53 @@ interface PrefixState {
   xen: boolean
 }
 
-type PrefixRule = {re: RegExp; apply: (m: RegExpExecArray, p: LogParser, st: PrefixState) => void}
+type PrefixRule = {re: RegExp; /** Matches every char the regex can start with (a superset is fine). */ first: RegExp; apply: (m: RegExpExecArray, p: LogParser, st: PrefixState) => void}
 
 /** Prefixes, tried repeatedly at the start of the line until none matches. Order: most common first. */
 const PREFIX_RULES: PrefixRule[] = [
   // [    0.361089]  and serial-console [ 147.069016]
-  {re: /^\[\s*(\d+\.\d+)\]\s?/, apply: (m, _p, st) => (st.time = {text: m[1]!, style: 'monotonic', seconds: Number(m[1])})},
+  {re: /^\[\s*(\d+\.\d+)\]\s?/, first: /^[\[]/, apply: (m, _p, st) => (st.time = {text: m[1]!, style: 'monotonic', seconds: Number(m[1])})},
   // dmesg -H delta: [  +0,000002]  [  +0.000002]
-  {re: /^\[\s*\+\s*(\d+)[.,](\d+)\]\s?/, apply: (m, p, st) => (st.time = p.relativeStamp(m))},
+  {re: /^\[\s*\+\s*(\d+)[.,](\d+)\]\s?/, first: /^[\[]/, apply: (m, p, st) => (st.time = p.relativeStamp(m))},
   // dmesg -T: [Thu Oct 22 08:54:51 2020]
-  {re: /^\[([A-Z][a-z]{2} ([A-Z][a-z]{2}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (\d{4}))\]\s?/, apply: (m, _p, st) => {
+  {re: /^\[([A-Z][a-z]{2} ([A-Z][a-z]{2}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (\d{4}))\]\s?/, first: /^[\[]/, apply: (m, _p, st) => {
     const month = monthIndex(m[2]!)
     const seconds = month === undefined ? undefined : Date.UTC(Number(m[7]), month, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])) / 1000
     st.time = {text: m[1]!, style: 'ctime', seconds}
   }},
   // dmesg -H anchor: [févr.27 06:53]  [Nov24 10:00]
-  {re: /^\[(([^\d\s\]]+) ?(\d{1,2}) (\d\d):(\d\d))\]\s?/, apply: (m, p, st) => (st.time = p.relativeAnchor(m))},
+  {re: /^\[(([^\d\s\]]+) ?(\d{1,2}) (\d\d):(\d\d))\]\s?/, first: /^[\[]/, apply: (m, p, st) => (st.time = p.relativeAnchor(m))},
   // journal short-iso / rsyslog RFC 3339: 2024-01-09T10:03:12.035211+01:00 host kernel:
-  {re: /^((\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?) \S+ kernel: ?/, apply: (m, _p, st) => {
+  {re: /^((\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?) \S+ kernel: ?/, first: /^[\d]/, apply: (m, _p, st) => {
     const seconds = Date.parse(m[1]!.replace(' ', 'T').replace(',', '.'))
     st.time = {text: m[1]!, style: 'iso', seconds: Number.isNaN(seconds) ? undefined : seconds / 1000}
   }},
   // syslog / journal short(-precise): "Jul 19 23:11:56 host kernel: "  "févr. 12 13:47:54 ordi kernel: "
-  {re: /^(([^\d\s]{3,5}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(\.\d+)?) \S+ kernel: ?/, apply: (m, _p, st) => {
+  {re: /^(([^\d\s]{3,5}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(\.\d+)?) \S+ kernel: ?/, first: /^[^\d\s]/, apply: (m, _p, st) => {
     const month = monthIndex(m[2]!)
     const seconds = month === undefined ? undefined
       : yearlessEpoch(month, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])) + (m[7] ? Number(m[7]) : 0)
     st.time = {text: m[1]!, style: 'syslog', seconds}
   }},
-  {re: /^<\d{1,3}>/, apply: () => undefined}, // printk level marker
-  {re: /^kern\s*:\s*[a-z]+\s*: ?/, apply: () => undefined}, // dmesg -x
-  {re: /^\(XEN\) ?/, apply: (_m, _p, st) => (st.xen = true)},
-  {re: /^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)\] ?/, apply: (m, _p, st) => {
+  {re: /^<\d{1,3}>/, first: /^[<]/, apply: () => undefined}, // printk level marker
+  {re: /^kern\s*:\s*[a-z]+\s*: ?/, first: /^[k]/, apply: () => undefined}, // dmesg -x
+  {re: /^\(XEN\) ?/, first: /^[\(]/, apply: (_m, _p, st) => (st.xen = true)},
+  {re: /^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)\] ?/, first: /^[\[]/, apply: (m, _p, st) => {
     const seconds = Date.parse(m[1]!.replace(' ', 'T') + 'Z')
     st.time = {text: m[1]!, style: 'xen', seconds: Number.isNaN(seconds) ? undefined : seconds / 1000}
   }},
-  {re: /^\[VT-D\]/, apply: (_m, _p, st) => (st.xen = true)},
+  {re: /^\[VT-D\]/, first: /^[\[]/, apply: (_m, _p, st) => (st.xen = true)},
   // journal short-monotonic after the stamp ("host kernel: "), or a bare "kernel: " (messages files)
-  {re: /^(?:[\w.-]+ )?kernel: ?/, apply: () => undefined},
-  {re: /^[ \t]+/, apply: () => undefined}, // indentation (rst/mail quotes, continuation lines)
+  {re: /^(?:[\w.-]+ )?kernel: ?/, first: /^[\w.-]/, apply: () => undefined},
+  {re: /^[ \t]+/, first: /^[ \t]/, apply: () => undefined}, // indentation (rst/mail quotes, continuation lines)
 ]
+
+/**
+ * The rules that can match a line starting with each ASCII char, in table order (a rule whose
+ * regex cannot begin with that char is left out; the first match is still the same). Lines that
+ * start beyond ASCII try the whole table.
+ */
+const PREFIX_RULES_BY_CHAR: PrefixRule[][] = Array.from({length: 128}, (_, c) => PREFIX_RULES.filter((r) => r.first.test(String.fromCharCode(c))))
 
 // ---------------------------------------------------------------- message shapes
 
@@ -599,228 +603,6 @@ const SHAPES: Shape[] = [
 /** A fault-looking line that no shape took. */
 const FAULT_LOOKING = /Request device|fault reason|IO_PAGE_FAULT/
 
-// ---------------------------------------------------------------- byte scanner (WebAssembly SIMD)
-
-/**
- * Finds the lines of a byte block that may hold a CANDIDATE keyword, and counts newlines, at
- * memchr-like speed: a hand-assembled WebAssembly SIMD loop (no toolchain, no dependency).
- *
- * Per 16 bytes: newline positions (bitmask + popcount), and the case-folded byte pairs
- * "ma" "mm" "md" "vt" (every keyword holds one: dMAr, reMAp, pci-dMA, ioMMu, aMD-vi, VT-d).
- * Each pair hit is confirmed with a folded 4-byte compare ("dmar", "ommu", "rema", "-dma",
- * "md-v", "vt-d"), and the hit's line is written out once as [line start, newlines before it].
- * Folding makes this a superset of CANDIDATE (it also takes "Dmar", "\rdma"); the caller tests
- * each reported line with CANDIDATE itself, so the prefilter decides nothing on its own.
- */
-const SCAN_DATA = 64 // block bytes start here; [0, 64) stays zero (reads before the block)
-const SCAN_PAD = 64 // zero bytes after the block (SIMD reads past its end)
-
-function uleb(n: number): number[] {
-  const out: number[] = []
-  do {
-    let b = n & 0x7f
-    n >>>= 7
-    if (n !== 0) b |= 0x80
-    out.push(b)
-  } while (n !== 0)
-  return out
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = []
-  for (;;) {
-    const b = n & 0x7f
-    n >>= 7
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) return [...out, b]
-    out.push(b | 0x80)
-  }
-}
-
-function scannerModule(): Uint8Array {
-  // scan(start, end, out) -> hits; newlines counted into [0, 4). Locals: params 0–2, i32 3–17, v128 18–21.
-  const start = 0, end = 1, out = 2, i = 3, nl = 4, lineStart = 5, ln = 6, o = 7, m = 8, nm = 9, bit = 10, q = 11, w = 12, before = 13, ls = 14
-  const bs = 15, k = 16, h = 17
-  const v0 = 18, a = 19, b = 20, c = 21
-  const get = (x: number) => [0x20, x]
-  const set = (x: number) => [0x21, x]
-  const tee = (x: number) => [0x22, x]
-  const i32 = (n: number) => [0x41, ...sleb(n)]
-  const word = (s: string) => [0x41, ...sleb(Buffer.from(s, 'latin1').readInt32LE(0))]
-  const load = (offset: number) => [0x28, 0x00, ...uleb(offset)]
-  const load8 = (offset: number) => [0x2d, 0x00, ...uleb(offset)]
-  const store = (offset: number) => [0x36, 0x02, ...uleb(offset)]
-  const simd = (op: number) => [0xfd, ...uleb(op)]
-  const vload = (offset: number) => [...simd(0x00), 0x00, ...uleb(offset)]
-  const splat = (byte: number) => [...simd(0x0c), ...Array.from({length: 16}, () => byte)]
-  const [eq8, vand, vor, anyTrue, bitmask] = [simd(0x23), simd(0x4e), simd(0x50), simd(0x53), simd(0x64)]
-  const [add, sub, mul, and, or, xor, shl, clz, ctz, popcnt, eq, eqz, ltU, geU] = [[0x6a], [0x6b], [0x6c], [0x71], [0x72], [0x73], [0x74], [0x67], [0x68], [0x69], [0x46], [0x45], [0x49], [0x4f]]
-  const FOLD = 0x20
-  const fold = [...i32(0x20202020), ...or]
-  const ch = (s: string) => s.charCodeAt(0)
-  const code = [
-    ...get(start), ...set(i), ...get(start), ...set(lineStart), ...get(out), ...set(o),
-    0x02, 0x40, 0x03, 0x40, // block $done, loop $L
-    ...get(i), ...get(end), ...geU, 0x0d, 1,
-    ...get(i), ...vload(0), ...tee(v0), ...splat(10), ...eq8, ...bitmask, ...set(nm),
-    ...get(v0), ...splat(FOLD), ...vor, ...set(a),
-    ...get(i), ...vload(1), ...splat(FOLD), ...vor, ...set(b),
-    ...get(a), ...splat(ch('m')), ...eq8,
-    ...get(b), ...splat(ch('a')), ...eq8, ...get(b), ...splat(ch('m')), ...eq8, ...vor, ...get(b), ...splat(ch('d')), ...eq8, ...vor,
-    ...vand,
-    ...get(a), ...splat(ch('v')), ...eq8, ...get(b), ...splat(ch('t')), ...eq8, ...vand,
-    ...vor, ...tee(c), ...anyTrue,
-    0x04, 0x40, // if
-    ...get(c), ...bitmask, ...set(m),
-    0x02, 0x40, 0x03, 0x40, // block $mdone, loop $M
-    ...get(m), ...eqz, 0x0d, 1,
-    ...get(m), ...ctz, ...set(bit),
-    ...get(i), ...get(bit), ...add, ...i32(2), ...sub, ...set(q),
-    ...get(q), ...load(1), ...fold, ...tee(w), ...word('dmar'), ...eq, ...get(w), ...word('ommu'), ...eq, ...or,
-    ...get(q), ...load(0), ...fold, ...tee(w), ...word('rema'), ...eq, ...or, ...get(w), ...word('-dma'), ...eq, ...or,
-    ...get(q), ...load(2), ...fold, ...tee(w), ...word('md-v'), ...eq, ...or, ...get(w), ...word('vt-d'), ...eq, ...or,
-    0x04, 0x40, // if hit
-    ...get(nm), ...i32(1), ...get(bit), ...shl, ...i32(1), ...sub, ...and, ...tee(before),
-    0x04, 0x7f, ...get(i), ...i32(32), ...add, ...get(before), ...clz, ...sub, 0x05, ...get(lineStart), 0x0b,
-    ...set(ls),
-    ...get(nl), ...get(before), ...popcnt, ...add, ...set(ln),
-    // body start: after the first "]" (and one space) when the line starts with "[", else the line start
-    ...get(ls), ...set(bs),
-    ...get(ls), ...load8(0), ...i32(ch('[')), ...eq,
-    0x04, 0x40,
-    ...get(ls), ...i32(1), ...add, ...set(k),
-    0x02, 0x40, 0x03, 0x40,
-    ...get(k), ...get(ls), ...i32(40), ...add, ...geU, 0x0d, 1,
-    ...get(k), ...get(end), ...geU, 0x0d, 1,
-    ...get(k), ...load8(0), ...tee(h), ...i32(ch(']')), ...eq,
-    0x04, 0x40, ...get(k), ...i32(1), ...add, ...get(k), ...load8(1), ...i32(32), ...eq, ...add, ...set(bs), 0x0c, 2, 0x0b,
-    ...get(h), ...i32(10), ...eq, 0x0d, 1,
-    ...get(k), ...i32(1), ...add, ...set(k),
-    0x0c, 0,
-    0x0b, 0x0b,
-    0x0b,
-    // FNV-1a of the body up to the line end
-    ...i32(-2128831035), ...set(h), ...get(bs), ...set(k),
-    0x02, 0x40, 0x03, 0x40,
-    ...get(k), ...get(end), ...geU, 0x0d, 1,
-    ...get(k), ...load8(0), ...tee(q), ...i32(10), ...eq, 0x0d, 1,
-    ...get(h), ...get(q), ...xor, ...i32(16777619), ...mul, ...set(h),
-    ...get(k), ...i32(1), ...add, ...set(k),
-    0x0c, 0,
-    0x0b, 0x0b,
-    ...get(o), ...get(ls), ...get(start), ...sub, ...store(0),
-    ...get(o), ...get(ln), ...store(4),
-    ...get(o), ...get(bs), ...get(start), ...sub, ...store(8),
-    ...get(o), ...get(k), ...get(start), ...sub, ...store(12),
-    ...get(o), ...get(h), ...store(16),
-    ...get(o), ...i32(20), ...add, ...set(o),
-    // go on after the line: its other hits and its bytes need no second look
-    ...get(k), ...get(end), ...ltU,
-    0x04, 0x40,
-    ...get(ln), ...i32(1), ...add, ...set(nl), ...get(k), ...i32(1), ...add, ...tee(i), ...set(lineStart),
-    0x05,
-    ...get(ln), ...set(nl), ...get(end), ...set(i),
-    0x0b,
-    0x0c, 4, // br $L
-    0x0b, // end if hit
-    ...get(m), ...get(m), ...i32(1), ...sub, ...and, ...set(m),
-    0x0c, 0, // br $M
-    0x0b, 0x0b, // end loop $M, block $mdone
-    0x0b, // end if any
-    ...get(nm), 0x04, 0x40,
-    ...get(nl), ...get(nm), ...popcnt, ...add, ...set(nl),
-    ...get(i), ...i32(32), ...add, ...get(nm), ...clz, ...sub, ...set(lineStart),
-    0x0b,
-    ...get(i), ...i32(16), ...add, ...set(i),
-    0x0c, 0, // br $L
-    0x0b, 0x0b, // end loop $L, block $done
-    ...i32(0), ...get(nl), ...store(0),
-    ...get(o), ...get(out), ...sub, ...i32(20), 0x6e, // i32.div_u: hits written
-    0x0b,
-  ]
-  const body = [2, 15, 0x7f, 4, 0x7b, ...code] // local groups: 15 × i32, 4 × v128
-  const section = (id: number, bytes: number[]) => [id, ...uleb(bytes.length), ...bytes]
-  const name = (s: string) => [...uleb(s.length), ...Buffer.from(s, 'latin1')]
-  return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, 0x60, 3, 0x7f, 0x7f, 0x7f, 1, 0x7f]),
-    ...section(2, [1, ...name('e'), ...name('m'), 0x02, 0x00, 1]),
-    ...section(3, [1, 0]),
-    ...section(7, [1, ...name('scan'), 0x00, 0]),
-    ...section(10, [1, ...uleb(body.length), ...body]),
-  ])
-}
-
-/** The slice of the WebAssembly API used here (the project's TypeScript libs do not declare it). */
-interface WasmMemory {
-  buffer: ArrayBuffer
-  grow(pages: number): number
-}
-interface WasmApi {
-  Memory: new (descriptor: {initial: number}) => WasmMemory
-  Module: new (bytes: Uint8Array) => object
-  Instance: new (module: object, imports: object) => {exports: Record<string, unknown>}
-}
-const Wasm = (globalThis as unknown as {WebAssembly?: WasmApi}).WebAssembly
-
-interface ScanResult {
-  /**
-   * Per hit line, 5 int32: line start, newlines before it (both block-relative), body start
-   * (after a leading "[…]" and one space, else the line start), line end (its "\n" or the block
-   * end), and the FNV-1a hash of the body bytes. `count` lines.
-   */
-  hits: Int32Array
-  count: number
-  newlines: number
-}
-
-class ByteScanner {
-  private readonly memory: WasmMemory
-  private readonly scanFn: (start: number, end: number, out: number) => number
-
-  constructor(wasm: WasmApi) {
-    this.memory = new wasm.Memory({initial: 1})
-    const instance = new wasm.Instance(new wasm.Module(scannerModule()), {e: {m: this.memory}})
-    this.scanFn = instance.exports['scan'] as (start: number, end: number, out: number) => number
-  }
-
-  scan(bytes: Uint8Array): ScanResult {
-    const n = bytes.length
-    const outAt = (SCAN_DATA + n + SCAN_PAD + 7) & ~7
-    // A hit line holds at least 4 bytes and a newline (but the last): at most n / 5 + 1 lines, 20 bytes each.
-    const need = outAt + 20 * (Math.floor(n / 5) + 2)
-    if (need > this.memory.buffer.byteLength) this.memory.grow(Math.ceil((need - this.memory.buffer.byteLength) / 65536))
-    const mem = new Uint8Array(this.memory.buffer)
-    mem.set(bytes, SCAN_DATA)
-    mem.fill(0, SCAN_DATA + n, SCAN_DATA + n + SCAN_PAD)
-    const count = this.scanFn(SCAN_DATA, SCAN_DATA + n, outAt)
-    return {hits: new Int32Array(this.memory.buffer, outAt, count * 5), count, newlines: new Int32Array(this.memory.buffer, 0, 1)[0]!}
-  }
-}
-
-/**
- * The 0-based indexes of the lines the byte scanner reports in `bytes` (for tests: every line
- * CANDIDATE matches must be among them), or undefined without WebAssembly SIMD.
- */
-export function scannedLines(bytes: Uint8Array): number[] | undefined {
-  const scanner = byteScanner()
-  if (scanner === null) return undefined
-  const {hits, count} = scanner.scan(bytes)
-  return Array.from({length: count}, (_, k) => hits[5 * k + 1]!)
-}
-
-let scannerState: ByteScanner | null | undefined
-/** The shared scanner, or null where WebAssembly SIMD is unavailable (the regex scan is used). */
-function byteScanner(): ByteScanner | null {
-  if (scannerState === undefined) {
-    try {
-      scannerState = Wasm === undefined ? null : new ByteScanner(Wasm)
-    } catch {
-      scannerState = null
-    }
-  }
-  return scannerState
-}
-
 // ---------------------------------------------------------------- the parser
 
 /** Shared empty result; frozen so a caller that pushes into it fails loudly. */
@@ -840,7 +622,7 @@ export class LogParser {
    * The byte path's cache: lines by the hash of their body bytes, each entry taken from
    * `bodyCache` (cleared with it, so a hit here is a hit there: records come out alike).
    */
-  private readonly lineCache = new Map<number, {body: BodyWords; stamped: boolean; candidate: boolean; record?: LogRecord}>()
+  private readonly lineCache = new Map<number, LineCacheEntry>()
   /**
    * Parsed message bodies (text after the prefixes) of stateless shapes: fault storms repeat the
    * same body thousands of times with only the stamp changing. Bounded; cleared when full.
@@ -974,19 +756,19 @@ export class LogParser {
           } else this.holdStamp(bytes, digits, stamp)
         } else if (hit.record !== undefined) time = this.currentLastTime()
         if (this.held !== undefined) for (const r of this.flushHeld()) sink(r)
-        if (hit.record !== undefined) {
-          const rec = {...hit.record}
-          rec.line = this.lineNo
-          if (time !== undefined) rec.time = time
-          sink(rec)
-        }
+        if (hit.record === undefined) continue
+        const rec = hit.clone!(hit.record, this.lineNo, time)
+        if (hit.head) this.holdHead(rec as FaultRecord)
+        else sink(rec)
         continue
       }
       const line = bytes.toString('utf8', start, end)
       const cacheable = this.slowLine(line, sink, true, stamp !== -1)
       if (cacheable !== undefined) {
         if (this.lineCache.size >= LogParser.BODY_CACHE_MAX) this.lineCache.clear()
-        this.lineCache.set(hash, {...cacheable, body: bodyWords(bytes, bodyStart, end), stamped: stamp !== -1})
+        const entry: LineCacheEntry = {...cacheable, body: bodyWords(bytes, bodyStart, end), stamped: stamp !== -1}
+        if (cacheable.record !== undefined) entry.clone = clonerFor(cacheable.record)
+        this.lineCache.set(hash, entry)
       }
     }
     const total = base + newlines + (bytes[n - 1] === 10 ? 0 : 1)
@@ -1003,7 +785,7 @@ export class LogParser {
    * stateless shape (or none) took its body, and only the stamp (if any) carried a time. What
    * the other prefixes (host "kernel:", Xen, indentation) do depends on those same bytes alone.
    */
-  private slowLine(line: string, sink: (r: LogRecord) => void, cacheable = false, stamped = false): {candidate: boolean; record?: LogRecord} | undefined {
+  private slowLine(line: string, sink: (r: LogRecord) => void, cacheable = false, stamped = false): {candidate: boolean; record?: LogRecord; head?: boolean} | undefined {
     if (!CANDIDATE.test(line)) {
       if (this.held !== undefined) for (const r of this.flushHeld()) sink(r)
       return {candidate: false}
@@ -1015,7 +797,9 @@ export class LogParser {
     for (const r of out) sink(r)
     if (!cacheable || glued || (!stamped && time !== undefined)) return undefined
     const cached = this.bodyCache.get(xen ? '\u0000' + body : body)
-    return cached === undefined ? undefined : cached.record === undefined ? {candidate: true} : {candidate: true, record: cached.record}
+    if (cached === undefined) return undefined
+    if (cached.record === undefined) return {candidate: true}
+    return cached.shape === 'fault-head' ? {candidate: true, record: cached.record, head: true} : {candidate: true, record: cached.record}
   }
 
   /** The last stamp, kept as bytes until a record needs it (most candidate lines make none). */
@@ -1107,7 +891,8 @@ export class LogParser {
     }
     for (let guard = 0; guard < 8; guard++) {
       let matched = false
-      for (const rule of PREFIX_RULES) {
+      const c = rest.charCodeAt(0)
+      for (const rule of c < 128 ? PREFIX_RULES_BY_CHAR[c]! : PREFIX_RULES) {
         const m = rule.re.exec(rest)
         if (m === null || m[0].length === 0) continue
         rule.apply(m, this, st)
@@ -1135,7 +920,9 @@ export class LogParser {
         const rec = {...cached.record}
         rec.line = this.lineNo
         if (t !== undefined) rec.time = t
-        out.push(rec)
+        // A two-line head is held for its tail, as its build does.
+        if (cached.shape === 'fault-head') this.holdHead(rec as FaultRecord)
+        else out.push(rec)
       }
       return
     }
@@ -1150,7 +937,8 @@ export class LogParser {
       if (shape.name !== 'fault-tail' && this.held !== undefined) out.push(...this.flushHeld())
       const rec = shape.build(m, cx)
       if (rec !== undefined) out.push(rec)
-      if (shape.name !== 'fault-head' && shape.name !== 'fault-tail') this.remember(cacheKey, shape.name, rec)
+      if (shape.name === 'fault-head') this.remember(cacheKey, shape.name, this.held)
+      else if (shape.name !== 'fault-tail') this.remember(cacheKey, shape.name, rec)
       return
     }
     if (this.held !== undefined) out.push(...this.flushHeld())
@@ -1197,6 +985,46 @@ export class LogParser {
 /** Cheap pre-check for GLUE: a message prefix somewhere after the start. */
 function mayBeGlued(body: string): boolean {
   return body.indexOf('DMAR', 1) !== -1 || body.indexOf('dmar_fault: ', 1) !== -1
+}
+
+interface LineCacheEntry {
+  body: BodyWords
+  stamped: boolean
+  candidate: boolean
+  record?: LogRecord
+  /** The record is a two-line head: held for its tail, not emitted. */
+  head?: boolean
+  clone?: Cloner
+}
+
+/**
+ * `{...template}`, then `line` set and `time` appended when defined (what parseBody's cache hit
+ * builds, keys in the same order), as code made once per record shape: a spread over many record
+ * shapes is a megamorphic runtime call, an object literal is not.
+ */
+type Cloner = (template: LogRecord, line: number, time: LogTime | undefined) => LogRecord
+const CLONERS = new Map<string, Cloner>()
+
+function clonerFor(template: LogRecord): Cloner {
+  const keys = Object.keys(template)
+  const signature = keys.join(',')
+  let cloner = CLONERS.get(signature)
+  if (cloner === undefined) {
+    if (keys.some((k) => !/^[A-Za-z_$][\w$]*$/.test(k)) || keys.includes('time')) {
+      cloner = (t, line, time) => {
+        const rec = {...t}
+        rec.line = line
+        if (time !== undefined) rec.time = time
+        return rec
+      }
+    } else {
+      const fields = keys.map((k) => (k === 'line' ? 'line: line' : `${k}: t.${k}`)).join(', ')
+      // eslint-disable-next-line @typescript-eslint/no-implied-eval
+      cloner = new Function('t', 'line', 'time', `return time === undefined ? {${fields}} : {${fields}, time: time}`) as Cloner
+    }
+    CLONERS.set(signature, cloner)
+  }
+  return cloner
 }
 
 /** A line body kept for comparison: its bytes as little-endian int32 words, zero-padded, and its length. */

@@ -161,7 +161,7 @@ export function translateRaw(
   trace: RawStep[] | null,
 ): RawOutcome {
   reset(out)
-  // An untranslated write to 0xFEEx_xxxx is an interrupt message, not memory access.
+  // An untranslated request to 0xFEEx_xxxx is handled as an interrupt message, not memory access.
   if (iovaHi === 0 && iovaLo >>> 20 === 0xfee && (flags & REQ.translated) === 0) {
     out.status = STATUS.interruptRequest
     out.stage = STAGE.request

@@ -1,0 +1,246 @@
+/**
+ * The kernel-log parser's prefilter: which lines of a byte block may hold an IOMMU keyword
+ * (see CANDIDATE in kernel-log.ts), found at memchr-like speed so the parser decodes only those
+ * lines to strings. Pure computation over bytes; falls back to null where WebAssembly SIMD is
+ * unavailable (the parser then scans decoded text with its regex).
+ */
+
+/**
+ * Finds the lines of a byte block that may hold a CANDIDATE keyword, and counts newlines, at
+ * memchr-like speed: a hand-assembled WebAssembly SIMD loop (no toolchain, no dependency).
+ *
+ * Per 32 bytes: newline positions (bitmask + popcount), and the case-folded byte pairs
+ * "ma" "mm" "md" "vt" (every keyword holds one: dMAr, reMAp, pci-dMA, ioMMu, aMD-vi, VT-d).
+ * Each pair hit is confirmed with a folded 4-byte compare ("dmar", "ommu", "rema", "-dma",
+ * "md-v", "vt-d"); the hit's line is written out (see ScanResult) and the scan goes on after it.
+ * Folding makes this a superset of CANDIDATE (it also takes "Dmar", "\rdma"); the caller tests
+ * each reported line with CANDIDATE itself, so the prefilter decides nothing on its own.
+ */
+const SCAN_DATA = 64 // block bytes start here; [0, 64) stays zero (reads before the block)
+const SCAN_PAD = 64 // zero bytes after the block (SIMD reads past its end)
+
+function uleb(n: number): number[] {
+  const out: number[] = []
+  do {
+    let b = n & 0x7f
+    n >>>= 7
+    if (n !== 0) b |= 0x80
+    out.push(b)
+  } while (n !== 0)
+  return out
+}
+
+function sleb(n: number): number[] {
+  const out: number[] = []
+  for (;;) {
+    const b = n & 0x7f
+    n >>= 7
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) return [...out, b]
+    out.push(b | 0x80)
+  }
+}
+
+function scannerModule(): Uint8Array {
+  // scan(start, end, out) -> hits; newlines counted into [0, 4). Locals: params 0–2, i32 3–17, v128 18–23.
+  const start = 0, end = 1, out = 2, i = 3, nl = 4, lineStart = 5, ln = 6, o = 7, m = 8, nm = 9, bit = 10, q = 11, w = 12, before = 13, ls = 14
+  const bs = 15, k = 16, h = 17
+  const v0 = 18, a = 19, b = 20, c = 21, v1 = 22, c2 = 23
+  const get = (x: number) => [0x20, x]
+  const set = (x: number) => [0x21, x]
+  const tee = (x: number) => [0x22, x]
+  const i32 = (n: number) => [0x41, ...sleb(n)]
+  const word = (s: string) => [0x41, ...sleb(Buffer.from(s, 'latin1').readInt32LE(0))]
+  const load = (offset: number) => [0x28, 0x00, ...uleb(offset)]
+  const load8 = (offset: number) => [0x2d, 0x00, ...uleb(offset)]
+  const store = (offset: number) => [0x36, 0x02, ...uleb(offset)]
+  const simd = (op: number) => [0xfd, ...uleb(op)]
+  const vload = (offset: number) => [...simd(0x00), 0x00, ...uleb(offset)]
+  const splat = (byte: number) => [...simd(0x0c), ...Array.from({length: 16}, () => byte)]
+  const [eq8, vand, vor, anyTrue, bitmask] = [simd(0x23), simd(0x4e), simd(0x50), simd(0x53), simd(0x64)]
+  const [add, sub, mul, and, or, xor, shl, clz, ctz, popcnt, eq, eqz, ltU, gtU, geU] = [[0x6a], [0x6b], [0x6c], [0x71], [0x72], [0x73], [0x74], [0x67], [0x68], [0x69], [0x46], [0x45], [0x49], [0x4b], [0x4f]]
+  const FOLD = 0x20
+  const fold = [...i32(0x20202020), ...or]
+  const ch = (s: string) => s.charCodeAt(0)
+  // The folded pair hits of the 16 bytes in local `v` (loaded at i + next - 1), next byte at i + next.
+  const pairs = (v: number, next: number) => [
+    ...get(v), ...splat(FOLD), ...vor, ...set(a),
+    ...get(i), ...vload(next), ...splat(FOLD), ...vor, ...set(b),
+    ...get(a), ...splat(ch('m')), ...eq8,
+    ...get(b), ...splat(ch('a')), ...eq8, ...get(b), ...splat(ch('m')), ...eq8, ...vor, ...get(b), ...splat(ch('d')), ...eq8, ...vor,
+    ...vand,
+    ...get(a), ...splat(ch('v')), ...eq8, ...get(b), ...splat(ch('t')), ...eq8, ...vand,
+    ...vor,
+  ]
+  const code = [
+    ...get(start), ...set(i), ...get(start), ...set(lineStart), ...get(out), ...set(o),
+    0x02, 0x40, 0x03, 0x40, // block $done, loop $L
+    ...get(i), ...get(end), ...geU, 0x0d, 1,
+    // 32 bytes a step: newline bits of both halves in one 32-bit mask, likewise the pair hits
+    ...get(i), ...vload(0), ...tee(v0), ...splat(10), ...eq8, ...bitmask,
+    ...get(i), ...vload(16), ...tee(v1), ...splat(10), ...eq8, ...bitmask, ...i32(16), ...shl, ...or, ...set(nm),
+    ...pairs(v0, 1), ...set(c),
+    ...pairs(v1, 17), ...tee(c2), ...get(c), ...vor, ...anyTrue,
+    0x04, 0x40, // if
+    ...get(c), ...bitmask, ...get(c2), ...bitmask, ...i32(16), ...shl, ...or, ...set(m),
+    0x02, 0x40, 0x03, 0x40, // block $mdone, loop $M
+    ...get(m), ...eqz, 0x0d, 1,
+    ...get(m), ...ctz, ...set(bit),
+    ...get(i), ...get(bit), ...add, ...i32(2), ...sub, ...set(q),
+    ...get(q), ...load(1), ...fold, ...tee(w), ...word('dmar'), ...eq, ...get(w), ...word('ommu'), ...eq, ...or,
+    ...get(q), ...load(0), ...fold, ...tee(w), ...word('rema'), ...eq, ...or, ...get(w), ...word('-dma'), ...eq, ...or,
+    ...get(q), ...load(2), ...fold, ...tee(w), ...word('md-v'), ...eq, ...or, ...get(w), ...word('vt-d'), ...eq, ...or,
+    0x04, 0x40, // if hit
+    ...get(nm), ...i32(1), ...get(bit), ...shl, ...i32(1), ...sub, ...and, ...tee(before),
+    0x04, 0x7f, ...get(i), ...i32(32), ...add, ...get(before), ...clz, ...sub, 0x05, ...get(lineStart), 0x0b,
+    ...set(ls),
+    ...get(nl), ...get(before), ...popcnt, ...add, ...set(ln),
+    // body start: after the first "]" (and one space) when the line starts with "[", else the line start
+    ...get(ls), ...set(bs),
+    ...get(ls), ...load8(0), ...i32(ch('[')), ...eq,
+    0x04, 0x40,
+    ...get(ls), ...i32(1), ...add, ...set(k),
+    0x02, 0x40, 0x03, 0x40,
+    ...get(k), ...get(ls), ...i32(40), ...add, ...geU, 0x0d, 1,
+    ...get(k), ...get(end), ...geU, 0x0d, 1,
+    ...get(k), ...load8(0), ...tee(h), ...i32(ch(']')), ...eq,
+    0x04, 0x40, ...get(k), ...i32(1), ...add, ...get(k), ...load8(1), ...i32(32), ...eq, ...add, ...set(bs), 0x0c, 2, 0x0b,
+    ...get(h), ...i32(10), ...eq, 0x0d, 1,
+    ...get(k), ...i32(1), ...add, ...set(k),
+    0x0c, 0,
+    0x0b, 0x0b,
+    0x0b,
+    // line end: the first "\n" from the body start, 16 bytes a step; the block end when none
+    ...get(bs), ...set(k),
+    0x02, 0x40, 0x03, 0x40,
+    ...get(k), ...get(end), ...geU, 0x0d, 1,
+    ...get(k), ...vload(0), ...splat(10), ...eq8, ...bitmask, ...tee(q),
+    0x04, 0x40, ...get(k), ...get(q), ...ctz, ...add, ...set(k), 0x0c, 2, 0x0b,
+    ...get(k), ...i32(16), ...add, ...set(k),
+    0x0c, 0,
+    0x0b, 0x0b,
+    ...get(k), ...get(end), ...get(k), ...get(end), ...ltU, 0x1b, ...set(k), // select: min(k, end)
+    // FNV-1a-style hash of the body, 4 bytes a step, then the 0–3 left (masked)
+    ...i32(-2128831035), ...set(h), ...get(bs), ...set(q),
+    0x02, 0x40, 0x03, 0x40,
+    ...get(q), ...i32(4), ...add, ...get(k), ...gtU, 0x0d, 1,
+    ...get(h), ...get(q), ...load(0), ...xor, ...i32(16777619), ...mul, ...set(h),
+    ...get(q), ...i32(4), ...add, ...set(q),
+    0x0c, 0,
+    0x0b, 0x0b,
+    ...get(q), ...get(k), ...ltU,
+    0x04, 0x40,
+    ...get(h), ...get(q), ...load(0), ...i32(1), ...get(k), ...get(q), ...sub, ...i32(3), ...shl, ...shl, ...i32(1), ...sub, ...and, ...xor, ...i32(16777619), ...mul, ...set(h),
+    0x0b,
+    ...get(o), ...get(ls), ...get(start), ...sub, ...store(0),
+    ...get(o), ...get(ln), ...store(4),
+    ...get(o), ...get(bs), ...get(start), ...sub, ...store(8),
+    ...get(o), ...get(k), ...get(start), ...sub, ...store(12),
+    ...get(o), ...get(h), ...store(16),
+    ...get(o), ...i32(20), ...add, ...set(o),
+    // go on after the line: its other hits and its bytes need no second look
+    ...get(k), ...get(end), ...ltU,
+    0x04, 0x40,
+    ...get(ln), ...i32(1), ...add, ...set(nl), ...get(k), ...i32(1), ...add, ...tee(i), ...set(lineStart),
+    0x05,
+    ...get(ln), ...set(nl), ...get(end), ...set(i),
+    0x0b,
+    0x0c, 4, // br $L
+    0x0b, // end if hit
+    ...get(m), ...get(m), ...i32(1), ...sub, ...and, ...set(m),
+    0x0c, 0, // br $M
+    0x0b, 0x0b, // end loop $M, block $mdone
+    0x0b, // end if any
+    ...get(nm), 0x04, 0x40,
+    ...get(nl), ...get(nm), ...popcnt, ...add, ...set(nl),
+    ...get(i), ...i32(32), ...add, ...get(nm), ...clz, ...sub, ...set(lineStart),
+    0x0b,
+    ...get(i), ...i32(32), ...add, ...set(i),
+    0x0c, 0, // br $L
+    0x0b, 0x0b, // end loop $L, block $done
+    ...i32(0), ...get(nl), ...store(0),
+    ...get(o), ...get(out), ...sub, ...i32(20), 0x6e, // i32.div_u: hits written
+    0x0b,
+  ]
+  const body = [2, 15, 0x7f, 6, 0x7b, ...code] // local groups: 15 × i32, 6 × v128
+  const section = (id: number, bytes: number[]) => [id, ...uleb(bytes.length), ...bytes]
+  const name = (s: string) => [...uleb(s.length), ...Buffer.from(s, 'latin1')]
+  return Uint8Array.from([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, [1, 0x60, 3, 0x7f, 0x7f, 0x7f, 1, 0x7f]),
+    ...section(2, [1, ...name('e'), ...name('m'), 0x02, 0x00, 1]),
+    ...section(3, [1, 0]),
+    ...section(7, [1, ...name('scan'), 0x00, 0]),
+    ...section(10, [1, ...uleb(body.length), ...body]),
+  ])
+}
+
+/** The slice of the WebAssembly API used here (the project's TypeScript libs do not declare it). */
+interface WasmMemory {
+  buffer: ArrayBuffer
+  grow(pages: number): number
+}
+interface WasmApi {
+  Memory: new (descriptor: {initial: number}) => WasmMemory
+  Module: new (bytes: Uint8Array) => object
+  Instance: new (module: object, imports: object) => {exports: Record<string, unknown>}
+}
+const Wasm = (globalThis as unknown as {WebAssembly?: WasmApi}).WebAssembly
+
+export interface ScanResult {
+  /**
+   * Per hit line, 5 int32: line start, newlines before it (both block-relative), body start
+   * (after a leading "[…]" and one space, else the line start), line end (its "\n" or the block
+   * end), and the FNV-1a hash of the body bytes. `count` lines.
+   */
+  hits: Int32Array
+  count: number
+  newlines: number
+}
+
+export class ByteScanner {
+  private readonly memory: WasmMemory
+  private readonly scanFn: (start: number, end: number, out: number) => number
+
+  constructor(wasm: WasmApi) {
+    this.memory = new wasm.Memory({initial: 1})
+    const instance = new wasm.Instance(new wasm.Module(scannerModule()), {e: {m: this.memory}})
+    this.scanFn = instance.exports['scan'] as (start: number, end: number, out: number) => number
+  }
+
+  scan(bytes: Uint8Array): ScanResult {
+    const n = bytes.length
+    const outAt = (SCAN_DATA + n + SCAN_PAD + 7) & ~7
+    // A hit line holds at least 4 bytes and a newline (but the last): at most n / 5 + 1 lines, 20 bytes each.
+    const need = outAt + 20 * (Math.floor(n / 5) + 2)
+    if (need > this.memory.buffer.byteLength) this.memory.grow(Math.ceil((need - this.memory.buffer.byteLength) / 65536))
+    const mem = new Uint8Array(this.memory.buffer)
+    mem.set(bytes, SCAN_DATA)
+    mem.fill(0, SCAN_DATA + n, SCAN_DATA + n + SCAN_PAD)
+    const count = this.scanFn(SCAN_DATA, SCAN_DATA + n, outAt)
+    return {hits: new Int32Array(this.memory.buffer, outAt, count * 5), count, newlines: new Int32Array(this.memory.buffer, 0, 1)[0]!}
+  }
+}
+
+/**
+ * The 0-based indexes of the lines the byte scanner reports in `bytes` (for tests: every line
+ * CANDIDATE matches must be among them), or undefined without WebAssembly SIMD.
+ */
+export function scannedLines(bytes: Uint8Array): number[] | undefined {
+  const scanner = byteScanner()
+  if (scanner === null) return undefined
+  const {hits, count} = scanner.scan(bytes)
+  return Array.from({length: count}, (_, k) => hits[5 * k + 1]!)
+}
+
+let scannerState: ByteScanner | null | undefined
+/** The shared scanner, or null where WebAssembly SIMD is unavailable (the regex scan is used). */
+export function byteScanner(): ByteScanner | null {
+  if (scannerState === undefined) {
+    try {
+      scannerState = Wasm === undefined ? null : new ByteScanner(Wasm)
+    } catch {
+      scannerState = null
+    }
+  }
+  return scannerState
+}
