@@ -118,3 +118,66 @@ describe('byte prefilter', () => {
     }), {numRuns: 300})
   })
 })
+
+describe('byte path caches (dmesg -H deltas, syslog stamps, slices)', () => {
+  it('agrees with line-by-line parsing on repeated stamped lines of every cached kind', () => {
+    // Only candidate lines carry dmesg -H deltas here: a delta on a skipped line counts line by line
+    // but not in blocks (unless the block starts with one), as before these caches.
+    const pieces = [
+      '[  +0,000002] DMAR: DRHD: handling fault status reg 2',
+      '[  +0.000513] DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x1000 [fault reason 0x05] PTE Read access is not set',
+      '[  + 1,5] DMAR: DRHD: handling fault status reg 2',
+      '[  +0,000002]\tDMAR: DRHD: handling fault status reg 2',
+      '[  +0,0000000000000000002] DMAR: DRHD: handling fault status reg 2',
+      '[  +0,000002] [  12.000000] DMAR: DRHD: handling fault status reg 2',
+      '[  +0,000002] pci 0000:00:02.0: Adding to iommu group 3',
+      '[Nov24 10:00] DMAR: DRHD: handling fault status reg 2',
+      '[   12.000001] DMAR: DRHD: handling fault status reg 2',
+      'DMAR: DRHD: handling fault status reg 2',
+      'Jul 19 23:11:56 host kernel: DMAR: DRHD: handling fault status reg 2',
+      'Jul 19 23:11:57 host kernel: DMAR: DRHD: handling fault status reg 2',
+      'Jul  9 23:11:57.123456 host kernel: DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x1000 [fault reason 0x05] PTE Read access is not set',
+      'févr. 12 13:47:54 ordi kernel: DMAR: DRHD: handling fault status reg 2',
+      'févr. 12 13:47:54 ordi kernel: pci 0000:00:02.0: Adding to iommu group 3',
+      'Mär 3 01:02:03 iommu-host kernel: unrelated words',
+      'Jul 19 23:11:56 dmar-box kernel: unrelated words',
+      'DMAR 19 23:11:56 host kernel: DRHD: handling fault status reg 2',
+      // A keyword in the month name makes the line a candidate; the same body after a plain month is not.
+      'DMAR 19 23:11:56 host kernel: Dmar DRHD: handling fault status reg 2',
+      'Jul 19 23:11:56 host kernel: Dmar DRHD: handling fault status reg 2',
+      'Julyy 19 23:11:56 host kernel: DMAR: DRHD: handling fault status reg 2',
+      'Jul 199 23:11:56 host kernel: DMAR: DRHD: handling fault status reg 2',
+      'Jul 19 23:11:56 host kernel:DMAR: DRHD: handling fault status reg 2',
+      'Jul 19 23:11:56 host kernel: [   13.5] DMAR: DRHD: handling fault status reg 2',
+      'Jul 19 23:11:56 host daemon: DMAR: DRHD: handling fault status reg 2',
+      'Xyz 19 23:11:56 host kernel: DMAR: DRHD: handling fault status reg 2',
+      'Jul 19 23:11:56 host kernel: DMAR:[DMA Write] Request device [00:12.0] fault addr 6df084000',
+      'Jul 19 23:11:56 host kernel: DMAR:[fault reason 05] PTE Write access is not set',
+      '[   14.0] DMAR: dmar0: reg_base_addr fed90000 ver 1:0 cap 1c0000c40660462 ecap 19e2ff0505e',
+    ]
+    fc.assert(fc.property(fc.array(fc.nat(pieces.length - 1), {maxLength: 80}), fc.nat(300), (picks, blockSize) => {
+      const text = picks.map((i) => pieces[i]).join('\n') + '\n'
+      if (picks.length === 0) return
+      const expected = parseKernelLog(text).map(strip)
+      const got = byBlocks(Buffer.from(text), blockSize + 1)
+      expect(got.records.map(strip)).toEqual(expected)
+      expect(got.lines).toBe(picks.length)
+    }), {numRuns: 400})
+  })
+
+  it('scans big blocks slice by slice without losing a line, however long', () => {
+    const lines = [
+      '[    1.000000] DMAR: DRHD: handling fault status reg 2',
+      '[    2.000000] unrelated ' + 'x'.repeat(300),
+      'Jul 19 23:11:56 host kernel: DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x1000 [fault reason 0x05] PTE Read access is not set',
+    ]
+    const long = '[    3.000000] DMAR: DRHD: handling fault status reg 2 ' + 'y'.repeat(300 * 1024)
+    const body: string[] = []
+    for (let i = 0; i < 6000; i++) body.push(lines[i % lines.length]!, ...(i === 2500 ? [long] : []))
+    const text = body.join('\n')
+    const expected = parseKernelLog(text).map(strip)
+    const got = byBlocks(Buffer.from(text), 4 << 20)
+    expect(got.records.map(strip)).toEqual(expected)
+    expect(got.lines).toBe(body.length)
+  })
+})

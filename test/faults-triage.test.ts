@@ -248,6 +248,24 @@ describe('events and exit policy', () => {
 })
 
 describe('bounded memory', () => {
+  it('one requester interleaving reasons, accesses, PASIDs and pages keeps each group apart', () => {
+    const variants = [
+      'DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x1000 [fault reason 0x06] PTE Read access is not set',
+      'DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x1000 [fault reason 0x05] PTE Write access is not set',
+      'DMAR: [DMA Write NO_PASID] Request device [00:02.0] fault addr 0x1000 [fault reason 0x05] PTE Write access is not set',
+      'DMAR: [DMA Write PASID 0x2] Request device [00:02.0] fault addr 0x1000 [fault reason 0x05] PTE Write access is not set',
+      'DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x1fff [fault reason 0x06] PTE Read access is not set',
+      'DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x2000 [fault reason 0x06] PTE Read access is not set',
+      'DMAR: [INTR-REMAP NO_PASID] Request device [00:02.0] fault index 0x1000 [fault reason 0x22] Present field in the IRTE entry is clear',
+    ]
+    const order = [0, 1, 2, 0, 2, 3, 2, 4, 5, 6, 0, 6, 1, 5, 3]
+    const r = triageRecords(parseKernelLog(order.map((v, i) => `[ ${i + 1}.0] ${variants[v]}`).join('\n')), order.length)
+    const groups = r.faults.map((f) => `${f.kind} ${f.access ?? ''} ${f.reason} ${f.pasid ?? ''} ${f.page ?? f.index} ×${f.count}`).sort()
+    expect(groups).toEqual([
+      'dma read 5  4096 ×2', 'dma read 6  4096 ×4', 'dma read 6  8192 ×2', 'dma write 5  4096 ×3', 'dma write 5 2 4096 ×2', 'interrupt  34  4096 ×2',
+    ])
+  })
+
   it('folds pages past MAX_GROUPS into one "other pages" group per requester × reason', async () => {
     const {FaultTriage, MAX_GROUPS} = await import('../src/replay/fault-triage.js')
     const t = new FaultTriage()

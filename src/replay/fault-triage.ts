@@ -184,6 +184,20 @@ function faultKey(f: FaultRecord): string {
   return `${f.kind}|${f.requester}|${f.reason ?? '?'}|${f.access ?? ''}|${where}|${f.pasid ?? ''}`
 }
 
+/** The fields faultKey reads, with the group they led to (FaultTriage.groupFor). */
+interface KeyMemo {
+  requester: string
+  kind: FaultRecord['kind']
+  reason: number | undefined
+  access: FaultRecord['access']
+  address: bigint | undefined
+  index: bigint | undefined
+  pasid: number | undefined
+  st: GroupState
+}
+/** Fault texts remembered by groupFor before the memo starts over (bounds memory on odd logs). */
+const KEY_MEMO_MAX = 4096
+
 function seen(r: LogRecord): Seen {
   return r.time === undefined ? {line: r.line} : {line: r.line, time: r.time}
 }
@@ -214,6 +228,10 @@ interface EventState {
 
 export class FaultTriage {
   private readonly groups = new Map<string, GroupState>()
+  /** Groups by fault text (see groupFor), event groups and RMRR ranges by line text (add, addEvent). */
+  private readonly keyMemo = new Map<string, KeyMemo>()
+  private readonly eventMemo = new Map<string, {type: EventGroup['type']; event: string; device: string | undefined; st: EventState}>()
+  private readonly rmrrTexts = new Map<string, {base: bigint; end: bigint; device: string | undefined}>()
   private readonly events = new Map<string, EventState>()
   private lastGroup: GroupState | undefined
   private pendingSuppressed = 0
@@ -256,12 +274,17 @@ export class FaultTriage {
   add(r: LogRecord): void {
     switch (r.type) {
       case 'rmrr': {
-        // A log of many boots repeats its RMRR lines: keep each range (and device) once.
+        // A log of many boots repeats its RMRR lines: keep each range (and device) once. The
+        // line's text is remembered too: a repeat then skips building the key (two BigInt strings).
+        const known = this.rmrrTexts.get(r.text)
+        if (known !== undefined && known.base === r.base && known.end === r.end && known.device === r.device) return
         const key = `${r.base}-${r.end}-${r.device ?? ''}`
         if (!this.rmrrSeen.has(key)) {
           this.rmrrSeen.add(key)
           this.logRmrrs.push({base: r.base, end: r.end, ...(r.device === undefined ? {} : {device: r.device}), line: r.line})
         }
+        if (this.rmrrTexts.size >= KEY_MEMO_MAX) this.rmrrTexts.clear()
+        this.rmrrTexts.set(r.text, {base: r.base, end: r.end, device: r.device})
         return
       }
       case 'group':
@@ -320,6 +343,50 @@ export class FaultTriage {
     if (f.kind === 'dma') s.dmaFaults++
     else s.interruptFaults++
     s.formats[f.format] = (s.formats[f.format] ?? 0) + 1
+    const st = this.groupFor(f)
+    const g = st.group
+    g.count++
+    g.last = seen(f)
+    if (!g.formats.includes(f.format)) g.formats.push(f.format)
+    const t = f.time?.seconds
+    if (t !== undefined) addToTimeline(st, t)
+    if (t !== undefined) {
+      if (st.windowStart === undefined || t - st.windowStart > STORM_WINDOW_S) {
+        st.windowStart = t
+        st.windowCount = 0
+      }
+      st.windowCount++
+      if (st.windowCount > g.peakPer5s) g.peakPer5s = st.windowCount
+    }
+    // Suppressed counts are printed when printing resumes: give them to the next printed fault.
+    if (this.pendingSuppressed > 0) {
+      g.suppressedNearby += this.pendingSuppressed
+      this.pendingSuppressed = 0
+    }
+    this.lastGroup = st
+    this.dumpTarget = st
+  }
+
+  /**
+   * The group findGroup gives `f`, remembered by the fault's text: a storm repeats a few lines,
+   * whose records share one text string (the parser's cached template, its hash computed once),
+   * and building the key (BigInt shifts, a fresh string to hash) cost more than the rest of
+   * addFault. The memo is checked field by field against what faultKey reads, and a key's group
+   * never changes once made (groups are only added; past MAX_GROUPS a missing key stays missing
+   * and folds the same way), so a hit is the group findGroup would return.
+   */
+  private groupFor(f: FaultRecord): GroupState {
+    const m = this.keyMemo.get(f.text)
+    if (m !== undefined && m.requester === f.requester && m.kind === f.kind && m.reason === f.reason && m.access === f.access
+      && m.address === f.address && m.index === f.index && m.pasid === f.pasid) return m.st
+    const st = this.findGroup(f)
+    if (this.keyMemo.size >= KEY_MEMO_MAX) this.keyMemo.clear()
+    this.keyMemo.set(f.text, {requester: f.requester, kind: f.kind, reason: f.reason, access: f.access, address: f.address, index: f.index, pasid: f.pasid, st})
+    return st
+  }
+
+  /** The group faultKey(f) names (made on first sight), or past MAX_GROUPS its "other pages" group. */
+  private findGroup(f: FaultRecord): GroupState {
     let key = faultKey(f)
     let st = this.groups.get(key)
     // Memory stays bounded on a device that faults across millions of pages: past the cap,
@@ -353,37 +420,24 @@ export class FaultTriage {
       st = {group: g, firstRecord: f, windowCount: 0}
       this.groups.set(key, st)
     }
-    const g = st.group
-    g.count++
-    g.last = seen(f)
-    if (!g.formats.includes(f.format)) g.formats.push(f.format)
-    const t = f.time?.seconds
-    if (t !== undefined) addToTimeline(st, t)
-    if (t !== undefined) {
-      if (st.windowStart === undefined || t - st.windowStart > STORM_WINDOW_S) {
-        st.windowStart = t
-        st.windowCount = 0
-      }
-      st.windowCount++
-      if (st.windowCount > g.peakPer5s) g.peakPer5s = st.windowCount
-    }
-    // Suppressed counts are printed when printing resumes: give them to the next printed fault.
-    if (this.pendingSuppressed > 0) {
-      g.suppressedNearby += this.pendingSuppressed
-      this.pendingSuppressed = 0
-    }
-    this.lastGroup = st
-    this.dumpTarget = st
+    return st
   }
 
   private addEvent(r: LogRecord, type: EventGroup['type'], event: string, device: string | undefined, weight = 1): void {
-    const key = `${type}|${event}|${device ?? ''}`
-    let st = this.events.get(key)
+    // As groupFor: events are only ever added, so the group a text led to stays its group.
+    const m = this.eventMemo.get(r.text)
+    let st = m !== undefined && m.type === type && m.event === event && m.device === device ? m.st : undefined
     if (st === undefined) {
-      const g: EventState['group'] = {type, event, count: 0, first: seen(r), last: seen(r), sample: r.text}
-      if (device !== undefined) g.device = device
-      st = {group: g, record: r}
-      this.events.set(key, st)
+      const key = `${type}|${event}|${device ?? ''}`
+      st = this.events.get(key)
+      if (st === undefined) {
+        const g: EventState['group'] = {type, event, count: 0, first: seen(r), last: seen(r), sample: r.text}
+        if (device !== undefined) g.device = device
+        st = {group: g, record: r}
+        this.events.set(key, st)
+      }
+      if (this.eventMemo.size >= KEY_MEMO_MAX) this.eventMemo.clear()
+      this.eventMemo.set(r.text, {type, event, device, st})
     }
     st.group.count += weight
     st.group.last = seen(r)
