@@ -7,7 +7,7 @@ import {collectUnits, IOMMU_CLASS_DIR} from '../src/collect/units.js'
 import {decodeDmar, type DmarTable} from '../src/decode/dmar.js'
 import {unitsFromLog} from '../src/decode/vtd-registers.js'
 import {readKernelLog} from '../src/host/kernel-log.js'
-import {renderUnitsReport, unitJson, type UnitsReport} from '../src/report/units.js'
+import {renderUnitsReport, unitJson, UNITS_SCHEMA_VERSION, type UnitsReport} from '../src/report/units.js'
 
 export default class Units extends BaseCommand {
   static override summary = 'Remapping units with CAP/ECAP decoded into named features'
@@ -47,7 +47,7 @@ export default class Units extends BaseCommand {
     const tableRead = fs.readBytes(DMAR_TABLE_PATH)
     const table: DmarTable | undefined = tableRead.ok ? decodeDmar(tableRead.value) : undefined
     const lint = lintUnits(units, table, DMAR_TABLE_PATH, origin === 'sysfs')
-    const report: UnitsReport = {schemaVersion: 1, tool: 'vtd-check', origin, units: units.map(unitJson), lint}
+    const report: UnitsReport = {schemaVersion: UNITS_SCHEMA_VERSION, tool: 'vtd-check', origin, units: units.map(unitJson), lint}
     if (table) {
       report.table = {source: DMAR_TABLE_PATH, drhds: table.structures.filter((s) => s.type === 'DRHD').length}
       if (table.flags) report.table.flags = table.flags.value

@@ -13,10 +13,6 @@ import type {CheckDefinition, Verdict} from './types.js'
 
 export const CATALOGUE: readonly CheckDefinition[] = [...PLATFORM_CHECKS, ...INTERRUPT_CHECKS, ...ISOLATION_CHECKS, ...DEVICE_CHECKS, ...ADVANCED_CHECKS]
 
-export function findCheck(id: string): CheckDefinition | undefined {
-  return CATALOGUE.find((c) => c.id === id)
-}
-
 function toResult(check: CheckDefinition, v: Verdict, subject?: string): SubjectResult {
   return {
     id: check.id,

@@ -539,14 +539,3 @@ export const PCIE_TYPE_NAMES: Record<number, string> = {
   9: 'Root Complex Integrated Endpoint',
   10: 'Root Complex Event Collector',
 }
-
-/** ACS bit names in register order (vtd-reference §6.1). */
-export const ACS_BIT_NAMES: ReadonlyArray<readonly [string, number]> = [
-  ['SrcValid', 0x01],
-  ['TransBlk', 0x02],
-  ['ReqRedir', 0x04],
-  ['CmpltRedir', 0x08],
-  ['UpstreamFwd', 0x10],
-  ['EgressCtrl', 0x20],
-  ['DirectTrans', 0x40],
-]

@@ -143,10 +143,6 @@ function ownerOf(fn: PciFunction, table: DmarTable, scopes: ResolvedScope[], top
 }
 
 /** Scoped structures with their index, for callers that walk them. */
-export function scopedStructures(table: DmarTable): Array<{index: number; structure: ScopedStructure}> {
-  return table.structures.flatMap((structure, index) => (hasScopes(structure) ? [{index, structure}] : []))
-}
-
 export interface InterruptSource {
   kind: 'ioapic' | 'hpet'
   /** IOAPIC id or HPET block number. */

@@ -51,9 +51,6 @@ export const REASON = {
   smInterruptAddress: 0x87,
 } as const
 
-/** Codes the spec lists that this model never produces (see walk.ts for why). */
-export const NOT_PRODUCED = [0x32, 0x38, 0x47, 0x5c, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7a, 0x7b, 0x7c, 0x83, 0x84, 0x86, 0x90] as const
-
 export type ReasonCode = (typeof REASON)[keyof typeof REASON]
 
 const NAMES: Record<number, string> = {
