@@ -3,9 +3,7 @@ import {lookupFaultReason} from '../decode/fault-reasons.js'
 import type {Atsr, Satc} from '../decode/dmar.js'
 import type {AssessmentContext, DeviceCaps} from './context.js'
 import type {Evidence} from './outcome.js'
-import {resolveDmarScopes, type ScopeResolution} from '../model/dmar-scope.js'
 import {PCIE_TYPE} from '../model/pci.js'
-import {topologyFromSysfs} from '../model/topology.js'
 import {DOCS, PATHS, describeDevice, intelOnly, needsActiveIommu, plural} from './shared.js'
 import {ev, verdict, type HostCheck} from './types.js'
 
@@ -19,14 +17,6 @@ function devicesWith(ctx: AssessmentContext, pick: (caps: DeviceCaps) => unknown
 /** Config space we could not read past 64 bytes (non-root): extended capabilities unknown. */
 function unreadableConfig(ctx: AssessmentContext): number {
   return [...ctx.caps.values()].filter((c) => c.ats === 'unknown').length
-}
-
-function safeResolve(ctx: AssessmentContext): ScopeResolution | undefined {
-  try {
-    return ctx.dmar.table ? resolveDmarScopes(ctx.dmar.table, topologyFromSysfs(ctx.host.pci)) : undefined
-  } catch {
-    return undefined
-  }
 }
 
 /** The root port above a device: the topmost bridge on its sysfs parent chain. */
@@ -61,7 +51,7 @@ const ats: HostCheck = {
     if (table) evidence.push(ev(`DMAR: ${plural(atsr.length, 'ATSR')}, ${plural(satc.length, 'SATC')}`, PATHS.dmar))
     const noDt = ctx.units.filter((u) => u.deviceTlb === false)
     const problems: string[] = []
-    const resolution = table ? safeResolve(ctx) : undefined
+    const resolution = ctx.dmar.scopes
     const atsrPorts = new Set((resolution?.scopes ?? []).filter((sc) => sc.structureType === 'ATSR' && sc.bdf).map((sc) => sc.bdf as string))
     const satcDevices = new Set((resolution?.scopes ?? []).filter((sc) => sc.structureType === 'SATC' && sc.bdf).map((sc) => sc.bdf as string))
     for (const bdf of enabled) {

@@ -5,12 +5,14 @@
  */
 import type {CollectedGroup, CollectedHost, CollectedPciDevice, CollectedUnit} from '../collect/types.js'
 import {decodeDmar, type DmarTable} from '../decode/dmar.js'
-import {decodePciConfig, ECAP, CAP, findCapability, flagField, numberField, type DecodedConfig} from '../decode/pci-config.js'
 import type {HostFs, Read} from '../host/fs.js'
 import {parseKernelLog} from '../decode/kernel-log.js'
 import {decodeCap, decodeEcap} from '../decode/vtd-registers.js'
 import {ineffectiveParameters, parseKernelParameters, type IneffectiveParameter, type KernelParameters} from './cmdline.js'
 import {findHostRoles, type HostRoles} from './host-roles.js'
+import {resolveDmarScopes, type ScopeResolution} from '../model/dmar-scope.js'
+import type {PciFunction, PciTopology} from '../model/pci.js'
+import {topologyFromSysfs} from '../model/topology.js'
 
 export type CpuVendor = 'intel' | 'amd' | 'other' | 'unknown'
 
@@ -75,6 +77,8 @@ export interface DmarView {
   table?: DmarTable
   /** From the log when the table is unreadable: `DMAR: Host address width` proves the table exists. */
   seenInLog: boolean
+  /** The table's device scopes resolved against this host's PCI tree (when the table was read). */
+  scopes?: ScopeResolution
 }
 
 export interface LogFacts {
@@ -121,6 +125,8 @@ export interface AssessmentContext {
   iommuVendor: 'intel' | 'amd' | 'other' | 'none' | 'unknown'
   units: UnitFeatures[]
   devices: Map<string, CollectedPciDevice>
+  /** The PCI tree, built once from the collected devices (checks must not rebuild it). */
+  topology: PciTopology
   caps: Map<string, DeviceCaps>
   groupOf: Map<string, CollectedGroup>
   roles: HostRoles
@@ -232,31 +238,20 @@ export function readFaults(text: string): DmaFault[] {
   )
 }
 
-export function decodeDeviceCaps(config: Read<Uint8Array>): DeviceCaps {
-  if (!config.ok) return {configLength: 0, pcieType: 'unknown', flr: 'unknown', ats: 'unknown', pri: 'unknown', pasid: 'unknown', acs: 'unknown'}
-  const decoded: DecodedConfig = decodePciConfig(config.value)
-  const pcie = findCapability(decoded, 'standard', CAP.pcie)
-  const af = findCapability(decoded, 'standard', CAP.af)
-  const ext = (id: number) => findCapability(decoded, 'extended', id)
-  const pcieType: Tristate<number> = pcie === 'unknown' ? 'unknown' : pcie ? numberField(pcie, 'type') : undefined
-  const pcieFlr = pcie === 'unknown' ? 'unknown' : pcie ? flagField(pcie, 'flr') === true : false
-  const afFlr = af === 'unknown' ? 'unknown' : af ? flagField(af, 'flr') === true : false
-  const flr = pcieFlr === true || afFlr === true ? true : pcieFlr === 'unknown' || afFlr === 'unknown' ? 'unknown' : false
-  const enabled = (id: number): Tristate<{enabled: boolean}> => {
-    const cap = ext(id)
-    return cap === 'unknown' ? 'unknown' : cap ? {enabled: flagField(cap, 'enable') === true} : undefined
-  }
-  const acsCap = ext(ECAP.acs)
+/** The config-space facts the checks read, as the topology decoded them. */
+function capsOf(fn: PciFunction): DeviceCaps {
+  const enabled = (cap: PciFunction['ats'] | PciFunction['pri'] | PciFunction['pasid']): Tristate<{enabled: boolean}> =>
+    cap === 'unknown' || cap === undefined ? cap : {enabled: cap.enabled}
   return {
-    configLength: decoded.length,
-    headerLayout: decoded.headerLayout,
-    multifunction: decoded.multifunction,
-    pcieType,
-    flr,
-    ats: enabled(ECAP.ats),
-    pri: enabled(ECAP.pri),
-    pasid: enabled(ECAP.pasid),
-    acs: acsCap === 'unknown' ? 'unknown' : acsCap ? {capability: numberField(acsCap, 'capability') ?? 0, control: numberField(acsCap, 'control') ?? 0} : undefined,
+    configLength: fn.configLength,
+    headerLayout: fn.headerType,
+    multifunction: fn.multifunction,
+    pcieType: fn.pcieType,
+    flr: fn.flr === 'unknown' ? 'unknown' : fn.flr.pcie || fn.flr.af,
+    ats: enabled(fn.ats),
+    pri: enabled(fn.pri),
+    pasid: enabled(fn.pasid),
+    acs: fn.acs === 'unknown' || fn.acs === undefined ? fn.acs : {capability: fn.acs.cap, control: fn.acs.ctl},
   }
 }
 
@@ -293,10 +288,16 @@ export function buildContext(host: CollectedHost, log: Read<string>, fs: HostFs,
   const logView: LogView = {readable: log.ok, source: 'dmesg', origin: log.path, lines, ...(log.ok ? {} : {message: log.message})}
   const logFacts = readLogFacts(lines)
   const table = platform.dmarTable.ok ? decodeDmar(platform.dmarTable.value) : undefined
-  const dmar: DmarView = {read: platform.dmarTable, table, seenInLog: lines.some((l) => /DMAR: Host address width|ACPI: DMAR 0x/.test(l))}
+  const topology = topologyFromSysfs(host.pci)
+  const dmar: DmarView = {
+    read: platform.dmarTable,
+    table,
+    seenInLog: lines.some((l) => /DMAR: Host address width|ACPI: DMAR 0x/.test(l)),
+    ...(table ? {scopes: resolveDmarScopes(table, topology)} : {}),
+  }
   const units = host.units.map(unitFeatures)
   const devices = new Map(host.pci.map((d) => [d.bdf, d]))
-  const caps = new Map(host.pci.map((d) => [d.bdf, decodeDeviceCaps(d.config)]))
+  const caps = new Map([...topology.devices].map(([bdf, fn]) => [bdf, capsOf(fn)]))
   const groupOf = new Map<string, CollectedGroup>()
   for (const group of host.groups) for (const bdf of group.devices) groupOf.set(bdf, group)
   const interrupts = platform.interrupts.ok ? platform.interrupts.value : ''
@@ -317,6 +318,7 @@ export function buildContext(host: CollectedHost, log: Read<string>, fs: HostFs,
     iommuVendor,
     units,
     devices,
+    topology,
     caps,
     groupOf,
     roles: findHostRoles(fs, host.pci.filter((d) => d.bootVga === true).map((d) => d.bdf)),

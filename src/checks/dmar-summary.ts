@@ -4,7 +4,6 @@
  * one result. `basicLintSummary` is the decoder-only fallback used when the lint itself errs.
  */
 import {lintDmar} from './dmar-lint.js'
-import {topologyFromSysfs} from '../model/topology.js'
 import type {Outcome, Evidence} from './outcome.js'
 import type {AssessmentContext} from './context.js'
 import {structureProblems, type Drhd, type Rmrr} from '../decode/dmar.js'
@@ -35,7 +34,7 @@ export function lintSummary(ctx: AssessmentContext): LintSummary {
   try {
     // No kernel log: fault lines are not table defects (advanced.recent-faults reports them);
     // the kernel's own "[Firmware Bug]" lines about the table are added below.
-    lints = lintDmar(table, topologyFromSysfs(ctx.host.pci), {source: PATHS.dmar})
+    lints = lintDmar(table, ctx.topology, {source: PATHS.dmar, ...(ctx.dmar.scopes ? {resolution: ctx.dmar.scopes} : {})})
   } catch {
     return basicLintSummary(ctx)
   }

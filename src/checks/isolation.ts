@@ -4,8 +4,6 @@ import {kernelAtLeast, type AssessmentContext} from './context.js'
 import type {Evidence} from './outcome.js'
 import {DOCS, PATHS, classBase, describeDevice, isBridge, isHostBridge, needsActiveIommu, plural, reservedRegions} from './shared.js'
 import {ev, verdict, type HostCheck} from './types.js'
-import {resolveDmarScopes} from '../model/dmar-scope.js'
-import {topologyFromSysfs} from '../model/topology.js'
 
 /** pcie_acs_override in effect: on the command line (needs the out-of-tree patch) and/or its boot warning. */
 export function acsOverrideState(ctx: AssessmentContext): {active: boolean; evidence: Evidence[]} {
@@ -98,12 +96,7 @@ export function rmrrDirectDevices(ctx: AssessmentContext): Array<{bdf: string; g
 /** With the table (root): the RMRR scopes resolved to devices, each with whether the kernel relaxes it. */
 export function rmrrTableDevices(ctx: AssessmentContext): Array<{bdf: string; relaxable: boolean}> {
   if (!ctx.dmar.table) return []
-  let scopes
-  try {
-    scopes = resolveDmarScopes(ctx.dmar.table, topologyFromSysfs(ctx.host.pci)).scopes
-  } catch {
-    return []
-  }
+  const scopes = ctx.dmar.scopes?.scopes ?? []
   const out = new Map<string, boolean>()
   for (const scope of scopes) {
     if (scope.structureType !== 'RMRR' || scope.status !== 'resolved' || !scope.bdf) continue
