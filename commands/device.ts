@@ -9,8 +9,7 @@ import {exitCodeFor, type Outcome} from '../src/checks/outcome.js'
 import {PLATFORM_FILES} from '../src/collect/platform.js'
 import {decodeDmar} from '../src/decode/dmar.js'
 import {parseBdf} from '../src/decode/pci-address.js'
-import {loadPciNames} from '../src/decode/pci-ids.js'
-import {RootedHostFs, type HostFs} from '../src/host/fs.js'
+import type {HostFs} from '../src/host/fs.js'
 import {resolveDmarScopes} from '../src/model/dmar-scope.js'
 import type {PciTopology} from '../src/model/pci.js'
 import {findDevice, loadTopology} from '../src/model/topology.js'
@@ -48,7 +47,7 @@ Without root only 64 bytes of config space are readable: what lives beyond them 
     const loaded = loadTopology(fs, {lspciDump: flags['lspci-dump']})
     if (!loaded.ok) this.error(loaded.error, {exit: 2})
     for (const warning of loaded.warnings) this.warn(warning)
-    const names = loadPciNames(flags.root === '/' ? [fs] : [fs, new RootedHostFs('/')])
+    const names = this.pciNames(fs)
 
     if (flags.tree) {
       const view = pciTree(loaded.topology, names, loaded.source)

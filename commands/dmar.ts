@@ -3,8 +3,8 @@ import {BaseCommand} from '../src/cli/base.js'
 import {DMAR_TABLE_PATH, lintDmar} from '../src/checks/dmar-lint.js'
 import {exitCodeFor} from '../src/checks/outcome.js'
 import {decodeDmar, dmarBytesFromText} from '../src/decode/dmar.js'
-import {describeDevice, loadPciNames} from '../src/decode/pci-ids.js'
-import {RootedHostFs, type Read} from '../src/host/fs.js'
+import {describeDevice} from '../src/decode/pci-ids.js'
+import type {Read} from '../src/host/fs.js'
 import {readKernelLog, readLocalBytes} from '../src/host/kernel-log.js'
 import {resolveDmarScopes} from '../src/model/dmar-scope.js'
 import type {PciTopology} from '../src/model/pci.js'
@@ -59,7 +59,7 @@ The table at ${DMAR_TABLE_PATH} is readable by root only. A table saved elsewher
     const report = buildDmarReport(table, source, lint, resolution, topologySource)
 
     if (!this.jsonEnabled()) {
-      const names = loadPciNames(flags.root === '/' ? [fs] : [fs, new RootedHostFs('/')])
+      const names = this.pciNames(fs)
       const deviceName = (bdf: string): string | undefined => {
         const fn = topology?.devices.get(bdf)
         return fn ? describeDevice(names, fn.vendorId, fn.deviceId) : undefined

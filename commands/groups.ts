@@ -4,8 +4,6 @@ import {exitCodeFor, type Outcome} from '../src/checks/outcome.js'
 import {collectGroups} from '../src/collect/groups.js'
 import type {Miss} from '../src/collect/types.js'
 import {decodeLspciVerbose} from '../src/decode/lspci-verbose.js'
-import {loadPciNames} from '../src/decode/pci-ids.js'
-import {RootedHostFs} from '../src/host/fs.js'
 import {readLocalFile} from '../src/host/kernel-log.js'
 import type {PciTopology} from '../src/model/pci.js'
 import {findDevice, loadTopology} from '../src/model/topology.js'
@@ -83,7 +81,7 @@ export default class Groups extends BaseCommand {
     }
     const prediction = replayGrouping(topology, options)
     const kernelGroups = onHost ? collectGroups(fs, misses) : undefined
-    const names = loadPciNames(flags.root === '/' ? [fs] : [fs, new RootedHostFs('/')])
+    const names = this.pciNames(fs)
     const list = groupList(topology, names, source, kernelGroups)
     const predict = flags.predict || acsOverride !== undefined
     const crossCheck =

@@ -4,7 +4,8 @@
  * call the library, render, set the exit code through `exitCodeFor`.
  */
 import {Command, Flags} from '@oclif/core'
-import type {HostFs} from '../host/fs.js'
+import {loadPciNames, type PciNames} from '../decode/pci-ids.js'
+import {RootedHostFs, type HostFs} from '../host/fs.js'
 import {openRoot} from '../host/snapshot.js'
 
 export abstract class BaseCommand extends Command {
@@ -27,5 +28,10 @@ export abstract class BaseCommand extends Command {
   /** The host (root "/") or a snapshot directory, with the snapshot's unreadable list applied. */
   protected hostFs(root: string): HostFs {
     return openRoot(root)
+  }
+
+  /** Vendor/device names: the host's pci.ids, and for a snapshot also this machine's. */
+  protected pciNames(fs: HostFs): PciNames {
+    return loadPciNames(fs.root === '/' ? [fs] : [fs, new RootedHostFs('/')])
   }
 }
