@@ -5,7 +5,7 @@
  * whose bus range holds it, else to its segment's INCLUDE_PCI_ALL unit. VFs are looked up
  * through their PF, as the kernel does.
  */
-import type {DeviceScope, DmarTable, Drhd, ScopedStructure, StructureName} from '../decode/dmar.js'
+import type {DeviceScope, DmarTable, Drhd, StructureName} from '../decode/dmar.js'
 import {hasScopes} from '../decode/dmar.js'
 import {formatBdf} from '../decode/pci-address.js'
 import type {PciFunction, PciTopology} from './pci.js'

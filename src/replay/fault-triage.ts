@@ -202,10 +202,6 @@ function seen(r: LogRecord): Seen {
   return r.time === undefined ? {line: r.line} : {line: r.line, time: r.time}
 }
 
-function lineRef(source: string, s: Seen): string {
-  return `${source}:${s.line}`
-}
-
 function inRange(addr: bigint, lo: bigint, hi: bigint): boolean {
   return addr >= lo && addr <= hi
 }

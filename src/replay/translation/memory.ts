@@ -99,4 +99,3 @@ export function entryAddress(hi: number, lo: number): number {
   return (hi & 0xfffff) * TWO_32 + ((lo & 0xfffff000) >>> 0)
 }
 
-import {hex} from '../../decode/pci-address.js'
