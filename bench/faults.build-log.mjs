@@ -1,4 +1,4 @@
-// Builds a ≥ 1 GiB kernel log from real lines only: every excerpt in ../shared/data/dmesg and
+// Builds a ≥ 1 GiB kernel log from real lines only: every excerpt in test/fixtures/real/dmesg and
 // every lab snapshot's dmesg.txt (real Debian 6.1 boots under QEMU with injected DMA faults),
 // concatenated and repeated. Lines are copied verbatim; nothing is synthesised.
 // usage: node bench/faults.build-log.mjs OUT [bytes]
@@ -12,7 +12,7 @@ const target = Number(process.argv[3] ?? 1024 ** 3)
 if (!out) throw new Error('usage: node bench/faults.build-log.mjs OUT [bytes]')
 
 const sources = []
-const dmesgDir = path.resolve(repoRoot, '../shared/data/dmesg')
+const dmesgDir = path.join(repoRoot, 'test/fixtures/real/dmesg')
 for (const f of readdirSync(dmesgDir).filter((f) => f.endsWith('.log')).sort()) sources.push(path.join(dmesgDir, f))
 const fixtures = path.join(repoRoot, 'sysfs-fixtures')
 for (const d of readdirSync(fixtures).sort()) {

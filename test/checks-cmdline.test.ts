@@ -3,11 +3,11 @@ import {readFileSync} from 'node:fs'
 import * as path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {describeEffects, ineffectiveParameters, parseKernelParameters, tokenizeCmdline} from '../src/checks/cmdline.js'
-import {sharedData} from './support/paths.js'
+import {realData} from './support/paths.js'
 
-/** The "Command line:" the X299 Taichi host booted with (real dmesg in ../shared/data/pci). */
+/** The "Command line:" the X299 Taichi host booted with (real dmesg in test/fixtures/real/pci). */
 function x299Cmdline(): string {
-  const log = readFileSync(path.join(sharedData, 'pci/x299-taichi-xe-i9-7920x-dmesg.txt'), 'utf8')
+  const log = readFileSync(path.join(realData, 'pci/x299-taichi-xe-i9-7920x-dmesg.txt'), 'utf8')
   const line = log.split('\n').find((l) => l.includes('Command line:'))
   if (!line) throw new Error('no Command line in the x299 dmesg')
   return line.slice(line.indexOf('Command line:') + 'Command line:'.length).trim()
@@ -32,7 +32,7 @@ describe('parseKernelParameters on real command lines', () => {
   })
 
   it('CM238 PLX host (6.18-rc7): no IOMMU parameter at all', () => {
-    const text = readFileSync(path.join(sharedData, 'pci/cm238-xeone3-plx-switch-cmdline.txt'), 'utf8')
+    const text = readFileSync(path.join(realData, 'pci/cm238-xeone3-plx-switch-cmdline.txt'), 'utf8')
     const params = parseKernelParameters(text)
     expect(params.intelIommu.enabled).toBeUndefined()
     expect(params.defaultDomain).toBeUndefined()

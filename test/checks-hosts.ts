@@ -1,6 +1,6 @@
 /**
  * In-memory hosts for the check tests, shaped like a real Intel desktop: the DMAR table is the
- * real ASUS PRIME B660-PLUS table from ../shared/data/dmar (iGPU unit + INCLUDE_PCI_ALL unit,
+ * real ASUS PRIME B660-PLUS table from test/fixtures/real/dmar (iGPU unit + INCLUDE_PCI_ALL unit,
  * RMRR for the iGPU), cap/ecap values are the real ones a Comet/Coffee Lake laptop logged
  * (terra-rmrr-dmesgH-k6.1-1.log: dmar0 1c0000c40660462/7e3ff0501e, dmar1 d2008c40660462/f050da).
  */
@@ -11,17 +11,17 @@ import {parseLspciDump} from '../src/decode/lspci-dump.js'
 import type {Read} from '../src/host/fs.js'
 import {memHostFs, type MemEntry} from '../src/host/mem.js'
 import {buildContext, type AssessmentContext} from '../src/checks/context.js'
-import {sharedData} from './support/paths.js'
+import {realData} from './support/paths.js'
 
 /** Real config space of an Intel DSA (8086:0b25, RCiEP with ATS, PASID and PRI) from pciutils' test fixture. */
 export function dsaConfig(): Uint8Array {
-  const text = readFileSync(path.join(sharedData, 'pci/intel-dsa-single-pri-pasid-lspci-xxxx.txt'), 'utf8')
+  const text = readFileSync(path.join(realData, 'pci/intel-dsa-single-pri-pasid-lspci-xxxx.txt'), 'utf8')
   const device = parseLspciDump(text).devices[0]
   if (!device) throw new Error('no device in the DSA dump')
   return device.config
 }
 
-export const B660_DMAR = new Uint8Array(readFileSync(path.join(sharedData, 'dmar/asus-prime-b660-plus-alderlake-3f5b6baf.dat')))
+export const B660_DMAR = new Uint8Array(readFileSync(path.join(realData, 'dmar/asus-prime-b660-plus-alderlake-3f5b6baf.dat')))
 
 export interface FakeDevice {
   bdf: string
@@ -166,7 +166,7 @@ export function fakeLog(text: string | null): Read<string> {
 }
 
 export function readSharedLog(name: string): string {
-  return readFileSync(path.join(sharedData, 'dmesg', name), 'utf8')
+  return readFileSync(path.join(realData, 'dmesg', name), 'utf8')
 }
 
 export const HEALTHY_LOG = `[    0.010000] DMAR: Host address width 39

@@ -1,6 +1,6 @@
 /**
  * The check catalogue, table-driven over in-memory hosts (test/checks-hosts.ts) and the real
- * kernel-log excerpts in ../shared/data/dmesg. Expected outcomes follow from the facts each
+ * kernel-log excerpts in test/fixtures/real/dmesg. Expected outcomes follow from the facts each
  * case sets up (and, for the logs, from each excerpt's .cause.txt).
  */
 import {readFileSync} from 'node:fs'
@@ -10,7 +10,7 @@ import {CATALOGUE, overallVerdict, runChecks} from '../src/checks/catalogue.js'
 import {readFaults, readLogFacts} from '../src/checks/context.js'
 import type {Outcome, SubjectResult} from '../src/checks/outcome.js'
 import {B660_DMAR, DESKTOP_DEVICES, configHeader, dsaConfig, DESKTOP_GROUPS, HEALTHY_LOG, contextFor, readSharedLog, type FakeHost} from './checks-hosts.js'
-import {sharedData} from './support/paths.js'
+import {realData} from './support/paths.js'
 
 function outcome(results: SubjectResult[], id: string, subject?: string): Outcome | undefined {
   return results.find((r) => r.id === id && r.subject === subject)?.outcome
@@ -230,7 +230,7 @@ describe('isolation', () => {
       {bdf: '0000:00:1a.0', path: 'pci0000:00/0000:00:1a.0', vendor: 0x8086, device: 0x1d2d, classCode: 0x0c0320, driver: 'ehci-pci', group: 3},
       {bdf: '0000:00:1d.0', path: 'pci0000:00/0000:00:1d.0', vendor: 0x8086, device: 0x1d26, classCode: 0x0c0320, driver: 'ehci-pci', group: 4},
     ]
-    const dmar = new Uint8Array(readFileSync(path.join(sharedData, 'dmar/hp-proliant-dl380e-gen8-sandybridge-en-4d4ed189.dat')))
+    const dmar = new Uint8Array(readFileSync(path.join(realData, 'dmar/hp-proliant-dl380e-gen8-sandybridge-en-4d4ed189.dat')))
     // What the kernel shows for these groups: RMRRs typed direct for the RAID, direct-relaxable for USB.
     const groups = [
       {id: 0, type: 'DMA', reservedRegions: ''},
@@ -239,7 +239,7 @@ describe('isolation', () => {
       {id: 3, type: 'DMA', reservedRegions: '0x000000007dffd000 0x000000007dffffff direct-relaxable\n'},
       {id: 4, type: 'DMA', reservedRegions: '0x000000007dffd000 0x000000007dffffff direct-relaxable\n'},
     ]
-    // cap/ecap as a Skylake-SP-era server logs them (../shared/data/pci/x299-taichi-xe-i9-7920x-dmesg.txt).
+    // cap/ecap as a Skylake-SP-era server logs them (test/fixtures/real/pci/x299-taichi-xe-i9-7920x-dmesg.txt).
     const results = run({dmar, devices, groups, kernel: '5.14.21-150500.55.19-default', units: [{name: 'dmar0', cap: '8d2078c106f0466', ecap: 'f020df'}]}, HEALTHY_LOG, ['0000:03:00.0'])
     const rmrr = results.find((r) => r.id === 'isolation.rmrr')
     expect(rmrr?.outcome).toBe('warn')

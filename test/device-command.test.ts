@@ -15,7 +15,7 @@ import type {PciTopology} from '../src/model/pci.js'
 import {loadTopology, topologyFromLspciDump} from '../src/model/topology.js'
 import {groupList, renderGroupTable, renderGroupTree, type GroupList} from '../src/report/group-list.js'
 import type {PciTreeView} from '../src/report/pci-tree.js'
-import {fixturesDir, repoRoot, sharedData} from './support/paths.js'
+import {fixturesDir, repoRoot, realData} from './support/paths.js'
 
 let out = ''
 beforeEach(() => {
@@ -73,7 +73,7 @@ describe('vtd-check device', () => {
   })
 
   it('--lspci-dump: the X99 PCH root port from a mailing-list post has no ACS capability', async () => {
-    const dump = path.join(sharedData, 'pci/x99-i7-5930k-pch-acs-quirk-lspci-vvv-partial.txt')
+    const dump = path.join(realData, 'pci/x99-i7-5930k-pch-acs-quirk-lspci-vvv-partial.txt')
     const report = (await Device.run(['00:1c.4', '--lspci-dump', dump, '--json'], repoRoot)) as DeviceReport
     expect(report.source).toBe(dump)
     expect(report.device.kind).toBe('root-port')
@@ -144,11 +144,11 @@ describe('group listing (src/report/group-list.ts, used by `groups --table/--tre
   })
 
   it('groups from an lspci -vvvxxxx dump with IOMMU group lines', () => {
-    const file = path.join(sharedData, 'pci/h310-coffeelake-desktop-gpu-lspci-xxxx.txt')
+    const file = path.join(realData, 'pci/h310-coffeelake-desktop-gpu-lspci-xxxx.txt')
     const {topology} = topologyFromLspciDump(readFileSync(file, 'utf8'))
     const list = groupList(topology, bundledPciNames, file)
     // The listing beside the dump: "/sys/kernel/iommu_groups/N/devices/BDF" per line.
-    const derived = readFileSync(path.join(sharedData, 'pci/h310-coffeelake-desktop-gpu-iommu-groups.txt'), 'utf8')
+    const derived = readFileSync(path.join(realData, 'pci/h310-coffeelake-desktop-gpu-iommu-groups.txt'), 'utf8')
     const expected = new Map<number, string[]>()
     for (const [, id, bdf] of derived.matchAll(/iommu_groups\/(\d+)\/devices\/(\S+)/g)) expected.set(Number(id), [...(expected.get(Number(id)) ?? []), bdf ?? ''])
     expect(expected.size).toBeGreaterThan(0)

@@ -1,5 +1,5 @@
 /**
- * Agreement with ACPICA 20251212 on every real DMAR table in ../shared/data/dmar: each field
+ * Agreement with ACPICA 20251212 on every real DMAR table in test/fixtures/real/dmar: each field
  * the disassembler prints (at its absolute offset) must equal what decodeDmar produced, and
  * every field decodeDmar produced must be one ACPICA printed. The mapping from our names to
  * ACPICA's is written out here, by hand, with the offsets from the ACPI/VT-d layouts.

@@ -1,7 +1,7 @@
 /**
  * `vtd-check dmar` end to end through oclif: on the real-kernel QEMU snapshots in
  * sysfs-fixtures/ (their DMAR tables were read by the guest kernel's capture), on real firmware
- * tables from ../shared/data/dmar with --file, and on the unreadable / absent cases.
+ * tables from test/fixtures/real/dmar with --file, and on the unreadable / absent cases.
  */
 import {mkdtempSync, mkdirSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
@@ -11,7 +11,7 @@ import Dmar from '../commands/dmar.js'
 import type {DmarReport} from '../src/report/dmar.js'
 import {dmarDataDir} from './helpers/dmar-dsl.js'
 import {captureCommandOutput} from './support/command-output.js'
-import {fixturesDir, repoRoot} from './support/paths.js'
+import {fixturesDir, realData, repoRoot} from './support/paths.js'
 
 const output = captureCommandOutput()
 
@@ -47,7 +47,7 @@ describe('vtd-check dmar', () => {
   })
 
   it('--file with --lspci-dump resolves scopes against that dump', async () => {
-    const report = await run(['--file', path.join(dmarDataDir, 'intel-x99-haswell-e-3d918b14.dat'), '--lspci-dump', path.join(repoRoot, '../shared/data/pci/huananzhi-x99-qd4-xeon-e5v3-lspci-xxxx.txt'), '--json'])
+    const report = await run(['--file', path.join(dmarDataDir, 'intel-x99-haswell-e-3d918b14.dat'), '--lspci-dump', path.join(realData, 'pci/huananzhi-x99-qd4-xeon-e5v3-lspci-xxxx.txt'), '--json'])
     expect(report.owners?.['0000:00:1b.0']).toMatchObject({via: 'scope', registerBase: '0xfbffd000'})
     expect(report.lint.find((r) => r.id === 'dmar.rmrr-devices')?.outcome).toBe('pass')
   })

@@ -1,5 +1,5 @@
 /**
- * DMAR lint on the real tables (expectations from ../shared/data/dmar/SOURCES.md remarks and
+ * DMAR lint on the real tables (expectations from test/fixtures/real/dmar/SOURCES.md remarks and
  * reading the .dsl files), on hand-built tables for each rule, and scope resolution against a
  * real lspci topology.
  */
@@ -14,7 +14,7 @@ import {interruptSources, resolveDmarScopes} from '../src/model/dmar-scope.js'
 import {topologyFromLspciDump} from '../src/model/topology.js'
 import {andd, atsr, dmarTable, drhd, rawStructure, rhsa, rmrr, satc, topologyOf} from './helpers/dmar-build.js'
 import {dmarDataDir} from './helpers/dmar-dsl.js'
-import {sharedData} from './support/paths.js'
+import {realData} from './support/paths.js'
 
 const real = (name: string) => decodeDmar(new Uint8Array(readFileSync(path.join(dmarDataDir, `${name}.dat`))))
 const outcome = (results: CheckResult[], id: string): string => {
@@ -116,7 +116,7 @@ describe('scope resolution against a real lspci topology', () => {
   // 00:01.0/01.1/02.0/03.0, C220-family PCH) from lspci -xxxx. Not the same machine, but the same
   // platform, so the table's paths name real functions there (read by hand from both files).
   const table = real('intel-x99-haswell-e-3d918b14')
-  const {topology} = topologyFromLspciDump(readFileSync(path.join(sharedData, 'pci/huananzhi-x99-qd4-xeon-e5v3-lspci-xxxx.txt'), 'utf8'))
+  const {topology} = topologyFromLspciDump(readFileSync(path.join(realData, 'pci/huananzhi-x99-qd4-xeon-e5v3-lspci-xxxx.txt'), 'utf8'))
   const resolution = resolveDmarScopes(table, topology)
 
   it('resolves each scope path to a BDF', () => {
@@ -248,18 +248,18 @@ describe('lint rules on hand-built tables', () => {
 
   it('kernel firmware-bug lines: bad RMRR not covered by E820 (terra log), IOAPIC without IOMMU (Chromebook log)', () => {
     const t = decodeDmar(dmarTable({structures: [catchAll]}))
-    const terra = lintDmar(t, undefined, {kernelLog: readFileSync(path.join(sharedData, 'dmesg/terra-rmrr-journal-k6.11-1.log'), 'utf8')})
+    const terra = lintDmar(t, undefined, {kernelLog: readFileSync(path.join(realData, 'dmesg/terra-rmrr-journal-k6.11-1.log'), 'utf8')})
     expect(outcome(terra, 'dmar.log-firmware-bugs')).toBe('warn')
     expect(find(terra, 'dmar.log-firmware-bugs').evidence).toHaveLength(2)
-    const chromebook = lintDmar(t, undefined, {kernelLog: readFileSync(path.join(sharedData, 'dmesg/chromebook-ir-fwbug-k6.x-1.log'), 'utf8')})
+    const chromebook = lintDmar(t, undefined, {kernelLog: readFileSync(path.join(realData, 'dmesg/chromebook-ir-fwbug-k6.x-1.log'), 'utf8')})
     expect(find(chromebook, 'dmar.log-firmware-bugs').evidence[0]?.fact).toContain('ioapic 0 has no mapping iommu')
-    const spr = lintDmar(t, undefined, {kernelLog: readFileSync(path.join(sharedData, 'dmesg/spr-boot-scalable-k6.x-1.log'), 'utf8')})
+    const spr = lintDmar(t, undefined, {kernelLog: readFileSync(path.join(realData, 'dmesg/spr-boot-scalable-k6.x-1.log'), 'utf8')})
     expect(outcome(spr, 'dmar.log-firmware-bugs')).toBe('pass')
   })
 
   it('kernel log faults (fwts DMARError)', () => {
     const t = decodeDmar(dmarTable({structures: [catchAll]}))
-    const log = readFileSync(path.join(sharedData, 'dmesg/kernel-doc-sample-k2.6-1.log'), 'utf8')
+    const log = readFileSync(path.join(realData, 'dmesg/kernel-doc-sample-k2.6-1.log'), 'utf8')
     const r = lintDmar(t, undefined, {kernelLog: log})
     expect(outcome(r, 'dmar.log-errors')).toBe('warn')
     expect(outcome(lintDmar(t, undefined, {kernelLog: 'nothing here'}), 'dmar.log-errors')).toBe('pass')
@@ -329,7 +329,7 @@ describe('lint with synthetic topologies', () => {
 
 describe('units cross-checked with the table', () => {
   it('Sapphire Rapids log: six consistent units with IR and EIM, not emulated', () => {
-    const units = unitsFromLog(readFileSync(path.join(sharedData, 'dmesg/spr-boot-scalable-k6.x-1.log'), 'utf8')).map((u) =>
+    const units = unitsFromLog(readFileSync(path.join(realData, 'dmesg/spr-boot-scalable-k6.x-1.log'), 'utf8')).map((u) =>
       decodeUnit({name: u.name, registerBase: u.registerBase, version: u.version, cap: u.cap, ecap: u.ecap, source: 'kernel log'}),
     )
     const r = lintUnits(units)
@@ -343,7 +343,7 @@ describe('units cross-checked with the table', () => {
   it('Pixelbook log: two units that differ in features (cap_audit would complain)', () => {
     // dmar0 cap 1c0000c40660462 ecap 19e2ff0505e vs dmar1 cap d2008c40660462 ecap f050da:
     // dmar0 ecap 0x5e has DT and no SC (bit 7 = 0); dmar1 0xda has SC
-    const units = unitsFromLog(readFileSync(path.join(sharedData, 'dmesg/pixelbook-boot-x2apic-k5.x-1.log'), 'utf8')).map((u) =>
+    const units = unitsFromLog(readFileSync(path.join(realData, 'dmesg/pixelbook-boot-x2apic-k5.x-1.log'), 'utf8')).map((u) =>
       decodeUnit({name: u.name, registerBase: u.registerBase, cap: u.cap, ecap: u.ecap, source: 'kernel log'}),
     )
     const r = lintUnits(units)

@@ -12,7 +12,7 @@ import {LogParser, parseKernelLog, type LogRecord} from '../src/decode/kernel-lo
 import {RootedHostFs} from '../src/host/fs.js'
 import {streamKernelLog} from '../src/host/log-stream.js'
 import type {FaultsJson} from '../src/report/faults.js'
-import {fixturesDir, repoRoot, sharedData} from './support/paths.js'
+import {fixturesDir, repoRoot, realData} from './support/paths.js'
 
 let out: string[] = []
 beforeEach(() => {
@@ -95,34 +95,34 @@ describe('vtd-check faults on real-kernel lab snapshots', () => {
 
 describe('files, stdin-like sources and usage errors', () => {
   it('a FILE is read without tracing against this host unless asked', async () => {
-    const report = await run(path.join(sharedData, 'dmesg', 'i915-sriov-pve-k6.8-1.log'), '--json')
+    const report = await run(path.join(realData, 'dmesg', 'i915-sriov-pve-k6.8-1.log'), '--json')
     expect(report.faults[0]).toMatchObject({requester: '0000:00:02.0', count: 8})
     expect(report.faults[0]!.trace).toBeUndefined()
   })
 
   it('--since with a boot-seconds value', async () => {
-    const report = await run(path.join(sharedData, 'dmesg', 'igpu-gvtd-reboot-k5.x-1.log'), '--since', '149', '--json')
+    const report = await run(path.join(realData, 'dmesg', 'igpu-gvtd-reboot-k5.x-1.log'), '--since', '149', '--json')
     expect(report.faults[0]!.count).toBe(3)
   })
 
   it('a missing file is a usage error (exit 2), a bad --since too', async () => {
     await expect(run('/nonexistent/kern.log')).rejects.toMatchObject({oclif: {exit: 2}})
-    await expect(run(path.join(sharedData, 'dmesg', 'i915-sriov-pve-k6.8-1.log'), '--since', 'soonish')).rejects.toMatchObject({oclif: {exit: 2}})
+    await expect(run(path.join(realData, 'dmesg', 'i915-sriov-pve-k6.8-1.log'), '--since', 'soonish')).rejects.toMatchObject({oclif: {exit: 2}})
   })
 
   it('an AMD-only log exits 3 with the "not covered" note', async () => {
-    const report = await run(path.join(sharedData, 'dmesg', 'pop-nvme-amdvi-k5.x-1.log'), '--json')
+    const report = await run(path.join(realData, 'dmesg', 'pop-nvme-amdvi-k5.x-1.log'), '--json')
     expect(report.notes.join()).toMatch(/AMD-Vi: not covered yet/)
     expect(process.exitCode).toBe(3)
   })
 })
 
 describe('streaming: block scanning agrees with line-by-line parsing', () => {
-  const logs = readdirSync(path.join(sharedData, 'dmesg')).filter((f) => f.endsWith('.log'))
+  const logs = readdirSync(path.join(realData, 'dmesg')).filter((f) => f.endsWith('.log'))
   const strip = (r: LogRecord) => JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? v.toString(16) : v))
 
   it('for every real excerpt and lab log, at tiny chunk sizes that split lines and UTF-8 characters', async () => {
-    const files = [...logs.map((f) => path.join(sharedData, 'dmesg', f)), ...['lab-dma-faults', 'lab-pcie-pci-bridge'].map((l) => path.join(fixturesDir, l, 'dmesg.txt'))]
+    const files = [...logs.map((f) => path.join(realData, 'dmesg', f)), ...['lab-dma-faults', 'lab-pcie-pci-bridge'].map((l) => path.join(fixturesDir, l, 'dmesg.txt'))]
     for (const file of files) {
       const expected = parseKernelLog(readFileSync(file, 'utf8')).map(strip)
       for (const chunkSize of [7, 64, 4096]) {
@@ -216,7 +216,7 @@ describe('block splitter (stdin and live dmesg in block mode)', () => {
   it('the table folds columns on an 80-column terminal', async () => {
     const {faultsToJson, renderFaultsTable} = await import('../src/report/faults.js')
     const {triageRecords} = await import('../src/replay/fault-triage.js')
-    const text = readFileSync(path.join(sharedData, 'dmesg', 'i915-sriov-pve-k6.8-1.log'), 'utf8')
+    const text = readFileSync(path.join(realData, 'dmesg', 'i915-sriov-pve-k6.8-1.log'), 'utf8')
     const json = faultsToJson(triageRecords(parseKernelLog(text), 10), {origin: 'file', path: 'i915', lines: 10})
     const table = renderFaultsTable(json, {width: 80, detail: 0})
     const widest = Math.max(...table.split('\n').map((l) => [...l].length))

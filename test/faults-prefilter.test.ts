@@ -10,7 +10,7 @@ import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 import {LogParser, parseKernelLog, type LogRecord} from '../src/decode/kernel-log.js'
 import {scannedLines} from '../src/decode/line-scanner.js'
-import {fixturesDir, repoRoot, sharedData} from './support/paths.js'
+import {fixturesDir, repoRoot, realData} from './support/paths.js'
 
 const CANDIDATE = /DMAR|dmar|INTR-REMAP|AMD-Vi|IOMMU|iommu|VT-d|remapping|PCI-DMA/
 const KEYWORDS = ['DMAR', 'dmar', 'INTR-REMAP', 'AMD-Vi', 'IOMMU', 'iommu', 'VT-d', 'remapping', 'PCI-DMA']
@@ -24,7 +24,7 @@ function walk(dir: string): string[] {
 }
 
 const realLogs = [
-  ...readdirSync(path.join(sharedData, 'dmesg')).filter((f) => f.endsWith('.log')).map((f) => path.join(sharedData, 'dmesg', f)),
+  ...readdirSync(path.join(realData, 'dmesg')).filter((f) => f.endsWith('.log')).map((f) => path.join(realData, 'dmesg', f)),
   ...walk(path.join(repoRoot, 'test/fixtures/dmesg')).filter((f) => !f.endsWith('.json') && !f.endsWith('README.md')),
   // the real-kernel lab snapshots (Debian 6.1 boots under QEMU with injected DMA faults)
   ...readdirSync(fixturesDir).map((d) => path.join(fixturesDir, d, 'dmesg.txt')).filter((f) => existsSync(f)),

@@ -1,5 +1,5 @@
 /**
- * Fault triage over the real excerpts in ../shared/data/dmesg: grouping, timelines, storms,
+ * Fault triage over the real excerpts in test/fixtures/real/dmesg: grouping, timelines, storms,
  * suppressed counts and which explanation rule fires. Every expectation below comes from
  * reading the log (and its .cause.txt), not from the tool's output.
  */
@@ -10,10 +10,10 @@ import {parseKernelLog, type FaultRecord} from '../src/decode/kernel-log.js'
 import {lookupFaultReason, reasonTableFor, LEGACY_DMA_REASONS, INTERRUPT_REASONS, SCALABLE_REASONS} from '../src/decode/fault-reasons.js'
 import {parseSince, triageRecords, type TriageContext, type TriageResult} from '../src/replay/fault-triage.js'
 import {faultOutcomes, faultsToJson, renderFaultsTable} from '../src/report/faults.js'
-import {repoRoot, sharedData} from './support/paths.js'
+import {repoRoot, realData} from './support/paths.js'
 
 function triage(name: string, ctx: TriageContext = {}): TriageResult {
-  const text = readFileSync(path.join(sharedData, 'dmesg', `${name}.log`), 'utf8')
+  const text = readFileSync(path.join(realData, 'dmesg', `${name}.log`), 'utf8')
   return triageRecords(parseKernelLog(text), text.split('\n').length, {source: name, ...ctx})
 }
 

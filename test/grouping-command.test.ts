@@ -5,7 +5,7 @@ import Groups from '../commands/groups.js'
 import type {GroupingReport} from '../src/report/groups.js'
 
 const root = path.resolve(import.meta.dirname, '..')
-const shared = path.resolve(root, '../shared/data/pci')
+const shared = path.resolve(root, 'test/fixtures/real/pci')
 
 async function run(args: string[]): Promise<{value: GroupingReport; out: string}> {
   let out = ''

@@ -1,5 +1,5 @@
 /**
- * Oracle: every real lspci -v/-vv/-vvv listing in ../shared/data/pci that has a group listing beside
+ * Oracle: every real lspci -v/-vv/-vvv listing in test/fixtures/real/pci that has a group listing beside
  * it must be predicted exactly (as a partition of the devices) by the replay, from topology alone.
  */
 import {existsSync, readFileSync, readdirSync} from 'node:fs'
@@ -10,7 +10,7 @@ import {isIntelPchQuirkPort} from '../src/replay/acs-quirks.js'
 import {crossCheckGroups, deviceIsolation, isolatingSlots, replayGrouping} from '../src/replay/grouping.js'
 
 const repoRoot = path.resolve(import.meta.dirname, '..')
-const dataDir = path.resolve(repoRoot, '../shared/data/pci')
+const dataDir = path.resolve(repoRoot, 'test/fixtures/real/pci')
 const pairs = readdirSync(dataDir)
   .filter((f) => f.endsWith('-lspci-vvv.txt'))
   .map((f) => f.replace(/-lspci-vvv\.txt$/, ''))

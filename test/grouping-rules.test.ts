@@ -14,7 +14,7 @@ import {
 } from '../src/replay/grouping.js'
 import {fn, port, topology} from './fixtures/groups/make-topology.js'
 
-const dataDir = path.resolve(import.meta.dirname, '..', '../shared/data/pci')
+const dataDir = path.resolve(import.meta.dirname, '..', 'test/fixtures/real/pci')
 const coffee = () => decodeLspciVerbose(readFileSync(path.join(dataDir, 'coffeelake-h-laptop-aspm-lspci-vvv.txt'), 'utf8')).topology
 const ACS_ALL = {cap: ACS.SV | ACS.TB | ACS.RR | ACS.CR | ACS.UF, ctl: REQ_ACS_FLAGS}
 

@@ -9,8 +9,9 @@ import {decodeGroupListing, decodeLspciVerbose} from '../src/decode/lspci-verbos
 import {ACS, PCIE_TYPE, REQ_ACS_FLAGS, type PciFunction} from '../src/model/pci.js'
 import {crossCheckGroups, replayGrouping} from '../src/replay/grouping.js'
 import {fn, topology} from './fixtures/groups/make-topology.js'
+import {realData} from './support/paths.js'
 
-const dataDir = path.resolve(import.meta.dirname, '..', '../shared/data/pci')
+const dataDir = path.join(realData, 'pci')
 const read = (f: string) => readFileSync(path.join(dataDir, f), 'utf8')
 const listing58 = decodeGroupListing(read('x99-i7-5930k-pch-acs-quirk-iommu-groups-5.8.txt'))
 const listing59 = decodeGroupListing(read('x99-i7-5930k-pch-acs-quirk-iommu-groups-5.9.txt'))

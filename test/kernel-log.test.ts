@@ -1,5 +1,5 @@
 /**
- * Every real excerpt in ../shared/data/dmesg parses exactly as its contents say. The expected
+ * Every real excerpt in test/fixtures/real/dmesg parses exactly as its contents say. The expected
  * records (test/fixtures/dmesg/expected/<name>.json) were written by reading each log, not by
  * copying parser output. Shapes with no real excerpt are checked against the format strings in
  * vtd-reference §5 (and Xen's vtd/iommu.c), one line each.
@@ -8,9 +8,10 @@ import {readFileSync, readdirSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {LogParser, parseKernelLog, type LogRecord} from '../src/decode/kernel-log.js'
+import {realData} from './support/paths.js'
 
 const repoRoot = path.resolve(import.meta.dirname, '..')
-const dataDir = path.resolve(repoRoot, '../shared/data/dmesg')
+const dataDir = path.join(realData, 'dmesg')
 const expectedDir = path.join(repoRoot, 'test/fixtures/dmesg/expected')
 
 const hex = (v: bigint) => '0x' + v.toString(16)

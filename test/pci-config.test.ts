@@ -10,10 +10,10 @@ import {describe, expect, it} from 'vitest'
 import {parseLspciDump} from '../src/decode/lspci-dump.js'
 import {decodePciConfig, findCapability, type DecodedConfig} from '../src/decode/pci-config.js'
 import {configFacts} from '../src/model/topology.js'
-import {sharedData} from './support/paths.js'
+import {realData} from './support/paths.js'
 
 function realConfig(file: string, bdf: string): Uint8Array {
-  const dump = parseLspciDump(readFileSync(path.join(sharedData, 'pci', file), 'utf8'))
+  const dump = parseLspciDump(readFileSync(path.join(realData, 'pci', file), 'utf8'))
   const device = dump.devices.find((d) => d.bdf === bdf)
   if (!device) throw new Error(`${bdf} not in ${file}`)
   return device.config

@@ -1,6 +1,6 @@
 /**
  * Differential test: our config-space decoder against pciutils' lspci on the same bytes.
- * - every real dump in ../shared/data/pci (lspci -F reads hex dumps); the two dumps lspci itself
+ * - every real dump in test/fixtures/real/pci (lspci -F reads hex dumps); the two dumps lspci itself
  *   rejects (a spliced warning, an over-long text line) are fed to lspci re-serialized;
  * - every lab snapshot in sysfs-fixtures/lab-* (lspci -A linux-sysfs on a copy, because the
  *   capture has no `resource` files and lspci insists on them).
@@ -16,9 +16,10 @@ import {RootedHostFs} from '../src/host/fs.js'
 import type {PciFunction, PciTopology} from '../src/model/pci.js'
 import {loadTopology, topologyFromLspciDump} from '../src/model/topology.js'
 import {lspciInstalled, parseLspciVerbose, runLspci, type LspciFacts} from './pci-lspci-text.js'
+import {realData} from './support/paths.js'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const dataDir = path.resolve(repoRoot, '../shared/data/pci')
+const dataDir = path.join(realData, 'pci')
 const dumps = readdirSync(dataDir).filter((name) => /-lspci-xxx|-lspci-vvv-partial/.test(name)).sort()
 const labs = existsSync(path.join(repoRoot, 'sysfs-fixtures'))
   ? readdirSync(path.join(repoRoot, 'sysfs-fixtures'))

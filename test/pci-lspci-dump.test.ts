@@ -1,5 +1,5 @@
 /**
- * lspci hex-dump parsing: every real dump in ../shared/data/pci loads, with the quirks they carry
+ * lspci hex-dump parsing: every real dump in test/fixtures/real/pci loads, with the quirks they carry
  * (a pcilib warning spliced into a hex row, an over-long text line, duplicate -vvvv/-xxxx
  * headings from a mail, all-ff functions, 256-byte dumps, domains), plus hand-made damage.
  */
@@ -8,9 +8,9 @@ import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {parseLspciDump} from '../src/decode/lspci-dump.js'
 import {formatBdfParts as formatBdf, parseBdf} from '../src/decode/pci-address.js'
-import {sharedData} from './support/paths.js'
+import {realData} from './support/paths.js'
 
-const dataDir = path.join(sharedData, 'pci')
+const dataDir = path.join(realData, 'pci')
 const read = (name: string): string => readFileSync(path.join(dataDir, name), 'utf8')
 
 // Unique device headings per file, counted with grep -E '^([0-9a-f]{4}:)?..:..\.. ' | sort -u.

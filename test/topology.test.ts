@@ -22,7 +22,7 @@ import {
   topologyFromLspciDump,
   upstreamPath,
 } from '../src/model/topology.js'
-import {fixturesDir, sharedData} from './support/paths.js'
+import {fixturesDir, realData} from './support/paths.js'
 
 const labs = readdirSync(fixturesDir).filter((name) => name.startsWith('lab-') && existsSync(path.join(fixturesDir, name, 'sys/bus/pci/devices')))
 const devicesDir = (lab: string): string => path.join(fixturesDir, lab, 'sys/bus/pci/devices')
@@ -144,7 +144,7 @@ describe('non-root snapshot: 64 bytes of config', () => {
 
 describe('real dumps', () => {
   it('POWER9: root ports per domain, PCIe-to-PCI bridge with its conventional device below', () => {
-    const {topology} = topologyFromLspciDump(readFileSync(path.join(sharedData, 'pci/talos2-power9-lspci-xxx.txt'), 'utf8'))
+    const {topology} = topologyFromLspciDump(readFileSync(path.join(realData, 'pci/talos2-power9-lspci-xxx.txt'), 'utf8'))
     const bridge = [...topology.devices.values()].find((fn) => fn.kind === 'pcie-to-pci-bridge')
     expect(bridge).toBeDefined()
     expect(bridge!.children.length).toBeGreaterThan(0)
@@ -154,7 +154,7 @@ describe('real dumps', () => {
   })
 
   it('82576 dump without its VF: the PF lists no VFs it cannot see, and reset methods are inferred', () => {
-    const {topology} = topologyFromLspciDump(readFileSync(path.join(sharedData, 'pci/intel-82576-single-sriov-lspci-xxxx.txt'), 'utf8'))
+    const {topology} = topologyFromLspciDump(readFileSync(path.join(realData, 'pci/intel-82576-single-sriov-lspci-xxxx.txt'), 'utf8'))
     const pf = findDevice(topology, '01:00.0')!
     expect(pf.virtfns).toEqual([])
     expect(pf.resetMethods).toEqual(['flr', 'pm'])
@@ -162,7 +162,7 @@ describe('real dumps', () => {
   })
 
   it('lspci dump with IOMMU group lines: groups and drivers come through', () => {
-    const {topology} = topologyFromLspciDump(readFileSync(path.join(sharedData, 'pci/alderlake-p-gl9755-laptop-lspci-xxxx.txt'), 'utf8'))
+    const {topology} = topologyFromLspciDump(readFileSync(path.join(realData, 'pci/alderlake-p-gl9755-laptop-lspci-xxxx.txt'), 'utf8'))
     const sd = findDevice(topology, '2f:00.0')!
     expect(sd.iommuGroup).toBe(21) // "IOMMU group: 21" under 2f:00.0
     expect(sd.driver).toBe('sdhci-pci')
@@ -210,7 +210,7 @@ describe('VMD domains and loadTopology', () => {
 
 describe('lspci text without hex (what most reports paste)', () => {
   it('cm238 PLX cascade -vvv: the text decoder fills in; paths match the lspci -tv beside it', () => {
-    const text = readFileSync(path.join(sharedData, 'pci/cm238-xeone3-plx-switch-lspci-vvv.txt'), 'utf8')
+    const text = readFileSync(path.join(realData, 'pci/cm238-xeone3-plx-switch-lspci-vvv.txt'), 'utf8')
     const {topology, warnings} = topologyFromLspciDump(text)
     expect(warnings[0]).toMatch(/no hex bytes/)
     expect(topology.devices.size).toBeGreaterThan(10)

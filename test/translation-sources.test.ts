@@ -1,6 +1,6 @@
 /**
  * Getting tables into the model: the kernel's debugfs dumps, its CONFIG_DMAR_DEBUG fault
- * dump (real data from ../shared/data/dmesg), the JSON description and the what-if build.
+ * dump (real data from test/fixtures/real/dmesg), the JSON description and the what-if build.
  * Dump texts below follow the kernel's format strings (vtd-reference §9); every expected
  * address is worked out by hand in the comment next to it.
  */
@@ -24,7 +24,7 @@ import {
   walk,
   walkInContext,
 } from '../src/replay/translation/index.js'
-import {fixturesDir, sharedData} from './support/paths.js'
+import {fixturesDir, realData} from './support/paths.js'
 
 const QEMU_CAP = 0xd2008c22260206n
 const LEGACY_TEXT = [
@@ -99,7 +99,7 @@ describe('debugfs dmar_translation_struct + domain_translation_struct', () => {
 })
 
 describe('CONFIG_DMAR_DEBUG fault dump (real: pasid-dir-dump-k6.3-1.log)', () => {
-  const log = readFileSync(path.join(sharedData, 'dmesg/pasid-dir-dump-k6.3-1.log'), 'utf8')
+  const log = readFileSync(path.join(realData, 'dmesg/pasid-dir-dump-k6.3-1.log'), 'utf8')
   const [dump] = parseFaultWalkDumps(log)
 
   it('reads every entry the kernel printed', () => {

@@ -83,7 +83,7 @@ describe('structures', () => {
   })
 
   it('decodes the scalable entries of a real CONFIG_DMAR_DEBUG dump', () => {
-    // ../shared/data/dmesg/pasid-dir-dump-k6.3-1.log: "scalable mode root entry: hi 0x0000000102448001, low 0x0000000101b3e001"
+    // test/fixtures/real/dmesg/pasid-dir-dump-k6.3-1.log: "scalable mode root entry: hi 0x0000000102448001, low 0x0000000101b3e001"
     expect(decodeEntry(SCALABLE_ROOT_ENTRY, [0x101b3e001n, 0x102448001n])).toMatchObject({lp: 1n, lctp: 0x101b3e000n, up: 1n, uctp: 0x102448000n})
   })
 

@@ -1,6 +1,6 @@
 /**
  * `vtd-check units` end to end on real-kernel QEMU snapshots (sysfs-fixtures/lab-*) and on a
- * snapshot whose only source is a real kernel log from ../shared/data/dmesg.
+ * snapshot whose only source is a real kernel log from test/fixtures/real/dmesg.
  * QEMU's values were decoded by hand: cap d2008c22260206 -> ND=6 (65536 domains), SAGAW 0x02
  * (39-bit), MGAW 0x26+1 = 39, CM=0, SLLPS 3 (2M, 1G); ecap f00f4a -> QI, IR, PT, no EIM, no SC.
  */
@@ -10,7 +10,7 @@ import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import Units from '../commands/units.js'
 import type {UnitsReport} from '../src/report/units.js'
-import {fixturesDir, repoRoot, sharedData} from './support/paths.js'
+import {fixturesDir, repoRoot, realData} from './support/paths.js'
 import {captureCommandOutput} from './support/command-output.js'
 
 const output = captureCommandOutput()
@@ -62,7 +62,7 @@ describe('vtd-check units', () => {
 
   it('falls back to the boot lines of the kernel log when sysfs has no units', async () => {
     const root = mkdtempSync(path.join(os.tmpdir(), 'vtd-units-'))
-    copyFileSync(path.join(sharedData, 'pci/x299-taichi-xe-i9-7920x-dmesg.txt'), path.join(root, 'dmesg.txt'))
+    copyFileSync(path.join(realData, 'pci/x299-taichi-xe-i9-7920x-dmesg.txt'), path.join(root, 'dmesg.txt'))
     const r = await run(['--root', root, '--json'])
     expect(r.origin).toBe('kernel log')
     expect(outcome(r, 'units.present')).toBe('warn')

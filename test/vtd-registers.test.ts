@@ -1,5 +1,5 @@
 /**
- * CAP/ECAP/VER decoding and boot-line parsing against real kernel logs in ../shared/data.
+ * CAP/ECAP/VER decoding and boot-line parsing against real kernel logs in test/fixtures/real.
  * Expected values were worked out by hand from the bit tables in vtd-reference §2.2–2.3
  * (the working is in the comments), not copied from the decoder's output.
  */
@@ -7,9 +7,9 @@ import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {decodeCap, decodeEcap, decodeVersion, featureNames, unitsFromLog} from '../src/decode/vtd-registers.js'
-import {sharedData} from './support/paths.js'
+import {realData} from './support/paths.js'
 
-const log = (name: string): string => readFileSync(path.join(sharedData, name), 'utf8')
+const log = (name: string): string => readFileSync(path.join(realData, name), 'utf8')
 
 describe('decodeCap', () => {
   it('Skylake-era iGPU unit cap d2008c40660462', () => {

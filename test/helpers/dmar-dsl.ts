@@ -9,7 +9,7 @@
  */
 import {readFileSync, readdirSync} from 'node:fs'
 import path from 'node:path'
-import {sharedData} from '../support/paths.js'
+import {realData} from '../support/paths.js'
 
 export interface DslField {
   offset: number
@@ -46,7 +46,7 @@ export function parseDsl(text: string): DslField[] {
   return fields
 }
 
-export const dmarDataDir = path.join(sharedData, 'dmar')
+export const dmarDataDir = path.join(realData, 'dmar')
 
 export interface RealTable {
   name: string
@@ -54,7 +54,7 @@ export interface RealTable {
   dsl: DslField[]
 }
 
-/** Every .dat in shared/data/dmar with its .dsl. */
+/** Every .dat in test/fixtures/real/dmar with its .dsl. */
 export function realDmarTables(): RealTable[] {
   return readdirSync(dmarDataDir)
     .filter((f) => f.endsWith('.dat'))
