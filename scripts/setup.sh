@@ -11,16 +11,22 @@ for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
-  if [[ $(id -u) -eq 0 ]]; then
-    export DEBIAN_FRONTEND=noninteractive
+  # Root installs directly (a root-only image has no sudo); a user goes through sudo.
+  as_root=()
+  if [[ $(id -u) -ne 0 ]]; then
+    if command -v sudo >/dev/null; then as_root=(sudo); else
+      echo "setup: missing Debian packages; as root run: apt-get install ${missing[*]}" >&2
+      missing=()
+    fi
+  fi
+  if ((${#missing[@]})); then
     # One retry: a mirror hiccup should not fail a fresh machine's set-up.
     for attempt in 1 2; do
-      apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null && break
+      "${as_root[@]}" apt-get update -qq &&
+        "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null && break
       [[ $attempt -eq 2 ]] && exit 1
       sleep 10
     done
-  else
-    echo "setup: missing Debian packages (run as root, or: sudo apt-get install ${missing[*]})" >&2
   fi
 fi
 
