@@ -6,7 +6,7 @@ import {pathToFileURL} from 'node:url'
 
 const [dist, file] = process.argv.slice(2)
 const load = (p) => import(pathToFileURL(path.join(dist, p)).href)
-const {LogParser} = await load('src/decode/kernel-log.js')
+const {LogParser} = await load('src/decode/kernel-log/index.js')
 const {FaultTriage} = await load('src/replay/fault-triage.js')
 const {streamKernelLog} = await load('src/host/log-stream.js')
 const {faultsToJson} = await load('src/report/faults.js')

@@ -14,7 +14,7 @@ DIST="$WORK/dist"
 # Compile only what the pipeline needs (no `npm run build`: it wipes dist/).
 npx tsc --outDir "$DIST" --rootDir . --module nodenext --moduleResolution nodenext --target es2022 \
   --strict --skipLibCheck --types node --declaration false \
-  src/decode/kernel-log.ts src/replay/fault-triage.ts src/host/log-stream.ts src/report/faults.ts
+  src/decode/kernel-log/index.ts src/replay/fault-triage.ts src/host/log-stream.ts src/report/faults.ts
 echo '{"type":"module"}' > "$DIST/package.json"
 ln -sfn "$PWD/node_modules" "$DIST/node_modules"
 

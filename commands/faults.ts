@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base.js'
 import {exitCodeFor} from '../src/checks/outcome.js'
-import {LogParser} from '../src/decode/kernel-log.js'
+import {LogParser} from '../src/decode/kernel-log/index.js'
 import {hostUptime, streamKernelLog} from '../src/host/log-stream.js'
 import {loadTriageContext} from '../src/replay/fault-context.js'
 import {FaultTriage, parseSince, type TriageContext} from '../src/replay/fault-triage.js'

@@ -8,7 +8,7 @@ import {existsSync, readFileSync, readdirSync, statSync} from 'node:fs'
 import path from 'node:path'
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
-import {LogParser, parseKernelLog, type LogRecord} from '../src/decode/kernel-log.js'
+import {LogParser, parseKernelLog, type LogRecord} from '../src/decode/kernel-log/index.js'
 import {scannedLines} from '../src/decode/line-scanner.js'
 import {fixturesDir, repoRoot, realData} from './support/paths.js'
 

@@ -6,7 +6,7 @@
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {parseKernelLog, type FaultRecord} from '../src/decode/kernel-log.js'
+import {parseKernelLog, type FaultRecord} from '../src/decode/kernel-log/index.js'
 import {lookupFaultReason, reasonTableFor, LEGACY_DMA_REASONS, INTERRUPT_REASONS, SCALABLE_REASONS} from '../src/decode/fault-reasons.js'
 import {parseSince, triageRecords, type TriageContext, type TriageResult} from '../src/replay/fault-triage.js'
 import {faultOutcomes, faultsToJson, renderFaultsTable} from '../src/report/faults.js'

@@ -7,7 +7,7 @@
 import {readFileSync, readdirSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {LogParser, parseKernelLog, type LogRecord} from '../src/decode/kernel-log.js'
+import {LogParser, parseKernelLog, type LogRecord} from '../src/decode/kernel-log/index.js'
 import {realData} from './support/paths.js'
 
 const repoRoot = path.resolve(import.meta.dirname, '..')

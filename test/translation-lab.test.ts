@@ -117,7 +117,7 @@ describe('lab ground truth', () => {
 
 describe('fault triage hook on the lab logs', () => {
   it('names the refusing step for each DMA fault record the kernel-log decoder reads', async () => {
-    const {parseKernelLog} = await import('../src/decode/kernel-log.js')
+    const {parseKernelLog} = await import('../src/decode/kernel-log/index.js')
     const {faultStepHook} = await import('../src/replay/translation/index.js')
     type Triage = import('../src/replay/fault-triage.js').TriageContext
     const context = loadReplayContext(new RootedHostFs(path.join(fixtures, 'lab-scalable-mode')))

@@ -6,7 +6,7 @@
 import type {CollectedGroup, CollectedHost, CollectedPciDevice, CollectedUnit} from '../collect/types.js'
 import {decodeDmar, type DmarTable} from '../decode/dmar.js'
 import type {HostFs, Read} from '../host/fs.js'
-import {parseKernelLog} from '../decode/kernel-log.js'
+import {parseKernelLog} from '../decode/kernel-log/index.js'
 import {decodeCap, decodeEcap} from '../decode/vtd-registers.js'
 import {ineffectiveParameters, parseKernelParameters, type IneffectiveParameter, type KernelParameters} from './cmdline.js'
 import {findHostRoles, type HostRoles} from './host-roles.js'

@@ -1,6 +1,6 @@
 /**
  * The kernel-log parser's prefilter: which lines of a byte block may hold an IOMMU keyword
- * (see CANDIDATE in kernel-log.ts), found at memchr-like speed so the parser decodes only those
+ * (see CANDIDATE in kernel-log/shapes.ts), found at memchr-like speed so the parser decodes only those
  * lines to strings. Pure computation over bytes; falls back to null where WebAssembly SIMD is
  * unavailable (the parser then scans decoded text with its regex).
  */

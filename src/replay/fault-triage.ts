@@ -9,7 +9,7 @@
  */
 import type {Evidence} from '../checks/outcome.js'
 import {lookupFaultReason, formatReasonCode, type FaultReason} from '../decode/fault-reasons.js'
-import type {FaultRecord, LogRecord, LogTime, QiRecord} from '../decode/kernel-log.js'
+import type {FaultRecord, LogRecord, LogTime, QiRecord} from '../decode/kernel-log/index.js'
 import type {PciTopology} from '../model/pci.js'
 import {devfnOf, devicesBehindAlias, type AliasResolution} from './dma-alias.js'
 

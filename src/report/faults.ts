@@ -6,7 +6,7 @@
 import Table from 'cli-table3'
 import type {Evidence, Outcome} from '../checks/outcome.js'
 import {formatReasonCode} from '../decode/fault-reasons.js'
-import type {LogTime} from '../decode/kernel-log.js'
+import type {LogTime} from '../decode/kernel-log/index.js'
 import type {EventGroup, FaultGroup, FaultTrace, Seen, TriageResult} from '../replay/fault-triage.js'
 
 export const FAULTS_SCHEMA_VERSION = 1

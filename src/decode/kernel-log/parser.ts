@@ -1,0 +1,584 @@
+/**
+ * Kernel-log lines → typed records, for every era's DMAR / DMAR-IR / QI / PRQ / RMRR messages
+ * (vtd-reference §4–5). One pass, line by line: `LogParser.push(line)` returns the records that
+ * line completes (the two-line 2.6–4.6 forms complete on their second line), `end()` flushes.
+ *
+ * Data-driven: prefixes (timestamps, syslog/journal, level markers, Xen) are one table
+ * (prefixes.ts), message shapes another (shapes.ts, one module per format). A line no shape knows
+ * is ignored; a fault-looking line no shape knows is returned as an `unparsed` record, never
+ * thrown away silently.
+ */
+import {byteScanner, type ByteScanner} from '../line-scanner.js'
+import {
+  bodyWords, clonerFor, copierFor, countNewlines, digitsValue, hashBytes, isDigit, isSpace, isSyslogLead, keepStamp,
+  latin1, MONOTONIC, NO_STAMP, RELATIVE, sameBytes, sameStamp, STAMP_KEY, SYSLOG,
+  type Cloner, type LineCacheEntry, type StampKind,
+} from './line-cache.js'
+import {
+  AFTER_MONOTONIC, monthIndex, MONOTONIC_FAST, PREFIX_RULES, PREFIX_RULES_BY_CHAR, RELATIVE_STAMP, yearlessEpoch,
+  type PrefixState, type RelativeClock,
+} from './prefixes.js'
+import type {LogRecord, LogTime, RecordBase, TimeStyle} from './records.js'
+import type {HeadHolder, ShapeContext} from './shape.js'
+import {CANDIDATE, CANDIDATE_SCAN, FAULT_LOOKING, GLUE, SHAPES} from './shapes.js'
+import type {FaultRecord} from './vtd-fault.js'
+
+
+/** Shared empty result; frozen so a caller that pushes into it fails loudly. */
+const NO_RECORDS = Object.freeze([]) as unknown as LogRecord[]
+
+export class LogParser implements HeadHolder, RelativeClock {
+  private lineNo = 0
+  private held: FaultRecord | undefined
+  /** dmesg -H: seconds of the last anchor plus the deltas since. */
+  private relativeClock = 0
+  /** The last time seen, inherited by continuation lines that have none. */
+  private lastTime: LogTime | undefined
+  /** A newer stamp than `lastTime`, still as bytes (see holdStamp); 0 when none. */
+  private pendingStampLength = 0
+  private readonly pendingStamp = new Uint8Array(64)
+  private pendingStyle: TimeStyle = 'monotonic'
+  private pendingSeconds = 0
+  /** readStamp's result: the stamp text's bounds in the block, and its value. */
+  private stampFrom = 0
+  private stampTo = 0
+  private stampValue = 0
+  /** readSyslogStamp's result: month index, day, where "HH:MM:SS" starts, the ".ddd" fraction. */
+  private syslogMonth: number | undefined
+  private syslogDay = 0
+  private syslogClock = 0
+  private syslogFraction = 0
+  /** The last syslog stamp's bytes (length first) and its time, while they still describe it. */
+  private readonly syslogStamp = new Uint8Array(64)
+  private syslogTimeFor: LogTime | undefined
+  /**
+   * The byte path's cache: lines by the hash of their body bytes, each entry taken from
+   * `bodyCache` (cleared with it, so a hit here is a hit there: records come out alike).
+   */
+  private readonly lineCache = new Map<number, LineCacheEntry>()
+  /**
+   * Parsed message bodies (text after the prefixes) of stateless shapes: fault storms repeat the
+   * same body thousands of times with only the stamp changing. Bounded; cleared when full.
+   */
+  private readonly bodyCache = new Map<string, {head: boolean; record?: LogRecord; clone?: Cloner}>()
+  private static readonly BODY_CACHE_MAX = 4096
+
+  /** Lines pushed so far. */
+  get lines(): number {
+    return this.lineNo
+  }
+
+  relativeStamp(m: RegExpExecArray): LogTime {
+    return {text: m[0].trim().slice(1, -1).trim(), style: 'relative', seconds: this.advanceRelativeClock(Number(`${m[1]}.${m[2]}`))}
+  }
+
+  /** Adds a dmesg -H delta; rounded to the microsecond the stamps carry, so sums do not drift. */
+  private advanceRelativeClock(delta: number): number {
+    this.relativeClock = Math.round((this.relativeClock + delta) * 1e6) / 1e6
+    return this.relativeClock
+  }
+
+  relativeAnchor(m: RegExpExecArray): LogTime {
+    const month = monthIndex(m[2]!)
+    if (month === undefined) return {text: m[1]!, style: 'relative'}
+    this.relativeClock = yearlessEpoch(month, Number(m[3]), Number(m[4]), Number(m[5]), 0)
+    return {text: m[1]!, style: 'relative', seconds: this.relativeClock}
+  }
+
+  /** Feed one line (without its newline). Returns the records it completed (often none). */
+  push(rawLine: string): LogRecord[] {
+    this.lineNo++
+    const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine
+    if (!CANDIDATE.test(line)) {
+      // dmesg -H stamps are deltas: every line's delta counts, even on lines we skip.
+      if (line.charCodeAt(0) === 0x5b && RELATIVE_STAMP.test(line)) this.stripPrefixes(line)
+      return this.flushHeld()
+    }
+    return this.parseLine(line)
+  }
+
+  /** A line known to hold a candidate keyword (the block scanner found one). */
+  private parseLine(line: string): LogRecord[] {
+    const {body, time, xen} = this.stripPrefixes(line)
+    const out: LogRecord[] = []
+    const parts = mayBeGlued(body) && GLUE.test(body) ? body.split(GLUE) : [body]
+    for (const part of parts) this.parseBody(part, time, xen, out)
+    return out
+  }
+
+  /**
+   * Fast path for big inputs: a block of whole lines ("\n"-separated; the last may be unterminated
+   * only at end of input). Lines without a candidate keyword are counted, never sliced or parsed.
+   * dmesg -H blocks (every line carries a delta stamp) go line by line.
+   *
+   * With `bytes` (the block's raw bytes) `block` is not read: a byte scanner finds the candidate
+   * lines and counts the rest, and only candidate lines are decoded (UTF-8, fresh small strings,
+   * so nothing kept pins the block). Without `bytes`, `block` is the text (latin1 or UTF-8).
+   */
+  pushText(block: string, sink: (r: LogRecord) => void, bytes?: Buffer): void {
+    if (bytes !== undefined) {
+      const scanner = byteScanner()
+      if (scanner !== null) return this.pushBytes(bytes, scanner, sink)
+      block = bytes.toString('latin1')
+    }
+    this.pushString(block, sink, bytes)
+  }
+
+  private pushBytes(bytes: Buffer, scanner: ByteScanner, sink: (r: LogRecord) => void): void {
+    const n = bytes.length
+    if (n === 0) return
+    if (bytes[0] === 0x5b && RELATIVE_STAMP.test(bytes.toString('latin1', 0, Math.min(n, 1024)))) {
+      const lines = bytes.toString('utf8').split('\n')
+      if (lines[lines.length - 1] === '') lines.pop()
+      this.pushMany(lines, sink)
+      return
+    }
+    // Scan and parse a slice at a time: the parser then reads lines the scanner has just brought
+    // into the CPU cache, rather than a multi-megabyte block that left it long ago.
+    for (let from = 0; from < n;) {
+      let to = n
+      if (n - from > SCAN_SLICE) {
+        to = bytes.lastIndexOf(10, from + SCAN_SLICE - 1) + 1
+        if (to <= from) to = bytes.indexOf(10, from + SCAN_SLICE) + 1 || n // a line longer than a slice
+      }
+      this.scanSlice(bytes.subarray(from, to), scanner, sink)
+      from = to
+    }
+  }
+
+  /** pushBytes on whole lines of one block (all "\n"-terminated but maybe the block's last). */
+  private scanSlice(bytes: Buffer, scanner: ByteScanner, sink: (r: LogRecord) => void): void {
+    const n = bytes.length
+    const {hits, count, newlines} = scanner.scan(bytes)
+    const view = new DataView(bytes.buffer, bytes.byteOffset, n)
+    const base = this.lineNo
+    for (let k = 0; k < count * 5; k += 5) {
+      const start = hits[k]!
+      const lineNo = base + hits[k + 1]! + 1
+      const bodyStart = hits[k + 2]!
+      const end = hits[k + 3]!
+      if (lineNo > this.lineNo + 1) {
+        // Lines skipped since the last one parsed end a held two-line head.
+        this.lineNo = lineNo - 1
+        if (this.held !== undefined) for (const r of this.flushHeld()) sink(r)
+      }
+      this.lineNo = lineNo
+      if (end > start && bytes[end - 1] === 0x0d) {
+        this.slowLine(bytes.toString('utf8', start, end - 1), sink)
+        continue
+      }
+      let stamp: StampKind = NO_STAMP
+      // What the cache compares: the scanner's body, or for syslog lines everything after the stamp.
+      let bodyFrom = bodyStart
+      let hash = hits[k + 4]!
+      if (bodyStart > start) {
+        stamp = this.readStamp(bytes, start, bodyStart)
+        if (stamp === NO_STAMP) {
+          this.slowLine(bytes.toString('utf8', start, end), sink)
+          continue
+        }
+      } else if (isSyslogLead(bytes[start]!)) {
+        const host = this.readSyslogStamp(bytes, start, end)
+        if (host !== -1) {
+          stamp = SYSLOG
+          bodyFrom = host
+          hash = hashBytes(view, host, end)
+        }
+      }
+      const key = hash ^ STAMP_KEY[stamp]!
+      const hit = this.lineCache.get(key)
+      if (hit !== undefined && hit.stamp === stamp && sameBytes(hit.body, view, bodyFrom, end)) {
+        if (!hit.candidate) {
+          // slowLine stops before the prefixes here: a dmesg -H delta on such a line is not counted.
+          if (this.held !== undefined) for (const r of this.flushHeld()) sink(r)
+          continue
+        }
+        // What parseBody's cache hit does, without decoding the line.
+        let time: LogTime | undefined
+        if (stamp === SYSLOG) {
+          // Built per line: stripPrefixes makes every syslog stamp the last time, record or not.
+          time = this.syslogTime(bytes, start)
+          this.lastTime = time
+          this.pendingStampLength = 0
+        } else if (stamp !== NO_STAMP) {
+          const style: TimeStyle = stamp === MONOTONIC ? 'monotonic' : 'relative'
+          // A delta moves the clock on every candidate line, as stripPrefixes does.
+          const seconds = stamp === MONOTONIC ? this.stampValue : this.advanceRelativeClock(this.stampValue)
+          if (hit.record !== undefined) {
+            time = {text: latin1(bytes, this.stampFrom, this.stampTo), style, seconds}
+            this.lastTime = time
+            this.pendingStampLength = 0
+          } else this.holdStamp(bytes, this.stampFrom, this.stampTo, style, seconds)
+        } else if (hit.record !== undefined) time = this.currentLastTime()
+        if (this.held !== undefined) for (const r of this.flushHeld()) sink(r)
+        if (hit.record === undefined) continue
+        const rec = hit.clone!(hit.record, this.lineNo, time)
+        if (hit.head) this.holdHead(rec as FaultRecord)
+        else sink(rec)
+        continue
+      }
+      const line = bytes.toString('utf8', start, end)
+      const cacheable = this.slowLine(line, sink, true, stamp !== NO_STAMP)
+      if (cacheable !== undefined) {
+        if (this.lineCache.size >= LogParser.BODY_CACHE_MAX) this.lineCache.clear()
+        const entry: LineCacheEntry = {...cacheable, body: bodyWords(bytes, bodyFrom, end), stamp}
+        if (cacheable.record !== undefined) entry.clone = clonerFor(cacheable.record)
+        this.lineCache.set(key, entry)
+      }
+    }
+    const total = base + newlines + (bytes[n - 1] === 10 ? 0 : 1)
+    if (total > this.lineNo) {
+      this.lineNo = total
+      if (this.held !== undefined) for (const r of this.flushHeld()) sink(r)
+    }
+  }
+
+  /**
+   * The stamp in bytes[start, bodyStart) (the scanner's leading "[…]" and one space): a monotonic
+   * "[  12.345678]" as MONOTONIC_FAST takes it, or a dmesg -H delta "[  +0,000002] " as the
+   * relative prefix rule takes it. Leaves the stamp text's bounds in stampFrom/stampTo and its
+   * value (seconds, or the delta) in stampValue. NO_STAMP for anything else, and for deltas too
+   * long to convert exactly: those lines take the slow path.
+   */
+  private readStamp(bytes: Buffer, start: number, bodyStart: number): StampKind {
+    let p = start + 1
+    while (p < bodyStart && isSpace(bytes[p]!)) p++
+    const from = p
+    const relative = bytes[p] === 0x2b
+    if (relative) {
+      p++
+      while (p < bodyStart && isSpace(bytes[p]!)) p++
+    }
+    const digits = p
+    let value = 0
+    while (p < bodyStart && isDigit(bytes[p]!)) value = value * 10 + bytes[p++]! - 0x30
+    if (p === digits || !(bytes[p] === 0x2e || (relative && bytes[p] === 0x2c))) return NO_STAMP
+    const frac = ++p
+    let scale = 1
+    while (p < bodyStart && isDigit(bytes[p]!)) value = value * 10 + bytes[p++]! - 0x30, scale *= 10
+    if (p === frac || bytes[p] !== 0x5d) return NO_STAMP
+    // Both exact below 2^53 (at most 15 digits), so the quotient is Number(text), correctly rounded.
+    const exact = p - digits <= 16
+    if (relative) {
+      // The rule's "\s?" would also take a tab; dmesg prints one space, anything else goes slow.
+      if (!exact || p + 2 !== bodyStart || bytes[p + 1] !== 0x20) return NO_STAMP
+      this.stampFrom = from // the rule's text keeps the "+"
+    } else {
+      if (!(p + 1 === bodyStart || (p + 2 === bodyStart && bytes[p + 1] === 0x20))) return NO_STAMP
+      this.stampFrom = digits
+    }
+    this.stampTo = p
+    this.stampValue = exact ? value / scale : Number(bytes.toString('latin1', digits, p))
+    return relative ? RELATIVE : MONOTONIC
+  }
+
+  /**
+   * A syslog / journal "short" stamp opening the line, exactly as the syslog prefix rule takes
+   * it: "Jul 19 23:11:56 host kernel:", "févr. 12 13:47:54.035211 host kernel:". Returns where the
+   * host name starts, or -1 for anything else (those lines take the slow path). The stamp's
+   * fields are left in the syslog* scratch fields for syslogTime. The month name (3–5 chars)
+   * may be ASCII or 2-byte UTF-8 Latin-1 letters (no whitespace among those).
+   *
+   * The cached body then starts at the host: the month cannot hold a CANDIDATE keyword (checked)
+   * and the digits between hold none, so a line is a candidate exactly when that body is, and
+   * the prefixes after the stamp ("host kernel:", level markers …) depend on the body alone.
+   */
+  private readSyslogStamp(bytes: Buffer, start: number, end: number): number {
+    let p = start
+    let chars = 0
+    for (; p < end && chars <= 5; chars++) {
+      const b = bytes[p]!
+      if (b < 0x80) {
+        if (isSpace(b) || isDigit(b)) break
+        p++
+      } else if (b === 0xc3 && p + 1 < end && (bytes[p + 1]! & 0xc0) === 0x80) p += 2
+      else return -1
+    }
+    if (chars < 3 || chars > 5 || bytes[p] !== 0x20) return -1
+    const monthEnd = p++
+    if (bytes[p] === 0x20) p++
+    const day = p
+    while (p < end && isDigit(bytes[p]!)) p++
+    if (p - day < 1 || p - day > 2 || bytes[p] !== 0x20) return -1
+    const clock = p + 1
+    if (clock + 8 > end || !isDigit(bytes[clock]!) || !isDigit(bytes[clock + 1]!) || bytes[clock + 2] !== 0x3a
+      || !isDigit(bytes[clock + 3]!) || !isDigit(bytes[clock + 4]!) || bytes[clock + 5] !== 0x3a
+      || !isDigit(bytes[clock + 6]!) || !isDigit(bytes[clock + 7]!)) return -1
+    p = clock + 8
+    let frac = 0
+    if (bytes[p] === 0x2e) {
+      const digits = ++p
+      let value = 0
+      let scale = 1
+      while (p < end && isDigit(bytes[p]!)) value = value * 10 + bytes[p++]! - 0x30, scale *= 10
+      // Exact below 2^53, so the quotient is Number(".ddd"), correctly rounded.
+      if (p === digits || p - digits > 15) return -1
+      frac = value / scale
+    }
+    if (bytes[p] !== 0x20) return -1
+    const stampEnd = p++
+    // "\S+ kernel:": an ASCII host name (a non-ASCII one might hold Unicode whitespace).
+    const host = p
+    while (p < end && bytes[p]! > 0x20 && bytes[p]! < 0x7f) p++
+    if (p === host || p + 8 > end || latin1(bytes, p, p + 8) !== ' kernel:') return -1
+    this.stampTo = stampEnd
+    // Lines in the same second (or µs) repeat the stamp: the previous one's time still holds.
+    if (this.syslogTimeFor !== undefined && sameStamp(this.syslogStamp, bytes, start, stampEnd)) return host
+    this.syslogTimeFor = undefined
+    const month = bytes.toString('utf8', start, monthEnd)
+    if (CANDIDATE.test(month)) return -1
+    this.syslogMonth = monthIndex(month)
+    this.syslogDay = digitsValue(bytes, day, clock - 1)
+    this.syslogClock = clock
+    this.syslogFraction = frac
+    return host
+  }
+
+  /**
+   * The time stripPrefixes' syslog rule gives the stamp readSyslogStamp just read. Kept for the
+   * next line with the same stamp bytes (LogTime objects are never mutated, records may share one).
+   */
+  private syslogTime(bytes: Buffer, start: number): LogTime {
+    if (this.syslogTimeFor !== undefined) return this.syslogTimeFor
+    const text = bytes.toString('utf8', start, this.stampTo)
+    const month = this.syslogMonth
+    const c = this.syslogClock
+    const seconds = month === undefined ? undefined
+      : yearlessEpoch(month, this.syslogDay, digitsValue(bytes, c, c + 2), digitsValue(bytes, c + 3, c + 5), digitsValue(bytes, c + 6, c + 8)) + this.syslogFraction
+    const time: LogTime = {text, style: 'syslog', seconds}
+    if (keepStamp(this.syslogStamp, bytes, start, this.stampTo)) this.syslogTimeFor = time
+    return time
+  }
+
+  /**
+   * One line the scanner reported, the slow way (as `push` would, the line number already
+   * counted). With `cacheable`, returns what a later line with the same bytes after its stamp
+   * (`stamped`: monotonic, dmesg -H, or syslog up to the host name; else the same whole line) may
+   * reuse: the line was no candidate, or one stateless shape (or none) took its body, and only the
+   * stamp (if any) carried a time. What the other prefixes (host "kernel:", Xen, indentation) do
+   * depends on those same bytes alone.
+   */
+  private slowLine(line: string, sink: (r: LogRecord) => void, cacheable = false, stamped = false): {candidate: boolean; record?: LogRecord; head?: boolean} | undefined {
+    if (!CANDIDATE.test(line)) {
+      if (this.held !== undefined) for (const r of this.flushHeld()) sink(r)
+      return {candidate: false}
+    }
+    const {body, time, xen, stamps} = this.stripPrefixes(line)
+    const glued = mayBeGlued(body) && GLUE.test(body)
+    const out: LogRecord[] = []
+    for (const part of glued ? body.split(GLUE) : [body]) this.parseBody(part, time, xen, out)
+    for (const r of out) sink(r)
+    // A stamp after the leading one (or any stamp on an unstamped line) is more state than the cache keeps.
+    if (!cacheable || glued || stamps !== (stamped ? 1 : 0)) return undefined
+    const cached = this.bodyCache.get(xen ? '\u0000' + body : body)
+    if (cached === undefined) return undefined
+    if (cached.record === undefined) return {candidate: true}
+    return cached.head ? {candidate: true, record: cached.record, head: true} : {candidate: true, record: cached.record}
+  }
+
+  /** The last stamp, kept as bytes until a record needs it (most candidate lines make none). */
+  private holdStamp(bytes: Uint8Array, from: number, to: number, style: TimeStyle, seconds: number): void {
+    if (to - from > this.pendingStamp.length) {
+      const text = Buffer.from(bytes.buffer, bytes.byteOffset + from, to - from).toString('latin1')
+      this.lastTime = {text, style, seconds}
+      this.pendingStampLength = 0
+      return
+    }
+    for (let i = from; i < to; i++) this.pendingStamp[i - from] = bytes[i]!
+    this.pendingStampLength = to - from
+    this.pendingStyle = style
+    this.pendingSeconds = seconds
+  }
+
+  private currentLastTime(): LogTime | undefined {
+    if (this.pendingStampLength > 0) {
+      const text = Buffer.from(this.pendingStamp.buffer, this.pendingStamp.byteOffset, this.pendingStampLength).toString('latin1')
+      this.lastTime = {text, style: this.pendingStyle, seconds: this.pendingSeconds}
+      this.pendingStampLength = 0
+    }
+    return this.lastTime
+  }
+
+  /** The regex scan over a decoded block (no WebAssembly, or text without bytes). */
+  private pushString(block: string, sink: (r: LogRecord) => void, bytes?: Buffer): void {
+    if (block.length === 0) return
+    const lineAt = bytes === undefined
+      ? (from: number, to: number) => block.slice(from, to)
+      : (from: number, to: number) => bytes.toString('utf8', from, to)
+    if (RELATIVE_STAMP.test(block)) {
+      const text = bytes === undefined ? block : bytes.toString('utf8')
+      const lines = text.split('\n')
+      if (lines[lines.length - 1] === '') lines.pop()
+      this.pushMany(lines, sink)
+      return
+    }
+    const scan = CANDIDATE_SCAN
+    scan.lastIndex = 0
+    let pos = 0
+    while (pos < block.length) {
+      const m = scan.exec(block)
+      if (m === null) break
+      const lineStart = m.index === 0 ? 0 : block.lastIndexOf('\n', m.index - 1) + 1
+      if (lineStart > pos) {
+        this.lineNo += countNewlines(block, pos, lineStart)
+        for (const r of this.flushHeld()) sink(r)
+      }
+      let lineEnd = block.indexOf('\n', m.index)
+      if (lineEnd === -1) lineEnd = block.length
+      this.lineNo++
+      const raw = lineAt(lineStart, lineEnd)
+      for (const r of this.parseLine(raw.endsWith('\r') ? raw.slice(0, -1) : raw)) sink(r)
+      pos = lineEnd + 1
+      scan.lastIndex = pos
+    }
+    if (pos < block.length) {
+      const skipped = countNewlines(block, pos, block.length) + (block.endsWith('\n') ? 0 : 1)
+      if (skipped > 0) {
+        this.lineNo += skipped
+        for (const r of this.flushHeld()) sink(r)
+      }
+    }
+  }
+
+  /** Feed several lines at once (a chunk split on "\n"); records go to `sink`. */
+  pushMany(lines: Iterable<string>, sink: (r: LogRecord) => void): void {
+    for (const l of lines) for (const r of this.push(l)) sink(r)
+  }
+
+  /** End of input: a held two-line head becomes an incomplete fault. */
+  end(): LogRecord[] {
+    return this.flushHeld()
+  }
+
+  /** `stamps`: how many prefixes set the time (slowLine caches only lines with their one stamp). */
+  private stripPrefixes(line: string): {body: string; time?: LogTime; xen: boolean; stamps: number} {
+    const st: PrefixState = {xen: false}
+    let rest = line
+    const fast = MONOTONIC_FAST.exec(line)
+    if (fast !== null) {
+      st.time = {text: fast[1]!, style: 'monotonic', seconds: Number(fast[1])}
+      rest = line.slice(fast[0].length)
+      for (let m = AFTER_MONOTONIC.exec(rest); m !== null && m[0].length > 0; m = AFTER_MONOTONIC.exec(rest)) {
+        if (m[0] === '[VT-D]') st.xen = true
+        rest = rest.slice(m[0].length)
+      }
+      this.lastTime = st.time
+      this.pendingStampLength = 0
+      return {body: rest, time: st.time, xen: st.xen, stamps: 1}
+    }
+    let stamps = 0
+    for (let guard = 0; guard < 8; guard++) {
+      let matched = false
+      const c = rest.charCodeAt(0)
+      for (const rule of c < 128 ? PREFIX_RULES_BY_CHAR[c]! : PREFIX_RULES) {
+        const m = rule.re.exec(rest)
+        if (m === null || m[0].length === 0) continue
+        const before = st.time
+        rule.apply(m, this, st)
+        if (st.time !== before) stamps++
+        rest = rest.slice(m[0].length)
+        matched = true
+        break
+      }
+      if (!matched) break
+    }
+    if (st.time !== undefined) {
+      this.lastTime = st.time
+      this.pendingStampLength = 0
+    }
+    return {body: rest, time: st.time, xen: st.xen, stamps}
+  }
+
+  private parseBody(body: string, time: LogTime | undefined, xen: boolean, out: LogRecord[]): void {
+    const t = time ?? this.currentLastTime()
+    const cacheKey = xen ? '\u0000' + body : body
+    const cached = this.bodyCache.get(cacheKey)
+    if (cached !== undefined) {
+      if (this.held !== undefined) out.push(...this.flushHeld())
+      if (cached.record !== undefined) {
+        // The template already carries this body's text; only the line and the stamp change.
+        const rec = cached.clone!(cached.record, this.lineNo, t)
+        // A two-line head is held for its tail, as its build does.
+        if (cached.head) this.holdHead(rec as FaultRecord)
+        else out.push(rec)
+      }
+      return
+    }
+    const base: RecordBase = {line: this.lineNo, text: body.trimEnd()}
+    if (t !== undefined) base.time = t
+    const cx: ShapeContext = {parser: this, base, xen}
+    for (const shape of SHAPES) {
+      if (!body.includes(shape.probe)) continue
+      const m = shape.re.exec(body)
+      if (m === null) continue
+      // A new head, or any other message, ends a held head that never got its tail.
+      if (shape.stateful !== 'tail' && this.held !== undefined) out.push(...this.flushHeld())
+      const rec = shape.build(m, cx)
+      if (rec !== undefined) out.push(rec)
+      if (shape.stateful === 'head') this.remember(cacheKey, true, this.held)
+      else if (shape.stateful !== 'tail') this.remember(cacheKey, false, rec)
+      return
+    }
+    if (this.held !== undefined) out.push(...this.flushHeld())
+    const unparsed: LogRecord | undefined = FAULT_LOOKING.test(body) ? {...base, type: 'unparsed', why: 'looks like a fault line but matches no known kernel format'} : undefined
+    if (unparsed !== undefined) out.push(unparsed)
+    this.remember(cacheKey, false, unparsed)
+  }
+
+  private remember(key: string, head: boolean, record: LogRecord | undefined): void {
+    if (this.bodyCache.size >= LogParser.BODY_CACHE_MAX) {
+      this.bodyCache.clear()
+      this.lineCache.clear()
+    }
+    if (record === undefined) {
+      this.bodyCache.set(key, {head})
+      return
+    }
+    // The template keeps no stamp: a hit takes the new line's (or none).
+    const {time: _time, ...template} = record
+    this.bodyCache.set(key, {head, record: template as LogRecord, clone: clonerFor(template as LogRecord)})
+  }
+
+  /** Called by the two-line head shape. */
+  holdHead(rec: FaultRecord): void {
+    this.held = rec
+  }
+
+  /** Called by the tail shape: the held head gets its reason. */
+  completeHead(reason: number, reasonText: string, base: RecordBase): LogRecord | undefined {
+    const head = this.held
+    this.held = undefined
+    if (head === undefined) return {...base, type: 'unparsed', why: 'fault-reason line without its "Request device" line'}
+    // {...head, reason, reasonText, text}, keys in that order, without a megamorphic spread.
+    const rec = copierFor(head)(head) as FaultRecord
+    rec.reason = reason
+    rec.reasonText = reasonText
+    rec.text = `${head.text}\n${base.text}`
+    return rec
+  }
+
+  private flushHeld(): LogRecord[] {
+    if (this.held === undefined) return NO_RECORDS
+    const head = this.held
+    this.held = undefined
+    return [{...head, reasonText: '<missing "fault reason" line>'}]
+  }
+}
+
+/** Bytes scanned and parsed at a time (pushBytes): well inside a core's L2 cache (64–256 KiB measured alike). */
+const SCAN_SLICE = 128 * 1024
+
+/** Cheap pre-check for GLUE: a message prefix somewhere after the start. */
+function mayBeGlued(body: string): boolean {
+  return body.indexOf('DMAR', 1) !== -1 || body.indexOf('dmar_fault: ', 1) !== -1
+}
+/** Parse a whole text (tests, small files). */
+export function parseKernelLog(text: string): LogRecord[] {
+  const parser = new LogParser()
+  const out: LogRecord[] = []
+  const lines = text.split('\n')
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop()
+  parser.pushMany(lines, (r) => out.push(r))
+  out.push(...parser.end())
+  return out
+}

@@ -1,0 +1,57 @@
+/**
+ * The records the kernel-log parser returns: the shared base (line, time, text) and the union of
+ * every format module's record type. A new format defines its record type in its own module
+ * (beside its shapes) and adds it to `LogRecord` here.
+ */
+import type {AmdViRecord} from './amd-vi.js'
+import type {DomainTypeRecord, GroupRecord, InterruptRemappingRecord, IommuReadyRecord} from './boot-state.js'
+import type {PrqRecord} from './vtd-prq.js'
+import type {QiRecord} from './vtd-qi.js'
+import type {RmrrRecord, RmrrRefusalRecord} from './rmrr.js'
+import type {FaultRecord, FaultStatusRecord, SuppressedRecord} from './vtd-fault.js'
+import type {WalkDumpRecord} from './walk-dump.js'
+
+export type TimeStyle = 'monotonic' | 'ctime' | 'relative' | 'syslog' | 'iso' | 'xen'
+
+export interface LogTime {
+  /** As printed, without brackets: "144.480641", "Thu Oct 22 08:54:51 2020", "+0,000002", "Jul 19 23:11:56". */
+  text: string
+  style: TimeStyle
+  /**
+   * Comparable seconds: since boot (monotonic), since the epoch (ctime/syslog/iso; syslog assumes
+   * the current year), or since the log's first stamp (dmesg -H deltas without an anchor).
+   * Undefined when the stamp cannot be placed (unknown month name).
+   */
+  seconds?: number
+}
+
+export interface RecordBase {
+  /** 1-based line number of the (first) line. */
+  line: number
+  time?: LogTime
+  /** The message text after prefixes; two-line forms joined with "\n". */
+  text: string
+}
+
+
+/** A line that looks like a fault but matches no known shape: reported as data. */
+export interface UnparsedRecord extends RecordBase {
+  type: 'unparsed'
+  why: string
+}
+
+export type LogRecord =
+  | FaultRecord
+  | FaultStatusRecord
+  | SuppressedRecord
+  | QiRecord
+  | PrqRecord
+  | RmrrRefusalRecord
+  | RmrrRecord
+  | GroupRecord
+  | DomainTypeRecord
+  | InterruptRemappingRecord
+  | WalkDumpRecord
+  | AmdViRecord
+  | IommuReadyRecord
+  | UnparsedRecord

@@ -1,0 +1,32 @@
+/** CONFIG_DMAR_DEBUG page-walk dumps printed after a fault (≈5.17+). */
+import type {RecordBase} from './records.js'
+import {hexBig, type Shape} from './shape.js'
+
+export interface WalkDumpRecord extends RecordBase {
+  type: 'walk-dump'
+  /** "start" (Dump dmarN table entries for IOVA …), "entry", or "not-present". */
+  step: 'start' | 'entry' | 'not-present'
+  unit?: string
+  iova?: bigint
+}
+
+export const WALK_DUMP_SHAPES: Shape[] = [
+  {
+    name: 'walk-start',
+    probe: 'table entries for IOVA',
+    re: /Dump (dmar\d+) table entries for IOVA 0x([0-9a-f]+)/,
+    build: (m, cx) => ({...cx.base, type: 'walk-dump', step: 'start', unit: m[1]!, iova: hexBig(m[2]!)}),
+  },
+  {
+    name: 'walk-entry',
+    probe: 'entry',
+    re: /DMAR: (?:scalable mode root entry|root entry|context entry|pasid dir entry|pasid table entry\[\d+\]|pte level: \d+, pte value): /,
+    build: (_m, cx) => ({...cx.base, type: 'walk-dump', step: 'entry'}),
+  },
+  {
+    name: 'walk-not-present',
+    probe: 'not present',
+    re: /DMAR: (?:PTE not present at level \d+|(?:root|context|pasid directory|pasid|legacy mode page|scalable mode page) table is not present|page table not present at level \d+)/,
+    build: (_m, cx) => ({...cx.base, type: 'walk-dump', step: 'not-present'}),
+  },
+]
