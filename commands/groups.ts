@@ -30,7 +30,7 @@ export default class Groups extends BaseCommand {
       description: 'what-if: replay with pcie_acs_override=downstream|multifunction|id:VVVV:DDDD (comma list); implies --predict',
     }),
     'kernel-version': Flags.string({description: 'replay the grouping rules of this kernel (e.g. 5.9); default: the snapshot\'s, else current'}),
-    'pcie-switch-groups': Flags.boolean({description: 'replay with the 2025 pcie_switch_groups rework (linux-next): multifunction devices without ACS assumed isolated'}),
+    'pcie-switch-groups': Flags.boolean({description: 'what-if: one rule of the UNMERGED 2025 pcie_switch_groups series (in no release, not in linux-next): multifunction devices without ACS assumed isolated'}),
     'acs-as-read': Flags.boolean({description: 'use ACS Control exactly as read instead of as the kernel sets it with the IOMMU on'}),
     'lspci-verbose': Flags.file({description: 'take PCI devices from this `lspci -vvv` / `-vvvnn` text instead of sysfs', exists: true}),
     why: Flags.string({description: 'explain one device: its verdict, what must go with it, and why'}),
@@ -73,8 +73,11 @@ export default class Groups extends BaseCommand {
       return r?.ok ? r.value : undefined
     }
     const kernelVersion = flags['kernel-version'] ?? readOk('/proc/sys/kernel/osrelease')?.trim()
+    // pci=disable_acs_redir= / pci=config_acs= / pcie_acs_override= of the snapshot's boot change its groups.
+    const cmdline = readOk('/proc/cmdline')
     const options: GroupingOptions = {
       ...(kernelVersion ? {kernelVersion} : {}),
+      ...(cmdline ? {cmdline} : {}),
       assumeKernelEnablesAcs: !flags['acs-as-read'],
       pcieSwitchGroupsRework: flags['pcie-switch-groups'],
       ...(acsOverride ? {acsOverride} : {}),
@@ -86,7 +89,7 @@ export default class Groups extends BaseCommand {
     const predict = flags.predict || acsOverride !== undefined
     const crossCheck =
       list.groups.length > 0
-        ? crossCheckGroups(topology, prediction, {cmdline: readOk('/proc/cmdline'), kernelLog: readOk('/dmesg.txt'), kernelVersion})
+        ? crossCheckGroups(topology, prediction, {cmdline, kernelLog: readOk('/dmesg.txt'), kernelVersion})
         : undefined
     const report = groupingReport({
       topology,

@@ -7,6 +7,7 @@
  * or `undefined` (the kernel's -ENOTTY: no opinion, use the standard ACS check).
  */
 import {ACS, PCIE_TYPE, type PciFunction} from '../model/pci.js'
+import {inKernel, type KernelSpan, type KernelVersion} from './kernel-version.js'
 
 export type AcsQuirkKind =
   | 'amd-sb' // pci_quirk_amd_sb_acs
@@ -27,6 +28,8 @@ export interface AcsQuirkEntry {
   kernelName: string
   /** What the quirk is about, in words. */
   label: string
+  /** The kernel releases that have this row (drivers/pci/quirks.c history). */
+  span: KernelSpan
 }
 
 const range = (from: number, to: number): readonly [number, number] => [from, to]
@@ -74,30 +77,44 @@ export const INTEL_SPT_PCH_ACS_IDS: ReadonlyArray<number | readonly [number, num
 
 /** `pci_dev_acs_enabled[]` in kernel order (v6.x). */
 export const ACS_QUIRKS: readonly AcsQuirkEntry[] = [
-  {vendor: 0x1002, devices: [0x4385, 0x439c, 0x4383, 0x439d, 0x4384, 0x4399], kind: 'amd-sb', kernelName: 'pci_quirk_amd_sb_acs', label: 'AMD SB7xx/SB8xx/Hudson southbridge functions'},
-  {vendor: 0x1022, devices: [0x780f, 0x7809], kind: 'amd-sb', kernelName: 'pci_quirk_amd_sb_acs', label: 'AMD Hudson southbridge functions'},
-  {vendor: 0x1924, devices: [0x0903, 0x0923, 0x0a03], kind: 'mf-endpoint', kernelName: 'pci_quirk_mf_endpoint_acs', label: 'Solarflare multifunction NIC'},
-  {vendor: 0x8086, devices: INTEL_MF_NICS, kind: 'mf-endpoint', kernelName: 'pci_quirk_mf_endpoint_acs', label: 'Intel multifunction NIC (functions isolated)'},
-  {vendor: 0x8086, kind: 'rciep', kernelName: 'pci_quirk_rciep_acs', label: 'Intel root-complex integrated endpoint'},
-  {vendor: 0x17cb, devices: [0x0400, 0x0401, 0x0115, 0x0111, 0x0120], kind: 'root-port-isolated', kernelName: 'pci_quirk_qcom_rp_acs', label: 'Qualcomm root port'},
-  {vendor: 0x1dbf, devices: [0x0401], kind: 'root-port-isolated', kernelName: 'pci_quirk_qcom_rp_acs', label: 'HXT root port'},
-  {vendor: 0x8086, devices: INTEL_PCH_ACS_IDS, kind: 'intel-pch', kernelName: 'pci_quirk_intel_pch_acs', label: 'Intel PCH root port without ACS capability'},
-  {vendor: 0x8086, devices: INTEL_SPT_PCH_ACS_IDS, kind: 'intel-spt-pch', kernelName: 'pci_quirk_intel_spt_pch_acs', label: 'Intel Sunrise/Union Point PCH root port (ACS Control dword erratum)'},
-  {vendor: 0x19a2, devices: [0x0710], kind: 'mf-endpoint', kernelName: 'pci_quirk_mf_endpoint_acs', label: 'Emulex OneConnect'},
-  {vendor: 0x10df, devices: [0x0720], kind: 'mf-endpoint', kernelName: 'pci_quirk_mf_endpoint_acs', label: 'Emulex Skyhawk'},
-  {vendor: 0x177d, devices: [range(0xa000, 0xa7ff), 0xaf84, 0xb884], kind: 'root-port-isolated', kernelName: 'pci_quirk_cavium_acs', label: 'Cavium ThunderX root port'},
-  {vendor: 0x177d, devices: [0xa026, 0xa059, 0xa060], kind: 'mf-endpoint', kernelName: 'pci_quirk_mf_endpoint_acs', label: 'Cavium multifunction device'},
-  {vendor: 0x10e8, devices: [0xe004], kind: 'root-port-isolated', kernelName: 'pci_quirk_xgene_acs', label: 'APM X-Gene root port'},
-  {vendor: 0x1def, devices: [range(0xe005, 0xe00c)], kind: 'root-port-isolated', kernelName: 'pci_quirk_xgene_acs', label: 'Ampere root port'},
-  {vendor: 0x14e4, devices: [0x16d7, 0x1750, 0x1751, 0x1752, 0x1760, 0x1761, 0x1762, 0x1763], kind: 'mf-endpoint', kernelName: 'pci_quirk_mf_endpoint_acs', label: 'Broadcom BCM57xxx NIC'},
-  {vendor: 0x14e4, devices: [0xd714], kind: 'root-port-isolated', kernelName: 'pci_quirk_brcm_acs', label: 'Broadcom iProc PAXB root'},
-  {vendor: 0x0014, devices: [0x3c09, 0x3c19, 0x3c29, 0x7a09, 0x7a19, 0x7a29, 0x7a39, 0x7a49, 0x7a59, 0x7a69], kind: 'root-port-isolated', kernelName: 'pci_quirk_loongson_acs', label: 'Loongson root port'},
-  {vendor: 0x1c36, devices: [0x0031], kind: 'root-port-isolated', kernelName: 'pci_quirk_al_acs', label: 'Amazon Annapurna Labs root port'},
-  {vendor: 0x1d17, devices: [0x3038, 0x3104, 0x9083], kind: 'mf-endpoint', kernelName: 'pci_quirk_mf_endpoint_acs', label: 'Zhaoxin multifunction device'},
-  {vendor: 0x1957, devices: [range(0x8d80, 0x8d83), range(0x8d88, 0x8d8b), range(0x8d90, 0x8d93), range(0x8d98, 0x8d9b), 0x8da0, 0x8da1, 0x8da8, 0x8da9, 0x8db0, 0x8db1, 0x8db8, 0x8db9], kind: 'root-port-isolated', kernelName: 'pci_quirk_nxp_rp_acs', label: 'NXP LX2160A root port'},
-  {vendor: 0x1d17, devices: [range(0x0710, 0x071e), 0x0721, range(0x0723, 0x0752)], kind: 'zhaoxin-ports', kernelName: 'pci_quirk_zhaoxin_pcie_ports_acs', label: 'Zhaoxin root/downstream port'},
-  {vendor: 0x8088, devices: [range(0x0100, 0x010f), 0x1001, 0x2001, 0x5010, 0x5025, 0x5040, 0x5110, 0x5125, 0x5140], kind: 'wangxun-nic', kernelName: 'pci_quirk_wangxun_nic_acs', label: 'Wangxun multifunction NIC'},
+  {vendor: 0x1002, devices: [0x4385, 0x439c, 0x4383, 0x439d, 0x4384, 0x4399], kind: 'amd-sb', kernelName: 'pci_quirk_amd_sb_acs', label: 'AMD SB7xx/SB8xx/Hudson southbridge functions', span: {evidence: 'pci_quirk_amd_sb_acs, 2013 (v3.1x), before 4.19'}},
+  {vendor: 0x1022, devices: [0x780f, 0x7809], kind: 'amd-sb', kernelName: 'pci_quirk_amd_sb_acs', label: 'AMD Hudson southbridge functions', span: {evidence: '1022:780f/7809 added 2015 (bugzilla 81841), before 4.19'}},
+  {vendor: 0x1924, devices: [0x0903, 0x0923, 0x0a03], kind: 'mf-endpoint', kernelName: 'pci_quirk_mf_endpoint_acs', label: 'Solarflare multifunction NIC', span: {evidence: 'before 4.19'}},
+  {vendor: 0x8086, devices: INTEL_MF_NICS, kind: 'mf-endpoint', kernelName: 'pci_quirk_mf_endpoint_acs', label: 'Intel multifunction NIC (functions isolated)', span: {evidence: 'before 4.19'}},
+  {vendor: 0x8086, kind: 'rciep', kernelName: 'pci_quirk_rciep_acs', label: 'Intel root-complex integrated endpoint', span: {since: [5, 1], evidence: '"PCI: Add ACS quirk for Intel Root Complex Integrated Endpoints" (Ashok Raj, 2019), merge window of 5.1'}},
+  {vendor: 0x17cb, devices: [0x0400, 0x0401, 0x0115, 0x0111, 0x0120], kind: 'root-port-isolated', kernelName: 'pci_quirk_qcom_rp_acs', label: 'Qualcomm root port', span: {evidence: '17cb:0400/0401 before 4.19; 0115/0111/0120 later (release not recorded)'}},
+  {vendor: 0x1dbf, devices: [0x0401], kind: 'root-port-isolated', kernelName: 'pci_quirk_qcom_rp_acs', label: 'HXT root port', span: {evidence: 'release not recorded'}},
+  {vendor: 0x8086, devices: INTEL_PCH_ACS_IDS, kind: 'intel-pch', kernelName: 'pci_quirk_intel_pch_acs', label: 'Intel PCH root port without ACS capability', span: {evidence: 'pci_quirk_intel_pch_acs (Red Hat bugzilla 1037684), before 4.19'}},
+  {vendor: 0x8086, devices: INTEL_SPT_PCH_ACS_IDS, kind: 'intel-spt-pch', kernelName: 'pci_quirk_intel_spt_pch_acs', label: 'Intel Sunrise/Union Point PCH root port (ACS Control dword erratum)', span: {evidence: 'pci_quirk_intel_spt_pch_acs, before 4.19'}},
+  {vendor: 0x19a2, devices: [0x0710], kind: 'mf-endpoint', kernelName: 'pci_quirk_mf_endpoint_acs', label: 'Emulex OneConnect', span: {evidence: 'before 4.19'}},
+  {vendor: 0x10df, devices: [0x0720], kind: 'mf-endpoint', kernelName: 'pci_quirk_mf_endpoint_acs', label: 'Emulex Skyhawk', span: {evidence: 'before 4.19'}},
+  {vendor: 0x177d, devices: [range(0xa000, 0xa7ff), 0xaf84, 0xb884], kind: 'root-port-isolated', kernelName: 'pci_quirk_cavium_acs', label: 'Cavium ThunderX root port', span: {evidence: 'before 4.19 (id ranges widened later; release not recorded)'}},
+  {vendor: 0x177d, devices: [0xa026, 0xa059, 0xa060], kind: 'mf-endpoint', kernelName: 'pci_quirk_mf_endpoint_acs', label: 'Cavium multifunction device', span: {evidence: 'release not recorded'}},
+  {vendor: 0x10e8, devices: [0xe004], kind: 'root-port-isolated', kernelName: 'pci_quirk_xgene_acs', label: 'APM X-Gene root port', span: {evidence: 'release not recorded'}},
+  {vendor: 0x1def, devices: [range(0xe005, 0xe00c)], kind: 'root-port-isolated', kernelName: 'pci_quirk_xgene_acs', label: 'Ampere root port', span: {evidence: 'release not recorded'}},
+  {vendor: 0x14e4, devices: [0x16d7, 0x1750, 0x1751, 0x1752, 0x1760, 0x1761, 0x1762, 0x1763], kind: 'mf-endpoint', kernelName: 'pci_quirk_mf_endpoint_acs', label: 'Broadcom BCM57xxx NIC', span: {evidence: 'BCM57414 (16d7) first, BCM5750x/5760x ids later; releases not recorded'}},
+  {vendor: 0x14e4, devices: [0xd714], kind: 'root-port-isolated', kernelName: 'pci_quirk_brcm_acs', label: 'Broadcom iProc PAXB root', span: {evidence: 'release not recorded'}},
+  {vendor: 0x0014, devices: [0x3c09, 0x3c19, 0x3c29, 0x7a09, 0x7a19, 0x7a29, 0x7a39, 0x7a49, 0x7a59, 0x7a69], kind: 'root-port-isolated', kernelName: 'pci_quirk_loongson_acs', label: 'Loongson root port', span: {evidence: 'release not recorded'}},
+  {vendor: 0x1c36, devices: [0x0031], kind: 'root-port-isolated', kernelName: 'pci_quirk_al_acs', label: 'Amazon Annapurna Labs root port', span: {evidence: 'release not recorded'}},
+  {vendor: 0x1d17, devices: [0x3038, 0x3104, 0x9083], kind: 'mf-endpoint', kernelName: 'pci_quirk_mf_endpoint_acs', label: 'Zhaoxin multifunction device', span: {since: [5, 7], evidence: '299bd044a6f3 series "PCI: Add ACS quirk for Zhaoxin ..." (Cc: stable # 5.7)'}},
+  {vendor: 0x1957, devices: [range(0x8d80, 0x8d83), range(0x8d88, 0x8d8b), range(0x8d90, 0x8d93), range(0x8d98, 0x8d9b), 0x8da0, 0x8da1, 0x8da8, 0x8da9, 0x8db0, 0x8db1, 0x8db8, 0x8db9], kind: 'root-port-isolated', kernelName: 'pci_quirk_nxp_rp_acs', label: 'NXP LX2160A root port', span: {evidence: 'release not recorded'}},
+  {vendor: 0x1d17, kind: 'zhaoxin-ports', kernelName: 'pci_quirk_zhaoxin_pcie_ports_acs', label: 'Zhaoxin root/downstream port', span: {since: [5, 7], evidence: '299bd044a6f3 "PCI: Add ACS quirk for Zhaoxin Root/Downstream Ports" (Cc: stable # 5.7); ids 0x0733-0x0752 from "PCI: Add ACS quirk for more Zhaoxin Root Ports" (Dec 2023, 6.8)'}},
+  {vendor: 0x8088, kind: 'wangxun-nic', kernelName: 'pci_quirk_wangxun_nic_acs', label: 'Wangxun multifunction NIC', span: {since: [6, 1], evidence: '"PCI: Add ACS quirk for Wangxun NICs" (2022, 6.1); AML ids 5010-5140 from "PCI: Add ACS quirk for Wangxun FF5xxx NICs" (2024)'}},
 ]
+
+const hex4 = (n: number): string => n.toString(16).padStart(4, '0')
+
+/** pci_quirk_zhaoxin_pcie_ports_acs() switch: 0x0723-0x0732 from 5.7, widened to 0x0752 in 6.8. */
+function zhaoxinPortIds(version: KernelVersion | undefined): AcsQuirkEntry['devices'] {
+  const wide = inKernel({since: [6, 8]}, version)
+  return [range(0x0710, 0x071e), 0x0721, range(0x0723, wide ? 0x0752 : 0x0732)]
+}
+
+/** pci_quirk_wangxun_nic_acs() switch: EM and SP from 6.1, AML (FF5xxx) from 6.13. */
+function wangxunIds(version: KernelVersion | undefined): AcsQuirkEntry['devices'] {
+  const em = [range(0x0100, 0x010f), 0x1001, 0x2001]
+  return inKernel({since: [6, 13]}, version) ? [...em, 0x5010, 0x5025, 0x5040, 0x5110, 0x5125, 0x5140] : em
+}
 
 export function idMatches(list: AcsQuirkEntry['devices'], device: number): boolean {
   if (list === undefined) return true
@@ -116,6 +133,8 @@ export interface QuirkContext {
   onRootBus: boolean
   /** The kernel's dev->multifunction (header bit, or any function after the first). */
   multifunction: boolean
+  /** The kernel whose table applies; undefined = the newest checked release. */
+  kernelVersion?: KernelVersion
 }
 
 export interface QuirkAnswer {
@@ -164,11 +183,15 @@ function evaluateQuirk(entry: AcsQuirkEntry, dev: PciFunction, flags: number, ct
       }
       return answer(ctrlEnabled(flags, ISOLATING_FLAGS), 'vendor asserts its root ports isolate')
     case 'zhaoxin-ports':
+      // The row matches every Zhaoxin device (PCI_ANY_ID); ports outside the id list get "false",
+      // not -ENOTTY: the kernel never falls back to their ACS capability.
       if (type !== PCIE_TYPE.rootPort && type !== PCIE_TYPE.downstreamPort) return undefined
-      return answer(ctrlEnabled(flags, ISOLATING_FLAGS), 'vendor asserts its ports isolate')
+      if (idMatches(zhaoxinPortIds(ctx.kernelVersion), dev.deviceId)) return answer(ctrlEnabled(flags, ISOLATING_FLAGS), 'vendor asserts its ports isolate')
+      return answer(false, `Zhaoxin port ${hex4(dev.deviceId)} is not in the quirk's id list, and the quirk answers "not isolated" without reading its ACS capability`)
     case 'wangxun-nic':
-      if (!ctx.multifunction) return undefined
-      return answer(ctrlEnabled(flags, ISOLATING_FLAGS), 'functions isolated from each other by design')
+      // PCI_ANY_ID row: devices outside the list get "false" (not -ENOTTY), ACS capability or not.
+      if (idMatches(wangxunIds(ctx.kernelVersion), dev.deviceId)) return answer(ctrlEnabled(flags, ISOLATING_FLAGS), 'functions isolated from each other by design')
+      return answer(false, `Wangxun device ${hex4(dev.deviceId)} is not in the quirk's id list, and the quirk answers "not isolated" without reading its ACS capability`)
   }
 }
 
@@ -176,6 +199,7 @@ function evaluateQuirk(entry: AcsQuirkEntry, dev: PciFunction, flags: number, ct
 export function quirkAcsEnabled(dev: PciFunction, flags: number, ctx: QuirkContext): QuirkAnswer | undefined {
   for (const entry of ACS_QUIRKS) {
     if (entry.vendor !== dev.vendorId || !idMatches(entry.devices, dev.deviceId)) continue
+    if (!inKernel(entry.span, ctx.kernelVersion)) continue
     const answer = evaluateQuirk(entry, dev, flags, ctx)
     if (answer) return answer
   }

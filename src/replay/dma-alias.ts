@@ -5,6 +5,7 @@
  * tables are data. Shared by fault triage and the grouping replay.
  */
 import {PCIE_TYPE, type PciFunction, type PciTopology} from '../model/pci.js'
+import {inKernel, type KernelSpan, type KernelVersion} from './kernel-version.js'
 
 export type AliasReason =
   | 'self'
@@ -13,6 +14,7 @@ export type AliasReason =
   | 'quirk-fixed' // quirk_fixed_dma_alias
   | 'quirk-mic-x200' // quirk_mic_x200_dma_alias
   | 'quirk-pex-vca' // quirk_pex_vca_alias
+  | 'quirk-plx-ntb' // quirk_plx_ntb_dma_alias: all 256 devfns of its bus
   | 'pcie-to-pci-bridge' // type-7 bridge re-tags as (secondary bus, 00.0)
   | 'pci-bridge' // conventional bridge: its own RID
   | 'pci-to-pcie-bridge' // type-8 bridge: its own RID
@@ -50,7 +52,39 @@ export const DMA_ALIAS_QUIRKS = {
   xlateRoot: new Set(ids(0x14e4, [0x9000, 0x9084])),
   /** PCI_DEV_FLAGS_PCI_BRIDGE_NO_ALIAS: a PCIe-to-PCI bridge that keeps requester ids. */
   bridgeNoAlias: new Set([key(0x1a03, 0x1150)]),
+  /** quirk_plx_ntb_dma_alias: PLX NT endpoints proxy every devfn of their bus. */
+  plxNtb: new Set(ids(0x10b5, [0x87b0, 0x87b1])),
 } as const
+
+/** Kernel releases of the alias rules that did not exist in every release this tool models. */
+export const DMA_ALIAS_SPANS = {
+  plxNtb: {since: [5, 6], evidence: '"PCI: Add DMA alias quirk for PLX PEX NTB" (posted Dec 2019, uses the 5.6 pci_add_dma_alias(pdev, 0, 256) range form)'},
+  bridgeNoAlias: {
+    since: [7, 0],
+    unmerged: true,
+    evidence: 'quirk_aspeed_pci_bridge_no_aliases / PCI_DEV_FLAGS_PCI_BRIDGE_NO_ALIASES: posted for 7.0, not in 6.18; up to 6.18 devices behind an AST1150 share its alias',
+  },
+} as const satisfies Record<string, KernelSpan>
+
+/**
+ * Switchtec NTB endpoints (class 0680): quirk_switchtec_ntb_dma_alias() reads the requester-id
+ * tables of every NT partition over MMIO and adds each proxy id as an alias. Those tables are not
+ * in config space, so the aliases (and any group merge they cause) cannot be predicted offline.
+ * Gen3 ids from the SWITCHTEC_QUIRK() list; later Microsemi/Microchip generations (11f8:4xxx/5xxx,
+ * 1055:xxxx) are matched by vendor and class.
+ */
+const SWITCHTEC_GEN3 = [0x8531, 0x8541, 0x8551, 0x8561, 0x8571].flatMap((base) => [0, 1, 2, 3, 4, 5].map((i) => base + i))
+export function switchtecNtbReason(d: PciFunction): string | undefined {
+  if (d.classCode >> 8 !== 0x0680) return undefined
+  const known = d.vendorId === 0x11f8 && SWITCHTEC_GEN3.includes(d.deviceId)
+  if (!known && d.vendorId !== 0x11f8 && d.vendorId !== 0x1055) return undefined
+  return `Switchtec NTB ${d.vendorId.toString(16)}:${d.deviceId.toString(16).padStart(4, '0')}: quirk_switchtec_ntb_dma_alias reads its DMA aliases from the NT partition tables over MMIO, which a snapshot does not hold; the group cannot be predicted offline`
+}
+
+export interface AliasOptions {
+  /** The kernel whose alias quirks apply; undefined = the newest checked release. */
+  kernelVersion?: KernelVersion
+}
 
 export function devfnOf(device: number, fn: number): number {
   return ((device & 0x1f) << 3) | (fn & 7)
@@ -63,9 +97,12 @@ function idOf(d: PciFunction): number {
 }
 
 /** Same-bus aliases added by quirks (pdev->dma_alias_mask). */
-function quirkAliases(d: PciFunction): Array<{devfn: number; reason: AliasReason}> {
+function quirkAliases(d: PciFunction, options: AliasOptions): Array<{devfn: number; reason: AliasReason}> {
   const id = idOf(d)
   const q = DMA_ALIAS_QUIRKS
+  if (q.plxNtb.has(id) && inKernel(DMA_ALIAS_SPANS.plxNtb, options.kernelVersion)) {
+    return Array.from({length: 256}, (_, devfn) => ({devfn, reason: 'quirk-plx-ntb' as const}))
+  }
   if (q.func0.has(id) && d.function !== 0) return [{devfn: devfnOf(d.device, 0), reason: 'quirk-func0'}]
   if (q.func1.has(id) && d.function !== 1) return [{devfn: devfnOf(d.device, 1), reason: 'quirk-func1'}]
   if (id === q.fixed.device && d.subsystemVendorId !== undefined && d.subsystemDeviceId !== undefined
@@ -80,11 +117,22 @@ function quirkAliases(d: PciFunction): Array<{devfn: number; reason: AliasReason
 }
 
 /**
+ * quirk_use_pcie_bridge_dma_alias() sets PCI_DEV_FLAG_PCIE_BRIDGE_ALIAS only when the bridge is
+ * not on a root bus, has a type-1 header, has no PCIe capability, and its upstream bridge is PCIe
+ * and not itself a PCIe-to-PCI bridge (drivers/pci/quirks.c).
+ */
+function usesPcieBridgeAlias(topology: PciTopology, bridge: PciFunction): boolean {
+  if (!DMA_ALIAS_QUIRKS.pcieBridgeAlias.has(idOf(bridge)) || bridge.headerType !== 1 || bridge.pcieType !== undefined) return false
+  const upstream = bridge.parent === undefined ? undefined : topology.devices.get(bridge.parent)
+  return upstream !== undefined && typeof upstream.pcieType === 'number' && upstream.pcieType !== PCIE_TYPE.pcieToPciBridge
+}
+
+/**
  * The requester IDs DMA from `bdf` may carry, in the kernel's order: its own RID, quirk aliases
  * on its bus, then one alias per re-tagging bridge on the way up. The last entry is the RID the
  * IOMMU most likely sees. Empty when the device is not in the topology.
  */
-export function dmaAliasesOf(topology: PciTopology, bdf: string): DmaAlias[] {
+export function dmaAliasesOf(topology: PciTopology, bdf: string, options: AliasOptions = {}): DmaAlias[] {
   const dev = topology.devices.get(bdf)
   if (dev === undefined) return []
   const out: DmaAlias[] = []
@@ -93,7 +141,7 @@ export function dmaAliasesOf(topology: PciTopology, bdf: string): DmaAlias[] {
     if (!out.some((a) => a.bdf === b)) out.push({segment: dev.segment, bus, devfn, bdf: b, reason, via})
   }
   add(dev.bus, devfnOf(dev.device, dev.function), 'self', dev.bdf)
-  for (const q of quirkAliases(dev)) add(dev.bus, q.devfn, q.reason, dev.bdf)
+  for (const q of quirkAliases(dev, options)) add(dev.bus, q.devfn, q.reason, dev.bdf)
 
   // A VF's parent link names the PF's bridge; VFs on a virtual bus have no bridge of their own.
   let current: PciFunction | undefined = dev
@@ -106,11 +154,13 @@ export function dmaAliasesOf(topology: PciTopology, bdf: string): DmaAlias[] {
     if (type === PCIE_TYPE.rootPort || type === PCIE_TYPE.upstreamPort || type === PCIE_TYPE.downstreamPort || type === 'unknown') {
       // PCIe ports forward requester ids unchanged; 'unknown' (unreadable config) is treated the same and noted by callers.
     } else if (type === PCIE_TYPE.pcieToPciBridge) {
-      if (!DMA_ALIAS_QUIRKS.bridgeNoAlias.has(id) && bridge.secondaryBus !== undefined) add(bridge.secondaryBus, 0, 'pcie-to-pci-bridge', bridge.bdf)
+      const noAlias = DMA_ALIAS_QUIRKS.bridgeNoAlias.has(id) && inKernel(DMA_ALIAS_SPANS.bridgeNoAlias, options.kernelVersion)
+      if (!noAlias && bridge.secondaryBus !== undefined) add(bridge.secondaryBus, 0, 'pcie-to-pci-bridge', bridge.bdf)
     } else if (type === PCIE_TYPE.pciToPcieBridge) {
       add(bridge.bus, devfnOf(bridge.device, bridge.function), 'pci-to-pcie-bridge', bridge.bdf)
-    } else if (type === undefined && bridge.headerType === 1) {
-      if (DMA_ALIAS_QUIRKS.pcieBridgeAlias.has(id) && bridge.secondaryBus !== undefined) add(bridge.secondaryBus, 0, 'pcie-bridge-alias-quirk', bridge.bdf)
+    } else if (type === undefined) {
+      // Any conventional bridge, PCI-to-PCI (header 1) or CardBus (header 2): search.c's else-branch.
+      if (usesPcieBridgeAlias(topology, bridge) && bridge.secondaryBus !== undefined) add(bridge.secondaryBus, 0, 'pcie-bridge-alias-quirk', bridge.bdf)
       else add(bridge.bus, devfnOf(bridge.device, bridge.function), 'pci-bridge', bridge.bdf)
     }
     current = bridge
@@ -149,6 +199,7 @@ const REASON_WORDS: Record<AliasReason, string> = {
   'quirk-fixed': 'fixed DMA-alias quirk (devfn 01.0)',
   'quirk-mic-x200': 'Xeon Phi x200 NTB alias quirk',
   'quirk-pex-vca': 'Visual Compute Accelerator alias quirk',
+  'quirk-plx-ntb': 'PLX NTB alias quirk: the NT endpoint proxies every devfn of its bus',
   'pcie-to-pci-bridge': 'the PCIe-to-PCI bridge re-tags requests as (secondary bus, 00.0)',
   'pci-bridge': 'the conventional PCI bridge forwards requests with its own ID',
   'pci-to-pcie-bridge': 'the PCI-to-PCIe bridge forwards requests with its own ID',

@@ -7,8 +7,12 @@
  * Pure: no I/O. Rule changes between kernel versions are data in KERNEL_RULE_CHANGES.
  */
 import {ACS, PCIE_TYPE, REQ_ACS_FLAGS, type PciFunction, type PciTopology} from '../model/pci.js'
-import {isIntelPchQuirkPort, quirkAcsEnabled, type QuirkContext} from './acs-quirks.js'
-import {dmaAliasesOf, type AliasReason} from './dma-alias.js'
+import {acsControlChange, parseAcsKernelParams, type AcsKernelParams} from './acs-params.js'
+import {INTEL_SPT_PCH_ACS_IDS, idMatches, isIntelPchQuirkPort, quirkAcsEnabled, type QuirkContext} from './acs-quirks.js'
+import {dmaAliasesOf, switchtecNtbReason, type AliasOptions, type AliasReason} from './dma-alias.js'
+import {inKernel, parseKernelVersion, versionAtLeast, type KernelSpan, type KernelVersion} from './kernel-version.js'
+
+export {parseKernelVersion} from './kernel-version.js'
 
 // ---------------------------------------------------------------------------------------------
 // Inputs
@@ -32,52 +36,51 @@ export interface GroupingOptions {
   acsOverride?: AcsOverride
   /** ACPI IVRS present (AMD IOMMU); undefined = inferred from an AMD IOMMU function (class 0806). */
   acpiIvrs?: boolean
-  /** Apply the 2025 "pcie_switch_groups" rework (§6.3) even if kernelVersion does not say so. */
+  /**
+   * What-if: the one rule this tool takes from the UNMERGED 2025 pcie_switch_groups series (posted to
+   * linux-pci; in no release and not in linux-next 6.19). Never implied by a kernel version.
+   */
   pcieSwitchGroupsRework?: boolean
+  /**
+   * The kernel command line of the snapshot: `pci=disable_acs_redir=`, `pci=config_acs=` change ACS
+   * Control (even with the IOMMU off) and `pcie_acs_override=` (out-of-tree) is applied when
+   * `acsOverride` is not given.
+   */
+  cmdline?: string
 }
 
 /** Where a kernel release changed the grouping rules (explicit, so predictions can say which applied). */
 export interface KernelRuleChange {
   id: 'pch-acs-enable-skipped' | 'mf-without-acs-isolated'
-  /** First affected [major, minor]; undefined = not in any release yet. */
-  from?: readonly [number, number]
-  /** First release no longer affected. */
-  until?: readonly [number, number]
+  span: KernelSpan
   text: string
 }
 
 export const KERNEL_RULE_CHANGES: readonly KernelRuleChange[] = [
   {
     id: 'pch-acs-enable-skipped',
-    from: [5, 9],
-    until: [5, 10],
+    span: {since: [5, 9], until: [5, 10], evidence: '52fbf5bdeeef "PCI: Cache ACS capability offset" (5.9); fixed in 5.10'},
     text:
       'Linux 5.9 ("PCI: Cache ACS capability offset", 52fbf5bdeeef) skipped the Intel PCH ACS enable-quirk, ' +
       'so PCH root ports without an ACS capability stopped isolating; fixed in 5.10',
   },
   {
     id: 'mf-without-acs-isolated',
+    span: {unmerged: true, evidence: 'pcie_switch_groups series (Jason Gunthorpe, 2025): posted to linux-pci, in no release and not in linux-next'},
     text:
-      'The 2025 pcie_switch_groups rework (linux-next) assumes multifunction devices without an ACS capability ' +
-      'do not loop peer-to-peer traffic back internally',
+      'what-if from the UNMERGED 2025 pcie_switch_groups series (in no release, not in linux-next): multifunction devices ' +
+      'without an ACS capability are assumed not to loop peer-to-peer traffic back internally; the rest of that series ' +
+      '(wider groups below ACS-less switch ports, root ports without ACS no longer merging their subtree, smaller groups ' +
+      'around PCIe-to-PCI bridges, ACS Enhanced) is not modelled',
   },
 ]
 
-export function parseKernelVersion(text: string | undefined): [number, number] | undefined {
-  const match = text === undefined ? null : /^(\d+)\.(\d+)/.exec(text.trim())
-  return match ? [Number(match[1]), Number(match[2])] : undefined
-}
-
-const versionAtLeast = (v: readonly [number, number], w: readonly [number, number]): boolean =>
-  v[0] > w[0] || (v[0] === w[0] && v[1] >= w[1])
-
-/** The rule changes that apply to a kernel version (and the explicit rework opt-in). */
+/** The rule changes that apply to a kernel version; the unmerged series only by explicit opt-in. */
 export function rulesFor(options: GroupingOptions): KernelRuleChange[] {
   const version = parseKernelVersion(options.kernelVersion)
   return KERNEL_RULE_CHANGES.filter((rule) => {
-    if (rule.id === 'mf-without-acs-isolated' && options.pcieSwitchGroupsRework) return true
-    if (!version || !rule.from) return false
-    return versionAtLeast(version, rule.from) && (!rule.until || !versionAtLeast(version, rule.until))
+    if (rule.span.unmerged) return rule.id === 'mf-without-acs-isolated' && options.pcieSwitchGroupsRework === true
+    return version !== undefined && inKernel(rule.span, version)
   })
 }
 
@@ -263,17 +266,28 @@ interface Context {
   aliasMemo: Map<PciFunction, number[]>
   /** Per bus: the devices with explicit alias devfns (quirks). */
   aliasHavers: Map<string, Set<PciFunction>>
+  /** The kernel whose rules apply (undefined = the newest checked release). */
+  version: KernelVersion | undefined
+  aliasOptions: AliasOptions
+  /** `pci=disable_acs_redir=` / `pci=config_acs=` from the cmdline. */
+  acsParams: AcsKernelParams | undefined
 }
 
 function quirkContext(ctx: Context, dev: PciFunction): QuirkContext {
   const enableRan = ctx.options.assumeKernelEnablesAcs && !ctx.rules.has('pch-acs-enable-skipped')
+  // The SPT enable-quirk writes SV|RR|CR|UF (as implemented) into the dword at cap+8; a cmdline
+  // ACS parameter naming the port makes pci_quirk_disable_intel_spt_pch_acs_redir() clear RR CR EC.
+  let sptAcsCtlDword: number | undefined = ctx.options.assumeKernelEnablesAcs ? REQ_ACS_FLAGS : undefined
+  if (ctx.acsParams && idMatches(INTEL_SPT_PCH_ACS_IDS, dev.deviceId) && acsControlChange(ctx.topology, dev, ctx.acsParams, ctx.version)) {
+    sptAcsCtlDword = (sptAcsCtlDword ?? 0) & ~(ACS.RR | ACS.CR | ACS.EC)
+  }
   return {
     intelPchEnableQuirkApplied: enableRan && isIntelPchQuirkPort(dev),
-    // The SPT enable-quirk writes SV|RR|CR|UF (as implemented) into the dword at cap+8.
-    sptAcsCtlDword: ctx.options.assumeKernelEnablesAcs ? REQ_ACS_FLAGS : undefined,
+    sptAcsCtlDword,
     acpiIvrs: ctx.acpiIvrs,
     onRootBus: dev.parent === undefined,
     multifunction: kernelMultifunction(ctx.topology, dev),
+    ...(ctx.version ? {kernelVersion: ctx.version} : {}),
   }
 }
 
@@ -298,6 +312,8 @@ export const hex4 = (n: number): string => n.toString(16).padStart(4, '0')
 function acsFlagsEnabled(ctx: Context, dev: PciFunction, flags: number): AcsJudgement {
   if (dev.acs === undefined) return {isolated: false, because: 'no ACS capability', missing: acsFlagNames(flags), source: 'acs'}
   if (dev.acs === 'unknown') {
+    const change = ctx.acsParams ? acsControlChange(ctx.topology, dev, ctx.acsParams, ctx.version) : undefined
+    if (change) return {isolated: 'unknown', because: `ACS registers not shown, and ${change.text}`, missing: [], source: 'acs'}
     if (dev.acsPresentRegistersUnknown && ctx.options.assumeKernelEnablesAcs) {
       return {isolated: true, because: 'ACS capability present; the kernel enables SV RR CR UF on it when the IOMMU is on', missing: [], source: 'acs'}
     }
@@ -305,6 +321,17 @@ function acsFlagsEnabled(ctx: Context, dev: PciFunction, flags: number): AcsJudg
   }
   const required = flags & (dev.acs.cap | ACS.EC)
   const enabledByKernel = ctx.options.assumeKernelEnablesAcs ? dev.acs.cap & REQ_ACS_FLAGS : 0
+  const change = ctx.acsParams ? acsControlChange(ctx.topology, dev, ctx.acsParams, ctx.version) : undefined
+  const changed = change?.apply(dev.acs.ctl, enabledByKernel)
+  if (changed === 'unknown') {
+    return {isolated: 'unknown', because: `${change?.text ?? ''}: kernels 6.11-6.14 mixed firmware and kernel bits (fixed by 9cf8a952d57b in 6.15)`, missing: [], source: 'acs'}
+  }
+  if (change && changed !== undefined) {
+    const missingMask = required & ~changed
+    if (missingMask === 0) return {isolated: true, because: `ACS enables ${acsFlagNames(required).join(' ')} (${change.text})`, missing: [], source: 'acs'}
+    const missing = acsFlagNames(missingMask)
+    return {isolated: false, because: `ACS lacks ${joinWords(missing)} because ${change.text}`, missing, source: 'acs'}
+  }
   const ctl = dev.acs.ctl | enabledByKernel
   const missingMask = required & ~ctl
   if (missingMask === 0) {
@@ -354,7 +381,7 @@ export function judgeAcs(ctx: Context, dev: PciFunction, flags: number = REQ_ACS
     case PCIE_TYPE.rcEndpoint:
       if (!kernelMultifunction(ctx.topology, dev)) return {isolated: true, because: 'single-function device', missing: [], source: 'single-function'}
       if (dev.acs === undefined && ctx.rules.has('mf-without-acs-isolated')) {
-        return {isolated: true, because: 'multifunction without ACS, assumed not to loop back P2P (2025 rework)', missing: [], source: 'kernel-rule'}
+        return {isolated: true, because: 'multifunction without ACS, assumed not to loop back P2P (what-if: unmerged pcie_switch_groups series)', missing: [], source: 'kernel-rule'}
       }
       return acsFlagsEnabled(ctx, dev, flags)
     default:
@@ -394,8 +421,8 @@ function acsPathFailure(ctx: Context, start: PciFunction): {dev: PciFunction; ju
 }
 
 /** Explicit same-bus DMA aliases (devfns) added by quirks: the kernel's `pdev->dma_alias_mask`. */
-export function dmaAliasDevfns(topology: PciTopology, dev: PciFunction): number[] {
-  return dmaAliasesOf(topology, dev.bdf)
+export function dmaAliasDevfns(topology: PciTopology, dev: PciFunction, options: AliasOptions = {}): number[] {
+  return dmaAliasesOf(topology, dev.bdf, options)
     .filter((a) => a.reason.startsWith('quirk-'))
     .map((a) => a.devfn)
 }
@@ -404,7 +431,7 @@ function devsAreDmaAliases(ctx: Context, a: PciFunction, b: PciFunction): boolea
   const aliases = (d: PciFunction): number[] => {
     let list = ctx.aliasMemo.get(d)
     if (!list) {
-      list = dmaAliasDevfns(ctx.topology, d)
+      list = dmaAliasDevfns(ctx.topology, d, ctx.aliasOptions)
       ctx.aliasMemo.set(d, list)
     }
     return list
@@ -425,6 +452,7 @@ const ALIAS_WORDS: Record<AliasReason, (via: string, rid: string) => string> = {
   'quirk-fixed': (_via, rid) => `alias ${rid} (quirk: fixed DMA alias)`,
   'quirk-mic-x200': (_via, rid) => `alias ${rid} (quirk: Xeon Phi x200 NTB)`,
   'quirk-pex-vca': (_via, rid) => `alias ${rid} (quirk: Visual Compute Accelerator)`,
+  'quirk-plx-ntb': (_via, rid) => `alias ${rid} (quirk: PLX NTB proxies every devfn of its bus)`,
   'pcie-to-pci-bridge': (via, rid) => `PCIe-to-PCI bridge ${via}, which re-tags requests from behind it as ${rid}`,
   'pci-bridge': (via) => `conventional PCI bridge ${via}, which forwards requests with its own requester id`,
   'pci-to-pcie-bridge': (via) => `PCI-to-PCIe bridge ${via}, which forwards requests with its own requester id`,
@@ -436,9 +464,9 @@ const ALIAS_WORDS: Record<AliasReason, (via: string, rid: string) => string> = {
  * order: the device, its explicit aliases, then bridges that take over the requester id.
  * The walk itself is src/replay/dma-alias.ts (shared with fault triage).
  */
-export function dmaAliasWalk(topology: PciTopology, dev: PciFunction): AliasStep[] {
+export function dmaAliasWalk(topology: PciTopology, dev: PciFunction, options: AliasOptions = {}): AliasStep[] {
   const steps: AliasStep[] = []
-  for (const alias of dmaAliasesOf(topology, dev.bdf)) {
+  for (const alias of dmaAliasesOf(topology, dev.bdf, options)) {
     const owner = topology.devices.get(alias.via) ?? dev
     steps.push({dev: owner, why: ALIAS_WORDS[alias.reason](shortBdf(alias.via), shortBdf(alias.bdf))})
   }
@@ -457,7 +485,7 @@ function aliasCandidates(ctx: Context, pdev: PciFunction): PciFunction[] {
   const bus = ctx.byBus.get(busKey(pdev)) ?? []
   let havers = ctx.aliasHavers.get(busKey(pdev))
   if (!havers) {
-    havers = new Set(bus.filter((d) => dmaAliasDevfns(ctx.topology, d).length > 0))
+    havers = new Set(bus.filter((d) => dmaAliasDevfns(ctx.topology, d, ctx.aliasOptions).length > 0))
     ctx.aliasHavers.set(busKey(pdev), havers)
   }
   if (havers.size === 0) return []
@@ -524,11 +552,16 @@ function deviceGroup(ctx: Context, dev: PciFunction): Decision {
   const vmd = dev.segment > 0xffff ? vmdControllerFor(ctx.topology) : undefined
   if (vmd) aliasWhy.push(`VMD controller ${shortBdf(vmd.bdf)} issues the DMA of every device in its domain`)
   let pdev = vmd ?? dev
-  for (const step of dmaAliasWalk(ctx.topology, pdev)) {
+  for (const step of dmaAliasWalk(ctx.topology, pdev, ctx.aliasOptions)) {
     pdev = step.dev
     if (step.dev !== dev && step.dev !== vmd) aliasWhy.push(step.why)
     const group = ctx.groupOf.get(step.dev.bdf)
     if (group !== undefined) return {group, kind: 'dma-alias', via: step.dev, anchor: step.dev, culprits, aliasWhy}
+  }
+  // Switchtec NTB aliases live in MMIO tables: any device on such an NTB's bus may alias it.
+  for (const peer of ctx.byBus.get(busKey(pdev)) ?? []) {
+    const why = switchtecNtbReason(peer)
+    if (why) ctx.unknowns.add(why)
   }
   // 2. Upstream ACS walk from the last alias device's bus to the root bus.
   for (let bridge = upstreamOf(ctx, pdev); bridge; bridge = upstreamOf(ctx, bridge)) {
@@ -604,7 +637,13 @@ function inferIvrs(topology: PciTopology): boolean {
 }
 
 function newContext(topology: PciTopology, options: GroupingOptions, byBus: Map<string, PciFunction[]>): Context {
+  const version = parseKernelVersion(options.kernelVersion)
+  const acsParams = options.cmdline === undefined ? undefined : parseAcsKernelParams(options.cmdline)
+  const hasParams = acsParams !== undefined && acsParams.disableAcsRedir.length + acsParams.configAcs.length > 0
   return {
+    version,
+    aliasOptions: version ? {kernelVersion: version} : {},
+    acsParams: hasParams ? acsParams : undefined,
     topology,
     options: {...options, assumeKernelEnablesAcs: options.assumeKernelEnablesAcs ?? true},
     rules: new Set(rulesFor(options).map((r) => r.id)),
@@ -623,13 +662,21 @@ function newContext(topology: PciTopology, options: GroupingOptions, byBus: Map<
 export function replayGrouping(topology: PciTopology, options: GroupingOptions = {}): GroupingPrediction {
   const assume = options.assumeKernelEnablesAcs ?? true
   const rules = rulesFor(options)
+  // Bus lists in device-add order: for_each_pci_dev() in get_pci_alias_group() and
+  // get_pci_function_alias_group() walks devices in the order the kernel added them.
+  const probeOrder = kernelProbeOrder(topology)
   const byBus = new Map<string, PciFunction[]>()
-  for (const d of topology.devices.values()) {
+  for (const bdf of probeOrder) {
+    const d = topology.devices.get(bdf)
+    if (!d) continue
     const list = byBus.get(busKey(d)) ?? []
     list.push(d)
     byBus.set(busKey(d), list)
   }
-  const ctx = newContext(topology, options, byBus)
+  let effective = options
+  const cmdlineOverride = options.acsOverride === undefined && options.cmdline ? /(?:^|\s)pcie_acs_override=(\S+)/.exec(options.cmdline) : null
+  if (cmdlineOverride?.[1]) effective = {...options, acsOverride: parseAcsOverride(cmdlineOverride[1]).override}
+  const ctx = newContext(topology, effective, byBus)
   const assumptions: string[] = []
   if (assume) assumptions.push('ACS as the kernel sets it when the IOMMU is on (pci_enable_acs: SV RR CR UF on every ACS-capable port; Intel PCH enable-quirk applied)')
   else assumptions.push('ACS Control exactly as read (the kernel did not enable ACS)')
@@ -641,7 +688,14 @@ export function replayGrouping(topology: PciTopology, options: GroupingOptions =
 
   const groups: PredictedGroup[] = []
   const notGrouped: GroupingPrediction['notGrouped'] = []
-  const probeOrder = kernelProbeOrder(topology)
+  if (cmdlineOverride?.[1]) assumptions.push(`pcie_acs_override=${cmdlineOverride[1]} from the kernel command line applied (out-of-tree patch: only if this kernel carries it, which its log shows as "PCIe ACS overrides enabled")`)
+  for (const e of ctx.acsParams?.disableAcsRedir ?? []) assumptions.push(`pci=disable_acs_redir names ${e.spec.text}: RR, CR and EC cleared there (even with the IOMMU off)`)
+  for (const e of ctx.acsParams?.configAcs ?? []) assumptions.push(`pci=config_acs names ${e.spec.text}: ACS Control set as the parameter says (even with the IOMMU off)`)
+  if (ctx.version && ctx.acsParams?.configAcs.length && !versionAtLeast(ctx.version, [6, 11])) assumptions.push('pci=config_acs= is ignored: the parameter exists from 6.11')
+  for (const error of options.cmdline ? parseAcsKernelParams(options.cmdline).errors : []) assumptions.push(`kernel parameter not applied: ${error}`)
+  if (ctx.acpiIvrs && options.acpiIvrs === undefined) {
+    assumptions.push('AMD IOMMU present: pci_quirk_amd_sb_acs and any IVRS alias entries depend on the firmware\'s IVRS table, which this input does not include (IVRS aliases are not modelled)')
+  }
   for (const bdf of probeOrder) {
     const dev = topology.devices.get(bdf)
     if (!dev) continue
@@ -847,8 +901,7 @@ export function crossCheckGroups(topology: PciTopology, prediction: GroupingPred
     } else if (override) {
       likelyCause = `ACS override patch active (${override}): the kernel treats ports/functions without ACS as isolated — not truly isolated`
     } else {
-      const rework = version && versionAtLeast(version, [6, 18]) ? ' or the newer multifunction/switch grouping rules (2025 rework)' : ''
-      likelyCause = `the kernel treats as isolated what this replay does not: ${culprits.join('; ') || 'see reasons'} — likely an ACS quirk this tool does not know (newer kernel)${rework}`
+      likelyCause = `the kernel treats as isolated what this replay does not: ${culprits.join('; ') || 'see reasons'} — likely an ACS quirk this tool does not know (newer kernel) or a stable backport of one`
     }
     mismatches.push({kind: 'kernel-split', devices: members, actualGroups: actualIds.sort((a, b) => a - b), predictedGroups: [group.id], likelyCause, outcome})
   }
