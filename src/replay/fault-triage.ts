@@ -839,3 +839,34 @@ export function parseSince(text: string, nowMs: number, uptimeSeconds?: number):
   }
   return undefined
 }
+
+// ---------------------------------------------------------------- the leading explanation
+
+/** What the whole log comes down to: the explanation a reader should see first. */
+export interface LeadingExplanation {
+  rule: string
+  /** The cause class (e.g. "igfx", "dma-alias", "address-zero"), or "no-faults". */
+  category: string
+  /** "cannot-tell" when the log does not establish the cause (the explanation lists candidates). */
+  certainty: 'likely' | 'cannot-tell'
+  summary: string
+  causes: string[]
+  remediation: string[]
+}
+
+/** Rule ids of the first engine, by cause class (the baseline measurement only). */
+const LEGACY_CATEGORY: Record<string, string> = {
+  'pasid-directory-not-coherent': 'kernel-bug', 'address-in-rmrr': 'firmware-dma', 'dma-to-address-zero': 'address-zero',
+  'early-boot-firmware-dma': 'firmware-dma', 'unmapped-in-vfio-domain': 'guest-passthrough', 'unmapped-no-driver': 'firmware-dma',
+  'unmapped-in-identity-domain': 'stale-dma', 'unmapped-iova': 'stale-dma', 'root-entry-clear': 'firmware-dma',
+  'no-domain-attached': 'no-domain', 'ir-compatibility-format': 'ir-compat', 'ir-irte-not-present': 'stale-dma',
+  'ir-source-id': 'source-id', 'qi-timeout': 'device-tlb', 'rmrr-refusal-ineligible': 'rmrr-refusal',
+  'rmrr-refusal-require-direct': 'rmrr-refusal', 'amd-vi': 'amd-vi',
+}
+
+export function leadingExplanation(result: TriageResult): LeadingExplanation {
+  const e = result.faults[0]?.explanation ?? result.events[0]?.explanation
+  if (e === undefined) return {rule: 'no-faults', category: 'no-faults', certainty: 'likely', summary: 'no DMAR / interrupt-remapping faults', causes: [], remediation: []}
+  const category = LEGACY_CATEGORY[e.rule] ?? 'cannot-tell'
+  return {rule: e.rule, category, certainty: category === 'cannot-tell' ? 'cannot-tell' : 'likely', summary: e.summary, causes: e.causes, remediation: e.remediation}
+}
