@@ -4,7 +4,10 @@ import {assessHost} from '../src/checks/assess.js'
 import {normaliseBdf} from '../src/decode/pci-address.js'
 import {collectHost} from '../src/collect/index.js'
 import {readKernelLog} from '../src/host/kernel-log.js'
+import {loadHostFacts} from '../src/compare/load.js'
 import {renderCheckReport, type CheckReport} from '../src/report/check.js'
+import {renderNfd} from '../src/report/nfd.js'
+import {renderPrometheus} from '../src/report/prometheus.js'
 
 export default class Check extends BaseCommand {
   static override summary = 'Passthrough readiness: is the IOMMU really on, are interrupts remapped, what is isolated — with evidence and the fix'
@@ -16,15 +19,23 @@ Exit codes: 0 every applicable check passes (warnings allowed) · 1 at least one
     '<%= config.bin %>',
     'sudo <%= config.bin %> check --device 0000:01:00.0',
     '<%= config.bin %> check --root ./snap-myhost --json',
+    'sudo <%= config.bin %> check --format prometheus > /var/lib/prometheus/node-exporter/vtd-check.prom',
+    'sudo <%= config.bin %> check --format nfd > /etc/kubernetes/node-feature-discovery/features.d/vtd-check',
   ]
 
   static override flags = {
     device: Flags.string({char: 'd', description: 'also assess this device and print its passthrough plan (repeatable; 0000:01:00.0 or 01:00.0)', multiple: true}),
     verbose: Flags.boolean({char: 'v', description: 'show the evidence under each finding'}),
     all: Flags.boolean({description: 'also list checks that do not apply to this host'}),
+    format: Flags.option({
+      options: ['text', 'prometheus', 'nfd'] as const,
+      default: 'text' as const,
+      exclusive: ['json'],
+      description: 'text (the report), prometheus (text exposition for node_exporter\'s textfile collector) or nfd (a Node Feature Discovery features.d file)',
+    })(),
   }
 
-  async run(): Promise<CheckReport> {
+  async run(): Promise<CheckReport | undefined> {
     const {flags} = await this.parse(Check)
     if (flags['lspci-dump'])
       this.error('check reads the live host or a snapshot (--root); an lspci dump lacks groups, drivers and the kernel state', {exit: 2, suggestions: ['vtd-check device BDF --lspci-dump FILE', 'vtd-check groups --predict --lspci-dump FILE']})
@@ -33,6 +44,14 @@ Exit codes: 0 every applicable check passes (warnings allowed) · 1 at least one
       const bdf = normaliseBdf(text)
       if (!bdf) this.error(`"${text}" is not a PCI address`, {exit: 2, suggestions: ['use the form 0000:01:00.0 (domain:bus:device.function) or 01:00.0']})
       devices.push(bdf)
+    }
+    if (flags.format !== 'text') {
+      if (devices.length > 0) this.error(`--format ${flags.format} describes the whole host; --device adds a passthrough plan only to the text and JSON report`, {exit: 2})
+      const facts = await loadHostFacts(flags.root)
+      const render = flags.format === 'prometheus' ? renderPrometheus : renderNfd
+      process.stdout.write(render(facts, this.config.version))
+      process.exitCode = facts.verdict.exitCode
+      return undefined
     }
     const fs = this.hostFs(flags.root)
     const host = collectHost(fs)

@@ -20,6 +20,28 @@ export function openRoot(root: string): HostFs {
   return new RootedHostFs(nodePath.resolve(root), undefined, new Set(meta?.unreadable ?? []))
 }
 
+/** A directory that looks like a snapshot: it mirrors the host's `sys/`. */
+export function isSnapshotDir(dir: string): boolean {
+  try {
+    return nodeFs.statSync(nodePath.join(dir, 'sys')).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+/** The snapshots directly inside `dir`, sorted; undefined when `dir` is not a directory. */
+export function snapshotsIn(dir: string): string[] | undefined {
+  try {
+    return nodeFs
+      .readdirSync(dir, {withFileTypes: true})
+      .filter((e) => e.isDirectory() && isSnapshotDir(nodePath.join(dir, e.name)))
+      .map((e) => nodePath.join(dir, e.name))
+      .sort()
+  } catch {
+    return undefined
+  }
+}
+
 export function readMeta(root: string): SnapshotMeta | undefined {
   try {
     return JSON.parse(nodeFs.readFileSync(nodePath.join(root, SNAPSHOT_META), 'utf8')) as SnapshotMeta

@@ -1,0 +1,37 @@
+import {Args} from '@oclif/core'
+import {BaseCommand} from '../src/cli/base.js'
+import {diffHosts, type HostDiff} from '../src/compare/diff.js'
+import {loadHostFacts} from '../src/compare/load.js'
+import {isSnapshotDir} from '../src/host/snapshot.js'
+import {renderDiff} from '../src/report/diff.js'
+
+export default class Diff extends BaseCommand {
+  static override summary = 'What changed for isolation between two snapshots (or a snapshot and this host) — the CI gate for kernel and BIOS upgrades'
+  static override description = `Compares groups (split or merged, and why: which bridge lacks which ACS bit, which kernel grouping rule), devices, ACS capability and control, RMRRs, DMA and interrupt remapping, the default domain, kernel parameters and every check's verdict. NEW defaults to the live host.
+
+Exit codes: 0 isolation did not regress · 1 it regressed · 2 usage error · 3 could not tell (facts readable on one side only, or unknown after the change).`
+
+  static override examples = [
+    '<%= config.bin %> diff ./before-upgrade ./after-upgrade',
+    'sudo <%= config.bin %> diff ./before-upgrade',
+    '<%= config.bin %> diff sysfs-fixtures/lab-iommu-on sysfs-fixtures/lab-iommu-off --json',
+  ]
+
+  static override args = {
+    old: Args.directory({description: 'snapshot directory from before (from `vtd-check capture`)', required: true, exists: true}),
+    new: Args.directory({description: 'snapshot directory from after; default: this host', exists: true}),
+  }
+
+  async run(): Promise<HostDiff> {
+    const {args, flags} = await this.parse(Diff)
+    if (flags.root !== '/' || flags['lspci-dump']) this.error('diff takes its two hosts as arguments: OLD and NEW (NEW defaults to this host)', {exit: 2, suggestions: ['vtd-check diff OLD NEW']})
+    for (const dir of [args.old, args.new]) {
+      if (dir !== undefined && !isSnapshotDir(dir))
+        this.error(`${dir} is not a snapshot (no sys/ directory)`, {exit: 2, suggestions: ['make one with: sudo vtd-check capture --out DIR']})
+    }
+    const diff = diffHosts(await loadHostFacts(args.old), await loadHostFacts(args.new ?? '/'))
+    if (!this.jsonEnabled()) process.stdout.write(renderDiff(diff))
+    process.exitCode = diff.exitCode
+    return diff
+  }
+}
