@@ -21,8 +21,9 @@ function load(dir: string): PciTopology {
   return loaded.topology
 }
 const hasGroups = (t: PciTopology) => [...t.devices.values()].some((d) => d.iommuGroup !== undefined)
+// Same functions and the same ACS capabilities (lab-acs-off has iommu-on's devices without ACS); Control differs with the IOMMU.
 const signature = (t: PciTopology) =>
-  [...t.devices.values()].map((d) => `${d.bdf}=${d.vendorId.toString(16)}:${d.deviceId.toString(16)}`).sort().join(',')
+  [...t.devices.values()].map((d) => `${d.bdf}=${d.vendorId.toString(16)}:${d.deviceId.toString(16)} acs=${typeof d.acs === 'object' ? d.acs.cap.toString(16) : String(d.acs)}`).sort().join(',')
 function partition(groupOf: Map<string, number | undefined>): string[][] {
   const by = new Map<number, string[]>()
   for (const [bdf, id] of groupOf) if (id !== undefined) by.set(id, [...(by.get(id) ?? []), bdf])
