@@ -1,0 +1,31 @@
+#!/bin/sh
+# Container entrypoint of the DaemonSet: every $VTD_CHECK_INTERVAL seconds, assess the node
+# (the host's /sys and /proc mounted read-only under $VTD_CHECK_ROOT) and write
+#   - the Prometheus exposition into node_exporter's textfile directory, and
+#   - the NFD feature file into NFD's features.d directory,
+# each through a temporary file and a rename, so neither collector ever reads half a file.
+# Exit codes 1 (a check fails) and 3 (could not tell) are answers, not errors: the files are
+# written for them too; anything that printed nothing leaves the previous file in place.
+set -u
+root=${VTD_CHECK_ROOT:-/host}
+interval=${VTD_CHECK_INTERVAL:-300}
+textfile_dir=${VTD_CHECK_TEXTFILE_DIR:-/textfile}
+features_dir=${VTD_CHECK_FEATURES_DIR:-/features.d}
+
+publish() { # FORMAT DIR NAME
+  tmp="$2/.$3.$$"
+  vtd-check check --root "$root" --format "$1" > "$tmp"
+  status=$?
+  if [ -s "$tmp" ] && [ "$status" -ne 2 ]; then mv -f "$tmp" "$2/$3"; else rm -f "$tmp"; echo "vtd-check --format $1 failed (exit $status)" >&2; fi
+}
+
+# As PID 1 a shell ignores SIGTERM unless it traps it: stop at once when the pod is deleted.
+sleeper=
+trap '[ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null; exit 0' TERM INT
+while :; do
+  [ -d "$textfile_dir" ] && publish prometheus "$textfile_dir" vtd-check.prom
+  [ -d "$features_dir" ] && publish nfd "$features_dir" vtd-check
+  sleep "$interval" &
+  sleeper=$!
+  wait "$sleeper"
+done
