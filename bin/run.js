@@ -1,4 +1,5 @@
 #!/usr/bin/env node
 import {execute} from '@oclif/core'
+import {withDefaultCommand} from '../dist/src/cli/default-command.js'
 
-await execute({dir: import.meta.url})
+await execute({args: withDefaultCommand(process.argv.slice(2)), dir: import.meta.url})

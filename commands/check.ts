@@ -2,10 +2,8 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base.js'
 import {assessHost} from '../src/checks/assess.js'
 import {normaliseBdf} from '../src/decode/pci-address.js'
-import {collectHost} from '../src/collect/index.js'
-import {readKernelLog} from '../src/host/kernel-log.js'
 import {loadHostFacts} from '../src/compare/load.js'
-import {renderCheckReport, type CheckReport} from '../src/report/check.js'
+import {buildCheckReport, renderCheckReport, type CheckReport} from '../src/report/check.js'
 import {renderNfd} from '../src/report/nfd.js'
 import {renderPrometheus} from '../src/report/prometheus.js'
 
@@ -37,8 +35,6 @@ Exit codes: 0 every applicable check passes (warnings allowed) · 1 at least one
 
   async run(): Promise<CheckReport | undefined> {
     const {flags} = await this.parse(Check)
-    if (flags['lspci-dump'])
-      this.error('check reads the live host or a snapshot (--root); an lspci dump lacks groups, drivers and the kernel state', {exit: 2, suggestions: ['vtd-check device BDF --lspci-dump FILE', 'vtd-check groups --predict --lspci-dump FILE']})
     const devices: string[] = []
     for (const text of flags.device ?? []) {
       const bdf = normaliseBdf(text)
@@ -53,12 +49,11 @@ Exit codes: 0 every applicable check passes (warnings allowed) · 1 at least one
       process.exitCode = facts.verdict.exitCode
       return undefined
     }
-    const fs = this.hostFs(flags.root)
-    const host = collectHost(fs)
-    const missing = devices.filter((bdf) => !host.pci.some((d) => d.bdf === bdf))
+    const model = await this.loadModel({root: flags.root})
+    const missing = devices.filter((bdf) => !model.devices.has(bdf))
     if (missing.length > 0)
-      this.error(`no PCI device ${missing.join(', ')} on ${flags.root === '/' ? 'this host' : flags.root}`, {exit: 2, suggestions: host.pci.slice(0, 8).map((d) => `vtd-check check --device ${d.bdf}`)})
-    const report = assessHost(host, await readKernelLog(fs), fs, {devices})
+      this.error(`no PCI device ${missing.join(', ')} on ${flags.root === '/' ? 'this host' : flags.root}`, {exit: 2, suggestions: model.host.pci.slice(0, 8).map((d) => `vtd-check check --device ${d.bdf}`)})
+    const report = buildCheckReport(assessHost(model, {devices}))
     if (!this.jsonEnabled()) this.log(renderCheckReport(report, {width: process.stdout.columns, verbose: flags.verbose, hideNotApplicable: !flags.all}))
     process.exitCode = report.verdict.exitCode
     return report

@@ -1,18 +1,12 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../src/cli/base.js'
+import {BaseCommand, lspciDumpFlag} from '../src/cli/base.js'
 import {assessHost} from '../src/checks/assess.js'
 import type {PassthroughPlan} from '../src/checks/plan.js'
-import {collectHost} from '../src/collect/index.js'
-import {readKernelLog} from '../src/host/kernel-log.js'
 import {renderPlan} from '../src/report/plan.js'
 import {exitCodeFor, type Outcome} from '../src/checks/outcome.js'
-import {PLATFORM_FILES} from '../src/collect/platform.js'
-import {decodeDmar} from '../src/decode/dmar.js'
 import {parseBdf} from '../src/decode/pci-address.js'
-import type {HostFs} from '../src/host/fs.js'
-import {resolveDmarScopes} from '../src/model/dmar-scope.js'
-import type {PciTopology} from '../src/model/pci.js'
-import {findDevice, loadTopology} from '../src/model/topology.js'
+import type {HostModel} from '../src/model/host.js'
+import {findDevice} from '../src/model/topology.js'
 import {deviceReport, renderDeviceReport, type DeviceReport, type DeviceReportContext} from '../src/report/device.js'
 import {pciTree, renderPciTree, type PciTreeView} from '../src/report/pci-tree.js'
 
@@ -36,6 +30,7 @@ Without root only 64 bytes of config space are readable: what lives beyond them 
 
   static override flags = {
     tree: Flags.boolean({description: 'print the whole PCI hierarchy instead of one device'}),
+    'lspci-dump': lspciDumpFlag,
     plan: Flags.boolean({description: 'also print the passthrough plan: what goes to vfio-pci with it, what it takes from the host, blockers and the commands to fix them', exclusive: ['tree', 'lspci-dump']}),
   }
 
@@ -43,26 +38,24 @@ Without root only 64 bytes of config space are readable: what lives beyond them 
     const {args, flags} = await this.parse(Device)
     if (!flags.tree && args.bdf === undefined) this.error('which device? give a BDF, or --tree for all of them', {exit: 2, suggestions: ['vtd-check device 0000:01:00.0', 'vtd-check device --tree']})
     if (args.bdf !== undefined && !parseBdf(args.bdf)) this.error(`"${args.bdf}" is not a PCI address`, {exit: 2, suggestions: ['use the form 0000:01:00.0 (domain:bus:device.function) or 01:00.0']})
-    const fs = this.hostFs(flags.root)
-    const loaded = loadTopology(fs, {lspciDump: flags['lspci-dump']})
-    if (!loaded.ok) this.error(loaded.error, {exit: 2})
-    for (const warning of loaded.warnings) this.warn(warning)
-    const names = this.pciNames(fs)
+    const model = await this.loadModel({root: flags.root, lspciDump: flags['lspci-dump'], log: flags.plan})
+    const topology = model.topology
+    const names = this.pciNames(this.hostFs(flags.root))
 
     if (flags.tree) {
-      const view = pciTree(loaded.topology, names, loaded.source)
+      const view = pciTree(topology, names, model.topologySource)
       if (!this.jsonEnabled()) process.stdout.write(renderPciTree(view))
-      const unknown = [...loaded.topology.devices.values()].some((fn) => fn.pcieType === 'unknown')
+      const unknown = [...topology.devices.values()].some((fn) => fn.pcieType === 'unknown')
       process.exitCode = exitCodeFor(unknown ? ['unknown'] : [])
       return view
     }
-    const fn = findDevice(loaded.topology, args.bdf ?? '')
+    const fn = findDevice(topology, args.bdf ?? '')
     if (!fn) {
       const wanted = args.bdf ?? ''
-      const near = [...loaded.topology.devices.keys()].filter((bdf) => bdf.includes(wanted.split('.')[0]?.slice(-5) ?? '')).slice(0, 5)
-      this.error(`no PCI device ${wanted} in ${loaded.source}`, {exit: 2, suggestions: near.length ? near.map((bdf) => `vtd-check device ${bdf}`) : ['vtd-check device --tree']})
+      const near = [...topology.devices.keys()].filter((bdf) => bdf.includes(wanted.split('.')[0]?.slice(-5) ?? '')).slice(0, 5)
+      this.error(`no PCI device ${wanted} in ${model.topologySource}`, {exit: 2, suggestions: near.length ? near.map((bdf) => `vtd-check device ${bdf}`) : ['vtd-check device --tree']})
     }
-    const report = deviceReport(loaded.topology, fn, {source: loaded.source, names, ...dmarContext(fs, loaded.topology)})
+    const report = deviceReport(topology, fn, {source: model.topologySource, names, ...dmarContext(model)})
     if (!this.jsonEnabled()) process.stdout.write(renderDeviceReport(report))
     const outcomes: Outcome[] = report.warnings.length > 0 || report.upstream.some((hop) => hop.acs === 'unknown') || report.acs === 'unknown' ? ['unknown'] : []
     if (!flags.plan) {
@@ -70,7 +63,7 @@ Without root only 64 bytes of config space are readable: what lives beyond them 
       return report
     }
     // The plan is the check engine's, for this one device: the same verdict `check --device` gives.
-    const checked = assessHost(collectHost(fs), await readKernelLog(fs), fs, {devices: [fn.bdf]})
+    const checked = assessHost(model, {devices: [fn.bdf]})
     const plan = checked.plans[0]
     if (!plan) this.error(`no passthrough plan could be made for ${fn.bdf}`, {exit: 2})
     if (!this.jsonEnabled()) process.stdout.write('\n' + renderPlan(plan) + '\n')
@@ -79,13 +72,11 @@ Without root only 64 bytes of config space are readable: what lives beyond them 
   }
 }
 
-/** RMRRs and the owning DRHD come from the host's DMAR table; an lspci dump has none. */
-function dmarContext(fs: HostFs, topology: PciTopology): Pick<DeviceReportContext, 'dmar' | 'dmarNote'> {
-  if (topology.source === 'lspci-dump') return {dmarNote: 'an lspci dump carries no DMAR table'}
-  const read = fs.readBytes(PLATFORM_FILES.dmarTable)
-  if (!read.ok) {
-    return {dmarNote: read.reason === 'unreadable' ? 'the DMAR table is readable by root only' : 'no DMAR table (VT-d off in firmware, or not an Intel VT-d platform)'}
-  }
-  const table = decodeDmar(read.value)
-  return {dmar: {table, resolution: resolveDmarScopes(table, topology)}}
+/** RMRRs and the owning DRHD come from the host's DMAR table; an lspci dump alone has none. */
+function dmarContext(model: HostModel): Pick<DeviceReportContext, 'dmar' | 'dmarNote'> {
+  const {read, table, scopes} = model.dmar
+  if (table && scopes) return {dmar: {table, resolution: scopes}}
+  if (model.pciOnly) return {dmarNote: 'an lspci dump carries no DMAR table'}
+  if (!read.ok && read.reason === 'unreadable') return {dmarNote: 'the DMAR table is readable by root only'}
+  return {dmarNote: 'no DMAR table (VT-d off in firmware, or not an Intel VT-d platform)'}
 }

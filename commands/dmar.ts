@@ -1,17 +1,11 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand} from '../src/cli/base.js'
-import {DMAR_TABLE_PATH, lintDmar} from '../src/checks/dmar-lint.js'
+import {BaseCommand, lspciDumpFlag} from '../src/cli/base.js'
+import {dmarLint} from '../src/checks/dmar-lint.js'
 import {exitCodeFor} from '../src/checks/outcome.js'
-import {decodeDmar, dmarBytesFromText} from '../src/decode/dmar.js'
 import {describeDevice} from '../src/decode/pci-ids.js'
 import type {Read} from '../src/host/fs.js'
-import {readKernelLog, readLocalBytes} from '../src/host/kernel-log.js'
-import {resolveDmarScopes} from '../src/model/dmar-scope.js'
-import type {PciTopology} from '../src/model/pci.js'
-import {loadTopology} from '../src/model/topology.js'
+import {DMAR_TABLE_PATH} from '../src/model/host.js'
 import {buildDmarReport, renderDmarReport, type DmarReport} from '../src/report/dmar.js'
-
-const startsWithSignature = (bytes: Uint8Array): boolean => bytes[0] === 0x44 && bytes[1] === 0x4d && bytes[2] === 0x41 && bytes[3] === 0x52
 
 export default class Dmar extends BaseCommand {
   static override summary = 'Decode and lint the ACPI DMAR table'
@@ -29,37 +23,24 @@ The table at ${DMAR_TABLE_PATH} is readable by root only. A table saved elsewher
 
   static override flags = {
     file: Flags.string({description: 'read the table from this file instead of the host: raw bytes (`acpidump -b`, a copy of /sys/firmware/acpi/tables/DMAR), `acpidump` text, or an `iasl -d` .dsl'}),
+    'lspci-dump': lspciDumpFlag,
     verbose: Flags.boolean({char: 'v', description: 'show passing lints and all evidence'}),
   }
 
   async run(): Promise<DmarReport> {
     const {flags} = await this.parse(Dmar)
-    const fs = this.hostFs(flags.root)
-    const source = flags.file ?? (flags.root === '/' ? DMAR_TABLE_PATH : `${flags.root}${DMAR_TABLE_PATH}`)
-    const read: Read<Uint8Array> = flags.file !== undefined ? readLocalBytes(flags.file) : fs.readBytes(DMAR_TABLE_PATH)
-    if (!read.ok) this.failRead(read, flags.file !== undefined)
-
-    // --file may also be acpidump text or an iasl .dsl: take the DMAR bytes from the hex dump.
-    const fromText = flags.file !== undefined && !startsWithSignature(read.value) ? dmarBytesFromText(new TextDecoder('latin1').decode(read.value)) : undefined
-    const table = decodeDmar(fromText ?? read.value)
     // A table from a file describes some other machine unless the user says where its devices are.
-    const wantTopology = flags.file === undefined || flags.root !== '/' || flags['lspci-dump'] !== undefined
-    let topology: PciTopology | undefined
-    let topologySource: string | undefined
-    if (wantTopology) {
-      const loaded = loadTopology(fs, {lspciDump: flags['lspci-dump']})
-      if (loaded.ok && loaded.topology.devices.size > 0) {
-        topology = loaded.topology
-        topologySource = loaded.source
-      } else if (!loaded.ok) this.warn(loaded.error)
-    }
-    const resolution = topology ? resolveDmarScopes(table, topology) : undefined
-    const log = flags.file === undefined ? await readKernelLog(fs) : undefined
-    const lint = lintDmar(table, topology, {source, ...(resolution ? {resolution} : {}), ...(log?.ok ? {kernelLog: log.value} : {})})
-    const report = buildDmarReport(table, source, lint, resolution, topologySource)
+    const withHost = flags.file === undefined || flags.root !== '/'
+    const model = await this.loadModel({root: flags.root, lspciDump: flags['lspci-dump'], dmarFile: flags.file, withHost})
+    const {read, table, scopes: resolution, source} = model.dmar
+    if (!read.ok) this.failRead(read, flags.file !== undefined)
+    if (!table) this.error(`${source} holds no DMAR table`, {exit: 2})
+    const lint = dmarLint(model) ?? []
+    const topology = resolution ? model.topology : undefined
+    const report = buildDmarReport(table, source, lint, resolution, resolution ? model.topologySource : undefined)
 
     if (!this.jsonEnabled()) {
-      const names = this.pciNames(fs)
+      const names = this.pciNames(this.hostFs(flags.root))
       const deviceName = (bdf: string): string | undefined => {
         const fn = topology?.devices.get(bdf)
         return fn ? describeDevice(names, fn.vendorId, fn.deviceId) : undefined

@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../src/cli/base.js'
+import {BaseCommand, lspciDumpFlag} from '../src/cli/base.js'
 import {exitCodeFor} from '../src/checks/outcome.js'
 import {LogParser} from '../src/decode/kernel-log/index.js'
 import {hostUptime, streamKernelLog} from '../src/host/log-stream.js'
-import {loadTriageContext} from '../src/replay/fault-context.js'
+import {triageContextOf} from '../src/replay/fault-context.js'
 import {FaultTriage, parseSince, type TriageContext} from '../src/replay/fault-triage.js'
 import {faultOutcomes, faultsToJson, renderFaultsTable, renderLiveFault, type FaultsJson} from '../src/report/faults.js'
 
@@ -31,6 +31,7 @@ Exit codes: 0 no faults · 1 faults, invalidation errors or RMRR refusals found 
     since: Flags.string({description: 'only faults since: seconds since boot ("300"), a duration before now ("10m", "2h", "1d"), or an ISO date/time'}),
     follow: Flags.boolean({description: 'keep reading new kernel-log lines (dmesg --follow); print each fault as it arrives and the summary on Ctrl-C'}),
     trace: Flags.boolean({allowNo: true, description: 'trace requesters against this host\'s (or --root\'s) PCI topology; default: on for the live log and snapshots, off for a FILE unless --root or --lspci-dump is given'}),
+    'lspci-dump': lspciDumpFlag,
     detail: Flags.integer({description: 'how many fault groups get an explanation block in the table output', default: 3, min: 0}),
   }
 
@@ -43,7 +44,8 @@ Exit codes: 0 no faults · 1 faults, invalidation errors or RMRR refusals found 
       if (since === undefined) this.error(`--since "${flags.since}" is not a time`, {exit: 2, suggestions: ['--since 300 (seconds since boot)', '--since 2h', '--since 2025-01-09T10:00']})
     }
     const trace = flags.trace ?? (args.file === undefined || flags.root !== '/' || flags['lspci-dump'] !== undefined)
-    const {context, notes} = trace ? loadTriageContext(fs, flags['lspci-dump'] === undefined ? {} : {lspciDump: flags['lspci-dump']}) : {context: {}, notes: []}
+    // The log itself is streamed below; the model supplies the host the faults are traced on.
+    const {context, notes} = trace ? triageContextOf(await this.loadModel({root: flags.root, lspciDump: flags['lspci-dump'], log: false, debugfs: true})) : {context: {}, notes: []}
     const sourceLabel = args.file ?? (flags.root === '/' ? 'dmesg' : 'dmesg.txt')
     const triage = new FaultTriage({...context, ...(since ? {since} : {}), source: sourceLabel})
     const parser = new LogParser()

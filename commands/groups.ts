@@ -1,12 +1,8 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand} from '../src/cli/base.js'
+import {BaseCommand, lspciDumpFlag} from '../src/cli/base.js'
 import {exitCodeFor, type Outcome} from '../src/checks/outcome.js'
-import {collectGroups} from '../src/collect/groups.js'
-import type {Miss} from '../src/collect/types.js'
-import {decodeLspciVerbose} from '../src/decode/lspci-verbose.js'
-import {readLocalFile} from '../src/host/kernel-log.js'
-import type {PciTopology} from '../src/model/pci.js'
-import {findDevice, loadTopology} from '../src/model/topology.js'
+import type {Read} from '../src/host/fs.js'
+import {findDevice} from '../src/model/topology.js'
 import {crossCheckGroups, isolatingSlots, parseAcsOverride, replayGrouping, type GroupingOptions} from '../src/replay/grouping.js'
 import {groupList, renderGroupTable, renderGroupTree} from '../src/report/group-list.js'
 import {groupingReport, renderGroupingTree, renderWhy, type GroupingReport} from '../src/report/groups.js'
@@ -32,6 +28,7 @@ export default class Groups extends BaseCommand {
     'kernel-version': Flags.string({description: 'replay the grouping rules of this kernel (e.g. 5.9); default: the snapshot\'s, else current'}),
     'pcie-switch-groups': Flags.boolean({description: 'what-if: one rule of the UNMERGED 2025 pcie_switch_groups series (in no release, not in linux-next): multifunction devices without ACS assumed isolated'}),
     'acs-as-read': Flags.boolean({description: 'use ACS Control exactly as read instead of as the kernel sets it with the IOMMU on'}),
+    'lspci-dump': lspciDumpFlag,
     'lspci-verbose': Flags.file({description: 'take PCI devices from this `lspci -vvv` / `-vvvnn` text instead of sysfs', exists: true}),
     why: Flags.string({description: 'explain one device: its verdict, what must go with it, and why'}),
     table: Flags.boolean({description: 'plain table of the kernel groups (no explanations)'}),
@@ -40,26 +37,11 @@ export default class Groups extends BaseCommand {
 
   async run(): Promise<GroupingReport> {
     const {flags} = await this.parse(Groups)
-    const fs = this.hostFs(flags.root)
-    const misses: Miss[] = []
-    let topology: PciTopology
-    let source: string
-    if (flags['lspci-verbose']) {
-      const read = readLocalFile(flags['lspci-verbose'])
-      if (!read.ok) this.error(`cannot read ${flags['lspci-verbose']}: ${read.message}`, {exit: 2})
-      const parsed = decodeLspciVerbose(read.value)
-      if (parsed.topology.devices.size === 0) this.error(`no PCI devices found in ${flags['lspci-verbose']}`, {exit: 2, suggestions: ['expected the output of lspci -vvv or lspci -vvvnn']})
-      for (const warning of parsed.warnings) this.warn(warning)
-      topology = parsed.topology
-      source = flags['lspci-verbose']
-    } else {
-      const loaded = loadTopology(fs, {lspciDump: flags['lspci-dump']})
-      if (!loaded.ok) this.error(loaded.error, {exit: 2})
-      for (const warning of loaded.warnings) this.warn(warning)
-      misses.push(...loaded.misses)
-      topology = loaded.topology
-      source = loaded.source
-    }
+    const model = await this.loadModel({root: flags.root, lspciDump: flags['lspci-dump'], lspciVerbose: flags['lspci-verbose']})
+    const topology = model.topology
+    const source = model.topologySource
+    // Unreadable device or group files leave the answer open (exit 3); other host files do not matter here.
+    const misses = model.misses.filter((miss) => /^\/sys\/(bus\/pci|devices|kernel\/iommu_groups)\//.test(miss.path))
 
     let acsOverride: GroupingOptions['acsOverride']
     if (flags['acs-override'] !== undefined) {
@@ -67,14 +49,10 @@ export default class Groups extends BaseCommand {
       if (parsed.errors.length > 0) this.error(`--acs-override: ${parsed.errors.join('; ')}`, {exit: 2, suggestions: ['downstream', 'multifunction', 'id:8086:1901']})
       acsOverride = parsed.override
     }
-    const onHost = topology.source === 'sysfs'
-    const readOk = (path: string): string | undefined => {
-      const r = onHost ? fs.readText(path) : undefined
-      return r?.ok ? r.value : undefined
-    }
-    const kernelVersion = flags['kernel-version'] ?? readOk('/proc/sys/kernel/osrelease')?.trim()
+    const onHost = !model.pciOnly
+    const kernelVersion = flags['kernel-version'] ?? model.kernel?.release
     // pci=disable_acs_redir= / pci=config_acs= / pcie_acs_override= of the snapshot's boot change its groups.
-    const cmdline = readOk('/proc/cmdline')
+    const cmdline = onHost ? textOf(model.host.platform.cmdline) : undefined
     const options: GroupingOptions = {
       ...(kernelVersion ? {kernelVersion} : {}),
       ...(cmdline ? {cmdline} : {}),
@@ -83,13 +61,13 @@ export default class Groups extends BaseCommand {
       ...(acsOverride ? {acsOverride} : {}),
     }
     const prediction = replayGrouping(topology, options)
-    const kernelGroups = onHost ? collectGroups(fs, misses) : undefined
-    const names = this.pciNames(fs)
+    const kernelGroups = onHost && topology.source === 'sysfs' ? model.kernelGroups : undefined
+    const names = this.pciNames(this.hostFs(flags.root))
     const list = groupList(topology, names, source, kernelGroups)
     const predict = flags.predict || acsOverride !== undefined
     const crossCheck =
       list.groups.length > 0
-        ? crossCheckGroups(topology, prediction, {cmdline, kernelLog: readOk('/dmesg.txt'), kernelVersion})
+        ? crossCheckGroups(topology, prediction, {cmdline, kernelLog: textOf(model.input.log), kernelVersion})
         : undefined
     const report = groupingReport({
       topology,
@@ -118,3 +96,5 @@ export default class Groups extends BaseCommand {
     return report
   }
 }
+
+const textOf = (read: Read<string>): string | undefined => (read.ok ? read.value : undefined)

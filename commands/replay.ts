@@ -6,7 +6,7 @@ import {RootedHostFs} from '../src/host/fs.js'
 import type {ReplayContext} from '../src/replay/translation/context.js'
 import {walkInContext} from '../src/replay/translation/context.js'
 import {buildFromDescription} from '../src/replay/translation/describe.js'
-import {loadReplayContext} from '../src/replay/translation/host-input.js'
+import {replayContextOf} from '../src/replay/translation/host-input.js'
 import {parseRequester, type Access} from '../src/replay/translation/replay.js'
 import {staleWindowTimeline} from '../src/replay/translation/cache.js'
 import {renderReplayReport, replayOutcome, replayReport, staleWindowJson, type ReplayReport} from '../src/report/replay.js'
@@ -44,7 +44,7 @@ Exit codes: 0 the request translates · 1 it faults · 2 usage error · 3 could 
     if (address === undefined || address >= 1n << 64n) {
       this.error(`--address "${flags.address}" is not a 64-bit address`, {exit: 2, suggestions: ['--address 0x7c346000']})
     }
-    const context = this.context(flags.root, flags.tables)
+    const context = await this.context(flags.root, flags.tables)
     const access: Access = flags.write ? 'write' : flags.exec ? 'exec' : 'read'
     const result = walkInContext(context, {requester: flags.device, address, access, ...(flags.pasid !== undefined ? {pasid: flags.pasid} : {})})
     const report = replayReport(context, result)
@@ -57,8 +57,8 @@ Exit codes: 0 the request translates · 1 it faults · 2 usage error · 3 could 
     return report
   }
 
-  private context(root: string, tables: string | undefined): ReplayContext {
-    if (tables === undefined) return loadReplayContext(this.hostFs(root))
+  private async context(root: string, tables: string | undefined): Promise<ReplayContext> {
+    if (tables === undefined) return replayContextOf(await this.loadModel({root, log: false, debugfs: true}))
     const file = path.resolve(tables)
     const text = new RootedHostFs('/').readText(file)
     if (!text.ok) this.error(`--tables ${tables}: ${text.message}`, {exit: 2})

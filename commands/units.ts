@@ -1,12 +1,8 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base.js'
-import {DMAR_TABLE_PATH, decodeUnit, lintUnits, type DecodedUnit, type UnitInput} from '../src/checks/dmar-lint.js'
+import {lintUnits} from '../src/checks/dmar-lint.js'
 import {exitCodeFor} from '../src/checks/outcome.js'
-import type {Miss} from '../src/collect/types.js'
-import {collectUnits, IOMMU_CLASS_DIR} from '../src/collect/units.js'
-import {decodeDmar, type DmarTable} from '../src/decode/dmar.js'
-import {unitsFromLog} from '../src/decode/vtd-registers.js'
-import {readKernelLog} from '../src/host/kernel-log.js'
+import {IOMMU_CLASS_DIR} from '../src/collect/units.js'
 import {renderUnitsReport, unitJson, UNITS_SCHEMA_VERSION, type UnitsReport} from '../src/report/units.js'
 
 export default class Units extends BaseCommand {
@@ -21,35 +17,14 @@ export default class Units extends BaseCommand {
 
   async run(): Promise<UnitsReport> {
     const {flags} = await this.parse(Units)
-    const fs = this.hostFs(flags.root)
-    const misses: Miss[] = []
-    let origin: UnitsReport['origin'] = 'sysfs'
-    let inputs: UnitInput[] = collectUnits(fs, misses)
-      .filter((u) => u.vendor === 'intel')
-      .map((u) => ({
-        name: u.name,
-        source: `${IOMMU_CLASS_DIR}/${u.name}/intel-iommu`,
-        ...(u.address !== undefined ? {registerBase: u.address} : {}),
-        ...(u.version !== undefined ? {version: u.version} : {}),
-        ...(u.cap !== undefined ? {cap: u.cap} : {}),
-        ...(u.ecap !== undefined ? {ecap: u.ecap} : {}),
-      }))
-    if (inputs.length === 0) {
-      // Remapping off (or another vendor): the boot lines still name every unit's registers.
-      const log = await readKernelLog(fs)
-      const logged = log.ok ? unitsFromLog(log.value) : []
-      inputs = logged.map((u) => ({name: u.name, registerBase: u.registerBase, version: u.version, cap: u.cap, ecap: u.ecap, source: `kernel log (${log.path})`}))
-      origin = logged.length > 0 ? 'kernel log' : 'none'
-      if (!log.ok && logged.length === 0) this.warn(`no units in sysfs and the kernel log is not readable: ${log.message}`)
-    }
-    const units: DecodedUnit[] = inputs.map(decodeUnit)
-
-    const tableRead = fs.readBytes(DMAR_TABLE_PATH)
-    const table: DmarTable | undefined = tableRead.ok ? decodeDmar(tableRead.value) : undefined
-    const lint = lintUnits(units, table, DMAR_TABLE_PATH, origin === 'sysfs')
+    const model = await this.loadModel({root: flags.root})
+    const {origin, units} = model.remappingUnits
+    if (origin === 'none' && !model.log.readable) this.warn(`no units in sysfs and the kernel log is not readable: ${model.log.message ?? ''}`)
+    const {table, source} = model.dmar
+    const lint = lintUnits(units, table, source, origin === 'sysfs')
     const report: UnitsReport = {schemaVersion: UNITS_SCHEMA_VERSION, tool: 'vtd-check', origin, units: units.map(unitJson), lint}
     if (table) {
-      report.table = {source: DMAR_TABLE_PATH, drhds: table.structures.filter((s) => s.type === 'DRHD').length}
+      report.table = {source, drhds: table.structures.filter((s) => s.type === 'DRHD').length}
       if (table.flags) report.table.flags = table.flags.value
     }
 

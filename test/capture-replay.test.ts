@@ -8,6 +8,9 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import {assessHost} from '../src/checks/assess.js'
+import {buildHostModel} from '../src/model/host.js'
+import {buildCheckReport} from '../src/report/check.js'
+import {modelAt} from './support/model.js'
 import {collectHost} from '../src/collect/index.js'
 import {RootedHostFs} from '../src/host/fs.js'
 import {readKernelLog} from '../src/host/kernel-log.js'
@@ -19,12 +22,12 @@ describe('capture, then check --root', () => {
     const log = await readKernelLog(live)
     const liveHost = collectHost(live)
     const devices = liveHost.pci.map((d) => d.bdf)
-    const liveReport = assessHost(liveHost, log, live, {devices})
+    const liveReport = buildCheckReport(assessHost(buildHostModel({collected: liveHost, log}), {devices}))
 
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'vtd-live-'))
     writeSnapshot(live, log, out, 'test')
     const snapshot = openRoot(out)
-    const snapReport = assessHost(collectHost(snapshot), await readKernelLog(snapshot), snapshot, {devices})
+    const snapReport = buildCheckReport(assessHost(await modelAt(snapshot), {devices}))
 
     const view = (r: typeof liveReport) => r.results.map(({id, subject, outcome, summary}) => ({id, subject, outcome, summary}))
     expect(liveReport.results.length).toBeGreaterThan(10)

@@ -2,7 +2,7 @@
 import {readFileSync} from 'node:fs'
 import * as path from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {describeEffects, ineffectiveParameters, parseKernelParameters, tokenizeCmdline} from '../src/checks/cmdline.js'
+import {describeEffects, ineffectiveParameters, parseKernelParameters, tokenizeCmdline} from '../src/model/kernel-parameters.js'
 import {realData} from './support/paths.js'
 
 /** The "Command line:" the X299 Taichi host booted with (real dmesg in test/fixtures/real/pci). */

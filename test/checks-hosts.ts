@@ -10,7 +10,8 @@ import {collectHost} from '../src/collect/index.js'
 import {parseLspciDump} from '../src/decode/lspci-dump.js'
 import type {Read} from '../src/host/fs.js'
 import {memHostFs, type MemEntry} from '../src/host/mem.js'
-import {buildContext, type AssessmentContext} from '../src/checks/context.js'
+import {assessmentContext, type AssessmentContext} from '../src/checks/context.js'
+import {buildHostModel} from '../src/model/host.js'
 import {realData} from './support/paths.js'
 
 /** Real config space of an Intel DSA (8086:0b25, RCiEP with ATS, PASID and PRI) from pciutils' test fixture. */
@@ -182,5 +183,5 @@ export const HEALTHY_LOG = `[    0.010000] DMAR: Host address width 39
 
 export function contextFor(spec: FakeHost, log: string | null = HEALTHY_LOG, devices: string[] = []): AssessmentContext {
   const fs = memHostFs(fakeHostEntries(spec))
-  return buildContext(collectHost(fs), fakeLog(log), fs, {devices})
+  return assessmentContext(buildHostModel({collected: collectHost(fs), log: fakeLog(log)}), {devices})
 }

@@ -2,8 +2,8 @@
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 import {runChecks} from '../src/checks/catalogue.js'
-import {parseKernelParameters} from '../src/checks/cmdline.js'
-import {readLogFacts} from '../src/checks/context.js'
+import {parseKernelParameters} from '../src/model/kernel-parameters.js'
+import {readLogFacts} from '../src/model/log-facts.js'
 import {contextFor} from './checks-hosts.js'
 
 describe('robustness', () => {

@@ -150,9 +150,10 @@ describe('streaming: block scanning agrees with line-by-line parsing', () => {
 
 describe('host context from a real snapshot (lab-dma-faults)', () => {
   it('reads groups, reserved regions and the IOAPIC source ID from the DMAR table', async () => {
-    const {loadTriageContext} = await import('../src/replay/fault-context.js')
+    const {triageContextOf} = await import('../src/replay/fault-context.js')
     const {openRoot} = await import('../src/host/snapshot.js')
-    const {context} = loadTriageContext(openRoot(path.join(fixturesDir, 'lab-dma-faults')))
+    const {modelOf} = await import('./support/model.js')
+    const {context} = triageContextOf(modelOf(openRoot(path.join(fixturesDir, 'lab-dma-faults'))))
     // DMAR bytes at 0x40: scope type 3 (IOAPIC), enumeration id 0, start bus 0xff, path 00.0.
     expect(context.interruptSources).toEqual([{requester: '0000:ff:00.0', kind: 'ioapic', id: 0}])
     expect(context.groups?.map((g) => [g.id, g.type])).toEqual([[0, 'DMA-FQ'], [1, 'DMA-FQ'], [2, 'DMA-FQ'], [3, 'DMA-FQ'], [4, 'DMA-FQ'], [5, 'DMA-FQ']])
@@ -160,10 +161,11 @@ describe('host context from a real snapshot (lab-dma-faults)', () => {
   })
 
   it('uses them: an IR fault from the IOAPIC SID, a DMA fault inside the LPC direct region', async () => {
-    const {loadTriageContext} = await import('../src/replay/fault-context.js')
+    const {triageContextOf} = await import('../src/replay/fault-context.js')
     const {openRoot} = await import('../src/host/snapshot.js')
     const {triageRecords} = await import('../src/replay/fault-triage.js')
-    const {context} = loadTriageContext(openRoot(path.join(fixturesDir, 'lab-dma-faults')))
+    const {modelOf} = await import('./support/model.js')
+    const {context} = triageContextOf(modelOf(openRoot(path.join(fixturesDir, 'lab-dma-faults'))))
     // Lines in the 6.x format (the lab injected no such faults), run against the real snapshot's facts.
     const log = [
       '[ 50.0] DMAR: [INTR-REMAP] Request device [ff:00.0] fault index 0x3 [fault reason 0x25] Blocked a compatibility format interrupt request',

@@ -4,8 +4,7 @@ import {describe, expect, it} from 'vitest'
 import {runChecks} from '../src/checks/catalogue.js'
 import {planPassthrough} from '../src/checks/plan.js'
 import {assessHost} from '../src/checks/assess.js'
-import {collectHost} from '../src/collect/index.js'
-import {readKernelLog} from '../src/host/kernel-log.js'
+import {modelAt} from './support/model.js'
 import {openRoot} from '../src/host/snapshot.js'
 import {renderPlan} from '../src/report/plan.js'
 import {DESKTOP_DEVICES, contextFor} from './checks-hosts.js'
@@ -70,7 +69,7 @@ describe('two identical NICs: vfio-pci.ids would grab both', () => {
 describe('plans on the real-kernel lab snapshots', () => {
   async function labPlan(name: string, devices: string[]) {
     const fs = openRoot(path.join(fixturesDir, name))
-    return assessHost(collectHost(fs), await readKernelLog(fs), fs, {devices}).plans
+    return assessHost(await modelAt(fs), {devices}).plans
   }
   it('lab-iommu-off: blocked by DMA remapping, fix is to drop intel_iommu=off', async () => {
     const [p] = await labPlan('lab-iommu-off', ['0000:02:00.0'])

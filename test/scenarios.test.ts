@@ -8,8 +8,8 @@ import {readdirSync, readFileSync, existsSync, statSync} from 'node:fs'
 import * as path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {assessHost} from '../src/checks/assess.js'
-import {collectHost} from '../src/collect/index.js'
-import {readKernelLog} from '../src/host/kernel-log.js'
+import {buildCheckReport} from '../src/report/check.js'
+import {modelAt} from './support/model.js'
 import {openRoot} from '../src/host/snapshot.js'
 import type {Outcome} from '../src/checks/outcome.js'
 import {fixturesDir} from './support/paths.js'
@@ -28,7 +28,7 @@ const snapshots = readdirSync(fixturesDir)
 
 async function outcomesOf(name: string, devices: string[]) {
   const fs = openRoot(path.join(fixturesDir, name))
-  const report = assessHost(collectHost(fs), await readKernelLog(fs), fs, {devices})
+  const report = buildCheckReport(assessHost(await modelAt(fs), {devices}))
   const outcomes: Record<string, Outcome> = {}
   for (const r of report.results) outcomes[r.subject ? `${r.id}@${r.subject}` : r.id] = r.outcome
   return {report, outcomes}

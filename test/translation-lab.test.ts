@@ -10,7 +10,8 @@ import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {RootedHostFs} from '../src/host/fs.js'
-import {explainFaultStep, loadReplayContext, walkInContext} from '../src/replay/translation/index.js'
+import {explainFaultStep, replayContextOf, walkInContext} from '../src/replay/translation/index.js'
+import {modelOf} from './support/model.js'
 import {fixturesDir} from './support/paths.js'
 
 const fixtures = fixturesDir
@@ -73,7 +74,7 @@ describe('lab ground truth', () => {
 
   for (const lab of withFaults) {
     describe(lab, () => {
-      const context = loadReplayContext(new RootedHostFs(path.join(fixtures, lab)))
+      const context = replayContextOf(modelOf(new RootedHostFs(path.join(fixtures, lab))))
       const stderr = read(lab, 'qemu-stderr.txt')
 
       it('replays every fault QEMU reported with QEMU\'s reason', () => {
@@ -120,7 +121,7 @@ describe('fault triage hook on the lab logs', () => {
     const {parseKernelLog} = await import('../src/decode/kernel-log/index.js')
     const {faultStepHook} = await import('../src/replay/translation/index.js')
     type Triage = import('../src/replay/fault-triage.js').TriageContext
-    const context = loadReplayContext(new RootedHostFs(path.join(fixtures, 'lab-scalable-mode')))
+    const context = replayContextOf(modelOf(new RootedHostFs(path.join(fixtures, 'lab-scalable-mode'))))
     // The hook fits TriageContext.stepFor as it is.
     const stepFor: Triage['stepFor'] = faultStepHook(context)
     const records = parseKernelLog(read('lab-scalable-mode', 'dmesg.txt')).filter((r) => r.type === 'fault')

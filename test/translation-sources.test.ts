@@ -4,6 +4,7 @@
  * Dump texts below follow the kernel's format strings (vtd-reference §9); every expected
  * address is worked out by hand in the comment next to it.
  */
+import {modelOf} from './support/model.js'
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
@@ -15,7 +16,7 @@ import {
   buildFromFaultWalkDump,
   buildWhatIf,
   explainFaultStep,
-  loadReplayContext,
+  replayContextOf,
   parseDmarTranslationStruct,
   parseDomainTranslationStruct,
   parseFaultWalkDumps,
@@ -161,7 +162,7 @@ describe('JSON description', () => {
 
 describe('what-if tables from the host model', () => {
   it('lab-passthrough (iommu=pt, identity groups, ECAP.PT): the injected read passes through', () => {
-    const context = loadReplayContext(new RootedHostFs(path.join(fixturesDir, 'lab-passthrough')))
+    const context = replayContextOf(modelOf(new RootedHostFs(path.join(fixturesDir, 'lab-passthrough'))))
     // lab-injected.txt: "dma-read 0000:00:03.0 0x1000000 4"
     const r = walkInContext(context, {requester: '0000:00:03.0', address: 0x1000000n})
     expect(r.ok && r.outcome).toBe('pass-through')
@@ -171,13 +172,13 @@ describe('what-if tables from the host model', () => {
 
   it('takes the host address width from the snapshot\'s DMAR table', () => {
     // The lab's DMAR header byte 36 is 0x26: "DMAR: Host address width 39" in its dmesg.
-    const context = loadReplayContext(new RootedHostFs(path.join(fixturesDir, 'lab-dma-faults')))
+    const context = replayContextOf(modelOf(new RootedHostFs(path.join(fixturesDir, 'lab-dma-faults'))))
     expect(context.units[0]?.caps.haw).toBe(39)
   })
 
   it('lab-dma-faults: the LPC bridge\'s 0–16 MiB direct-relaxable region is identity mapped', () => {
     // groups/4/reserved_regions: "0x0000000000000000 0x0000000000ffffff direct-relaxable" for 00:1f.0
-    const context = loadReplayContext(new RootedHostFs(path.join(fixturesDir, 'lab-dma-faults')))
+    const context = replayContextOf(modelOf(new RootedHostFs(path.join(fixturesDir, 'lab-dma-faults'))))
     const inside = walkInContext(context, {requester: '0000:00:1f.0', address: 0xabc123n})
     expect(inside.ok && inside.hpa).toBe(0xabc123n)
     const outside = walkInContext(context, {requester: '0000:00:1f.0', address: 0x1000000n})
@@ -202,7 +203,7 @@ describe('what-if tables from the host model', () => {
   })
 })
 
-describe('loadReplayContext', () => {
+describe('replayContextOf', () => {
   const unitFiles = (): Record<string, MemEntry> => ({
     '/sys/class/iommu/dmar0': {link: '../../devices/virtual/iommu/dmar0'},
     '/sys/devices/virtual/iommu/dmar0/intel-iommu/cap': 'd2008c22260206\n',
@@ -216,7 +217,7 @@ describe('loadReplayContext', () => {
       '/sys/kernel/debug/iommu/intel/dmar_translation_struct': LEGACY_TEXT,
       '/sys/kernel/debug/iommu/intel/0000:00:03.0/domain_translation_struct': DOMAIN_TEXT,
     })
-    const context = loadReplayContext(fs)
+    const context = replayContextOf(modelOf(fs))
     expect(context.source).toBe('debugfs')
     const r = walkInContext(context, {requester: '0000:00:03.0', address: 0xffff123n})
     expect(r.ok && r.hpa).toBe(0x123456123n)
@@ -224,7 +225,7 @@ describe('loadReplayContext', () => {
 
   it('falls back to what-if tables when debugfs is not readable', () => {
     const fs = memHostFs({...unitFiles(), '/sys/kernel/debug/iommu/intel/dmar_translation_struct': {unreadable: true}})
-    const context = loadReplayContext(fs)
+    const context = replayContextOf(modelOf(fs))
     expect(context.source).toBe('what-if')
     expect(context.units.map((u) => u.name)).toEqual(['dmar0'])
   })

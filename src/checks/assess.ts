@@ -1,14 +1,19 @@
-/** One call from collected facts to the finished `check` report (the command stays thin). */
-import type {CollectedHost} from '../collect/types.js'
-import type {HostFs, Read} from '../host/fs.js'
-import {buildCheckReport, type CheckReport} from '../report/check.js'
+/** One call from the host model to the check results and passthrough plans (the command stays thin). */
+import type {HostModel} from '../model/host.js'
 import {runChecks} from './catalogue.js'
-import {buildContext, type ContextOptions} from './context.js'
-import {planPassthrough} from './plan.js'
+import {assessmentContext, type AssessmentContext, type ContextOptions} from './context.js'
+import type {SubjectResult} from './outcome.js'
+import {planPassthrough, type PassthroughPlan} from './plan.js'
 
-export function assessHost(host: CollectedHost, log: Read<string>, fs: HostFs, options: ContextOptions = {}): CheckReport {
-  const ctx = buildContext(host, log, fs, options)
-  const results = runChecks(ctx)
-  const plans = ctx.targets.map((bdf) => planPassthrough(ctx, bdf, results))
-  return buildCheckReport(ctx, results, plans)
+export interface Assessment {
+  context: AssessmentContext
+  results: SubjectResult[]
+  plans: PassthroughPlan[]
+}
+
+export function assessHost(model: HostModel, options: ContextOptions = {}): Assessment {
+  const context = assessmentContext(model, options)
+  const results = runChecks(context)
+  const plans = context.targets.map((bdf) => planPassthrough(context, bdf, results))
+  return {context, results, plans}
 }

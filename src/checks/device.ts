@@ -3,7 +3,7 @@
  * already bound to vfio-pci). Each answers "what stops THIS device going to a VM".
  */
 import {kernelAtLeast, type AssessmentContext} from './context.js'
-import {ROLE_WORDS} from './host-roles.js'
+import {ROLE_WORDS} from '../collect/host-roles.js'
 import {acsOverrideState, endpointSlots, rmrrRefusalText, RMRR_FIX} from './isolation.js'
 import type {Evidence} from './outcome.js'
 import {DOCS, PATHS, classBase, describeDevice, groupMembers, isBridge, isHostBridge, iommuActive, plural, reservedRegions} from './shared.js'

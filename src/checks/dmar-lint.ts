@@ -20,7 +20,8 @@ import {
   type ScopeType,
   type StructureName,
 } from '../decode/dmar.js'
-import {decodeCap, decodeEcap, type DecodedCap, type DecodedEcap} from '../decode/vtd-registers.js'
+import type {HostModel} from '../model/host.js'
+import type {DecodedUnit} from '../model/units.js'
 import {resolveDmarScopes, type ScopeResolution} from '../model/dmar-scope.js'
 import {PCIE_TYPE, type PciFunction, type PciTopology} from '../model/pci.js'
 import type {CheckResult, Evidence} from './outcome.js'
@@ -605,6 +606,20 @@ export interface LintOptions {
   resolution?: ScopeResolution
 }
 
+/**
+ * The lint of the model's DMAR table, run once per model: scopes resolved against its PCI tree,
+ * the log lint when the kernel log was read. Undefined when there is no table to lint.
+ * `check` (platform.dmar-valid) and `dmar` both report this one result.
+ */
+export function dmarLint(model: HostModel): CheckResult[] | undefined {
+  return model.derive('dmar-lint', (m) => {
+    const {table, scopes, source} = m.dmar
+    if (!table) return undefined
+    const log = m.input.log
+    return lintDmar(table, scopes ? m.topology : undefined, {source, ...(scopes ? {resolution: scopes} : {}), ...(log.ok ? {kernelLog: log.value} : {})})
+  })
+}
+
 /** Every DMAR lint. The log lint runs only when a log is given. */
 export function lintDmar(table: DmarTable, topology?: PciTopology, options: LintOptions = {}): CheckResult[] {
   const resolution = options.resolution ?? (topology ? resolveDmarScopes(table, topology) : undefined)
@@ -617,28 +632,6 @@ export function lintDmar(table: DmarTable, topology?: PciTopology, options: Lint
 
 // ---------------------------------------------------------------------------------------------
 // Remapping units: decoded, and cross-checked with the table
-
-export interface UnitInput {
-  name: string
-  registerBase?: bigint
-  version?: string
-  cap?: bigint
-  ecap?: bigint
-  /** Where the values came from ("/sys/class/iommu/dmar0/intel-iommu", "kernel log"). */
-  source: string
-}
-
-export interface DecodedUnit extends UnitInput {
-  capDecoded?: DecodedCap
-  ecapDecoded?: DecodedEcap
-}
-
-export function decodeUnit(unit: UnitInput): DecodedUnit {
-  const out: DecodedUnit = {...unit}
-  if (unit.cap !== undefined) out.capDecoded = decodeCap(unit.cap)
-  if (unit.ecap !== undefined) out.ecapDecoded = decodeEcap(unit.ecap)
-  return out
-}
 
 const ALL_ONES = (1n << 64n) - 1n
 

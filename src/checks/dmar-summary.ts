@@ -3,8 +3,8 @@
  * fwts and kernel FW_BUG rule, scopes resolved against this host's PCI topology) summarised as
  * one result. `basicLintSummary` is the decoder-only fallback used when the lint itself errs.
  */
-import {lintDmar} from './dmar-lint.js'
-import type {Outcome, Evidence} from './outcome.js'
+import {dmarLint} from './dmar-lint.js'
+import {countOutcomes, countsLine, type CheckResult, type Evidence, type Outcome} from './outcome.js'
 import type {AssessmentContext} from './context.js'
 import {structureProblems, type Drhd, type Rmrr} from '../decode/dmar.js'
 import {ev} from './types.js'
@@ -30,15 +30,16 @@ const COVERED_ELSEWHERE: Record<string, string> = {
 export function lintSummary(ctx: AssessmentContext): LintSummary {
   const table = ctx.dmar.table
   if (!table) return {outcome: 'unknown', summary: 'no DMAR bytes to lint', evidence: [], remediation: []}
-  let lints
+  let all: CheckResult[]
   try {
-    // No kernel log: fault lines are not table defects (advanced.recent-faults reports them);
-    // the kernel's own "[Firmware Bug]" lines about the table are added below.
-    lints = lintDmar(table, ctx.topology, {source: PATHS.dmar, ...(ctx.dmar.scopes ? {resolution: ctx.dmar.scopes} : {})})
+    // The same lint `vtd-check dmar` shows (one run per model), with the same tally.
+    all = dmarLint(ctx) ?? []
   } catch {
     return basicLintSummary(ctx)
   }
-  lints = lints.filter((l) => !Object.hasOwn(COVERED_ELSEWHERE, l.id))
+  const tally = `lint ${countsLine(countOutcomes(all.map((l) => l.outcome)))}`
+  // Findings about platform capabilities, not table defects, are judged by their own checks.
+  const lints = all.filter((l) => !Object.hasOwn(COVERED_ELSEWHERE, l.id))
   const failed = lints.filter((l) => l.outcome === 'fail')
   const warned = lints.filter((l) => l.outcome === 'warn')
   const evidence = [...failed, ...warned].map((l) => ev(`${l.id} (${l.outcome}): ${l.summary}`, PATHS.dmar))
@@ -47,10 +48,10 @@ export function lintSummary(ctx: AssessmentContext): LintSummary {
   for (const line of bugs.slice(0, 5)) evidence.push(ev(line, ctx.log.source))
   if (bugs.length > 0 && failed.length === 0 && warned.length === 0)
     return {outcome: 'warn', summary: `the kernel reported ${bugs.length} firmware bug(s) in the DMAR table`, evidence, remediation: ['update the system firmware (BIOS/UEFI)']}
-  if (failed.length > 0) return {outcome: 'fail', summary: `DMAR lint: ${failed.length} failing rule(s): ${failed.map((l) => l.id).join(', ')}`, evidence, remediation}
-  if (warned.length > 0) return {outcome: 'warn', summary: `DMAR lint: ${warned.length} warning(s): ${warned.map((l) => l.id).join(', ')}`, evidence, remediation}
-  const passed = lints.filter((l) => l.outcome === 'pass').length
-  return {outcome: 'pass', summary: `DMAR table well-formed: ${passed} of ${lints.length} lint rules pass, none fails`, evidence: [ev(`${table.structures.length} structures, checksum ${table.checksumValid ? 'ok' : 'not checked'}`, PATHS.dmar)], remediation: []}
+  evidence.push(ev(tally, PATHS.dmar))
+  if (failed.length > 0) return {outcome: 'fail', summary: `DMAR table: ${failed.length} failing lint rule(s): ${failed.map((l) => l.id).join(', ')}`, evidence, remediation}
+  if (warned.length > 0) return {outcome: 'warn', summary: `DMAR table: ${warned.length} lint warning(s): ${warned.map((l) => l.id).join(', ')}`, evidence, remediation}
+  return {outcome: 'pass', summary: `DMAR table well-formed (${tally})`, evidence: [ev(`${table.structures.length} structures, checksum ${table.checksumValid ? 'ok' : 'not checked'}`, PATHS.dmar), ev(tally, PATHS.dmar)], remediation: []}
 }
 
 /** Decoder problems plus the kernel's VT-d-disabling rules (vtd-reference §1.5). */

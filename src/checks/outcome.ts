@@ -29,6 +29,11 @@ export function countOutcomes(outcomes: Iterable<Outcome>): OutcomeCounts {
   return counts
 }
 
+/** The one wording of a tally, wherever outcomes are counted (check, dmar, units). */
+export function countsLine(c: OutcomeCounts): string {
+  return `${c.pass} pass · ${c.warn} warn · ${c.fail} fail · ${c.unknown} unknown · ${c['not-applicable']} not applicable`
+}
+
 export const EXIT = {ok: 0, fail: 1, usage: 2, unknown: 3} as const
 
 /** 0 all applicable pass (warnings allowed) · 1 any fail · 3 no fail but something unknown. */

@@ -5,7 +5,7 @@
  */
 import type {AssessmentContext} from './context.js'
 import {bindCommandsFor, groupEndpoints} from './device.js'
-import {ROLE_WORDS, type HostRole} from './host-roles.js'
+import {ROLE_WORDS, type HostRole} from '../collect/host-roles.js'
 import type {SubjectResult} from './outcome.js'
 import {describeDevice, groupMembers, hex4, isBridge, iommuActive} from './shared.js'
 

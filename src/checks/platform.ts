@@ -1,5 +1,5 @@
 /** Platform checks: CPU, firmware table, whether translation is really on, domain type, mode. */
-import {describeEffects} from './cmdline.js'
+import {describeEffects} from '../model/kernel-parameters.js'
 import {kernelAtLeast, type AssessmentContext} from './context.js'
 import {DOCS, PATHS, intelOnly, iommuActive, needsActiveIommu, plural} from './shared.js'
 import {lintSummary} from './dmar-summary.js'

@@ -1,12 +1,57 @@
 /**
- * What every command shares: `--root` (a captured snapshot instead of this host) and `--json`
- * (oclif's enableJsonFlag: only the JSON goes to stdout). Commands stay thin: parse flags,
- * call the library, render, set the exit code through `exitCodeFor`.
+ * What every command shares: `--root` (a captured snapshot instead of this host), `--json`
+ * (oclif's enableJsonFlag: only the JSON goes to stdout), the host model built once from them,
+ * and errors that keep the exit-code contract in JSON mode too. Commands stay thin: parse flags,
+ * load the model, call the library, render, set the exit code through `exitCodeFor`.
  */
 import {Command, Flags} from '@oclif/core'
+import {EXIT} from '../checks/outcome.js'
+import {collectHost, collectNothing} from '../collect/index.js'
+import {collectDebugfs} from '../collect/debugfs.js'
 import {loadPciNames, type PciNames} from '../decode/pci-ids.js'
-import {RootedHostFs, type HostFs} from '../host/fs.js'
-import {openRoot} from '../host/snapshot.js'
+import {RootedHostFs, type HostFs, type Read} from '../host/fs.js'
+import {readKernelLog, readLocalBytes, readLocalFile} from '../host/kernel-log.js'
+import {notASnapshot, openRoot} from '../host/snapshot.js'
+import {buildHostModel, type HostModel, type PciListing} from '../model/host.js'
+
+export const TOOL = 'vtd-check'
+export const ERROR_SCHEMA_VERSION = 1
+
+/** `--lspci-dump`, offered only by the commands that can take PCI devices from a dump. */
+export const lspciDumpFlag = Flags.file({
+  description: 'take PCI devices from this `lspci -xxxx` (or -xxx / -x, or plain -vvv) dump instead of sysfs; without --root nothing else is read from this host',
+  exists: true,
+})
+
+export interface ModelRequest {
+  root: string
+  /** An lspci dump (hex, or text) whose devices replace sysfs's. */
+  lspciDump?: string | undefined
+  /** `lspci -vvv` text (groups --lspci-verbose). */
+  lspciVerbose?: string | undefined
+  /** A DMAR table file (dmar --file). */
+  dmarFile?: string | undefined
+  /** Read the kernel log (default: yes). */
+  log?: boolean
+  /** Read this host (or --root) at all (default: yes); `dmar --file` alone reads only the file. */
+  withHost?: boolean
+  /** Read the kernel's debugfs translation dumps (root only) for the translation replay. */
+  debugfs?: boolean
+}
+
+/** The JSON body of an error: short, with the exit code it ends with (never oclif's internals). */
+export interface ErrorJson {
+  schemaVersion: typeof ERROR_SCHEMA_VERSION
+  tool: typeof TOOL
+  error: {kind: 'usage' | 'could-not-tell' | 'internal'; message: string; exitCode: number; suggestions?: string[]}
+}
+
+interface OclifError extends Error {
+  oclif?: {exit?: number | false}
+  exitCode?: number
+  suggestions?: string[]
+  code?: string
+}
 
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true
@@ -18,20 +63,82 @@ export abstract class BaseCommand extends Command {
       exists: true,
       helpGroup: 'GLOBAL',
     }),
-    'lspci-dump': Flags.file({
-      description: 'take PCI devices from this `lspci -xxxx` (or -xxx / -x) hex dump instead of sysfs',
-      exists: true,
-      helpGroup: 'GLOBAL',
-    }),
   }
 
   /** The host (root "/") or a snapshot directory, with the snapshot's unreadable list applied. */
   protected hostFs(root: string): HostFs {
+    const problem = notASnapshot(root)
+    if (problem !== undefined)
+      this.error(`${root} is not a snapshot: ${problem}`, {exit: EXIT.usage, suggestions: ['give a directory written by `vtd-check capture --out DIR` (it holds sys/ and proc/)', 'or leave out --root to read this host']})
     return openRoot(root)
+  }
+
+  /**
+   * The host model for this run. An lspci dump replaces the PCI devices; given without --root it
+   * describes some other machine, so nothing else is read from this one.
+   */
+  protected async loadModel(request: ModelRequest): Promise<HostModel> {
+    const fs = this.hostFs(request.root)
+    const pci = this.pciListing(request)
+    const dumpOnly = (pci !== undefined && request.root === '/') || request.withHost === false
+    const collected = dumpOnly ? collectNothing(pci?.path ?? request.dmarFile ?? request.root) : collectHost(fs)
+    const log: Read<string> = dumpOnly || request.log === false ? {ok: false, reason: 'absent', path: 'dmesg', message: 'the kernel log was not read'} : await readKernelLog(fs)
+    const dmarFile = request.dmarFile === undefined ? undefined : readLocalBytes(request.dmarFile)
+    if (dmarFile !== undefined && !dmarFile.ok) this.error(`cannot read ${dmarFile.path}: ${dmarFile.message}`, {exit: EXIT.usage})
+    const debugfs = request.debugfs === true && !dumpOnly ? collectDebugfs(fs) : undefined
+    const model = buildHostModel({collected, log, ...(pci ? {pci} : {}), ...(dmarFile ? {dmarFile} : {}), ...(debugfs ? {debugfs} : {})})
+    if (pci !== undefined && model.topology.devices.size === 0)
+      this.error(`no PCI devices found in ${pci.path}`, {exit: EXIT.usage, suggestions: [pci.format === 'verbose' ? 'expected the output of lspci -vvv or lspci -vvvnn' : 'expected the output of lspci -xxxx (or -x / -xxx)']})
+    for (const warning of model.topologyWarnings) this.warn(warning)
+    return model
+  }
+
+  private pciListing(request: ModelRequest): PciListing | undefined {
+    const path = request.lspciVerbose ?? request.lspciDump
+    if (path === undefined) return undefined
+    const read = readLocalFile(path)
+    if (!read.ok) this.error(`cannot read ${path}: ${read.message}`, {exit: EXIT.usage})
+    return {path, text: read.value, format: request.lspciVerbose === undefined ? 'dump' : 'verbose'}
   }
 
   /** Vendor/device names: the host's pci.ids, and for a snapshot also this machine's. */
   protected pciNames(fs: HostFs): PciNames {
     return loadPciNames(fs.root === '/' ? [fs] : [fs, new RootedHostFs('/')])
   }
+
+  /**
+   * Errors keep the exit-code contract: usage errors (bad flags, bad values) exit 2, "could not
+   * tell" 3; in JSON mode the body is one short error object, not oclif's parser state.
+   */
+  override async catch(err: OclifError): Promise<unknown> {
+    const exitCode = exitCodeOf(err)
+    process.exitCode = exitCode
+    if (!this.jsonEnabled()) return super.catch(err)
+    const body: ErrorJson = {
+      schemaVersion: ERROR_SCHEMA_VERSION,
+      tool: TOOL,
+      error: {
+        kind: exitCode === EXIT.unknown ? 'could-not-tell' : err.oclif === undefined && err.code === undefined ? 'internal' : 'usage',
+        message: firstLines(err.message),
+        exitCode,
+        ...(err.suggestions?.length ? {suggestions: err.suggestions} : {}),
+      },
+    }
+    this.logJson(body)
+    return undefined
+  }
+}
+
+/** The exit code an error ends with: its own (`this.error(…, {exit})`), else 2 (usage or internal). */
+function exitCodeOf(err: OclifError): number {
+  const exit = err.oclif?.exit
+  if (typeof exit === 'number') return exit
+  return EXIT.usage
+}
+
+/** oclif parse errors append the whole flag list: keep what explains the error. */
+function firstLines(message: string): string {
+  const lines = message.split('\n')
+  const cut = lines.findIndex((line) => /^See more help with/.test(line))
+  return (cut > 0 ? lines.slice(0, cut) : lines).join('\n').trim()
 }

@@ -28,6 +28,7 @@ function collectPciDevice(fs: HostFs, bdf: string, misses: Miss[]): CollectedPci
     .filter((name): name is string => name !== undefined)
   const bootVga = int('boot_vga')
   const ari = int('ari_enabled')
+  const removable = fs.readText(attr('removable'))
   return {
     bdf,
     sysfsPath,
@@ -65,6 +66,7 @@ function collectPciDevice(fs: HostFs, bdf: string, misses: Miss[]): CollectedPci
     },
     bootVga: bootVga === undefined ? undefined : bootVga === 1,
     ariEnabled: ari === undefined ? undefined : ari === 1,
+    ...(removable.ok ? {removable: removable.value.trim() === 'removable'} : {}),
   }
 }
 

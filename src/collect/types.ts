@@ -3,6 +3,7 @@
  * Nothing here is interpreted beyond parsing sysfs's own number formats.
  */
 import type {Read} from '../host/fs.js'
+import type {HostRoles} from './host-roles.js'
 
 export interface Miss {
   path: string
@@ -43,6 +44,8 @@ export interface CollectedPciDevice {
   link?: {currentSpeed?: string; currentWidth?: number; maxSpeed?: string; maxWidth?: number}
   bootVga?: boolean
   ariEnabled?: boolean
+  /** `removable`: the kernel marks functions behind an external-facing (Thunderbolt, USB4) port. */
+  removable?: boolean
 }
 
 export interface CollectedGroup {
@@ -98,6 +101,10 @@ export interface CollectedHost {
   pci: CollectedPciDevice[]
   groups: CollectedGroup[]
   units: CollectedUnit[]
+  /** PCI devices the host itself depends on (boot disk, default-route NIC, console GPU). */
+  roles: HostRoles
+  /** Thunderbolt domains and their `iommu_dma_protection` (undefined when unreadable). */
+  thunderbolt: Array<{domain: string; iommuDmaProtection?: boolean}>
   /** Every read that failed for a reason other than "the feature is simply not there". */
   misses: Miss[]
 }

@@ -8,7 +8,7 @@
  * What plain text cannot tell is said so: without `-nn` ids come from a small vendor-name table
  * and "Device XXXX" names; with `-v` the ACS registers are not shown (acsPresentRegistersUnknown).
  */
-import {ACS, PCIE_TYPE, type AcsRegisters, type PciFunction, type PciTopology, type SriovState} from '../model/pci.js'
+import {ACS, PCIE_TYPE, type AcsRegisters, type PciFunction, type PciTopology, type SriovState} from './pci-function.js'
 
 export interface LspciVerboseDevice {
   fn: PciFunction

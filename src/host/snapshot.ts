@@ -42,6 +42,24 @@ export function snapshotsIn(dir: string): string[] | undefined {
   }
 }
 
+/**
+ * Why `root` cannot be read as a snapshot (undefined when it can). A snapshot mirrors the host's
+ * paths: it has sys/ or proc/, or at least the capture's dmesg.txt / meta.json. "/" is the live host.
+ */
+export function notASnapshot(root: string): string | undefined {
+  if (root === '/') return undefined
+  const has = (name: string, dir: boolean): boolean => {
+    try {
+      const stat = nodeFs.statSync(nodePath.join(root, name))
+      return dir ? stat.isDirectory() : stat.isFile()
+    } catch {
+      return false
+    }
+  }
+  if (has('sys', true) || has('proc', true) || has(SNAPSHOT_DMESG, false) || has(SNAPSHOT_META, false)) return undefined
+  return `it has no sys/ or proc/ directory and no ${SNAPSHOT_DMESG} or ${SNAPSHOT_META}`
+}
+
 export function readMeta(root: string): SnapshotMeta | undefined {
   try {
     return JSON.parse(nodeFs.readFileSync(nodePath.join(root, SNAPSHOT_META), 'utf8')) as SnapshotMeta

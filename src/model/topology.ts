@@ -383,7 +383,7 @@ export function inferResetMethods(topology: PciTopology, fn: PciFunction): strin
   if (fn.flr.af) methods.push('af_flr')
   if (fn.noSoftReset === false) methods.push('pm')
   const onBridgeBus = fn.parent !== undefined && topology.devices.has(fn.parent)
-  const firstOnBus = busPeers(topology, fn).every((peer) => devfnOf(peer) > devfnOf(fn))
+  const firstOnBus = indexOf(topology).lowestDevfn.get(`${fn.segment}:${fn.bus}`) === devfnOf(fn)
   if (onBridgeBus && !fn.isVirtfn && firstOnBus) methods.push('bus')
   return methods
 }
@@ -393,9 +393,56 @@ const devfnOf = (fn: PciFunction): number => (fn.device << 3) | fn.function
 // ---------------------------------------------------------------------------------------------
 // Queries used by the device command and the rules
 
+/**
+ * Lookups the queries below need, built once per topology (one pass over the devices) so a query
+ * costs the size of its answer, not the size of the host: a 4,000-function host stays linear.
+ */
+interface TopologyIndex {
+  /** Device count when built: a topology still being assembled gets a fresh index. */
+  size: number
+  /** Non-VF functions by "segment:bus". */
+  byBus: Map<string, PciFunction[]>
+  /** Functions by IOMMU group number. */
+  byGroup: Map<number, PciFunction[]>
+  /** The lowest devfn on each bus (non-VF functions). */
+  lowestDevfn: Map<string, number>
+}
+
+const indexes = new WeakMap<PciTopology, TopologyIndex>()
+
+/** Exposed for tests (they count how often it is built). */
+export const indexStats = {builds: 0}
+
+function indexOf(topology: PciTopology): TopologyIndex {
+  let index = indexes.get(topology)
+  if (index === undefined || index.size !== topology.devices.size) {
+    indexStats.builds++
+    const byBus = new Map<string, PciFunction[]>()
+    const byGroup = new Map<number, PciFunction[]>()
+    const lowestDevfn = new Map<string, number>()
+    for (const fn of topology.devices.values()) {
+      const bus = `${fn.segment}:${fn.bus}`
+      if (!fn.isVirtfn) {
+        push(byBus, bus, fn)
+        lowestDevfn.set(bus, Math.min(lowestDevfn.get(bus) ?? Infinity, devfnOf(fn)))
+      }
+      if (fn.iommuGroup !== undefined) push(byGroup, fn.iommuGroup, fn)
+    }
+    index = {byBus, byGroup, lowestDevfn, size: topology.devices.size}
+    indexes.set(topology, index)
+  }
+  return index
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key)
+  if (list) list.push(value)
+  else map.set(key, [value])
+}
+
 /** Other functions on the same bus (same parent bridge, or same root bus). */
 export function busPeers(topology: PciTopology, fn: PciFunction): PciFunction[] {
-  return [...topology.devices.values()].filter((other) => other !== fn && other.segment === fn.segment && other.bus === fn.bus && !other.isVirtfn)
+  return (indexOf(topology).byBus.get(`${fn.segment}:${fn.bus}`) ?? []).filter((other) => other !== fn)
 }
 
 /**
@@ -407,9 +454,8 @@ export function slotFunctions(topology: PciTopology, fn: PciFunction): PciFuncti
   if (fn.isVirtfn) return [fn]
   const parent = fn.parent === undefined ? undefined : topology.devices.get(fn.parent)
   const ari = typeof fn.ari === 'object' && parent?.ariForwarding?.enabled === true
-  return [...topology.devices.values()].filter(
-    (other) => other.segment === fn.segment && other.bus === fn.bus && !other.isVirtfn && (ari || other.device === fn.device),
-  )
+  const onBus = indexOf(topology).byBus.get(`${fn.segment}:${fn.bus}`) ?? []
+  return ari ? [...onBus] : onBus.filter((other) => other.device === fn.device)
 }
 
 /** The device's bridges from its parent up to the root bus, nearest first. */
@@ -498,7 +544,7 @@ export function resetPlan(topology: PciTopology, fn: PciFunction): ResetPlan {
 /** Devices sharing this device's IOMMU group (undefined when the group is not known). */
 export function groupMembers(topology: PciTopology, fn: PciFunction): PciFunction[] | undefined {
   if (fn.iommuGroup === undefined) return undefined
-  return [...topology.devices.values()].filter((other) => other.iommuGroup === fn.iommuGroup)
+  return [...(indexOf(topology).byGroup.get(fn.iommuGroup) ?? [])]
 }
 
 /** Root-bus devices, grouped by host bridge name ("pci0000:00"). */

@@ -4,7 +4,8 @@
  */
 import type {CollectedHost} from '../collect/types.js'
 import {overallVerdict, type OverallVerdict} from '../checks/catalogue.js'
-import type {AssessmentContext, CpuVendor} from '../checks/context.js'
+import type {Assessment} from '../checks/assess.js'
+import type {CpuVendor} from '../model/platform.js'
 import type {SubjectResult} from '../checks/outcome.js'
 import type {PassthroughPlan} from '../checks/plan.js'
 import {countsLine, OUTCOME_MARK, outcomeTable} from './outcome-table.js'
@@ -44,7 +45,7 @@ export interface CheckReport {
   unreadable: string[]
 }
 
-export function buildCheckReport(ctx: AssessmentContext, results: SubjectResult[], plans: PassthroughPlan[]): CheckReport {
+export function buildCheckReport({context: ctx, results, plans}: Assessment): CheckReport {
   const host: CollectedHost = ctx.host
   return {
     schemaVersion: CHECK_SCHEMA_VERSION,

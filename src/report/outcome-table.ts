@@ -1,6 +1,6 @@
 /** The pieces every outcome table shares (check results, DMAR and unit lint): marks, layout, tally. */
 import Table from 'cli-table3'
-import type {Outcome, OutcomeCounts} from '../checks/outcome.js'
+import {countsLine, type Outcome} from '../checks/outcome.js'
 
 export const OUTCOME_MARK: Record<Outcome, string> = {pass: '✔ pass', warn: '! warn', fail: '✘ FAIL', unknown: '? unknown', 'not-applicable': '– n/a'}
 
@@ -18,6 +18,4 @@ export function outcomeTable(width: number | undefined, idWidth: number): Table.
   })
 }
 
-export function countsLine(c: OutcomeCounts): string {
-  return `${c.pass} pass · ${c.warn} warn · ${c.fail} fail · ${c.unknown} unknown · ${c['not-applicable']} not applicable`
-}
+export {countsLine}

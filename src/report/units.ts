@@ -3,7 +3,7 @@
  * cross-checks with each other and the DMAR table. JSON carries registers as "0x…" strings.
  */
 import Table from 'cli-table3'
-import type {DecodedUnit} from '../checks/dmar-lint.js'
+import type {DecodedUnit} from '../model/units.js'
 import type {CheckResult} from '../checks/outcome.js'
 import {featureNames, type DecodedCap, type DecodedEcap} from '../decode/vtd-registers.js'
 import {renderLint, toJson, type Jsonify} from './dmar.js'

@@ -1,0 +1,363 @@
+/**
+ * The host model: every fact the replays, checks, renderers and commands read, derived from what
+ * the collectors returned and built ONCE per run. Each part is computed on first use and memoised,
+ * so `vtd-check dmar` never decodes PCI config space it does not show, and two commands (or two
+ * checks) that state the same fact read the same field. See README.md beside this file.
+ *
+ * The model never reads the host itself: its inputs are the collected host, the kernel log text,
+ * and optionally an lspci dump, a DMAR table file and the debugfs translation dumps.
+ */
+import type {CollectedGroup, CollectedHost, CollectedPciDevice, Miss} from '../collect/types.js'
+import {decodeDmar, dmarBytesFromText, type DmarTable} from '../decode/dmar.js'
+import {decodeLspciVerbose} from '../decode/lspci-verbose.js'
+import type {Read} from '../host/fs.js'
+import {resolveDmarScopes, type ScopeResolution} from './dmar-scope.js'
+import {ineffectiveParameters, parseKernelParameters, type IneffectiveParameter, type KernelParameters} from './kernel-parameters.js'
+import {readFaults, readLogFacts, type DmaFault, type LogFacts, type LogView} from './log-facts.js'
+import type {PciFunction, PciTopology} from './pci.js'
+import {parseCpu, parseKernelVersion, type CpuFacts, type KernelVersion} from './platform.js'
+import {topologyFromLspciDump, topologyFromSysfs} from './topology.js'
+import {remappingUnits, unitFeatures, type RemappingUnits, type UnitFeatures} from './units.js'
+
+export const DMAR_TABLE_PATH = '/sys/firmware/acpi/tables/DMAR'
+
+/** PCI devices from a file instead of sysfs: an `lspci -xxxx` dump, or `lspci -vvv` text. */
+export interface PciListing {
+  path: string
+  text: string
+  /** 'verbose': lspci -vvv text only (groups --lspci-verbose); 'dump': hex, or text when it has none. */
+  format: 'dump' | 'verbose'
+}
+
+/** The kernel's own translation-structure dumps (debugfs, root only): the real tables. */
+export interface DebugfsDumps {
+  translationStruct: string
+  domainStructs: string[]
+}
+
+export interface HostModelInput {
+  /** What the collectors read from the live host or a snapshot (`collectHost`, or `collectNothing`). */
+  collected: CollectedHost
+  /** The kernel log text (dmesg, journalctl -k, a snapshot's dmesg.txt), or why it is not there. */
+  log: Read<string>
+  /** PCI devices from an lspci listing instead of the collected sysfs devices. */
+  pci?: PciListing
+  /** The DMAR table from a file (`dmar --file`): raw bytes, acpidump text or an iasl .dsl. */
+  dmarFile?: Read<Uint8Array>
+  debugfs?: DebugfsDumps
+}
+
+export type IommuVendor = 'intel' | 'amd' | 'other' | 'none' | 'unknown'
+
+export interface DmarView {
+  /** The table read: absent (no VT-d in firmware or not Intel), unreadable (needs root), or bytes. */
+  read: Read<Uint8Array>
+  /** Where it came from, for messages and evidence (the host path, or the --file given). */
+  source: string
+  table?: DmarTable
+  /** From the log when the table is unreadable: `DMAR: Host address width` proves the table exists. */
+  seenInLog: boolean
+  /** The table's device scopes resolved against this host's PCI tree (when both are there). */
+  scopes?: ScopeResolution
+}
+
+/** One RMRR and the BDFs its scope paths name on this host (the devices it pins to 1:1 maps). */
+export interface RmrrImpact {
+  structureIndex: number
+  base: bigint
+  limit: bigint
+  devices: string[]
+}
+
+export interface ReservedRegion {
+  start: bigint
+  /** Inclusive. */
+  end: bigint
+  type: string
+}
+
+/** A kernel IOMMU group, with its `reserved_regions` parsed. */
+export interface KernelGroup extends CollectedGroup {
+  regions: ReservedRegion[]
+}
+
+/** `reserved_regions` lines: "0x%016llx 0x%016llx %s" (start, inclusive end, type). */
+export function parseReservedRegions(text: string): ReservedRegion[] {
+  const out: ReservedRegion[] = []
+  for (const line of text.split('\n')) {
+    const m = /^\s*0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+)/i.exec(line)
+    if (m?.[1] !== undefined && m[2] !== undefined && m[3] !== undefined) out.push({start: BigInt('0x' + m[1]), end: BigInt('0x' + m[2]), type: m[3]})
+  }
+  return out
+}
+
+/** Config-space facts the checks read; 'unknown' when the bytes needed were not readable. */
+export type Tristate<T> = T | undefined | 'unknown'
+
+export interface DeviceCaps {
+  configLength: number
+  headerLayout?: number
+  multifunction?: boolean
+  pcieType: Tristate<number>
+  flr: boolean | 'unknown'
+  ats: Tristate<{enabled: boolean}>
+  pri: Tristate<{enabled: boolean}>
+  pasid: Tristate<{enabled: boolean}>
+  acs: Tristate<{capability: number; control: number}>
+}
+
+function capsOf(fn: PciFunction): DeviceCaps {
+  const enabled = (cap: PciFunction['ats'] | PciFunction['pri'] | PciFunction['pasid']): Tristate<{enabled: boolean}> =>
+    cap === 'unknown' || cap === undefined ? cap : {enabled: cap.enabled}
+  return {
+    configLength: fn.configLength,
+    headerLayout: fn.headerType,
+    multifunction: fn.multifunction,
+    pcieType: fn.pcieType,
+    flr: fn.flr === 'unknown' ? 'unknown' : fn.flr.pcie || fn.flr.af,
+    ats: enabled(fn.ats),
+    pri: enabled(fn.pri),
+    pasid: enabled(fn.pasid),
+    acs: fn.acs === 'unknown' || fn.acs === undefined ? fn.acs : {capability: fn.acs.cap, control: fn.acs.ctl},
+  }
+}
+
+const startsWithSignature = (bytes: Uint8Array): boolean => bytes[0] === 0x44 && bytes[1] === 0x4d && bytes[2] === 0x41 && bytes[3] === 0x52
+
+/** A table that is there but unreadable (mode 0400) still proves the platform: only "absent" means absent. */
+function present(read: Read<unknown>): boolean {
+  return read.ok || read.reason === 'unreadable'
+}
+
+export class HostModel {
+  /** Parts computed so far, by name (also holds what upper layers derive through `derive`). */
+  private readonly parts = new Map<string, unknown>()
+
+  constructor(readonly input: HostModelInput) {}
+
+  /** Compute a part once; later reads return the same value. */
+  private part<T>(name: string, compute: () => T): T {
+    if (!this.parts.has(name)) this.parts.set(name, compute())
+    return this.parts.get(name) as T
+  }
+
+  /**
+   * For the layers above (lints, grouping replay, translation replay): a fact derived from the
+   * model once per run, under a key naming it and its options.
+   */
+  derive<T>(key: string, compute: (model: this) => T): T {
+    return this.part(`derived:${key}`, () => compute(this))
+  }
+
+  /** The collected host (the raw facts, each with its path). */
+  get host(): CollectedHost {
+    return this.input.collected
+  }
+
+  /** "/" for the live host, else the snapshot directory. */
+  get root(): string {
+    return this.input.collected.root
+  }
+
+  /** True when only an lspci dump of some machine was read (`collectNothing` names the dump as root). */
+  get pciOnly(): boolean {
+    return this.input.pci !== undefined && this.root === this.input.pci.path
+  }
+
+  /** Reads that failed for lack of permission (typically: not root). */
+  get misses(): Miss[] {
+    return this.input.collected.misses
+  }
+
+  get cpu(): CpuFacts {
+    return this.part('cpu', () => parseCpu(this.host.platform.cpuinfo))
+  }
+
+  /** The effective kernel parameters; undefined when /proc/cmdline could not be read. */
+  get cmdline(): KernelParameters | undefined {
+    return this.part('cmdline', () => (this.host.platform.cmdline.ok ? parseKernelParameters(this.host.platform.cmdline.value) : undefined))
+  }
+
+  /** Parameters on the command line that do nothing on this platform (intel_iommu=on on AMD …). */
+  get ineffective(): IneffectiveParameter[] {
+    return this.part('ineffective', () => (this.cmdline ? ineffectiveParameters(this.cmdline, this.iommuVendor) : []))
+  }
+
+  get kernel(): KernelVersion | undefined {
+    return this.part('kernel', () => parseKernelVersion(this.host.platform.kernelRelease))
+  }
+
+  get log(): LogView {
+    return this.part('log', () => {
+      const log = this.input.log
+      return {readable: log.ok, source: 'dmesg', origin: log.path, lines: log.ok ? log.value.split('\n') : [], ...(log.ok ? {} : {message: log.message})}
+    })
+  }
+
+  get logFacts(): LogFacts {
+    return this.part('logFacts', () => readLogFacts(this.log.lines))
+  }
+
+  /** DMA and interrupt-remapping faults the log holds (the fault lines, not their triage). */
+  get faults(): DmaFault[] {
+    return this.part('faults', () => (this.input.log.ok ? readFaults(this.input.log.value) : []))
+  }
+
+  // ------------------------------------------------------------------ PCI
+
+  /** The PCI tree: the kernel's (sysfs), or rebuilt from an lspci listing. */
+  get topology(): PciTopology {
+    return this.pciParts.topology
+  }
+
+  /** Where the PCI devices came from, for messages ("/sys/bus/pci/devices", a dump's path). */
+  get topologySource(): string {
+    return this.pciParts.source
+  }
+
+  /** What the lspci decoder could not read (shown as warnings). */
+  get topologyWarnings(): string[] {
+    return this.pciParts.warnings
+  }
+
+  private get pciParts(): {topology: PciTopology; source: string; warnings: string[]} {
+    return this.part('pci', () => {
+      const listing = this.input.pci
+      if (listing === undefined) {
+        const root = this.root
+        return {topology: topologyFromSysfs(this.host.pci), source: root === '/' ? '/sys/bus/pci/devices' : `${root}/sys/bus/pci/devices`, warnings: []}
+      }
+      if (listing.format === 'verbose') {
+        const parsed = decodeLspciVerbose(listing.text)
+        return {topology: parsed.topology, source: listing.path, warnings: parsed.warnings}
+      }
+      const {topology, warnings} = topologyFromLspciDump(listing.text)
+      return {topology, source: listing.path, warnings}
+    })
+  }
+
+  /** Collected sysfs devices by BDF (drivers, reset_method, links as sysfs shows them). */
+  get devices(): Map<string, CollectedPciDevice> {
+    return this.part('devices', () => new Map(this.host.pci.map((d) => [d.bdf, d])))
+  }
+
+  get caps(): Map<string, DeviceCaps> {
+    return this.part('caps', () => new Map([...this.topology.devices].map(([bdf, fn]) => [bdf, capsOf(fn)])))
+  }
+
+  /** PCI functions the kernel marks `removable` (behind an external-facing port). */
+  get removable(): string[] {
+    return this.part('removable', () => this.host.pci.filter((d) => d.removable === true).map((d) => d.bdf))
+  }
+
+  get roles(): CollectedHost['roles'] {
+    return this.host.roles
+  }
+
+  get thunderbolt(): CollectedHost['thunderbolt'] {
+    return this.host.thunderbolt
+  }
+
+  // ------------------------------------------------------------------ IOMMU groups
+
+  /** The kernel's groups (/sys/kernel/iommu_groups), reserved regions parsed. */
+  get kernelGroups(): KernelGroup[] {
+    return this.part('kernelGroups', () => this.host.groups.map((g) => ({...g, regions: parseReservedRegions(g.reservedRegions ?? '')})))
+  }
+
+  get groupOf(): Map<string, KernelGroup> {
+    return this.part('groupOf', () => {
+      const out = new Map<string, KernelGroup>()
+      for (const group of this.kernelGroups) for (const bdf of group.devices) out.set(bdf, group)
+      return out
+    })
+  }
+
+  // ------------------------------------------------------------------ DMAR and units
+
+  get dmar(): DmarView {
+    return this.part('dmar', () => {
+      const file = this.input.dmarFile
+      const read = file ?? this.host.platform.dmarTable
+      const source = file ? file.path : this.root === '/' ? DMAR_TABLE_PATH : `${this.root}${DMAR_TABLE_PATH}`
+      // --file may also be acpidump text or an iasl .dsl: take the DMAR bytes from the hex dump.
+      const bytes = !read.ok ? undefined : file && !startsWithSignature(read.value) ? (dmarBytesFromText(new TextDecoder('latin1').decode(read.value)) ?? read.value) : read.value
+      const table = bytes ? decodeDmar(bytes) : undefined
+      const topology = this.topology
+      return {
+        read,
+        source,
+        ...(table ? {table} : {}),
+        seenInLog: this.log.lines.some((l) => /DMAR: Host address width|ACPI: DMAR 0x/.test(l)),
+        ...(table && topology.devices.size > 0 ? {scopes: resolveDmarScopes(table, topology)} : {}),
+      }
+    })
+  }
+
+  /** RMRRs and the devices each one names on this host. */
+  get rmrrs(): RmrrImpact[] {
+    return this.part('rmrrs', () => {
+      const {table, scopes} = this.dmar
+      if (!table) return []
+      return table.structures.flatMap((s, index) => s.type !== 'RMRR' ? [] : [{
+        structureIndex: index,
+        base: s.base,
+        limit: s.limit,
+        devices: (scopes?.scopes ?? []).flatMap((rs) => (rs.structureIndex === index && rs.bdf !== undefined ? [rs.bdf] : [])),
+      }])
+    })
+  }
+
+  /** IOAPIC / HPET source IDs the DMAR scopes give (requester of interrupt-remapping faults). */
+  get interruptSources(): Array<{requester: string; kind: 'ioapic' | 'hpet'; id: number}> {
+    return this.part('interruptSources', () => (this.dmar.scopes?.scopes ?? []).flatMap((rs) =>
+      (rs.scope.type === 'ioapic' || rs.scope.type === 'hpet') && rs.bdf !== undefined ? [{requester: rs.bdf, kind: rs.scope.type, id: rs.scope.enumerationId}] : []))
+  }
+
+  /** Every unit of /sys/class/iommu (any vendor) with the features the checks read. */
+  get units(): UnitFeatures[] {
+    return this.part('units', () => this.host.units.map(unitFeatures))
+  }
+
+  /** The Intel remapping units decoded (sysfs, else the boot lines), as `units` shows them. */
+  get remappingUnits(): RemappingUnits {
+    return this.part('remappingUnits', () => remappingUnits(this.host.units, this.input.log))
+  }
+
+  /** Which IOMMU this platform has, by firmware table, units and log ("other": e.g. virtio-iommu). */
+  get iommuVendor(): IommuVendor {
+    return this.part('iommuVendor', () => {
+      const units = this.units
+      if (units.some((u) => u.unit.vendor === 'intel') || present(this.host.platform.dmarTable) || this.dmar.seenInLog || this.logFacts.vtdInitialised) return 'intel'
+      if (units.some((u) => u.unit.vendor === 'amd') || present(this.host.platform.ivrsTable) || this.logFacts.amdViActive) return 'amd'
+      return units.length > 0 ? 'other' : 'none'
+    })
+  }
+
+  // ------------------------------------------------------------------ interrupts
+
+  /** /proc/interrupts shows IR- chips: interrupt remapping is in use. */
+  get irInInterrupts(): boolean {
+    return this.part('irInInterrupts', () => /\bIR-(IO-APIC|PCI-MSI|PCI-MSIX|MSI)/.test(this.interruptsText))
+  }
+
+  /** dmarN-prq / dmarN-iopfq IRQs exist only in scalable mode with page requests. */
+  get scalableIrqs(): string[] {
+    return this.part('scalableIrqs', () => [...new Set(this.interruptsText.match(/dmar\d+-(?:prq|iopfq)/g) ?? [])])
+  }
+
+  private get interruptsText(): string {
+    const read = this.host.platform.interrupts
+    return read.ok ? read.value : ''
+  }
+
+  /** The debugfs translation dumps, when the caller collected them. */
+  get debugfs(): DebugfsDumps | undefined {
+    return this.input.debugfs
+  }
+}
+
+/** The one entry point: the model of a collected host (parts are computed when first read). */
+export function buildHostModel(input: HostModelInput): HostModel {
+  return new HostModel(input)
+}

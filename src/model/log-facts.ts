@@ -1,0 +1,99 @@
+/**
+ * What the kernel log says, read once: the boot and attach facts the checks need (by their stable
+ * text, vtd-reference §5.5–§7) and the DMA / interrupt-remapping faults (the shared decoder, §5.1).
+ */
+import {parseKernelLog} from '../decode/kernel-log/index.js'
+
+export interface LogView {
+  readable: boolean
+  /** Why not, when not readable (dmesg_restrict, no dmesg.txt in the snapshot …). */
+  message?: string
+  /** Evidence label: always "dmesg" (a snapshot's dmesg.txt is the same text), so live and --root agree. */
+  source: string
+  /** Where it really came from: "dmesg", "journalctl -k", "/dmesg.txt", a file. */
+  origin: string
+  lines: string[]
+}
+
+export interface LogFacts {
+  vtdInitialised: boolean
+  amdViActive: boolean
+  irEnabledMode?: 'x2apic' | 'xapic'
+  irFailed: string[]
+  x2apicOptOut: boolean
+  acsOverrideWarning: boolean
+  defaultDomainLine?: string
+  invalidationPolicyLine?: string
+  rmrrIneligible: string[]
+  rmrrRequire1to1: string[]
+  featureInconsistent: string[]
+  platformOptIn: boolean
+  scalableDisallowed: boolean
+  vfioNoIr: boolean
+  dmarFirmwareBugs: string[]
+}
+
+export interface DmaFault {
+  kind: 'dma' | 'interrupt'
+  /** Full form; segment 0000 unless the line printed one (Linux never does). */
+  requester: string
+  reason?: number
+  reasonText: string
+  /** Set when the record carried a PASID (scalable mode tags requests-without-PASID with RID_PASID). */
+  pasid?: number
+  line: string
+}
+
+const FULL_BDF = /[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]/i
+
+/** Boot and attach lines (vtd-reference §5.5, §5.6, §7), by their stable text. */
+export function readLogFacts(lines: string[]): LogFacts {
+  const facts: LogFacts = {
+    vtdInitialised: false,
+    amdViActive: false,
+    irFailed: [],
+    x2apicOptOut: false,
+    acsOverrideWarning: false,
+    rmrrIneligible: [],
+    rmrrRequire1to1: [],
+    featureInconsistent: [],
+    platformOptIn: false,
+    scalableDisallowed: false,
+    vfioNoIr: false,
+    dmarFirmwareBugs: [],
+  }
+  for (const line of lines) {
+    if (/(DMAR|PCI-DMA): Intel\(R\) Virtualization Technology for Directed I\/O/.test(line)) facts.vtdInitialised = true
+    // Not "AMD IOMMUv2 functionality not available": every x86 kernel with the driver prints that, Intel hosts too.
+    if (/AMD-Vi: (Found IOMMU|Interrupt remapping enabled)|pci [0-9a-f:.]+: AMD-Vi: Found IOMMU/.test(line)) facts.amdViActive = true
+    const ir = line.match(/Enabled IRQ remapping in (x2apic|xapic) mode/)
+    if (ir) facts.irEnabledMode = ir[1] as 'x2apic' | 'xapic'
+    if (/Failed to enable irq remapping|Not enabling interrupt remapping|has no mapping iommu, interrupt remapping will be disabled|erratum making that feature unstable/.test(line))
+      facts.irFailed.push(line.trim())
+    if (/x2apic is disabled because BIOS sets x2apic opt out bit|requested that x2apic be disabled/.test(line)) facts.x2apicOptOut = true
+    if (/PCIe ACS overrides enabled/.test(line)) facts.acsOverrideWarning = true
+    const domain = line.match(/iommu: Default domain type: .*$/)
+    if (domain) facts.defaultDomainLine = domain[0].trim()
+    const policy = line.match(/DMA domain TLB invalidation policy: .*$/)
+    if (policy) facts.invalidationPolicyLine = policy[0].trim()
+    if (/Device is ineligible for IOMMU domain attach/.test(line)) facts.rmrrIneligible.push(line.match(FULL_BDF)?.[0] ?? line.trim())
+    if (/Firmware has requested this device have a 1:1 IOMMU mapping/.test(line)) facts.rmrrRequire1to1.push(line.match(FULL_BDF)?.[0] ?? line.trim())
+    const inconsistent = line.match(/IOMMU feature (\S+) inconsistent/)
+    if (inconsistent?.[1]) facts.featureInconsistent.push(inconsistent[1])
+    if (/Intel-IOMMU force enabled due to platform opt in/.test(line)) facts.platformOptIn = true
+    if (/Scalable mode is disallowed/.test(line)) facts.scalableDisallowed = true
+    if (/No interrupt remapping support\.\s+Use the module param "allow_unsafe_interrupts"/.test(line)) facts.vfioNoIr = true
+    if (/DMAR.*\[Firmware Bug\]|\[Firmware Bug\].*(DMAR|RMRR|VT-d)|Your BIOS is broken/.test(line)) facts.dmarFirmwareBugs.push(line.trim())
+  }
+  facts.rmrrIneligible = [...new Set(facts.rmrrIneligible)]
+  facts.rmrrRequire1to1 = [...new Set(facts.rmrrRequire1to1)]
+  facts.featureInconsistent = [...new Set(facts.featureInconsistent)]
+  return facts
+}
+
+/** DMA and interrupt-remapping faults of every kernel era (the shared log decoder, §5.1). */
+export function readFaults(text: string): DmaFault[] {
+  return parseKernelLog(text).flatMap((record) =>
+    record.type === 'fault' ? [{kind: record.kind, requester: record.requester, reason: record.reason, reasonText: record.reasonText, ...(record.pasid === undefined ? {} : {pasid: record.pasid}), line: record.text}] : [],
+  )
+}
