@@ -113,7 +113,7 @@ describe('prometheus: what the metrics say', () => {
   it('--format with --json is refused as a flag conflict (exit 2 in the error document)', async () => {
     await Check.run(['--root', path.join(fixturesDir, 'lab-iommu-on'), '--format', 'prometheus', '--json'], repoRoot).catch(() => undefined)
     expect(output.stdout).toMatch(/--format=prometheus cannot also be provided when using --json|cannot also be provided/)
-    expect(output.stdout).toMatch(/"exit": 2/)
+    expect(output.stdout).toMatch(/"exitCode": 2/)
   })
 })
 
