@@ -3,7 +3,8 @@
 // children's CPU time (user + sys) are compared; peak RSS comes from one extra untimed run each.
 //
 // usage: node bench/speed.mjs [--runs N] [--sizes 250,500,1000,2062,4000] [--log-bytes B]
-//                             [--only host,faults,start] [--json FILE] [--markdown]
+//                             [--only host,faults,start] [--json FILE] [--markdown] [--cli BIN]
+// --cli: another build's bin/run.js (e.g. a worktree of an older commit) to measure instead.
 // Needs: `npm run build` (runs ./bin/run.js), GNU time (/usr/bin/time, Debian `time`), lspci
 // (Debian `pciutils`). Work files (generated hosts, logs) go to $BENCH_DIR (default /tmp/vtd-speed-bench)
 // and are reused while the generators are unchanged. Not a test: numbers vary by machine.
@@ -27,9 +28,9 @@ const only = new Set(option('only', 'host,faults,start').split(','))
 const jsonOut = option('json', undefined)
 const markdown = argv.includes('--markdown')
 
-const cli = path.join(repoRoot, 'bin/run.js')
+const cli = path.resolve(option('cli', path.join(repoRoot, 'bin/run.js')))
 const lab = path.join(repoRoot, 'sysfs-fixtures/lab-switch')
-if (!existsSync(path.join(repoRoot, 'dist/commands'))) throw new Error('run `npm run build` first')
+if (!existsSync(path.join(path.dirname(cli), '../dist/commands'))) throw new Error('run `npm run build` first')
 if (!existsSync('/usr/bin/time')) throw new Error('needs GNU time at /usr/bin/time (Debian package `time`)')
 mkdirSync(work, {recursive: true})
 
@@ -58,8 +59,8 @@ function node(args) {
  * stdout goes into a pipe that is drained (GNU grep stops at the first match when stdout is /dev/null).
  */
 function measure(cmd, rss = false) {
-  const timesFile = path.join(work, 'times.out')
-  const rssFile = path.join(work, 'rss.out')
+  const timesFile = path.join(work, `times.${process.pid}.out`)
+  const rssFile = path.join(work, `rss.${process.pid}.out`)
   const script = rss ? '/usr/bin/time -f %M -o "$RSS" "$@"; s=$?; times > "$TIMES"; exit $s' : '"$@"; s=$?; times > "$TIMES"; exit $s'
   const r = spawnSync('bash', ['-c', script, 'bash', ...cmd], {
     stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30, env: {...process.env, TIMES: timesFile, RSS: rssFile},
@@ -90,10 +91,13 @@ function pair(name, ours, yardstick, goal, extra = {}) {
   const row = {
     name, ...extra, ours: median(a.map((r) => r.cpu)), yardstick: median(b.map((r) => r.cpu)),
     oursRssMiB: rssOurs, yardstickRssMiB: rssYardstick,
-    goal, oursStatus: a[0].status,
+    goal, oursStatus: [...new Set(a.map((r) => r.status))],
   }
+  // A crashed or usage-failed run (exit >= 2, or no output) is not a measurement.
+  const broken = a.filter((r) => r.status === null || r.status >= 2 || r.out === 0)
+  if (broken.length > 0) row.error = `${broken.length} of ${a.length} runs failed (exit ${broken.map((r) => r.status).join(', ')})`
   row.ratio = row.ours / row.yardstick
-  row.met = row.ratio <= goal && (extra.rssGoalMiB === undefined || row.oursRssMiB < extra.rssGoalMiB)
+  row.met = !row.error && row.ratio <= goal && (extra.rssGoalMiB === undefined || row.oursRssMiB < extra.rssGoalMiB)
   print(row)
   rows.push(row)
   return row
@@ -102,10 +106,10 @@ function pair(name, ours, yardstick, goal, extra = {}) {
 const rows = []
 function print(r) {
   const rss = `RSS ${r.oursRssMiB.toFixed(0)} MiB vs ${r.yardstickRssMiB.toFixed(0)} MiB` + (r.rssGoalMiB ? ` (goal < ${r.rssGoalMiB})` : '')
-  console.log(`${r.name.padEnd(52)} ${r.ours.toFixed(3)} s vs ${r.yardstick.toFixed(3)} s  ratio ${r.ratio.toFixed(2)} (goal ≤ ${r.goal})  ${r.met ? 'MET' : 'NOT MET'}  ${rss}`)
+  console.log(`${r.name.padEnd(52)} ${r.ours.toFixed(3)} s vs ${r.yardstick.toFixed(3)} s  ratio ${r.ratio.toFixed(2)} (goal ≤ ${r.goal})  ${r.met ? 'MET' : 'NOT MET'}  ${rss}${r.error ? `  ERROR: ${r.error}` : ''}`)
 }
 
-console.log(`vtd-check speed: ${runs} interleaved rounds per pair, medians of child CPU (user+sys); node ${process.version}; work dir ${work}`)
+console.log(`vtd-check speed (${cli}): ${runs} interleaved rounds per pair, medians of child CPU (user+sys); node ${process.version}; work dir ${work}`)
 
 if (only.has('start')) {
   const nodeNothing = [process.execPath, '-e', '0']

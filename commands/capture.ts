@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Flags} from '../src/cli/oclif.js'
 import {captureScript} from '../src/collect/capture-script.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {readKernelLog} from '../src/host/kernel-log.js'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Flags} from '../src/cli/oclif.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {assessHost} from '../src/checks/assess.js'
 import {normaliseBdf} from '../src/decode/pci-address.js'

@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core'
+import {Args, Flags} from '../src/cli/oclif.js'
 import {BaseCommand, lspciDumpFlag} from '../src/cli/base.js'
 import {assessHost} from '../src/checks/assess.js'
 import type {PassthroughPlan} from '../src/checks/plan.js'

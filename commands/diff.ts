@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import {Args} from '../src/cli/oclif.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {diffHosts, type HostDiff} from '../src/compare/diff.js'
 import {loadHostFacts} from '../src/compare/load.js'

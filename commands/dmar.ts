@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Flags} from '../src/cli/oclif.js'
 import {BaseCommand, lspciDumpFlag} from '../src/cli/base.js'
 import {dmarLint} from '../src/checks/dmar-lint.js'
 import {exitCodeFor} from '../src/checks/outcome.js'

@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core'
+import {Args, Flags} from '../src/cli/oclif.js'
 import {BaseCommand, lspciDumpFlag} from '../src/cli/base.js'
 import {exitCodeFor} from '../src/checks/outcome.js'
 import {LogParser} from '../src/decode/kernel-log/index.js'

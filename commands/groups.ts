@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Flags} from '../src/cli/oclif.js'
 import {BaseCommand, lspciDumpFlag} from '../src/cli/base.js'
 import {exitCodeFor, type Outcome} from '../src/checks/outcome.js'
 import type {Read} from '../src/host/fs.js'

@@ -1,4 +1,4 @@
-import {Args, Command, loadHelpClass} from '@oclif/core'
+import {Args, Command, loadHelpClass} from '../src/cli/oclif.js'
 import {EXIT} from '../src/checks/outcome.js'
 
 export default class Help extends Command {

@@ -1,5 +1,5 @@
 import path from 'node:path'
-import {Flags} from '@oclif/core'
+import {Flags} from '../src/cli/oclif.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {exitCodeFor} from '../src/checks/outcome.js'
 import {RootedHostFs} from '../src/host/fs.js'

@@ -1,4 +1,4 @@
-import {Command} from '@oclif/core'
+import {Command} from '../src/cli/oclif.js'
 import {TOOL} from '../src/cli/base.js'
 
 export interface VersionJson {

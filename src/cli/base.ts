@@ -4,7 +4,7 @@
  * and errors that keep the exit-code contract in JSON mode too. Commands stay thin: parse flags,
  * load the model, call the library, render, set the exit code through `exitCodeFor`.
  */
-import {Command, Flags} from '@oclif/core'
+import {Command, Flags} from './oclif.js'
 import {EXIT} from '../checks/outcome.js'
 import {collectHost, collectNothing} from '../collect/index.js'
 import {collectDebugfs} from '../collect/debugfs.js'

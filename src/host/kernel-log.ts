@@ -3,7 +3,6 @@
  * `dmesg` (falling back to `journalctl -k`). A log we are not allowed to read is reported
  * as unreadable with the reason (`dmesg_restrict`), never as an empty log.
  */
-import {execa} from 'execa'
 import {readFileSync} from 'node:fs'
 import type {HostFs, Read} from './fs.js'
 
@@ -14,6 +13,8 @@ export const SNAPSHOT_LOG_PATH = '/dmesg.txt'
 
 async function run(cmd: string, args: string[]): Promise<{ok: true; text: string} | {ok: false; message: string}> {
   try {
+    // Loaded only when something is spawned: --root, a FILE and stdin never pay for execa.
+    const {execa} = await import('execa')
     const result = await execa(cmd, args, {reject: false, timeout: 20_000, stripFinalNewline: false, stdin: 'ignore'})
     if (result.exitCode === 0 && typeof result.stdout === 'string' && result.stdout.length > 0) return {ok: true, text: result.stdout}
     const why = (typeof result.stderr === 'string' && result.stderr.trim()) || result.shortMessage || `exit ${String(result.exitCode)}`

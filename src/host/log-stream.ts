@@ -7,7 +7,7 @@
  * A log we may not read is reported as unreadable with the reason (dmesg_restrict), never as
  * an empty log.
  */
-import {execa, type ResultPromise} from 'execa'
+import type {ResultPromise} from 'execa'
 import {createReadStream} from 'node:fs'
 import {open} from 'node:fs/promises'
 import * as nodePath from 'node:path'
@@ -223,6 +223,8 @@ async function streamCommand(cmd: string, args: string[], request: LogStreamRequ
   const splitter = splitterFor(sink)
   let child: ResultPromise<{reject: false; stdin: 'ignore'; buffer: false; cancelSignal?: AbortSignal}>
   try {
+    // Loaded only when something is spawned: a FILE, stdin and --root never pay for execa.
+    const {execa} = await import('execa')
     child = execa(cmd, args, {reject: false, stdin: 'ignore', buffer: false, ...(request.signal ? {cancelSignal: request.signal} : {})})
   } catch (error) {
     return {ok: false, message: `${cmd}: ${error instanceof Error ? error.message : String(error)}`}

@@ -1,0 +1,7 @@
+/**
+ * The one door to @oclif/core. The build replaces its compiled form (dist/src/cli/oclif.js) with a
+ * bundle of @oclif/core and its dependencies (scripts/bundle.mjs): one file parsed at start
+ * instead of some 160 CommonJS modules resolved and compiled one by one (issue 15, cold start).
+ * Tests and `tsc` see this plain re-export.
+ */
+export {Args, Command, Flags, execute, loadHelpClass} from '@oclif/core'
