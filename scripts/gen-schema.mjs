@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
- * Generates schema/check.schema.json from the one TypeScript source of truth: the `CheckReport`
- * interface in src/report/check.ts (read with the TypeScript compiler API, JSDoc becomes
- * `description`). `node scripts/gen-schema.mjs` writes the file; `--check` exits 1 when the
- * committed schema differs (test/checks-schema.test.ts does the same comparison in CI).
+ * Generates the JSON contracts in schema/ from their one TypeScript source of truth each
+ * (read with the TypeScript compiler API, JSDoc becomes `description`): `check --json` from
+ * `CheckReport` (src/report/check.ts), `diff --json` from `HostDiff` (src/compare/diff.ts),
+ * `fleet --json` from `FleetSummary` (src/compare/fleet.ts). `node scripts/gen-schema.mjs` writes
+ * them; `--check` exits 1 when a committed schema differs (the tests make the same comparison).
  */
 import ts from 'typescript'
 import {readFileSync, writeFileSync} from 'node:fs'
@@ -11,9 +12,13 @@ import {dirname, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..')
-export const SCHEMA_PATH = resolve(repoRoot, 'schema/check.schema.json')
-const SOURCE = resolve(repoRoot, 'src/report/check.ts')
-const ROOT_TYPE = 'CheckReport'
+export const CONTRACTS = {
+  check: {source: 'src/report/check.ts', type: 'CheckReport', title: 'vtd-check check --json'},
+  diff: {source: 'src/compare/diff.ts', type: 'HostDiff', title: 'vtd-check diff --json'},
+  fleet: {source: 'src/compare/fleet.ts', type: 'FleetSummary', title: 'vtd-check fleet --json'},
+}
+export const schemaPath = (name) => resolve(repoRoot, `schema/${name}.schema.json`)
+export const SCHEMA_PATH = schemaPath('check')
 
 function describe(symbol, checker) {
   const text = ts.displayPartsToString(symbol.getDocumentationComment(checker)).trim()
@@ -50,20 +55,26 @@ function schemaFor(type, checker, seen) {
   throw new Error(`cannot express ${checker.typeToString(type)} in JSON Schema`)
 }
 
-export function generateCheckSchema() {
-  const program = ts.createProgram([SOURCE], {strict: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, noEmit: true, skipLibCheck: true, types: []})
+export function generateSchema(name) {
+  const contract = CONTRACTS[name]
+  const source = resolve(repoRoot, contract.source)
+  const program = ts.createProgram([source], {strict: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, noEmit: true, skipLibCheck: true, types: []})
   const checker = program.getTypeChecker()
-  const file = program.getSourceFile(SOURCE)
-  const symbol = checker.getExportsOfModule(checker.getSymbolAtLocation(file)).find((s) => s.name === ROOT_TYPE)
-  if (!symbol) throw new Error(`${ROOT_TYPE} is not exported from src/report/check.ts`)
+  const file = program.getSourceFile(source)
+  const symbol = checker.getExportsOfModule(checker.getSymbolAtLocation(file)).find((s) => s.name === contract.type)
+  if (!symbol) throw new Error(`${contract.type} is not exported from ${contract.source}`)
   const body = schemaFor(checker.getDeclaredTypeOfSymbol(symbol), checker, new Set())
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
-    $id: 'https://github.com/vtd-check/vtd-check/schema/check.schema.json',
-    title: 'vtd-check check --json',
+    $id: `https://github.com/vtd-check/vtd-check/schema/${name}.schema.json`,
+    title: contract.title,
     ...describe(symbol, checker),
     ...body,
   }
+}
+
+export function generateCheckSchema() {
+  return generateSchema('check')
 }
 
 export function renderSchema(schema) {
@@ -71,18 +82,22 @@ export function renderSchema(schema) {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const text = renderSchema(generateCheckSchema())
-  if (process.argv.includes('--check')) {
-    let committed = ''
-    try {
-      committed = readFileSync(SCHEMA_PATH, 'utf8')
-    } catch {}
-    if (committed !== text) {
-      process.stderr.write('schema/check.schema.json is out of date: run `node scripts/gen-schema.mjs`\n')
-      process.exit(1)
+  let stale = false
+  for (const name of Object.keys(CONTRACTS)) {
+    const text = renderSchema(generateSchema(name))
+    if (process.argv.includes('--check')) {
+      let committed = ''
+      try {
+        committed = readFileSync(schemaPath(name), 'utf8')
+      } catch {}
+      if (committed !== text) {
+        process.stderr.write(`schema/${name}.schema.json is out of date: run \`node scripts/gen-schema.mjs\`\n`)
+        stale = true
+      }
+    } else {
+      writeFileSync(schemaPath(name), text)
+      process.stdout.write(`wrote ${schemaPath(name)}\n`)
     }
-  } else {
-    writeFileSync(SCHEMA_PATH, text)
-    process.stdout.write(`wrote ${SCHEMA_PATH}\n`)
   }
+  if (stale) process.exit(1)
 }

@@ -121,3 +121,13 @@ describe('diff: usage', () => {
     await expect(Diff.run([snap('lab-iommu-on'), path.join(repoRoot, 'src')], repoRoot)).rejects.toMatchObject({oclif: {exit: 2}})
   })
 })
+
+describe('diff: a snapshot against the live host', () => {
+  it('NEW defaults to this host', async () => {
+    const {diff, exitCode} = await run([snap('dev-vm-no-iommu')])
+    expect(diff.new.root).toBe('/')
+    expect(diff.old.root).toBe(snap('dev-vm-no-iommu'))
+    expect(exitCode).toBe(diff.exitCode)
+    expect([0, 1, 3]).toContain(diff.exitCode)
+  })
+})

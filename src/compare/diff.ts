@@ -39,6 +39,7 @@ export interface DiffSide {
   verdict: string
 }
 
+/** `vtd-check diff --json`: what changed between OLD and NEW for isolation, each change with its impact and causes. */
 export interface HostDiff {
   schemaVersion: typeof DIFF_SCHEMA_VERSION
   old: DiffSide

@@ -40,6 +40,7 @@ export interface FleetDrift {
   verdicts: Outcome[]
 }
 
+/** `vtd-check fleet --json`: one row per host, and drift between hosts of the same hardware. */
 export interface FleetSummary {
   schemaVersion: typeof FLEET_SCHEMA_VERSION
   hosts: FleetHost[]
