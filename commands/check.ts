@@ -2,7 +2,8 @@ import {Flags} from '../src/cli/oclif.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {assessHost} from '../src/checks/assess.js'
 import {normaliseBdf} from '../src/decode/pci-address.js'
-import {loadHostFacts} from '../src/compare/load.js'
+import {hostFacts} from '../src/compare/facts.js'
+import {snapshotName} from '../src/host/snapshot.js'
 import {buildCheckReport, renderCheckReport, type CheckReport} from '../src/report/check.js'
 import {renderNfd} from '../src/report/nfd.js'
 import {renderPrometheus} from '../src/report/prometheus.js'
@@ -41,15 +42,15 @@ Exit codes: 0 every applicable check passes (warnings allowed) · 1 at least one
       if (!bdf) this.error(`"${text}" is not a PCI address`, {exit: 2, suggestions: ['use the form 0000:01:00.0 (domain:bus:device.function) or 01:00.0']})
       devices.push(bdf)
     }
+    const model = await this.loadModel({root: flags.root})
     if (flags.format !== 'text') {
       if (devices.length > 0) this.error(`--format ${flags.format} describes the whole host; --device adds a passthrough plan only to the text and JSON report`, {exit: 2})
-      const facts = await loadHostFacts(flags.root)
+      const facts = hostFacts(model, snapshotName(flags.root))
       const render = flags.format === 'prometheus' ? renderPrometheus : renderNfd
       process.stdout.write(render(facts, this.config.version))
       process.exitCode = facts.verdict.exitCode
       return undefined
     }
-    const model = await this.loadModel({root: flags.root})
     const missing = devices.filter((bdf) => !model.devices.has(bdf))
     if (missing.length > 0)
       this.error(`no PCI device ${missing.join(', ')} on ${flags.root === '/' ? 'this host' : flags.root}`, {exit: 2, suggestions: model.host.pci.slice(0, 8).map((d) => `vtd-check check --device ${d.bdf}`)})

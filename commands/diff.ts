@@ -1,8 +1,8 @@
 import {Args} from '../src/cli/oclif.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {diffHosts, type HostDiff} from '../src/compare/diff.js'
-import {loadHostFacts} from '../src/compare/load.js'
-import {isSnapshotDir} from '../src/host/snapshot.js'
+import {hostFacts} from '../src/compare/facts.js'
+import {snapshotName} from '../src/host/snapshot.js'
 import {renderDiff} from '../src/report/diff.js'
 
 export default class Diff extends BaseCommand {
@@ -24,12 +24,9 @@ Exit codes: 0 isolation did not regress · 1 it regressed · 2 usage error · 3 
 
   async run(): Promise<HostDiff> {
     const {args, flags} = await this.parse(Diff)
-    if (flags.root !== '/' || flags['lspci-dump']) this.error('diff takes its two hosts as arguments: OLD and NEW (NEW defaults to this host)', {exit: 2, suggestions: ['vtd-check diff OLD NEW']})
-    for (const dir of [args.old, args.new]) {
-      if (dir !== undefined && !isSnapshotDir(dir))
-        this.error(`${dir} is not a snapshot (no sys/ directory)`, {exit: 2, suggestions: ['make one with: sudo vtd-check capture --out DIR']})
-    }
-    const diff = diffHosts(await loadHostFacts(args.old), await loadHostFacts(args.new ?? '/'))
+    if (flags.root !== '/') this.error('diff takes its two hosts as arguments: OLD and NEW (NEW defaults to this host)', {exit: 2, suggestions: ['vtd-check diff OLD NEW']})
+    const facts = async (root: string) => hostFacts(await this.loadModel({root}), snapshotName(root))
+    const diff = diffHosts(await facts(args.old), await facts(args.new ?? '/'))
     if (!this.jsonEnabled()) process.stdout.write(renderDiff(diff))
     process.exitCode = diff.exitCode
     return diff

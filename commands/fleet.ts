@@ -1,8 +1,8 @@
 import {Args} from '../src/cli/oclif.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {summariseFleet, type FleetSummary} from '../src/compare/fleet.js'
-import {loadHostFacts} from '../src/compare/load.js'
-import {isSnapshotDir, snapshotsIn} from '../src/host/snapshot.js'
+import {hostFacts} from '../src/compare/facts.js'
+import {notASnapshot, snapshotName, snapshotsIn} from '../src/host/snapshot.js'
 import {renderFleet} from '../src/report/fleet.js'
 
 export default class Fleet extends BaseCommand {
@@ -21,10 +21,10 @@ Exit codes: 0 every host ready and no drift · 1 a host fails or hardware drifts
 
   async run(): Promise<FleetSummary> {
     const {argv, flags} = await this.parse(Fleet)
-    if (flags.root !== '/' || flags['lspci-dump']) this.error('fleet takes its snapshots as arguments', {exit: 2, suggestions: ['vtd-check fleet DIR…']})
+    if (flags.root !== '/') this.error('fleet takes its snapshots as arguments', {exit: 2, suggestions: ['vtd-check fleet DIR…']})
     const roots: string[] = []
     for (const arg of argv as string[]) {
-      if (isSnapshotDir(arg)) roots.push(arg)
+      if (notASnapshot(arg) === undefined) roots.push(arg)
       else {
         const found = snapshotsIn(arg)
         if (found === undefined) this.error(`${arg} is not a directory`, {exit: 2})
@@ -33,7 +33,7 @@ Exit codes: 0 every host ready and no drift · 1 a host fails or hardware drifts
       }
     }
     const facts = []
-    for (const root of roots) facts.push(await loadHostFacts(root))
+    for (const root of roots) facts.push(hostFacts(await this.loadModel({root}), snapshotName(root)))
     const summary = summariseFleet(facts)
     if (!this.jsonEnabled()) process.stdout.write(renderFleet(summary, {width: process.stdout.columns}))
     process.exitCode = summary.exitCode

@@ -5,7 +5,7 @@ import {Ajv2020} from 'ajv/dist/2020.js'
 import {describe, expect, it} from 'vitest'
 import {diffHosts} from '../src/compare/diff.js'
 import {summariseFleet} from '../src/compare/fleet.js'
-import {loadHostFacts} from '../src/compare/load.js'
+import {factsAt} from './support/facts.js'
 // @ts-expect-error plain ESM script without type declarations
 import {generateSchema, renderSchema, schemaPath} from '../scripts/gen-schema.mjs'
 import {fixturesDir} from './support/paths.js'
@@ -20,9 +20,9 @@ describe('schema/diff.schema.json and schema/fleet.schema.json', () => {
 
   it('real diff and fleet output validate; a broken document does not', async () => {
     const ajv = new Ajv2020({strict: false, allErrors: true})
-    const on = await loadHostFacts(snap('lab-iommu-on'))
-    const off = await loadHostFacts(snap('lab-iommu-off'))
-    const acsOff = await loadHostFacts(snap('lab-acs-off'))
+    const on = await factsAt(snap('lab-iommu-on'))
+    const off = await factsAt(snap('lab-iommu-off'))
+    const acsOff = await factsAt(snap('lab-acs-off'))
     const validDiff = ajv.compile(committed('diff'))
     for (const diff of [diffHosts(on, off), diffHosts(on, acsOff), diffHosts(on, on)]) expect(validDiff(JSON.parse(JSON.stringify(diff))), ajv.errorsText(validDiff.errors)).toBe(true)
     expect(validDiff({...JSON.parse(JSON.stringify(diffHosts(on, off))), result: 'worse'})).toBe(false)

@@ -11,7 +11,7 @@ import {Namespace} from 'kubernetes-models/v1/Namespace'
 import {DaemonSet} from 'kubernetes-models/apps/v1/DaemonSet'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parseAllDocuments, parse} from 'yaml'
-import {loadHostFacts} from '../src/compare/load.js'
+import {factsAt} from './support/facts.js'
 import {renderNfd} from '../src/report/nfd.js'
 import {fixturesDir, repoRoot} from './support/paths.js'
 
@@ -119,7 +119,7 @@ describe('deploy/run-periodically.sh (the container entrypoint) under sh', () =>
       const features = path.join(work, 'features.d/vtd-check')
       for (let i = 0; i < 300 && readdirSync(path.join(work, 'features.d')).filter((f) => f === 'vtd-check').length === 0; i++) await new Promise((r) => setTimeout(r, 100))
       expect(readdirSync(path.join(work, 'textfile'))).toEqual(['vtd-check.prom'])
-      expect(readFileSync(features, 'utf8')).toBe(renderNfd(await loadHostFacts(root), JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).version as string))
+      expect(readFileSync(features, 'utf8')).toBe(renderNfd(await factsAt(root), JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).version as string))
       const lint = await execa('promtool', ['check', 'metrics'], {input: readFileSync(path.join(work, 'textfile/vtd-check.prom'), 'utf8'), reject: false})
       expect(lint.exitCode, `${lint.stdout}${lint.stderr}`).toBe(0)
       expect(readFileSync(path.join(work, 'textfile/vtd-check.prom'), 'utf8')).toMatch(/^vtd_check_iommu_active 1$/m)

@@ -7,7 +7,7 @@ import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import Diff from '../commands/diff.js'
 import {diffHosts, type HostDiff} from '../src/compare/diff.js'
-import {loadHostFacts} from '../src/compare/load.js'
+import {factsAt} from './support/facts.js'
 import {captureCommandOutput} from './support/command-output.js'
 import {fixturesDir, repoRoot} from './support/paths.js'
 
@@ -21,7 +21,7 @@ const run = async (args: string[]): Promise<{diff: HostDiff; exitCode: number | 
 describe('diff: a snapshot against itself', () => {
   const snapshots = readdirSync(fixturesDir).filter((n) => !n.startsWith('.')).sort()
   it.each(snapshots)('%s: unchanged, exit 0', async (name) => {
-    const facts = await loadHostFacts(snap(name))
+    const facts = await factsAt(snap(name))
     const diff = diffHosts(facts, facts)
     expect(diff.changes).toEqual([])
     expect(diff.result).toBe('unchanged')
@@ -91,14 +91,14 @@ describe('diff: lab-iommu-on → lab-acs-off (root ports lose their ACS capabili
 
 describe('diff: kernel-parameter pairs on one topology', () => {
   it('iommu=pt: the identity default domain is a regression, caused by iommu=pt', async () => {
-    const diff = diffHosts(await loadHostFacts(snap('lab-iommu-on')), await loadHostFacts(snap('lab-passthrough')))
+    const diff = diffHosts(await factsAt(snap('lab-iommu-on')), await factsAt(snap('lab-passthrough')))
     const domain = diff.changes.find((c) => c.area === 'default-domain')
     expect(domain).toMatchObject({impact: 'regression', before: 'DMA-FQ', after: 'identity', why: ['kernel parameter (absent) → iommu=pt']})
     expect(diff.exitCode).toBe(1)
   })
 
   it('iommu.strict=1: DMA-FQ → DMA is a change, not a regression', async () => {
-    const diff = diffHosts(await loadHostFacts(snap('lab-iommu-on')), await loadHostFacts(snap('lab-strict-domains')))
+    const diff = diffHosts(await factsAt(snap('lab-iommu-on')), await factsAt(snap('lab-strict-domains')))
     expect(diff.changes.find((c) => c.area === 'default-domain')).toMatchObject({impact: 'change', before: 'DMA-FQ', after: 'DMA'})
     expect(diff.changes.some((c) => c.impact === 'regression')).toBe(false)
   })
@@ -106,7 +106,7 @@ describe('diff: kernel-parameter pairs on one topology', () => {
 
 describe('diff: could not tell', () => {
   it('root snapshot → non-root snapshot of the same VM: unknown (exit 3), not a regression', async () => {
-    const diff = diffHosts(await loadHostFacts(snap('dev-vm-no-iommu')), await loadHostFacts(snap('dev-vm-no-iommu-nonroot')))
+    const diff = diffHosts(await factsAt(snap('dev-vm-no-iommu')), await factsAt(snap('dev-vm-no-iommu-nonroot')))
     // Without root, config space past 64 bytes (ACS) and the kernel log cannot be read.
     expect(diff.changes.find((c) => c.area === 'readability')?.text).toBe('kernel log readable: yes → no')
     expect(diff.changes.filter((c) => c.area === 'acs').map((c) => c.after)).toEqual(Array(5).fill('unreadable'))

@@ -12,7 +12,7 @@ import path from 'node:path'
 import {execa} from 'execa'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import Check from '../commands/check.js'
-import {loadHostFacts} from '../src/compare/load.js'
+import {factsAt} from './support/facts.js'
 import type {HostFacts} from '../src/compare/facts.js'
 import {nfdLabels, renderNfd} from '../src/report/nfd.js'
 import {renderPrometheus} from '../src/report/prometheus.js'
@@ -23,7 +23,7 @@ const output = captureCommandOutput()
 const snapshots = readdirSync(fixturesDir).filter((n) => !n.startsWith('.')).sort()
 const facts = new Map<string, HostFacts>()
 beforeAll(async () => {
-  for (const name of snapshots) facts.set(name, await loadHostFacts(path.join(fixturesDir, name)))
+  for (const name of snapshots) facts.set(name, await factsAt(path.join(fixturesDir, name)))
 })
 const factsOf = (name: string): HostFacts => {
   const f = facts.get(name)

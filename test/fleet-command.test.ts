@@ -4,7 +4,7 @@ import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import Fleet from '../commands/fleet.js'
 import {summariseFleet, type FleetSummary} from '../src/compare/fleet.js'
-import {loadHostFacts} from '../src/compare/load.js'
+import {factsAt} from './support/facts.js'
 import {captureCommandOutput} from './support/command-output.js'
 import {fixturesDir, repoRoot} from './support/paths.js'
 
@@ -43,7 +43,7 @@ describe('fleet over sysfs-fixtures/', () => {
   })
 
   it('hosts of one hardware that agree do not drift; exit follows the worst verdict', async () => {
-    const same = await loadHostFacts(snap('lab-iommu-on'))
+    const same = await factsAt(snap('lab-iommu-on'))
     const summary = summariseFleet([same, {...same, host: {...same.host, name: 'twin'}}])
     expect(summary.drift).toEqual([])
     expect(summary.exitCode).toBe(0)

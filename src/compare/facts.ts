@@ -1,17 +1,19 @@
 /**
  * Isolation facts: the part of one host's assessment that matters when hosts are compared —
  * over time (`diff`), across a fleet (`fleet`), or exported to another engine (Prometheus, NFD).
- * A plain, serialisable projection of the assessment context and the check results; it decides
- * nothing itself: verdicts come from the checks, groups from the kernel, "why" from the replay.
+ * A plain, serialisable projection of the host model and the check results; it decides nothing
+ * itself: verdicts come from the checks, groups from the kernel, "why" from the grouping replay.
  *
  * Layer: above checks and replay, below report (renderers read it, commands build it).
  */
-import type {AssessmentContext} from '../checks/context.js'
-import type {OverallVerdict} from '../checks/catalogue.js'
+import {assessHost} from '../checks/assess.js'
+import {overallVerdict, type OverallVerdict} from '../checks/catalogue.js'
 import type {Outcome, SubjectResult} from '../checks/outcome.js'
 import {isBridge, isHostBridge} from '../checks/shared.js'
 import {hex} from '../decode/pci-address.js'
-import {acsFlagNames, replayGrouping} from '../replay/grouping.js'
+import type {HostModel, IommuVendor} from '../model/host.js'
+import {acsFlagNames} from '../replay/grouping.js'
+import {hostGrouping} from '../replay/host-grouping.js'
 
 /** Bump only for breaking changes (DESIGN.md: additive contract). */
 export const FACTS_SCHEMA_VERSION = 1 as const
@@ -77,7 +79,7 @@ export interface HostFacts {
   verdict: Pick<OverallVerdict, 'outcome' | 'headline' | 'exitCode'>
   checks: CheckFacts[]
   iommu: {
-    vendor: AssessmentContext['iommuVendor']
+    vendor: IommuVendor
     active: Known
     interruptRemapping: Known
     scalableMode: Known
@@ -123,7 +125,7 @@ function held(results: readonly SubjectResult[], id: string): Known {
 }
 
 /** Scalable mode in use: the kernel's own signs (page-request IRQs, sm_on, PASID-tagged faults). */
-function scalableModeInUse(ctx: AssessmentContext): Known {
+function scalableModeInUse(ctx: HostModel): Known {
   const intel = ctx.units.filter((u) => u.unit.vendor === 'intel' && u.smts !== undefined)
   if (intel.length === 0) return ctx.units.length === 0 ? false : 'unknown'
   if (!intel.some((u) => u.smts) || ctx.cmdline?.intelIommu.scalableMode === false || ctx.logFacts.scalableDisallowed) return false
@@ -131,21 +133,18 @@ function scalableModeInUse(ctx: AssessmentContext): Known {
   return 'unknown'
 }
 
-/** `name`: how the host is called in a fleet (hostname, or the snapshot directory's name). */
-export function hostFacts(ctx: AssessmentContext, results: readonly SubjectResult[], verdict: OverallVerdict, name: string): HostFacts {
+/** Assess the host and project what comparisons need. `name`: how the host is called in a fleet. */
+export function hostFacts(model: HostModel, name: string): HostFacts {
+  const results = assessHost(model).results
+  return factsOf(model, results, overallVerdict(results), name)
+}
+
+function factsOf(ctx: HostModel, results: readonly SubjectResult[], verdict: OverallVerdict, name: string): HostFacts {
   const platform = ctx.host.platform
   const dmi = platform.dmi
   const model = [dmi.sysVendor, dmi.productName].filter((s): s is string => !!s && s.trim() !== '').map((s) => s.trim()).join(' ')
 
-  const rmrrs: RmrrFacts[] = []
-  const table = ctx.dmar.table
-  if (table) {
-    for (const [index, s] of table.structures.entries()) {
-      if (s.type !== 'RMRR') continue
-      const scoped = (ctx.dmar.scopes?.scopes ?? []).filter((r) => r.structureIndex === index && r.bdf !== undefined).map((r) => r.bdf as string)
-      rmrrs.push({base: hex(s.base), limit: hex(s.limit), devices: [...new Set(scoped)].sort()})
-    }
-  }
+  const rmrrs: RmrrFacts[] = ctx.rmrrs.map((r) => ({base: hex(r.base), limit: hex(r.limit), devices: [...new Set(r.devices)].sort()}))
 
   const devices: DeviceFacts[] = [...ctx.topology.devices.values()]
     .sort((a, b) => a.bdf.localeCompare(b.bdf))
@@ -167,7 +166,7 @@ export function hostFacts(ctx: AssessmentContext, results: readonly SubjectResul
     })
 
   // The replay explains the kernel's groups: who lacks which ACS bit, which kernel rule applied.
-  const prediction = replayGrouping(ctx.topology, ctx.kernel ? {kernelVersion: ctx.kernel.release} : {})
+  const prediction = hostGrouping(ctx)
   const culpritsOf = (bdfs: readonly string[]): string[] => {
     const out = new Set<string>()
     for (const bdf of bdfs) {
@@ -180,7 +179,7 @@ export function hostFacts(ctx: AssessmentContext, results: readonly SubjectResul
     return [...out].sort()
   }
   const roleOf = new Map(devices.map((d) => [d.bdf, d.role]))
-  const groups: GroupFacts[] = [...ctx.host.groups]
+  const groups: GroupFacts[] = [...ctx.kernelGroups]
     .sort((a, b) => a.id - b.id)
     .map((g) => {
       const slots = new Set(g.devices.filter((b) => roleOf.get(b) === 'endpoint').map((b) => b.slice(0, b.lastIndexOf('.'))))
@@ -222,7 +221,7 @@ export function hostFacts(ctx: AssessmentContext, results: readonly SubjectResul
       active: held(results, 'platform.dma-remapping'),
       interruptRemapping: held(results, 'interrupts.remapping'),
       scalableMode: scalableModeInUse(ctx),
-      defaultDomains: [...new Set(ctx.host.groups.map((g) => g.type).filter((t): t is string => !!t))].sort(),
+      defaultDomains: [...new Set(ctx.kernelGroups.map((g) => g.type).filter((t): t is string => !!t))].sort(),
     },
     kernelParameters,
     groupingRules: prediction.rules.map((r) => r.id),

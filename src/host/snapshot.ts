@@ -20,21 +20,12 @@ export function openRoot(root: string): HostFs {
   return new RootedHostFs(nodePath.resolve(root), undefined, new Set(meta?.unreadable ?? []))
 }
 
-/** A directory that looks like a snapshot: it mirrors the host's `sys/`. */
-export function isSnapshotDir(dir: string): boolean {
-  try {
-    return nodeFs.statSync(nodePath.join(dir, 'sys')).isDirectory()
-  } catch {
-    return false
-  }
-}
-
 /** The snapshots directly inside `dir`, sorted; undefined when `dir` is not a directory. */
 export function snapshotsIn(dir: string): string[] | undefined {
   try {
     return nodeFs
       .readdirSync(dir, {withFileTypes: true})
-      .filter((e) => e.isDirectory() && isSnapshotDir(nodePath.join(dir, e.name)))
+      .filter((e) => e.isDirectory() && notASnapshot(nodePath.join(dir, e.name)) === undefined)
       .map((e) => nodePath.join(dir, e.name))
       .sort()
   } catch {
@@ -58,6 +49,13 @@ export function notASnapshot(root: string): string | undefined {
   }
   if (has('sys', true) || has('proc', true) || has(SNAPSHOT_DMESG, false) || has(SNAPSHOT_META, false)) return undefined
   return `it has no sys/ or proc/ directory and no ${SNAPSHOT_DMESG} or ${SNAPSHOT_META}`
+}
+
+/** The name a host goes by in a fleet: the snapshot's captured hostname, else its directory name. */
+export function snapshotName(root: string): string {
+  if (root === '/') return 'localhost'
+  const captured = readMeta(root)?.hostname
+  return captured && captured.trim() !== '' ? captured.trim() : nodePath.basename(nodePath.resolve(root))
 }
 
 export function readMeta(root: string): SnapshotMeta | undefined {
