@@ -51,8 +51,10 @@ Exit codes: 0 no faults · 1 faults, invalidation errors or RMRR refusals found 
     const parser = new LogParser()
 
     const abort = new AbortController()
+    // Ctrl-C ends --follow and prints the summary. Kept installed until the summary is out: a
+    // second SIGINT (sudo relays the terminal's, a user presses twice) must not kill the process.
     const onInterrupt = () => abort.abort()
-    if (flags.follow) process.once('SIGINT', onInterrupt)
+    if (flags.follow) process.on('SIGINT', onInterrupt)
     const live = flags.follow && !this.jsonEnabled()
     const outcome = await streamKernelLog(fs, {...(args.file === undefined ? {} : {file: args.file}), follow: flags.follow, signal: abort.signal}, {
       block: (text, bytes) => parser.pushText(text, (record) => {
@@ -60,9 +62,9 @@ Exit codes: 0 no faults · 1 faults, invalidation errors or RMRR refusals found 
         if (live && record.type === 'fault') process.stdout.write(renderLiveFault(record) + '\n')
       }, bytes),
     })
-    process.off('SIGINT', onInterrupt)
     for (const record of parser.end()) triage.add(record)
     if (!outcome.ok) {
+      process.off('SIGINT', onInterrupt)
       const usage = outcome.reason === 'absent' && args.file !== undefined
       this.error(`cannot read the kernel log ${outcome.path}: ${outcome.message}`, {
         exit: usage ? 2 : 3,
@@ -71,6 +73,7 @@ Exit codes: 0 no faults · 1 faults, invalidation errors or RMRR refusals found 
     }
     const report = faultsToJson(triage.finish(parser.lines), {origin: outcome.origin, path: outcome.path, lines: parser.lines, bytes: outcome.bytes}, notes)
     if (!this.jsonEnabled()) process.stdout.write(renderFaultsTable(report, {width: process.stdout.columns ?? 120, detail: flags.detail}))
+    process.off('SIGINT', onInterrupt)
     process.exitCode = exitCodeFor(faultOutcomes(report))
     return report
   }

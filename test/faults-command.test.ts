@@ -181,6 +181,26 @@ describe('host context from a real snapshot (lab-dma-faults)', () => {
   })
 })
 
+describe('--follow and Ctrl-C', () => {
+  it('prints its summary on Ctrl-C, and a second Ctrl-C (sudo relays the terminal\'s) does not kill it first', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'vtd-follow-'))
+    const file = path.join(dir, 'kern.log')
+    writeFileSync(file, '[   50.0] DMAR: [DMA Read] Request device [03:00.0] PASID ffffffff fault addr 1000 [fault reason 06] PTE Read access is not set\n')
+    const before = process.listenerCount('SIGINT')
+    const pending = run(file, '--follow')
+    await new Promise((resolve) => setTimeout(resolve, 800))
+    expect(process.listenerCount('SIGINT')).toBeGreaterThan(before)
+    process.emit('SIGINT')
+    // Still guarded until the summary is out: without a listener a real second SIGINT would kill the process.
+    expect(process.listenerCount('SIGINT')).toBeGreaterThan(before)
+    process.emit('SIGINT')
+    await pending
+    expect(out.join('')).toMatch(/1 fault line\(s\) in 1 group/)
+    expect(process.listenerCount('SIGINT')).toBe(before)
+    expect(process.exitCode).toBe(1)
+  })
+})
+
 describe('--follow on a growing file', () => {
   it('delivers lines appended after the start, until aborted', async () => {
     const {appendFileSync} = await import('node:fs')

@@ -75,6 +75,8 @@ function project(r: LogRecord): Record<string, unknown> {
       return {...base, why: r.why}
     case 'iommu-ready':
       return base
+    case 'context':
+      return r.detail === undefined ? {...base, event: r.event} : {...base, event: r.event, detail: r.detail}
   }
 }
 

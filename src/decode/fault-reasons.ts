@@ -21,6 +21,8 @@ export interface FaultReason {
   unmappedAddress?: boolean
   /** The requester has no domain or no table on this path. */
   noDomain?: boolean
+  /** The PASID-table entry is missing (0x59): the context entry exists. */
+  pasidEntryMissing?: boolean
 }
 
 type Row = [code: number, text: string, meaning: string, causes: string[], extra?: Partial<FaultReason>]
@@ -47,13 +49,15 @@ const LEGACY: Row[] = [
     'a device corrupting high address bits',
     'a guest or VMM programming an address beyond the 39/48-bit width',
   ]],
-  [0x05, 'PTE Write access is not set', 'A write to an IOVA that is unmapped or read-only.', [
+  [0x05, 'PTE Write access is not set', 'Not mapped writable: the page is mapped read-only (a wrong-direction DMA_TO_DEVICE mapping the device wrote to) or not mapped at all.', [
+    'a wrong DMA direction: the buffer was mapped DMA_TO_DEVICE (read-only for the device) but the device writes it',
     'DMA after unmap (stale descriptors, use-after-free in the driver)',
     'firmware, SMM or ME writing into memory that no RMRR declares',
-    'a device writing to an address its driver never mapped (IOVA 0: an unprogrammed descriptor)',
+    'a device writing to an address its driver never programmed (address 0)',
   ], {unmappedAddress: true}],
-  [0x06, 'PTE Read access is not set', 'A read from an unmapped IOVA.', [
+  [0x06, 'PTE Read access is not set', 'Not mapped readable: the page is not mapped, or mapped for device writes only (a wrong-direction DMA_FROM_DEVICE mapping).', [
     'DMA after unmap (scanout or ring reads after the buffer was freed)',
+    'a wrong DMA direction: the buffer was mapped DMA_FROM_DEVICE but the device reads it',
     'in a VM: the guest programmed an address VFIO has not mapped (guest reboot, guest driver reset)',
     'firmware-owned memory (stolen memory, RMRR) the domain does not map',
   ], {unmappedAddress: true}],
@@ -96,7 +100,7 @@ const INTERRUPT: Row[] = [
     'a wrong IOAPIC/HPET device scope in the DMAR table (BIOS bug)',
     'a device behind a PCIe-to-PCI bridge or an aliasing device whose real RID differs from the programmed one',
   ]],
-  [0x27, 'Unknown (posted-interrupt descriptor access error)', 'VT-d 3.x+: the posted-interrupt descriptor could not be accessed; Linux prints it as Unknown in the DMA form.', [
+  [0x27, 'Unknown', 'The kernel prints 0x27 as "Unknown" (its interrupt-remapping table ends at 0x26); in VT-d 3.x+ it is a posted-interrupt descriptor access error.', [
     'a kernel or VMM posted-interrupt bug']],
 ]
 
@@ -126,8 +130,10 @@ const SCALABLE: Row[] = [
   ], {noDomain: true}],
   [0x52, 'SM: Non-zero reserved field set in PASID Directory Entry', 'Reserved bits in the PASID directory entry.', ['a software bug']],
   [0x58, 'SM: Error attempting to access PASID Table Entry', 'The PASID table entry could not be read.', ['table corruption']],
-  [0x59, 'SM: Present bit in PASID Table Entry is clear', 'The PASID is not bound.', [
-    'an SVA process exited', 'the device was detached'], {noDomain: true}],
+  [0x59, 'SM: Present bit in PASID Table Entry is clear', 'The PASID-table entry is missing (for untagged DMA: the RID_PASID entry); the context entry itself is present.', [
+    'a kdump/kexec kernel: it copies the old kernel\'s context tables but not its scalable-mode PASID tables',
+    'an SVA process exited or the PASID was unbound while the device still used it',
+    'the device was detached'], {pasidEntryMissing: true}],
   [0x5a, 'SM: Non-zero reserved field set in PASID Table Entry', 'Reserved bits in the PASID table entry.', ['a software bug']],
   [0x5b, 'SM: Invalid Scalable-Mode PASID Table Entry', 'The PASID entry has a bad PGTT.', ['a kernel bug']],
   [0x5c, 'SM: ERE field is clear in PASID Table Entry', 'An execute request, but execute is not enabled.', ['a device requesting execute permission']],

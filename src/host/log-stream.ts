@@ -240,7 +240,9 @@ async function streamCommand(cmd: string, args: string[], request: LogStreamRequ
   }
   const result = await child
   splitter.end()
-  if (request.signal?.aborted || (result.exitCode === 0 && splitter.bytes > 0)) return {ok: true, bytes: splitter.bytes}
+  // Ctrl-C reaches the whole process group: a followed dmesg may die of it before our abort runs.
+  const interrupted = request.follow === true && (result.signal === 'SIGINT' || result.signal === 'SIGTERM')
+  if (request.signal?.aborted || interrupted || (result.exitCode === 0 && splitter.bytes > 0)) return {ok: true, bytes: splitter.bytes}
   return {ok: false, message: `${cmd}: ${stderr.join('').trim() || result.shortMessage || `exit ${String(result.exitCode)}`}`}
 }
 

@@ -8,10 +8,11 @@
  * does not have is simply absent; rules then say less, they never guess a device.
  */
 import type {Evidence} from '../checks/outcome.js'
-import {lookupFaultReason, formatReasonCode, type FaultReason} from '../decode/fault-reasons.js'
-import type {FaultRecord, LogRecord, LogTime, QiRecord} from '../decode/kernel-log/index.js'
+import {lookupFaultReason, type FaultReason} from '../decode/fault-reasons.js'
+import type {ContextEvent, FaultRecord, LogRecord, LogTime} from '../decode/kernel-log/index.js'
 import type {PciTopology} from '../model/pci.js'
 import {devfnOf, devicesBehindAlias, type AliasResolution} from './dma-alias.js'
+import {CONTEXT_PRIORITY, explainContext, explainEvent, explainFault, faultFacts, type Certainty, type FaultCategory, type LogFacts} from './fault-rules.js'
 
 // ---------------------------------------------------------------- inputs
 
@@ -60,6 +61,10 @@ export interface TriageContext {
 export interface Explanation {
   /** Which rule produced it. */
   rule: string
+  /** The cause class (fault-rules.ts FaultCategory). */
+  category: FaultCategory
+  /** "cannot-tell" when the facts only narrow the candidates (the causes list them). */
+  certainty: Certainty
   summary: string
   causes: string[]
   remediation: string[]
@@ -156,10 +161,22 @@ export interface TriageSummary {
   amdVi: number
 }
 
+/** A line that changes what the faults mean (chipset erratum, firmware-table bug, kdump …). */
+export interface ContextGroup {
+  event: ContextEvent
+  detail?: string
+  count: number
+  first: Seen
+  /** What the line means on its own (undefined for lines that only qualify faults). */
+  explanation?: Explanation
+}
+
 export interface TriageResult {
   summary: TriageSummary
   faults: FaultGroup[]
   events: EventGroup[]
+  /** Co-occurring lines, weightiest first. */
+  context: ContextGroup[]
   /** Boot facts the log itself carried and the rules used. */
   logContext: {
     rmrrs: Array<{base: bigint; end: bigint; device?: string; line: number}>
@@ -171,16 +188,20 @@ export interface TriageResult {
 
 // ---------------------------------------------------------------- helpers
 
-const hex = (v: bigint | number) => '0x' + v.toString(16)
 const STORM_WINDOW_S = 5
 const STORM_BURST = 10 // the kernel's ratelimit burst
-const EARLY_BOOT_S = 10
+/**
+ * Without the IOMMU init line, faults stamped this soon after boot count as boot-time: the kernel
+ * sets up the IOMMU and starts probing drivers within about a second.
+ */
+const EARLY_BOOT_S = 2
 const TIMELINE_BUCKETS = 48
 /** Distinct groups kept before new pages fold into per-requester "other pages" groups. */
 export const MAX_GROUPS = 10_000
 
 function faultKey(f: FaultRecord): string {
-  const where = f.kind === 'dma' ? `p${((f.address ?? 0n) >> 12n).toString(16)}` : `i${(f.index ?? 0n).toString(16)}`
+  // A redacted address or index ("ffxxxxxx") is unknown, not zero.
+  const where = f.kind === 'dma' ? (f.address === undefined ? 'p?' : `p${(f.address >> 12n).toString(16)}`) : (f.index === undefined ? 'i?' : `i${f.index.toString(16)}`)
   return `${f.kind}|${f.requester}|${f.reason ?? '?'}|${f.access ?? ''}|${where}|${f.pasid ?? ''}`
 }
 
@@ -200,10 +221,6 @@ const KEY_MEMO_MAX = 4096
 
 function seen(r: LogRecord): Seen {
   return r.time === undefined ? {line: r.line} : {line: r.line, time: r.time}
-}
-
-function inRange(addr: bigint, lo: bigint, hi: bigint): boolean {
-  return addr >= lo && addr <= hi
 }
 
 // ---------------------------------------------------------------- the aggregator
@@ -244,6 +261,11 @@ export class FaultTriage {
   private dumpTarget: GroupState | undefined
   /** "DMAR: Intel(R) Virtualization Technology for Directed I/O" was seen: translation is up. */
   private iommuReady = false
+  /** Stamps in seconds since boot (or the IOMMU init line) were seen: timing rules can apply. */
+  private bootTimeline = false
+  private readonly contexts = new Map<ContextEvent, {line: number; detail?: string; count: number; first: Seen}>()
+  private readonly removed = new Map<string, number>()
+  private readonly interruptRequesters = new Set<string>()
 
   constructor(private readonly ctx: TriageContext = {}) {}
 
@@ -294,7 +316,15 @@ export class FaultTriage {
         return
       case 'iommu-ready':
         this.iommuReady = true
+        this.bootTimeline = true
         return
+      case 'context': {
+        const c = this.contexts.get(r.event)
+        if (c !== undefined) c.count++
+        else this.contexts.set(r.event, {line: r.line, count: 1, first: seen(r), ...(r.detail === undefined ? {} : {detail: r.detail})})
+        if (r.event === 'device-removed' && r.detail !== undefined && !this.removed.has(r.detail)) this.removed.set(r.detail, r.line)
+        return
+      }
       case 'walk-dump':
         if (this.dumpTarget !== undefined && this.dumpTarget.group.walkDump.length < 16) this.dumpTarget.group.walkDump.push(`${r.line}: ${r.text}`)
         return
@@ -329,7 +359,8 @@ export class FaultTriage {
         this.addEvent(r, 'amd-vi', r.event, r.device)
         return
       case 'unparsed':
-        this.addEvent(r, 'unparsed', 'unrecognised fault line', undefined)
+        // Each distinct line is its own group: the reader sees every line this tool could not read.
+        this.addEvent(r, 'unparsed', 'unrecognised fault line', undefined, 1, r.text)
     }
   }
 
@@ -339,6 +370,8 @@ export class FaultTriage {
     if (f.kind === 'dma') s.dmaFaults++
     else s.interruptFaults++
     s.formats[f.format] = (s.formats[f.format] ?? 0) + 1
+    if (f.kind === 'interrupt') this.interruptRequesters.add(f.requester)
+    if (f.time?.style === 'monotonic') this.bootTimeline = true
     const st = this.groupFor(f)
     const g = st.group
     g.count++
@@ -419,12 +452,12 @@ export class FaultTriage {
     return st
   }
 
-  private addEvent(r: LogRecord, type: EventGroup['type'], event: string, device: string | undefined, weight = 1): void {
+  private addEvent(r: LogRecord, type: EventGroup['type'], event: string, device: string | undefined, weight = 1, distinct = ''): void {
     // As groupFor: events are only ever added, so the group a text led to stays its group.
     const m = this.eventMemo.get(r.text)
     let st = m !== undefined && m.type === type && m.event === event && m.device === device ? m.st : undefined
     if (st === undefined) {
-      const key = `${type}|${event}|${device ?? ''}`
+      const key = `${type}|${event}|${device ?? ''}|${distinct}`
       st = this.events.get(key)
       if (st === undefined) {
         const g: EventState['group'] = {type, event, count: 0, first: seen(r), last: seen(r), sample: r.text}
@@ -450,6 +483,10 @@ export class FaultTriage {
     if (this.defaultDomain !== undefined) logContext.defaultDomain = this.defaultDomain
     if (this.irState !== undefined) logContext.interruptRemapping = this.irState
 
+    const facts: LogFacts = {
+      contexts: this.contexts, removed: this.removed, listed: new Set(this.logGroups.keys()),
+      interruptRequesters: this.interruptRequesters, bootTimeline: this.bootTimeline,
+    }
     const faults: FaultGroup[] = [...this.groups.values()].map(({group, firstRecord, timeline}) => {
       if (timeline !== undefined) {
         group.timeline = {
@@ -459,14 +496,22 @@ export class FaultTriage {
       }
       group.storm = group.peakPer5s >= STORM_BURST || group.suppressedNearby > 0
       const trace = this.trace(group)
-      const full: FaultGroup = {...group, explanation: explainFault(group, trace, this.ctx, logContext, this.source(), firstRecord)}
+      const full: FaultGroup = {...group, explanation: explainFault(faultFacts(group, trace, this.ctx, logContext, facts, this.source()), firstRecord)}
       if (trace !== undefined) full.trace = trace
       return full
     })
     faults.sort((a, b) => (b.count + b.suppressedNearby) - (a.count + a.suppressedNearby) || a.first.line - b.first.line)
     const events: EventGroup[] = [...this.events.values()].map(({group, record}) => ({...group, explanation: explainEvent(group, record, this.ctx, this.source())}))
     events.sort((a, b) => b.count - a.count || a.first.line - b.first.line)
-    return {summary: this.summary, faults, events, logContext}
+    const context: ContextGroup[] = [...this.contexts.entries()].map(([event, c]) => {
+      const group: ContextGroup = {event, count: c.count, first: c.first, ...(c.detail === undefined ? {} : {detail: c.detail})}
+      const explanation = explainContext(event, c.line, c.detail, this.source())
+      if (explanation !== undefined) group.explanation = explanation
+      return group
+    })
+    const rank = (e: ContextEvent) => (CONTEXT_PRIORITY.includes(e) ? CONTEXT_PRIORITY.indexOf(e) : CONTEXT_PRIORITY.length)
+    context.sort((a, b) => rank(a.event) - rank(b.event) || a.first.line - b.first.line)
+    return {summary: this.summary, faults, events, context, logContext}
   }
 
   private source(): string {
@@ -510,307 +555,6 @@ function addToTimeline(st: GroupState, seconds: number): void {
   }
 }
 
-// ---------------------------------------------------------------- explanation rules
-
-interface RuleInput {
-  g: Omit<FaultGroup, 'explanation' | 'trace'>
-  trace?: FaultTrace
-  ctx: TriageContext
-  log: TriageResult['logContext']
-  source: string
-  info?: FaultReason
-  /** RMRRs (decoded table or log lines) that contain the address. */
-  rmrrHits: Array<{base: bigint; end: bigint; devices: string[]; cite: string}>
-  reservedHits: Array<{region: ReservedRegion; group: number}>
-  interruptSource?: {kind: 'ioapic' | 'hpet'; id: number} | 'likely'
-  drivers: string[]
-  domainTypes: string[]
-  earlyBoot: boolean
-}
-
-interface Rule {
-  id: string
-  applies: (x: RuleInput) => boolean
-  explain: (x: RuleInput) => Omit<Explanation, 'rule' | 'evidence'> & {evidence?: Evidence[]}
-}
-
-const UNMAPPED = (x: RuleInput) => x.g.kind === 'dma' && x.info?.unmappedAddress === true
-const NO_DOMAIN = (x: RuleInput) => x.g.kind === 'dma' && x.info?.noDomain === true
-/** The requester in words: the device, or — for an alias ID — the devices that may hide behind it. */
-const who = (x: RuleInput): string => {
-  const aliases = x.trace?.devices.filter((d) => d.relation === 'alias') ?? []
-  if (x.trace?.exists === false && aliases.length > 0) {
-    const list = aliases.map((d) => `${d.bdf}${d.driver ? ` (${d.driver})` : ' (no driver)'}`).join(', ')
-    return `${x.g.requester} (an alias ID: ${aliases.length > 1 ? 'one of ' : ''}${list}, via ${aliases[0]!.via ?? 'a bridge'})`
-  }
-  const vf = x.trace?.devices.find((d) => d.relation === 'vf-not-present')
-  if (vf !== undefined) return `${x.g.requester} (${vf.detail})`
-  return x.g.requester
-}
-const isIgpu = (x: RuleInput) => x.g.requester === '0000:00:02.0'
-/** The faulting address in words ("many other pages" for the folded group). */
-const at = (x: RuleInput): string => (x.g.otherPages ? 'many other pages' : hex(x.g.address ?? 0n))
-
-/** The low bit of the PASID-directory entry the kernel dumped (CONFIG_DMAR_DEBUG), if any. */
-function dumpedPasidDirPresent(x: RuleInput): boolean {
-  const m = x.g.walkDump.map((l) => /pasid dir entry: 0x([0-9a-f]+)/.exec(l)).find((v) => v !== null)
-  return m != null && (Number.parseInt(m[1]!.slice(-1), 16) & 1) === 1
-}
-
-const EARLY_BOOT_REASONS = new Set([0x01, 0x02, 0x05, 0x06, 0x07, 0x39, 0x41])
-
-const RULES: Rule[] = [
-  {
-    id: 'pasid-directory-not-coherent',
-    applies: (x) => x.g.reason === 0x51 && dumpedPasidDirPresent(x),
-    explain: (x) => ({
-      summary: `the hardware saw ${who(x)}'s PASID-directory entry as not present, yet the kernel's own dump shows it present: the IOMMU read a stale copy (a missing cache flush on a non-coherent unit)`,
-      causes: ['a kernel bug on units without page-walk coherency (fixed by "iommu/vt-d: Fix PASID directory pointer coherency", 2023)'],
-      remediation: ['update the kernel to a stable release with the PASID-directory coherency fix'],
-    }),
-  },
-  {
-    id: 'address-in-rmrr',
-    applies: (x) => UNMAPPED(x) && (x.rmrrHits.length > 0 || x.reservedHits.some((h) => h.region.type.startsWith('direct'))),
-    explain: (x) => {
-      const direct = x.reservedHits.find((h) => h.region.type.startsWith('direct'))
-      const r = x.rmrrHits[0] ?? {base: direct!.region.start, end: direct!.region.end}
-      return {
-        summary: `${who(x)} accessed ${at(x)}, inside RMRR [${hex(r.base)}-${hex(r.end)}]: firmware-reserved memory that the device's current domain does not map`,
-        causes: [
-          'the device moved to a domain without the RMRR identity map (assigned to a VM through VFIO, or a relaxable RMRR dropped)',
-          isIgpu(x) ? 'the integrated GPU still uses stolen/GTT memory the firmware reserved (GVT-d, guest driver, boot framebuffer)' : 'firmware (SMM/ME/BMC/USB legacy emulation) keeps DMA-ing into the range for this device',
-        ],
-        remediation: isIgpu(x)
-          ? ['for iGPU passthrough: give the guest the IGD options it needs (stolen memory/OpRegion) or keep the iGPU on the host',
-            'smallest DVMT pre-allocation in firmware setup reduces the reserved range',
-            'intel_iommu=igfx_off stops translation for the iGPU (it is then unprotected and cannot be passed through)']
-          : ['do not assign a device that has an RMRR; choose another device or slot',
-            'disable the firmware feature that owns the range (USB legacy support, HPE "shared memory" per slot)',
-            'update the firmware'],
-      }
-    },
-  },
-  {
-    id: 'dma-to-address-zero',
-    applies: (x) => UNMAPPED(x) && x.g.address === 0n,
-    explain: (x) => ({
-      summary: `${who(x)} ${x.g.access === 'write' ? 'wrote' : 'read'} IOVA 0: the device used a DMA address its driver never set (an unprogrammed or zeroed descriptor)`,
-      causes: ['a device or firmware feature issuing DMA before the driver programmed its rings', 'a userspace driver (VFIO/UIO/SPDK) that did not map the buffer', 'a driver bug handing a null DMA address'],
-      remediation: ['update the device firmware and driver; report the fault line to the driver maintainers',
-        'if a userspace driver owns the device, check that every buffer it hands the device is mapped',
-        'last resort on trusted hardware: iommu=pt or intel_iommu=off (removes DMA protection)'],
-    }),
-  },
-  {
-    id: 'early-boot-firmware-dma',
-    applies: (x) => x.g.kind === 'dma' && x.g.reason !== undefined && EARLY_BOOT_REASONS.has(x.g.reason) && x.earlyBoot,
-    explain: (x) => ({
-      summary: `${who(x)} did DMA ${x.g.first.time?.text ?? ''}s after boot, before the kernel finished setting up its tables: firmware-initiated DMA still running`,
-      causes: [isIgpu(x) ? 'the GPU still scanning out the firmware (GOP) framebuffer' : 'a boot-time firmware driver (PXE, USB, NVMe) left the device DMA-ing', 'a missing or incomplete RMRR for that firmware buffer'],
-      remediation: ['usually harmless if it stops once the driver loads; check that the count does not grow after boot',
-        'update the firmware; report the missing RMRR to the platform vendor'],
-    }),
-  },
-  {
-    id: 'unmapped-in-vfio-domain',
-    applies: (x) => UNMAPPED(x) && x.drivers.includes('vfio-pci'),
-    explain: (x) => ({
-      summary: `${who(x)} is bound to vfio-pci: the guest programmed ${at(x)}, an address VFIO has not mapped`,
-      causes: ['the guest rebooted or reset while the device kept DMA-ing', 'the guest driver uses an address outside the guest memory map (missing IGD/ROM/stolen-memory setup)', 'a vIOMMU in the guest without the matching mappings'],
-      remediation: ['check the guest: driver version, device reset on guest reboot (FLR support)', 'for iGPU passthrough use the IGD-specific VM options', 'stop the guest and see whether the faults stop'],
-    }),
-  },
-  {
-    id: 'unmapped-no-driver',
-    applies: (x) => UNMAPPED(x) && x.trace !== undefined && x.trace.devices.length > 0 && x.trace.devices.every((d) => d.driver === undefined),
-    explain: (x) => ({
-      summary: `${who(x)} has no driver bound, so its DMA domain maps nothing: the ${x.g.access ?? 'DMA'} of ${at(x)} was started by something other than a kernel driver`,
-      causes: ['firmware or a previous kernel/driver left the device running', 'a userspace tool programming the device directly', 'the device DMA-ing on its own after a reset'],
-      remediation: ['bind the device\'s driver (or vfio-pci if it is meant for a VM) so it is quiesced and owned', `if it should be idle, reset it (echo 1 > /sys/bus/pci/devices/${x.trace?.devices[0]?.bdf ?? x.g.requester}/reset) and find who programs it`],
-    }),
-  },
-  {
-    id: 'unmapped-in-identity-domain',
-    applies: (x) => UNMAPPED(x) && x.domainTypes.some((t) => t === 'identity'),
-    explain: (x) => ({
-      summary: `${who(x)} is in an identity (passthrough) domain, which maps all RAM 1:1: ${at(x)} is outside the mapped memory`,
-      causes: ['DMA to MMIO or peer-to-peer space', 'a corrupted address'],
-      remediation: ['check the address against /proc/iomem', 'update the device firmware and driver'],
-    }),
-  },
-  {
-    id: 'unmapped-iova',
-    applies: UNMAPPED,
-    explain: (x) => ({
-      summary: `${who(x)} ${x.g.access === 'write' ? 'wrote to' : 'read from'} ${at(x)}, which is not mapped for it${x.domainTypes.length ? ` (domain: ${x.domainTypes.join(', ')})` : ''}`,
-      causes: ['DMA after unmap: the driver freed or unmapped the buffer while the device still used it', 'a driver that bypasses the DMA API', 'in a VM: a guest address VFIO does not map'],
-      remediation: ['update the driver and the device firmware; report the fault line upstream with the driver version',
-        'iommu.strict=1 makes use-after-unmap fault at once instead of later, which helps the driver author',
-        'iommu=pt hides the symptom on trusted hardware but removes DMA protection'],
-    }),
-  },
-  {
-    id: 'root-entry-clear',
-    applies: (x) => x.g.kind === 'dma' && (x.g.reason === 0x01 || x.g.reason === 0x39),
-    explain: (x) => ({
-      summary: `no context table for bus ${x.g.requester.slice(5, 7)}: the IOMMU has no entry at all for ${who(x)}'s bus`,
-      causes: [x.trace && !x.trace.exists ? 'the requester is not a device the OS knows (hidden firmware/BMC/ME function)' : 'the device started DMA before the kernel attached its bus (probe-time or early-boot DMA)', 'DMA after kexec/kdump', 'a bus-number alias the kernel does not model'],
-      remediation: ['run `vtd-check device ' + who(x) + '` to see its group and driver', 'update the firmware; if the device is hidden, ask the vendor for an RMRR or a DMAR scope for it'],
-    }),
-  },
-  {
-    id: 'no-domain-attached',
-    applies: NO_DOMAIN,
-    explain: (x) => {
-      const alias = x.trace?.devices.find((d) => d.relation === 'alias')
-      return {
-        summary: alias
-          ? `${who(x)} is a DMA alias of ${alias.bdf} (${alias.detail}); that alias has no domain programmed`
-          : `${who(x)} has no domain attached: the IOMMU refused DMA from a requester without a context entry`,
-        causes: alias
-          ? ['the alias requester ID was not programmed (a missing DMA-alias quirk or an unmodelled bridge)']
-          : ['DMA while the device moves between drivers (unbind, vfio-pci takeover) or after unbind', 'firmware-started DMA on a device without a driver', 'a phantom function or DMA alias the kernel does not know'],
-        remediation: alias
-          ? ['report the device ID to linux-pci for a DMA-alias quirk; moving the card to a slot without the bridge avoids it']
-          : ['quiesce the device before rebinding (stop the VM, unload the driver cleanly)', 'bind vfio-pci at boot (vfio-pci.ids=…) so the device never changes hands', 'update the firmware'],
-      }
-    },
-  },
-  {
-    id: 'ir-compatibility-format',
-    applies: (x) => x.g.kind === 'interrupt' && x.g.reason === 0x25,
-    explain: (x) => {
-      const src = x.interruptSource
-      if (src !== undefined) {
-        const what = src === 'likely' ? 'most likely the I/O APIC or HPET (its source ID is not a PCI device here)' : `${src.kind.toUpperCase()} ${src.id} (DMAR device scope)`
-        return {
-          summary: `${who(x)} is ${what}: it sent a compatibility-format interrupt, which interrupt remapping blocks`,
-          causes: ['firmware/SMM reprogrammed an IOAPIC entry or the HPET, typically around S3 resume', 'an IOAPIC/HPET not covered by a DRHD scope'],
-          remediation: ['occasional faults after resume are harmless; update the firmware if they repeat', 'do not disable interrupt remapping for this: it weakens isolation (VFIO needs it)'],
-        }
-      }
-      return {
-        summary: `${who(x)} sent a compatibility-format MSI: its interrupts were not routed through the remapping domain`,
-        causes: ['a kernel irqdomain bug (e.g. the 5.10 SR-IOV VF regression)', 'a device firing before its driver set up remapped MSIs'],
-        remediation: ['update the kernel (stable series)', 'reload the driver; if it persists report to the IOMMU maintainers with this line'],
-      }
-    },
-  },
-  {
-    id: 'ir-irte-not-present',
-    applies: (x) => x.g.kind === 'interrupt' && (x.g.reason === 0x22 || x.g.reason === 0x21),
-    explain: (x) => ({
-      summary: `${who(x)} raised interrupt index ${hex(x.g.index ?? 0n)}, which has no valid IRTE: a stale MSI`,
-      causes: x.info?.causes ?? [],
-      remediation: ['reset or reload the device driver', 'in a VM: check the guest MSI-X setup', 'after kexec/kdump: expected while the new kernel takes over'],
-    }),
-  },
-  {
-    id: 'ir-source-id',
-    applies: (x) => x.g.kind === 'interrupt' && x.g.reason === 0x26,
-    explain: (x) => ({
-      summary: `${who(x)}'s interrupt failed source-ID verification: the requester ID does not match the one programmed in its IRTE`,
-      causes: x.info?.causes ?? [],
-      remediation: ['update the firmware (wrong IOAPIC/HPET scope in the DMAR table)', 'intremap=nosid disables the check (a security trade-off)'],
-    }),
-  },
-]
-
-function rmrrHits(x: Omit<RuleInput, 'rmrrHits'>, ctx: TriageContext): RuleInput['rmrrHits'] {
-  const addr = x.g.address
-  if (addr === undefined || x.g.kind !== 'dma') return []
-  const out: RuleInput['rmrrHits'] = []
-  for (const r of ctx.rmrrs ?? []) if (inRange(addr, r.base, r.limit)) out.push({base: r.base, end: r.limit, devices: r.devices, cite: 'ACPI DMAR RMRR'})
-  for (const r of x.log.rmrrs) if (r.end > r.base && inRange(addr, r.base, r.end)) out.push({base: r.base, end: r.end, devices: r.device ? [r.device] : [], cite: `${x.source}:${r.line}`})
-  return out
-}
-
-export function explainFault(g: Omit<FaultGroup, 'explanation' | 'trace'>, trace: FaultTrace | undefined, ctx: TriageContext, log: TriageResult['logContext'], source: string, firstRecord?: FaultRecord): Explanation {
-  const info = g.reasonInfo
-  const drivers = [...new Set((trace?.devices ?? []).map((d) => d.driver).filter((d): d is string => d !== undefined))]
-  const domainTypes = [...new Set((trace?.devices ?? []).map((d) => d.domainType).filter((d): d is string => d !== undefined))]
-  if (domainTypes.length === 0 && log.defaultDomain === 'passthrough') domainTypes.push('identity')
-  const reservedHits: RuleInput['reservedHits'] = []
-  for (const gr of ctx.groups ?? []) {
-    if (g.address === undefined || !(trace?.devices ?? []).some((d) => gr.devices.includes(d.bdf))) continue
-    for (const region of gr.reservedRegions ?? []) if (inRange(g.address, region.start, region.end)) reservedHits.push({region, group: gr.id})
-  }
-  const declared = ctx.interruptSources?.find((s) => s.requester === g.requester)
-  const interruptSource: RuleInput['interruptSource'] = declared !== undefined ? {kind: declared.kind, id: declared.id}
-    : g.kind === 'interrupt' && (trace ? !trace.exists && trace.devices.length === 0 : g.requester.startsWith('0000:f0:1f.')) ? 'likely' : undefined
-  const t = g.first.time
-  const earlyBoot = g.early
-  const partial = {g, ctx, log, source, drivers, domainTypes, reservedHits, earlyBoot, ...(trace ? {trace} : {}), ...(info ? {info} : {}), ...(interruptSource ? {interruptSource} : {})}
-  const input: RuleInput = {...partial, rmrrHits: rmrrHits(partial, ctx)}
-
-  const evidence: Evidence[] = [{fact: `${g.count}× "${g.sample.split('\n')[0]}"`, source: `${source}:${g.first.line}`}]
-  if (g.reason !== undefined) evidence.push({fact: `reason ${formatReasonCode(g.reason)}: ${info ? `${info.text} — ${info.meaning}` : 'not in any kernel reason table (printed as Unknown)'}`, source: 'vtd-reference §4'})
-  if (g.suppressedNearby > 0) evidence.push({fact: `${g.suppressedNearby} more faults were rate-limited ("dmar_fault: … callbacks suppressed") next to this group; the kernel does not print their requester`, source})
-  if (g.peakPer5s >= STORM_BURST) evidence.push({fact: `${g.peakPer5s} faults within ${STORM_WINDOW_S} s: a fault storm`, source})
-  for (const h of input.rmrrHits) evidence.push({fact: `RMRR [${hex(h.base)}-${hex(h.end)}]${h.devices.length ? ` for ${h.devices.join(', ')}` : ''} contains ${hex(g.address ?? 0n)}`, source: h.cite})
-  for (const h of reservedHits) evidence.push({fact: `reserved region ${hex(h.region.start)}-${hex(h.region.end)} (${h.region.type}) of group ${h.group} contains the address`, source: `/sys/kernel/iommu_groups/${h.group}/reserved_regions`})
-  for (const d of trace?.devices ?? []) evidence.push({fact: `${d.bdf}: ${d.detail}${d.driver ? `, driver ${d.driver}` : ', no driver'}${d.group !== undefined ? `, group ${d.group}` : ''}${d.domainType ? ` (${d.domainType})` : ''}`, source: ctx.topology?.source ?? 'topology'})
-  if (trace?.note) evidence.push({fact: trace.note, source: ctx.topology?.source ?? 'topology'})
-  if (declared) evidence.push({fact: `${g.requester} is the source ID of ${declared.kind.toUpperCase()} ${declared.id} in the DMAR device scope`, source: 'ACPI DMAR'})
-  if (earlyBoot) evidence.push({fact: `first seen at ${t?.text} s after boot`, source: `${source}:${g.first.line}`})
-  if (g.kind === 'interrupt' && log.interruptRemapping) evidence.push({fact: `interrupt remapping: ${log.interruptRemapping}`, source})
-  if (g.walkDump.length > 0) evidence.push({fact: `kernel walk dump: ${g.walkDump.join(' | ')}`, source})
-  const step = firstRecord === undefined ? undefined : ctx.stepFor?.(firstRecord)
-  if (step) evidence.push({fact: `translation replay: ${step.step}${step.detail ? ` — ${step.detail}` : ''}`, source: 'replay'})
-
-  const rule = RULES.find((r) => r.applies(input))
-  if (rule !== undefined) {
-    const e = rule.explain(input)
-    return {rule: rule.id, summary: e.summary, causes: e.causes, remediation: e.remediation, evidence: [...evidence, ...(e.evidence ?? [])]}
-  }
-  return {
-    rule: 'reason-table',
-    summary: info ? `${who(input)}: ${info.meaning}` : `${who(input)}: fault reason ${g.reason === undefined ? 'missing' : formatReasonCode(g.reason)} is not in the kernel's tables`,
-    causes: info?.causes ?? [],
-    remediation: ['report the line with the kernel version; run `vtd-check device ' + g.requester + '` for its group and driver'],
-    evidence,
-  }
-}
-
-function explainEvent(g: Omit<EventGroup, 'explanation'>, r: LogRecord, ctx: TriageContext, source: string): Explanation {
-  const evidence: Evidence[] = [{fact: `${g.count}× "${g.sample}"`, source: `${source}:${g.first.line}`}]
-  const device = g.device
-  if (device !== undefined && ctx.topology !== undefined) {
-    const dev = ctx.topology.devices.get(device)
-    evidence.push({fact: dev ? `${device}: vendor ${hex(dev.vendorId)} device ${hex(dev.deviceId)}${dev.driver ? `, driver ${dev.driver}` : ''}${dev.ats !== undefined && dev.ats !== 'unknown' ? `, ATS ${dev.ats.enabled ? 'enabled' : 'disabled'}` : ''}` : `${device} is not present in the topology`, source: ctx.topology.source})
-  }
-  const qi = r.type === 'qi' ? (r as QiRecord) : undefined
-  const table: Record<string, () => Omit<Explanation, 'rule' | 'evidence'>> = {
-    'qi:timeout': () => ({
-      summary: `a device-TLB (ATS) invalidation timed out${device ? ` for SID ${device}` : ''}${qi?.sidRaw === 0 || qi?.sidRaw === 0xffff ? ` (SID ${hex(qi.sidRaw)}: the unit did not latch a useful requester)` : ''}`,
-      causes: ['an ATS-capable device that does not answer invalidations (broken ATS firmware, device in reset, surprise removal)'],
-      remediation: ['update the device firmware', 'pci=noats turns ATS off for all devices (costs some performance)', 'check whether the device was being reset or removed at that time'],
-    }),
-    'qi:completion-error': () => ({summary: 'an invalidation completion error: the device answered an invalidation wrongly', causes: ['broken ATS implementation'], remediation: ['update the device firmware; pci=noats']}),
-    'qi:queue-error': () => ({summary: `the invalidation queue hit an invalid descriptor (IQEI ${hex(qi?.reasonCode ?? 0)})`, causes: ['a kernel bug', 'a platform problem corrupting the queue (e.g. misrouted config space after a VMD reset)'], remediation: ['update the kernel; report with the QI HEAD/PRIOR lines']}),
-    'qi:invalid-descriptor': () => ({summary: 'the invalidation queue hit an invalid descriptor', causes: ['a kernel bug'], remediation: ['update the kernel']}),
-    'qi:cleared': () => ({summary: 'the kernel recovered from an invalidation error', causes: [], remediation: []}),
-    'qi:malfunction': () => ({summary: 'invalidation never completed: the kernel declared the DMAR hardware malfunctioning', causes: ['hardware or firmware fault', 'an ATS device blocking invalidation'], remediation: ['update firmware; try pci=noats; report to the platform vendor']}),
-    'rmrr-refusal:ineligible': () => ({
-      summary: `${device} cannot be assigned: the firmware's RMRR requires a 1:1 mapping for it, and the kernel refuses a VFIO domain`,
-      causes: ['the platform declares firmware DMA (BMC shared memory, ME, USB legacy) for this device'],
-      remediation: ['HPE: disable "shared memory" for the slot (RBSU or conrep)', 'choose another device or slot', 'out-of-tree "relax RMRR" kernel patches bypass the check at the cost of firmware DMA safety'],
-    }),
-    'rmrr-refusal:require-direct': () => ({
-      summary: `${device} cannot be assigned: firmware requires a 1:1 mapping (6.6+ refuses blocking/VFIO domains)`,
-      causes: ['a non-relaxable RMRR (Intel) or IVMD (AMD) for this device', 'firmware "Pre-boot DMA Protection" (kernel DMA protection) declaring unity maps'],
-      remediation: ['disable "Pre-boot DMA Protection" in firmware setup if the platform has it', 'choose another device or slot', 'ask the vendor to drop the RMRR/IVMD or update the firmware'],
-    }),
-  }
-  const pick = table[`${g.type}:${g.event}`]
-  if (pick !== undefined) return {rule: `${g.type}-${g.event}`, ...pick(), evidence}
-  if (g.type === 'amd-vi') return {rule: 'amd-vi', summary: 'AMD-Vi: not covered yet — recognised, not triaged as an Intel VT-d fault', causes: [], remediation: [], evidence}
-  if (g.type === 'prq') return {rule: 'prq', summary: `page-request queue: ${g.event}`, causes: ['a device using PRI/SVA with a request the IOMMU could not serve'], remediation: ['update the device driver and kernel'], evidence}
-  if (g.type === 'qi') return {rule: 'qi-descriptor', summary: `invalidation descriptor dump (${g.event})`, causes: [], remediation: [], evidence}
-  return {rule: 'unparsed', summary: 'a fault-looking line in a format this tool does not know', causes: [], remediation: ['please report the line so the parser learns it'], evidence}
-}
-
 /** Convenience: triage a whole record list (tests, small logs). */
 export function triageRecords(records: Iterable<LogRecord>, linesRead: number, ctx: TriageContext = {}): TriageResult {
   const t = new FaultTriage(ctx)
@@ -846,7 +590,7 @@ export function parseSince(text: string, nowMs: number, uptimeSeconds?: number):
 export interface LeadingExplanation {
   rule: string
   /** The cause class (e.g. "igfx", "dma-alias", "address-zero"), or "no-faults". */
-  category: string
+  category: FaultCategory | 'no-faults'
   /** "cannot-tell" when the log does not establish the cause (the explanation lists candidates). */
   certainty: 'likely' | 'cannot-tell'
   summary: string
@@ -854,19 +598,9 @@ export interface LeadingExplanation {
   remediation: string[]
 }
 
-/** Rule ids of the first engine, by cause class (the baseline measurement only). */
-const LEGACY_CATEGORY: Record<string, string> = {
-  'pasid-directory-not-coherent': 'kernel-bug', 'address-in-rmrr': 'firmware-dma', 'dma-to-address-zero': 'address-zero',
-  'early-boot-firmware-dma': 'firmware-dma', 'unmapped-in-vfio-domain': 'guest-passthrough', 'unmapped-no-driver': 'firmware-dma',
-  'unmapped-in-identity-domain': 'stale-dma', 'unmapped-iova': 'stale-dma', 'root-entry-clear': 'firmware-dma',
-  'no-domain-attached': 'no-domain', 'ir-compatibility-format': 'ir-compat', 'ir-irte-not-present': 'stale-dma',
-  'ir-source-id': 'source-id', 'qi-timeout': 'device-tlb', 'rmrr-refusal-ineligible': 'rmrr-refusal',
-  'rmrr-refusal-require-direct': 'rmrr-refusal', 'amd-vi': 'amd-vi',
-}
-
+/** Faults first (worst first), then events, then the weightiest context line; else "no faults". */
 export function leadingExplanation(result: TriageResult): LeadingExplanation {
-  const e = result.faults[0]?.explanation ?? result.events[0]?.explanation
+  const e = result.faults[0]?.explanation ?? result.events[0]?.explanation ?? result.context.find((c) => c.explanation !== undefined)?.explanation
   if (e === undefined) return {rule: 'no-faults', category: 'no-faults', certainty: 'likely', summary: 'no DMAR / interrupt-remapping faults', causes: [], remediation: []}
-  const category = LEGACY_CATEGORY[e.rule] ?? 'cannot-tell'
-  return {rule: e.rule, category, certainty: category === 'cannot-tell' ? 'cannot-tell' : 'likely', summary: e.summary, causes: e.causes, remediation: e.remediation}
+  return {rule: e.rule, category: e.category, certainty: e.certainty, summary: e.summary, causes: e.causes, remediation: e.remediation}
 }

@@ -7,7 +7,7 @@ import Table from 'cli-table3'
 import type {Evidence, Outcome} from '../checks/outcome.js'
 import {formatReasonCode} from '../decode/fault-reasons.js'
 import type {LogTime} from '../decode/kernel-log/index.js'
-import type {EventGroup, FaultGroup, FaultTrace, Seen, TriageResult} from '../replay/fault-triage.js'
+import {leadingExplanation, type ContextGroup, type EventGroup, type FaultGroup, type FaultTrace, type LeadingExplanation, type Seen, type TriageResult} from '../replay/fault-triage.js'
 
 export const FAULTS_SCHEMA_VERSION = 1
 
@@ -21,6 +21,10 @@ export interface SeenJson {
 
 export interface ExplanationJson {
   rule: string
+  /** The cause class ("igfx", "dma-alias", "address-zero" …; "cannot-tell" when nothing narrows it). */
+  category: string
+  /** "cannot-tell" when the facts only narrow the candidates (listed in causes). */
+  certainty: 'likely' | 'cannot-tell'
   summary: string
   causes: string[]
   remediation: string[]
@@ -68,12 +72,24 @@ export interface EventJson {
   explanation: ExplanationJson
 }
 
+export interface ContextJson {
+  event: ContextGroup['event']
+  detail?: string
+  count: number
+  firstSeen: SeenJson
+  explanation?: ExplanationJson
+}
+
 export interface FaultsJson {
   schemaVersion: number
   source: {origin: string; path: string; lines: number; bytes?: number}
   summary: TriageResult['summary'] & {groups: number; storms: number}
+  /** What the whole log comes down to: the explanation to read first. */
+  leading: LeadingExplanation
   faults: FaultJson[]
   events: EventJson[]
+  /** Lines that change what the faults mean (chipset erratum, firmware-table bugs, kdump …). */
+  context: ContextJson[]
   logContext: {
     rmrrs: Array<{base: string; end: string; device?: string; line: number}>
     defaultDomain?: string
@@ -129,10 +145,17 @@ export function faultsToJson(result: TriageResult, source: FaultsJson['source'],
     schemaVersion: FAULTS_SCHEMA_VERSION,
     source,
     summary: {...result.summary, groups: result.faults.length, storms: result.faults.filter((f) => f.storm).length},
+    leading: leadingExplanation(result),
     faults: result.faults.map(faultJson),
     events: result.events.map((e) => {
       const out: EventJson = {type: e.type, event: e.event, count: e.count, firstSeen: seenJson(e.first), lastSeen: seenJson(e.last), sample: e.sample, explanation: e.explanation}
       if (e.device !== undefined) out.device = e.device
+      return out
+    }),
+    context: result.context.map((c) => {
+      const out: ContextJson = {event: c.event, count: c.count, firstSeen: seenJson(c.first)}
+      if (c.detail !== undefined) out.detail = c.detail
+      if (c.explanation !== undefined) out.explanation = c.explanation
       return out
     }),
     logContext: {
@@ -186,11 +209,16 @@ export function renderFaultsTable(report: FaultsJson, options: RenderFaultsOptio
   const s = report.summary
   const out: string[] = []
   const worst = report.faults[0]
+  const unparsed = report.events.filter((e) => e.type === 'unparsed')
+  const unparsedLines = unparsed.reduce((n, e) => n + e.count, 0)
   out.push(
     report.faults.length === 0
-      ? `No DMAR / interrupt-remapping faults in ${report.source.path} (${report.source.lines} lines read).`
+      ? unparsedLines > 0
+        ? `No fault could be parsed in ${report.source.path} (${report.source.lines} lines read), but ${unparsedLines} fault-like line(s) were not understood — shown below.`
+        : `No DMAR / interrupt-remapping faults in ${report.source.path} (${report.source.lines} lines read).`
       : `${s.faultRecords} fault line(s) in ${report.faults.length} group(s)` +
-        `${s.suppressed > 0 ? `, ${s.suppressed} more suppressed by the kernel` : ''}` +
+        `${s.suppressed > 0 ? `, ${s.suppressed} more lost to the kernel's rate limit ("dmar_fault: … callbacks suppressed": the kernel did not print them)` : ''}` +
+        `${unparsedLines > 0 ? `, ${unparsedLines} fault-like line(s) not understood` : ''}` +
         `${s.storms > 0 ? `, ${s.storms} storm(s)` : ''} — ${report.source.path}, ${report.source.lines} lines.` +
         (worst ? `\nWorst: ${worst.requester} ${worst.reasonHex ?? '?'} ${worst.reasonText} ×${worst.count}${worst.suppressedNearby ? ` (+${worst.suppressedNearby})` : ''}` : ''),
   )
@@ -230,31 +258,52 @@ export function renderFaultsTable(report: FaultsJson, options: RenderFaultsOptio
       out.push('By requester: ' + [...byRequester.entries()].sort((a, b) => b[1].count - a[1].count)
         .map(([req, r]) => `${req} ${r.count} fault(s) in ${r.groups} group(s)${r.suppressed ? ` (+${r.suppressed} suppressed)` : ''}`).join('; '))
     }
+    // One block per explanation: neighbouring pages of one requester explained alike are folded into it.
     const detail = options.detail ?? 3
-    report.faults.slice(0, detail).forEach((f, i) => {
-      out.push(`\n${i + 1}. ${f.requester} — ${f.explanation.summary}`)
+    const blocks: Array<{f: FaultJson; index: number; more: FaultJson[]}> = []
+    report.faults.forEach((f, index) => {
+      const same = blocks.find((b) => sameExplanation(b.f, f))
+      if (same !== undefined) same.more.push(f)
+      else if (blocks.length < detail) blocks.push({f, index, more: []})
+    })
+    blocks.forEach(({f, index: i, more}) => {
+      out.push(`\n${i + 1}. ${f.requester} — ${f.explanation.certainty === 'cannot-tell' ? '(cannot tell which) ' : ''}${f.explanation.summary}`)
+      if (more.length > 0) out.push(`   the same explanation covers ${more.length} more group(s) of this requester: ${more.slice(0, 6).map(what).join(', ')}${more.length > 6 ? ' …' : ''}`)
       if (f.trace) for (const d of f.trace.devices) out.push(`   device: ${d.bdf} (${d.detail}${d.driver ? `, driver ${d.driver}` : ''}${d.group !== undefined ? `, group ${d.group}` : ''})`)
       if (f.trace?.note) out.push(`   device: ${f.trace.note}`)
       if (f.timeline && f.timeline.buckets.length > 1) {
         const shown = f.timeline.buckets.slice(0, 12).map((b) => `${b.count}@${(b.at - f.timeline!.startSeconds).toFixed(0)}s`)
         out.push(`   timeline (${f.timeline.bucketSeconds} s buckets from ${f.firstSeen.time ?? 'start'}): ${shown.join(' ')}${f.timeline.buckets.length > 12 ? ' …' : ''}`)
       }
-      if (f.explanation.causes.length) out.push(`   usual causes: ${f.explanation.causes.join('; ')}`)
+      if (f.explanation.causes.length) out.push(`   ${f.explanation.certainty === 'cannot-tell' ? 'candidates' : 'causes'}: ${f.explanation.causes.join('; ')}`)
       for (const r of f.explanation.remediation) out.push(`   → ${r}`)
       for (const e of f.explanation.evidence.slice(0, 4)) out.push(`   evidence: ${e.fact}${e.source ? ` [${e.source}]` : ''}`)
     })
   }
   if (report.events.length > 0) {
     const table = new Table({head: ['Event', 'Device', 'Count', 'Seen', 'Meaning'], colWidths: [30, 16, 8, 26, Math.max(30, width - 80 - 15)], wordWrap: true, style: {head: [], border: []}})
-    for (const e of report.events) table.push([`${e.type}: ${e.event}`, e.device ?? '', String(e.count), span(e.firstSeen, e.lastSeen), e.explanation.summary])
+    // A line this tool could not parse is shown as printed: the reader may recognise it.
+    for (const e of report.events) table.push([`${e.type}: ${e.event}`, e.device ?? '', String(e.count), span(e.firstSeen, e.lastSeen), e.type === 'unparsed' ? `${e.sample}\n(${e.explanation.summary})` : e.explanation.summary])
     out.push('\nOther IOMMU events:\n' + table.toString())
     for (const e of report.events.filter((ev) => ev.explanation.remediation.length > 0).slice(0, 3)) {
       out.push(`${e.type}: ${e.event}${e.device ? ` ${e.device}` : ''}`)
       for (const r of e.explanation.remediation) out.push(`   → ${r}`)
     }
   }
+  const context = report.context.filter((c) => c.explanation !== undefined)
+  if (context.length > 0) {
+    out.push('\nContext from the log:')
+    for (const c of context) out.push(`  line ${c.firstSeen.line}: ${c.explanation!.summary}${c.explanation!.remediation[0] ? `\n   → ${c.explanation!.remediation[0]}` : ''}`)
+  }
   for (const note of report.notes) out.push(`note: ${note}`)
   return out.join('\n') + '\n'
+}
+
+/** Two groups of one requester whose explanation differs only in the page it names. */
+function sameExplanation(a: FaultJson, b: FaultJson): boolean {
+  const strip = (text: string) => text.replace(/0x[0-9a-f]+/g, '')
+  return a.requester === b.requester && a.reason === b.reason && a.explanation.rule === b.explanation.rule
+    && strip(a.explanation.summary) === strip(b.explanation.summary)
 }
 
 /** One line per fault as it arrives (--follow). */

@@ -3,7 +3,7 @@
  * - parser.ts — LogParser (line and byte paths, caches, the two-line state) and parseKernelLog
  * - prefixes.ts — timestamps and other line prefixes
  * - shapes.ts — the registry of message formats and the candidate keywords
- * - one module per format: vtd-fault, vtd-qi, vtd-prq, rmrr, boot-state, walk-dump, amd-vi
+ * - one module per format: vtd-fault, vtd-qi, vtd-prq, rmrr, boot-state, walk-dump, context, amd-vi
  * - records.ts — the shared record base and the LogRecord union
  */
 export {LogParser, parseKernelLog} from './parser.js'
@@ -15,4 +15,5 @@ export type {RmrrRecord, RmrrRefusalRecord} from './rmrr.js'
 export type {DomainTypeRecord, GroupRecord, InterruptRemappingRecord, IommuReadyRecord} from './boot-state.js'
 export type {WalkDumpRecord} from './walk-dump.js'
 export type {AmdViRecord} from './amd-vi.js'
+export type {ContextEvent, ContextRecord} from './context.js'
 export {ridToBdf} from './shape.js'

@@ -19,7 +19,7 @@ import {
   type PrefixState, type RelativeClock,
 } from './prefixes.js'
 import type {LogRecord, LogTime, RecordBase, TimeStyle} from './records.js'
-import type {HeadHolder, ShapeContext} from './shape.js'
+import type {HeadHolder, Shape, ShapeContext} from './shape.js'
 import {CANDIDATE, CANDIDATE_SCAN, FAULT_LOOKING, GLUE, SHAPES} from './shapes.js'
 import type {FaultRecord} from './vtd-fault.js'
 
@@ -30,6 +30,11 @@ const NO_RECORDS = Object.freeze([]) as unknown as LogRecord[]
 export class LogParser implements HeadHolder, RelativeClock {
   private lineNo = 0
   private held: FaultRecord | undefined
+  /**
+   * A fault line cut short (mail and commit wrapping: the record continues on the next line,
+   * which often holds no keyword of its own). Joined with the following line(s) before parsing.
+   */
+  private partial: {base: RecordBase; body: string; xen: boolean; lines: number} | undefined
   /** dmesg -H: seconds of the last anchor plus the deltas since. */
   private relativeClock = 0
   /** The last time seen, inherited by continuation lines that have none. */
@@ -89,7 +94,7 @@ export class LogParser implements HeadHolder, RelativeClock {
   push(rawLine: string): LogRecord[] {
     this.lineNo++
     const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine
-    if (!CANDIDATE.test(line)) {
+    if (!CANDIDATE.test(line) && this.partial === undefined) {
       // dmesg -H stamps are deltas: every line's delta counts, even on lines we skip.
       if (line.charCodeAt(0) === 0x5b && RELATIVE_STAMP.test(line)) this.stripPrefixes(line)
       return this.flushHeld()
@@ -152,16 +157,20 @@ export class LogParser implements HeadHolder, RelativeClock {
     const {hits, count, newlines} = scanner.scan(bytes)
     const view = new DataView(bytes.buffer, bytes.byteOffset, n)
     const base = this.lineNo
+    /** Where the line after the last one parsed starts (a wrapped record's continuation). */
+    let next = 0
     for (let k = 0; k < count * 5; k += 5) {
       const start = hits[k]!
       const lineNo = base + hits[k + 1]! + 1
       const bodyStart = hits[k + 2]!
       const end = hits[k + 3]!
       if (lineNo > this.lineNo + 1) {
+        if (this.partial !== undefined) next = this.continuation(bytes, next, sink)
         // Lines skipped since the last one parsed end a held two-line head.
         this.lineNo = lineNo - 1
-        if (this.held !== undefined) for (const r of this.flushHeld()) sink(r)
+        if (this.pending) for (const r of this.flushHeld()) sink(r)
       }
+      next = end + 1
       this.lineNo = lineNo
       if (end > start && bytes[end - 1] === 0x0d) {
         this.slowLine(bytes.toString('utf8', start, end - 1), sink)
@@ -186,7 +195,7 @@ export class LogParser implements HeadHolder, RelativeClock {
         }
       }
       const key = hash ^ STAMP_KEY[stamp]!
-      const hit = this.lineCache.get(key)
+      const hit = this.partial === undefined ? this.lineCache.get(key) : undefined
       if (hit !== undefined && hit.stamp === stamp && sameBytes(hit.body, view, bodyFrom, end)) {
         if (!hit.candidate) {
           // slowLine stops before the prefixes here: a dmesg -H delta on such a line is not counted.
@@ -228,9 +237,25 @@ export class LogParser implements HeadHolder, RelativeClock {
     }
     const total = base + newlines + (bytes[n - 1] === 10 ? 0 : 1)
     if (total > this.lineNo) {
+      if (this.partial !== undefined) this.continuation(bytes, next, sink)
       this.lineNo = total
-      if (this.held !== undefined) for (const r of this.flushHeld()) sink(r)
+      if (this.pending) for (const r of this.flushHeld()) sink(r)
     }
+  }
+
+  /** The line starting at bytes[from] continues a wrapped record (the scanner did not report it). */
+  private continuation(bytes: Buffer, from: number, sink: (r: LogRecord) => void): number {
+    let to = bytes.indexOf(10, from)
+    if (to === -1) to = bytes.length
+    this.lineNo++
+    const line = bytes.toString('utf8', from, to > from && bytes[to - 1] === 0x0d ? to - 1 : to)
+    for (const r of this.parseLine(line)) sink(r)
+    return to + 1
+  }
+
+  /** A two-line head or a wrapped fragment waits for its next line. */
+  private get pending(): boolean {
+    return this.held !== undefined || this.partial !== undefined
   }
 
   /**
@@ -359,8 +384,8 @@ export class LogParser implements HeadHolder, RelativeClock {
    * depends on those same bytes alone.
    */
   private slowLine(line: string, sink: (r: LogRecord) => void, cacheable = false, stamped = false): {candidate: boolean; record?: LogRecord; head?: boolean} | undefined {
-    if (!CANDIDATE.test(line)) {
-      if (this.held !== undefined) for (const r of this.flushHeld()) sink(r)
+    if (!CANDIDATE.test(line) && this.partial === undefined) {
+      if (this.pending) for (const r of this.flushHeld()) sink(r)
       return {candidate: false}
     }
     const {body, time, xen, stamps} = this.stripPrefixes(line)
@@ -419,6 +444,7 @@ export class LogParser implements HeadHolder, RelativeClock {
       const m = scan.exec(block)
       if (m === null) break
       const lineStart = m.index === 0 ? 0 : block.lastIndexOf('\n', m.index - 1) + 1
+      if (lineStart > pos && this.partial !== undefined) pos = this.stringContinuation(block, pos, lineAt, sink)
       if (lineStart > pos) {
         this.lineNo += countNewlines(block, pos, lineStart)
         for (const r of this.flushHeld()) sink(r)
@@ -431,6 +457,7 @@ export class LogParser implements HeadHolder, RelativeClock {
       pos = lineEnd + 1
       scan.lastIndex = pos
     }
+    if (pos < block.length && this.partial !== undefined) pos = this.stringContinuation(block, pos, lineAt, sink)
     if (pos < block.length) {
       const skipped = countNewlines(block, pos, block.length) + (block.endsWith('\n') ? 0 : 1)
       if (skipped > 0) {
@@ -438,6 +465,16 @@ export class LogParser implements HeadHolder, RelativeClock {
         for (const r of this.flushHeld()) sink(r)
       }
     }
+  }
+
+  /** pushString's counterpart of continuation(): the line at block[pos] continues a wrapped record. */
+  private stringContinuation(block: string, pos: number, lineAt: (from: number, to: number) => string, sink: (r: LogRecord) => void): number {
+    let end = block.indexOf('\n', pos)
+    if (end === -1) end = block.length
+    this.lineNo++
+    const raw = lineAt(pos, end)
+    for (const r of this.parseLine(raw.endsWith('\r') ? raw.slice(0, -1) : raw)) sink(r)
+    return end + 1
   }
 
   /** Feed several lines at once (a chunk split on "\n"); records go to `sink`. */
@@ -490,6 +527,7 @@ export class LogParser implements HeadHolder, RelativeClock {
   }
 
   private parseBody(body: string, time: LogTime | undefined, xen: boolean, out: LogRecord[]): void {
+    if (this.partial !== undefined && this.joinPartial(body, out)) return
     const t = time ?? this.currentLastTime()
     const cacheKey = xen ? '\u0000' + body : body
     const cached = this.bodyCache.get(cacheKey)
@@ -506,8 +544,27 @@ export class LogParser implements HeadHolder, RelativeClock {
     }
     const base: RecordBase = {line: this.lineNo, text: body.trimEnd()}
     if (t !== undefined) base.time = t
+    const shape = this.matchShapes(body, base, xen, out)
+    if (shape !== undefined) {
+      if (shape.stateful === 'head') this.remember(cacheKey, true, this.held)
+      else if (shape.stateful !== 'tail') this.remember(cacheKey, false, out[out.length - 1])
+      return
+    }
+    if (this.held !== undefined) out.push(...this.flushHeld())
+    if (WRAPPED_HEAD.test(body) && !FAULT_REASON.test(body)) {
+      // Not remembered: what the next line means depends on this one.
+      this.partial = {base, body, xen, lines: 1}
+      return
+    }
+    const unparsed: LogRecord | undefined = FAULT_LOOKING.test(body) ? {...base, type: 'unparsed', why: 'looks like a fault line but matches no known kernel format'} : undefined
+    if (unparsed !== undefined) out.push(unparsed)
+    this.remember(cacheKey, false, unparsed)
+  }
+
+  /** The first shape that takes `body` builds its record into `out` (a head is held instead). */
+  private matchShapes(body: string, base: RecordBase, xen: boolean, out: LogRecord[], shapes: readonly Shape[] = SHAPES): Shape | undefined {
     const cx: ShapeContext = {parser: this, base, xen}
-    for (const shape of SHAPES) {
+    for (const shape of shapes) {
       if (!body.includes(shape.probe)) continue
       const m = shape.re.exec(body)
       if (m === null) continue
@@ -515,14 +572,37 @@ export class LogParser implements HeadHolder, RelativeClock {
       if (shape.stateful !== 'tail' && this.held !== undefined) out.push(...this.flushHeld())
       const rec = shape.build(m, cx)
       if (rec !== undefined) out.push(rec)
-      if (shape.stateful === 'head') this.remember(cacheKey, true, this.held)
-      else if (shape.stateful !== 'tail') this.remember(cacheKey, false, rec)
-      return
+      return shape
     }
-    if (this.held !== undefined) out.push(...this.flushHeld())
-    const unparsed: LogRecord | undefined = FAULT_LOOKING.test(body) ? {...base, type: 'unparsed', why: 'looks like a fault line but matches no known kernel format'} : undefined
-    if (unparsed !== undefined) out.push(unparsed)
-    this.remember(cacheKey, false, unparsed)
+    return undefined
+  }
+
+  /**
+   * `body` may be the rest of the wrapped fault line held in `partial`: parse the two joined. True
+   * when the join made a record (or is still incomplete and waits for one more line); false when
+   * it did not, after reporting the fragment as unparsed, so `body` is parsed on its own.
+   */
+  private joinPartial(body: string, out: LogRecord[]): boolean {
+    const p = this.partial!
+    this.partial = undefined
+    // A line opening with its own "prefix: " is a new message, not the rest of this one.
+    if (NEW_MESSAGE.test(body.trimStart())) {
+      out.push(this.unparsedFragment(p))
+      return false
+    }
+    const joined = `${p.body.trimEnd()} ${body.trim()}`
+    const shape = this.matchShapes(joined, {...p.base, text: joined}, p.xen, out, FAULT_SHAPES)
+    if (shape !== undefined) return true
+    if (p.lines < 3 && !FAULT_REASON.test(joined)) {
+      this.partial = {...p, body: joined, lines: p.lines + 1}
+      return true
+    }
+    out.push(this.unparsedFragment(p))
+    return false
+  }
+
+  private unparsedFragment(p: {base: RecordBase; body: string}): LogRecord {
+    return {...p.base, type: 'unparsed', why: 'a fault line cut short (wrapped?) whose continuation did not complete it'}
   }
 
   private remember(key: string, head: boolean, record: LogRecord | undefined): void {
@@ -558,15 +638,25 @@ export class LogParser implements HeadHolder, RelativeClock {
   }
 
   private flushHeld(): LogRecord[] {
-    if (this.held === undefined) return NO_RECORDS
-    const head = this.held
+    if (this.held === undefined && this.partial === undefined) return NO_RECORDS
+    const out: LogRecord[] = []
+    if (this.held !== undefined) out.push({...this.held, reasonText: '<missing "fault reason" line>'})
+    if (this.partial !== undefined) out.push(this.unparsedFragment(this.partial))
     this.held = undefined
-    return [{...head, reasonText: '<missing "fault reason" line>'}]
+    this.partial = undefined
+    return out
   }
 }
 
 /** Bytes scanned and parsed at a time (pushBytes): well inside a core's L2 cache (64–256 KiB measured alike). */
 const SCAN_SLICE = 128 * 1024
+
+/** A fault line the mail client or the commit message wrapped: its requester came, its reason did not. */
+const WRAPPED_HEAD = /Request device \[/i
+/** The shapes a wrapped fault line can complete into. */
+const FAULT_SHAPES = SHAPES.filter((s) => s.name === 'fault-single' || s.name === 'fault-head')
+const NEW_MESSAGE = /^[A-Za-z_][\w-]*: /
+const FAULT_REASON = /fault reason|\breason [0-9a-f]+ - /i
 
 /** Cheap pre-check for GLUE: a message prefix somewhere after the start. */
 function mayBeGlued(body: string): boolean {

@@ -82,6 +82,9 @@ export const PREFIX_RULES: PrefixRule[] = [
   {re: /^\[VT-D\]/, first: /^[\[]/, apply: (_m, _p, st) => (st.xen = true)},
   // journal short-monotonic after the stamp ("host kernel: "), or a bare "kernel: " (messages files)
   {re: /^(?:[\w.-]+ )?kernel: ?/, first: /^[\w.-]/, apply: () => undefined},
+  // mail and markdown quoting ("> ", ">> ", "> > ") and commit-message quote bars ("| ")
+  {re: /^(?:>[ \t]?)+/, first: /^[>]/, apply: () => undefined},
+  {re: /^\|[ \t]+/, first: /^[|]/, apply: () => undefined},
   {re: /^[ \t]+/, first: /^[ \t]/, apply: () => undefined}, // indentation (rst/mail quotes, continuation lines)
 ]
 

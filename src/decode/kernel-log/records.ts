@@ -4,6 +4,7 @@
  * (beside its shapes) and adds it to `LogRecord` here.
  */
 import type {AmdViRecord} from './amd-vi.js'
+import type {ContextRecord} from './context.js'
 import type {DomainTypeRecord, GroupRecord, InterruptRemappingRecord, IommuReadyRecord} from './boot-state.js'
 import type {PrqRecord} from './vtd-prq.js'
 import type {QiRecord} from './vtd-qi.js'
@@ -53,5 +54,6 @@ export type LogRecord =
   | InterruptRemappingRecord
   | WalkDumpRecord
   | AmdViRecord
+  | ContextRecord
   | IommuReadyRecord
   | UnparsedRecord

@@ -8,6 +8,7 @@
  */
 import {AMD_VI_SHAPES} from './amd-vi.js'
 import {BOOT_STATE_SHAPES} from './boot-state.js'
+import {CONTEXT_SHAPES} from './context.js'
 import {RMRR_SHAPES} from './rmrr.js'
 import type {Shape} from './shape.js'
 import {VTD_FAULT_SHAPES} from './vtd-fault.js'
@@ -23,15 +24,16 @@ export const SHAPES: readonly Shape[] = [
   ...RMRR_SHAPES,
   ...BOOT_STATE_SHAPES,
   ...WALK_DUMP_SHAPES,
+  ...CONTEXT_SHAPES,
   ...AMD_VI_SHAPES,
 ]
 
 /** Lines worth a closer look contain one of these; everything else is skipped cheaply. */
-export const CANDIDATE = /DMAR|dmar|INTR-REMAP|AMD-Vi|IOMMU|iommu|VT-d|remapping|PCI-DMA/
+export const CANDIDATE = /DMAR|dmar|INTR-REMAP|AMD-Vi|IOMMU|iommu|VT-d|remapping|remapped|PCI-DMA/
 /** The same keywords, for scanning a whole block at once (Xen's "[VT-D]" lines carry DMAR or INTR-REMAP). */
 export const CANDIDATE_SCAN = new RegExp(CANDIDATE.source, 'g')
 
 /** A message glued onto the end of an unterminated one (5.13+ QI strings lack "\n"). */
-export const GLUE = /(?<=\S)(?=DMAR: |DMAR-IR: |dmar_fault: )/
+export const GLUE = /(?<=\S)(?=DMAR: |DMAR-IR: |dmar_fault: )|(?<=\S>) (?=DMAR: |DMAR-IR: )/
 
 export {FAULT_LOOKING} from './vtd-fault.js'

@@ -29,8 +29,10 @@ export interface FaultRecord extends RecordBase {
   bus: number
   device: number
   function: number
-  /** DMA faults: the page-aligned faulting address. */
+  /** DMA faults: the page-aligned faulting address; undefined when the poster redacted it ("ffxxxxxx"). */
   address?: bigint
+  /** The address or index was printed redacted (digits replaced by x): unknown, the reason still parsed. */
+  redacted?: true
   /** Interrupt faults: the IRTE index. */
   index?: bigint
   /** Undefined when the second line of a two-line fault never came. */
@@ -57,6 +59,8 @@ export interface FaultStatusRecord extends RecordBase {
   iqe: boolean
   ice: boolean
   ite: boolean
+  /** PRO (bit 7): the page-request queue overflowed, page requests were lost. */
+  pageRequestOverflow: boolean
 }
 
 export interface SuppressedRecord extends RecordBase {
@@ -76,14 +80,20 @@ function singleLineFormat(tag: string | undefined, hexBdf: boolean, pasidField: 
   return hexReason ? 'pasid-tag' : 'single-line'
 }
 
+/** A printed address or index, or — when the poster redacted it ("ffxxxxxx") — the mark that it is unknown. */
+function setValue(rec: FaultRecord, field: 'address' | 'index', value: string): void {
+  if (value.includes('x')) rec.redacted = true
+  else rec[field] = hexBig(value)
+}
+
 export const VTD_FAULT_SHAPES: Shape[] = [
   {
     // 4.7+ single-line DMA and IR faults, all PASID/radix variants (§5.1).
     name: 'fault-single',
     probe: '[fault reason',
-    re: /\[(DMA Read|DMA Write|INTR-REMAP)(?: (NO_PASID)| PASID (?:0x)?([0-9a-f]+))?\] Request device \[((0x)?([0-9a-f]{2}):(?:0x)?([0-9a-f]{2})\.([0-7]))\](?: PASID ([0-9a-f]+))? fault (?:addr|index) (?:0x)?([0-9a-f]+) \[fault reason (0x)?([0-9a-f]+)\] ?(.*)$/,
+    re: /\[(DMA Read|DMA Write|INTR-REMAP)(?: (NO_PASID)| PASID (?:0x)?([0-9a-f]+))?\] Request device \[((?:([0-9a-f]{4}):)?(0x)?([0-9a-f]{2}):(?:0x)?([0-9a-f]{2})\.([0-7]))\](?: PASID ([0-9a-f]+))? fault (?:addr|index) (?:0x)?([0-9a-fx]+) \[fault reason (0x)?([0-9a-f]+)\] ?(.*)$/,
     build: (m, cx) => {
-      const [, what, noPasid, tagPasid, asLogged, hexBdf, bus, dev, fn, fieldPasid, value, hexReason, reason, text] = m
+      const [, what, noPasid, tagPasid, asLogged, seg, hexBdf, bus, dev, fn, fieldPasid, value, hexReason, reason, text] = m
       const interrupt = what === 'INTR-REMAP'
       const pasidText = tagPasid ?? fieldPasid
       // ffffffff is the 5.5–5.13 spelling of "no PASID" (PP=0).
@@ -93,17 +103,17 @@ export const VTD_FAULT_SHAPES: Shape[] = [
         ...cx.base,
         type: 'fault',
         kind: interrupt ? 'interrupt' : 'dma',
-        ...splitBdf(bus!, dev!, fn!),
+        ...splitBdf(bus!, dev!, fn!, seg),
         requesterAsLogged: asLogged!,
         reason: Number.parseInt(reason!, radix),
         reasonText: text!.trimEnd(),
         reasonRadix: radix,
         format: singleLineFormat(noPasid ?? tagPasid, hexBdf !== undefined, fieldPasid !== undefined, hexReason !== undefined),
       }
-      if (interrupt) rec.index = hexBig(value!)
+      if (interrupt) setValue(rec, 'index', value!)
       else {
         rec.access = ACCESS[what!]
-        rec.address = hexBig(value!)
+        setValue(rec, 'address', value!)
       }
       if (pasid !== undefined) rec.pasid = pasid
       return rec
@@ -114,7 +124,7 @@ export const VTD_FAULT_SHAPES: Shape[] = [
     name: 'fault-head',
     stateful: 'head',
     probe: 'Request device [',
-    re: /(DMAR|INTR-REMAP|UNKNOWN): ?(?:\[(DMA Read|DMA Write)\] ?)?Request device \[\[?((?:([0-9a-f]{4}):)?([0-9a-f]{2}):([0-9a-f]{2})\.([0-7]))\]\s*fault (?:addr|index) ([0-9a-f]+)/,
+    re: /(DMAR|INTR-REMAP|UNKNOWN): ?(?:\[(DMA Read|DMA Write)\] ?)?Request device \[\[?((?:([0-9a-f]{4}):)?([0-9a-f]{2}):([0-9a-f]{2})\.([0-7]))\]\s*fault (?:addr|index) ([0-9a-fx]+)/,
     build: (m, cx) => {
       const [, family, what, asLogged, seg, bus, dev, fn, value] = m
       const interrupt = family === 'INTR-REMAP'
@@ -128,10 +138,10 @@ export const VTD_FAULT_SHAPES: Shape[] = [
         reasonRadix: cx.xen ? 16 : 10,
         format: cx.xen ? 'xen' : 'two-line',
       }
-      if (interrupt) rec.index = hexBig(value!)
+      if (interrupt) setValue(rec, 'index', value!)
       else {
         if (what !== undefined) rec.access = ACCESS[what]
-        rec.address = hexBig(value!)
+        setValue(rec, 'address', value!)
       }
       cx.parser.holdHead(rec)
       return undefined
@@ -142,8 +152,8 @@ export const VTD_FAULT_SHAPES: Shape[] = [
     name: 'fault-tail',
     stateful: 'tail',
     probe: 'reason',
-    re: /(?:DMAR|INTR-REMAP|UNKNOWN):\s?(?:\[fault reason (\d+)\] ?|reason ([0-9a-f]+) - )(.*)$/,
-    build: (m, cx) => cx.parser.completeHead(m[1] === undefined ? hexNum(m[2]!) : Number.parseInt(m[1], 10), m[3]!.trimEnd(), cx.base),
+    re: /(?:DMAR|INTR-REMAP|UNKNOWN):\s?(?:\[fault reason (\d+)\] ?|\[fault reason ([0-9a-f]+)h\] ?|reason ([0-9a-f]+) - )(.*)$/,
+    build: (m, cx) => cx.parser.completeHead(m[1] === undefined ? hexNum(m[2] ?? m[3]!) : Number.parseInt(m[1], 10), m[4]!.trimEnd(), cx.base),
   },
   {
     name: 'fault-status',
@@ -154,7 +164,7 @@ export const VTD_FAULT_SHAPES: Shape[] = [
       return {
         ...cx.base, type: 'fault-status', value, recordIndex: (value >> 8) & 0xff,
         overflow: (value & 1) !== 0, pending: (value & 2) !== 0,
-        iqe: (value & 0x10) !== 0, ice: (value & 0x20) !== 0, ite: (value & 0x40) !== 0,
+        iqe: (value & 0x10) !== 0, ice: (value & 0x20) !== 0, ite: (value & 0x40) !== 0, pageRequestOverflow: (value & 0x80) !== 0,
       }
     },
   },
@@ -167,4 +177,4 @@ export const VTD_FAULT_SHAPES: Shape[] = [
 ]
 
 /** A fault-looking line that no shape took: reported as `unparsed`, never dropped. */
-export const FAULT_LOOKING = /Request device|fault reason|IO_PAGE_FAULT/
+export const FAULT_LOOKING = /Request device|fault reason|IO_PAGE_FAULT/i

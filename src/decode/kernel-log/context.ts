@@ -1,0 +1,55 @@
+/**
+ * Lines that are not faults but change what a fault means: chipset errata, firmware-table bugs the
+ * kernel reports, out-of-tree RMRR relaxing, kdump table copies, an oops in the fault dumper, a
+ * driver unmapping what it never mapped, a device removed from its group. Triage attaches them to
+ * the explanation (src/replay/fault-triage.ts).
+ */
+import type {RecordBase} from './records.js'
+import type {Shape} from './shape.js'
+
+export type ContextEvent =
+  | 'ir-erratum' // "DMAR-IR: This system BIOS has enabled interrupt remapping on a chipset that contains an erratum"
+  | 'dmar-all-ones' // "Your BIOS is broken; DMAR reported at address … returns all ones!"
+  | 'ir-firmware-bug' // "DMAR-IR: [Firmware Bug]: ioapic 0 has no mapping iommu, …"
+  | 'rmrr-not-reserved' // "[Firmware Bug]: No firmware reserved region can cover this RMRR"
+  | 'rmrr-relaxable' // "Intel-IOMMU: assuming all RMRRs are relaxable" (out-of-tree patch)
+  | 'rmrr-scope-workaround' // "[Firmware Bug]: RMRR entry for device … is broken - applying workaround"
+  | 'fault-dump-oops' // an oops whose RIP is dmar_fault_dump_ptes
+  | 'kdump-tables-copied' // a kdump/kexec kernel taking over the previous kernel's translation tables
+  | 'ioapic-timer-panic' // "timer doesn't work through Interrupt-remapped IO-APIC"
+  | 'unmap-unmatched' // WARNING in intel_unmap: a driver unmapped a page it never mapped
+  | 'device-removed' // "pci …: Removing from iommu group N"
+
+export interface ContextRecord extends RecordBase {
+  type: 'context'
+  event: ContextEvent
+  /** The device or address the line names, as printed (full BDF where the kernel prints one). */
+  detail?: string
+}
+
+const context = (event: ContextEvent, probe: string, re: RegExp, detail?: (m: RegExpExecArray) => string | undefined): Shape => ({
+  name: `context-${event}`,
+  probe,
+  re,
+  build: (m, cx) => {
+    const rec: ContextRecord = {...cx.base, type: 'context', event}
+    const d = detail?.(m)
+    if (d !== undefined) rec.detail = d
+    return rec
+  },
+})
+
+export const CONTEXT_SHAPES: Shape[] = [
+  // The kernel's warning spans five lines; only its first carries a keyword the prefilter sees.
+  context('ir-erratum', 'BIOS has enabled interrupt remapping', /This system BIOS has enabled interrupt remapping/),
+  context('dmar-all-ones', 'returns all ones', /DMAR reported at address ([0-9a-f]+) returns all ones/, (m) => '0x' + m[1]),
+  context('ir-firmware-bug', 'DMAR-IR: [Firmware Bug]', /DMAR-IR: \[Firmware Bug\]: (.*)$/, (m) => m[1]!.trim()),
+  context('rmrr-not-reserved', 'No firmware reserved region', /No firmware reserved region can cover this RMRR \[0x([0-9a-f]+)-0x([0-9a-f]+)\]/, (m) => `0x${m[1]}-0x${m[2]}`),
+  context('rmrr-relaxable', 'RMRRs are relaxable', /assuming all RMRRs are relaxable/),
+  context('rmrr-scope-workaround', 'is broken - applying workaround', /RMRR entry for device ([0-9a-f]{2}:[0-9a-f]{2}\.[0-7]) is broken - applying workaround/, (m) => '0000:' + m[1]),
+  context('fault-dump-oops', 'dmar_fault_dump_ptes', /RIP: [0-9a-f]+:dmar_fault_dump_ptes/),
+  context('kdump-tables-copied', 'translation', /Copied translation tables from previous kernel|Translation already enabled - trying to copy translation structures|Translation was enabled for \S+ but we are not in kdump mode/),
+  context('ioapic-timer-panic', 'Interrupt-remapped IO-APIC', /timer doesn't work through Interrupt-remapped IO-APIC/),
+  context('unmap-unmatched', 'intel_unmap', /WARNING: .*(?:intel-iommu\.c|intel\/iommu\.c|iommu\.c):\d+ intel_unmap/),
+  context('device-removed', 'Removing from iommu group', /([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): Removing from iommu group (\d+)/, (m) => m[1]),
+]

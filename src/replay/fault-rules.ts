@@ -1,0 +1,746 @@
+/**
+ * The explanation engine, as data. Each rule is a cause class that real bug threads established,
+ * the conditions under which it applies (requester class, function, reason, access, address
+ * pattern, timing, co-occurring log lines, host facts) and the words it says. The first rule
+ * whose conditions hold leads; the order is most specific first, generic templates last.
+ *
+ * A rule that only narrows the candidates says so: `certainty: 'cannot-tell'` lists what the
+ * log cannot tell apart instead of inventing a cause.
+ */
+import type {Evidence} from '../checks/outcome.js'
+import {formatReasonCode, type FaultReason} from '../decode/fault-reasons.js'
+import type {ContextEvent, FaultRecord, LogRecord, QiRecord} from '../decode/kernel-log/index.js'
+import type {EventGroup, Explanation, FaultGroup, FaultTrace, ReservedRegion, TriageContext, TriageResult} from './fault-triage.js'
+
+/** Cause classes, one vocabulary for rules, JSON and the evaluation (test/fixtures/fault-cases). */
+export type FaultCategory =
+  | 'igfx' | 'firmware-dma' | 'dma-alias' | 'address-zero' | 'wrong-direction' | 'kernel-bypass' | 'guest-passthrough'
+  | 'vmd' | 'kdump' | 'ir-erratum' | 'ir-compat' | 'source-id' | 'firmware-table' | 'relaxable-rmrr' | 'rmrr-refusal'
+  | 'device-tlb' | 'kernel-bug' | 'stale-dma' | 'no-domain' | 'unmapped-dma' | 'msi-not-remapped' | 'stale-msi'
+  | 'pasid-entry' | 'address-width' | 'invalidation-queue' | 'page-request' | 'amd-vi' | 'cannot-tell'
+
+export type Certainty = 'likely' | 'cannot-tell'
+
+/** What the log itself says beyond the fault lines (built once per triage). */
+export interface LogFacts {
+  contexts: Map<ContextEvent, {line: number; detail?: string; count: number}>
+  /** Devices the log shows being removed from their IOMMU group, with the line. */
+  removed: Map<string, number>
+  /** Devices the log lists ("Adding to iommu group"): functions the kernel knows. */
+  listed: Set<string>
+  /** Requesters that also raised interrupt-remapping faults (an IRTE was programmed for them). */
+  interruptRequesters: Set<string>
+  /** The stamps are seconds since boot, or the IOMMU init line is in the log: timing rules can apply. */
+  bootTimeline: boolean
+}
+
+type Group = Omit<FaultGroup, 'explanation' | 'trace'>
+
+/** Everything a rule condition or wording reads about one fault group. */
+export interface FaultFacts {
+  g: Group
+  trace?: FaultTrace
+  ctx: TriageContext
+  log: TriageResult['logContext']
+  facts: LogFacts
+  source: string
+  info?: FaultReason
+  bus: number
+  device: number
+  fn: number
+  /** RMRRs (decoded table or log lines) that contain the address. */
+  rmrrHits: Array<{base: bigint; end: bigint; devices: string[]; cite: string}>
+  reservedHits: Array<{region: ReservedRegion; group: number}>
+  interruptSource?: {kind: 'ioapic' | 'hpet'; id: number} | 'likely'
+  drivers: string[]
+  domainTypes: string[]
+  timing: 'early-boot' | 'after-boot' | 'unknown'
+}
+
+/** Requester classes a rule can ask for. */
+type RequesterClass =
+  | 'igfx' // the integrated GPU (00:02.0 on Intel platforms; class 0x03 when the host is known)
+  | 'ioapic-hpet' // an IOAPIC/HPET source ID (DMAR scope, or f0:1f.x on Intel platforms)
+  | 'hidden-me-function' // 00:16.7: the ME/HECI function 7 firmware uses for DMA (no OS device)
+  | 'phantom-candidate' // function > 0 with no interrupt of its own, not a known device with a driver
+  | 'removed' // the log shows the device leaving its IOMMU group before the fault
+  | 'vfio' | 'no-driver' | 'identity-domain' | 'vf' | 'behind-vmd' // host facts (snapshot or live host)
+
+/** Address patterns a rule can ask for. */
+type AddressPattern = 'zero' | 'legacy-low' | 'in-rmrr'
+
+interface Conditions {
+  kind?: 'dma' | 'interrupt'
+  reasons?: readonly number[]
+  /** A property of the reason's row (fault-reasons.ts). */
+  reasonIs?: 'unmappedAddress' | 'noDomain' | 'pasidEntryMissing'
+  access?: 'read' | 'write'
+  requester?: RequesterClass
+  notRequester?: RequesterClass
+  address?: AddressPattern
+  timing?: 'early-boot'
+  /** Any of these lines co-occur in the log. */
+  context?: readonly ContextEvent[]
+  /** A fact the fields above cannot say (kept rare). */
+  also?: (x: FaultFacts) => boolean
+}
+
+interface Words {
+  summary: string
+  causes: string[]
+  remediation: string[]
+  evidence?: Evidence[]
+}
+
+export interface FaultRule {
+  id: string
+  category: FaultCategory
+  certainty?: Certainty
+  when: Conditions
+  explain: (x: FaultFacts) => Words
+}
+
+const hex = (v: bigint | number) => '0x' + v.toString(16)
+const IGFX_BDF = '0000:00:02.0'
+/** The first MiB: legacy BIOS/option-ROM/USB-emulation memory, never handed out by the DMA API. */
+const LEGACY_LOW_LIMIT = 0x100000n
+/** Device IDs of Intel VMD controllers (pci_ids / drivers/pci/controller/vmd.c). */
+const VMD_DEVICE_IDS = new Set([0x201d, 0x28c0, 0x467f, 0x4c3d, 0x7d0b, 0x9a0b, 0xa77f, 0xad0b, 0xb60b, 0xb06f])
+
+function hasRequester(x: FaultFacts, c: RequesterClass): boolean {
+  const topo = x.ctx.topology
+  switch (c) {
+    case 'igfx': {
+      const dev = topo?.devices.get(x.g.requester)
+      return dev !== undefined ? dev.vendorId === 0x8086 && dev.classCode >> 16 === 0x03 : x.g.requester === IGFX_BDF
+    }
+    case 'ioapic-hpet':
+      return x.interruptSource !== undefined
+    case 'hidden-me-function':
+      return x.bus === 0 && x.device === 0x16 && x.fn === 7 && topo?.devices.get(x.g.requester) === undefined
+    case 'phantom-candidate': {
+      if (x.fn === 0 || x.facts.interruptRequesters.has(x.g.requester) || hasRequester(x, 'removed')) return false
+      const dev = topo?.devices.get(x.g.requester)
+      if (dev !== undefined) return dev.driver === undefined && x.trace?.exists === false
+      // From the log alone: a function the kernel did not list while it listed the same slot's function 0.
+      const slot0 = `${x.g.requester.slice(0, -1)}0`
+      return !x.facts.listed.has(x.g.requester) && (x.facts.listed.size === 0 || x.facts.listed.has(slot0))
+    }
+    case 'removed': {
+      const line = x.facts.removed.get(x.g.requester)
+      return line !== undefined && line <= x.g.first.line
+    }
+    case 'vfio':
+      return x.drivers.includes('vfio-pci')
+    case 'no-driver':
+      return x.trace !== undefined && x.trace.devices.length > 0 && x.trace.devices.every((d) => d.driver === undefined)
+    case 'identity-domain':
+      return x.domainTypes.includes('identity')
+    case 'vf':
+      return topo?.devices.get(x.g.requester)?.physfn !== undefined
+    case 'behind-vmd':
+      return [...(topo?.devices.values() ?? [])].some((d) => d.vendorId === 0x8086 && VMD_DEVICE_IDS.has(d.deviceId))
+  }
+}
+
+function hasAddress(x: FaultFacts, p: AddressPattern): boolean {
+  const a = x.g.address
+  if (a === undefined || x.g.otherPages) return false
+  switch (p) {
+    case 'zero':
+      return a === 0n
+    case 'legacy-low':
+      return a > 0n && a < LEGACY_LOW_LIMIT
+    case 'in-rmrr':
+      return x.rmrrHits.length > 0 || x.reservedHits.some((h) => h.region.type.startsWith('direct'))
+  }
+}
+
+export function ruleApplies(rule: FaultRule, x: FaultFacts): boolean {
+  const w = rule.when
+  if (w.kind !== undefined && x.g.kind !== w.kind) return false
+  if (w.reasons !== undefined && (x.g.reason === undefined || !w.reasons.includes(x.g.reason))) return false
+  if (w.reasonIs !== undefined && x.info?.[w.reasonIs] !== true) return false
+  if (w.access !== undefined && x.g.access !== w.access) return false
+  if (w.requester !== undefined && !hasRequester(x, w.requester)) return false
+  if (w.notRequester !== undefined && hasRequester(x, w.notRequester)) return false
+  if (w.address !== undefined && !hasAddress(x, w.address)) return false
+  if (w.timing !== undefined && x.timing !== w.timing) return false
+  if (w.context !== undefined && !w.context.some((c) => x.facts.contexts.has(c))) return false
+  return w.also === undefined || w.also(x)
+}
+
+/** The requester in words: the device, or — for an alias ID — the devices that may hide behind it. */
+function who(x: FaultFacts): string {
+  const aliases = x.trace?.devices.filter((d) => d.relation === 'alias') ?? []
+  if (x.trace?.exists === false && aliases.length > 0) {
+    const list = aliases.map((d) => `${d.bdf}${d.driver ? ` (${d.driver})` : ' (no driver)'}`).join(', ')
+    return `${x.g.requester} (an alias ID: ${aliases.length > 1 ? 'one of ' : ''}${list}, via ${aliases[0]!.via ?? 'a bridge'})`
+  }
+  const vf = x.trace?.devices.find((d) => d.relation === 'vf-not-present')
+  if (vf !== undefined) return `${x.g.requester} (${vf.detail})`
+  return x.g.requester
+}
+
+/** The faulting address in words. */
+function at(x: FaultFacts): string {
+  if (x.g.otherPages) return 'many other pages'
+  return x.g.address === undefined ? 'an address the log does not show (redacted)' : hex(x.g.address)
+}
+
+const did = (x: FaultFacts) => (x.g.access === 'write' ? 'wrote to' : x.g.access === 'read' ? 'read' : 'accessed')
+
+/** The low bit of the PASID-directory entry the kernel dumped (CONFIG_DMAR_DEBUG), if any. */
+function dumpedPasidDirPresent(x: FaultFacts): boolean {
+  const m = x.g.walkDump.map((l) => /pasid dir entry: 0x([0-9a-f]+)/.exec(l)).find((v) => v !== null)
+  return m != null && (Number.parseInt(m[1]!.slice(-1), 16) & 1) === 1
+}
+
+const cite = (x: FaultFacts, event: ContextEvent, fact: string): Evidence[] => {
+  const c = x.facts.contexts.get(event)
+  return c === undefined ? [] : [{fact, source: `${x.source}:${c.line}`}]
+}
+
+const EARLY_BOOT_REASONS = [0x01, 0x02, 0x05, 0x06, 0x07, 0x39, 0x41, 0x51, 0x71]
+const NO_DOMAIN_REASONS = [0x02, 0x41]
+const ROOT_REASONS = [0x01, 0x39]
+
+/** The candidates for an integrated-GPU fault, as the kernel's igfx quirks and i915 history record them. */
+const IGFX_CANDIDATES = [
+  'an i915 graphics driver bug handing the GPU a wrong address (GGTT/PTE encoding, async flip, GuC load — fixed in newer kernels)',
+  'a graphics erratum with DMA remapping that the kernel works around by model: Ironlake/Calpella (QM57) shadow GTT, Broadwell, and superpage use on Skylake/Broxton/Geminilake',
+  'firmware-reserved stolen memory (RMRR) the iGPU still uses after it moved to another domain (GVT-d/VM passthrough, guest reboot)',
+  'the display engine still scanning out a buffer that was freed or unmapped',
+]
+const IGFX_REMEDIATION = [
+  'update the kernel: newer kernels carry more igfx quirks (superpage off, IOMMU off for known-bad graphics)',
+  'intel_iommu=igfx_off leaves the iGPU untranslated (it is then unprotected and cannot be passed through); under Xen the option is iommu=no-igfx',
+  'for iGPU passthrough: give the guest the IGD options it needs (stolen memory, OpRegion) and reset the iGPU between guests',
+]
+
+export const FAULT_RULES: readonly FaultRule[] = [
+  {
+    id: 'chipset-ir-erratum',
+    category: 'ir-erratum',
+    when: {context: ['ir-erratum']},
+    explain: (x) => ({
+      summary: `this platform's chipset has a VT-d interrupt-remapping erratum (Intel 5500/5520/X58 I/O hub): the kernel disabled interrupt remapping, and ${who(x)}'s fault comes from an unstable VT-d platform`,
+      causes: ['the 5500/5520 IOH erratum (revisions 0x12, 0x13, 0x22) the kernel detects and reports at boot', 'a BIOS that enables interrupt remapping on that chipset'],
+      remediation: ['update the BIOS (vendors shipped fixes for the erratum)', 'intel_iommu=on iommu=pt keeps DMA protection for assigned devices only; intremap=off or VT-d off in firmware if nothing needs it'],
+      evidence: cite(x, 'ir-erratum', 'the kernel reported the chipset interrupt-remapping erratum'),
+    }),
+  },
+  {
+    id: 'ioapic-not-remapped',
+    category: 'kernel-bug',
+    when: {kind: 'interrupt', reasons: [0x25], context: ['ioapic-timer-panic']},
+    explain: (x) => ({
+      summary: `${who(x)} is the IOAPIC, and its timer interrupt arrived in compatibility format: the kernel never routed the IOAPIC through interrupt remapping, so the boot panicked`,
+      causes: ['a kernel regression in the x86 interrupt-domain setup (the 5.10-rc1 IOAPIC/HPET irqdomain rework did this)'],
+      remediation: ['boot the previous kernel and update to a fixed stable release', 'report it to the x86/IOMMU maintainers with this log'],
+      evidence: cite(x, 'ioapic-timer-panic', 'the kernel panicked: "timer doesn\'t work through Interrupt-remapped IO-APIC"'),
+    }),
+  },
+  {
+    id: 'kdump-pasid-tables',
+    category: 'kdump',
+    when: {kind: 'dma', reasons: [0x59, 0x51], context: ['fault-dump-oops']},
+    explain: (x) => ({
+      summary: `a kdump kernel: it took over the crashed kernel's context tables but not its scalable-mode PASID tables, so ${who(x)}'s in-flight DMA hit a missing PASID entry, and the fault dumper then oopsed walking those tables`,
+      causes: ['the kdump kernel copies legacy context tables only', 'dmar_fault_dump_ptes() dereferencing PASID tables that were not copied'],
+      remediation: ['update the kernel ("iommu/vt-d: Don\'t dump pasid table entries in kdump kernel")', 'until then: intel_iommu=sm_off in the kdump kernel\'s command line'],
+      evidence: cite(x, 'fault-dump-oops', 'an oops in dmar_fault_dump_ptes followed the fault'),
+    }),
+  },
+  {
+    id: 'kdump-takeover',
+    category: 'kdump',
+    when: {kind: 'dma', context: ['kdump-tables-copied']},
+    explain: (x) => ({
+      summary: `a kdump/kexec kernel taking over the previous kernel's translation tables: ${who(x)} was still doing DMA set up by the old kernel`,
+      causes: ['in-flight DMA from devices the crashed kernel left running', 'scalable-mode PASID tables are not copied (0x51/0x59 faults)'],
+      remediation: ['expected while the new kernel resets the devices; worry only if it continues after the drivers load', 'reset_devices in the kdump command line; update the kernel'],
+      evidence: cite(x, 'kdump-tables-copied', 'the kernel copied the previous kernel\'s translation tables'),
+    }),
+  },
+  {
+    id: 'pasid-directory-not-coherent',
+    category: 'kernel-bug',
+    when: {reasons: [0x51], also: dumpedPasidDirPresent},
+    explain: (x) => ({
+      summary: `the hardware saw ${who(x)}'s PASID-directory entry as not present, yet the kernel's own dump shows it present: the IOMMU read a stale copy (a missing cache flush on a non-coherent unit)`,
+      causes: ['a kernel bug on units without page-walk coherency (fixed by "iommu/vt-d: Fix PASID directory pointer coherency", 2023)'],
+      remediation: ['update the kernel to a stable release with the PASID-directory coherency fix'],
+    }),
+  },
+  {
+    id: 'device-removed-while-active',
+    category: 'stale-dma',
+    when: {kind: 'dma', requester: 'removed'},
+    explain: (x) => ({
+      summary: `${who(x)} was removed from its IOMMU group (line ${x.facts.removed.get(x.g.requester)}) while it was still doing DMA: its translation was torn down under a running device`,
+      causes: ['hot-unplug or sysfs remove of a device whose driver did not stop it first (a user still held it open)', 'driver unbind without quiescing the device'],
+      remediation: ['stop the device\'s users and unbind its driver before removing it', 'update the driver: hot-unplug must stop DMA before removal'],
+    }),
+  },
+  {
+    id: 'driver-unmaps-unmatched',
+    category: 'kernel-bypass',
+    when: {kind: 'dma', reasonIs: 'unmappedAddress', context: ['unmap-unmatched']},
+    explain: (x) => ({
+      summary: `${who(x)} ${did(x)} ${at(x)}, a buffer its driver never mapped through the DMA API — the kernel also caught that driver unmapping a page it never mapped`,
+      causes: ['an out-of-tree or kernel-bypass driver (netmap, PF_RING ZC, DPDK/UIO helpers) handing the device buffers outside the DMA API', 'a driver bug in its DMA bookkeeping'],
+      remediation: ['use the framework\'s IOMMU-aware mode (vfio-pci for DPDK, the IOMMU support of netmap/PF_RING) or its patched driver', 'on trusted hardware only: iommu=pt for that device class'],
+      evidence: cite(x, 'unmap-unmatched', 'the kernel warned in intel_unmap: a driver unmapped a page it never mapped'),
+    }),
+  },
+  {
+    id: 'address-in-rmrr',
+    category: 'firmware-dma',
+    when: {kind: 'dma', reasonIs: 'unmappedAddress', address: 'in-rmrr'},
+    explain: (x) => {
+      const direct = x.reservedHits.find((h) => h.region.type.startsWith('direct'))
+      const r = x.rmrrHits[0] ?? {base: direct!.region.start, end: direct!.region.end}
+      const igfx = hasRequester(x, 'igfx')
+      return {
+        summary: `${who(x)} ${did(x)} ${at(x)}, inside RMRR [${hex(r.base)}-${hex(r.end)}]: firmware-reserved memory that the device's current domain does not map`,
+        causes: [
+          'the device moved to a domain without the RMRR identity map (assigned to a VM through VFIO, or a relaxable RMRR dropped)',
+          igfx ? 'the integrated GPU still uses stolen/GTT memory the firmware reserved (GVT-d, guest driver, boot framebuffer)' : 'firmware (SMM/ME/BMC/USB legacy emulation) keeps DMA-ing into the range for this device',
+        ],
+        remediation: igfx
+          ? ['for iGPU passthrough: give the guest the IGD options it needs (stolen memory/OpRegion) or keep the iGPU on the host',
+            'smallest DVMT pre-allocation in firmware setup reduces the reserved range',
+            'intel_iommu=igfx_off stops translation for the iGPU (it is then unprotected and cannot be passed through)']
+          : ['do not assign a device that has an RMRR; choose another device or slot',
+            'disable the firmware feature that owns the range (USB legacy support, HPE "shared memory" per slot)',
+            'update the firmware'],
+      }
+    },
+  },
+  {
+    id: 'early-boot-firmware-dma',
+    category: 'firmware-dma',
+    when: {kind: 'dma', reasons: EARLY_BOOT_REASONS, timing: 'early-boot'},
+    explain: (x) => ({
+      summary: `${who(x)} did DMA ${x.g.first.time?.text ?? ''}s after boot, before the kernel finished setting up its tables: firmware-initiated DMA still running`,
+      causes: [hasRequester(x, 'igfx') ? 'the GPU still scanning out the firmware (GOP) framebuffer' : 'a boot-time firmware driver (PXE, USB, NVMe) left the device DMA-ing', 'a missing or incomplete RMRR for that firmware buffer'],
+      remediation: ['harmless only if it stops once the driver loads and the device then works; if its probe fails, the firmware DMA is what breaks it',
+        'update the firmware; report the missing RMRR to the platform vendor'],
+    }),
+  },
+  {
+    id: 'igfx-null-surface',
+    category: 'igfx',
+    when: {kind: 'dma', requester: 'igfx', reasonIs: 'unmappedAddress', address: 'zero'},
+    explain: (x) => ({
+      summary: `the integrated GPU ${did(x)} address 0: a plane, ring or context without a valid surface address — an i915 graphics driver bug`,
+      causes: ['i915 leaving stale plane state (async flip) or a zeroed GTT entry', ...IGFX_CANDIDATES.slice(1, 2)],
+      remediation: ['update the kernel (i915 fixes)', 'report it to the i915 tracker with this line', ...IGFX_REMEDIATION.slice(1, 2)],
+    }),
+  },
+  {
+    id: 'igfx',
+    category: 'igfx',
+    certainty: 'cannot-tell',
+    when: {kind: 'dma', requester: 'igfx'},
+    explain: (x) => ({
+      summary: `the integrated GPU ${did(x)} ${at(x)} and the IOMMU refused it; the log alone does not tell which of the known iGPU causes this is`,
+      causes: IGFX_CANDIDATES,
+      remediation: IGFX_REMEDIATION,
+    }),
+  },
+  {
+    id: 'hidden-me-function',
+    category: 'dma-alias',
+    when: {kind: 'dma', requester: 'hidden-me-function'},
+    explain: (x) => ({
+      summary: `${who(x)} is function 7 of the ME/HECI slot — a hidden function the firmware (ME, its TPM 2.0/CRB) uses for DMA; the OS has no device there, so nothing maps its buffers`,
+      causes: ['Intel 8 Series HECI (CRB TPM 2.0) does DMA with the hidden function 7 requester ID', 'the BIOS gives no RMRR for the firmware buffer'],
+      remediation: ['a DMA-alias quirk for HECI function 7 plus an RMRR in the DMAR table (proposed upstream, not merged)', 'disable the firmware TPM (PTT) if not needed, or update the BIOS'],
+    }),
+  },
+  {
+    id: 'dma-to-address-zero',
+    category: 'address-zero',
+    when: {kind: 'dma', address: 'zero', also: (x) => x.info?.unmappedAddress === true || x.info?.noDomain === true},
+    explain: (x) => ({
+      summary: x.g.access === 'read'
+        ? `${who(x)} read address 0: it used a descriptor or buffer pointer nobody programmed`
+        : `${who(x)} wrote to address 0: most often an interrupt (MSI) whose address register is still 0, or a DMA buffer address its driver never set`,
+      causes: [
+        'the device signalled an MSI before its driver set up the MSI address (or after it was torn down): an MSI is a DMA write to the programmed address',
+        'the device is active before its driver programmed it (firmware left it running) or uses a register the driver never set',
+        'a driver or user-space driver (VFIO/UIO/SPDK) handing the device a null DMA address',
+      ],
+      remediation: ['update the driver and the device firmware; report the fault line to the driver maintainers',
+        'if a user-space driver owns the device, check that every buffer and interrupt address it programs is set and mapped',
+        'last resort on trusted hardware: iommu=pt (removes DMA protection)'],
+    }),
+  },
+  {
+    id: 'phantom-function',
+    category: 'dma-alias',
+    when: {kind: 'dma', reasons: [...NO_DOMAIN_REASONS, ...ROOT_REASONS], requester: 'phantom-candidate'},
+    explain: (x) => ({
+      summary: `${who(x)} (function ${x.fn}) has no context entry and raised no interrupt of its own: most likely a phantom function or DMA alias — the device does DMA with a requester ID the kernel never attached`,
+      causes: [
+        'a DMA-alias quirk the kernel lacks: Marvell 88SE91xx/92xx SATA use function 1, Ricoh card readers and JMicron controllers use function 0 for other functions',
+        'an NTB (Switchtec, PLX) forwarding DMA with proxy requester IDs',
+        'a device behind a PCIe-to-PCI bridge whose traffic carries the bridge\'s ID',
+      ],
+      remediation: ['run `vtd-check device` on the slot\'s function 0: it shows the aliases the kernel knows',
+        'a newer kernel may carry the quirk (drivers/pci/quirks.c quirk_dma_func1_alias / quirk_dma_func0_alias); otherwise report the vendor:device ID to linux-pci',
+        'move the card to a slot not behind a PCIe-to-PCI bridge'],
+    }),
+  },
+  {
+    id: 'legacy-low-memory-dma',
+    category: 'firmware-dma',
+    when: {kind: 'dma', reasonIs: 'unmappedAddress', address: 'legacy-low'},
+    explain: (x) => ({
+      summary: `${who(x)} ${did(x)} ${at(x)}, in the first MiB (legacy BIOS memory the DMA API never hands out): DMA set up by firmware, not by a Linux driver`,
+      causes: ['BIOS legacy USB emulation (EHCI/UHCI/xHCI SMM hand-off not done) or an option ROM left the device DMA-ing', 'a VMM memory map that no longer covers the legacy region the device still uses'],
+      remediation: ['disable legacy USB support / CSM in firmware setup', 'make sure the USB hand-off quirk runs (usb-pci quirks) and update the firmware'],
+    }),
+  },
+  {
+    id: 'unmapped-in-vfio-domain',
+    category: 'guest-passthrough',
+    when: {kind: 'dma', reasonIs: 'unmappedAddress', requester: 'vfio'},
+    explain: (x) => ({
+      summary: `${who(x)} is bound to vfio-pci: the guest programmed ${at(x)}, an address VFIO has not mapped`,
+      causes: ['the guest rebooted or reset while the device kept DMA-ing', 'the guest driver uses an address outside the guest memory map (missing IGD/ROM/stolen-memory setup)', 'a vIOMMU in the guest without the matching mappings'],
+      remediation: ['check the guest: driver version, device reset on guest reboot (FLR support)', 'for iGPU passthrough use the IGD-specific VM options', 'stop the guest and see whether the faults stop'],
+    }),
+  },
+  {
+    id: 'unmapped-no-driver',
+    category: 'firmware-dma',
+    when: {kind: 'dma', reasonIs: 'unmappedAddress', requester: 'no-driver'},
+    explain: (x) => ({
+      summary: `${who(x)} has no driver bound, so its DMA domain maps nothing: the ${x.g.access ?? 'DMA'} of ${at(x)} was started by something other than a kernel driver`,
+      causes: ['firmware or a previous kernel/driver left the device running', 'a userspace tool programming the device directly', 'the device DMA-ing on its own after a reset'],
+      remediation: ['bind the device\'s driver (or vfio-pci if it is meant for a VM) so it is quiesced and owned', `if it should be idle, reset it (echo 1 | sudo tee /sys/bus/pci/devices/${x.trace?.devices[0]?.bdf ?? x.g.requester}/reset) and find who programs it`],
+    }),
+  },
+  {
+    id: 'unmapped-in-identity-domain',
+    category: 'unmapped-dma',
+    when: {kind: 'dma', reasonIs: 'unmappedAddress', requester: 'identity-domain'},
+    explain: (x) => ({
+      summary: `${who(x)} is in an identity (passthrough) domain, which maps all RAM 1:1: ${at(x)} is outside the mapped memory`,
+      causes: ['DMA to MMIO or peer-to-peer space', 'a corrupted address'],
+      remediation: ['check the address against /proc/iomem', 'update the device firmware and driver'],
+    }),
+  },
+  {
+    id: 'unmapped-iova',
+    category: 'unmapped-dma',
+    certainty: 'cannot-tell',
+    when: {kind: 'dma', reasonIs: 'unmappedAddress'},
+    explain: (x) => ({
+      summary: x.g.reason === 0x05 || x.g.reason === 0x85
+        ? `${who(x)} wrote to ${at(x)}, which is not mapped writable for it; the log alone does not tell which of these it is`
+        : `${who(x)} ${did(x)} ${at(x)}, which is not mapped for it; the log alone does not tell which of these it is`,
+      causes: x.g.reason === 0x05 || x.g.reason === 0x85
+        ? ['a wrong DMA direction: the buffer was mapped DMA_TO_DEVICE (read-only for the device) and the device writes it',
+          'DMA after unmap: the driver freed or unmapped the buffer while the device (or a descriptor it cached) still used it',
+          'a driver or kernel-bypass framework handing the device buffers outside the DMA API']
+        : ['DMA after unmap: the driver freed or unmapped the buffer while the device (or a descriptor it cached) still used it',
+          'a wrong DMA direction: the buffer was mapped DMA_FROM_DEVICE (write-only for the device) and the device reads it',
+          'a driver or kernel-bypass framework handing the device buffers outside the DMA API',
+          'in a VM: a guest address VFIO does not map'],
+      remediation: ['update the driver and the device firmware; report the fault line upstream with the driver version',
+        'iommu.strict=1 makes use-after-unmap fault at once instead of later, which helps the driver author',
+        'iommu=pt hides the symptom on trusted hardware but removes DMA protection'],
+    }),
+  },
+  {
+    id: 'beyond-address-width',
+    category: 'address-width',
+    certainty: 'cannot-tell',
+    when: {kind: 'dma', reasons: [0x04, 0x83, 0x84]},
+    explain: (x) => ({
+      summary: `${who(x)} presented ${at(x)}, wider than the domain's address width; the log alone does not tell why`,
+      causes: x.info?.causes ?? [],
+      remediation: ['compare the address with the unit\'s width (vtd-check units); a user-space driver must keep IOVAs below it (DPDK --iova-mode, base-virtaddr)', 'update the driver and firmware'],
+    }),
+  },
+  {
+    id: 'pasid-entry-missing',
+    category: 'pasid-entry',
+    certainty: 'cannot-tell',
+    when: {kind: 'dma', reasonIs: 'pasidEntryMissing'},
+    explain: (x) => ({
+      summary: `${who(x)} used a PASID whose PASID-table entry is not present (for untagged DMA: the RID_PASID entry); its context entry exists`,
+      causes: x.info?.causes ?? [],
+      remediation: ['if this is a kdump kernel: expected in-flight DMA; update the kernel', 'otherwise report it with the kernel version (SVA/PASID binding lifetime)'],
+    }),
+  },
+  {
+    id: 'root-entry-clear',
+    category: 'no-domain',
+    certainty: 'cannot-tell',
+    when: {kind: 'dma', reasons: ROOT_REASONS},
+    explain: (x) => ({
+      summary: `no context table for bus ${hex(x.bus)}: the IOMMU has no entry at all for ${who(x)}'s bus; the log alone does not tell why`,
+      causes: [x.trace && !x.trace.exists ? 'the requester is not a device the OS knows (hidden firmware/BMC/ME function)' : 'the device started DMA before the kernel attached its bus (probe-time or early-boot DMA)', 'DMA after kexec/kdump', 'a bus-number alias the kernel does not model'],
+      remediation: [`run \`vtd-check device ${x.g.requester}\` to see its group and driver`, 'update the firmware; if the device is hidden, ask the vendor for an RMRR or a DMAR scope for it'],
+    }),
+  },
+  {
+    id: 'no-domain-attached',
+    category: 'no-domain',
+    when: {kind: 'dma', reasonIs: 'noDomain'},
+    explain: (x) => {
+      const alias = x.trace?.devices.find((d) => d.relation === 'alias')
+      return {
+        summary: alias
+          ? `${who(x)} is a DMA alias of ${alias.bdf} (${alias.detail}); that alias has no domain programmed`
+          : `${who(x)} has no domain attached: it did DMA while it had no context entry`,
+        causes: alias
+          ? ['the alias requester ID was not programmed (a missing DMA-alias quirk or an unmodelled bridge)']
+          : ['DMA while the device changes hands: unbind, rebind to vfio-pci or a user-space driver (igb_uio), removal', 'firmware-started DMA on a device without a driver', 'a phantom function or DMA alias the kernel does not know'],
+        remediation: alias
+          ? ['report the device ID to linux-pci for a DMA-alias quirk; moving the card to a slot without the bridge avoids it']
+          : ['quiesce the device before rebinding (stop the VM, unload the driver cleanly)', 'bind vfio-pci or the user-space driver at boot (vfio-pci.ids=…, or blacklist the kernel driver) so the device never changes hands', 'update the kernel and firmware'],
+      }
+    },
+  },
+  {
+    id: 'ir-compatibility-format',
+    category: 'ir-compat',
+    when: {kind: 'interrupt', reasons: [0x25], requester: 'ioapic-hpet'},
+    explain: (x) => {
+      const src = x.interruptSource!
+      const what = src === 'likely' ? 'most likely the I/O APIC or HPET (its source ID is not a PCI device here)' : `${src.kind.toUpperCase()} ${src.id} (DMAR device scope)`
+      return {
+        summary: `${who(x)} is ${what}: it sent a compatibility-format interrupt, which interrupt remapping blocks`,
+        causes: ['firmware/SMM reprogrammed an IOAPIC entry or the HPET, typically around S3 resume', 'an IOAPIC/HPET not covered by a DRHD scope'],
+        remediation: ['occasional faults after resume are harmless; update the firmware if they repeat', 'do not disable interrupt remapping for this: it weakens isolation (VFIO needs it)'],
+      }
+    },
+  },
+  {
+    id: 'vmd-msi-remapping',
+    category: 'vmd',
+    when: {kind: 'interrupt', reasons: [0x25], requester: 'behind-vmd'},
+    explain: (x) => ({
+      summary: `${who(x)} sent a compatibility-format interrupt on a host with Intel VMD: devices behind VMD signal through VMD's own MSI remapping, which the VT-d interrupt remapping then blocks when it is bypassed`,
+      causes: ['the vmd driver disabled VMD MSI remapping while VT-d interrupt remapping (x2APIC) is on (Ice Lake and later)'],
+      remediation: ['update the kernel (vmd: MSI remapping kept on when interrupt remapping needs it)', 'or turn VMD off in firmware setup'],
+    }),
+  },
+  {
+    id: 'ir-compatibility-msi',
+    category: 'msi-not-remapped',
+    certainty: 'cannot-tell',
+    when: {kind: 'interrupt', reasons: [0x25]},
+    explain: (x) => ({
+      summary: `${who(x)} sent a compatibility-format MSI that interrupt remapping blocked: its interrupts did not go through the remapping domain; the log alone does not tell why`,
+      causes: ['Intel VMD with its MSI remapping disabled (devices behind VMD)',
+        'a kernel irqdomain regression (the 5.10 SR-IOV VF case)',
+        'in a VM: device firmware firing the MSI address/data the guest driver gave it, which VFIO never saw (ath11k)',
+        'a device firing before its driver set up remapped MSIs'],
+      remediation: ['run vtd-check faults on the host (or with --root) to trace the requester: VMD, VF or vfio-pci', 'update the kernel (stable series); report with this line'],
+    }),
+  },
+  {
+    id: 'ir-irte-not-present',
+    category: 'stale-msi',
+    certainty: 'cannot-tell',
+    when: {kind: 'interrupt', reasons: [0x21, 0x22]},
+    explain: (x) => ({
+      summary: `${who(x)} raised interrupt index ${x.g.index === undefined ? '(redacted)' : hex(x.g.index)}, which has no valid IRTE; the log alone does not tell why`,
+      causes: x.info?.causes ?? [],
+      remediation: ['reset or reload the device driver', 'in a VM: check the guest MSI-X setup', 'after kexec/kdump: expected while the new kernel takes over'],
+    }),
+  },
+  {
+    id: 'ir-source-id',
+    category: 'source-id',
+    certainty: 'cannot-tell',
+    when: {kind: 'interrupt', reasons: [0x26]},
+    explain: (x) => ({
+      summary: `${who(x)}'s interrupt failed source-ID verification: the requester ID does not match the one programmed in its IRTE; the log alone does not tell why`,
+      causes: ['a device that loses state across power transitions (D3→D0) and then signals with another requester ID',
+        'a DMA alias handled wrongly by the kernel (devices behind a PCIe-to-PCI bridge, or a vIOMMU guest: a kernel bug fixed in 5.3)',
+        'a wrong IOAPIC/HPET device scope in the DMAR table (BIOS bug)'],
+      remediation: ['keep the device out of runtime D3 (echo on | sudo tee /sys/bus/pci/devices/BDF/power/control) to test the power-state theory', 'update the kernel and firmware', 'intremap=nosid disables the check (a security trade-off)'],
+    }),
+  },
+]
+
+/** Facts a rule reads, from the group, its trace and the log. */
+export function faultFacts(g: Group, trace: FaultTrace | undefined, ctx: TriageContext, log: TriageResult['logContext'], facts: LogFacts, source: string): FaultFacts {
+  const [, busText, rest] = g.requester.split(':')
+  const [devText, fnText] = (rest ?? '0.0').split('.')
+  const drivers = [...new Set((trace?.devices ?? []).map((d) => d.driver).filter((d): d is string => d !== undefined))]
+  const domainTypes = [...new Set((trace?.devices ?? []).map((d) => d.domainType).filter((d): d is string => d !== undefined))]
+  if (domainTypes.length === 0 && log.defaultDomain === 'passthrough') domainTypes.push('identity')
+  const reservedHits: FaultFacts['reservedHits'] = []
+  for (const gr of ctx.groups ?? []) {
+    if (g.address === undefined || !(trace?.devices ?? []).some((d) => gr.devices.includes(d.bdf))) continue
+    for (const region of gr.reservedRegions ?? []) if (g.address >= region.start && g.address <= region.end) reservedHits.push({region, group: gr.id})
+  }
+  const rmrrHits: FaultFacts['rmrrHits'] = []
+  if (g.address !== undefined && g.kind === 'dma') {
+    for (const r of ctx.rmrrs ?? []) if (g.address >= r.base && g.address <= r.limit) rmrrHits.push({base: r.base, end: r.limit, devices: r.devices, cite: 'ACPI DMAR RMRR'})
+    for (const r of log.rmrrs) if (r.end > r.base && g.address >= r.base && g.address <= r.end) rmrrHits.push({base: r.base, end: r.end, devices: r.device ? [r.device] : [], cite: `${source}:${r.line}`})
+  }
+  const declared = ctx.interruptSources?.find((s) => s.requester === g.requester)
+  const interruptSource: FaultFacts['interruptSource'] = declared !== undefined ? {kind: declared.kind, id: declared.id}
+    : g.kind === 'interrupt' && (trace ? !trace.exists && trace.devices.length === 0 : g.requester.startsWith('0000:f0:1f.')) ? 'likely' : undefined
+  const timing = !facts.bootTimeline ? 'unknown' : g.early ? 'early-boot' : 'after-boot'
+  const x: FaultFacts = {
+    g, ctx, log, facts, source, bus: Number.parseInt(busText ?? '0', 16), device: Number.parseInt(devText ?? '0', 16), fn: Number(fnText ?? 0),
+    rmrrHits, reservedHits, drivers, domainTypes, timing,
+  }
+  if (trace !== undefined) x.trace = trace
+  if (g.reasonInfo !== undefined) x.info = g.reasonInfo
+  if (interruptSource !== undefined) x.interruptSource = interruptSource
+  return x
+}
+
+/** The leading rule's explanation with the evidence every explanation carries. */
+export function explainFault(x: FaultFacts, firstRecord?: FaultRecord): Explanation {
+  const {g, info, trace, ctx, source} = x
+  const evidence: Evidence[] = [{fact: `${g.count}× "${g.sample.split('\n')[0]}"`, source: `${source}:${g.first.line}`}]
+  if (g.reason !== undefined) evidence.push({fact: `reason ${formatReasonCode(g.reason)}: ${info ? `${info.text} — ${info.meaning}` : 'a code the kernel prints as "Unknown"'}`, source: 'vtd-reference §4'})
+  if (g.suppressedNearby > 0) evidence.push({fact: `${g.suppressedNearby} more faults were lost to the kernel's rate limit ("dmar_fault: … callbacks suppressed") next to this group; the kernel does not print their requester`, source})
+  if (g.peakPer5s >= 10) evidence.push({fact: `${g.peakPer5s} faults within 5 s: a fault storm`, source})
+  for (const h of x.rmrrHits) evidence.push({fact: `RMRR [${hex(h.base)}-${hex(h.end)}]${h.devices.length ? ` for ${h.devices.join(', ')}` : ''} contains ${at(x)}`, source: h.cite})
+  for (const h of x.reservedHits) evidence.push({fact: `reserved region ${hex(h.region.start)}-${hex(h.region.end)} (${h.region.type}) of group ${h.group} contains the address`, source: `/sys/kernel/iommu_groups/${h.group}/reserved_regions`})
+  for (const d of trace?.devices ?? []) evidence.push({fact: `${d.bdf}: ${d.detail}${d.driver ? `, driver ${d.driver}` : ', no driver'}${d.group !== undefined ? `, group ${d.group}` : ''}${d.domainType ? ` (${d.domainType})` : ''}`, source: ctx.topology?.source ?? 'topology'})
+  if (trace?.note) evidence.push({fact: trace.note, source: ctx.topology?.source ?? 'topology'})
+  if (x.interruptSource !== undefined && x.interruptSource !== 'likely') evidence.push({fact: `${g.requester} is the source ID of ${x.interruptSource.kind.toUpperCase()} ${x.interruptSource.id} in the DMAR device scope`, source: 'ACPI DMAR'})
+  if (x.timing === 'early-boot') evidence.push({fact: `first seen at ${g.first.time?.text ?? '?'} s after boot, before the IOMMU finished initialising`, source: `${source}:${g.first.line}`})
+  if (x.timing === 'unknown') evidence.push({fact: 'timing unknown: the excerpt has no boot timeline (no dmesg seconds-since-boot stamps, no IOMMU init line), so boot-time causes are not considered', source})
+  if (g.kind === 'interrupt' && x.log.interruptRemapping) evidence.push({fact: `interrupt remapping: ${x.log.interruptRemapping}`, source})
+  if (g.walkDump.length > 0) evidence.push({fact: `kernel walk dump: ${g.walkDump.join(' | ')}`, source})
+  const step = firstRecord === undefined ? undefined : ctx.stepFor?.(firstRecord)
+  if (step) evidence.push({fact: `translation replay: ${step.step}${step.detail ? ` — ${step.detail}` : ''}`, source: 'replay'})
+
+  const rule = FAULT_RULES.find((r) => ruleApplies(r, x))
+  if (rule !== undefined) {
+    const e = rule.explain(x)
+    return {rule: rule.id, category: rule.category, certainty: rule.certainty ?? 'likely', summary: e.summary, causes: e.causes, remediation: e.remediation, evidence: [...evidence, ...(e.evidence ?? [])]}
+  }
+  return {
+    rule: 'reason-table',
+    category: 'cannot-tell',
+    certainty: 'cannot-tell',
+    summary: g.reason === undefined
+      ? `${who(x)}: the fault's reason line is missing (the second line of the two-line form never came), so the cause cannot be told`
+      : info ? `${who(x)}: ${info.meaning}` : `${who(x)}: reason ${formatReasonCode(g.reason)}, which the kernel prints as "Unknown"`,
+    causes: info?.causes ?? [],
+    remediation: [`report the line with the kernel version; run \`vtd-check device ${g.requester}\` for its group and driver`],
+    evidence,
+  }
+}
+
+type EventWords = Omit<Explanation, 'rule' | 'evidence'>
+
+export function explainEvent(g: Omit<EventGroup, 'explanation'>, r: LogRecord, ctx: TriageContext, source: string): Explanation {
+  const evidence: Evidence[] = [{fact: `${g.count}× "${g.sample}"`, source: `${source}:${g.first.line}`}]
+  const device = g.device
+  if (device !== undefined && ctx.topology !== undefined) {
+    const dev = ctx.topology.devices.get(device)
+    evidence.push({fact: dev ? `${device}: vendor ${hex(dev.vendorId)} device ${hex(dev.deviceId)}${dev.driver ? `, driver ${dev.driver}` : ''}${dev.ats !== undefined && dev.ats !== 'unknown' ? `, ATS ${dev.ats.enabled ? 'enabled' : 'disabled'}` : ''}` : `${device} is not present in the topology`, source: ctx.topology.source})
+  }
+  const qi = r.type === 'qi' ? (r as QiRecord) : undefined
+  const table: Record<string, () => EventWords> = {
+    'qi:timeout': () => ({
+      category: 'device-tlb', certainty: 'likely',
+      summary: `a device-TLB (ATS) invalidation timed out${device ? ` for SID ${device}` : ''}${qi?.sidRaw === 0 || qi?.sidRaw === 0xffff ? ` (SID ${hex(qi.sidRaw)}: the unit did not latch a useful requester)` : ''}`,
+      causes: ['an ATS-capable device that does not answer invalidations (broken ATS firmware, device in reset, surprise removal)'],
+      remediation: ['update the device firmware', 'pci=noats turns ATS off for all devices (costs some performance)', 'check whether the device was being reset or removed at that time'],
+    }),
+    'qi:completion-error': () => ({category: 'device-tlb', certainty: 'likely', summary: 'an invalidation completion error: the device answered an invalidation wrongly', causes: ['broken ATS implementation'], remediation: ['update the device firmware; pci=noats']}),
+    'qi:queue-error': () => ({category: 'invalidation-queue', certainty: 'cannot-tell', summary: `the invalidation queue hit an invalid descriptor (IQEI ${hex(qi?.reasonCode ?? 0)}); the log alone does not tell why`, causes: ['a kernel bug', 'a platform problem corrupting the queue (e.g. misrouted config space after a VMD domain reset)'], remediation: ['update the kernel; report with the QI HEAD/PRIOR lines']}),
+    'qi:invalid-descriptor': () => ({category: 'invalidation-queue', certainty: 'cannot-tell', summary: 'the invalidation queue hit an invalid descriptor', causes: ['a kernel bug'], remediation: ['update the kernel']}),
+    'qi:cleared': () => ({category: 'invalidation-queue', certainty: 'likely', summary: 'the kernel recovered from an invalidation error', causes: [], remediation: []}),
+    'qi:malfunction': () => ({category: 'invalidation-queue', certainty: 'cannot-tell', summary: 'invalidation never completed: the kernel declared the DMAR hardware malfunctioning', causes: ['hardware or firmware fault', 'an ATS device blocking invalidation'], remediation: ['update firmware; try pci=noats; report to the platform vendor']}),
+    'rmrr-refusal:ineligible': () => ({
+      category: 'rmrr-refusal', certainty: 'likely',
+      summary: `${device} cannot be assigned: the firmware's RMRR requires a 1:1 mapping for it, and the kernel refuses a VFIO domain`,
+      causes: ['the platform declares firmware DMA (BMC shared memory, ME, USB legacy) for this device'],
+      remediation: ['HPE: disable "shared memory" for the slot (RBSU or conrep)', 'choose another device or slot', 'out-of-tree "relax RMRR" kernel patches bypass the check at the cost of firmware DMA safety'],
+    }),
+    'rmrr-refusal:require-direct': () => ({
+      category: 'rmrr-refusal', certainty: 'likely',
+      summary: `${device} cannot be assigned: firmware requires a 1:1 mapping (6.6+ refuses blocking/VFIO domains)`,
+      causes: ['a non-relaxable RMRR (Intel) or IVMD (AMD) for this device', 'firmware "Pre-boot DMA Protection" (kernel DMA protection) declaring unity maps'],
+      remediation: ['disable "Pre-boot DMA Protection" in firmware setup if the platform has it', 'choose another device or slot', 'ask the vendor to drop the RMRR/IVMD or update the firmware'],
+    }),
+  }
+  const pick = table[`${g.type}:${g.event}`]
+  if (pick !== undefined) return {rule: `${g.type}-${g.event}`, ...pick(), evidence}
+  if (g.type === 'amd-vi') return {rule: 'amd-vi', category: 'amd-vi', certainty: 'cannot-tell', summary: 'AMD-Vi event: counted and shown, not explained yet (this tool explains Intel VT-d faults)', causes: [], remediation: [], evidence}
+  if (g.type === 'prq') return {rule: 'prq', category: 'page-request', certainty: 'cannot-tell', summary: `page-request queue: ${g.event}`, causes: ['a device using PRI/SVA with a request the IOMMU could not serve'], remediation: ['update the device driver and kernel'], evidence}
+  if (g.type === 'qi') return {rule: 'qi-descriptor', category: 'invalidation-queue', certainty: 'cannot-tell', summary: `invalidation descriptor dump (${g.event})`, causes: [], remediation: [], evidence}
+  return {rule: 'unparsed', category: 'cannot-tell', certainty: 'cannot-tell', summary: 'a fault-looking line in a format this tool does not know (shown as printed); the cause cannot be told', causes: [], remediation: ['please report the line so the parser learns it'], evidence}
+}
+
+/** What a co-occurring line means on its own (the leading explanation of a log without faults). */
+export const CONTEXT_WORDS: Partial<Record<ContextEvent, EventWords>> = {
+  'ir-erratum': {
+    category: 'ir-erratum', certainty: 'likely',
+    summary: 'the chipset has a VT-d interrupt-remapping erratum (Intel 5500/5520/X58 I/O hub): the kernel disabled interrupt remapping',
+    causes: ['the 5500/5520 IOH erratum the kernel detects at boot', 'a BIOS that enables interrupt remapping on that chipset'],
+    remediation: ['update the BIOS', 'without interrupt remapping, VFIO assignment needs allow_unsafe_interrupts (an isolation risk)'],
+  },
+  'dmar-all-ones': {
+    category: 'firmware-table', certainty: 'likely',
+    summary: 'the DMAR table names a remapping unit whose registers read all ones: the BIOS is broken (VT-d not initialised, or a table from another boot); the kernel turned the IOMMU off',
+    causes: ['firmware that publishes a DMAR table without enabling the VT-d units it lists'],
+    remediation: ['update or fix the firmware (enable VT-d in setup; coreboot/linuxboot: initialise VT-d or drop the DMAR table)'],
+  },
+  'ir-firmware-bug': {
+    category: 'firmware-table', certainty: 'likely',
+    summary: 'the DMAR table\'s interrupt-remapping scope is wrong (an IOAPIC or HPET is not under any remapping unit): interrupt remapping is disabled — a firmware bug',
+    causes: ['an IOAPIC/HPET ID in the DMAR device scope that does not match the MADT'],
+    remediation: ['update the firmware (the vendor must fix the DMAR device scope)', 'VFIO assignment without interrupt remapping needs allow_unsafe_interrupts'],
+  },
+  'rmrr-not-reserved': {
+    category: 'firmware-table', certainty: 'likely',
+    summary: 'the BIOS declares an RMRR that the e820 map does not reserve: a firmware table bug the kernel reports',
+    causes: ['a BIOS that reserves DMA memory in the DMAR table but not in e820'],
+    remediation: ['update the BIOS; harmless unless a device covered by that RMRR is passed through'],
+  },
+  'rmrr-scope-workaround': {
+    category: 'firmware-table', certainty: 'likely',
+    summary: 'an RMRR device scope in the BIOS table is malformed; the kernel recognised the device anyway and applied its workaround (harmless)',
+    causes: ['a BIOS that writes a one-level path for a device behind a bridge'],
+    remediation: ['nothing to do; a BIOS update may fix the table'],
+  },
+  'rmrr-relaxable': {
+    category: 'relaxable-rmrr', certainty: 'likely',
+    summary: 'an out-of-tree kernel patch treats every RMRR as relaxable, so RMRR-covered devices can be assigned to VMs — firmware DMA into those ranges is no longer protected',
+    causes: ['a "relax Intel RMRR" patched kernel (e.g. for HP servers or Proxmox)'],
+    remediation: ['know that firmware DMA (BMC, ME) into the RMRR ranges can now fault or corrupt guest memory; prefer a device without an RMRR'],
+  },
+  'ioapic-timer-panic': {
+    category: 'kernel-bug', certainty: 'likely',
+    summary: 'the boot panicked because the timer does not work through the interrupt-remapped IOAPIC: a kernel interrupt-remapping setup bug',
+    causes: ['a kernel regression in the x86 interrupt-domain setup'], remediation: ['boot the previous kernel; update to a fixed release'],
+  },
+  'unmap-unmatched': {
+    category: 'kernel-bypass', certainty: 'likely',
+    summary: 'a driver unmapped a page it never mapped: its DMA bookkeeping is broken (typical of out-of-tree and kernel-bypass drivers)',
+    causes: ['an out-of-tree driver handing buffers outside the DMA API'], remediation: ['update or replace the driver'],
+  },
+}
+
+/** Which context line leads when the log has no fault: the one that most changes the platform's behaviour. */
+export const CONTEXT_PRIORITY: readonly ContextEvent[] = [
+  'ioapic-timer-panic', 'ir-erratum', 'dmar-all-ones', 'ir-firmware-bug', 'rmrr-relaxable', 'unmap-unmatched', 'rmrr-not-reserved', 'rmrr-scope-workaround',
+]
+
+/** The leading explanation for a context line, with the line it came from. */
+export function explainContext(event: ContextEvent, line: number, detail: string | undefined, source: string): Explanation | undefined {
+  const w = CONTEXT_WORDS[event]
+  if (w === undefined) return undefined
+  return {rule: `context-${event}`, ...w, evidence: [{fact: detail === undefined ? event : `${event}: ${detail}`, source: `${source}:${line}`}]}
+}

@@ -1,0 +1,150 @@
+/**
+ * Pasted logs as users really post them (shapes taken from the real cases in
+ * test/fixtures/fault-cases): records wrapped after the address, the requester or the index,
+ * mail quote prefixes, segment-prefixed requesters, redacted addresses, Xen's old "[fault reason
+ * NNh]" tail, the FSTS page-request-overflow bit, and context lines. Every shape must parse the
+ * same through the line path and the byte path (the block scanner that skips non-keyword lines).
+ */
+import {describe, expect, it} from 'vitest'
+import {LogParser, parseKernelLog, type LogRecord} from '../src/decode/kernel-log/index.js'
+import {leadingExplanation, triageRecords} from '../src/replay/fault-triage.js'
+import {faultsToJson, renderFaultsTable} from '../src/report/faults.js'
+
+/** Both paths: parseKernelLog (line by line) and pushText over bytes (the prefilter skips lines without a keyword). */
+function bothPaths(text: string): LogRecord[] {
+  const lines = parseKernelLog(text)
+  const parser = new LogParser()
+  const bytes: LogRecord[] = []
+  parser.pushText('', (r) => bytes.push(r), Buffer.from(text))
+  bytes.push(...parser.end())
+  expect(bytes).toEqual(lines)
+  return lines
+}
+
+const faults = (records: LogRecord[]) => records.filter((r) => r.type === 'fault')
+
+describe('wrapped fault records', () => {
+  it('wrapped after the address, the continuation indented and without a keyword', () => {
+    const recs = bothPaths('>   DMAR: DRHD: handling fault status reg 2\n>   DMAR: [DMA Write] Request device [00:12.0] PASID ffffffff fault addr 0\n>         [fault reason 05] PTE Write access is not set\n> \n')
+    expect(recs.map((r) => r.type)).toEqual(['fault-status', 'fault'])
+    expect(faults(recs)[0]).toMatchObject({requester: '0000:00:12.0', address: 0n, reason: 5, access: 'write', line: 2})
+  })
+
+  it('wrapped after the requester\'s PASID, after "fault addr", and after "fault index"', () => {
+    const text = [
+      '[  182.241864] DMAR: [DMA Write] Request device [00:02.0] PASID ffffffff ',
+      'fault addr 0 [fault reason 02] Present bit in context entry is clear',
+      '>   kernel: DMAR: [DMA Read NO_PASID] Request device [00:1e.3] fault addr',
+      '>   0xffffa000 [fault reason 0x06] PTE Read access is not set',
+      '>> [ 1414.206081] DMAR: [INTR-REMAP] Request device [02:00.0] fault index ',
+      '>> 0x0 [fault reason 0x25] Blocked a compatibility format interrupt request',
+    ].join('\n')
+    const recs = bothPaths(text)
+    expect(recs.map((r) => r.type)).toEqual(['fault', 'fault', 'fault'])
+    expect(recs.map((r) => r.type === 'fault' && [r.requester, r.reason, r.line])).toEqual([
+      ['0000:00:02.0', 0x02, 1], ['0000:00:1e.3', 0x06, 3], ['0000:02:00.0', 0x25, 5],
+    ])
+  })
+
+  it('a fragment whose continuation never completes it is counted as unparsed, and the next message still parses', () => {
+    const recs = bothPaths('DMAR: [DMA Write] Request Device [  :  :  .  ] fault addr\nDMAR: [fault reason 05] PTE Write access is not set\nDMAR: DRHD: handling fault status reg 2\n')
+    expect(recs.map((r) => r.type)).toEqual(['unparsed', 'unparsed', 'fault-status'])
+  })
+
+  it('a status line and a fault glued by a quote marker are two records', () => {
+    const recs = bothPaths('>>> DRHD: handling fault status reg 3> DMAR: [DMA Write] Request device [00:14.0] PASID ffffffff fault addr ffcda000 [fault reason 05] PTE Write access is not set\n')
+    expect(recs.map((r) => r.type)).toEqual(['fault-status', 'fault'])
+  })
+
+  it('Xen wrapped after "fault addr" still makes a (reason-less) fault', () => {
+    const recs = bothPaths('> (XEN) [VT-D]DMAR:[DMA Read] Request device [0000:00:02.0] fault addr\n> 8e43c000, iommu reg = ffff82c00021d000\n')
+    expect(faults(recs)).toHaveLength(1)
+    expect(faults(recs)[0]).toMatchObject({requester: '0000:00:02.0', address: 0x8e43c000n, format: 'xen'})
+  })
+})
+
+describe('requester and address spellings', () => {
+  it('a segment-prefixed requester in the single-line form', () => {
+    expect(faults(bothPaths('DMAR: [DMA Write NO_PASID] Request device [0000:73:00.1] fault addr 0x0 [fault reason 0x05] PTE Write access is not set\n'))[0])
+      .toMatchObject({requester: '0000:73:00.1', segmentPrinted: true, reason: 5})
+    expect(faults(bothPaths('DMAR: [DMA Read NO_PASID] Request device [0001:0x02:0x00.0] fault addr 0x1000 [fault reason 0x06] PTE Read access is not set\n'))[0])
+      .toMatchObject({requester: '0001:02:00.0', reason: 6})
+  })
+
+  it('a redacted address is unknown, not zero, and the reason is still read', () => {
+    const f = faults(bothPaths('\tDMAR: [DMA Read] Request device [06:00.0] fault addr ffxxxxxx [fault reason 06] PTE Read access is not set\n'))[0]!
+    expect(f).toMatchObject({reason: 6, redacted: true})
+    expect(f.type === 'fault' && f.address).toBeUndefined()
+    const r = triageRecords([f], 1)
+    expect(r.faults[0]!.explanation.rule).not.toBe('dma-to-address-zero')
+  })
+
+  it('Xen\'s old tail "[fault reason 06h]" is hex', () => {
+    const recs = bothPaths('(XEN) [VT-D]iommu.c:775: DMAR:[DMA Read] Request device [00:02.0] fault addr 7fe8f000, iommu reg = ffff82c3fff57000\n(XEN) [VT-D]iommu.c:787: DMAR:[fault reason 06h] PTE Read access is not set\n')
+    expect(faults(recs)[0]).toMatchObject({reason: 6, reasonText: 'PTE Read access is not set'})
+  })
+
+  it('fault-status bit 7 is the page-request overflow', () => {
+    expect(bothPaths('DMAR: DRHD: handling fault status reg 80\n')[0]).toMatchObject({type: 'fault-status', pageRequestOverflow: true, overflow: false})
+  })
+})
+
+describe('context lines', () => {
+  it('are records of their own, and lead a log without faults', () => {
+    const text = '[    0.013013] DMAR-IR: This system BIOS has enabled interrupt remapping\n               on a chipset that contains an erratum making that\n'
+    const recs = bothPaths(text)
+    expect(recs).toMatchObject([{type: 'context', event: 'ir-erratum', line: 1}])
+    expect(leadingExplanation(triageRecords(recs, 2))).toMatchObject({category: 'ir-erratum'})
+  })
+
+  it('the erratum leads a fault on that platform; an oops in the fault dumper makes 0x59 the kdump case', () => {
+    const erratum = parseKernelLog(' DMAR-IR: This system BIOS has enabled interrupt remapping\nDMAR: [DMA Read] Request device [00:1e.0] PASID ffffffff fault addr df63e000 [fault reason 06] PTE Read access is not set\n')
+    expect(triageRecords(erratum, 2).faults[0]!.explanation).toMatchObject({rule: 'chipset-ir-erratum', category: 'ir-erratum'})
+    const kdump = parseKernelLog('[   13.396478] DMAR: [DMA Read NO_PASID] Request device [81:00.0] fault addr 0xffffd000 [fault reason 0x59] SM: Present bit in PA$\n[   13.396494] RIP: 0010:dmar_fault_dump_ptes+0x13b/0x295\n')
+    const e = triageRecords(kdump, 2).faults[0]!.explanation
+    expect(e).toMatchObject({rule: 'kdump-pasid-tables', category: 'kdump'})
+    expect(e.summary).not.toMatch(/context entry/)
+  })
+})
+
+describe('what the report says', () => {
+  const report = (text: string) => faultsToJson(triageRecords(parseKernelLog(text), text.split('\n').length), {origin: 'file', path: 'x.log', lines: text.split('\n').length})
+
+  it('never "No faults" while fault-like lines were left unparsed: it counts them and shows each one', () => {
+    const out = renderFaultsTable(report('DMAR: [DMA Sideways] Request device [zz:02.0] fault addr 1 [fault reason 06] ?\nDMAR: [DMA Upwards] Request device [zz:03.0] fault addr 1 [fault reason 06] ?\n'))
+    expect(out).not.toMatch(/^No DMAR/)
+    expect(out).toMatch(/2 fault-like line\(s\) were not understood/)
+    expect(out).toContain('[DMA Sideways]')
+    expect(out).toContain('[DMA Upwards]')
+  })
+
+  it('a flood says records were lost to the kernel\'s rate limit', () => {
+    const out = renderFaultsTable(report('[  1.0] dmar_fault: 893 callbacks suppressed\n[  1.1] DMAR: [DMA Read] Request device [03:00.0] PASID ffffffff fault addr 9c000000 [fault reason 06] PTE Read access is not set\n'))
+    expect(out).toMatch(/893 more lost to the kernel's rate limit/)
+  })
+
+  it('identical explanations for neighbouring pages are shown once', () => {
+    const lines = [0x1000, 0x2000, 0x3000].map((a) => `[ 50.0] DMAR: [DMA Read] Request device [03:00.0] PASID ffffffff fault addr ${a.toString(16)} [fault reason 06] PTE Read access is not set`)
+    const out = renderFaultsTable(report(lines.join('\n') + '\n'))
+    expect(out.match(/^\d+\. 0000:03:00\.0/gm)).toHaveLength(1)
+    expect(out).toMatch(/the same explanation covers 2 more group\(s\)/)
+  })
+
+  it('a piped excerpt without a boot timeline never claims firmware DMA during boot, and says why', () => {
+    const piped = report('DMAR: [DMA Read NO_PASID] Request device [03:00.0] fault addr 0x7cd80000 [fault reason 0x01] Present bit in root entry is clear\n')
+    expect(piped.faults[0]!.explanation.rule).not.toBe('early-boot-firmware-dma')
+    expect(piped.faults[0]!.explanation.evidence.some((e) => /timing unknown/.test(e.fact))).toBe(true)
+    // With seconds-since-boot stamps the same line at 0.36 s is boot-time firmware DMA.
+    const stamped = report('[    0.361089] DMAR: [DMA Read NO_PASID] Request device [03:00.0] fault addr 0x7cd80000 [fault reason 0x01] Present bit in root entry is clear\n')
+    expect(stamped.faults[0]!.explanation.rule).toBe('early-boot-firmware-dma')
+  })
+
+  it('0x05 reads as "not mapped writable", 0x27 as the kernel prints it, a missing reason without "not in the kernel\'s tables"', () => {
+    const r = report('DMAR: [DMA Write] Request device [04:00.0] PASID ffffffff fault addr 201a556000 [fault reason 05] PTE Write access is not set\n')
+    expect(r.faults[0]!.meaning).toMatch(/^Not mapped writable/)
+    expect(r.faults[0]!.explanation.causes[0]).toMatch(/wrong DMA direction/)
+    const missing = report('dmar: DMAR:[DMA Read] Request device [02:00.0] fault addr a0c58000\n')
+    expect(missing.faults[0]!.explanation.summary).not.toMatch(/not in the kernel's tables/)
+    expect(missing.faults[0]!.explanation.summary).toMatch(/reason line is missing/)
+  })
+})
