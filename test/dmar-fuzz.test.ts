@@ -77,7 +77,6 @@ describe('decodeDmar never throws', () => {
     const int = (n: number): number => Math.floor(random() * n)
     let cases = 0
     let decodedStructures = 0
-    const started = Date.now()
     for (let i = 0; i < 120_000; i++) {
       const kind = i % 4
       let bytes: Uint8Array
@@ -117,11 +116,9 @@ describe('decodeDmar never throws', () => {
       decodedStructures += table.structures.length
       cases++
     }
-    const ms = Date.now() - started
     expect(cases).toBe(120_000)
     // the generator really produced structures to decode, not only header failures
     expect(decodedStructures).toBeGreaterThan(100_000)
-    expect(ms).toBeLessThan(20_000)
   })
 
   it('fast-check: arbitrary bytes after a DMAR signature', () => {
