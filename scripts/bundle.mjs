@@ -1,24 +1,25 @@
-// Replaces dist/src/cli/oclif.js (tsc's re-export of @oclif/core) with one ESM bundle of
-// @oclif/core and its dependencies, so a start parses one file instead of resolving and compiling
-// some 160 CommonJS modules (issue 15: `--help` within 2× `node -e 0`). Our own modules stay
-// separate files: oclif still imports only the command that runs. The CommonJS code gets a
-// `require` and an `__dirname` (@oclif/core reads its own package.json relative to it).
+// Two kinds of bundle, made after tsc (issue 15, cold start):
+// - dist/src/cli/oclif.js (tsc's re-export of @oclif/core) becomes one ESM bundle of @oclif/core
+//   and its dependencies: one file parsed at start instead of some 160 CommonJS modules resolved
+//   and compiled one by one. The CommonJS code gets a `require` and an `__dirname` (@oclif/core
+//   reads its own package.json relative to it).
+// - each dist/commands/*.js becomes one file holding the command and every module of ours it
+//   imports (oclif still imports only the command that runs); npm packages stay external, and the
+//   oclif bundle stays one shared module, so every command uses the same @oclif/core.
+import {readdirSync} from 'node:fs'
+import path from 'node:path'
 import {build} from 'esbuild'
 
+const common = {bundle: true, platform: 'node', target: 'node20', format: 'esm', allowOverwrite: true, legalComments: 'none', logLevel: 'warning'}
+
 await build({
+  ...common,
   entryPoints: ['dist/src/cli/oclif.js'],
   outfile: 'dist/src/cli/oclif.js',
-  allowOverwrite: true,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
   minify: true,
   keepNames: true,
   // @oclif/core requires typescript only to run a plugin's .ts sources in development.
   external: ['typescript'],
-  legalComments: 'none',
-  logLevel: 'warning',
   banner: {
     js: [
       "import {createRequire as __createRequire} from 'node:module';",
@@ -28,4 +29,27 @@ await build({
       "const __filename = __dirname + '/index.js';",
     ].join('\n'),
   },
+})
+
+const oclifBundle = path.resolve('dist/src/cli/oclif.js')
+/** Imports of the oclif bundle stay imports, rewritten relative to dist/commands. */
+const sharedOclif = {
+  name: 'shared-oclif',
+  setup(b) {
+    b.onResolve({filter: /(^|\/)oclif\.js$/}, (args) => {
+      const target = path.resolve(args.resolveDir, args.path)
+      if (target !== oclifBundle) return undefined
+      return {path: path.relative(path.resolve('dist/commands'), target), external: true}
+    })
+  },
+}
+const commands = readdirSync('dist/commands').filter((f) => f.endsWith('.js'))
+await build({
+  ...common,
+  entryPoints: commands.map((f) => `dist/commands/${f}`),
+  outdir: 'dist/commands',
+  packages: 'external',
+  minify: true,
+  keepNames: true,
+  plugins: [sharedOclif],
 })
