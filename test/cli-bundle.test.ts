@@ -2,7 +2,9 @@
  * The built CLI loads @oclif/core from one bundle (scripts/bundle.mjs → dist/src/cli/oclif.js).
  * It must behave exactly as @oclif/core loaded from node_modules: same stdout, stderr and exit
  * code for help, version, errors and real commands. The reference run swaps the bundle for a
- * plain re-export of node_modules' @oclif/core with a module resolve hook. Needs `npm run build`.
+ * plain re-export of node_modules' @oclif/core with a module resolve hook. Each command is also
+ * one bundle of our modules (dist/commands/*.js): it must print what the TypeScript command
+ * prints in process. Needs `npm run build`.
  */
 import {spawnSync} from 'node:child_process'
 import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
@@ -11,6 +13,9 @@ import path from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {fixturesDir, repoRoot} from './support/paths.js'
+import Check from '../commands/check.js'
+import Groups from '../commands/groups.js'
+import {captureCommandOutput} from './support/command-output.js'
 
 const bin = path.join(repoRoot, 'bin/run.js')
 const bundle = path.join(repoRoot, 'dist/src/cli/oclif.js')
@@ -76,5 +81,19 @@ describe('bundled @oclif/core', () => {
     const plain = run(hookArgs, args)
     expect(bundled.stdout.length + bundled.stderr.length).toBeGreaterThan(0)
     expect(bundled).toEqual(plain)
+  }, 30_000)
+})
+
+describe('bundled commands', () => {
+  const output = captureCommandOutput()
+  const inProcess: Array<[string[], typeof Check | typeof Groups]> = [
+    [['check', '--root', lab, '--json'], Check],
+    [['groups', '--predict', '--root', lab], Groups],
+  ]
+  it.each(inProcess)('%s prints what the TypeScript command prints', async (args, command) => {
+    await command.run(args.slice(1), repoRoot)
+    const bundled = run([], args)
+    expect(bundled.stdout.length).toBeGreaterThan(100)
+    expect(bundled.stdout).toBe(output.stdout)
   }, 30_000)
 })
