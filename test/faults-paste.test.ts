@@ -84,8 +84,15 @@ describe('requester and address spellings', () => {
     expect(faults(recs)[0]).toMatchObject({reason: 6, reasonText: 'PTE Read access is not set'})
   })
 
-  it('fault-status bit 7 is the page-request overflow', () => {
-    expect(bothPaths('DMAR: DRHD: handling fault status reg 80\n')[0]).toMatchObject({type: 'fault-status', pageRequestOverflow: true, overflow: false})
+  it('fault-status bit 7 is the page-request overflow, and the report says page requests were lost', () => {
+    const recs = bothPaths('DMAR: DRHD: handling fault status reg 80\n')
+    expect(recs[0]).toMatchObject({type: 'fault-status', pageRequestOverflow: true, overflow: false})
+    expect(faultsToJson(triageRecords(recs, 1), {origin: 'file', path: 'x', lines: 1}).notes.join()).toMatch(/page-request overflow bit \(PRO\)/)
+  })
+
+  it('the 4.4–5.10 svm.c page-request messages', () => {
+    expect(bothPaths('DMAR: dmar1: Page request without PASID: 0000000000000001 0000000000000002\n')[0]).toMatchObject({type: 'prq', unit: 'dmar1', event: 'no-pasid'})
+    expect(bothPaths('DMAR: dmar0: Page request for invalid PASID 5: 0000000000500001 0000000000000000\n')[0]).toMatchObject({type: 'prq', event: 'invalid-pasid', pasid: 5})
   })
 })
 

@@ -102,8 +102,11 @@ export interface FaultRule {
 
 const hex = (v: bigint | number) => '0x' + v.toString(16)
 const IGFX_BDF = '0000:00:02.0'
-/** The first MiB: legacy BIOS/option-ROM/USB-emulation memory, never handed out by the DMA API. */
-const LEGACY_LOW_LIMIT = 0x100000n
+/**
+ * The first MiB above 64 KiB: legacy BIOS, EBDA, option-ROM and USB-emulation memory the DMA API
+ * never hands out. Lower addresses look more like a null pointer plus an offset, so they are left out.
+ */
+const LEGACY_LOW = {from: 0x10000n, to: 0x100000n}
 /** Device IDs of Intel VMD controllers (pci_ids / drivers/pci/controller/vmd.c). */
 const VMD_DEVICE_IDS = new Set([0x201d, 0x28c0, 0x467f, 0x4c3d, 0x7d0b, 0x9a0b, 0xa77f, 0xad0b, 0xb60b, 0xb06f])
 
@@ -150,7 +153,7 @@ function hasAddress(x: FaultFacts, p: AddressPattern): boolean {
     case 'zero':
       return a === 0n
     case 'legacy-low':
-      return a > 0n && a < LEGACY_LOW_LIMIT
+      return a >= LEGACY_LOW.from && a < LEGACY_LOW.to
     case 'in-rmrr':
       return x.rmrrHits.length > 0 || x.reservedHits.some((h) => h.region.type.startsWith('direct'))
   }
@@ -381,13 +384,16 @@ export const FAULT_RULES: readonly FaultRule[] = [
   {
     id: 'phantom-function',
     category: 'dma-alias',
+    // A real function DMA-ing while its driver is rebound looks the same in the log.
+    certainty: 'cannot-tell',
     when: {kind: 'dma', reasons: [...NO_DOMAIN_REASONS, ...ROOT_REASONS], requester: 'phantom-candidate'},
     explain: (x) => ({
-      summary: `${who(x)} (function ${x.fn}) has no context entry and raised no interrupt of its own: most likely a phantom function or DMA alias — the device does DMA with a requester ID the kernel never attached`,
+      summary: `${who(x)} (function ${x.fn}) has no context entry and raised no interrupt of its own: a phantom function or DMA alias (the device does DMA with a requester ID the kernel never attached), unless that function was being rebound`,
       causes: [
         'a DMA-alias quirk the kernel lacks: Marvell 88SE91xx/92xx SATA use function 1, Ricoh card readers and JMicron controllers use function 0 for other functions',
         'an NTB (Switchtec, PLX) forwarding DMA with proxy requester IDs',
         'a device behind a PCIe-to-PCI bridge whose traffic carries the bridge\'s ID',
+        'a real function DMA-ing while its driver was unbound or rebound (vfio-pci, DPDK/UIO)',
       ],
       remediation: ['run `vtd-check device` on the slot\'s function 0: it shows the aliases the kernel knows',
         'a newer kernel may carry the quirk (drivers/pci/quirks.c quirk_dma_func1_alias / quirk_dma_func0_alias); otherwise report the vendor:device ID to linux-pci',

@@ -152,6 +152,8 @@ export interface TriageSummary {
   suppressed: number
   /** Status lines with PFO set: fault records were lost. */
   overflows: number
+  /** Status lines with PRO (bit 7) set: the page-request queue overflowed. */
+  pageRequestOverflows: number
   statusLines: number
   /** Records with no timestamp while --since was given (kept: we cannot tell). */
   untimed: number
@@ -249,7 +251,7 @@ export class FaultTriage {
   private lastGroup: GroupState | undefined
   private pendingSuppressed = 0
   private readonly summary: TriageSummary = {
-    linesRead: 0, faultRecords: 0, dmaFaults: 0, interruptFaults: 0, suppressed: 0, overflows: 0,
+    linesRead: 0, faultRecords: 0, dmaFaults: 0, interruptFaults: 0, suppressed: 0, overflows: 0, pageRequestOverflows: 0,
     statusLines: 0, untimed: 0, beforeSince: 0, formats: {}, amdVi: 0,
   }
   private readonly logRmrrs: TriageResult['logContext']['rmrrs'] = []
@@ -338,6 +340,7 @@ export class FaultTriage {
       case 'fault-status':
         this.summary.statusLines++
         if (r.overflow) this.summary.overflows++
+        if (r.pageRequestOverflow) this.summary.pageRequestOverflows++
         return
       case 'suppressed':
         if (r.source === 'dmar_fault') {

@@ -141,6 +141,7 @@ export function faultsToJson(result: TriageResult, source: FaultsJson['source'],
   const allNotes = [...notes]
   if (result.summary.amdVi > 0) allNotes.push(`AMD-Vi: not covered yet — ${result.summary.amdVi} AMD-Vi event line(s) recognised but not triaged`)
   if (result.summary.overflows > 0) allNotes.push(`${result.summary.overflows} fault-status line(s) had the overflow bit (PFO) set: the hardware lost fault records`)
+  if (result.summary.pageRequestOverflows > 0) allNotes.push(`${result.summary.pageRequestOverflows} fault-status line(s) had the page-request overflow bit (PRO) set: page requests from PRI/SVA devices were lost`)
   return {
     schemaVersion: FAULTS_SCHEMA_VERSION,
     source,
