@@ -104,6 +104,19 @@ describe('diff: kernel-parameter pairs on one topology', () => {
   })
 })
 
+describe('diff: kernel grouping rules that come with a kernel version', () => {
+  it('a move into 5.9 names the PCH ACS quirk regression as a rule change, and out of it again', async () => {
+    const before = await factsAt(snap('lab-pch-acs-less-root-ports'))
+    // The same host as it would be described under 5.9 (facts only: the rule list is what the replay reports for that version).
+    const after = {...before, host: {...before.host, kernel: '5.9.16'}, groupingRules: ['pch-acs-enable-skipped']}
+    const diff = diffHosts(before, after)
+    const rule = diff.changes.find((c) => c.area === 'grouping-rule')
+    expect(rule?.text).toMatch(/^kernel grouping rule now applies: Linux 5\.9 .*PCH ACS enable-quirk/)
+    expect(rule?.why).toEqual(['kernel 6.1.0-56-amd64 → 5.9.16'])
+    expect(diffHosts(after, before).changes.find((c) => c.area === 'grouping-rule')?.text).toMatch(/^kernel grouping rule no longer applies/)
+  })
+})
+
 describe('diff: could not tell', () => {
   it('root snapshot → non-root snapshot of the same VM: unknown (exit 3), not a regression', async () => {
     const diff = diffHosts(await factsAt(snap('dev-vm-no-iommu')), await factsAt(snap('dev-vm-no-iommu-nonroot')))

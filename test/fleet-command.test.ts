@@ -36,7 +36,15 @@ describe('fleet over sysfs-fixtures/', () => {
     expect(drift?.hosts.length).toBe(5)
     expect(drift?.verdicts).toEqual(['fail', 'warn'])
     expect(drift?.groupsSignatures.length).toBe(3)
-    expect(summary.hosts.find((h) => h.root.endsWith('lab-acs-off'))?.drift).toContain('groups differ from 4 of 4 host(s) with the same hardware')
+    // The reference is the most common layout and verdict (iommu-on, passthrough, strict-domains agree); the others drift from it.
+    expect(drift?.reference).toBe('lab-iommu-on')
+    const acsOff = summary.hosts.find((h) => h.root.endsWith('lab-acs-off'))
+    expect(acsOff?.drift).toEqual(['groups differ from lab-iommu-on (same hardware)'])
+    expect(acsOff?.driftChanges).toContain('worse than lab-iommu-on: groups merged: 0000:00:1c.0, 0000:00:1c.1, 0000:01:00.0, 0000:02:00.0 were in groups 2, 3, 5, 6, now all in group 2')
+    const iommuOff = summary.hosts.find((h) => h.root.endsWith('lab-iommu-off'))
+    expect(iommuOff?.drift).toEqual(['groups differ from lab-iommu-on (same hardware)', 'verdict fail where lab-iommu-on has warn (same hardware)'])
+    expect(iommuOff?.driftChanges).toContain('worse than lab-iommu-on: DMA remapping active: yes → no')
+    expect(summary.hosts.find((h) => h.root.endsWith('lab-strict-domains'))?.drift).toBeUndefined()
     // Hardware seen once cannot drift.
     expect(summary.hosts.find((h) => h.root.endsWith('lab-switch'))?.drift).toBeUndefined()
     expect(summary.exitCode).toBe(1)
@@ -46,6 +54,7 @@ describe('fleet over sysfs-fixtures/', () => {
     const same = await factsAt(snap('lab-iommu-on'))
     const summary = summariseFleet([same, {...same, host: {...same.host, name: 'twin'}}])
     expect(summary.drift).toEqual([])
+    expect(summary.hosts.map((h) => h.name)).toEqual(['vtd-lab', 'twin'])
     expect(summary.exitCode).toBe(0)
   })
 
@@ -53,6 +62,7 @@ describe('fleet over sysfs-fixtures/', () => {
     await Fleet.run([snap('lab-iommu-on'), snap('lab-iommu-off')], repoRoot)
     expect(output.stdout).toContain('lab-iommu-on')
     expect(output.stdout).toMatch(/DRIFT on hardware [0-9a-f]{12} \(QEMU Standard PC \(Q35 \+ ICH9, 2009\)\): 2 hosts, 2 group layout\(s\)/)
+    expect(output.stdout).toContain('worse than lab-iommu-on: DMA remapping active: yes → no')
     expect(process.exitCode).toBe(1)
   })
 

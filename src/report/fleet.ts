@@ -13,13 +13,17 @@ export function renderFleet(summary: FleetSummary, options: {width?: number} = {
     style: {head: [], border: [], compact: true},
   })
   for (const h of summary.hosts) {
-    const dir = h.root.split('/').pop() ?? h.root
-    table.push([dir === h.name ? dir : `${dir}\n(${h.name})`, MARK[h.verdict], h.failing.join(', ') || '—', String(h.groups), String(h.sharedGroups), String(h.passthroughReady), h.groupsSignature, h.hardware, h.drift ? 'DRIFT' : ''])
+    table.push([h.name, MARK[h.verdict], h.failing.join(', ') || '—', String(h.groups), String(h.sharedGroups), String(h.passthroughReady), h.groupsSignature, h.hardware, h.drift ? 'DRIFT' : ''])
   }
   const lines = [table.toString()]
   if (summary.drift.length === 0) lines.push('no drift: hosts of the same hardware agree on groups and verdict')
-  for (const d of summary.drift)
-    lines.push(`DRIFT on hardware ${d.hardware}${d.model ? ` (${d.model})` : ''}: ${d.hosts.length} hosts, ${d.groupsSignatures.length} group layout(s) [${d.groupsSignatures.join(', ')}], verdicts ${d.verdicts.join(', ')}`)
+  for (const d of summary.drift) {
+    lines.push(`DRIFT on hardware ${d.hardware}${d.model ? ` (${d.model})` : ''}: ${d.hosts.length} hosts, ${d.groupsSignatures.length} group layout(s) [${d.groupsSignatures.join(', ')}], verdicts ${d.verdicts.join(', ')}; reference ${d.reference}`)
+    for (const h of summary.hosts.filter((x) => d.hosts.includes(x.name) && x.driftChanges?.length)) {
+      lines.push(`  ${h.name}:`)
+      for (const change of h.driftChanges ?? []) lines.push(`    ${change}`)
+    }
+  }
   const failing = summary.hosts.filter((h) => h.verdict === 'fail').length
   lines.push(`${summary.hosts.length} hosts · ${failing} not ready · ${summary.drift.length} drifting hardware group(s)`)
   return lines.join('\n') + '\n'
