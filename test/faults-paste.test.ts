@@ -9,6 +9,9 @@ import {describe, expect, it} from 'vitest'
 import {LogParser, parseKernelLog, type LogRecord} from '../src/decode/kernel-log/index.js'
 import {leadingExplanation, triageRecords} from '../src/replay/fault-triage.js'
 import {faultsToJson, renderFaultsTable} from '../src/report/faults.js'
+import * as path from 'node:path'
+import {loadFaultCases} from './support/fault-cases.js'
+import {repoRoot} from './support/paths.js'
 
 /** Both paths: parseKernelLog (line by line) and pushText over bytes (the prefilter skips lines without a keyword). */
 function bothPaths(text: string): LogRecord[] {
@@ -22,6 +25,12 @@ function bothPaths(text: string): LogRecord[] {
 }
 
 const faults = (records: LogRecord[]) => records.filter((r) => r.type === 'fault')
+
+describe('every real case parses alike through both paths', () => {
+  it('line by line and through the byte scanner', () => {
+    for (const c of loadFaultCases(path.join(repoRoot, 'test/fixtures/fault-cases'))) bothPaths(c.log)
+  })
+})
 
 describe('wrapped fault records', () => {
   it('wrapped after the address, the continuation indented and without a keyword', () => {

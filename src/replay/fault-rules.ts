@@ -191,6 +191,9 @@ function at(x: FaultFacts): string {
   return x.g.address === undefined ? 'an address the log does not show (redacted)' : hex(x.g.address)
 }
 
+/** "the log alone does not tell", or with a host snapshot "neither the log nor this host tells". */
+const notTold = (x: FaultFacts) => (x.ctx.topology === undefined ? 'the log alone does not tell' : 'neither the log nor this host tells')
+
 const did = (x: FaultFacts) => (x.g.access === 'write' ? 'wrote to' : x.g.access === 'read' ? 'read' : 'accessed')
 
 /** The low bit of the PASID-directory entry the kernel dumped (CONFIG_DMAR_DEBUG), if any. */
@@ -348,7 +351,7 @@ export const FAULT_RULES: readonly FaultRule[] = [
     certainty: 'cannot-tell',
     when: {kind: 'dma', requester: 'igfx'},
     explain: (x) => ({
-      summary: `the integrated GPU ${did(x)} ${at(x)} and the IOMMU refused it; the log alone does not tell which of the known iGPU causes this is`,
+      summary: `the integrated GPU ${did(x)} ${at(x)} and the IOMMU refused it; ${notTold(x)} which of the known iGPU causes this is`,
       causes: IGFX_CANDIDATES,
       remediation: IGFX_REMEDIATION,
     }),
@@ -447,8 +450,8 @@ export const FAULT_RULES: readonly FaultRule[] = [
     when: {kind: 'dma', reasonIs: 'unmappedAddress'},
     explain: (x) => ({
       summary: x.g.reason === 0x05 || x.g.reason === 0x85
-        ? `${who(x)} wrote to ${at(x)}, which is not mapped writable for it; the log alone does not tell which of these it is`
-        : `${who(x)} ${did(x)} ${at(x)}, which is not mapped for it; the log alone does not tell which of these it is`,
+        ? `${who(x)} wrote to ${at(x)}, which is not mapped writable for it; ${notTold(x)} which of these it is`
+        : `${who(x)} ${did(x)} ${at(x)}, which is not mapped for it; ${notTold(x)} which of these it is`,
       causes: x.g.reason === 0x05 || x.g.reason === 0x85
         ? ['a wrong DMA direction: the buffer was mapped DMA_TO_DEVICE (read-only for the device) and the device writes it',
           'DMA after unmap: the driver freed or unmapped the buffer while the device (or a descriptor it cached) still used it',
@@ -468,7 +471,7 @@ export const FAULT_RULES: readonly FaultRule[] = [
     certainty: 'cannot-tell',
     when: {kind: 'dma', reasons: [0x04, 0x83, 0x84]},
     explain: (x) => ({
-      summary: `${who(x)} presented ${at(x)}, wider than the domain's address width; the log alone does not tell why`,
+      summary: `${who(x)} presented ${at(x)}, wider than the domain's address width; ${notTold(x)} why`,
       causes: x.info?.causes ?? [],
       remediation: ['compare the address with the unit\'s width (vtd-check units); a user-space driver must keep IOVAs below it (DPDK --iova-mode, base-virtaddr)', 'update the driver and firmware'],
     }),
@@ -490,7 +493,7 @@ export const FAULT_RULES: readonly FaultRule[] = [
     certainty: 'cannot-tell',
     when: {kind: 'dma', reasons: ROOT_REASONS},
     explain: (x) => ({
-      summary: `no context table for bus ${hex(x.bus)}: the IOMMU has no entry at all for ${who(x)}'s bus; the log alone does not tell why`,
+      summary: `no context table for bus ${hex(x.bus)}: the IOMMU has no entry at all for ${who(x)}'s bus; ${notTold(x)} why`,
       causes: [x.trace && !x.trace.exists ? 'the requester is not a device the OS knows (hidden firmware/BMC/ME function)' : 'the device started DMA before the kernel attached its bus (probe-time or early-boot DMA)', 'DMA after kexec/kdump', 'a bus-number alias the kernel does not model'],
       remediation: [`run \`vtd-check device ${x.g.requester}\` to see its group and driver`, 'update the firmware; if the device is hidden, ask the vendor for an RMRR or a DMAR scope for it'],
     }),
@@ -544,7 +547,7 @@ export const FAULT_RULES: readonly FaultRule[] = [
     certainty: 'cannot-tell',
     when: {kind: 'interrupt', reasons: [0x25]},
     explain: (x) => ({
-      summary: `${who(x)} sent a compatibility-format MSI that interrupt remapping blocked: its interrupts did not go through the remapping domain; the log alone does not tell why`,
+      summary: `${who(x)} sent a compatibility-format MSI that interrupt remapping blocked: its interrupts did not go through the remapping domain; ${notTold(x)} why`,
       causes: ['Intel VMD with its MSI remapping disabled (devices behind VMD)',
         'a kernel irqdomain regression (the 5.10 SR-IOV VF case)',
         'in a VM: device firmware firing the MSI address/data the guest driver gave it, which VFIO never saw (ath11k)',
@@ -558,7 +561,7 @@ export const FAULT_RULES: readonly FaultRule[] = [
     certainty: 'cannot-tell',
     when: {kind: 'interrupt', reasons: [0x21, 0x22]},
     explain: (x) => ({
-      summary: `${who(x)} raised interrupt index ${x.g.index === undefined ? '(redacted)' : hex(x.g.index)}, which has no valid IRTE; the log alone does not tell why`,
+      summary: `${who(x)} raised interrupt index ${x.g.index === undefined ? '(redacted)' : hex(x.g.index)}, which has no valid IRTE; ${notTold(x)} why`,
       causes: x.info?.causes ?? [],
       remediation: ['reset or reload the device driver', 'in a VM: check the guest MSI-X setup', 'after kexec/kdump: expected while the new kernel takes over'],
     }),
@@ -569,7 +572,7 @@ export const FAULT_RULES: readonly FaultRule[] = [
     certainty: 'cannot-tell',
     when: {kind: 'interrupt', reasons: [0x26]},
     explain: (x) => ({
-      summary: `${who(x)}'s interrupt failed source-ID verification: the requester ID does not match the one programmed in its IRTE; the log alone does not tell why`,
+      summary: `${who(x)}'s interrupt failed source-ID verification: the requester ID does not match the one programmed in its IRTE; ${notTold(x)} why`,
       causes: ['a device that loses state across power transitions (D3→D0) and then signals with another requester ID',
         'a DMA alias handled wrongly by the kernel (devices behind a PCIe-to-PCI bridge, or a vIOMMU guest: a kernel bug fixed in 5.3)',
         'a wrong IOAPIC/HPET device scope in the DMAR table (BIOS bug)'],
@@ -664,7 +667,7 @@ export function explainEvent(g: Omit<EventGroup, 'explanation'>, r: LogRecord, c
       remediation: ['update the device firmware', 'pci=noats turns ATS off for all devices (costs some performance)', 'check whether the device was being reset or removed at that time'],
     }),
     'qi:completion-error': () => ({category: 'device-tlb', certainty: 'likely', summary: 'an invalidation completion error: the device answered an invalidation wrongly', causes: ['broken ATS implementation'], remediation: ['update the device firmware; pci=noats']}),
-    'qi:queue-error': () => ({category: 'invalidation-queue', certainty: 'cannot-tell', summary: `the invalidation queue hit an invalid descriptor (IQEI ${hex(qi?.reasonCode ?? 0)}); the log alone does not tell why`, causes: ['a kernel bug', 'a platform problem corrupting the queue (e.g. misrouted config space after a VMD domain reset)'], remediation: ['update the kernel; report with the QI HEAD/PRIOR lines']}),
+    'qi:queue-error': () => ({category: 'invalidation-queue', certainty: 'cannot-tell', summary: `the invalidation queue hit an invalid descriptor (IQEI ${hex(qi?.reasonCode ?? 0)}); ${ctx.topology === undefined ? "the log alone does not tell" : "neither the log nor this host tells"} why`, causes: ['a kernel bug', 'a platform problem corrupting the queue (e.g. misrouted config space after a VMD domain reset)'], remediation: ['update the kernel; report with the QI HEAD/PRIOR lines']}),
     'qi:invalid-descriptor': () => ({category: 'invalidation-queue', certainty: 'cannot-tell', summary: 'the invalidation queue hit an invalid descriptor', causes: ['a kernel bug'], remediation: ['update the kernel']}),
     'qi:cleared': () => ({category: 'invalidation-queue', certainty: 'likely', summary: 'the kernel recovered from an invalidation error', causes: [], remediation: []}),
     'qi:malfunction': () => ({category: 'invalidation-queue', certainty: 'cannot-tell', summary: 'invalidation never completed: the kernel declared the DMAR hardware malfunctioning', causes: ['hardware or firmware fault', 'an ATS device blocking invalidation'], remediation: ['update firmware; try pci=noats; report to the platform vendor']}),
