@@ -21,7 +21,7 @@ export default class Units extends BaseCommand {
     const {origin, units} = model.remappingUnits
     if (origin === 'none' && !model.log.readable) this.warn(`no units in sysfs and the kernel log is not readable: ${model.log.message ?? ''}`)
     const {table, source} = model.dmar
-    const lint = lintUnits(units, table, source, origin === 'sysfs')
+    const lint = lintUnits(units, table, source, origin === 'sysfs', model.iommuVendor)
     const report: UnitsReport = {schemaVersion: UNITS_SCHEMA_VERSION, tool: 'vtd-check', origin, units: units.map(unitJson), lint}
     if (table) {
       report.table = {source, drhds: table.structures.filter((s) => s.type === 'DRHD').length}

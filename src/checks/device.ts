@@ -4,7 +4,8 @@
  */
 import {kernelAtLeast, type AssessmentContext} from './context.js'
 import {ROLE_WORDS} from '../collect/host-roles.js'
-import {acsOverrideState, endpointSlots, rmrrRefusalText, RMRR_FIX} from './isolation.js'
+import {acsOverrideState, rmrrRefusalText, RMRR_FIX} from './isolation.js'
+import {endpointSlots} from '../model/topology.js'
 import type {Evidence} from './outcome.js'
 import {DOCS, PATHS, classBase, describeDevice, groupMembers, isBridge, isHostBridge, iommuActive, plural, reservedRegions} from './shared.js'
 import {ev, verdict, type DeviceCheck, type Verdict} from './types.js'
@@ -170,7 +171,7 @@ const isolation: DeviceCheck = {
         ...(ctx.cmdline?.intelIommu.igfxOff && classBase(device) === 0x03 ? ['remove `intel_iommu=igfx_off` to translate the integrated GPU'] : []),
         'check the DMAR device scopes (`vtd-check dmar`): the device may sit under an ignored unit',
       ])
-    const slots = endpointSlots(ctx, group)
+    const slots = endpointSlots(ctx.topology, group.devices)
     const ownSlot = bdf.slice(0, bdf.lastIndexOf('.'))
     const others = [...slots.entries()].filter(([slot]) => slot !== ownSlot).flatMap(([, fns]) => fns)
     const siblings = slots.get(ownSlot)?.filter((b) => b !== bdf) ?? []

@@ -20,7 +20,8 @@ import {
   type ScopeType,
   type StructureName,
 } from '../decode/dmar.js'
-import type {HostModel} from '../model/host.js'
+import type {HostModel, IommuVendor} from '../model/host.js'
+import {WORDING} from './shared.js'
 import type {DecodedUnit} from '../model/units.js'
 import {resolveDmarScopes, type ScopeResolution} from '../model/dmar-scope.js'
 import {PCIE_TYPE, type PciFunction, type PciTopology} from '../model/pci.js'
@@ -667,10 +668,10 @@ export const UNIT_LINTS: readonly UnitLint[] = [
     title: 'Remapping units are registered',
     assess(units, table, tableSource, remappingActive) {
       if (units.length > 0 && remappingActive === false)
-        return verdict('warn', `${units.length} unit(s) known from the kernel log, but DMA remapping is not active (no ${'/sys/class/iommu'} units): intel_iommu=off or the kernel default`, units.map((u) => ev(`${u.name} at ${u.registerBase === undefined ? '?' : hex(u.registerBase)}`, u.source)), ['Boot with intel_iommu=on'])
+        return verdict('fail', `${units.length} unit(s) known from the kernel log, but DMA remapping is not active (no ${'/sys/class/iommu'} units): intel_iommu=off or the kernel default`, units.map((u) => ev(`${u.name} at ${u.registerBase === undefined ? '?' : hex(u.registerBase)}`, u.source)), ['Boot with intel_iommu=on'])
       if (units.length > 0) return verdict('pass', `${units.length} remapping unit(s)`, units.map((u) => ev(`${u.name} at ${u.registerBase === undefined ? '?' : hex(u.registerBase)}`, u.source)))
       if (table && drhds(table).length > 0)
-        return verdict('warn', 'the DMAR table lists units but none is active: DMA remapping is off (intel_iommu=off, or the kernel default)', [ev(`${drhds(table).length} DRHD(s)`, tableSource)], ['Boot with intel_iommu=on'])
+        return verdict('fail', 'the DMAR table lists units but none is active: DMA remapping is off (intel_iommu=off, or the kernel default)', [ev(`${drhds(table).length} DRHD(s)`, tableSource)], ['Boot with intel_iommu=on'])
       return verdict('unknown', 'no remapping units found in sysfs or the kernel log')
     },
   },
@@ -699,10 +700,11 @@ export const UNIT_LINTS: readonly UnitLint[] = [
       const noIr = regs.filter((u) => !u.ecapDecoded?.interruptRemapping)
       const evidence = regs.map((u) => ev(`${u.name} ECAP.IR=${u.ecapDecoded?.interruptRemapping ? 1 : 0} EIM=${u.ecapDecoded?.extendedInterruptMode ? 1 : 0}`, u.source))
       if (table?.flags) evidence.push(ev(`DMAR INTR_REMAP ${table.flags.intrRemap ? 'set' : 'clear'}`, tableSource))
+      // The kernel needs IR on every unit: without it IR stays off, which `check` fails (interrupts.remapping).
       if (noIr.length > 0)
-        return verdict('warn', `${names(noIr)} interrupt remapping: the kernel needs it on every unit, so IR stays off and VFIO needs allow_unsafe_interrupts`, evidence)
+        return verdict('fail', `${names(noIr)} interrupt remapping, so ${WORDING.irOff}`, evidence)
       if (table?.flags && !table.flags.intrRemap)
-        return verdict('warn', 'every unit supports interrupt remapping but the table\'s INTR_REMAP flag is clear: the kernel will not use it', evidence, ['Enable interrupt remapping / x2APIC in the firmware setup'])
+        return verdict('fail', `every unit supports interrupt remapping but the table's INTR_REMAP flag is clear, so ${WORDING.irOff}`, evidence, ['Enable interrupt remapping / x2APIC in the firmware setup'])
       return verdict('pass', 'every unit supports interrupt remapping' + (table?.flags ? ' and the table reports it' : ''), evidence)
     },
   },
@@ -713,7 +715,8 @@ export const UNIT_LINTS: readonly UnitLint[] = [
       const regs = withRegs(units)
       if (regs.length === 0) return verdict('unknown', 'no unit capability registers')
       const noEim = regs.filter((u) => u.ecapDecoded?.interruptRemapping && !u.ecapDecoded.extendedInterruptMode)
-      if (noEim.length > 0) return verdict('warn', `${names(noEim)} EIM: interrupt remapping runs in xAPIC mode (at most 255 CPUs addressable)`, noEim.map((u) => ev(`${u.name} ecap ${hex(u.ecap ?? 0n)}`, u.source)))
+      // The same finding as `check`'s interrupts.x2apic: a limit, not a defect, below 256 CPUs.
+      if (noEim.length > 0) return verdict('pass', `${names(noEim)} EIM: ${WORDING.noEim}`, noEim.map((u) => ev(`${u.name} ecap ${hex(u.ecap ?? 0n)}`, u.source)))
       return verdict('pass', 'every interrupt-remapping unit supports EIM (x2APIC)')
     },
   },
@@ -762,7 +765,13 @@ export const UNIT_LINTS: readonly UnitLint[] = [
  * Cross-checks of remapping units with each other and (optionally) the DMAR table.
  * `remappingActive`: false when the units come from boot lines only (sysfs has none).
  */
-export function lintUnits(units: DecodedUnit[], table?: DmarTable, tableSource: string = DMAR_TABLE_PATH, remappingActive?: boolean): CheckResult[] {
+export function lintUnits(units: DecodedUnit[], table?: DmarTable, tableSource: string = DMAR_TABLE_PATH, remappingActive?: boolean, iommu?: IommuVendor): CheckResult[] {
+  // No Intel unit anywhere: the same outcome `check` gives (platform.dma-remapping), not "unknown".
+  if (units.length === 0 && (iommu === 'none' || iommu === 'amd' || iommu === 'other')) {
+    const first = iommu === 'none' ? verdict('fail', WORDING.noIommu, [ev('no DMAR table, no remapping units, no VT-d boot lines')], ['Enable VT-d in the firmware setup and boot with intel_iommu=on'])
+      : verdict('not-applicable', `not an Intel VT-d platform (${iommu === 'amd' ? 'AMD-Vi' : 'another'} IOMMU): Intel remapping units do not apply`)
+    return UNIT_LINTS.map((lint, index) => ({id: lint.id, title: lint.title, ...(index === 0 ? first : verdict('not-applicable', `${iommu === 'none' ? WORDING.noIommuHere : 'not an Intel VT-d platform'}: see units.present`)), docs: SPEC_DOCS}))
+  }
   return UNIT_LINTS.map((lint) => ({id: lint.id, title: lint.title, ...lint.assess(units, table, tableSource, remappingActive), docs: SPEC_DOCS}))
 }
 

@@ -1,7 +1,7 @@
 /** Interrupt checks: remapping on (VFIO needs it), x2APIC, posted interrupts, the unsafe opt-out. */
 import type {AssessmentContext} from './context.js'
 import type {Evidence} from './outcome.js'
-import {DOCS, PATHS, intelOnly, needsActiveIommu, plural} from './shared.js'
+import {DOCS, PATHS, WORDING, intelOnly, needsActiveIommu, plural} from './shared.js'
 import {ev, verdict, type HostCheck, type Verdict} from './types.js'
 
 type IrState = {active: boolean | undefined; evidence: Evidence[]}
@@ -59,7 +59,7 @@ const remapping: HostCheck = {
     if (state.active === false)
       return verdict(
         'fail',
-        'interrupt remapping is off: VFIO refuses device assignment (unless allow_unsafe_interrupts=1), and a guest could inject interrupts',
+        WORDING.irOff,
         [...state.evidence, ...blockers.evidence],
         blockers.remediation.length > 0 ? blockers.remediation : ['enable VT-d (with interrupt remapping) in the firmware; do not use intremap=off'],
       )
@@ -98,8 +98,9 @@ const x2apic: HostCheck = {
     if (optOutFlag === false || (ctx.logFacts.irEnabledMode === 'xapic' && !ctx.logFacts.x2apicOptOut)) {
       const noEim = ctx.units.filter((u) => u.eim === false)
       if (noEim.length > 0) evidence.push(ev(`ECAP.EIM=0 on ${noEim.map((u) => u.unit.name).join(', ')}`, `${PATHS.iommuClass}/*/intel-iommu/ecap`))
-      const why = noEim.length > 0 ? 'the remapping hardware has no extended interrupt mode (EIM)' : !ctx.cpu.flags.has('x2apic') ? 'the CPU has no x2APIC' : undefined
-      return verdict('pass', why && ctx.logFacts.irEnabledMode === 'xapic' ? `no firmware x2APIC opt-out; xAPIC mode because ${why}` : 'no firmware x2APIC opt-out', evidence)
+      const xapic = ctx.logFacts.irEnabledMode === 'xapic'
+      if (noEim.length > 0 && xapic) return verdict('pass', `no firmware x2APIC opt-out; ${WORDING.noEim}`, evidence)
+      return verdict('pass', !ctx.cpu.flags.has('x2apic') && xapic ? 'no firmware x2APIC opt-out; xAPIC mode because the CPU has no x2APIC' : 'no firmware x2APIC opt-out', evidence)
     }
     return verdict('unknown', 'could not read the DMAR flags or the kernel log', evidence, ['run as root (sudo vtd-check)'])
   },

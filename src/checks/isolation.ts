@@ -1,8 +1,8 @@
 /** Isolation checks: the ACS override, groups shared by endpoints, RMRR-encumbered devices. */
-import type {CollectedGroup} from '../collect/types.js'
 import {kernelAtLeast, type AssessmentContext} from './context.js'
+import {endpointSlots} from '../model/topology.js'
 import type {Evidence} from './outcome.js'
-import {DOCS, PATHS, classBase, describeDevice, isBridge, isHostBridge, needsActiveIommu, plural, reservedRegions} from './shared.js'
+import {DOCS, PATHS, classBase, describeDevice, isBridge, needsActiveIommu, plural, reservedRegions} from './shared.js'
 import {ev, verdict, type HostCheck} from './types.js'
 
 /** pcie_acs_override in effect: on the command line (needs the out-of-tree patch) and/or its boot warning. */
@@ -36,17 +36,6 @@ const acsOverride: HostCheck = {
 }
 
 /** Endpoints of a group, by slot: functions of one slot (GPU + its audio) count as one device. */
-export function endpointSlots(ctx: AssessmentContext, group: CollectedGroup): Map<string, string[]> {
-  const slots = new Map<string, string[]>()
-  for (const bdf of group.devices) {
-    const device = ctx.devices.get(bdf)
-    if (!device || isBridge(device) || isHostBridge(device)) continue
-    const slot = bdf.slice(0, bdf.lastIndexOf('.'))
-    slots.set(slot, [...(slots.get(slot) ?? []), bdf])
-  }
-  return slots
-}
-
 const sharedGroups: HostCheck = {
   id: 'isolation.shared-groups',
   title: 'Endpoints sharing an IOMMU group',
@@ -57,8 +46,8 @@ const sharedGroups: HostCheck = {
   assess(ctx) {
     const skip = needsActiveIommu(ctx)
     if (skip) return skip
-    const shared = ctx.host.groups.filter((g) => endpointSlots(ctx, g).size > 1)
-    const evidence = shared.slice(0, 12).map((g) => ev(`group ${g.id}: ${[...endpointSlots(ctx, g).values()].flat().map((b) => describeDevice(ctx, b)).join('; ')}`, `${PATHS.groups}/${g.id}/devices`))
+    const shared = ctx.sharedGroups
+    const evidence = shared.slice(0, 12).map((g) => ev(`group ${g.id}: ${[...endpointSlots(ctx.topology, g.devices).values()].flat().map((b) => describeDevice(ctx, b)).join('; ')}`, `${PATHS.groups}/${g.id}/devices`))
     if (shared.length > shared.slice(0, 12).length) evidence.push(ev(`… and ${shared.length - 12} more groups`))
     const override = acsOverrideState(ctx)
     if (override.active) evidence.push(...override.evidence)

@@ -1,7 +1,7 @@
 /** Platform checks: CPU, firmware table, whether translation is really on, domain type, mode. */
 import {describeEffects} from '../model/kernel-parameters.js'
 import {kernelAtLeast, type AssessmentContext} from './context.js'
-import {DOCS, PATHS, intelOnly, iommuActive, needsActiveIommu, plural} from './shared.js'
+import {DOCS, PATHS, intelOnly, iommuActive, needsActiveIommu, plural, WORDING} from './shared.js'
 import {lintSummary} from './dmar-summary.js'
 import {ev, verdict, type HostCheck, type Verdict} from './types.js'
 import type {Evidence} from './outcome.js'
@@ -162,7 +162,7 @@ const dmaRemapping: HostCheck = {
     evidence.push(ev(tables.join(', '), '/sys/firmware/acpi/tables'))
     if (ctx.cmdline) for (const line of describeEffects(ctx.cmdline).filter((l) => /intel_iommu=off|iommu=soft/.test(l))) evidence.push(ev(line, PATHS.cmdline))
     if (ctx.cpu.hypervisor) evidence.push(ev('running as a VM guest (hypervisor CPU flag)', PATHS.cpuinfo))
-    return verdict('fail', 'no IOMMU: DMA remapping is not active, so no device can be passed through safely', evidence, noIommuRemediation(ctx))
+    return verdict('fail', WORDING.noIommu, evidence, noIommuRemediation(ctx))
   },
 }
 

@@ -15,6 +15,16 @@ export const PATHS = {
   allowUnsafe: '/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts',
 } as const
 
+/**
+ * Findings that two commands state (check and units): one wording each, so they read the same.
+ */
+export const WORDING = {
+  noIommu: 'no IOMMU: DMA remapping is not active, so no device can be passed through safely',
+  noIommuHere: 'no IOMMU on this host',
+  noEim: 'xAPIC mode because the remapping hardware has no extended interrupt mode (EIM): at most 255 APIC IDs, fine below 256 CPUs',
+  irOff: 'interrupt remapping is off: VFIO refuses device assignment (unless allow_unsafe_interrupts=1), and a guest could inject interrupts',
+} as const
+
 export const DOCS = {
   kernelIommu: 'https://docs.kernel.org/arch/x86/iommu.html',
   kernelParams: 'https://docs.kernel.org/admin-guide/kernel-parameters.html',
@@ -46,7 +56,7 @@ export function intelOnly(ctx: AssessmentContext): Verdict | undefined {
   if (ctx.iommuVendor === 'other')
     return verdict('not-applicable', `the active IOMMU is not VT-d (${ctx.host.units.map((u) => u.name).join(', ')}): this check does not apply`, [ev('no DMAR table, no dmar units', PATHS.iommuClass)])
   if (ctx.iommuVendor === 'none')
-    return verdict('not-applicable', 'no IOMMU on this host: see platform.dma-remapping', [ev('no DMAR table, no remapping units')])
+    return verdict('not-applicable', `${WORDING.noIommuHere}: see platform.dma-remapping`, [ev('no DMAR table, no remapping units')])
   return undefined
 }
 

@@ -16,7 +16,7 @@ import {ineffectiveParameters, parseKernelParameters, type IneffectiveParameter,
 import {readFaults, readLogFacts, type DmaFault, type LogFacts, type LogView} from './log-facts.js'
 import type {PciFunction, PciTopology} from './pci.js'
 import {parseCpu, parseKernelVersion, type CpuFacts, type KernelVersion} from './platform.js'
-import {topologyFromLspciDump, topologyFromSysfs} from './topology.js'
+import {endpointSlots, topologyFromLspciDump, topologyFromSysfs} from './topology.js'
 import {remappingUnits, unitFeatures, type RemappingUnits, type UnitFeatures} from './units.js'
 
 export const DMAR_TABLE_PATH = '/sys/firmware/acpi/tables/DMAR'
@@ -271,6 +271,11 @@ export class HostModel {
       for (const group of this.kernelGroups) for (const bdf of group.devices) out.set(bdf, group)
       return out
     })
+  }
+
+  /** Kernel groups whose endpoints belong to more than one slot (see `endpointSlots`). */
+  get sharedGroups(): KernelGroup[] {
+    return this.part('sharedGroups', () => this.kernelGroups.filter((g) => endpointSlots(this.topology, g.devices).size > 1))
   }
 
   // ------------------------------------------------------------------ DMAR and units

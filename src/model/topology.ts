@@ -547,6 +547,28 @@ export function groupMembers(topology: PciTopology, fn: PciFunction): PciFunctio
   return [...(indexOf(topology).byGroup.get(fn.iommuGroup) ?? [])]
 }
 
+/** A function that does DMA for itself: not a PCI bridge and not a host bridge. */
+export function isEndpointFunction(fn: PciFunction): boolean {
+  return fn.headerType !== 1 && fn.headerType !== 2 && fn.classCode >> 8 !== 0x0600
+}
+
+/** The slot of a function ("0000:00:1f"): functions of one slot go to a guest together anyway. */
+export const slotOf = (bdf: string): string => bdf.slice(0, bdf.lastIndexOf('.'))
+
+/**
+ * The endpoints among `bdfs`, by slot. A group is SHARED when this has more than one entry: its
+ * endpoints belong to different devices (the one definition `check` and `groups` both use).
+ */
+export function endpointSlots(topology: PciTopology, bdfs: readonly string[]): Map<string, string[]> {
+  const slots = new Map<string, string[]>()
+  for (const bdf of bdfs) {
+    const fn = topology.devices.get(bdf)
+    if (!fn || !isEndpointFunction(fn)) continue
+    push(slots, slotOf(bdf), bdf)
+  }
+  return slots
+}
+
 /** Root-bus devices, grouped by host bridge name ("pci0000:00"). */
 export function hostBridges(topology: PciTopology): Map<string, PciFunction[]> {
   const out = new Map<string, PciFunction[]>()

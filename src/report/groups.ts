@@ -5,6 +5,7 @@
  * a card. `groupingReport` builds the JSON value; `renderGroupingTree` / `renderWhy` are pure text.
  */
 import type {PciTopology} from '../model/pci.js'
+import {endpointSlots} from '../model/topology.js'
 import {
   ACS_OVERRIDE_WARNING,
   deviceIsolation,
@@ -21,18 +22,29 @@ import {memberView, type GroupList, type GroupMemberView} from './group-list.js'
 
 export const GROUPING_REPORT_SCHEMA_VERSION = 1
 
+/** A member lists at most this many others it must go with (a 4,000-VF group stays linear in size). */
+export const MUST_GO_WITH_LISTED = 64
+
+/** The BDF a replay reason starts with ("00:1c.0 sits below …"). */
+const leadingBdf = (reason: string): string => reason.slice(0, reason.includes(' ') ? reason.indexOf(' ') : reason.length)
+
 export interface ExplainedMember extends GroupMemberView {
   role: 'endpoint' | 'bridge'
   /** How the replay put it in its group. */
   joined?: JoinReason
   verdict: DeviceIsolation['verdict']
+  /** Endpoints that must go to a guest with it: all of them, or the first MUST_GO_WITH_LISTED of a huge group. */
   mustGoWith: string[]
+  /** How many endpoints must go with it (set when `mustGoWith` lists only some). */
+  mustGoWithCount?: number
   /** This member lacks isolation and caused merges (the bridge or function "at fault"). */
   atFault?: string
 }
 
 export interface ExplainedGroup {
   id: number
+  /** Its endpoints belong to more than one slot (model/topology.ts endpointSlots: the definition `check` uses). */
+  shared: boolean
   /** Kernel default domain type (kernel mode, sysfs). */
   type?: string
   devices: string[]
@@ -50,6 +62,7 @@ export interface ExplainedGroup {
 
 export interface GroupingReport {
   schemaVersion: number
+  tool: 'vtd-check'
   source: string
   /** kernel: /sys/kernel/iommu_groups (or lspci group lines) explained; predicted: computed from topology. */
   mode: 'kernel' | 'predicted'
@@ -96,26 +109,31 @@ export function groupingReport(input: GroupingReportInput): GroupingReport {
     const predicted = predictedIds.map((p) => prediction.groups[p]).filter((g) => g !== undefined)
     const atFault = new Map<string, {bdf: string; because: string; missing: string[]}>()
     for (const g of predicted) for (const m of g.members) for (const c of m.joined.culprits) atFault.set(c.bdf, c)
+    // Built once per group, so each member costs O(1) plus what it lists (not O(group)).
+    const replayedByBdf = new Map(predicted.flatMap((g) => g.members.map((m) => [m.bdf, m] as const)))
     const members = devices.map((bdf): ExplainedMember => {
-      const replayed = predicted.flatMap((g) => g.members).find((m) => m.bdf === bdf)
-      const verdict = deviceIsolation(prediction, topology, bdf)
+      const replayed = replayedByBdf.get(bdf)
+      const {verdict, mustGoWith, mustGoWithCount} = isolation(bdf)
       const fault = atFault.get(bdf)
       return {
         ...memberBase(named, topology, bdf, input.names),
         role: replayed?.role ?? 'endpoint',
         ...(replayed ? {joined: replayed.joined} : {}),
-        verdict: verdict.verdict,
-        mustGoWith: verdict.mustGoWith,
+        verdict,
+        mustGoWith,
+        ...(mustGoWith.length < mustGoWithCount ? {mustGoWithCount} : {}),
         ...(fault ? {atFault: fault.because} : {}),
       }
     })
     const kernelGroups = input.mode === 'predicted' ? [...new Set(devices.map((b) => topology.devices.get(b)?.iommuGroup).filter((x): x is number => x !== undefined))] : undefined
+    const listed = new Set(devices.map(shortBdf))
     return {
       id,
+      shared: endpointSlots(topology, devices).size > 1,
       ...(type ? {type} : {}),
       devices,
       members,
-      reasons: predicted.flatMap((g) => g.reasons.filter((r) => devices.some((d) => r.startsWith(shortBdf(d))))),
+      reasons: predicted.flatMap((g) => g.reasons.filter((r) => listed.has(leadingBdf(r)))),
       summary: summarize(members),
       atFault: [...atFault.values()],
       uncertain: predicted.flatMap((g) => g.uncertain),
@@ -123,16 +141,19 @@ export function groupingReport(input: GroupingReportInput): GroupingReport {
       ...(kernelGroups && kernelGroups.length > 0 ? {kernelGroups} : {}),
     }
   }
+  const isolation = isolationVerdicts(prediction, topology)
+  const notGroupedWhy = new Map(prediction.notGrouped.map((n) => [n.bdf, n.why]))
   const groups =
     input.mode === 'kernel'
       ? (list?.groups ?? []).map((g) => explain(g.devices, g.id, g.type))
       : prediction.groups.map((g) => explain(g.devices, g.id))
   const ungrouped =
     input.mode === 'kernel'
-      ? (list?.ungrouped ?? []).map((bdf) => ({bdf, why: prediction.notGrouped.find((n) => n.bdf === bdf)?.why ?? 'not translated by any remapping unit'}))
+      ? (list?.ungrouped ?? []).map((bdf) => ({bdf, why: notGroupedWhy.get(bdf) ?? 'not translated by any remapping unit'}))
       : prediction.notGrouped
   return {
     schemaVersion: GROUPING_REPORT_SCHEMA_VERSION,
+    tool: 'vtd-check',
     source: input.source,
     mode: input.mode,
     groups,
@@ -146,6 +167,45 @@ export function groupingReport(input: GroupingReportInput): GroupingReport {
     ...(input.mode === 'kernel' && groups.length === 0
       ? {note: `${list?.note ?? 'no IOMMU groups'}; run with --predict to see the groups this kernel would form with the IOMMU on`}
       : {}),
+  }
+}
+
+/** Up to `limit` of `list`, leaving out `self`. */
+function firstOthers(list: readonly string[], self: string, limit: number): string[] {
+  const out: string[] = []
+  for (const bdf of list) {
+    if (out.length === limit) break
+    if (bdf !== self) out.push(bdf)
+  }
+  return out
+}
+
+/**
+ * Each device's verdict, as deviceIsolation (replay/grouping.ts) gives it, with every predicted
+ * group's roles counted once instead of once per member (linear in the host, not quadratic).
+ */
+function isolationVerdicts(prediction: GroupingPrediction, topology: PciTopology): (bdf: string) => Pick<DeviceIsolation, 'verdict' | 'mustGoWith'> & {mustGoWithCount: number} {
+  const roleOf = new Map<string, 'endpoint' | 'bridge'>()
+  const counts = prediction.groups.map((g) => {
+    const endpoints: string[] = []
+    for (const m of g.members) {
+      roleOf.set(m.bdf, m.role)
+      if (m.role === 'endpoint') endpoints.push(m.bdf)
+    }
+    return {endpoints, bridges: g.members.length - endpoints.length}
+  })
+  return (bdf) => {
+    const id = prediction.groupOf.get(bdf)
+    const group = id === undefined ? undefined : prediction.groups[id]
+    const count = id === undefined ? undefined : counts[id]
+    const role = roleOf.get(bdf)
+    if (!group || !count || role === undefined) return {...deviceIsolation(prediction, topology, bdf), mustGoWithCount: 0}
+    const otherEndpoints = count.endpoints.length - (role === 'endpoint' ? 1 : 0)
+    const otherBridges = count.bridges - (role === 'bridge' ? 1 : 0)
+    const mustGoWith = firstOthers(count.endpoints, bdf, MUST_GO_WITH_LISTED)
+    const verdict: DeviceIsolation['verdict'] =
+      group.uncertain.length > 0 && otherEndpoints + otherBridges > 0 ? 'unknown' : otherEndpoints > 0 ? 'shares-with-endpoints' : otherBridges > 0 ? 'only-with-bridges' : 'isolated'
+    return {verdict, mustGoWith, mustGoWithCount: otherEndpoints}
   }
 }
 
@@ -208,9 +268,8 @@ export function renderGroupingTree(report: GroupingReport, options: RenderOption
   lines.push('')
   for (const g of report.groups) {
     const endpoints = g.members.filter((m) => m.role === 'endpoint').length
-    const shared = endpoints > 1
-    const marker = g.uncertain.length > 0 ? paint(c, '33', '?') : shared ? paint(c, '31', '■') : paint(c, '32', '●')
-    const what = g.devices.length === 1 ? 'alone' : shared ? `${endpoints} endpoints share it` : 'one endpoint (+ bridges)'
+    const marker = g.uncertain.length > 0 ? paint(c, '33', '?') : g.shared ? paint(c, '31', '■') : paint(c, '32', '●')
+    const what = g.devices.length === 1 ? 'alone' : g.shared ? `${endpoints} endpoints of different devices share it` : endpoints > 1 ? `${endpoints} functions of one device (+ bridges)` : 'one endpoint (+ bridges)'
     const extra = [g.type, g.kernelGroups ? `kernel group ${g.kernelGroups.join(',')}` : undefined, g.splitByAcsOverride ? paint(c, '1;31', 'split only by ACS override: NOT truly isolated') : undefined].filter(Boolean)
     lines.push(`${marker} group ${g.id}  ${what}${extra.length > 0 ? `  [${extra.join('; ')}]` : ''}`)
     g.members.forEach((m, i) => {
@@ -259,7 +318,7 @@ export function renderWhy(report: GroupingReport, bdf: string): string {
   if (me) {
     const words: Record<DeviceIsolation['verdict'], string> = {
       'isolated': 'isolated: it can be assigned on its own',
-      'shares-with-endpoints': `shares its group with endpoints: assign together with ${me.mustGoWith.join(', ')}`,
+      'shares-with-endpoints': `shares its group with endpoints: assign together with ${me.mustGoWith.join(', ')}${me.mustGoWithCount !== undefined ? ` and ${me.mustGoWithCount - me.mustGoWith.length} more` : ''}`,
       'only-with-bridges': 'shares its group only with bridges/ports, which may stay with the host',
       'not-grouped': 'not grouped',
       'unknown': 'unknown: the grouping depends on config space that could not be read',
