@@ -100,7 +100,7 @@ describe('vtd-check device', () => {
     const text = renderDeviceReport({
       schemaVersion: 1,
       source: 'x',
-      device: {bdf: '0000:00:00.0', vendorId: '0xffff', deviceId: '0xffff', classCode: '0xff0000', kind: 'device', pcieType: 'unknown', multifunction: false, configBytes: 0, configProblems: ['<truncated at 0x0>']},
+      device: {bdf: '0000:00:00.0', vendorId: '0xffff', deviceId: '0xffff', classCode: '0xff0000', kind: 'unknown', pcieType: 'unknown', multifunction: false, configBytes: 0, configProblems: ['<truncated at 0x0>']},
       upstream: [],
       acs: 'unknown',
       capabilities: {standard: [], standardComplete: false, extended: [], extendedComplete: false},

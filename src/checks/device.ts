@@ -5,7 +5,7 @@
 import {kernelAtLeast, type AssessmentContext} from './context.js'
 import {ROLE_WORDS} from '../collect/host-roles.js'
 import {acsOverrideState, rmrrRefusalText, RMRR_FIX} from './isolation.js'
-import {endpointSlots} from '../model/topology.js'
+import {endpointSlots, resetPlan} from '../model/topology.js'
 import type {Evidence} from './outcome.js'
 import {DOCS, PATHS, classBase, describeDevice, groupMembers, isBridge, isHostBridge, iommuActive, plural, reservedRegions} from './shared.js'
 import {ev, verdict, type DeviceCheck, type Verdict} from './types.js'
@@ -16,13 +16,6 @@ const VFIO_OK_DRIVERS = new Set(['vfio-pci', 'pci-stub'])
 
 function isVfioDriver(driver: string | undefined): boolean {
   return driver !== undefined && (VFIO_OK_DRIVERS.has(driver) || driver.startsWith('vfio'))
-}
-
-/** Functions that a secondary bus reset also resets: everything below the same upstream bridge. */
-export function busResetSiblings(ctx: AssessmentContext, bdf: string): string[] {
-  const device = ctx.devices.get(bdf)
-  if (!device) return []
-  return [...ctx.devices.values()].filter((d) => d.bdf !== bdf && d.parentBdf === device.parentBdf && d.bdf.slice(0, 7) === bdf.slice(0, 7)).map((d) => d.bdf)
 }
 
 const reset: DeviceCheck = {
@@ -41,33 +34,27 @@ const reset: DeviceCheck = {
     const evidence: Evidence[] = []
     if (methods) evidence.push(ev(methods.length > 0 ? `reset_method: ${methods.join(' ')}` : 'reset_method is empty', source))
     if (caps && caps.flr !== 'unknown') evidence.push(ev(caps.flr ? 'FLR capable (PCIe DEVCAP or AF)' : 'no FLR capability in config space', `${PATHS.pci}/${bdf}/config`))
-    const good = methods?.filter((m) => GOOD_RESETS.has(m)) ?? (caps?.flr === true ? ['flr'] : [])
-    if (good.length > 0) return verdict('pass', `function-level reset available (${good.join(', ')})`, evidence)
-    // Since 5.15 the kernel hides reset_method when the device has no reset at all.
-    const noMethods = (methods !== undefined && methods.length === 0) || (!device.resetMethod.ok && device.resetMethod.reason === 'absent' && kernelAtLeast(ctx.kernel, 5, 15) === true)
-    if (noMethods) {
-      if (methods === undefined) evidence.push(ev(`reset_method absent on kernel ${ctx.kernel?.release ?? '?'}: the kernel knows no reset for this device`, source))
-      return verdict('warn', 'no reset method: the device cannot be reset between VM runs (state can leak between guests)', evidence, ['pick another device, or reboot the host between guests'])
-    }
-    const busResetPossible = device.parentBdf !== undefined
-    const siblings = busResetPossible ? busResetSiblings(ctx, bdf) : []
-    if (methods?.includes('bus') || (methods === undefined && caps?.flr === false && busResetPossible)) {
-      if (siblings.length === 0)
-        return verdict('pass', `no FLR, but a secondary bus reset works: ${bdf} is alone below ${device.parentBdf}`, [...evidence, ev(`nothing else below ${device.parentBdf}`, PATHS.pci)])
+    const fn = ctx.topology.devices.get(bdf)
+    // The one reading of the reset methods (`vtd-check device` shows the same plan and sentence).
+    const plan = fn ? resetPlan(ctx.topology, fn) : undefined
+    if (plan?.functionLevel !== undefined && GOOD_RESETS.has(plan.functionLevel)) return verdict('pass', plan.summary, evidence)
+    // Since 5.15 the kernel hides reset_method when the device has no reset at all (the model reads that as "none").
+    if (!device.resetMethod.ok && device.resetMethod.reason === 'absent' && kernelAtLeast(ctx.kernel, 5, 15) === true)
+      evidence.push(ev(`reset_method absent on kernel ${ctx.kernel?.release ?? '?'}: the kernel knows no reset for this device`, source))
+    if (!plan || plan.methods === 'unknown')
+      return verdict('unknown', 'could not tell the reset capability (reset_method needs kernel ≥ 5.15; config space beyond 64 bytes needs root)', evidence, ['run as root (sudo vtd-check)'])
+    if (plan.note) evidence.push(ev(plan.note, source))
+    if (plan.methods.length === 0) return verdict('warn', plan.summary, evidence, ['pick another device, or reboot the host between guests'])
+    const bus = plan.methods.includes('bus') ? plan.busReset : undefined
+    if (bus) {
+      const siblings = bus.alsoResets
+      if (siblings.length === 0) return verdict('pass', plan.summary, [...evidence, ev(`nothing else below ${bus.bridge}`, PATHS.pci)])
       evidence.push(ev(`a bus reset also resets: ${siblings.map((s) => describeDevice(ctx, s)).join('; ')}`, PATHS.pci))
       const group = new Set(groupMembers(ctx, bdf))
-      if (siblings.every((s) => group.has(s)))
-        return verdict('pass', `no FLR; the secondary bus reset only hits functions of its own IOMMU group (${siblings.join(', ')}), which go to the VM with it`, evidence)
-      return verdict(
-        'warn',
-        `no FLR: only a secondary bus reset, which also hits ${plural(siblings.length, 'other function')} (all must go to the VM together)`,
-        evidence,
-        ['prefer a device with FLR; with a bus reset, pass every function below the bridge to the same VM'],
-      )
+      if (siblings.every((s) => group.has(s))) return verdict('pass', `${plan.summary}: all of its own IOMMU group, which goes to the VM with it`, evidence)
+      return verdict('warn', `${plan.summary} (all must go to the VM together)`, evidence, ['prefer a device with FLR; with a bus reset, pass every function below the bridge to the same VM'])
     }
-    if (methods?.includes('pm'))
-      return verdict('warn', 'only a PM (D3hot→D0) reset: many devices keep state across it (GPU "reset bug")', evidence, ['check the vendor reset quirk (e.g. vendor-reset module for AMD GPUs)'])
-    return verdict('unknown', 'could not tell the reset capability (reset_method needs kernel ≥ 5.15; config space beyond 64 bytes needs root)', evidence, ['run as root (sudo vtd-check)'])
+    return verdict('warn', plan.summary, evidence, plan.functionLevel === 'pm' ? ['check the vendor reset quirk (e.g. vendor-reset module for AMD GPUs)'] : [])
   },
 }
 

@@ -96,8 +96,9 @@ const x2apic: HostCheck = {
       )
     if (ctx.logFacts.irEnabledMode === 'x2apic') return verdict('pass', 'interrupt remapping in x2APIC mode', evidence)
     if (optOutFlag === false || (ctx.logFacts.irEnabledMode === 'xapic' && !ctx.logFacts.x2apicOptOut)) {
-      const noEim = ctx.units.filter((u) => u.eim === false)
-      if (noEim.length > 0) evidence.push(ev(`ECAP.EIM=0 on ${noEim.map((u) => u.unit.name).join(', ')}`, `${PATHS.iommuClass}/*/intel-iommu/ecap`))
+      // The units `vtd-check units` decodes (sysfs, else the boot lines), so both name the same cause.
+      const noEim = ctx.remappingUnits.units.filter((u) => u.ecapDecoded?.interruptRemapping && !u.ecapDecoded.extendedInterruptMode)
+      if (noEim.length > 0) evidence.push(ev(`ECAP.EIM=0 on ${noEim.map((u) => u.name).join(', ')}`, noEim[0]?.source ?? `${PATHS.iommuClass}/*/intel-iommu/ecap`))
       const xapic = ctx.logFacts.irEnabledMode === 'xapic'
       if (noEim.length > 0 && xapic) return verdict('pass', `no firmware x2APIC opt-out; ${WORDING.noEim}`, evidence)
       return verdict('pass', !ctx.cpu.flags.has('x2apic') && xapic ? 'no firmware x2APIC opt-out; xAPIC mode because the CPU has no x2APIC' : 'no firmware x2APIC opt-out', evidence)

@@ -133,8 +133,10 @@ export type DeviceKind =
   | 'rc-endpoint'
   | 'rc-event-collector'
   | 'vmd-controller'
-  | 'pci-device'
-  | 'device'
+  /** A conventional PCI (not PCIe) endpoint. */
+  | 'pci-endpoint'
+  /** Not readable (config space beyond 64 bytes needs root) or a reserved PCIe port type. */
+  | 'unknown'
 
 export interface PciTopology {
   /** Keyed by full BDF; iteration in BDF order. */

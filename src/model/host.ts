@@ -15,7 +15,7 @@ import {resolveDmarScopes, type ScopeResolution} from './dmar-scope.js'
 import {ineffectiveParameters, parseKernelParameters, type IneffectiveParameter, type KernelParameters} from './kernel-parameters.js'
 import {readFaults, readLogFacts, type DmaFault, type LogFacts, type LogView} from './log-facts.js'
 import type {PciFunction, PciTopology} from './pci.js'
-import {parseCpu, parseKernelVersion, type CpuFacts, type KernelVersion} from './platform.js'
+import {kernelAtLeast, parseCpu, parseKernelVersion, type CpuFacts, type KernelVersion} from './platform.js'
 import {endpointSlots, topologyFromLspciDump, topologyFromSysfs} from './topology.js'
 import {remappingUnits, unitFeatures, type RemappingUnits, type UnitFeatures} from './units.js'
 
@@ -225,7 +225,17 @@ export class HostModel {
       const listing = this.input.pci
       if (listing === undefined) {
         const root = this.root
-        return {topology: topologyFromSysfs(this.host.pci), source: root === '/' ? '/sys/bus/pci/devices' : `${root}/sys/bus/pci/devices`, warnings: []}
+        const topology = topologyFromSysfs(this.host.pci)
+        // Since 5.15 the kernel hides reset_method when it knows no reset for the device: that is "none", not "unknown".
+        if (kernelAtLeast(this.kernel, 5, 15) === true) {
+          for (const device of this.host.pci) {
+            const fn = topology.devices.get(device.bdf)
+            if (!fn || device.resetMethod.ok || device.resetMethod.reason !== 'absent') continue
+            fn.resetMethods = []
+            fn.resetMethodsSource = 'sysfs'
+          }
+        }
+        return {topology, source: root === '/' ? '/sys/bus/pci/devices' : `${root}/sys/bus/pci/devices`, warnings: []}
       }
       if (listing.format === 'verbose') {
         const parsed = decodeLspciVerbose(listing.text)

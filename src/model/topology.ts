@@ -124,9 +124,9 @@ export function configFacts(config: DecodedConfig): ConfigFacts {
 function kindOf(fn: Pick<PciFunction, 'vendorId' | 'deviceId' | 'classCode' | 'headerType' | 'pcieType'>): DeviceKind {
   if (fn.vendorId === 0x8086 && VMD_DEVICE_IDS.has(fn.deviceId)) return 'vmd-controller'
   if (fn.classCode >> 8 === 0x0600) return 'host-bridge'
-  if (typeof fn.pcieType === 'number') return PCIE_KIND[fn.pcieType] ?? 'device'
-  if (fn.pcieType === undefined) return fn.headerType === 1 ? 'pci-bridge' : fn.headerType === 2 ? 'cardbus-bridge' : 'pci-device'
-  return fn.headerType === 1 || fn.headerType === 2 ? 'bridge' : 'device'
+  if (typeof fn.pcieType === 'number') return PCIE_KIND[fn.pcieType] ?? 'unknown'
+  if (fn.pcieType === undefined) return fn.headerType === 1 ? 'pci-bridge' : fn.headerType === 2 ? 'cardbus-bridge' : 'pci-endpoint'
+  return fn.headerType === 1 || fn.headerType === 2 ? 'bridge' : 'unknown'
 }
 
 interface Identity extends BdfParts {
@@ -522,7 +522,11 @@ export function resetPlan(topology: PciTopology, fn: PciFunction): ResetPlan {
   const functionLevel = methods.find((method) => FUNCTION_RESETS.has(method))
   let summary: string
   if (functionLevel === 'flr' || functionLevel === 'af_flr') summary = `function-level reset (${functionLevel}) resets only this function`
-  else if (functionLevel === 'pm') summary = 'only a power-state reset (D3hot to D0): weaker than FLR, some devices keep state across it'
+  else if (functionLevel === 'pm') {
+    // The kernel tries the methods in order: pm is what a function reset does; the bus reset is VFIO's hot reset.
+    summary = 'the kernel resets it with pm first (D3hot to D0): weaker than FLR, some devices keep state across it'
+    if (methods.includes('bus') && busReset) summary += `; a secondary bus reset at ${busReset.bridge} (VFIO hot reset) ${others ? `also resets ${others}` : 'resets nothing else'}`
+  }
   else if (functionLevel) summary = `${functionLevel} reset resets only this function`
   else if (methods.includes('bus') && busReset) summary = `only a secondary bus reset at ${busReset.bridge}, which ${others ? `also resets ${others}` : 'resets nothing else'}`
   else if (methods.length === 0) summary = busReset ? `no reset method: VFIO can only hot-reset the bus at ${busReset.bridge}${others ? `, which also resets ${others}` : ''}` : 'no reset method at all (on a root bus: no bus reset either)'

@@ -176,7 +176,7 @@ export function deviceReport(topology: PciTopology, fn: PciFunction, context: De
         fn.subsystemVendorId === undefined || fn.subsystemDeviceId === undefined
           ? undefined
           : {vendorId: hex(fn.subsystemVendorId), deviceId: hex(fn.subsystemDeviceId), vendorName: names.vendor(fn.subsystemVendorId)},
-      kind: fn.kind ?? 'device',
+      kind: fn.kind ?? 'unknown',
       pcieType: pcieTypeName(fn),
       multifunction: fn.multifunction,
       driver: fn.driver,

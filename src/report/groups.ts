@@ -9,7 +9,6 @@ import {endpointSlots} from '../model/topology.js'
 import {
   ACS_OVERRIDE_WARNING,
   deviceIsolation,
-  describeKind,
   type DeviceIsolation,
   type GroupCrossCheck,
   type GroupingPrediction,
@@ -98,7 +97,8 @@ function memberBase(named: Map<string, GroupMemberView>, topology: PciTopology, 
   if (m) return m
   if (names) return memberView(topology, names, bdf)
   const fn = topology.devices.get(bdf)
-  return {bdf, pci: fn !== undefined, ...(fn ? {kind: describeKind(fn)} : {}), ...(fn?.driver ? {driver: fn.driver} : {})}
+  // The same kind names as every other view (DeviceKind), not the replay's sentence words.
+  return {bdf, pci: fn !== undefined, ...(fn?.kind ? {kind: fn.kind} : {}), ...(fn?.driver ? {driver: fn.driver} : {})}
 }
 
 export function groupingReport(input: GroupingReportInput): GroupingReport {

@@ -39,7 +39,7 @@ export function pciTree(topology: PciTopology, names: PciNames, source: string):
     const vendor = names.vendor(fn.vendorId)
     return {
       bdf: fn.bdf,
-      kind: fn.kind ?? 'device',
+      kind: fn.kind ?? 'unknown',
       name: vendor ? `${vendor} ${names.device(fn.vendorId, fn.deviceId) ?? `Device ${fn.deviceId.toString(16).padStart(4, '0')}`}` : fn.description,
       group: fn.iommuGroup,
       driver: fn.driver,
