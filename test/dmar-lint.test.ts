@@ -354,19 +354,19 @@ describe('units cross-checked with the table', () => {
     expect(facts).toContain('fl1gp: dmar0=true dmar1=false')
   })
 
-  it('CM=1 marks an emulated unit; INTR_REMAP clear while units have IR warns; unit count vs DRHDs', () => {
+  it('CM=1 marks an emulated unit; INTR_REMAP clear while units have IR fails (IR stays off); unit count vs DRHDs', () => {
     const table = decodeDmar(dmarTable({flags: 0, structures: [drhd({base: 0xfed90000n, scopes: [{type: 1, startBus: 0, path: [[2, 0]]}]}), drhd({flags: 1, base: 0xfed91000n})]}))
     const units = [decodeUnit({name: 'dmar0', registerBase: 0xfed91000n, cap: 0x12008c22260286n, ecap: 0xf00f5en, source: 'test'})]
     const r = lintUnits(units, table)
     expect(outcome(r, 'units.caching-mode')).toBe('warn')
-    expect(outcome(r, 'units.interrupt-remapping')).toBe('warn')
+    expect(outcome(r, 'units.interrupt-remapping')).toBe('fail')
     expect(find(r, 'units.interrupt-remapping').summary).toContain('INTR_REMAP flag is clear')
     expect(outcome(r, 'units.match-drhd')).toBe('warn')
   })
 
-  it('no units but DRHDs: remapping off', () => {
+  it('no units but DRHDs: remapping off (fails, as check does)', () => {
     const table = decodeDmar(dmarTable({structures: [drhd({flags: 1, base: 0xfed91000n})]}))
-    expect(outcome(lintUnits([], table), 'units.present')).toBe('warn')
+    expect(outcome(lintUnits([], table), 'units.present')).toBe('fail')
   })
 })
 
