@@ -10,7 +10,10 @@ import {parseKernelLog, type FaultRecord} from '../src/decode/kernel-log/index.j
 import {lookupFaultReason, reasonTableFor, LEGACY_DMA_REASONS, INTERRUPT_REASONS, SCALABLE_REASONS} from '../src/decode/fault-reasons.js'
 import {parseSince, triageRecords, type TriageContext, type TriageResult} from '../src/replay/fault-triage.js'
 import {faultOutcomes, faultsToJson, renderFaultsTable} from '../src/report/faults.js'
-import {repoRoot, realData} from './support/paths.js'
+import {RootedHostFs} from '../src/host/fs.js'
+import {triageContextOf} from '../src/replay/fault-context.js'
+import {modelOf} from './support/model.js'
+import {fixturesDir, repoRoot, realData} from './support/paths.js'
 
 function triage(name: string, ctx: TriageContext = {}): TriageResult {
   const text = readFileSync(path.join(realData, 'dmesg', `${name}.log`), 'utf8')
@@ -286,3 +289,25 @@ describe('bounded memory', () => {
     expect(other.explanation.summary).toMatch(/many other pages/)
   })
 })
+
+describe('rules that read host facts (lab-sriov-nvme, a real-kernel snapshot)', () => {
+  const {context} = triageContextOf(modelOf(new RootedHostFs(path.join(fixturesDir, 'lab-sriov-nvme'))))
+  const devices = [...context.topology!.devices.values()]
+  const vf = devices.find((d) => d.physfn !== undefined)!
+  const ir = (bdf: string) => parseKernelLog(`[  100.0] DMAR: [INTR-REMAP] Request device [${bdf.slice(5)}] fault index 0x10 [fault reason 0x25] Blocked a compatibility format interrupt request`)
+
+  it('a compatibility-format MSI from an SR-IOV VF is the kernel not remapping VF MSIs', () => {
+    expect(triageRecords(ir(vf.bdf), 1, context).faults[0]!.explanation).toMatchObject({rule: 'vf-msi-not-remapped', category: 'kernel-bug', certainty: 'likely'})
+  })
+
+  it('the same from a PF on a host with an Intel VMD controller is the VMD MSI-remapping case; without one, cannot tell', () => {
+    const pf = devices.find((d) => d.bdf === vf.physfn)!
+    expect(triageRecords(ir(pf.bdf), 1, context).faults[0]!.explanation).toMatchObject({rule: 'ir-compatibility-msi', certainty: 'cannot-tell'})
+    // The same host with a VMD controller added (8086:28c0, Ice Lake Xeon VMD).
+    const withVmd = new Map(context.topology!.devices)
+    withVmd.set('0000:64:05.5', {...pf, bdf: '0000:64:05.5', vendorId: 0x8086, deviceId: 0x28c0})
+    const vmdContext: TriageContext = {...context, topology: {...context.topology!, devices: withVmd}}
+    expect(triageRecords(ir(pf.bdf), 1, vmdContext).faults[0]!.explanation).toMatchObject({rule: 'vmd-msi-remapping', category: 'vmd'})
+  })
+})
+

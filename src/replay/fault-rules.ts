@@ -532,6 +532,16 @@ export const FAULT_RULES: readonly FaultRule[] = [
     },
   },
   {
+    id: 'vf-msi-not-remapped',
+    category: 'kernel-bug',
+    when: {kind: 'interrupt', reasons: [0x25], requester: 'vf'},
+    explain: (x) => ({
+      summary: `${who(x)} is an SR-IOV virtual function whose MSIs arrived in compatibility format: the kernel did not put the VF on the interrupt-remapping MSI domain`,
+      causes: ['a kernel irqdomain bug for VFs (the 5.10 x86 MSI rework regression, fixed in the VT-d irqdomain setup)'],
+      remediation: ['update the kernel (stable series)', 'report it to the IOMMU/x86 maintainers with this line and the PF driver'],
+    }),
+  },
+  {
     id: 'vmd-msi-remapping',
     category: 'vmd',
     when: {kind: 'interrupt', reasons: [0x25], requester: 'behind-vmd'},
