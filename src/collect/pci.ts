@@ -1,4 +1,5 @@
 /** PCI devices from /sys/bus/pci/devices: ids, config bytes, links, SR-IOV and link state. */
+import {posix} from 'node:path'
 import type {HostFs} from '../host/fs.js'
 import {basename, note, readInt, readLinkName, readTrimmed} from './sysfs.js'
 import type {CollectedPciDevice, Miss} from './types.js'
@@ -13,8 +14,7 @@ export function collectPciDevices(fs: HostFs, misses: Miss[]): CollectedPciDevic
 
 function collectPciDevice(fs: HostFs, bdf: string, misses: Miss[]): CollectedPciDevice {
   const dir = `${PCI_DEVICES_DIR}/${bdf}`
-  const resolved = fs.realPath(dir)
-  const sysfsPath = resolved.ok ? resolved.value : dir
+  const sysfsPath = devicePath(fs, dir)
   const attr = (name: string) => `${dir}/${name}`
   const int = (name: string) => readInt(fs, attr(name), misses)
   const parent = basename(sysfsPath.slice(0, sysfsPath.lastIndexOf('/')))
@@ -68,6 +68,22 @@ function collectPciDevice(fs: HostFs, bdf: string, misses: Miss[]): CollectedPci
     ariEnabled: ari === undefined ? undefined : ari === 1,
     ...(removable.ok ? {removable: removable.value.trim() === 'removable'} : {}),
   }
+}
+
+/**
+ * Where the device lives under /sys/devices. The bus entry is one relative link straight to it
+ * (the kernel makes no links inside /sys/devices), so reading that link is enough; a full realpath
+ * would stat every component of the path, for every device. Anything else (an entry that is a
+ * directory, an odd target) takes the realpath.
+ */
+function devicePath(fs: HostFs, dir: string): string {
+  const link = fs.readLink(dir)
+  if (link.ok && link.value.startsWith('../')) {
+    const target = posix.join(posix.dirname(dir), link.value)
+    if (target.startsWith('/sys/devices/')) return target
+  }
+  const resolved = fs.realPath(dir)
+  return resolved.ok ? resolved.value : dir
 }
 
 function nonNull(text: string | undefined): string | undefined {
