@@ -5,7 +5,8 @@
 //   reads its own package.json relative to it).
 // - each dist/commands/*.js becomes one file holding the command and every module of ours it
 //   imports (oclif still imports only the command that runs); npm packages stay external, and the
-//   oclif bundle stays one shared module, so every command uses the same @oclif/core.
+//   oclif bundle stays one shared module, so every command uses the same @oclif/core. Not minified:
+//   a stack trace in a bug report still names our functions and lines.
 import {readdirSync} from 'node:fs'
 import path from 'node:path'
 import {build} from 'esbuild'
@@ -49,7 +50,5 @@ await build({
   entryPoints: commands.map((f) => `dist/commands/${f}`),
   outdir: 'dist/commands',
   packages: 'external',
-  minify: true,
-  keepNames: true,
   plugins: [sharedOclif],
 })
