@@ -48,7 +48,8 @@ afterAll(() => rmSync(work, {recursive: true, force: true}))
 
 function run(nodeArgs: string[], args: string[]) {
   const r = spawnSync(process.execPath, [...nodeArgs, bin, ...args], {cwd: repoRoot, encoding: 'utf8', env: {...process.env, COLUMNS: '100'}})
-  return {status: r.status, stdout: r.stdout, stderr: r.stderr}
+  // Node prefixes warnings with its process id: not part of the output being compared.
+  return {status: r.status, stdout: r.stdout, stderr: r.stderr.replace(/\(node:\d+\)/g, '(node:PID)')}
 }
 
 describe('bundled @oclif/core', () => {
