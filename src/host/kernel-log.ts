@@ -3,8 +3,9 @@
  * `dmesg` (falling back to `journalctl -k`). A log we are not allowed to read is reported
  * as unreadable with the reason (`dmesg_restrict`), never as an empty log.
  */
-import {readFileSync} from 'node:fs'
-import type {HostFs, Read} from './fs.js'
+import {WHOLE_LOG_LIMIT, type HostFs, type Read} from './fs.js'
+import {readLocalBytes, readLocalFile} from './local-file.js'
+import {decodeLogText} from './text-encoding.js'
 
 export type LogOrigin = 'dmesg' | 'journalctl' | 'snapshot' | 'file' | 'stdin'
 export type KernelLog = Read<string> & {origin: LogOrigin}
@@ -15,7 +16,7 @@ async function run(cmd: string, args: string[]): Promise<{ok: true; text: string
   try {
     // Loaded only when something is spawned: --root, a FILE and stdin never pay for execa.
     const {execa} = await import('execa')
-    const result = await execa(cmd, args, {reject: false, timeout: 20_000, stripFinalNewline: false, stdin: 'ignore'})
+    const result = await execa(cmd, args, {reject: false, timeout: 20_000, stripFinalNewline: false, stdin: 'ignore', maxBuffer: WHOLE_LOG_LIMIT.bytes})
     if (result.exitCode === 0 && typeof result.stdout === 'string' && result.stdout.length > 0) return {ok: true, text: result.stdout}
     const why = (typeof result.stderr === 'string' && result.stderr.trim()) || result.shortMessage || `exit ${String(result.exitCode)}`
     return {ok: false, message: `${cmd}: ${why}`}
@@ -45,32 +46,26 @@ export interface LogRequest {
 
 export async function readKernelLog(fs: HostFs, request: LogRequest = {}): Promise<KernelLog> {
   if (request.file === '-') return {...(await readStdin()), origin: 'stdin'}
-  if (request.file !== undefined) return {...readLocalFile(request.file), origin: 'file'}
-  if (fs.root !== '/') return {...fs.readText(SNAPSHOT_LOG_PATH), origin: 'snapshot'}
+  if (request.file !== undefined) return {...decoded(readLocalBytes(request.file, WHOLE_LOG_LIMIT)), origin: 'file'}
+  if (fs.root !== '/') return {...decoded(fs.readBytes(SNAPSHOT_LOG_PATH)), origin: 'snapshot'}
   return readLiveLog(fs)
 }
 
-/** A file named on the command line: a path on this machine, not under --root. */
-export function readLocalFile(path: string): Read<string> {
-  try {
-    return {ok: true, value: readFileSync(path, 'utf8'), path}
-  } catch (error) {
-    const code = (error as {code?: string}).code
-    return {ok: false, reason: code === 'ENOENT' ? 'absent' : 'unreadable', path, message: (error as Error).message}
-  }
+/** The log's text, a UTF-16/32 log (by its BOM) included. */
+function decoded(read: Read<Uint8Array>): Read<string> {
+  return read.ok ? {ok: true, value: decodeLogText(read.value), path: read.path} : read
 }
 
-export function readLocalBytes(path: string): Read<Uint8Array> {
-  try {
-    return {ok: true, value: new Uint8Array(readFileSync(path)), path}
-  } catch (error) {
-    const code = (error as {code?: string}).code
-    return {ok: false, reason: code === 'ENOENT' ? 'absent' : 'unreadable', path, message: (error as Error).message}
-  }
-}
+export {readLocalBytes, readLocalFile}
 
 async function readStdin(): Promise<Read<string>> {
   const chunks: Buffer[] = []
-  for await (const chunk of process.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)))
-  return {ok: true, value: Buffer.concat(chunks).toString('utf8'), path: '-'}
+  let size = 0
+  for await (const chunk of process.stdin) {
+    const data = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk))
+    size += data.length
+    if (size > WHOLE_LOG_LIMIT.bytes) return {ok: false, reason: 'unreadable', path: '-', message: `stdin: larger than ${WHOLE_LOG_LIMIT.label}`}
+    chunks.push(data)
+  }
+  return {ok: true, value: decodeLogText(Buffer.concat(chunks)), path: '-'}
 }

@@ -30,7 +30,10 @@ export function memHostFs(entries: Record<string, MemEntry>): RootedHostFs {
     return fn(p, ...a)
   }
   const fs: SyncFsLike = {
-    readFileSync: guard((p) => vol.readFileSync(p) as Uint8Array),
+    openSync: guard((p, flags: number) => vol.openSync(p, flags)),
+    fstatSync: (fd) => vol.fstatSync(fd),
+    readSync: (fd, buffer, offset, length, position) => vol.readSync(fd, buffer, offset, length, position),
+    closeSync: (fd) => vol.closeSync(fd),
     readlinkSync: (p) => String(vol.readlinkSync(p)),
     readdirSync: guard((p) => vol.readdirSync(p) as unknown[]),
     realpathSync: (p) => String(vol.realpathSync(p)),

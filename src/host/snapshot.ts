@@ -16,8 +16,7 @@ import type {KernelLog} from './kernel-log.js'
 /** A HostFs for `--root`: "/" is the live host; any other directory is a snapshot. */
 export function openRoot(root: string): HostFs {
   if (root === '/') return new RootedHostFs('/')
-  const meta = readMeta(root)
-  return new RootedHostFs(nodePath.resolve(root), undefined, new Set(meta?.unreadable ?? []))
+  return new RootedHostFs(nodePath.resolve(root), undefined, new Set(readMeta(root)?.unreadable ?? []))
 }
 
 /** The snapshots directly inside `dir`, sorted; undefined when `dir` is not a directory. */
@@ -58,11 +57,33 @@ export function snapshotName(root: string): string {
   return captured && captured.trim() !== '' ? captured.trim() : nodePath.basename(nodePath.resolve(root))
 }
 
-export function readMeta(root: string): SnapshotMeta | undefined {
+/** A snapshot's meta.json, validated; undefined when there is none (or it cannot be read). */
+export function readMeta(root: string): ReturnType<typeof parseSnapshotMeta> | undefined {
+  const text = new RootedHostFs(nodePath.resolve(root)).readText(`/${SNAPSHOT_META}`)
+  return text.ok ? parseSnapshotMeta(text.value) : undefined
+}
+
+/**
+ * meta.json as far as it is well-formed: it comes with an untrusted snapshot, so anything of the
+ * wrong type is dropped (`{"unreadable": 5}` means no unreadable list, not a TypeError).
+ */
+export function parseSnapshotMeta(text: string): Partial<SnapshotMeta> & Pick<SnapshotMeta, 'unreadable'> {
+  let data: unknown
   try {
-    return JSON.parse(nodeFs.readFileSync(nodePath.join(root, SNAPSHOT_META), 'utf8')) as SnapshotMeta
+    data = JSON.parse(text)
   } catch {
-    return undefined
+    return {unreadable: []}
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return {unreadable: []}
+  const record = data as Record<string, unknown>
+  const stringField = (key: string) => (typeof record[key] === 'string' ? {[key]: record[key]} : {})
+  const list = Array.isArray(record.unreadable) ? record.unreadable : []
+  return {
+    ...stringField('toolVersion'), ...stringField('capturedAt'), ...stringField('hostname'),
+    ...(record.tool === 'vtd-check' ? {tool: 'vtd-check' as const} : {}),
+    ...(record.captureMethod === 'node' || record.captureMethod === 'sh' ? {captureMethod: record.captureMethod} : {}),
+    ...(Number.isInteger(record.uid) ? {uid: record.uid as number} : {}),
+    unreadable: list.filter((path): path is string => typeof path === 'string' && path.startsWith('/')),
   }
 }
 

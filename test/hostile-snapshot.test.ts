@@ -1,0 +1,140 @@
+/**
+ * Hostile snapshots (test/support/hostile.ts) against the guarded reader and against every
+ * command: nothing from outside the snapshot reaches stdout, nothing blocks, nothing crashes,
+ * and each refusal says why.
+ */
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import {describe, expect, it} from 'vitest'
+import type {Command} from '@oclif/core'
+import Capture from '../commands/capture.js'
+import Check from '../commands/check.js'
+import Device from '../commands/device.js'
+import Dmar from '../commands/dmar.js'
+import Faults from '../commands/faults.js'
+import Groups from '../commands/groups.js'
+import Replay from '../commands/replay.js'
+import Units from '../commands/units.js'
+import {RootedHostFs} from '../src/host/fs.js'
+import {openRoot} from '../src/host/snapshot.js'
+import {streamKernelLog} from '../src/host/log-stream.js'
+import {captureCommandOutput} from './support/command-output.js'
+import {BASE_DEVICE, CANARY, HOSTILE_CASES, playground, treeState} from './support/hostile.js'
+import {repoRoot} from './support/paths.js'
+
+const output = captureCommandOutput()
+
+type CommandClass = {run(argv: string[], root: string): Promise<unknown>} & typeof Command
+
+const COMMANDS: Array<{name: string; command: CommandClass; args: string[]}> = [
+  {name: 'check', command: Check, args: []},
+  {name: 'groups', command: Groups, args: []},
+  {name: 'device', command: Device, args: [BASE_DEVICE]},
+  {name: 'dmar', command: Dmar, args: []},
+  {name: 'units', command: Units, args: []},
+  {name: 'faults', command: Faults, args: []},
+  {name: 'replay', command: Replay, args: ['--device', BASE_DEVICE, '--address', '0x1000']},
+]
+
+/** Runs a command in-process: its stdout and exit code, or the oclif error it ended with (anything else is a crash). */
+async function runCommand(command: CommandClass, argv: string[]): Promise<{stdout: string; exit: number}> {
+  output.stdout = ''
+  process.exitCode = undefined
+  try {
+    await command.run(argv, repoRoot)
+    return {stdout: output.stdout, exit: Number(process.exitCode ?? 0)}
+  } catch (error) {
+    const exit = (error as {oclif?: {exit?: number}}).oclif?.exit
+    if (typeof exit !== 'number') throw error
+    return {stdout: output.stdout, exit}
+  }
+}
+
+describe('the guarded reader refuses what leaves the snapshot, blocks, or is too large', () => {
+  for (const hostile of HOSTILE_CASES.filter((c) => c.refused.length > 0)) {
+    it(hostile.name, () => {
+      const p = playground()
+      hostile.build(p)
+      const host = openRoot(p.snap)
+      for (const {path: at, kind, because} of hostile.refused) {
+        const read = kind === 'bytes' ? host.readBytes(at) : kind === 'link' ? host.readLink(at) : host.listDir(at)
+        expect(read, at).toMatchObject({ok: false, reason: 'unreadable'})
+        expect(read.ok ? '' : read.message, at).toMatch(because)
+      }
+    })
+  }
+
+  it('still follows the links sysfs itself has, when they stay inside the snapshot', () => {
+    const p = playground()
+    const host = openRoot(p.snap)
+    expect(host.realPath(`/sys/bus/pci/devices/${BASE_DEVICE}`)).toMatchObject({ok: true, value: `/sys/devices/pci0000:00/${BASE_DEVICE}`})
+    expect(host.readLink(`/sys/bus/pci/devices/${BASE_DEVICE}/iommu_group`)).toMatchObject({ok: true, value: '../../../kernel/iommu_groups/1'})
+    expect(host.readText(`/sys/bus/pci/devices/${BASE_DEVICE}/iommu_group/type`)).toMatchObject({ok: true, value: 'DMA-FQ\n'})
+    expect(host.listDir(`/sys/bus/pci/devices/${BASE_DEVICE}/iommu_group/devices`)).toMatchObject({ok: true, value: [BASE_DEVICE]})
+    expect(host.readText('/sys/class/iommu/dmar0/intel-iommu/version')).toMatchObject({ok: true, value: '1:0\n'})
+    expect(host.readBytes(`/sys/bus/pci/devices/${BASE_DEVICE}/config`)).toMatchObject({ok: true, value: expect.objectContaining({length: 256})})
+  })
+
+  it('follows a chain of links that stays inside, and tells absent from refused', () => {
+    const p = playground()
+    fs.symlinkSync('type', path.join(p.snap, 'sys/kernel/iommu_groups/0/alias1'))
+    fs.symlinkSync('alias1', path.join(p.snap, 'sys/kernel/iommu_groups/0/alias2'))
+    fs.symlinkSync('alias3', path.join(p.snap, 'sys/kernel/iommu_groups/0/alias3'))
+    const host = openRoot(p.snap)
+    expect(host.readText('/sys/kernel/iommu_groups/0/alias2')).toMatchObject({ok: true, value: 'DMA-FQ\n'})
+    expect(host.readText('/sys/kernel/iommu_groups/0/alias3')).toMatchObject({ok: false, reason: 'unreadable'})
+    expect(host.readText('/sys/kernel/iommu_groups/0/nothing')).toMatchObject({ok: false, reason: 'absent'})
+    expect(host.readText('/../../../../etc/passwd')).toMatchObject({ok: false, reason: 'absent'})
+  })
+
+  it('on the live root, a device node is not a regular file: /dev/zero is refused, not read forever', () => {
+    expect(new RootedHostFs('/').readBytes('/dev/zero')).toMatchObject({ok: false, reason: 'unreadable', message: expect.stringMatching(/not a regular file/)})
+  })
+
+  it('streams a snapshot log only when it is a regular file inside the snapshot', async () => {
+    for (const hostile of HOSTILE_CASES.filter((c) => c.refused.some((r) => r.path === '/dmesg.txt' && !/larger/.test(r.because.source)))) {
+      const p = playground()
+      hostile.build(p)
+      const lines: string[] = []
+      const outcome = await streamKernelLog(openRoot(p.snap), {}, (line) => lines.push(line))
+      expect(outcome, hostile.name).toMatchObject({ok: false, reason: 'unreadable', origin: 'snapshot'})
+      expect(lines).toEqual([])
+    }
+  })
+})
+
+describe('every command on every hostile snapshot: no leak, no hang, no crash', () => {
+  for (const hostile of HOSTILE_CASES) {
+    it(hostile.name, async () => {
+      const p = playground()
+      hostile.build(p)
+      const before = treeState(p.dir)
+      for (const {name, command, args} of COMMANDS) {
+        for (const json of [false, true]) {
+          const {stdout, exit} = await runCommand(command, [...args, '--root', p.snap, ...(json ? ['--json'] : [])])
+          const label = `${name}${json ? ' --json' : ''}`
+          expect(stdout, label).not.toContain(CANARY)
+          expect([0, 1, 2, 3], label).toContain(exit)
+          if (json && stdout.trim() !== '') expect(() => JSON.parse(stdout), label).not.toThrow()
+        }
+      }
+      // Reading never writes: the snapshot and the outside are as they were.
+      expect(treeState(p.dir)).toEqual(before)
+    })
+  }
+
+  it('a capture of a hostile snapshot holds none of the outside and writes only inside --out', async () => {
+    for (const hostile of HOSTILE_CASES) {
+      const p = playground()
+      hostile.build(p)
+      const before = treeState(p.dir)
+      const out = path.join(p.dir, 'out')
+      await runCommand(Capture, ['--root', p.snap, '--out', out, '--json'])
+      const after = treeState(p.dir)
+      for (const [file, content] of after) {
+        if (file.startsWith(out + path.sep)) expect(content, `${hostile.name}: ${file}`).not.toContain(CANARY)
+        else expect(content, `${hostile.name}: ${file} changed`).toBe(before.get(file))
+      }
+    }
+  })
+})
