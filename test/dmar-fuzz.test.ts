@@ -118,6 +118,7 @@ describe('decodeDmar never throws', () => {
     }
     expect(cases).toBe(120_000)
     // the generator really produced structures to decode, not only header failures
+    // No wall-clock bound here (a shared CI machine makes it flaky): bench/hostile-bounds.mjs times hostile inputs.
     expect(decodedStructures).toBeGreaterThan(100_000)
   })
 
