@@ -7,22 +7,11 @@
  * at 0x3c>'` and its raw bytes; table-level trouble goes to `problems[]`.
  */
 
+import {acpiTableBytesFromText, checksumOf, type Fields, type Layout, rawHex, readAscii, readLayout, readNumber, readWhole, truncatedAt} from './acpi-table.js'
+import {hex} from './pci-address.js'
+
 // ---------------------------------------------------------------------------------------------
-// Field tables
-
-type FieldKind = 'u8' | 'u16' | 'u32' | 'u64' | 'ascii'
-interface FieldSpec {
-  /** Offset from the start of the structure. */
-  at: number
-  kind: FieldKind
-  /** Byte count, for ascii fields only. */
-  size?: number
-}
-type Layout = Record<string, FieldSpec>
-type KindValue<K extends FieldKind> = K extends 'u64' ? bigint : K extends 'ascii' ? string : number
-type Fields<L extends Layout> = {[P in keyof L]: KindValue<L[P]['kind']>}
-
-const KIND_SIZE: Record<Exclude<FieldKind, 'ascii'>, number> = {u8: 1, u16: 2, u32: 4, u64: 8}
+// Field tables (the generic reader lives in acpi-table.ts, shared with IVRS and IORT)
 
 /** Table header (ACPI common header + DMAR fields), offsets from the table start. */
 const HEADER_LAYOUT = {
@@ -219,75 +208,6 @@ export interface DmarTable {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Generic reader
-
-import {hex} from './pci-address.js'
-
-export function truncatedAt(offset: number): string {
-  return `<truncated at ${hex(offset)}>`
-}
-
-/** ACPICA prints ASCII ids up to the first NUL, with non-printable bytes shown as spaces. */
-function readAscii(bytes: Uint8Array, from: number, size: number): string {
-  let text = ''
-  for (let i = from; i < from + size; i++) {
-    const b = bytes[i] ?? 0
-    if (b === 0) break
-    text += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : ' '
-  }
-  return text
-}
-
-/** Little-endian unsigned of up to 4 bytes (numbers stay exact below 2^32). */
-function readNumber(bytes: Uint8Array, from: number, size: number): number {
-  let value = 0
-  for (let i = size - 1; i >= 0; i--) value = value * 256 + (bytes[from + i] ?? 0)
-  return value
-}
-
-function readU64(bytes: Uint8Array, from: number): bigint {
-  return (BigInt(readNumber(bytes, from + 4, 4)) << 32n) | BigInt(readNumber(bytes, from, 4))
-}
-
-function fieldEnd(spec: FieldSpec): number {
-  return spec.at + (spec.kind === 'ascii' ? (spec.size ?? 0) : KIND_SIZE[spec.kind])
-}
-
-/** Bytes a layout needs from its base. */
-function layoutLength(layout: Layout): number {
-  return Math.max(0, ...Object.values(layout).map(fieldEnd))
-}
-
-function readField(bytes: Uint8Array, base: number, spec: FieldSpec): number | bigint | string {
-  const from = base + spec.at
-  if (spec.kind === 'ascii') return readAscii(bytes, from, spec.size ?? 0)
-  return spec.kind === 'u64' ? readU64(bytes, from) : readNumber(bytes, from, KIND_SIZE[spec.kind])
-}
-
-/** Reads every field that fits below `end`; the rest are left out. */
-function readLayout<L extends Layout>(bytes: Uint8Array, base: number, end: number, layout: L): Partial<Fields<L>> {
-  const out: Partial<Record<keyof L, number | bigint | string>> = {}
-  for (const key of Object.keys(layout) as Array<keyof L>) {
-    const spec = layout[key]
-    if (spec !== undefined && base + fieldEnd(spec) <= end) out[key] = readField(bytes, base, spec)
-  }
-  return out as Partial<Fields<L>>
-}
-
-/** Reads a layout that must fit entirely, or reports where it stops. */
-function readWhole<L extends Layout>(bytes: Uint8Array, base: number, end: number, layout: L): Fields<L> | {truncatedAt: number} {
-  const need = base + layoutLength(layout)
-  if (need > end) return {truncatedAt: end}
-  return readLayout(bytes, base, end, layout) as Fields<L>
-}
-
-function rawHex(bytes: Uint8Array, from: number, to: number): string {
-  let out = ''
-  for (let i = from; i < to; i++) out += (bytes[i] ?? 0).toString(16).padStart(2, '0')
-  return out
-}
-
-// ---------------------------------------------------------------------------------------------
 // Device scopes
 
 function decodeScopes(bytes: Uint8Array, from: number, end: number, problems: string[]): DeviceScope[] {
@@ -446,11 +366,6 @@ export function decodeDmarFlags(value: number): DmarTableFlags {
   }
 }
 
-function checksumOf(bytes: Uint8Array, length: number): number {
-  let sum = 0
-  for (let i = 0; i < length; i++) sum = (sum + (bytes[i] ?? 0)) & 0xff
-  return sum
-}
 
 /** Decodes a DMAR table. Never throws: broken input shows up in `problems` and `unknown` structures. */
 export function decodeDmar(bytes: Uint8Array): DmarTable {
@@ -485,46 +400,12 @@ export function decodeDmar(bytes: Uint8Array): DmarTable {
   return table
 }
 
-// ---------------------------------------------------------------------------------------------
-// Text dumps: `acpidump` output and the "Raw Table Data" of an `iasl -d` .dsl
-
-const TEXT_TABLE_HEAD = /^\s*([A-Z0-9_]{4}) @ 0x[0-9a-f]+\s*$/i
-const HEX_LINE = /^\s*([0-9a-f]{4,8}):((?:\s[0-9a-f]{2}){1,16})(?:\s|$)/i
-
 /**
- * The bytes of the DMAR table in a text dump: `acpidump` output (all tables, each introduced by
- * `DMAR @ 0x…`), or an `iasl -d` disassembly whose "Raw Table Data" holds the bytes. Returns
- * undefined when the text has no such dump. Offsets must run on without gaps.
+ * The bytes of the DMAR table in a text dump (`acpidump` output or an `iasl -d` .dsl); undefined
+ * when the text has none. See acpiTableBytesFromText.
  */
-export function dmarBytesFromText(text: string, signature = 'DMAR'): Uint8Array | undefined {
-  const lines = text.split(/\r?\n/)
-  const multiTable = lines.some((l) => TEXT_TABLE_HEAD.test(l))
-  let inTable = !multiTable
-  let rawSection = false
-  const out: number[] = []
-  for (const line of lines) {
-    const head = TEXT_TABLE_HEAD.exec(line)
-    if (head) {
-      if (out.length > 0) break
-      inTable = head[1]?.toUpperCase() === signature
-      continue
-    }
-    if (!multiTable && /Raw Table Data/.test(line)) rawSection = true
-    if (!inTable || (!multiTable && !rawSection && /^\[/.test(line))) continue
-    const m = HEX_LINE.exec(line)
-    if (!m) continue
-    const offset = parseInt(m[1] ?? '0', 16)
-    if (offset !== out.length) {
-      if (out.length > 0) break
-      continue
-    }
-    for (const byte of (m[2] ?? '').trim().split(/\s+/)) out.push(parseInt(byte, 16))
-  }
-  if (out.length < 4) return undefined
-  // The last dump line can be followed by an ASCII column that looks like hex: trust the header length.
-  const declared = out.length >= 8 ? readNumber(Uint8Array.from(out.slice(4, 8)), 0, 4) : out.length
-  const bytes = new Uint8Array(declared >= DMAR_HEADER_LENGTH && declared <= out.length ? out.slice(0, declared) : out)
-  return String.fromCharCode(...bytes.subarray(0, 4)) === signature ? bytes : undefined
+export function dmarBytesFromText(text: string): Uint8Array | undefined {
+  return acpiTableBytesFromText(text, 'DMAR')
 }
 
 export function hasScopes(structure: DmarStructure): structure is ScopedStructure {

@@ -8,7 +8,8 @@
  * and optionally an lspci dump, a DMAR table file and the debugfs translation dumps.
  */
 import type {CollectedGroup, CollectedHost, CollectedPciDevice, Miss} from '../collect/types.js'
-import {decodeDmar, dmarBytesFromText, type DmarTable} from '../decode/dmar.js'
+import {acpiTableFromFile} from '../decode/acpi-table.js'
+import {decodeDmar, type DmarTable} from '../decode/dmar.js'
 import {decodeLspciVerbose} from '../decode/lspci-verbose.js'
 import type {Read} from '../host/fs.js'
 import {resolveDmarScopes, type ScopeResolution} from './dmar-scope.js'
@@ -122,7 +123,6 @@ function capsOf(fn: PciFunction): DeviceCaps {
   }
 }
 
-const startsWithSignature = (bytes: Uint8Array): boolean => bytes[0] === 0x44 && bytes[1] === 0x4d && bytes[2] === 0x41 && bytes[3] === 0x52
 
 /** A table that is there but unreadable (mode 0400) still proves the platform: only "absent" means absent. */
 function present(read: Read<unknown>): boolean {
@@ -296,7 +296,7 @@ export class HostModel {
       const read = file ?? this.host.platform.dmarTable
       const source = file ? file.path : this.root === '/' ? DMAR_TABLE_PATH : `${this.root}${DMAR_TABLE_PATH}`
       // --file may also be acpidump text or an iasl .dsl: take the DMAR bytes from the hex dump.
-      const bytes = !read.ok ? undefined : file && !startsWithSignature(read.value) ? (dmarBytesFromText(new TextDecoder('latin1').decode(read.value)) ?? read.value) : read.value
+      const bytes = !read.ok ? undefined : file ? acpiTableFromFile(read.value, 'DMAR') : read.value
       const table = bytes ? decodeDmar(bytes) : undefined
       const topology = this.topology
       return {

@@ -1,5 +1,5 @@
 /**
- * A small reader for ACPICA `iasl -d` disassembly (.dsl) of data tables: every
+ * A small reader for ACPICA `iasl -d` disassembly (.dsl) of data tables (DMAR, IVRS, IORT): every
  * `[HexOff DecOff Len] Field Name : Value` line as {offset, size, name, value}.
  * Values are normalised so they compare with decoder output:
  *   hex numbers   -> decimal string ("00000000FED90000" -> "4275634176")
@@ -56,12 +56,17 @@ export interface RealTable {
 
 /** Every .dat in test/fixtures/real/dmar with its .dsl. */
 export function realDmarTables(): RealTable[] {
-  return readdirSync(dmarDataDir)
+  return realAcpiTables(dmarDataDir)
+}
+
+/** Every .dat in a directory of real tables, with the iasl .dsl beside it. */
+export function realAcpiTables(dir: string): RealTable[] {
+  return readdirSync(dir)
     .filter((f) => f.endsWith('.dat'))
     .sort()
     .map((f) => ({
       name: f.replace(/\.dat$/, ''),
-      bytes: new Uint8Array(readFileSync(path.join(dmarDataDir, f))),
-      dsl: parseDsl(readFileSync(path.join(dmarDataDir, f.replace(/\.dat$/, '.dsl')), 'utf8')),
+      bytes: new Uint8Array(readFileSync(path.join(dir, f))),
+      dsl: parseDsl(readFileSync(path.join(dir, f.replace(/\.dat$/, '.dsl')), 'utf8')),
     }))
 }
