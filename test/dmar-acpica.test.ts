@@ -6,7 +6,7 @@
  */
 import {describe, expect, it} from 'vitest'
 import {decodeDmar, type DmarStructure, type DeviceScope, type DmarTable} from '../src/decode/dmar.js'
-import {realDmarTables, type DslField} from './helpers/dmar-dsl.js'
+import {acpiHeaderExpectations, realDmarTables, type DslField} from './helpers/dmar-dsl.js'
 
 interface Expected {
   offset: number
@@ -18,15 +18,7 @@ const n = (v: number | bigint | undefined): string => (v === undefined ? '<missi
 
 function headerFields(t: DmarTable): Expected[] {
   return [
-    {offset: 0, name: 'Signature', value: t.signature ?? '<missing>'},
-    {offset: 4, name: 'Table Length', value: n(t.length)},
-    {offset: 8, name: 'Revision', value: n(t.revision)},
-    {offset: 9, name: 'Checksum', value: n(t.checksum)},
-    {offset: 10, name: 'Oem ID', value: t.oemId ?? '<missing>'},
-    {offset: 16, name: 'Oem Table ID', value: t.oemTableId ?? '<missing>'},
-    {offset: 24, name: 'Oem Revision', value: n(t.oemRevision)},
-    {offset: 28, name: 'Asl Compiler ID', value: t.creatorId ?? '<missing>'},
-    {offset: 32, name: 'Asl Compiler Revision', value: n(t.creatorRevision)},
+    ...acpiHeaderExpectations(t),
     // ACPICA prints the raw byte; we report bits (byte + 1).
     {offset: 36, name: 'Host Address Width', value: n(t.hostAddressWidth === undefined ? undefined : t.hostAddressWidth - 1)},
     {offset: 37, name: 'Flags', value: n(t.flags?.value)},

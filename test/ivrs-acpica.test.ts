@@ -8,7 +8,7 @@ import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {decodeIvrs, effectiveIvhdType, ivrsAliases, type Ivhd, type IvrsBlock, type IvrsEntry, type IvrsTable} from '../src/decode/ivrs.js'
-import {realAcpiTables, type DslField} from './helpers/dmar-dsl.js'
+import {acpiHeaderExpectations, realAcpiTables, type DslField} from './helpers/dmar-dsl.js'
 import {realData} from './support/paths.js'
 
 interface Expected {
@@ -23,15 +23,7 @@ const id = (v: string | undefined): string => (v === undefined ? '<missing>' : v
 
 function headerFields(t: IvrsTable): Expected[] {
   return [
-    {offset: 0, name: 'Signature', value: t.signature ?? '<missing>'},
-    {offset: 4, name: 'Table Length', value: n(t.length)},
-    {offset: 8, name: 'Revision', value: n(t.revision)},
-    {offset: 9, name: 'Checksum', value: n(t.checksum)},
-    {offset: 10, name: 'Oem ID', value: t.oemId ?? '<missing>'},
-    {offset: 16, name: 'Oem Table ID', value: t.oemTableId ?? '<missing>'},
-    {offset: 24, name: 'Oem Revision', value: n(t.oemRevision)},
-    {offset: 28, name: 'Asl Compiler ID', value: t.creatorId ?? '<missing>'},
-    {offset: 32, name: 'Asl Compiler Revision', value: n(t.creatorRevision)},
+    ...acpiHeaderExpectations(t),
     {offset: 36, name: 'Virtualization Info', value: n(t.info?.value)},
   ]
 }

@@ -12,21 +12,13 @@ import {lintIvrs} from '../src/checks/ivrs-lint.js'
 import {acpiTableFromFile} from '../src/decode/acpi-table.js'
 import {decodeIvrs, ivrsAliases} from '../src/decode/ivrs.js'
 import type {IvrsReport} from '../src/report/ivrs.js'
+import {le} from './helpers/dmar-build.js'
 import {captureCommandOutput} from './support/command-output.js'
 import {realData, repoRoot} from './support/paths.js'
 
 // ---------------------------------------------------------------------------------------------
 // A small builder, independent of src/decode/ivrs.ts
 
-const le = (value: number | bigint, size: number): number[] => {
-  const out: number[] = []
-  let v = BigInt(value)
-  for (let i = 0; i < size; i++) {
-    out.push(Number(v & 0xffn))
-    v >>= 8n
-  }
-  return out
-}
 const ascii = (text: string, size: number): number[] => Array.from({length: size}, (_, i) => text.charCodeAt(i) || 0)
 
 const entry4 = (type: number, devid: number, data = 0): number[] => [type, ...le(devid, 2), data]

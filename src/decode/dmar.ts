@@ -7,7 +7,7 @@
  * at 0x3c>'` and its raw bytes; table-level trouble goes to `problems[]`.
  */
 
-import {acpiTableBytesFromText, checksumOf, type Fields, type Layout, rawHex, readAscii, readLayout, readNumber, readWhole, truncatedAt} from './acpi-table.js'
+import {acpiTableBytesFromText, type AcpiHeaderFields, checksumOf, type Fields, type Layout, rawHex, readAscii, readLayout, readNumber, readWhole, truncatedAt} from './acpi-table.js'
 import {hex} from './pci-address.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -184,21 +184,7 @@ export type StructureName = 'DRHD' | 'RMRR' | 'ATSR' | 'RHSA' | 'ANDD' | 'SATC' 
 export type DmarStructure = Drhd | Rmrr | Atsr | Rhsa | Andd | Satc | Sidp | UnknownStructure
 export type ScopedStructure = Drhd | Rmrr | Atsr | Satc | Sidp
 
-export interface DmarTable {
-  signature?: string
-  /** The header's Length field. */
-  length?: number
-  /** Bytes actually given. */
-  byteLength: number
-  revision?: number
-  checksum?: number
-  /** Sum of the first `length` bytes mod 256 is zero (undefined when the table is truncated). */
-  checksumValid?: boolean
-  oemId?: string
-  oemTableId?: string
-  oemRevision?: number
-  creatorId?: string
-  creatorRevision?: number
+export interface DmarTable extends AcpiHeaderFields {
   /** DMA physical address width in bits (header byte + 1). */
   hostAddressWidth?: number
   flags?: DmarTableFlags

@@ -4,7 +4,8 @@
  */
 import type {PciFunction, PciTopology} from '../../src/model/pci.js'
 
-const le = (value: number | bigint, size: number): number[] => {
+/** Little-endian bytes of a value. */
+export const le = (value: number | bigint, size: number): number[] => {
   const out: number[] = []
   let v = BigInt(value)
   for (let i = 0; i < size; i++) {

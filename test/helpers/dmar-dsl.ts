@@ -9,6 +9,7 @@
  */
 import {readFileSync, readdirSync} from 'node:fs'
 import path from 'node:path'
+import type {AcpiHeaderFields} from '../../src/decode/acpi-table.js'
 import {realData} from '../support/paths.js'
 
 export interface DslField {
@@ -69,4 +70,20 @@ export function realAcpiTables(dir: string): RealTable[] {
       bytes: new Uint8Array(readFileSync(path.join(dir, f))),
       dsl: parseDsl(readFileSync(path.join(dir, f.replace(/\.dat$/, '.dsl')), 'utf8')),
     }))
+}
+
+/** The common ACPI header fields as ACPICA prints them, from a decoded table. */
+export function acpiHeaderExpectations(t: AcpiHeaderFields): Array<{offset: number; name: string; value: string}> {
+  const n = (v: number | undefined): string => (v === undefined ? '<missing>' : String(v))
+  return [
+    {offset: 0, name: 'Signature', value: t.signature ?? '<missing>'},
+    {offset: 4, name: 'Table Length', value: n(t.length)},
+    {offset: 8, name: 'Revision', value: n(t.revision)},
+    {offset: 9, name: 'Checksum', value: n(t.checksum)},
+    {offset: 10, name: 'Oem ID', value: t.oemId ?? '<missing>'},
+    {offset: 16, name: 'Oem Table ID', value: t.oemTableId ?? '<missing>'},
+    {offset: 24, name: 'Oem Revision', value: n(t.oemRevision)},
+    {offset: 28, name: 'Asl Compiler ID', value: t.creatorId ?? '<missing>'},
+    {offset: 32, name: 'Asl Compiler Revision', value: n(t.creatorRevision)},
+  ]
 }
