@@ -7,7 +7,7 @@
  * at 0x3c>'` and its raw bytes; table-level trouble goes to `problems[]`.
  */
 
-import {acpiTableBytesFromText, type AcpiHeaderFields, checksumOf, type Fields, type Layout, rawHex, readAscii, readLayout, readNumber, readWhole, truncatedAt} from './acpi-table.js'
+import {ACPI_HEADER_LAYOUT, acpiTableBytesFromText, type AcpiHeaderFields, checksumOf, type Fields, type Layout, rawHex, readAscii, readLayout, readNumber, readWhole, truncatedAt} from './acpi-table.js'
 import {hex} from './pci-address.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -15,15 +15,7 @@ import {hex} from './pci-address.js'
 
 /** Table header (ACPI common header + DMAR fields), offsets from the table start. */
 const HEADER_LAYOUT = {
-  signature: {at: 0, kind: 'ascii', size: 4},
-  length: {at: 4, kind: 'u32'},
-  revision: {at: 8, kind: 'u8'},
-  checksum: {at: 9, kind: 'u8'},
-  oemId: {at: 10, kind: 'ascii', size: 6},
-  oemTableId: {at: 16, kind: 'ascii', size: 8},
-  oemRevision: {at: 24, kind: 'u32'},
-  creatorId: {at: 28, kind: 'ascii', size: 4},
-  creatorRevision: {at: 32, kind: 'u32'},
+  ...ACPI_HEADER_LAYOUT,
   hostAddressWidthByte: {at: 36, kind: 'u8'},
   flags: {at: 37, kind: 'u8'},
 } as const satisfies Layout
