@@ -3,7 +3,7 @@
  * kinds the real corpus lacks (select, alias select, extended, IVMD 0x20/0x22) and broken input —
  * lintIvrs on real and built tables, and `vtd-check ivrs` end to end through oclif.
  */
-import {readFileSync, readdirSync, writeFileSync, mkdtempSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
@@ -231,6 +231,7 @@ describe('vtd-check ivrs', () => {
 
   it('on a snapshot without an IVRS table says so and exits 3', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'ivrs-root-'))
+    for (const sub of ['sys/firmware/acpi/tables', 'proc']) mkdirSync(path.join(dir, sub), {recursive: true})
     await expect(run(['--root', dir])).rejects.toMatchObject({oclif: {exit: 3}})
   })
 })
