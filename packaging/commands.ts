@@ -13,6 +13,7 @@ import Faults from '../commands/faults.js'
 import Fleet from '../commands/fleet.js'
 import Groups from '../commands/groups.js'
 import Help from '../commands/help.js'
+import Ivrs from '../commands/ivrs.js'
 import Replay from '../commands/replay.js'
 import Units from '../commands/units.js'
 import Version from '../commands/version.js'
@@ -27,6 +28,7 @@ export const COMMANDS = {
   fleet: Fleet,
   groups: Groups,
   help: Help,
+  ivrs: Ivrs,
   replay: Replay,
   units: Units,
   version: Version,
