@@ -55,7 +55,7 @@ Exit codes: 0 every applicable check passes (warnings allowed) · 1 at least one
     if (missing.length > 0)
       this.error(`no PCI device ${missing.join(', ')} on ${flags.root === '/' ? 'this host' : flags.root}`, {exit: 2, suggestions: model.host.pci.slice(0, 8).map((d) => `vtd-check check --device ${d.bdf}`)})
     const report = buildCheckReport(assessHost(model, {devices}))
-    if (!this.jsonEnabled()) this.log(renderCheckReport(report, {width: process.stdout.columns, verbose: flags.verbose, hideNotApplicable: !flags.all}))
+    if (!this.jsonEnabled()) this.log(renderCheckReport(report, {width: this.terminalWidth(), verbose: flags.verbose, hideNotApplicable: !flags.all}))
     process.exitCode = report.verdict.exitCode
     return report
   }

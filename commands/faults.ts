@@ -72,7 +72,7 @@ Exit codes: 0 no faults · 1 faults, invalidation errors or RMRR refusals found 
       })
     }
     const report = faultsToJson(triage.finish(parser.lines), {origin: outcome.origin, path: outcome.path, lines: parser.lines, bytes: outcome.bytes}, notes)
-    if (!this.jsonEnabled()) process.stdout.write(renderFaultsTable(report, {width: process.stdout.columns ?? 120, detail: flags.detail}))
+    if (!this.jsonEnabled()) process.stdout.write(renderFaultsTable(report, {width: this.terminalWidth() ?? 120, detail: flags.detail}))
     process.off('SIGINT', onInterrupt)
     process.exitCode = exitCodeFor(faultOutcomes(report))
     return report

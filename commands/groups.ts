@@ -2,10 +2,11 @@ import {Flags} from '../src/cli/oclif.js'
 import {BaseCommand, lspciDumpFlag} from '../src/cli/base.js'
 import {exitCodeFor, type Outcome} from '../src/checks/outcome.js'
 import type {Read} from '../src/host/fs.js'
+import {parseBdf} from '../src/decode/pci-address.js'
 import {findDevice} from '../src/model/topology.js'
-import {crossCheckGroups, isolatingSlots, parseAcsOverride, replayGrouping, type GroupingOptions} from '../src/replay/grouping.js'
-import {groupList, renderGroupTable, renderGroupTree} from '../src/report/group-list.js'
-import {groupingReport, renderGroupingTree, renderWhy, type GroupingReport} from '../src/report/groups.js'
+import {crossCheckGroups, isolatingSlots, parseAcsOverride, parseKernelVersion, replayGrouping, type GroupingOptions} from '../src/replay/grouping.js'
+import {groupList, renderGroupLines, renderGroupTable, renderGroupTree} from '../src/report/group-list.js'
+import {groupingReport, renderGroupingTree, renderWhy, whyReport, type GroupingReport, type WhyReport} from '../src/report/groups.js'
 
 export default class Groups extends BaseCommand {
   static override summary = 'IOMMU groups, why devices share them, and what would change them'
@@ -31,12 +32,17 @@ export default class Groups extends BaseCommand {
     'lspci-dump': lspciDumpFlag,
     'lspci-verbose': Flags.file({description: 'take PCI devices from this `lspci -vvv` / `-vvvnn` text instead of sysfs', exists: true}),
     why: Flags.string({description: 'explain one device: its verdict, what must go with it, and why'}),
-    table: Flags.boolean({description: 'plain table of the kernel groups (no explanations)'}),
+    table: Flags.boolean({description: 'plain table of the kernel groups (no explanations)', exclusive: ['tree', 'lines']}),
+    lines: Flags.boolean({description: 'one line per device: group, BDF, [vendor:device], kind, driver, name (for grep and awk)', exclusive: ['tree']}),
     tree: Flags.boolean({description: 'each kernel group as a tree of its devices (no explanations)'}),
   }
 
-  async run(): Promise<GroupingReport> {
+  async run(): Promise<GroupingReport | WhyReport> {
     const {flags} = await this.parse(Groups)
+    if (flags['kernel-version'] !== undefined && parseKernelVersion(flags['kernel-version']) === undefined)
+      this.error(`--kernel-version "${flags['kernel-version']}" is not a kernel version`, {exit: 2, suggestions: ['--kernel-version 5.9', '--kernel-version 6.8.0-45-generic']})
+    if (flags.why !== undefined && parseBdf(flags.why) === undefined)
+      this.error(`--why "${flags.why}" is not a PCI address`, {exit: 2, suggestions: ['use the form 0000:01:00.0 (domain:bus:device.function) or 01:00.0']})
     const model = await this.loadModel({root: flags.root, lspciDump: flags['lspci-dump'], lspciVerbose: flags['lspci-verbose']})
     const topology = model.topology
     const source = model.topologySource
@@ -61,13 +67,16 @@ export default class Groups extends BaseCommand {
       ...(acsOverride ? {acsOverride} : {}),
     }
     const prediction = replayGrouping(topology, options)
+    // --acs-override is a what-if: the kernel's groups are compared with (and slots judged by) the real boot's rules.
+    const {acsOverride: _whatIf, ...realOptions} = options
+    const realPrediction = acsOverride ? replayGrouping(topology, realOptions) : prediction
     const kernelGroups = onHost && topology.source === 'sysfs' ? model.kernelGroups : undefined
     const names = this.pciNames(this.hostFs(flags.root))
     const list = groupList(topology, names, source, kernelGroups)
     const predict = flags.predict || acsOverride !== undefined
     const crossCheck =
       list.groups.length > 0
-        ? crossCheckGroups(topology, prediction, {cmdline, kernelLog: textOf(model.input.log), kernelVersion})
+        ? crossCheckGroups(topology, realPrediction, {cmdline, kernelLog: textOf(model.input.log), kernelVersion})
         : undefined
     const report = groupingReport({
       topology,
@@ -76,24 +85,27 @@ export default class Groups extends BaseCommand {
       mode: predict ? 'predicted' : 'kernel',
       source,
       crossCheck,
-      slots: isolatingSlots(topology, options),
+      slots: isolatingSlots(topology, realOptions),
       acsOverride: flags['acs-override'],
       names,
     })
 
+    let why: WhyReport | undefined
     if (flags.why !== undefined) {
       const dev = findDevice(topology, flags.why)
       if (!dev) this.error(`no PCI device ${flags.why} in ${source}`, {exit: 2, suggestions: [...topology.devices.keys()].slice(0, 5)})
+      why = whyReport(report, dev.bdf)
       if (!this.jsonEnabled()) process.stdout.write(renderWhy(report, dev.bdf))
     } else if (!this.jsonEnabled()) {
-      if (flags.table && !predict) process.stdout.write(renderGroupTable(list))
+      if (flags.lines && !predict) process.stdout.write(renderGroupLines(list))
+      else if (flags.table && !predict) process.stdout.write(renderGroupTable(list))
       else if (flags.tree && !predict) process.stdout.write(renderGroupTree(list, topology))
-      else process.stdout.write(renderGroupingTree(report, {color: process.stdout.isTTY === true}))
+      else process.stdout.write(renderGroupingTree(report, {color: this.colorEnabled()}))
     }
     if (acsOverride && !this.jsonEnabled()) this.warn('pcie_acs_override splits groups without real isolation: see the WARNING above')
     const outcomes: Outcome[] = [...(crossCheck?.mismatches.map((m) => m.outcome) ?? []), ...(misses.length > 0 ? (['unknown'] as const) : [])]
     process.exitCode = exitCodeFor(outcomes)
-    return report
+    return why ?? report
   }
 }
 

@@ -28,7 +28,7 @@ export default class Units extends BaseCommand {
       if (table.flags) report.table.flags = table.flags.value
     }
 
-    if (!this.jsonEnabled()) process.stdout.write(renderUnitsReport(report, units, {verbose: flags.verbose, width: process.stdout.columns}))
+    if (!this.jsonEnabled()) process.stdout.write(renderUnitsReport(report, units, {verbose: flags.verbose, width: this.terminalWidth()}))
     process.exitCode = exitCodeFor(lint.map((r) => r.outcome))
     return report
   }

@@ -101,6 +101,17 @@ export abstract class BaseCommand extends Command {
     return {path, text: read.value, format: request.lspciVerbose === undefined ? 'dump' : 'verbose'}
   }
 
+  /** Columns to fit: $COLUMNS when set (also when piped), else the terminal's; undefined: the renderer's default. */
+  protected terminalWidth(): number | undefined {
+    const fromEnv = Number.parseInt(process.env.COLUMNS ?? '', 10)
+    return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : process.stdout.columns
+  }
+
+  /** Colour only on a terminal that wants it (NO_COLOR, TERM=dumb: https://no-color.org). */
+  protected colorEnabled(): boolean {
+    return process.stdout.isTTY === true && (process.env.NO_COLOR ?? '') === '' && process.env.TERM !== 'dumb'
+  }
+
   /** Vendor/device names: the host's pci.ids, and for a snapshot also this machine's. */
   protected pciNames(fs: HostFs): PciNames {
     return loadPciNames(fs.root === '/' ? [fs] : [fs, new RootedHostFs('/')])

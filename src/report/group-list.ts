@@ -15,6 +15,8 @@ export interface GroupMemberView {
   /** False for platform/ACPI members (not PCI functions). */
   pci: boolean
   kind?: string
+  /** "vendor:device" in hex, e.g. "8086:1533": what vfio-pci.ids= takes. */
+  ids?: string
   name?: string
   driver?: string
 }
@@ -37,6 +39,11 @@ export interface GroupList {
   note?: string
 }
 
+const hex4 = (n: number): string => n.toString(16).padStart(4, '0')
+
+/** "vendor:device" as vfio-pci.ids= and lspci -n write it. */
+export const idsOf = (fn: Pick<PciFunction, 'vendorId' | 'deviceId'>): string => `${hex4(fn.vendorId)}:${hex4(fn.deviceId)}`
+
 export function memberView(topology: PciTopology, names: PciNames, name: string): GroupMemberView {
   const fn = topology.devices.get(name)
   if (!fn) return {bdf: name, pci: false}
@@ -45,6 +52,7 @@ export function memberView(topology: PciTopology, names: PciNames, name: string)
     bdf: fn.bdf,
     pci: true,
     kind: fn.kind,
+    ids: idsOf(fn),
     name: vendor ? `${vendor} ${names.device(fn.vendorId, fn.deviceId) ?? `Device ${fn.deviceId.toString(16).padStart(4, '0')}`}` : fn.description,
     driver: fn.driver,
   }
@@ -82,14 +90,28 @@ const COMPACT = {mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': ''}
 
 export function renderGroupTable(list: GroupList): string {
   if (list.groups.length === 0) return `${list.note ?? 'no IOMMU groups'}\n`
-  const table = new Table({head: ['group', 'type', 'device', 'kind', 'name', 'driver'], style: {head: [], border: []}, chars: COMPACT})
+  const table = new Table({head: ['group', 'type', 'device', 'ids', 'kind', 'name', 'driver'], style: {head: [], border: []}, chars: COMPACT})
   for (const group of list.groups) {
     group.members.forEach((member, i) => {
-      table.push([i === 0 ? String(group.id) : '', i === 0 ? (group.type ?? '') : '', member.bdf, member.kind ?? (member.pci ? '' : 'non-PCI'), member.name ?? '', member.driver ?? ''])
+      table.push([i === 0 ? String(group.id) : '', i === 0 ? (group.type ?? '') : '', member.bdf, member.ids ?? '', member.kind ?? (member.pci ? '' : 'non-PCI'), member.name ?? '', member.driver ?? ''])
     })
   }
   const tail = list.ungrouped.length > 0 ? `\nnot in any group: ${list.ungrouped.join(', ')}\n` : ''
   return `${table.toString()}\n${tail}`
+}
+
+/**
+ * One line per device, tab-free and column-stable for grep/awk:
+ * `group 12 0000:01:00.0 [10de:2204] endpoint vfio-pci NVIDIA Corporation GA102 …`
+ * ("-" where a field is unknown; the name, last, may contain spaces).
+ */
+export function renderGroupLines(list: GroupList): string {
+  if (list.groups.length === 0) return `${list.note ?? 'no IOMMU groups'}\n`
+  const lines: string[] = []
+  for (const group of list.groups)
+    for (const m of group.members) lines.push(`group ${group.id} ${m.bdf} [${m.ids ?? '-'}] ${m.kind ?? (m.pci ? '-' : 'non-PCI')} ${m.driver ?? '-'} ${m.name ?? '-'}`)
+  for (const bdf of list.ungrouped) lines.push(`group - ${bdf} [-] - - not in any group`)
+  return lines.join('\n') + '\n'
 }
 
 /** Each group with its members nested under the member bridges they sit behind. */
@@ -117,7 +139,7 @@ export function renderGroupTree(list: GroupList, topology: PciTopology): string 
       nodes.forEach((member, i) => {
         const last = i === nodes.length - 1
         const facts = [member.kind ?? (member.pci ? undefined : 'non-PCI'), member.driver].filter(Boolean).join(', ')
-        lines.push(`${prefix}${last ? '└─' : '├─'} ${member.bdf}  ${member.name ?? ''}${facts ? `  [${facts}]` : ''}`)
+        lines.push(`${prefix}${last ? '└─' : '├─'} ${member.bdf}${member.ids ? ` [${member.ids}]` : ''}  ${member.name ?? ''}${facts ? `  [${facts}]` : ''}`)
         walk(member.bdf, `${prefix}${last ? '   ' : '│  '}`)
       })
     }

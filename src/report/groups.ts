@@ -17,7 +17,7 @@ import {
 } from '../replay/grouping.js'
 import {shortBdf} from '../decode/pci-address.js'
 import type {PciNames} from '../decode/pci-ids.js'
-import {memberView, type GroupList, type GroupMemberView} from './group-list.js'
+import {idsOf, memberView, type GroupList, type GroupMemberView} from './group-list.js'
 
 export const GROUPING_REPORT_SCHEMA_VERSION = 1
 
@@ -98,7 +98,7 @@ function memberBase(named: Map<string, GroupMemberView>, topology: PciTopology, 
   if (names) return memberView(topology, names, bdf)
   const fn = topology.devices.get(bdf)
   // The same kind names as every other view (DeviceKind), not the replay's sentence words.
-  return {bdf, pci: fn !== undefined, ...(fn?.kind ? {kind: fn.kind} : {}), ...(fn?.driver ? {driver: fn.driver} : {})}
+  return {bdf, pci: fn !== undefined, ...(fn?.kind ? {kind: fn.kind} : {}), ...(fn ? {ids: idsOf(fn)} : {}), ...(fn?.driver ? {driver: fn.driver} : {})}
 }
 
 export function groupingReport(input: GroupingReportInput): GroupingReport {
@@ -277,7 +277,7 @@ export function renderGroupingTree(report: GroupingReport, options: RenderOption
       const name = m.name ? `  ${m.name}` : ''
       const facts = [m.kind, m.driver].filter(Boolean).join(', ')
       const fault = m.atFault ? `  ${paint(c, '1;31', `◀ at fault: ${m.atFault}`)}` : ''
-      lines.push(`  ${branch} ${m.bdf}${name}${facts ? `  [${facts}]` : ''}${fault}`)
+      lines.push(`  ${branch} ${m.bdf}${m.ids ? ` [${m.ids}]` : ''}${name}${facts ? `  [${facts}]` : ''}${fault}`)
     })
     for (const r of g.summary) lines.push(paint(c, '2', `     why: ${r}`))
     for (const u of g.uncertain) lines.push(paint(c, '33', `     unknown: ${u}`))
@@ -304,6 +304,29 @@ export function renderGroupingTree(report: GroupingReport, options: RenderOption
     }
   }
   return `${lines.join('\n')}\n`
+}
+
+/** `groups --why BDF --json`: the one device's group, its own verdict and why. */
+export interface WhyReport {
+  schemaVersion: typeof GROUPING_REPORT_SCHEMA_VERSION
+  tool: 'vtd-check'
+  source: string
+  mode: GroupingReport['mode']
+  bdf: string
+  /** The group it is in (undefined: not grouped, see `notGrouped`). */
+  group?: ExplainedGroup
+  member?: ExplainedMember
+  notGrouped?: string
+}
+
+export function whyReport(report: GroupingReport, bdf: string): WhyReport {
+  const group = report.groups.find((g) => g.devices.includes(bdf))
+  const member = group?.members.find((m) => m.bdf === bdf)
+  const notGrouped = group ? undefined : (report.notGrouped.find((u) => u.bdf === bdf)?.why ?? 'no IOMMU group')
+  return {
+    schemaVersion: GROUPING_REPORT_SCHEMA_VERSION, tool: 'vtd-check', source: report.source, mode: report.mode, bdf,
+    ...(group ? {group} : {}), ...(member ? {member} : {}), ...(notGrouped !== undefined ? {notGrouped} : {}),
+  }
 }
 
 /** Everything about one device: verdict, who must go with it, the chain of reasons. */

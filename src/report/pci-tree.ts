@@ -18,7 +18,11 @@ export interface TreeNode {
   children: TreeNode[]
 }
 
+export const PCI_TREE_SCHEMA_VERSION = 1
+
 export interface PciTreeView {
+  schemaVersion: typeof PCI_TREE_SCHEMA_VERSION
+  tool: 'vtd-check'
   source: string
   roots: Array<{hostBridge: string; devices: TreeNode[]}>
 }
@@ -52,7 +56,7 @@ export function pciTree(topology: PciTopology, names: PciNames, source: string):
   }
   const seen = new Set<string>()
   const roots = [...hostBridges(topology).entries()].map(([hostBridge, devices]) => ({hostBridge, devices: devices.map((fn) => node(fn, seen))}))
-  return {source, roots}
+  return {schemaVersion: PCI_TREE_SCHEMA_VERSION, tool: 'vtd-check', source, roots}
 }
 
 export function renderPciTree(view: PciTreeView): string {

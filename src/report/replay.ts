@@ -132,7 +132,15 @@ export function replayReport(context: ReplayContext, result: WalkResult): Replay
 }
 
 /** The replay's verdict as a check outcome, for the exit-code policy. */
+/** Said wherever a walk ran on what-if tables. */
+export const HYPOTHETICAL = 'the walk is hypothetical, the live IOVA mappings are not visible without the kernel\'s debugfs dump (root)'
+
+const hypothetical = (report: ReplayReport): boolean => report.tables === 'what-if' && report.outcome !== 'pass-through'
+
 export function replayOutcome(report: ReplayReport): Outcome {
+  // What-if tables are built from the host model without the live IOVA mappings: unless the domain
+  // passes DMA through untranslated, the real walk could end elsewhere, so "could not tell" (exit 3).
+  if (hypothetical(report)) return 'unknown'
   if (report.ok) return 'pass'
   if (report.outcome === 'fault') return 'fail'
   if (report.outcome === 'unknown') return 'unknown'
@@ -191,6 +199,7 @@ export function renderReplayReport(report: ReplayReport, _options: ReplayRenderO
     if (report.explanation !== undefined) lines.push(`Why: ${report.explanation}`)
   }
   for (const note of report.notes) lines.push(`Note: ${note}`)
+  if (hypothetical(report)) lines.push(`Hypothetical: ${HYPOTHETICAL}; exit 3 (could not tell)`)
   return lines.join('\n') + '\n' + (report.staleWindow !== undefined ? renderStaleWindow(report.staleWindow) : '')
 }
 
