@@ -86,6 +86,13 @@ function setValue(rec: FaultRecord, field: 'address' | 'index', value: string): 
   else rec[field] = hexBig(value)
 }
 
+/** A DMA fault's access and address, or an interrupt fault's IRTE index. */
+function setWhere(rec: FaultRecord, what: string | undefined, value: string): void {
+  if (rec.kind === 'interrupt') return setValue(rec, 'index', value)
+  if (what !== undefined && ACCESS[what] !== undefined) rec.access = ACCESS[what]
+  setValue(rec, 'address', value)
+}
+
 export const VTD_FAULT_SHAPES: Shape[] = [
   {
     // 4.7+ single-line DMA and IR faults, all PASID/radix variants (§5.1).
@@ -110,11 +117,7 @@ export const VTD_FAULT_SHAPES: Shape[] = [
         reasonRadix: radix,
         format: singleLineFormat(noPasid ?? tagPasid, hexBdf !== undefined, fieldPasid !== undefined, hexReason !== undefined),
       }
-      if (interrupt) setValue(rec, 'index', value!)
-      else {
-        rec.access = ACCESS[what!]
-        setValue(rec, 'address', value!)
-      }
+      setWhere(rec, what, value!)
       if (pasid !== undefined) rec.pasid = pasid
       return rec
     },
@@ -138,11 +141,7 @@ export const VTD_FAULT_SHAPES: Shape[] = [
         reasonRadix: cx.xen ? 16 : 10,
         format: cx.xen ? 'xen' : 'two-line',
       }
-      if (interrupt) setValue(rec, 'index', value!)
-      else {
-        if (what !== undefined) rec.access = ACCESS[what]
-        setValue(rec, 'address', value!)
-      }
+      setWhere(rec, what, value!)
       cx.parser.holdHead(rec)
       return undefined
     },
