@@ -32,6 +32,10 @@ Exit codes: 0 every applicable check passes (warnings allowed) · 1 at least one
       exclusive: ['json'],
       description: 'text (the report), prometheus (text exposition for node_exporter\'s textfile collector) or nfd (a Node Feature Discovery features.d file)',
     })(),
+    'nfd-expiry': Flags.integer({
+      min: 1,
+      description: 'with --format nfd: NFD drops the labels this many seconds from now unless the file is rewritten (# +expiry-time)',
+    }),
   }
 
   async run(): Promise<CheckReport | undefined> {
@@ -42,12 +46,13 @@ Exit codes: 0 every applicable check passes (warnings allowed) · 1 at least one
       if (!bdf) this.error(`"${text}" is not a PCI address`, {exit: 2, suggestions: ['use the form 0000:01:00.0 (domain:bus:device.function) or 01:00.0']})
       devices.push(bdf)
     }
+    if (flags['nfd-expiry'] !== undefined && flags.format !== 'nfd') this.error('--nfd-expiry applies to --format nfd only', {exit: 2})
     const model = await this.loadModel({root: flags.root})
     if (flags.format !== 'text') {
       if (devices.length > 0) this.error(`--format ${flags.format} describes the whole host; --device adds a passthrough plan only to the text and JSON report`, {exit: 2})
       const facts = hostFacts(model, snapshotName(flags.root))
-      const render = flags.format === 'prometheus' ? renderPrometheus : renderNfd
-      process.stdout.write(render(facts, this.config.version))
+      const expiry = flags['nfd-expiry'] === undefined ? {} : {expiresAt: new Date(Date.now() + flags['nfd-expiry'] * 1000)}
+      process.stdout.write(flags.format === 'prometheus' ? renderPrometheus(facts, this.config.version) : renderNfd(facts, this.config.version, expiry))
       process.exitCode = facts.verdict.exitCode
       return undefined
     }

@@ -12,11 +12,13 @@ interval=${VTD_CHECK_INTERVAL:-300}
 textfile_dir=${VTD_CHECK_TEXTFILE_DIR:-/textfile}
 features_dir=${VTD_CHECK_FEATURES_DIR:-/features.d}
 
-publish() { # FORMAT DIR NAME
-  tmp="$2/.$3.$$"
-  vtd-check check --root "$root" --format "$1" > "$tmp"
+publish() { # FORMAT DIR NAME [OPTIONS]
+  format=$1 dir=$2 name=$3
+  shift 3
+  tmp="$dir/.$name.$$"
+  vtd-check check --root "$root" --format "$format" "$@" > "$tmp"
   status=$?
-  if [ -s "$tmp" ] && [ "$status" -ne 2 ]; then mv -f "$tmp" "$2/$3"; else rm -f "$tmp"; echo "vtd-check --format $1 failed (exit $status)" >&2; fi
+  if [ -s "$tmp" ] && [ "$status" -ne 2 ]; then mv -f "$tmp" "$dir/$name"; else rm -f "$tmp"; echo "vtd-check --format $format failed (exit $status)" >&2; fi
 }
 
 # As PID 1 a shell ignores SIGTERM unless it traps it: stop at once when the pod is deleted.
@@ -24,7 +26,8 @@ sleeper=
 trap '[ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null; exit 0' TERM INT
 while :; do
   [ -d "$textfile_dir" ] && publish prometheus "$textfile_dir" vtd-check.prom
-  [ -d "$features_dir" ] && publish nfd "$features_dir" vtd-check
+  # Labels expire after three missed rounds, so a node whose pod is gone does not keep stale ones.
+  [ -d "$features_dir" ] && publish nfd "$features_dir" vtd-check --nfd-expiry $((interval * 3))
   sleep "$interval" &
   sleeper=$!
   wait "$sleeper"

@@ -119,7 +119,12 @@ describe('deploy/run-periodically.sh (the container entrypoint) under sh', () =>
       const features = path.join(work, 'features.d/vtd-check')
       for (let i = 0; i < 300 && readdirSync(path.join(work, 'features.d')).filter((f) => f === 'vtd-check').length === 0; i++) await new Promise((r) => setTimeout(r, 100))
       expect(readdirSync(path.join(work, 'textfile'))).toEqual(['vtd-check.prom'])
-      expect(readFileSync(features, 'utf8')).toBe(renderNfd(await factsAt(root), JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).version as string))
+      const written = readFileSync(features, 'utf8')
+      // Labels expire after three rounds (3 × 60 s) unless rewritten.
+      const expiry = /^# \+expiry-time=(\S+)$/m.exec(written)?.[1]
+      expect(Math.abs(Date.parse(expiry ?? '') - (Date.now() + 180_000))).toBeLessThan(60_000)
+      const version = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).version as string
+      expect(written.replace(/^# \+expiry-time=.*\n/m, '')).toBe(renderNfd(await factsAt(root), version))
       const lint = await execa('promtool', ['check', 'metrics'], {input: readFileSync(path.join(work, 'textfile/vtd-check.prom'), 'utf8'), reject: false})
       expect(lint.exitCode, `${lint.stdout}${lint.stderr}`).toBe(0)
       expect(readFileSync(path.join(work, 'textfile/vtd-check.prom'), 'utf8')).toMatch(/^vtd_check_iommu_active 1$/m)

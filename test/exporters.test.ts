@@ -181,8 +181,18 @@ function labelValueErrors(value: string): string[] {
   if (value === '') return []
   return value.length > 63 || !NAME_PART.test(value) ? [`value "${value}" is not a valid label value`] : []
 }
-/** NFD puts names without a namespace under feature.node.kubernetes.io/. */
-const nodeLabel = (name: string) => (name.includes('/') ? name : `feature.node.kubernetes.io/${name}`)
+/**
+ * NFD's own rules on top (customization guide, "Local feature source" and "Node labels"): a label
+ * name carries a namespace; kubernetes.io and its subdomains are refused except
+ * feature.node.kubernetes.io and profile.node.kubernetes.io (and theirs).
+ */
+function nfdNamespaceErrors(name: string): string[] {
+  const slash = name.indexOf('/')
+  if (slash < 0) return [`"${name}" has no namespace (NFD's auto-prefix is deprecated)`]
+  const ns = name.slice(0, slash)
+  const allowed = /(^|\.)(feature|profile)\.node\.kubernetes\.io$/.test(ns)
+  return /(^|\.)kubernetes\.io$/.test(ns) && !allowed ? [`namespace ${ns} is reserved`] : []
+}
 
 describe('nfd: a features.d file whose labels Kubernetes accepts', () => {
   it('the validator is a real judge', () => {
@@ -191,26 +201,43 @@ describe('nfd: a features.d file whose labels Kubernetes accepts', () => {
     expect(labelNameErrors('Feature.io/x')).not.toEqual([])
     expect(labelValueErrors('0x06 fault')).not.toEqual([])
     expect(labelValueErrors('a'.repeat(64))).not.toEqual([])
+    expect(nfdNamespaceErrors('vtd-check.ready')).not.toEqual([])
+    expect(nfdNamespaceErrors('node.kubernetes.io/vtd-check.ready')).not.toEqual([])
+    expect(nfdNamespaceErrors('sub.feature.node.kubernetes.io/x')).toEqual([])
   })
 
   it.each(snapshots)('%s: every line is name=value with a valid node label name and value', (name) => {
-    const text = renderNfd(factsOf(name), '0.1.0')
+    const text = renderNfd(factsOf(name), '0.1.0', {expiresAt: new Date('2030-01-02T03:04:05.678Z')})
+    // NFD parses the directive with Go's time.RFC3339.
+    expect(text.split('\n').filter((l) => l.startsWith('# +'))).toEqual(['# +expiry-time=2030-01-02T03:04:05Z'])
     const lines = text.split('\n').filter((l) => l !== '' && !l.startsWith('#'))
     expect(lines.length).toBeGreaterThanOrEqual(3)
     for (const line of lines) {
       const eq = line.indexOf('=')
       expect(eq, line).toBeGreaterThan(0)
-      expect(labelNameErrors(nodeLabel(line.slice(0, eq))), line).toEqual([])
+      expect(labelNameErrors(line.slice(0, eq)), line).toEqual([])
+      expect(nfdNamespaceErrors(line.slice(0, eq)), line).toEqual([])
       expect(labelValueErrors(line.slice(eq + 1)), line).toEqual([])
     }
   })
 
   it('lab-iommu-on is labelled ready; lab-iommu-off is not; lab-acs-off counts no isolated NIC', () => {
-    const labels = (name: string) => Object.fromEntries(nfdLabels(factsOf(name)))
+    const labels = (name: string) => Object.fromEntries(nfdLabels(factsOf(name)).map(([k, v]) => [k.replace('feature.node.kubernetes.io/', ''), v]))
     expect(labels('lab-iommu-on')).toMatchObject({'vtd-check.iommu': 'true', 'vtd-check.ready': 'true', 'vtd-check.interrupt-remapping': 'true', 'vtd-check.isolated-nics': '1'})
     expect(labels('lab-iommu-off')).toMatchObject({'vtd-check.iommu': 'false', 'vtd-check.ready': 'false', 'vtd-check.verdict': 'fail'})
     expect(labels('lab-iommu-off')['vtd-check.isolated-gpus']).toBeUndefined()
     expect(labels('lab-acs-off')).toMatchObject({'vtd-check.shared-groups': '1', 'vtd-check.isolated-nics': '0'})
     expect(labels('lab-scalable-mode')['vtd-check.scalable-mode']).toBeDefined()
+  })
+})
+
+describe('nfd: expiry', () => {
+  it('--nfd-expiry writes an RFC 3339 expiry that many seconds ahead; it is refused without --format nfd', async () => {
+    const before = Date.now()
+    await Check.run(['--root', path.join(fixturesDir, 'lab-iommu-on'), '--format', 'nfd', '--nfd-expiry', '900'], repoRoot)
+    const expiry = /^# \+expiry-time=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)$/m.exec(output.stdout)?.[1]
+    expect(Date.parse(expiry ?? '') - before).toBeGreaterThan(898_000)
+    expect(Date.parse(expiry ?? '') - Date.now()).toBeLessThanOrEqual(900_000)
+    await expect(Check.run(['--root', path.join(fixturesDir, 'lab-iommu-on'), '--format', 'prometheus', '--nfd-expiry', '900'], repoRoot)).rejects.toMatchObject({oclif: {exit: 2}})
   })
 })

@@ -1,13 +1,13 @@
 /**
  * `check --format nfd`: a Node Feature Discovery local feature file (`features.d/`, one
- * `name=value` per line). NFD prefixes names without a namespace with
- * `feature.node.kubernetes.io/`, so `vtd-check.ready=true` becomes the node label
- * `feature.node.kubernetes.io/vtd-check.ready=true`. Facts that could not be determined are left
- * out (no label) rather than guessed. Names and values stay within Kubernetes label syntax.
+ * `namespace/name=value` per line). Names carry NFD's own namespace, `feature.node.kubernetes.io/`:
+ * NFD still adds it to bare names but says not to rely on that (its DisableAutoPrefix feature
+ * gate). An optional `# +expiry-time=` directive makes NFD drop the labels when the file is not
+ * rewritten in time. Facts that could not be determined are left out (no label), not guessed.
  */
 import type {DeviceClassLabel, HostFacts, Known} from '../compare/facts.js'
 
-const PREFIX = 'vtd-check.'
+const PREFIX = 'feature.node.kubernetes.io/vtd-check.'
 /** Count labels for these classes (plural, as the label reads: vtd-check.isolated-gpus=2). */
 const ISOLATED: ReadonlyArray<[DeviceClassLabel, string]> = [
   ['gpu', 'isolated-gpus'],
@@ -34,7 +34,13 @@ export function nfdLabels(facts: HostFacts): Array<[string, string]> {
   return labels
 }
 
-export function renderNfd(facts: HostFacts, toolVersion: string): string {
-  const header = `# vtd-check ${toolVersion}: VT-d / IOMMU passthrough readiness for Node Feature Discovery (features.d)\n`
-  return header + nfdLabels(facts).map(([k, v]) => `${k}=${v}`).join('\n') + '\n'
+export interface NfdOptions {
+  /** NFD ignores the labels after this time (RFC 3339, whole seconds, UTC). */
+  expiresAt?: Date
+}
+
+export function renderNfd(facts: HostFacts, toolVersion: string, options: NfdOptions = {}): string {
+  const lines = [`# vtd-check ${toolVersion}: VT-d / IOMMU passthrough readiness for Node Feature Discovery (features.d)`]
+  if (options.expiresAt) lines.push(`# +expiry-time=${options.expiresAt.toISOString().replace(/\.\d{3}Z$/, 'Z')}`)
+  return [...lines, ...nfdLabels(facts).map(([k, v]) => `${k}=${v}`)].join('\n') + '\n'
 }
