@@ -58,3 +58,15 @@ describe('device', () => {
     expect(view).toMatchObject({schemaVersion: expect.any(Number), tool: 'vtd-check'})
   })
 })
+
+describe('check', () => {
+  it('intel_iommu=off fails platform.kernel-parameters, and the header does not call the IOMMU just "intel"', async () => {
+    const {default: Check} = await import('../commands/check.js')
+    const report = (await Check.run(['--root', lab('lab-iommu-off'), '--json'], repoRoot)) as import('../src/report/check.js').CheckReport
+    expect(report.results.find((r) => r.id === 'platform.kernel-parameters')?.outcome).toBe('fail')
+    expect(report.host).toMatchObject({iommu: 'intel', iommuActive: false})
+    await Check.run(['--root', lab('lab-iommu-off')], repoRoot)
+    expect(output.stdout).toContain('IOMMU intel present, DMA remapping off')
+    expect(output.stdout).not.toMatch(/IOMMU intel ·/)
+  })
+})

@@ -281,6 +281,9 @@ const kernelParameters: HostCheck = {
     const ineffective = ctx.ineffective.map((p) => ev(`${p.param}: ${p.why}`, PATHS.cmdline))
     if (ineffective.length > 0)
       return verdict('warn', `${plural(ineffective.length, 'parameter')} with no effect on this platform`, [...ineffective, ...effects], ctx.ineffective.map((p) => `remove \`${p.param}\` (it does nothing)`))
+    // intel_iommu=off is effective (not "ineffective") and is itself the failure: it turns DMA remapping off.
+    if (ctx.cmdline.intelIommu.enabled === false && ctx.iommuVendor === 'intel')
+      return verdict('fail', 'intel_iommu=off disables DMA remapping: no device can be passed through safely', effects, ['remove `intel_iommu=off` from the kernel command line'])
     if (effects.length === 0) return verdict('pass', 'no IOMMU-related kernel parameters: the kernel defaults apply', [ev('none of intel_iommu=, iommu=, iommu.*, intremap=, vfio*', PATHS.cmdline)])
     return verdict('pass', `${plural(effects.length, 'IOMMU-related parameter')}, each effective`, effects)
   },

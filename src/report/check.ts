@@ -20,7 +20,10 @@ export interface CheckReportHost {
   kernel?: string
   cpuVendor: CpuVendor
   /** Which IOMMU the firmware/kernel show: intel, amd, other (e.g. virtio-iommu), none, or unknown (not readable). */
+  /** Which IOMMU the platform has (hardware/firmware), whether or not it is on. */
   iommu: 'intel' | 'amd' | 'other' | 'none' | 'unknown'
+  /** DMA remapping is on: remapping units registered and IOMMU groups exist. */
+  iommuActive?: boolean
   virtualized: boolean
   /** Where the kernel log came from ("dmesg", "/dmesg.txt" …) and whether it could be read. */
   logSource: string
@@ -55,6 +58,7 @@ export function buildCheckReport({context: ctx, results, plans}: Assessment): Ch
       ...(ctx.kernel ? {kernel: ctx.kernel.release} : {}),
       cpuVendor: ctx.cpu.vendor,
       iommu: ctx.iommuVendor,
+      iommuActive: ctx.host.units.length > 0 && ctx.host.groups.length > 0,
       virtualized: ctx.cpu.hypervisor || ctx.units.some((u) => u.cachingMode === true),
       logSource: ctx.log.origin,
       logReadable: ctx.log.readable,
@@ -82,11 +86,17 @@ export interface RenderOptions {
   hideNotApplicable?: boolean
 }
 
+/** "intel", or "intel, DMA remapping off" (never just the vendor when the IOMMU is not translating). */
+function iommuWords(host: CheckReportHost): string {
+  if (host.iommu === 'none' || host.iommu === 'unknown' || host.iommuActive !== false) return host.iommu
+  return `${host.iommu} present, DMA remapping off`
+}
+
 export function renderCheckReport(report: CheckReport, options: RenderOptions = {}): string {
   const out: string[] = []
   out.push(`vtd-check: ${report.verdict.headline}`)
   out.push(
-    `host: ${report.host.root === '/' ? 'live' : report.host.root} · kernel ${report.host.kernel ?? '?'} · CPU ${report.host.cpuVendor} · IOMMU ${report.host.iommu}${report.host.virtualized ? ' · virtual machine' : ''}${report.host.logReadable ? '' : ' · kernel log unreadable'}`,
+    `host: ${report.host.root === '/' ? 'live' : report.host.root} · kernel ${report.host.kernel ?? '?'} · CPU ${report.host.cpuVendor} · IOMMU ${iommuWords(report.host)}${report.host.virtualized ? ' · virtual machine' : ''}${report.host.logReadable ? '' : ' · kernel log unreadable'}`,
   )
   const table = outcomeTable(options.width, 30)
   // The table reads top-down from the platform to the details; JSON stays sorted by id.
