@@ -18,7 +18,7 @@ describe('fleet over sysfs-fixtures/', () => {
     expect(summary.schemaVersion).toBe(1)
     expect(summary.hosts.map((h) => path.basename(h.root))).toEqual(snapshots)
     const byDir = new Map(summary.hosts.map((h) => [path.basename(h.root), h]))
-    expect(byDir.get('lab-iommu-off')).toMatchObject({verdict: 'fail', failing: ['platform.dma-remapping'], groups: 0, groupsSignature: 'no-groups'})
+    expect(byDir.get('lab-iommu-off')).toMatchObject({verdict: 'fail', failing: ['platform.dma-remapping', 'platform.kernel-parameters'], groups: 0, groupsSignature: 'no-groups'})
     expect(byDir.get('lab-intremap-off')?.failing).toEqual(['interrupts.remapping'])
     expect(byDir.get('lab-acs-off')).toMatchObject({groups: 4, sharedGroups: 1})
     // The kernel numbers groups differently per boot; the signature only sees which devices share.

@@ -19,8 +19,7 @@ export interface CheckReportHost {
   root: string
   kernel?: string
   cpuVendor: CpuVendor
-  /** Which IOMMU the firmware/kernel show: intel, amd, other (e.g. virtio-iommu), none, or unknown (not readable). */
-  /** Which IOMMU the platform has (hardware/firmware), whether or not it is on. */
+  /** Which IOMMU the firmware/kernel show: intel, amd, other (e.g. virtio-iommu), none, or unknown (not readable); present, whether or not it is on (see iommuActive). */
   iommu: 'intel' | 'amd' | 'other' | 'none' | 'unknown'
   /** DMA remapping is on: remapping units registered and IOMMU groups exist. */
   iommuActive?: boolean
