@@ -5,8 +5,9 @@ import type {Read} from '../src/host/fs.js'
 import {parseBdf} from '../src/decode/pci-address.js'
 import {findDevice} from '../src/model/topology.js'
 import {crossCheckGroups, isolatingSlots, parseAcsOverride, parseKernelVersion, replayGrouping, type GroupingOptions} from '../src/replay/grouping.js'
-import {groupList, renderGroupLines, renderGroupTable, renderGroupTree} from '../src/report/group-list.js'
+import {groupList, memberView, renderGroupLines, renderGroupTable, renderGroupTree} from '../src/report/group-list.js'
 import {groupingReport, renderGroupingTree, renderWhy, whyReport, type GroupingReport, type WhyReport} from '../src/report/groups.js'
+import {renderDot, renderMermaid, topologyPicture} from '../src/report/topology-picture.js'
 
 export default class Groups extends BaseCommand {
   static override summary = 'IOMMU groups, why devices share them, and what would change them'
@@ -19,6 +20,8 @@ export default class Groups extends BaseCommand {
     '<%= config.bin %> groups --predict --root ./snapshot',
     '<%= config.bin %> groups --predict --acs-override downstream,multifunction',
     '<%= config.bin %> groups --predict --lspci-verbose lspci-vvv.txt --kernel-version 5.9',
+    '<%= config.bin %> groups --format mermaid',
+    '<%= config.bin %> groups --format dot | dot -Tsvg > groups.svg',
   ]
 
   static override flags = {
@@ -35,6 +38,12 @@ export default class Groups extends BaseCommand {
     table: Flags.boolean({description: 'plain table of the kernel groups (no explanations)', exclusive: ['tree', 'lines']}),
     lines: Flags.boolean({description: 'one line per device: group, BDF, [vendor:device], kind, driver, name (for grep and awk)', exclusive: ['tree']}),
     tree: Flags.boolean({description: 'each kernel group as a tree of its devices (no explanations)'}),
+    format: Flags.option({
+      options: ['text', 'mermaid', 'dot'] as const,
+      default: 'text' as const,
+      exclusive: ['json', 'why', 'table', 'tree', 'lines'],
+      description: 'text (the explained report), mermaid (a flowchart that renders in GitHub issues) or dot (Graphviz): the PCI tree coloured by group, ACS on each hop',
+    })(),
   }
 
   async run(): Promise<GroupingReport | WhyReport> {
@@ -96,6 +105,9 @@ export default class Groups extends BaseCommand {
       if (!dev) this.error(`no PCI device ${flags.why} in ${source}`, {exit: 2, suggestions: [...topology.devices.keys()].slice(0, 5)})
       why = whyReport(report, dev.bdf)
       if (!this.jsonEnabled()) process.stdout.write(renderWhy(report, dev.bdf))
+    } else if (flags.format !== 'text') {
+      const picture = topologyPicture(topology, report, (bdf) => memberView(topology, names, bdf).name)
+      process.stdout.write(flags.format === 'mermaid' ? renderMermaid(picture) : renderDot(picture))
     } else if (!this.jsonEnabled()) {
       if (flags.lines && !predict) process.stdout.write(renderGroupLines(list))
       else if (flags.table && !predict) process.stdout.write(renderGroupTable(list))

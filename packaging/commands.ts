@@ -15,6 +15,7 @@ import Groups from '../commands/groups.js'
 import Help from '../commands/help.js'
 import Ivrs from '../commands/ivrs.js'
 import Replay from '../commands/replay.js'
+import Report from '../commands/report.js'
 import Units from '../commands/units.js'
 import Version from '../commands/version.js'
 
@@ -30,6 +31,7 @@ export const COMMANDS = {
   help: Help,
   ivrs: Ivrs,
   replay: Replay,
+  report: Report,
   units: Units,
   version: Version,
 }

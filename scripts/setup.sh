@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # One-step set-up on a fresh Debian/Ubuntu machine: system tools the tests compare against
 # (pciutils for lspci, busybox for the sh capture, QEMU + kernel tooling for the lab, groff for the man page,
+# chromium and graphviz that render the HTML report and the DOT/Mermaid pictures,
 # promtool and node_exporter that judge and serve `check --format prometheus`),
 # the npm dependencies from the lockfile, and the build (dist/ + oclif.manifest.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(pciutils busybox-static qemu-system-x86 xz-utils cpio kmod zstd prometheus prometheus-node-exporter groff-base)
+packages=(pciutils busybox-static qemu-system-x86 xz-utils cpio kmod zstd prometheus prometheus-node-exporter groff-base chromium graphviz fonts-dejavu-core)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
