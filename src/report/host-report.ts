@@ -12,7 +12,7 @@ import {triageContextOf} from '../replay/fault-context.js'
 import {crossCheckGroups, isolatingSlots, replayGrouping, type GroupingOptions} from '../replay/grouping.js'
 import {buildCheckReport, type CheckReport} from './check.js'
 import {faultsToJson, type FaultsJson} from './faults.js'
-import {groupList} from './group-list.js'
+import {groupList, memberView} from './group-list.js'
 import {groupingReport} from './groups.js'
 import {topologyPicture, type TopologyPicture} from './topology-picture.js'
 
@@ -49,5 +49,5 @@ export function hostReport(model: HostModel, names: PciNames): HostReport {
   if (log !== undefined) parser.pushText(`${log}\n`, (record) => triage.add(record))
   for (const record of parser.end()) triage.add(record)
   const faults = faultsToJson(triage.finish(parser.lines), {origin: model.root === '/' ? 'dmesg' : 'snapshot', path: model.log.origin, lines: parser.lines}, notes)
-  return {check, picture: topologyPicture(topology, grouping), faults}
+  return {check, picture: topologyPicture(topology, grouping, (bdf) => memberView(topology, names, bdf).name), faults}
 }

@@ -103,6 +103,7 @@ export function renderHtmlReport(input: HtmlReportInput): string {
 <div class="verdict" style="border-color:${verdictColour}">${escapeHtml(check.verdict.headline)}</div>
 <h2 id="tree">PCI tree by IOMMU group</h2>
 <p class="legend">${legend || 'No IOMMU groups: every device is shown without a colour.'}</p>
+${picture.mode === 'predicted' ? '<p class="why">The kernel shows no IOMMU groups here: these are the groups its rules would form, replayed from the topology (vtd-check groups --predict).</p>' : ''}
 <p class="why">Each hop below a root or switch downstream port shows that port's ACS: the kernel isolates what is below it only with SV, RR, CR and UF enabled. A red border marks the function that makes its group shared. Source: ${escapeHtml(picture.source)}.</p>
 ${treeHtml(picture)}
 <h2 id="checks">Checks</h2>

@@ -65,7 +65,10 @@ function hopAcs(parent: PciFunction): PictureEdge['acs'] {
   return view.requiredEnabled ? {text: `ACS ${view.ctl.join(' ') || 'ok'}`, ok: true} : {text: `ACS lacks ${view.missing.join(' ')}`, ok: false}
 }
 
-export function topologyPicture(topology: PciTopology, report: GroupingReport): TopologyPicture {
+const hex4 = (id: number) => id.toString(16).padStart(4, '0')
+
+/** `nameOf` names functions the report does not (ungrouped ones: IOMMU off); else vendor:device IDs. */
+export function topologyPicture(topology: PciTopology, report: GroupingReport, nameOf?: (bdf: string) => string | undefined): TopologyPicture {
   const members = new Map(report.groups.flatMap((g) => g.members.map((m) => [m.bdf, {group: g.id, member: m}] as const)))
   const atFault = new Map(report.groups.flatMap((g) => g.atFault.map((f) => [f.bdf, f.because] as const)))
   const groups: PictureGroup[] = report.groups.map((g, index) => {
@@ -87,7 +90,7 @@ export function topologyPicture(topology: PciTopology, report: GroupingReport): 
     nodes.push({
       id: nodeId(fn.bdf),
       bdf: fn.bdf,
-      name: entry?.member.name ?? fn.description ?? fn.kind ?? 'PCI function',
+      name: entry?.member.name ?? nameOf?.(fn.bdf) ?? fn.description ?? `PCI device ${hex4(fn.vendorId)}:${hex4(fn.deviceId)}`,
       ...(fn.kind ? {kind: fn.kind} : {}),
       ...(fn.driver ? {driver: fn.driver} : {}),
       ...(entry ? {group: entry.group} : fn.iommuGroup !== undefined ? {group: fn.iommuGroup} : {}),
