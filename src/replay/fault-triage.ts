@@ -359,7 +359,7 @@ export class FaultTriage {
         return
       case 'amd-vi':
         this.summary.amdVi++
-        this.addEvent(r, 'amd-vi', r.event, r.device)
+        this.addEvent(r, 'amd-vi', `${r.event}: ${r.meaning}`, r.device)
         return
       case 'unparsed':
         // Each distinct line is its own group: the reader sees every line this tool could not read.

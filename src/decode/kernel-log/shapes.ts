@@ -29,7 +29,8 @@ export const SHAPES: readonly Shape[] = [
 ]
 
 /** Lines worth a closer look contain one of these; everything else is skipped cheaply. */
-export const CANDIDATE = /DMAR|dmar|INTR-REMAP|AMD-Vi|IOMMU|iommu|VT-d|remapping|remapped|PCI-DMA/
+// The old AMD-Vi split form puts the event (IO_PAGE_FAULT device=…) on a line of its own.
+export const CANDIDATE = /DMAR|dmar|INTR-REMAP|AMD-Vi|IOMMU|iommu|VT-d|remapping|remapped|PCI-DMA|_(?:FAULT|ERROR|TIMEOUT|REQUEST|ENTRY) device=/
 /** The same keywords, for scanning a whole block at once (Xen's "[VT-D]" lines carry DMAR or INTR-REMAP). */
 export const CANDIDATE_SCAN = new RegExp(CANDIDATE.source, 'g')
 
