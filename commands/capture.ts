@@ -2,6 +2,7 @@ import {Flags} from '../src/cli/oclif.js'
 import {captureScript} from '../src/collect/capture-script.js'
 import {BaseCommand} from '../src/cli/base.js'
 import {readKernelLog} from '../src/host/kernel-log.js'
+import {UnsafeTarget} from '../src/host/safe-writer.js'
 import {writeSnapshot} from '../src/host/snapshot.js'
 import type {SnapshotMeta} from '../src/collect/layout.js'
 
@@ -18,7 +19,7 @@ export default class Capture extends BaseCommand {
   ]
 
   static override flags = {
-    out: Flags.string({char: 'o', description: 'directory to write the snapshot into (created if missing)', exclusive: ['script']}),
+    out: Flags.string({char: 'o', description: 'new or empty directory to write the snapshot into (created if missing; an existing snapshot is never merged into)', exclusive: ['script']}),
     script: Flags.boolean({description: 'print the equivalent POSIX sh capture script instead of capturing'}),
   }
 
@@ -31,7 +32,14 @@ export default class Capture extends BaseCommand {
     }
     if (!flags.out) this.error('capture needs --out DIR (or --script to print the sh capture script)', {exit: 2, suggestions: ['vtd-check capture --out ./snapshot']})
     const fs = this.hostFs(flags.root)
-    const meta = writeSnapshot(fs, await readKernelLog(fs), flags.out, this.config.version)
+    const log = await readKernelLog(fs)
+    let meta: SnapshotMeta
+    try {
+      meta = writeSnapshot(fs, log, flags.out, this.config.version)
+    } catch (error) {
+      if (error instanceof UnsafeTarget) this.error(`refusing to capture: ${error.message}`, {exit: 2, suggestions: [`vtd-check capture --out ${flags.out}-new`]})
+      throw error
+    }
     if (!this.jsonEnabled()) {
       this.log(`wrote snapshot to ${flags.out}`)
       if (meta.unreadable.length > 0) this.log(`not readable without root (kept as unreadable in meta.json): ${meta.unreadable.join(', ')}`)

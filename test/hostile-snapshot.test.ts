@@ -3,6 +3,7 @@
  * command: nothing from outside the snapshot reaches stdout, nothing blocks, nothing crashes,
  * and each refusal says why.
  */
+import {execFileSync} from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import {describe, expect, it} from 'vitest'
@@ -15,6 +16,7 @@ import Faults from '../commands/faults.js'
 import Groups from '../commands/groups.js'
 import Replay from '../commands/replay.js'
 import Units from '../commands/units.js'
+import {captureScript} from '../src/collect/capture-script.js'
 import {RootedHostFs} from '../src/host/fs.js'
 import {openRoot} from '../src/host/snapshot.js'
 import {streamKernelLog} from '../src/host/log-stream.js'
@@ -136,5 +138,50 @@ describe('every command on every hostile snapshot: no leak, no hang, no crash', 
         else expect(content, `${hostile.name}: ${file} changed`).toBe(before.get(file))
       }
     }
+  })
+})
+
+describe('capture writes only inside --out, into a new or empty directory', () => {
+  it('refuses a non-empty target, a planted link and a link as --out, changing nothing', async () => {
+    const p = playground()
+    const planted = path.join(p.dir, 'planted')
+    fs.mkdirSync(planted)
+    fs.symlinkSync(p.canary, path.join(planted, 'dmesg.txt'))
+    fs.symlinkSync(p.outside, path.join(p.dir, 'out-link'))
+    const before = treeState(p.dir)
+    for (const out of [planted, path.join(p.dir, 'out-link'), p.snap]) {
+      const {exit} = await runCommand(Capture, ['--root', p.snap, '--out', out])
+      expect(exit, out).toBe(2)
+    }
+    expect(treeState(p.dir)).toEqual(before)
+    expect(fs.readdirSync(p.dir).filter((name) => name.startsWith('.vtd-capture-'))).toEqual([])
+  })
+
+  it('a second capture into the same directory is refused: a snapshot never mixes two hosts', async () => {
+    const p = playground()
+    const out = path.join(p.dir, 'out')
+    expect((await runCommand(Capture, ['--root', p.snap, '--out', out])).exit).toBe(0)
+    const first = treeState(out)
+    expect((await runCommand(Capture, ['--root', p.snap, '--out', out])).exit).toBe(2)
+    expect(treeState(out)).toEqual(first)
+  })
+
+  it('the sh script refuses a non-empty target and escapes the hostname in meta.json', () => {
+    const p = playground()
+    const script = path.join(p.dir, 'capture.sh')
+    fs.writeFileSync(script, captureScript('test'))
+    const bin = path.join(p.dir, 'bin')
+    fs.mkdirSync(bin)
+    fs.writeFileSync(path.join(bin, 'hostname'), '#!/bin/sh\nprintf \'%s\\n\' \'evil"host\\name\x1b]0;t\x07\'\n', {mode: 0o755})
+    const env = {...process.env, VTD_CAPTURE_SRC: p.snap, PATH: `${bin}:${process.env.PATH ?? ''}`}
+    fs.rmSync(path.join(p.snap, 'dmesg.txt'))
+    const out = path.join(p.dir, 'out')
+    execFileSync('sh', [script, out], {env, stdio: 'pipe'})
+    const meta = JSON.parse(fs.readFileSync(path.join(out, 'meta.json'), 'utf8')) as {hostname: string; unreadable: string[]}
+    expect(meta.hostname).toBe('evil"host\\name]0;t')
+    expect(meta.unreadable).toEqual(['/dmesg.txt'])
+    const before = treeState(out)
+    expect(() => execFileSync('sh', [script, out], {env, stdio: 'pipe'})).toThrow(/not empty/)
+    expect(treeState(out)).toEqual(before)
   })
 })

@@ -20,14 +20,24 @@ set -u
 SRC=\${VTD_CAPTURE_SRC:-}
 OUT=\${1:-vtd-snapshot-$(date -u +%Y%m%dT%H%M%SZ)}
 UNREADABLE=''
+NL='
+'
+# A snapshot never mixes two hosts and is never written through a link: OUT must be new or empty.
+if [ -L "$OUT" ] || { [ -e "$OUT" ] && [ ! -d "$OUT" ]; }; then echo "vtd-capture: $OUT is a link or a file: give a new directory" >&2; exit 2; fi
+if [ -d "$OUT" ] && [ -n "$(ls -A "$OUT" 2>/dev/null)" ]; then echo "vtd-capture: $OUT is not empty: give a new directory" >&2; exit 2; fi
 mkdir -p "$OUT" || { echo "vtd-capture: cannot create $OUT" >&2; exit 2; }
 
-unreadable() { UNREADABLE="$UNREADABLE $1"; }
+# One path per line: no word splitting of names with spaces.
+unreadable() { UNREADABLE="$UNREADABLE$1$NL"; }
+
+# json_str TEXT: TEXT as a JSON string body (backslash and quote escaped, control characters dropped).
+json_str() { printf '%s' "$1" | tr -d '\\000-\\037\\177' | sed 's/\\\\/\\\\\\\\/g; s/"/\\\\"/g'; }
 
 # copy HOSTPATH [MAXBYTES]: the file's bytes, or a note that it exists but could not be read.
 copy() {
   [ -f "$SRC$1" ] || return 0
   mkdir -p "$OUT\${1%/*}"
+  rm -f "$OUT$1"
   if [ -n "\${2:-}" ]; then head -c "$2" "$SRC$1" > "$OUT$1" 2>/dev/null; else cat "$SRC$1" > "$OUT$1" 2>/dev/null; fi
   [ $? -eq 0 ] || { rm -f "$OUT$1"; unreadable "$1"; }
 }
@@ -45,12 +55,12 @@ real() { r=$(readlink -f "$SRC$1"); echo "\${r#"$SRC"}"; }
 # names DIR: entry names only (device nodes become empty files).
 names() {
   [ -e "$SRC$1" ] || return 0
-  if [ ! -d "$SRC$1" ]; then mkdir -p "$OUT\${1%/*}"; : > "$OUT$1"; return 0; fi
+  if [ ! -d "$SRC$1" ]; then mkdir -p "$OUT\${1%/*}"; rm -f "$OUT$1"; : > "$OUT$1"; return 0; fi
   mkdir -p "$OUT$1"
   for e in "$SRC$1"/*; do
     [ -e "$e" ] || continue
     n=\${e##*/}
-    if [ -d "$e" ]; then names "$1/$n"; else : > "$OUT$1/$n"; fi
+    if [ -d "$e" ]; then names "$1/$n"; else rm -f "$OUT$1/$n"; : > "$OUT$1/$n"; fi
   done
 }
 
@@ -101,18 +111,20 @@ for f in ${words(DEBUGFS_FILES)}; do copy "$f" ${DEBUGFS_MAX_BYTES}; done
 for l in ${words(HOST_LISTINGS)}; do names "$l"; done
 
 if [ -n "$SRC" ]; then
+  rm -f "$OUT/dmesg.txt"
   if [ -f "$SRC/dmesg.txt" ]; then cat "$SRC/dmesg.txt" > "$OUT/dmesg.txt"; else unreadable /dmesg.txt; fi
 elif dmesg > "$OUT/dmesg.txt" 2>/dev/null && [ -s "$OUT/dmesg.txt" ]; then :
 elif journalctl -k -b --no-pager -q -o short-monotonic > "$OUT/dmesg.txt" 2>/dev/null && [ -s "$OUT/dmesg.txt" ]; then :
 else rm -f "$OUT/dmesg.txt"; unreadable /dmesg.txt
 fi
 
+rm -f "$OUT/meta.json"
 {
   printf '{\\n  "tool": "vtd-check",\\n  "toolVersion": "%s",\\n  "captureMethod": "sh",\\n' '${toolVersion}'
   printf '  "capturedAt": "%s",\\n  "hostname": "%s",\\n  "uid": %s,\\n  "unreadable": [' \\
-    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname 2>/dev/null)" "$(id -u 2>/dev/null || echo -1)"
+    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(json_str "$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname 2>/dev/null)")" "$(id -u 2>/dev/null || echo -1)"
   sep=''
-  for u in $UNREADABLE; do printf '%s"%s"' "$sep" "$u"; sep=', '; done
+  printf '%s' "$UNREADABLE" | while IFS= read -r u; do printf '%s"%s"' "$sep" "$(json_str "$u")"; sep=', '; done
   printf ']\\n}\\n'
 } > "$OUT/meta.json"
 echo "vtd-capture: wrote $OUT" >&2

@@ -12,6 +12,7 @@ import {
 } from '../collect/layout.js'
 import {RootedHostFs, type HostFs, type Read} from './fs.js'
 import type {KernelLog} from './kernel-log.js'
+import {SafeWriter} from './safe-writer.js'
 
 /** A HostFs for `--root`: "/" is the live host; any other directory is a snapshot. */
 export function openRoot(root: string): HostFs {
@@ -87,11 +88,25 @@ export function parseSnapshotMeta(text: string): Partial<SnapshotMeta> & Pick<Sn
   }
 }
 
-/** Writes a snapshot of `fs` (the live host, or another snapshot) into `out`. */
+/**
+ * Writes a snapshot of `fs` (the live host, or another snapshot) into `out`, which must be new
+ * or empty; writes go only inside it (SafeWriter), links are kept as text and never written through.
+ */
 export function writeSnapshot(fs: HostFs, log: KernelLog, out: string, toolVersion: string): SnapshotMeta {
+  const writer = new SafeWriter(out)
+  try {
+    const meta = writeInto(writer, fs, log, toolVersion)
+    writer.commit()
+    return meta
+  } catch (error) {
+    writer.abandon()
+    throw error
+  }
+}
+
+function writeInto(writer: SafeWriter, fs: HostFs, log: KernelLog, toolVersion: string): SnapshotMeta {
   const unreadable: string[] = []
-  const target = (path: string) => nodePath.join(out, path)
-  const ensureDir = (path: string) => nodeFs.mkdirSync(target(path), {recursive: true})
+  const ensureDir = (path: string) => writer.mkdirs(path)
 
   const copy = (path: string, maxBytes?: number) => {
     const bytes = fs.readBytes(path)
@@ -99,15 +114,11 @@ export function writeSnapshot(fs: HostFs, log: KernelLog, out: string, toolVersi
       if (bytes.reason === 'unreadable' && !fs.isDirectory(path)) unreadable.push(path)
       return
     }
-    ensureDir(nodePath.posix.dirname(path))
-    nodeFs.writeFileSync(target(path), maxBytes === undefined ? bytes.value : bytes.value.subarray(0, maxBytes))
+    writer.writeFile(path, maxBytes === undefined ? bytes.value : bytes.value.subarray(0, maxBytes))
   }
   const link = (path: string) => {
     const text = fs.readLink(path)
-    if (!text.ok) return
-    ensureDir(nodePath.posix.dirname(path))
-    nodeFs.rmSync(target(path), {force: true})
-    nodeFs.symlinkSync(text.value, target(path))
+    if (text.ok) writer.symlink(path, text.value)
   }
   const list = (path: string): string[] => {
     const names = fs.listDir(path)
@@ -120,15 +131,13 @@ export function writeSnapshot(fs: HostFs, log: KernelLog, out: string, toolVersi
   const names = (path: string) => {
     if (!fs.realPath(path).ok) return
     if (!fs.isDirectory(path)) {
-      ensureDir(nodePath.posix.dirname(path))
-      nodeFs.writeFileSync(target(path), '')
+      writer.writeFile(path, '')
       return
     }
     ensureDir(path)
     for (const name of list(path)) names(`${path}/${name}`)
   }
 
-  nodeFs.mkdirSync(out, {recursive: true})
   for (const name of list('/sys/bus/pci/devices')) {
     const path = `/sys/bus/pci/devices/${name}`
     if (!fs.readLink(path).ok) continue
@@ -173,7 +182,7 @@ export function writeSnapshot(fs: HostFs, log: KernelLog, out: string, toolVersi
   for (const file of DEBUGFS_FILES) copy(file, DEBUGFS_MAX_BYTES)
   for (const listing of HOST_LISTINGS) names(listing)
 
-  if (log.ok) nodeFs.writeFileSync(nodePath.join(out, SNAPSHOT_DMESG), log.value)
+  if (log.ok) writer.writeFile(`/${SNAPSHOT_DMESG}`, log.value)
   else unreadable.push(`/${SNAPSHOT_DMESG}`)
 
   const meta: SnapshotMeta = {
@@ -185,7 +194,7 @@ export function writeSnapshot(fs: HostFs, log: KernelLog, out: string, toolVersi
     uid: process.getuid?.(),
     unreadable,
   }
-  nodeFs.writeFileSync(nodePath.join(out, SNAPSHOT_META), JSON.stringify(meta, null, 2) + '\n')
+  writer.writeFile(`/${SNAPSHOT_META}`, JSON.stringify(meta, null, 2) + '\n')
   return meta
 }
 
