@@ -4,7 +4,7 @@ import {BaseCommand} from '../src/cli/base.js'
 import {readKernelLog} from '../src/host/kernel-log.js'
 import {UnsafeTarget} from '../src/host/safe-writer.js'
 import {writeSnapshot} from '../src/host/snapshot.js'
-import type {SnapshotMeta} from '../src/collect/layout.js'
+import type {SnapshotMeta} from '../src/host/layout.js'
 
 export default class Capture extends BaseCommand {
   static override summary = 'Write a snapshot of this host that `--root DIR` reads exactly like the live host'

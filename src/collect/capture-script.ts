@@ -5,7 +5,7 @@
 import {
   CLASS_DIRS, DEBUGFS_FILES, DEBUGFS_MAX_BYTES, GROUP_FILES, HOST_FILES, HOST_LISTINGS, PCI_DEVICE_FILES,
   PCI_DEVICE_LINKS, PCI_VIRTFN_PREFIX, UNIT_FILES,
-} from './layout.js'
+} from '../host/layout.js'
 
 const words = (list: readonly string[]) => list.join(' ')
 

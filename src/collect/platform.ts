@@ -3,27 +3,10 @@ import type {HostFs} from '../host/fs.js'
 import {note, readTrimmed} from './sysfs.js'
 import type {CollectedPlatform, Miss} from './types.js'
 
-/** Every single file the platform collector reads; the capture copies the same list. */
-export const PLATFORM_FILES = {
-  cmdline: '/proc/cmdline',
-  cpuinfo: '/proc/cpuinfo',
-  kernelRelease: '/proc/sys/kernel/osrelease',
-  kernelVersion: '/proc/version',
-  interrupts: '/proc/interrupts',
-  dmesgRestrict: '/proc/sys/kernel/dmesg_restrict',
-  dmarTable: '/sys/firmware/acpi/tables/DMAR',
-  ivrsTable: '/sys/firmware/acpi/tables/IVRS',
-  allowUnsafeInterrupts: '/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts',
-  hypervisorType: '/sys/hypervisor/type',
-  sysVendor: '/sys/class/dmi/id/sys_vendor',
-  productName: '/sys/class/dmi/id/product_name',
-  biosVersion: '/sys/class/dmi/id/bios_version',
-  netRoute: '/proc/net/route',
-  mounts: '/proc/mounts',
-} as const
+import {PLATFORM_FILES} from '../host/layout.js'
 
-/** Directories whose entry names (not contents) matter. */
-export const PLATFORM_LISTINGS = ['/dev/vfio', '/dev/vfio/devices', '/dev/iommu'] as const
+// The file lists are the snapshot contract (host/layout.ts), shared with the capture.
+export {PLATFORM_FILES, PLATFORM_LISTINGS} from '../host/layout.js'
 
 export function collectPlatform(fs: HostFs, misses: Miss[]): CollectedPlatform {
   const text = (path: string) => {

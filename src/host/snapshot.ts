@@ -9,7 +9,7 @@ import {hostname} from 'node:os'
 import {
   CLASS_DIRS, DEBUGFS_FILES, DEBUGFS_MAX_BYTES, GROUP_FILES, HOST_FILES, HOST_LISTINGS, PCI_DEVICE_FILES,
   PCI_DEVICE_LINKS, PCI_VIRTFN_PREFIX, SNAPSHOT_DMESG, SNAPSHOT_META, UNIT_FILES, type SnapshotMeta,
-} from '../collect/layout.js'
+} from './layout.js'
 import {RootedHostFs, type HostFs, type Read} from './fs.js'
 import type {KernelLog} from './kernel-log.js'
 import {SafeWriter} from './safe-writer.js'

@@ -1,8 +1,30 @@
 /**
- * The snapshot layout: which host files a capture copies. One list serves both captures
- * (the TypeScript one and the POSIX sh script), so they cannot drift apart.
+ * The snapshot layout: which host files a capture copies (and the collectors read). It lives with
+ * the host layer because writing and opening snapshots (host/snapshot.ts) is host I/O. One list
+ * serves both captures (the TypeScript one and the POSIX sh script), so they cannot drift apart.
  */
-import {PLATFORM_FILES, PLATFORM_LISTINGS} from './platform.js'
+
+/** Every single file the platform collector reads; the capture copies the same list. */
+export const PLATFORM_FILES = {
+  cmdline: '/proc/cmdline',
+  cpuinfo: '/proc/cpuinfo',
+  kernelRelease: '/proc/sys/kernel/osrelease',
+  kernelVersion: '/proc/version',
+  interrupts: '/proc/interrupts',
+  dmesgRestrict: '/proc/sys/kernel/dmesg_restrict',
+  dmarTable: '/sys/firmware/acpi/tables/DMAR',
+  ivrsTable: '/sys/firmware/acpi/tables/IVRS',
+  allowUnsafeInterrupts: '/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts',
+  hypervisorType: '/sys/hypervisor/type',
+  sysVendor: '/sys/class/dmi/id/sys_vendor',
+  productName: '/sys/class/dmi/id/product_name',
+  biosVersion: '/sys/class/dmi/id/bios_version',
+  netRoute: '/proc/net/route',
+  mounts: '/proc/mounts',
+} as const
+
+/** Directories whose entry names (not contents) matter. */
+export const PLATFORM_LISTINGS = ['/dev/vfio', '/dev/vfio/devices', '/dev/iommu'] as const
 
 /** Attributes copied from each PCI device directory (absent ones are skipped). */
 export const PCI_DEVICE_FILES = [
