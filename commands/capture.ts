@@ -27,7 +27,7 @@ export default class Capture extends BaseCommand {
     const {flags} = await this.parse(Capture)
     if (flags.script) {
       const script = captureScript(this.config.version)
-      if (!this.jsonEnabled()) process.stdout.write(script)
+      if (!this.jsonEnabled()) this.print(script)
       return {script}
     }
     if (!flags.out) this.error('capture needs --out DIR (or --script to print the sh capture script)', {exit: 2, suggestions: ['vtd-check capture --out ./snapshot']})
@@ -41,8 +41,8 @@ export default class Capture extends BaseCommand {
       throw error
     }
     if (!this.jsonEnabled()) {
-      this.log(`wrote snapshot to ${flags.out}`)
-      if (meta.unreadable.length > 0) this.log(`not readable without root (kept as unreadable in meta.json): ${meta.unreadable.join(', ')}`)
+      this.printLine(`wrote snapshot to ${flags.out}`)
+      if (meta.unreadable.length > 0) this.printLine(`not readable without root (kept as unreadable in meta.json): ${meta.unreadable.join(', ')}`)
     }
     return meta
   }

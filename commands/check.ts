@@ -52,7 +52,7 @@ Exit codes: 0 every applicable check passes (warnings allowed) · 1 at least one
       if (devices.length > 0) this.error(`--format ${flags.format} describes the whole host; --device adds a passthrough plan only to the text and JSON report`, {exit: 2})
       const facts = hostFacts(model, snapshotName(flags.root))
       const expiry = flags['nfd-expiry'] === undefined ? {} : {expiresAt: new Date(Date.now() + flags['nfd-expiry'] * 1000)}
-      process.stdout.write(flags.format === 'prometheus' ? renderPrometheus(facts, this.config.version) : renderNfd(facts, this.config.version, expiry))
+      this.print(flags.format === 'prometheus' ? renderPrometheus(facts, this.config.version) : renderNfd(facts, this.config.version, expiry))
       process.exitCode = facts.verdict.exitCode
       return undefined
     }
@@ -60,7 +60,7 @@ Exit codes: 0 every applicable check passes (warnings allowed) · 1 at least one
     if (missing.length > 0)
       this.error(`no PCI device ${missing.join(', ')} on ${flags.root === '/' ? 'this host' : flags.root}`, {exit: 2, suggestions: model.host.pci.slice(0, 8).map((d) => `vtd-check check --device ${d.bdf}`)})
     const report = buildCheckReport(assessHost(model, {devices}))
-    if (!this.jsonEnabled()) this.log(renderCheckReport(report, {width: this.terminalWidth(), verbose: flags.verbose, hideNotApplicable: !flags.all}))
+    if (!this.jsonEnabled()) this.printLine(renderCheckReport(report, {width: this.terminalWidth(), verbose: flags.verbose, hideNotApplicable: !flags.all}))
     process.exitCode = report.verdict.exitCode
     return report
   }

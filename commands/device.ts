@@ -44,7 +44,7 @@ Without root only 64 bytes of config space are readable: what lives beyond them 
 
     if (flags.tree) {
       const view = pciTree(topology, names, model.topologySource)
-      if (!this.jsonEnabled()) process.stdout.write(renderPciTree(view))
+      if (!this.jsonEnabled()) this.print(renderPciTree(view))
       const unknown = [...topology.devices.values()].some((fn) => fn.pcieType === 'unknown')
       process.exitCode = exitCodeFor(unknown ? ['unknown'] : [])
       return view
@@ -56,7 +56,7 @@ Without root only 64 bytes of config space are readable: what lives beyond them 
       this.error(`no PCI device ${wanted} in ${model.topologySource}`, {exit: 2, suggestions: near.length ? near.map((bdf) => `vtd-check device ${bdf}`) : ['vtd-check device --tree']})
     }
     const report = deviceReport(topology, fn, {source: model.topologySource, names, ...dmarContext(model)})
-    if (!this.jsonEnabled()) process.stdout.write(renderDeviceReport(report))
+    if (!this.jsonEnabled()) this.print(renderDeviceReport(report))
     const outcomes: Outcome[] = report.warnings.length > 0 || report.upstream.some((hop) => hop.acs === 'unknown') || report.acs === 'unknown' ? ['unknown'] : []
     if (!flags.plan) {
       process.exitCode = exitCodeFor(outcomes)
@@ -66,7 +66,7 @@ Without root only 64 bytes of config space are readable: what lives beyond them 
     const checked = assessHost(model, {devices: [fn.bdf]})
     const plan = checked.plans[0]
     if (!plan) this.error(`no passthrough plan could be made for ${fn.bdf}`, {exit: 2})
-    if (!this.jsonEnabled()) process.stdout.write('\n' + renderPlan(plan) + '\n')
+    if (!this.jsonEnabled()) this.print('\n' + renderPlan(plan) + '\n')
     process.exitCode = exitCodeFor([...outcomes, ...checked.results.filter((r) => r.subject === fn.bdf).map((r) => r.outcome)])
     return {...report, plan}
   }

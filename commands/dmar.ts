@@ -45,7 +45,7 @@ The table at ${DMAR_TABLE_PATH} is readable by root only. A table saved elsewher
         const fn = topology?.devices.get(bdf)
         return fn ? describeDevice(names, fn.vendorId, fn.deviceId) : undefined
       }
-      process.stdout.write(renderDmarReport(table, source, lint, {...(resolution ? {resolution} : {}), deviceName, verbose: flags.verbose, width: this.terminalWidth()}))
+      this.print(renderDmarReport(table, source, lint, {...(resolution ? {resolution} : {}), deviceName, verbose: flags.verbose, width: this.terminalWidth()}))
     }
     process.exitCode = exitCodeFor(lint.map((r) => r.outcome))
     return report

@@ -59,7 +59,7 @@ Exit codes: 0 no faults · 1 faults, invalidation errors or RMRR refusals found 
     const outcome = await streamKernelLog(fs, {...(args.file === undefined ? {} : {file: args.file}), follow: flags.follow, signal: abort.signal}, {
       block: (text, bytes) => parser.pushText(text, (record) => {
         triage.add(record)
-        if (live && record.type === 'fault') process.stdout.write(renderLiveFault(record) + '\n')
+        if (live && record.type === 'fault') this.print(renderLiveFault(record) + '\n')
       }, bytes),
     })
     for (const record of parser.end()) triage.add(record)
@@ -72,7 +72,7 @@ Exit codes: 0 no faults · 1 faults, invalidation errors or RMRR refusals found 
       })
     }
     const report = faultsToJson(triage.finish(parser.lines), {origin: outcome.origin, path: outcome.path, lines: parser.lines, bytes: outcome.bytes}, notes)
-    if (!this.jsonEnabled()) process.stdout.write(renderFaultsTable(report, {width: this.terminalWidth() ?? 120, detail: flags.detail}))
+    if (!this.jsonEnabled()) this.print(renderFaultsTable(report, {width: this.terminalWidth() ?? 120, detail: flags.detail}))
     process.off('SIGINT', onInterrupt)
     process.exitCode = exitCodeFor(faultOutcomes(report))
     return report

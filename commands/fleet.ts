@@ -35,7 +35,7 @@ Exit codes: 0 every host ready and no drift · 1 a host fails or hardware drifts
     const facts = []
     for (const root of roots) facts.push(hostFacts(await this.loadModel({root}), snapshotName(root)))
     const summary = summariseFleet(facts)
-    if (!this.jsonEnabled()) process.stdout.write(renderFleet(summary, {width: this.terminalWidth()}))
+    if (!this.jsonEnabled()) this.print(renderFleet(summary, {width: this.terminalWidth()}))
     process.exitCode = summary.exitCode
     return summary
   }

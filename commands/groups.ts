@@ -104,15 +104,15 @@ export default class Groups extends BaseCommand {
       const dev = findDevice(topology, flags.why)
       if (!dev) this.error(`no PCI device ${flags.why} in ${source}`, {exit: 2, suggestions: [...topology.devices.keys()].slice(0, 5)})
       why = whyReport(report, dev.bdf)
-      if (!this.jsonEnabled()) process.stdout.write(renderWhy(report, dev.bdf))
+      if (!this.jsonEnabled()) this.print(renderWhy(report, dev.bdf))
     } else if (flags.format !== 'text') {
       const picture = topologyPicture(topology, report, (bdf) => memberView(topology, names, bdf).name)
-      process.stdout.write(flags.format === 'mermaid' ? renderMermaid(picture) : renderDot(picture))
+      this.print(flags.format === 'mermaid' ? renderMermaid(picture) : renderDot(picture))
     } else if (!this.jsonEnabled()) {
-      if (flags.lines && !predict) process.stdout.write(renderGroupLines(list))
-      else if (flags.table && !predict) process.stdout.write(renderGroupTable(list))
-      else if (flags.tree && !predict) process.stdout.write(renderGroupTree(list, topology))
-      else process.stdout.write(renderGroupingTree(report, {color: this.colorEnabled()}))
+      if (flags.lines && !predict) this.print(renderGroupLines(list))
+      else if (flags.table && !predict) this.print(renderGroupTable(list))
+      else if (flags.tree && !predict) this.print(renderGroupTree(list, topology))
+      else this.print(renderGroupingTree(report, {color: this.colorEnabled()}))
     }
     if (acsOverride && !this.jsonEnabled()) this.warn('pcie_acs_override splits groups without real isolation: see the WARNING above')
     const outcomes: Outcome[] = [...(crossCheck?.mismatches.map((m) => m.outcome) ?? []), ...(misses.length > 0 ? (['unknown'] as const) : [])]

@@ -29,7 +29,7 @@ The table at ${IVRS_TABLE_PATH} is readable by root only. A table saved elsewher
     if (!read.ok) this.failRead(read, flags.file !== undefined)
     const table = decodeIvrs(flags.file !== undefined ? acpiTableFromFile(read.value, 'IVRS') : read.value)
     const lint = lintIvrs(table, source)
-    if (!this.jsonEnabled()) process.stdout.write(renderIvrsReport(table, source, lint, {verbose: flags.verbose, width: process.stdout.columns}))
+    if (!this.jsonEnabled()) this.print(renderIvrsReport(table, source, lint, {verbose: flags.verbose, width: process.stdout.columns}))
     process.exitCode = exitCodeFor(lint.map((r) => r.outcome))
     return buildIvrsReport(table, source, lint)
   }

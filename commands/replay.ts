@@ -52,7 +52,7 @@ Exit codes: 0 the request translates · 1 it faults · 2 usage error · 3 could 
       const bdf = parseRequester(flags.device)?.bdf ?? flags.device
       report.staleWindow = staleWindowJson(context.domainTypes?.get(bdf), [staleWindowTimeline('strict'), staleWindowTimeline('lazy')])
     }
-    if (!this.jsonEnabled()) process.stdout.write(renderReplayReport(report, {width: this.terminalWidth()}))
+    if (!this.jsonEnabled()) this.print(renderReplayReport(report, {width: this.terminalWidth()}))
     process.exitCode = exitCodeFor([replayOutcome(report)])
     return report
   }

@@ -19,14 +19,14 @@ export default class Report extends BaseCommand {
     const model = await this.loadModel({root: flags.root})
     const report = hostReport(model, this.pciNames(this.hostFs(flags.root)))
     const page = renderHtmlReport({...report, generated: new Date().toISOString(), version: this.config.version})
-    if (flags.html === '-') process.stdout.write(page)
+    if (flags.html === '-') this.print(page)
     else {
       try {
         writeFileSync(flags.html, page)
       } catch (error) {
         this.error(`cannot write ${flags.html}: ${(error as Error).message}`, {exit: EXIT.usage})
       }
-      this.log(`${flags.html}: ${report.check.verdict.headline} · ${report.picture.nodes.length} devices in ${report.picture.groups.length} groups · ${report.faults.faults.length} fault groups`)
+      this.printLine(`${flags.html}: ${report.check.verdict.headline} · ${report.picture.nodes.length} devices in ${report.picture.groups.length} groups · ${report.faults.faults.length} fault groups`)
     }
     process.exitCode = report.check.verdict.exitCode
   }

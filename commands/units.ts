@@ -28,7 +28,7 @@ export default class Units extends BaseCommand {
       if (table.flags) report.table.flags = table.flags.value
     }
 
-    if (!this.jsonEnabled()) process.stdout.write(renderUnitsReport(report, units, {verbose: flags.verbose, width: this.terminalWidth()}))
+    if (!this.jsonEnabled()) this.print(renderUnitsReport(report, units, {verbose: flags.verbose, width: this.terminalWidth()}))
     process.exitCode = exitCodeFor(lint.map((r) => r.outcome))
     return report
   }

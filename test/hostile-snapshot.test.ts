@@ -118,6 +118,9 @@ describe('every command on every hostile snapshot: no leak, no hang, no crash', 
           expect(stdout, label).not.toContain(CANARY)
           expect([0, 1, 2, 3], label).toContain(exit)
           if (json && stdout.trim() !== '') expect(() => JSON.parse(stdout), label).not.toThrow()
+          // Text reaches a terminal: no control sequence from the snapshot survives, only our colours.
+          // eslint-disable-next-line no-control-regex
+          if (!json) expect(stdout.replace(/\x1b\[[0-9;]*m/g, ''), label).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/)
         }
       }
       // Reading never writes: the snapshot and the outside are as they were.

@@ -13,6 +13,7 @@ import {RootedHostFs, type HostFs, type Read} from '../host/fs.js'
 import {readKernelLog, readLocalBytes, readLocalFile} from '../host/kernel-log.js'
 import {notASnapshot, openRoot} from '../host/snapshot.js'
 import {buildHostModel, type HostModel, type PciListing} from '../model/host.js'
+import {terminalSafe} from '../report/terminal-safe.js'
 
 export const TOOL = 'vtd-check'
 export const ERROR_SCHEMA_VERSION = 1
@@ -110,6 +111,15 @@ export abstract class BaseCommand extends Command {
   /** Colour only on a terminal that wants it (NO_COLOR, TERM=dumb: https://no-color.org). */
   protected colorEnabled(): boolean {
     return process.stdout.isTTY === true && (process.env.NO_COLOR ?? '') === '' && process.env.TERM !== 'dumb'
+  }
+
+  /** Text output goes through here: strings from the host or a snapshot must not act on the terminal. */
+  protected print(text: string): void {
+    process.stdout.write(terminalSafe(text))
+  }
+
+  protected printLine(text: string): void {
+    this.print(text + '\n')
   }
 
   /** Vendor/device names: the host's pci.ids, and for a snapshot also this machine's. */
