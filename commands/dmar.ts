@@ -1,5 +1,5 @@
 import {Flags} from '../src/cli/oclif.js'
-import {BaseCommand, lspciDumpFlag} from '../src/cli/base.js'
+import {BaseCommand, lspciDumpFlag, notTheTable} from '../src/cli/base.js'
 import {dmarLint} from '../src/checks/dmar-lint.js'
 import {exitCodeFor} from '../src/checks/outcome.js'
 import {describeDevice} from '../src/decode/pci-ids.js'
@@ -35,6 +35,8 @@ The table at ${DMAR_TABLE_PATH} is readable by root only. A table saved elsewher
     const {read, table, scopes: resolution, source} = model.dmar
     if (!read.ok) this.failRead(read, flags.file !== undefined)
     if (!table) this.error(`${source} holds no DMAR table`, {exit: 2})
+    // A file is what the user says it is: one that is not a DMAR table is a usage error, not a failed lint.
+    if (flags.file !== undefined && table.signature !== 'DMAR') this.error(notTheTable(source, 'DMAR'), {exit: 2})
     const lint = dmarLint(model) ?? []
     const topology = resolution ? model.topology : undefined
     const report = buildDmarReport(table, source, lint, resolution, resolution ? model.topologySource : undefined)

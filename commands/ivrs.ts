@@ -1,5 +1,5 @@
-import {Flags} from '@oclif/core'
-import {BaseCommand} from '../src/cli/base.js'
+import {Flags} from '../src/cli/oclif.js'
+import {BaseCommand, notTheTable} from '../src/cli/base.js'
 import {IVRS_TABLE_PATH, lintIvrs} from '../src/checks/ivrs-lint.js'
 import {exitCodeFor} from '../src/checks/outcome.js'
 import {acpiTableFromFile} from '../src/decode/acpi-table.js'
@@ -28,6 +28,7 @@ The table at ${IVRS_TABLE_PATH} is readable by root only. A table saved elsewher
     const read: Read<Uint8Array> = flags.file !== undefined ? readLocalBytes(flags.file) : fs.readBytes(IVRS_TABLE_PATH)
     if (!read.ok) this.failRead(read, flags.file !== undefined)
     const table = decodeIvrs(flags.file !== undefined ? acpiTableFromFile(read.value, 'IVRS') : read.value)
+    if (flags.file !== undefined && table.signature !== 'IVRS') this.error(notTheTable(source, 'IVRS'), {exit: 2})
     const lint = lintIvrs(table, source)
     if (!this.jsonEnabled()) this.print(renderIvrsReport(table, source, lint, {verbose: flags.verbose, width: process.stdout.columns}))
     process.exitCode = exitCodeFor(lint.map((r) => r.outcome))

@@ -3,7 +3,7 @@
  * sysfs-fixtures/ (their DMAR tables were read by the guest kernel's capture), on real firmware
  * tables from test/fixtures/real/dmar with --file, and on the unreadable / absent cases.
  */
-import {mkdtempSync, mkdirSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, mkdirSync, readdirSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
@@ -69,6 +69,17 @@ describe('vtd-check dmar', () => {
 
   it('no table at all (VM without an IOMMU): exit 3', async () => {
     await expect(run(['--root', path.join(fixturesDir, 'dev-vm-no-iommu')])).rejects.toMatchObject({oclif: {exit: 3}})
+  })
+
+  it('a --file that is no DMAR table (random bytes, empty, an IVRS table) is a usage error (exit 2), not a failed lint', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'dmar-notdmar-'))
+    const random = path.join(dir, 'random.bin')
+    writeFileSync(random, Uint8Array.from({length: 512}, (_, i) => (i * 197 + 13) & 0xff))
+    const empty = path.join(dir, 'empty.bin')
+    writeFileSync(empty, '')
+    const ivrs = path.join(realData, 'ivrs', readdirSync(path.join(realData, 'ivrs')).find((f) => f.endsWith('.dat')) ?? 'none.dat')
+    for (const file of [random, empty, ivrs])
+      await expect(run(['--file', file]), file).rejects.toMatchObject({message: expect.stringContaining('holds no DMAR table'), oclif: {exit: 2}})
   })
 
   it('a missing --file is a usage error (exit 2)', async () => {

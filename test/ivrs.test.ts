@@ -219,14 +219,16 @@ describe('vtd-check ivrs', () => {
     expect(process.exitCode).toBe(1)
   })
 
-  it('a missing file is a usage error (exit 2); a file that is no IVRS fails the header lint', async () => {
+  it('a missing file, and a file that is no IVRS table (junk, empty, a DMAR table), are usage errors (exit 2)', async () => {
     await expect(run(['--file', path.join(realDir, 'no-such.dat')])).rejects.toMatchObject({oclif: {exit: 2}})
     const dir = mkdtempSync(path.join(os.tmpdir(), 'ivrs-'))
-    const file = path.join(dir, 'junk.bin')
-    writeFileSync(file, 'not a table at all')
-    const report = await run(['--file', file, '--json'])
-    expect(report.lint.find((r) => r.id === 'ivrs.header')?.outcome).toBe('fail')
-    expect(process.exitCode).toBe(1)
+    const junk = path.join(dir, 'junk.bin')
+    writeFileSync(junk, 'not a table at all')
+    const empty = path.join(dir, 'empty.bin')
+    writeFileSync(empty, '')
+    const dmar = path.join(realDir, '../dmar/intel-x99-haswell-e-3d918b14.dat')
+    for (const file of [junk, empty, dmar])
+      await expect(run(['--file', file]), file).rejects.toMatchObject({message: expect.stringContaining('holds no IVRS table'), oclif: {exit: 2}})
   })
 
   it('on a snapshot without an IVRS table says so and exits 3', async () => {

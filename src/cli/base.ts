@@ -54,6 +54,11 @@ interface OclifError extends Error {
   code?: string
 }
 
+/** The message for a --file that holds no table of the kind asked for (random bytes, an empty file, another table). */
+export function notTheTable(file: string, signature: string): string {
+  return `${file} holds no ${signature} table: it does not start with "${signature}", nor does it hold one as acpidump or iasl text`
+}
+
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true
 
