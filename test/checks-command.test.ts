@@ -75,6 +75,9 @@ describe('vtd-check check', () => {
     expect(output.stdout).toContain('vtd-check: NOT READY — no IOMMU')
     expect(output.stdout).toContain('platform.dma-remapping')
     expect(output.stdout).toContain('no /sys/class/iommu entries')
+    // Without an IOMMU, VFIO does not "still work" for user-space drivers: nothing may say it does.
+    expect(report.results.find((r) => r.id === 'platform.cpu-virtualization')?.summary).toBe('no vmx/svm CPU flag: KVM cannot start guests here')
+    expect(output.stdout).not.toMatch(/VFIO[^\n]*still works/)
     // not-applicable rows are hidden by default and counted in the footer
     expect(output.stdout).not.toContain('platform.scalable-mode')
     expect(output.stdout).toMatch(/\d+ not applicable \(hidden\)/)

@@ -21,7 +21,8 @@ const cpuVirtualization: HostCheck = {
     if (flags.has('svm')) return verdict('pass', 'AMD-V available (svm)', [cpu, ev('flag svm present', PATHS.cpuinfo)])
     return verdict(
       'warn',
-      'no vmx/svm CPU flag: KVM cannot start guests here (VFIO for user-space drivers still works)',
+      // VFIO without KVM (user-space drivers) still needs the IOMMU: say so only where it is active.
+      `no vmx/svm CPU flag: KVM cannot start guests here${ctx.kernelGroups.length > 0 ? ' (VFIO for user-space drivers still works: the IOMMU is active)' : ''}`,
       [cpu, ev('neither vmx nor svm in the flags', PATHS.cpuinfo)],
       hypervisor
         ? [`this is a VM: enable nested virtualization on the hypervisor (KVM host: \`options ${vendor === 'amd' ? 'kvm_amd' : 'kvm_intel'} nested=1\`, libvirt \`<cpu mode="host-passthrough"/>\`)`]
