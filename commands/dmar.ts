@@ -1,11 +1,18 @@
 import {Flags} from '../src/cli/oclif.js'
-import {BaseCommand, lspciDumpFlag, notTheTable} from '../src/cli/base.js'
+import {BaseCommand, lspciDumpFlag, notTheTable, type AbsentTable} from '../src/cli/base.js'
 import {dmarLint} from '../src/checks/dmar-lint.js'
 import {exitCodeFor} from '../src/checks/outcome.js'
 import {describeDevice} from '../src/decode/pci-ids.js'
-import type {Read} from '../src/host/fs.js'
 import {DMAR_TABLE_PATH} from '../src/model/host.js'
 import {buildDmarReport, renderDmarReport, type DmarReport} from '../src/report/dmar.js'
+
+/** What a host without the table is told. */
+const ABSENT: AbsentTable = {
+  signature: 'DMAR',
+  command: 'dmar',
+  why: 'VT-d is disabled in the firmware setup, or this is not an Intel VT-d platform',
+  suggestions: ['Enable "VT-d" / "Intel Virtualization Technology for Directed I/O" in the firmware setup', 'On AMD hosts the IOMMU table is IVRS, not DMAR'],
+}
 
 export default class Dmar extends BaseCommand {
   static override summary = 'Decode and lint the ACPI DMAR table'
@@ -33,7 +40,7 @@ The table at ${DMAR_TABLE_PATH} is readable by root only. A table saved elsewher
     const withHost = flags.file === undefined || flags.root !== '/'
     const model = await this.loadModel({root: flags.root, lspciDump: flags['lspci-dump'], dmarFile: flags.file, withHost})
     const {read, table, scopes: resolution, source} = model.dmar
-    if (!read.ok) this.failRead(read, flags.file !== undefined)
+    if (!read.ok) this.failTableRead(read, flags.file !== undefined, ABSENT)
     if (!table) this.error(`${source} holds no DMAR table`, {exit: 2})
     // A file is what the user says it is: one that is not a DMAR table is a usage error, not a failed lint.
     if (flags.file !== undefined && table.signature !== 'DMAR') this.error(notTheTable(source, 'DMAR'), {exit: 2})
@@ -51,18 +58,5 @@ The table at ${DMAR_TABLE_PATH} is readable by root only. A table saved elsewher
     }
     process.exitCode = exitCodeFor(lint.map((r) => r.outcome))
     return report
-  }
-
-  private failRead(read: Extract<Read<Uint8Array>, {ok: false}>, fromFile: boolean): never {
-    if (fromFile) this.error(`cannot read ${read.path}: ${read.message}`, {exit: 2})
-    if (read.reason === 'unreadable')
-      this.error(`${read.path} is readable by root only (mode 0400): the DMAR table cannot be decoded as this user`, {
-        exit: 3,
-        suggestions: ['Run `sudo vtd-check dmar`', 'Or save it once with `sudo cat /sys/firmware/acpi/tables/DMAR > dmar.dat` and run `vtd-check dmar --file dmar.dat`'],
-      })
-    this.error(`no DMAR table at ${read.path}: VT-d is disabled in the firmware setup, or this is not an Intel VT-d platform`, {
-      exit: 3,
-      suggestions: ['Enable "VT-d" / "Intel Virtualization Technology for Directed I/O" in the firmware setup', 'On AMD hosts the IOMMU table is IVRS, not DMAR'],
-    })
   }
 }

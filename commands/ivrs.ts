@@ -1,5 +1,5 @@
 import {Flags} from '../src/cli/oclif.js'
-import {BaseCommand, notTheTable} from '../src/cli/base.js'
+import {BaseCommand, notTheTable, type AbsentTable} from '../src/cli/base.js'
 import {IVRS_TABLE_PATH, lintIvrs} from '../src/checks/ivrs-lint.js'
 import {exitCodeFor} from '../src/checks/outcome.js'
 import {acpiTableFromFile} from '../src/decode/acpi-table.js'
@@ -7,6 +7,14 @@ import {decodeIvrs} from '../src/decode/ivrs.js'
 import type {Read} from '../src/host/fs.js'
 import {readLocalBytes} from '../src/host/kernel-log.js'
 import {buildIvrsReport, renderIvrsReport, type IvrsReport} from '../src/report/ivrs.js'
+
+/** What a host without the table is told. */
+const ABSENT: AbsentTable = {
+  signature: 'IVRS',
+  command: 'ivrs',
+  why: 'the IOMMU (AMD-Vi, "IOMMU" or "SVM"/"AMD-V" with IOMMU) is disabled in the firmware setup, or this is not an AMD platform',
+  suggestions: ['Enable "IOMMU" in the firmware setup', 'On Intel hosts the IOMMU table is DMAR: `vtd-check dmar`'],
+}
 
 export default class Ivrs extends BaseCommand {
   static override summary = 'Decode and lint the ACPI IVRS table (AMD-Vi)'
@@ -26,25 +34,12 @@ The table at ${IVRS_TABLE_PATH} is readable by root only. A table saved elsewher
     const fs = this.hostFs(flags.root)
     const source = flags.file ?? (flags.root === '/' ? IVRS_TABLE_PATH : `${flags.root}${IVRS_TABLE_PATH}`)
     const read: Read<Uint8Array> = flags.file !== undefined ? readLocalBytes(flags.file) : fs.readBytes(IVRS_TABLE_PATH)
-    if (!read.ok) this.failRead(read, flags.file !== undefined)
+    if (!read.ok) this.failTableRead(read, flags.file !== undefined, ABSENT)
     const table = decodeIvrs(flags.file !== undefined ? acpiTableFromFile(read.value, 'IVRS') : read.value)
     if (flags.file !== undefined && table.signature !== 'IVRS') this.error(notTheTable(source, 'IVRS'), {exit: 2})
     const lint = lintIvrs(table, source)
     if (!this.jsonEnabled()) this.print(renderIvrsReport(table, source, lint, {verbose: flags.verbose, width: process.stdout.columns}))
     process.exitCode = exitCodeFor(lint.map((r) => r.outcome))
     return buildIvrsReport(table, source, lint)
-  }
-
-  private failRead(read: Extract<Read<Uint8Array>, {ok: false}>, fromFile: boolean): never {
-    if (fromFile) this.error(`cannot read ${read.path}: ${read.message}`, {exit: 2})
-    if (read.reason === 'unreadable')
-      this.error(`${read.path} is readable by root only (mode 0400): the IVRS table cannot be decoded as this user`, {
-        exit: 3,
-        suggestions: ['Run `sudo vtd-check ivrs`', 'Or save it once with `sudo cat /sys/firmware/acpi/tables/IVRS > ivrs.dat` and run `vtd-check ivrs --file ivrs.dat`'],
-      })
-    this.error(`no IVRS table at ${read.path}: the IOMMU (AMD-Vi, "IOMMU" or "SVM"/"AMD-V" with IOMMU) is disabled in the firmware setup, or this is not an AMD platform`, {
-      exit: 3,
-      suggestions: ['Enable "IOMMU" in the firmware setup', 'On Intel hosts the IOMMU table is DMAR: `vtd-check dmar`'],
-    })
   }
 }

@@ -59,6 +59,16 @@ export function notTheTable(file: string, signature: string): string {
   return `${file} holds no ${signature} table: it does not start with "${signature}", nor does it hold one as acpidump or iasl text`
 }
 
+/** What to tell a user whose ACPI table (DMAR, IVRS) is absent from the host. */
+export interface AbsentTable {
+  signature: string
+  /** The vtd-check command that reads it, e.g. `dmar`. */
+  command: string
+  /** Why a host has no such table, and what to do. */
+  why: string
+  suggestions: string[]
+}
+
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true
 
@@ -116,6 +126,19 @@ export abstract class BaseCommand extends Command {
   /** Colour only on a terminal that wants it (NO_COLOR, TERM=dumb: https://no-color.org). */
   protected colorEnabled(): boolean {
     return process.stdout.isTTY === true && (process.env.NO_COLOR ?? '') === '' && process.env.TERM !== 'dumb'
+  }
+
+  /** An ACPI table that could not be read: a --file is a usage error, root-only is "could not tell", absent says why. */
+  protected failTableRead(read: Extract<Read<Uint8Array>, {ok: false}>, fromFile: boolean, table: AbsentTable): never {
+    if (fromFile) this.error(`cannot read ${read.path}: ${read.message}`, {exit: EXIT.usage})
+    const {signature, command} = table
+    const saved = `${command}.dat`
+    if (read.reason === 'unreadable')
+      this.error(`${read.path} is readable by root only (mode 0400): the ${signature} table cannot be decoded as this user`, {
+        exit: EXIT.unknown,
+        suggestions: [`Run \`sudo vtd-check ${command}\``, `Or save it once with \`sudo cat /sys/firmware/acpi/tables/${signature} > ${saved}\` and run \`vtd-check ${command} --file ${saved}\``],
+      })
+    this.error(`no ${signature} table at ${read.path}: ${table.why}`, {exit: EXIT.unknown, suggestions: table.suggestions})
   }
 
   /** Text output goes through here: strings from the host or a snapshot must not act on the terminal. */
