@@ -13,7 +13,7 @@ const results = cases.map(evaluateCase)
 const score = scoreResults(results)
 
 /** Committed floors: raise them when the score rises, never lower them. */
-const FLOOR = {resolvedNamed: 49, unresolvedCannotTell: 18, parsed: 80}
+const FLOOR = {resolvedNamed: 52, unresolvedCannotTell: 18, parsed: 80}
 
 describe('fault explanations on real cases', () => {
   it('holds at least 80 real cases, resolved and unresolved', () => {

@@ -10,10 +10,13 @@ import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 import {LogParser, parseKernelLog, type LogRecord} from '../src/decode/kernel-log/index.js'
 import {scannedLines} from '../src/decode/line-scanner.js'
+import {CANDIDATE} from '../src/decode/kernel-log/shapes.js'
 import {fixturesDir, repoRoot, realData} from './support/paths.js'
 
-const CANDIDATE = /DMAR|dmar|INTR-REMAP|AMD-Vi|IOMMU|iommu|VT-d|remapping|PCI-DMA/
-const KEYWORDS = ['DMAR', 'dmar', 'INTR-REMAP', 'AMD-Vi', 'IOMMU', 'iommu', 'VT-d', 'remapping', 'PCI-DMA']
+// The parser's own CANDIDATE: what the byte scan must never drop is exactly what the line path reads.
+const KEYWORDS = ['DMAR', 'dmar', 'INTR-REMAP', 'AMD-Vi', 'IOMMU', 'iommu', 'VT-d', 'remapping', 'PCI-DMA',
+  // context lines without an IOMMU keyword: the vmd driver, a kdump kernel's command line
+  'vmd 0000:64:05.5: Bound to PCI domain 10000', 'Kernel command line: ro elfcorehdr=0x73000000']
 const strip = (r: LogRecord) => JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString(16) : v))
 
 function walk(dir: string): string[] {
@@ -105,6 +108,9 @@ describe('byte prefilter', () => {
       '    [9.000] iommu: Default domain type: Translated',
       '(XEN) [VT-D]DMAR:[DMA Read] Request device [0000:00:02.0] fault addr 7cd85000',
       '(XEN) DMAR: reason 06 - PTE Read access is not set',
+      '[ 10.0] vmd 0000:64:05.5: Bound to PCI domain 10000',
+      '[ 0.000000] Command line: BOOT_IMAGE=/vmlinuz irqpoll reset_devices elfcorehdr=0x73000000',
+      'A Set TR Deq Ptr command is pending; vmd-like vmdx 0000: not vmd',
       '',
       'Dmar, IoMmu, vt-D: near misses',
     ]

@@ -311,3 +311,51 @@ describe('rules that read host facts (lab-sriov-nvme, a real-kernel snapshot)', 
   })
 })
 
+
+describe('rules that read co-occurring lines the prefilter keeps (vmd driver, kdump command line)', () => {
+  const lead = (text: string) => {
+    const r = triageRecords(parseKernelLog(text), text.split('\n').length, {source: 'log'})
+    return r.faults[0]?.explanation ?? r.events[0]?.explanation
+  }
+  const ir25 = '[  100.0] DMAR: [INTR-REMAP] Request device [e2:00.0] fault index 0xa00 [fault reason 0x25] Blocked a compatibility format interrupt request'
+
+  it('the real vmd QI excerpt leads with the VMD domain-reset case and cites the vmd line', () => {
+    const e = triage('vmd-qi-ite-k6.x-1').events[0]!.explanation
+    expect(e).toMatchObject({rule: 'vmd-queue-error', category: 'vmd', certainty: 'likely'})
+    expect(e.evidence.map((v) => v.source)).toContain('vmd-qi-ite-k6.x-1:1')
+  })
+
+  it('without a vmd line the same QI error cannot be told; a time-out naming a real device stays device-TLB', () => {
+    expect(lead('DMAR: VT-d detected Invalidation Queue Error: Reason f')).toMatchObject({category: 'invalidation-queue', certainty: 'cannot-tell'})
+    const vmd = '[    5.0] vmd 0000:64:05.5: Bound to PCI domain 10000\n'
+    expect(lead(vmd + 'DMAR: VT-d detected Invalidation Time-out Error: SID 6100')).toMatchObject({category: 'device-tlb'})
+  })
+
+  it('a compatibility-format MSI on a host whose log shows the vmd driver is the VMD MSI-remapping case', () => {
+    expect(lead(ir25)).toMatchObject({rule: 'ir-compatibility-msi', certainty: 'cannot-tell'})
+    expect(lead(`[    3.1] vmd 0000:64:05.5: PCI host bridge to bus 10000:00\n${ir25}`)).toMatchObject({rule: 'vmd-msi-remapping', category: 'vmd'})
+  })
+
+  it('a kdump kernel (elfcorehdr= on its command line) explains DMA faults as in-flight DMA of the crashed kernel', () => {
+    const fault = '[    1.2] DMAR: [DMA Write NO_PASID] Request device [3b:00.0] fault addr 0xfee00000 [fault reason 0x05] PTE Write access is not set'
+    const e = lead(`[    0.000000] Command line: BOOT_IMAGE=/vmlinuz ro irqpoll reset_devices elfcorehdr=0x73000000\n${fault}`)!
+    expect(e).toMatchObject({rule: 'kdump-takeover', category: 'kdump'})
+    expect(e.evidence.some((v) => /elfcorehdr/.test(v.fact))).toBe(true)
+    expect(lead(`[    0.000000] Command line: BOOT_IMAGE=/vmlinuz ro quiet\n${fault}`)?.category).not.toBe('kdump')
+  })
+
+  it('a live device (interrupt faults too) without a context entry after boot: the kernel never attached it', () => {
+    const dma = '[ 611.8] DMAR:[DMA Read] Request device [86:00.3] fault addr ffff7000\n[ 611.8] DMAR:[fault reason 02] Present bit in context entry is clear'
+    const intr = '[ 611.9] dmar: INTR-REMAP: Request device [[86:00.3] fault index a4\n[ 611.9] INTR-REMAP:[fault reason 34] Present field in the IRTE entry is clear'
+    expect(lead(`${dma}\n${intr}`)).toMatchObject({rule: 'device-unknown-to-iommu', category: 'kernel-bug'})
+    expect(lead(dma)?.rule).not.toBe('device-unknown-to-iommu')
+  })
+
+  it('00:05.0 reading unmapped memory is the Intel IPU walking tables it never mapped; with a host, only if it is an 8086 class 0x0480 device', () => {
+    const ipu = 'DMAR: [DMA Read] Request device [00:05.0] PASID ffffffff fault addr 76406000 [fault reason 06] PTE Read access is not set'
+    expect(lead(ipu)).toMatchObject({rule: 'intel-ipu-private-tables', category: 'kernel-bypass'})
+    const {context} = triageContextOf(modelOf(new RootedHostFs(path.join(fixturesDir, 'lab-sriov-nvme'))))
+    const r = triageRecords(parseKernelLog(ipu), 1, context)
+    expect(r.faults[0]!.explanation.rule).not.toBe('intel-ipu-private-tables')
+  })
+})

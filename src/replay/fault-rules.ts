@@ -64,6 +64,8 @@ type RequesterClass =
   | 'hidden-me-function' // 00:16.7: the ME/HECI function 7 firmware uses for DMA (no OS device)
   | 'phantom-candidate' // function > 0 with no interrupt of its own, not a known device with a driver
   | 'removed' // the log shows the device leaving its IOMMU group before the fault
+  | 'intel-ipu' // the Intel IPU (imaging unit, class 0x0480 at 00:05.0 on client platforms); Xeons put a non-DMA VT-d register device there
+  | 'vmd-host' // Intel VMD is on: a VMD controller in the host snapshot, or the vmd driver's lines in the log
   | 'vfio' | 'no-driver' | 'identity-domain' | 'vf' | 'behind-vmd' // host facts (snapshot or live host)
 
 /** Address patterns a rule can ask for. */
@@ -78,7 +80,7 @@ interface Conditions {
   requester?: RequesterClass
   notRequester?: RequesterClass
   address?: AddressPattern
-  timing?: 'early-boot'
+  timing?: 'early-boot' | 'after-boot'
   /** Any of these lines co-occur in the log. */
   context?: readonly ContextEvent[]
   /** A fact the fields above cannot say (kept rare). */
@@ -143,6 +145,13 @@ function hasRequester(x: FaultFacts, c: RequesterClass): boolean {
       return topo?.devices.get(x.g.requester)?.physfn !== undefined
     case 'behind-vmd':
       return [...(topo?.devices.values() ?? [])].some((d) => d.vendorId === 0x8086 && VMD_DEVICE_IDS.has(d.deviceId))
+    case 'vmd-host':
+      return hasRequester(x, 'behind-vmd') || x.facts.contexts.has('vmd-domain')
+    case 'intel-ipu': {
+      if (x.bus !== 0 || x.device !== 5 || x.fn !== 0) return false
+      const dev = topo?.devices.get(x.g.requester)
+      return dev === undefined ? topo === undefined : dev.vendorId === 0x8086 && dev.classCode >> 8 === 0x0480
+    }
   }
 }
 
@@ -261,12 +270,13 @@ export const FAULT_RULES: readonly FaultRule[] = [
   {
     id: 'kdump-takeover',
     category: 'kdump',
-    when: {kind: 'dma', context: ['kdump-tables-copied']},
+    when: {kind: 'dma', context: ['kdump-tables-copied', 'kdump-kernel']},
     explain: (x) => ({
       summary: `a kdump/kexec kernel taking over the previous kernel's translation tables: ${who(x)} was still doing DMA set up by the old kernel`,
       causes: ['in-flight DMA from devices the crashed kernel left running', 'scalable-mode PASID tables are not copied (0x51/0x59 faults)'],
       remediation: ['expected while the new kernel resets the devices; worry only if it continues after the drivers load', 'reset_devices in the kdump command line; update the kernel'],
-      evidence: cite(x, 'kdump-tables-copied', 'the kernel copied the previous kernel\'s translation tables'),
+      evidence: [...cite(x, 'kdump-tables-copied', 'the kernel copied the previous kernel\'s translation tables'),
+        ...cite(x, 'kdump-kernel', 'the kernel command line carries elfcorehdr=: this is a kdump capture kernel')],
     }),
   },
   {
@@ -367,6 +377,17 @@ export const FAULT_RULES: readonly FaultRule[] = [
     }),
   },
   {
+    id: 'intel-ipu-private-tables',
+    category: 'kernel-bypass',
+    when: {kind: 'dma', reasonIs: 'unmappedAddress', requester: 'intel-ipu'},
+    explain: (x) => ({
+      summary: `${who(x)} is the Intel IPU (imaging unit): it walks its own MMU page tables, which its driver allocates without mapping them through the DMA API, so the IOMMU blocks the ${x.g.access ?? 'DMA'} of ${at(x)}`,
+      causes: ['the IPU3/IPU6 driver keeps private page tables outside the DMA API (in-tree since the IPU3 MMU driver)', 'the firmware-loaded IPU doing DMA the driver did not map'],
+      remediation: ['update the kernel: newer kernels put the Intel IPUs in an identity (passthrough) domain ("iommu/vt-d: Use passthrough mode for the Intel IPUs")',
+        'until then: iommu=pt, or disable the camera (IPU) in firmware setup if unused'],
+    }),
+  },
+  {
     id: 'dma-to-address-zero',
     category: 'address-zero',
     when: {kind: 'dma', address: 'zero', also: (x) => x.info?.unmappedAddress === true || x.info?.noDomain === true},
@@ -382,6 +403,19 @@ export const FAULT_RULES: readonly FaultRule[] = [
       remediation: ['update the driver and the device firmware; report the fault line to the driver maintainers',
         'if a user-space driver owns the device, check that every buffer and interrupt address it programs is set and mapped',
         'last resort on trusted hardware: iommu=pt (removes DMA protection)'],
+    }),
+  },
+  {
+    id: 'device-unknown-to-iommu',
+    category: 'kernel-bug',
+    // A live device (it raises interrupts) with neither a context entry nor a usable IRTE: the
+    // kernel never attached it to the IOMMU, rather than a phantom ID or a rebind in progress.
+    when: {kind: 'dma', reasonIs: 'noDomain', timing: 'after-boot', also: (x) => x.facts.interruptRequesters.has(x.g.requester)},
+    explain: (x) => ({
+      summary: `${who(x)} is a live device (it also raised interrupt-remapping faults) with no context entry: the kernel set up neither its DMA domain nor its interrupt remapping — the IOMMU does not know the device`,
+      causes: ['a device hot-added or removed and rescanned after boot whose DMAR device scope the kernel did not update (a kernel bug, fixed by updating the device-scope caches on PCI hotplug)',
+        'the device answering with another requester ID than the one the kernel set up (bus renumbered under it)'],
+      remediation: ['update the kernel; report it with the hotplug/rescan steps that preceded the faults', 'a reboot with the device present at boot attaches it'],
     }),
   },
   {
@@ -544,11 +578,12 @@ export const FAULT_RULES: readonly FaultRule[] = [
   {
     id: 'vmd-msi-remapping',
     category: 'vmd',
-    when: {kind: 'interrupt', reasons: [0x25], requester: 'behind-vmd'},
+    when: {kind: 'interrupt', reasons: [0x25], requester: 'vmd-host'},
     explain: (x) => ({
       summary: `${who(x)} sent a compatibility-format interrupt on a host with Intel VMD: devices behind VMD signal through VMD's own MSI remapping, which the VT-d interrupt remapping then blocks when it is bypassed`,
       causes: ['the vmd driver disabled VMD MSI remapping while VT-d interrupt remapping (x2APIC) is on (Ice Lake and later)'],
       remediation: ['update the kernel (vmd: MSI remapping kept on when interrupt remapping needs it)', 'or turn VMD off in firmware setup'],
+      evidence: cite(x, 'vmd-domain', 'the vmd driver is active on this host'),
     }),
   },
   {
@@ -661,7 +696,29 @@ export function explainFault(x: FaultFacts, firstRecord?: FaultRecord): Explanat
 
 type EventWords = Omit<Explanation, 'rule' | 'evidence'>
 
-export function explainEvent(g: Omit<EventGroup, 'explanation'>, r: LogRecord, ctx: TriageContext, source: string): Explanation {
+/**
+ * Invalidation-queue errors on a host with Intel VMD: a VMD domain reset that briefly opened a bogus
+ * prefetchable window misrouted the IOMMU's own traffic (fixed in the vmd driver, 2023). A time-out
+ * that names a real requester is a device-TLB problem instead.
+ */
+function vmdQueueError(r: LogRecord, contexts: LogFacts['contexts'] | undefined, source: string): Explanation | undefined {
+  const vmd = contexts?.get('vmd-domain')
+  if (vmd === undefined || r.type !== 'qi') return undefined
+  const q = r as QiRecord
+  const noRequester = q.sidRaw === undefined || q.sidRaw === 0 || q.sidRaw === 0xffff
+  if (!(q.event === 'queue-error' || q.event === 'invalid-descriptor' || ((q.event === 'timeout' || q.event === 'completion-error') && noRequester))) return undefined
+  return {
+    rule: 'vmd-queue-error', category: 'vmd', certainty: 'likely',
+    summary: `the IOMMU's invalidation queue failed (${q.event}) on a host with Intel VMD${vmd.detail ? ` (${vmd.detail})` : ''}: a VMD domain reset can briefly enable a bogus prefetchable window that misroutes the IOMMU's own requests`,
+    causes: ['the vmd driver resetting its domain with a stale prefetch window (fixed upstream: clear the upper prefetch limit before the reset)', 'a kernel bug in the invalidation path'],
+    remediation: ['update the kernel (PCI: vmd fixes)', 'or turn VMD off in firmware setup', 'report with the QI HEAD/PRIOR lines if a fixed kernel still shows it'],
+    evidence: [{fact: `${r.type} ${q.event}: "${r.text}"`, source: `${source}:${r.line}`}, {fact: `the vmd driver is active${vmd.detail ? ` at ${vmd.detail}` : ''}`, source: `${source}:${vmd.line}`}],
+  }
+}
+
+export function explainEvent(g: Omit<EventGroup, 'explanation'>, r: LogRecord, ctx: TriageContext, source: string, contexts?: LogFacts['contexts']): Explanation {
+  const vmd = vmdQueueError(r, contexts, source)
+  if (vmd !== undefined) return vmd
   const evidence: Evidence[] = [{fact: `${g.count}× "${g.sample}"`, source: `${source}:${g.first.line}`}]
   const device = g.device
   if (device !== undefined && ctx.topology !== undefined) {

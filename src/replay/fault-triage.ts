@@ -504,7 +504,7 @@ export class FaultTriage {
       return full
     })
     faults.sort((a, b) => (b.count + b.suppressedNearby) - (a.count + a.suppressedNearby) || a.first.line - b.first.line)
-    const events: EventGroup[] = [...this.events.values()].map(({group, record}) => ({...group, explanation: explainEvent(group, record, this.ctx, this.source())}))
+    const events: EventGroup[] = [...this.events.values()].map(({group, record}) => ({...group, explanation: explainEvent(group, record, this.ctx, this.source(), this.contexts)}))
     events.sort((a, b) => b.count - a.count || a.first.line - b.first.line)
     const context: ContextGroup[] = [...this.contexts.entries()].map(([event, c]) => {
       const group: ContextGroup = {event, count: c.count, first: c.first, ...(c.detail === undefined ? {} : {detail: c.detail})}

@@ -1,7 +1,8 @@
 /**
  * Lines that are not faults but change what a fault means: chipset errata, firmware-table bugs the
- * kernel reports, out-of-tree RMRR relaxing, kdump table copies, an oops in the fault dumper, a
- * driver unmapping what it never mapped, a device removed from its group. Triage attaches them to
+ * kernel reports, out-of-tree RMRR relaxing, kdump table copies and a kdump kernel's command line,
+ * an oops in the fault dumper, a driver unmapping what it never mapped, a device removed from its
+ * group, the vmd driver (Intel VMD is on). Triage attaches them to
  * the explanation (src/replay/fault-triage.ts).
  */
 import type {RecordBase} from './records.js'
@@ -19,6 +20,8 @@ export type ContextEvent =
   | 'ioapic-timer-panic' // "timer doesn't work through Interrupt-remapped IO-APIC"
   | 'unmap-unmatched' // WARNING in intel_unmap: a driver unmapped a page it never mapped
   | 'device-removed' // "pci …: Removing from iommu group N"
+  | 'vmd-domain' // any line of the vmd driver ("vmd 0000:64:05.5: Bound to PCI domain 10000"): Intel VMD is on
+  | 'kdump-kernel' // a kernel command line with elfcorehdr= (kexec adds it for the capture kernel)
 
 export interface ContextRecord extends RecordBase {
   type: 'context'
@@ -51,5 +54,7 @@ export const CONTEXT_SHAPES: Shape[] = [
   context('kdump-tables-copied', 'translation', /Copied translation tables from previous kernel|Translation already enabled - trying to copy translation structures|Translation was enabled for \S+ but we are not in kdump mode/),
   context('ioapic-timer-panic', 'Interrupt-remapped IO-APIC', /timer doesn't work through Interrupt-remapped IO-APIC/),
   context('unmap-unmatched', 'intel_unmap', /WARNING: .*(?:intel-iommu\.c|intel\/iommu\.c|iommu\.c):\d+ intel_unmap/),
+  context('vmd-domain', 'vmd ', /\bvmd ([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): /, (m) => m[1]),
+  context('kdump-kernel', 'elfcorehdr=', /ommand line: .*\belfcorehdr=(\S+)/, (m) => `elfcorehdr=${m[1]}`),
   context('device-removed', 'Removing from iommu group', /([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): Removing from iommu group (\d+)/, (m) => m[1]),
 ]

@@ -30,7 +30,8 @@ export const SHAPES: readonly Shape[] = [
 
 /** Lines worth a closer look contain one of these; everything else is skipped cheaply. */
 // The old AMD-Vi split form puts the event (IO_PAGE_FAULT device=…) on a line of its own.
-export const CANDIDATE = /DMAR|dmar|INTR-REMAP|AMD-Vi|IOMMU|iommu|VT-d|remapping|remapped|PCI-DMA|_(?:FAULT|ERROR|TIMEOUT|REQUEST|ENTRY) device=/
+// Context lines: the vmd driver's (VMD is on), a kdump kernel's command line (kexec adds elfcorehdr=).
+export const CANDIDATE = /DMAR|dmar|INTR-REMAP|AMD-Vi|IOMMU|iommu|VT-d|remapping|remapped|PCI-DMA|_(?:FAULT|ERROR|TIMEOUT|REQUEST|ENTRY) device=|\bvmd [0-9a-f]{4}:|ommand line: .*\belfcorehdr=/
 /** The same keywords, for scanning a whole block at once (Xen's "[VT-D]" lines carry DMAR or INTR-REMAP). */
 export const CANDIDATE_SCAN = new RegExp(CANDIDATE.source, 'g')
 
