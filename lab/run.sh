@@ -124,6 +124,7 @@ scenario_file() { echo "$LAB_DIR/scenarios/$1.sh"; }
 
 load_scenario() {
   TITLE=''; TOPOLOGY=''; INJECT=''; IOMMU=''; KERNEL_ARGS=''; MODULES=''; ACTIONS=''; TRACE=''
+  MACHINE=q35; IOMMU_NAME='emulated VT-d'
   DEVICES=()
   # shellcheck disable=SC1090
   . "$(scenario_file "$1")"
@@ -161,7 +162,7 @@ run_scenario() { # NAME
   # no_timer_check: under TCG on a busy host the IO-APIC timer probe can miss its window and
   # panic ("timer doesn't work through Interrupt-remapped IO-APIC"); the check proves nothing here.
   local append="console=ttyS0 panic=-1 no_timer_check${KERNEL_ARGS:+ $KERNEL_ARGS}"
-  local qemu=(qemu-system-x86_64 -machine q35,accel=tcg -smp 1 -m 256M -nodefaults -display none
+  local qemu=(qemu-system-x86_64 -machine "$MACHINE,accel=tcg" -smp 1 -m 256M -nodefaults -display none
     -no-reboot -monitor none -serial "file:$work/console.log" -serial "file:$work/xfer.txt")
   [ -n "$IOMMU" ] && qemu+=(-device "$IOMMU")
   qemu+=("${DEVICES[@]}")
@@ -210,7 +211,7 @@ write_readme() { # NAME OUT SECONDS QEMU-CMDLINE APPEND
     echo "# lab-$name: $TITLE"
     echo
     echo "Real-kernel snapshot made by \`lab/run.sh $name\` (scenario \`lab/scenarios/$name.sh\`):"
-    echo "Debian's \`$KPKG\` ($KVERSION) booted under QEMU $(qemu-system-x86_64 --version | head -n1 | sed 's/QEMU emulator version //') (TCG, q35, emulated VT-d),"
+    echo "Debian's \`$KPKG\` ($KVERSION) booted under QEMU $(qemu-system-x86_64 --version | head -n1 | sed 's/QEMU emulator version //') (TCG, q35, $IOMMU_NAME),"
     echo "busybox initramfs, snapshot taken inside the guest by the project's own \`capture --script\`."
     echo "Do not edit by hand: rerun the lab."
     echo

@@ -16,6 +16,8 @@ const labNames = readdirSync(fixturesDir).filter((n) => n.startsWith('lab-')).so
 const snap = (name: string) => path.join(fixturesDir, `lab-${name}`)
 const text = (name: string, rel: string) => readFileSync(path.join(snap(name), rel), 'utf8')
 const bytes = (name: string, rel: string) => readFileSync(path.join(snap(name), rel))
+/** The firmware table the scenario's emulated IOMMU publishes: IVRS for amd-iommu, else DMAR. */
+const firmwareTable = (name: string) => (/^IOMMU="amd-iommu/m.test(readFileSync(path.join(repoRoot, 'lab/scenarios', `${name}.sh`), 'utf8')) ? 'IVRS' : 'DMAR')
 
 // --- readers over one snapshot ------------------------------------------------------------
 
@@ -147,9 +149,10 @@ describe('lab snapshots: present and self-consistent', () => {
       expect(meta).toMatchObject({captureMethod: 'sh', hostname: 'vtd-lab', uid: 0, unreadable: []})
     })
 
-    it('carries an ACPI DMAR table with a valid header, length and checksum', () => {
-      const dmar = bytes(name, 'sys/firmware/acpi/tables/DMAR')
-      expect(dmar.subarray(0, 4).toString('latin1')).toBe('DMAR')
+    it(`carries the ACPI ${firmwareTable(name)} table with a valid header, length and checksum`, () => {
+      const signature = firmwareTable(name)
+      const dmar = bytes(name, `sys/firmware/acpi/tables/${signature}`)
+      expect(dmar.subarray(0, 4).toString('latin1')).toBe(signature)
       expect(dmar.readUInt32LE(4)).toBe(dmar.length)
       expect(dmar.reduce((sum, b) => (sum + b) & 0xff, 0)).toBe(0)
     })
@@ -166,7 +169,9 @@ describe('lab snapshots: present and self-consistent', () => {
           expect(link.startsWith('/')).toBe(false)
         }
       }
-      if (all.size > 0) expect([...grouped].sort()).toEqual(pciDevices(name))
+      // The AMD IOMMU is itself a PCI function (its class directory `iommu/ivhdN` sits in it): never grouped.
+      const iommuItself = (bdf: string) => existsSync(path.join(deviceDir(name, bdf), 'iommu')) && !readdirSync(path.join(deviceDir(name, bdf))).includes('iommu_group')
+      if (all.size > 0) expect([...grouped].sort()).toEqual(pciDevices(name).filter((bdf) => grouped.has(bdf) || !iommuItself(bdf)))
       else for (const bdf of pciDevices(name)) expect(existsSync(path.join(deviceDir(name, bdf), 'iommu_group'))).toBe(false)
     })
 

@@ -43,7 +43,8 @@ function collectPciDevice(fs: HostFs, bdf: string, misses: Miss[]): CollectedPci
     driver: readLinkName(fs, attr('driver'), misses),
     driverOverride: nonNull(readTrimmed(fs, attr('driver_override'), misses)),
     iommuGroup: numberOrUndefined(readLinkName(fs, attr('iommu_group'), misses)),
-    iommuUnit: readLinkName(fs, attr('iommu'), misses),
+    // The AMD IOMMU's own PCI function holds the unit's class directory (iommu/ivhdN), not a link to it.
+    iommuUnit: iommuLinkName(fs, attr('iommu'), misses),
     resetMethod: reset.ok ? {...reset, value: reset.value.trim().split(/\s+/).filter(Boolean)} : reset,
     sriov:
       totalVfs === undefined
@@ -93,4 +94,14 @@ function nonNull(text: string | undefined): string | undefined {
 function numberOrUndefined(text: string | undefined): number | undefined {
   const value = text === undefined ? Number.NaN : Number(text)
   return Number.isInteger(value) ? value : undefined
+}
+
+/**
+ * The unit a device is translated by (its `iommu` link). The AMD IOMMU's own PCI function holds
+ * the unit's class directory there (iommu/ivhdN) instead of a link: nothing missing, no unit.
+ */
+function iommuLinkName(fs: HostFs, path: string, misses: Miss[]): string | undefined {
+  const link = fs.readLink(path)
+  if (!link.ok && fs.isDirectory(path)) return undefined
+  return link.ok ? basename(link.value) : note(link, misses)
 }
