@@ -134,6 +134,18 @@ describe('what the report says', () => {
     expect(out).toContain('[DMA Upwards]')
   })
 
+  it('a hand-typed line that keeps only the kernel\'s reason text (no requester, no "fault reason") is unparsed, not "No faults"', () => {
+    // Typed from a screenshot (test/fixtures/fault-cases/cloudpods-r420-typed-reason.case).
+    const typed = 'DMAR: DRHD: hangling fault status req xxx...PTE Read access is not set'
+    expect(bothPaths(typed).map((r) => r.type)).toEqual(['unparsed'])
+    expect(renderFaultsTable(report(typed))).toMatch(/^No fault could be parsed .*1 fault-like line\(s\) were not understood/)
+    for (const reasonOnly of ['DMAR: xx Present bit in context entry is clear', 'DMAR: [INTR-REMAP] xx Blocked a compatibility format interrupt request', 'DMAR: fault addr 1234 (typed)']) {
+      expect(bothPaths(reasonOnly).map((r) => r.type), reasonOnly).toEqual(['unparsed'])
+    }
+    // An IOMMU line that is not a fault stays out of it.
+    expect(bothPaths('DMAR: IOMMU enabled')).toEqual([])
+  })
+
   it('a flood says records were lost to the kernel\'s rate limit', () => {
     const out = renderFaultsTable(report('[  1.0] dmar_fault: 893 callbacks suppressed\n[  1.1] DMAR: [DMA Read] Request device [03:00.0] PASID ffffffff fault addr 9c000000 [fault reason 06] PTE Read access is not set\n'))
     expect(out).toMatch(/893 more lost to the kernel's rate limit/)
@@ -156,7 +168,7 @@ describe('what the report says', () => {
   })
 
   it('0x05 reads as "not mapped writable", 0x27 as the kernel prints it, a missing reason without "not in the kernel\'s tables"', () => {
-    const r = report('DMAR: [DMA Write] Request device [04:00.0] PASID ffffffff fault addr 201a556000 [fault reason 05] PTE Write access is not set\n')
+    const r = report('DMAR: [DMA Write] Request device [04:00.0] PASID ffffffff fault addr ffffc000 [fault reason 05] PTE Write access is not set\n')
     expect(r.faults[0]!.meaning).toMatch(/^Not mapped writable/)
     expect(r.faults[0]!.explanation.causes[0]).toMatch(/wrong DMA direction/)
     const missing = report('dmar: DMAR:[DMA Read] Request device [02:00.0] fault addr a0c58000\n')

@@ -359,3 +359,19 @@ describe('rules that read co-occurring lines the prefilter keeps (vmd driver, kd
     expect(r.faults[0]!.explanation.rule).not.toBe('intel-ipu-private-tables')
   })
 })
+
+describe('address patterns', () => {
+  const lead = (line: string) => triageRecords(parseKernelLog(line), 1, {source: 'log'}).faults[0]!.explanation
+  const read = (addr: string) => `DMAR: [DMA Read] Request device [06:00.0] PASID ffffffff fault addr ${addr} [fault reason 06] PTE Read access is not set`
+
+  it('an address between 4 GiB and 1 TiB is not one the DMA API hands out: a physical address programmed outside it', () => {
+    const e = lead(read('1a5e12000'))
+    expect(e).toMatchObject({rule: 'physical-address-outside-dma-api', category: 'kernel-bypass', certainty: 'cannot-tell'})
+    expect(e.causes.join(' ')).toMatch(/VM/)
+  })
+
+  it('an IOVA-shaped address below 4 GiB, or a kernel-virtual-looking one, stays the generic cannot-tell', () => {
+    expect(lead(read('ffffa000')).rule).toBe('unmapped-iova')
+    expect(lead(read('ffff90d53fada000')).rule).toBe('unmapped-iova')
+  })
+})

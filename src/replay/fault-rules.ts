@@ -69,7 +69,7 @@ type RequesterClass =
   | 'vfio' | 'no-driver' | 'identity-domain' | 'vf' | 'behind-vmd' // host facts (snapshot or live host)
 
 /** Address patterns a rule can ask for. */
-type AddressPattern = 'zero' | 'legacy-low' | 'in-rmrr'
+type AddressPattern = 'zero' | 'legacy-low' | 'in-rmrr' | 'physical-above-4g'
 
 interface Conditions {
   kind?: 'dma' | 'interrupt'
@@ -109,6 +109,13 @@ const IGFX_BDF = '0000:00:02.0'
  * never hands out. Lower addresses look more like a null pointer plus an offset, so they are left out.
  */
 const LEGACY_LOW = {from: 0x10000n, to: 0x100000n}
+/**
+ * Addresses the DMA API does not hand out: Linux allocates a PCI device's IOVAs below 4 GiB first
+ * (top-down from 4 GiB; 64-bit IOVAs only with iommu.forcedac or once that space is full), so an
+ * address between 4 GiB and 1 TiB looks like a host- or guest-physical RAM address programmed
+ * without a mapping. Higher values (kernel virtual addresses, beyond-width garbage) are left out.
+ */
+const PHYSICAL_ABOVE_4G = {from: 1n << 32n, to: 1n << 40n}
 /** Device IDs of Intel VMD controllers (pci_ids / drivers/pci/controller/vmd.c). */
 const VMD_DEVICE_IDS = new Set([0x201d, 0x28c0, 0x467f, 0x4c3d, 0x7d0b, 0x9a0b, 0xa77f, 0xad0b, 0xb60b, 0xb06f])
 
@@ -165,6 +172,8 @@ function hasAddress(x: FaultFacts, p: AddressPattern): boolean {
       return a >= LEGACY_LOW.from && a < LEGACY_LOW.to
     case 'in-rmrr':
       return x.rmrrHits.length > 0 || x.reservedHits.some((h) => h.region.type.startsWith('direct'))
+    case 'physical-above-4g':
+      return a >= PHYSICAL_ABOVE_4G.from && a < PHYSICAL_ABOVE_4G.to
   }
 }
 
@@ -475,6 +484,22 @@ export const FAULT_RULES: readonly FaultRule[] = [
       summary: `${who(x)} is in an identity (passthrough) domain, which maps all RAM 1:1: ${at(x)} is outside the mapped memory`,
       causes: ['DMA to MMIO or peer-to-peer space', 'a corrupted address'],
       remediation: ['check the address against /proc/iomem', 'update the device firmware and driver'],
+    }),
+  },
+  {
+    id: 'physical-address-outside-dma-api',
+    category: 'kernel-bypass',
+    // Narrows to buffers programmed outside the DMA API; a VM's guest-physical address looks the same.
+    certainty: 'cannot-tell',
+    when: {kind: 'dma', reasonIs: 'unmappedAddress', address: 'physical-above-4g', notRequester: 'vfio'},
+    explain: (x) => ({
+      summary: `${who(x)} ${did(x)} ${at(x)}, above 4 GiB where the kernel's DMA API does not hand out addresses (it allocates a device's IOVAs below 4 GiB first): the device was given a physical address outside the DMA API, so nothing maps it; ${notTold(x)} who programmed it`,
+      causes: ['a kernel-bypass or user-space driver handing the device physical addresses (DPDK/SPDK with UIO or iova-mode=pa, PF_RING ZC, netmap, a vendor SDK such as a switch ASIC\'s)',
+        'an out-of-tree driver that computes bus addresses with virt_to_phys() instead of mapping its buffers',
+        'in a VM: a guest-physical address the VFIO domain does not map'],
+      remediation: ['use the framework\'s IOMMU-aware mode (vfio-pci with iova-mode=va for DPDK/SPDK, the vendor\'s DMA helper driver) so its buffers are mapped',
+        'on trusted hardware only: iommu=pt (identity mapping) for hosts that must run such drivers',
+        'run vtd-check faults on the host (or with --root) to see the requester\'s driver'],
     }),
   },
   {

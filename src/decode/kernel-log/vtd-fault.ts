@@ -175,5 +175,9 @@ export const VTD_FAULT_SHAPES: Shape[] = [
   },
 ]
 
-/** A fault-looking line that no shape took: reported as `unparsed`, never dropped. */
-export const FAULT_LOOKING = /Request device|fault reason|IO_PAGE_FAULT/i
+/**
+ * A fault-looking line that no shape took: reported as `unparsed`, never dropped. Besides the
+ * record's own words, the kernel's reason texts: a hand-typed or paraphrased paste often keeps
+ * only those ("DRHD: hangling fault status req xxx...PTE Read access is not set").
+ */
+export const FAULT_LOOKING = /Request device|fault reason|IO_PAGE_FAULT|fault addr|access is not set|bit in (?:root|context) entry is clear|compatibility format interrupt/i
