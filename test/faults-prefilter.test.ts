@@ -69,7 +69,11 @@ describe('byte prefilter', () => {
       expect(missed, path.basename(file)).toEqual([])
       // …so every record the line-by-line parser makes comes out of the byte path, identical.
       const expected = parseKernelLog(text)
-      for (const r of expected) expect(scanned.has(r.line - 1), `${path.basename(file)}:${r.line}`).toBe(true)
+      // The e820 map has no keyword: a boot's first lines are read line by line (parser.ts EARLY_LINES).
+      for (const r of expected) {
+        if (r.type === 'context' && r.event.startsWith('e820-')) expect(r.line).toBeLessThanOrEqual(512)
+        else expect(scanned.has(r.line - 1), `${path.basename(file)}:${r.line}`).toBe(true)
+      }
       for (const blockSize of [1, 100, 4096, 1 << 20]) {
         const got = byBlocks(bytes, blockSize)
         expect(got.records.map(strip), `${path.basename(file)} @${blockSize}`).toEqual(expected.map(strip))
@@ -109,6 +113,7 @@ describe('byte prefilter', () => {
       '(XEN) [VT-D]DMAR:[DMA Read] Request device [0000:00:02.0] fault addr 7cd85000',
       '(XEN) DMAR: reason 06 - PTE Read access is not set',
       '[ 10.0] vmd 0000:64:05.5: Bound to PCI domain 10000',
+      '[    0.000000] BIOS-e820: [mem 0x000000007c000000-0x000000007fffffff] reserved',
       '[ 0.000000] Command line: BOOT_IMAGE=/vmlinuz irqpoll reset_devices elfcorehdr=0x73000000',
       'A Set TR Deq Ptr command is pending; vmd-like vmdx 0000: not vmd',
       '',

@@ -375,3 +375,34 @@ describe('address patterns', () => {
     expect(lead(read('ffff90d53fada000')).rule).toBe('unmapped-iova')
   })
 })
+
+describe('the e820 map (a boot\'s first lines)', () => {
+  const map = [
+    '[    0.000000] BIOS-e820: [mem 0x0000000000000000-0x000000000009efff] usable',
+    '[    0.000000] BIOS-e820: [mem 0x0000000000100000-0x000000006fffffff] usable',
+    '[    0.000000] BIOS-e820: [mem 0x0000000070000000-0x0000000070ffffff] reserved',
+    '[    0.000000] BIOS-e820: [mem 0x0000000071000000-0x000000007bffffff] usable',
+    '[    0.000000] BIOS-e820: [mem 0x00000000ff000000-0x00000000ffffffff] reserved',
+  ].join('\n')
+  const fault = (bdf: string, addr: string) => `[  300.0] DMAR: [DMA Write NO_PASID] Request device [${bdf}] fault addr 0x${addr} [fault reason 0x05] PTE Write access is not set`
+  const lead = (text: string) => triageRecords(parseKernelLog(text), text.split('\n').length, {source: 'log'}).faults[0]!.explanation
+
+  it('parses both spellings (3.x+ inclusive ends, older exclusive ones) into reserved and usable ranges', () => {
+    const old = parseKernelLog('BIOS-e820: 000000007c000000 - 0000000080000000 (reserved)\nBIOS-e820: 0000000000100000 - 000000007c000000 (usable)\nBIOS-e820: 00000000fed00000 - 00000000fed00400 (ACPI NVS)')
+    expect(old.map((r) => r.type === 'context' ? [r.event, r.detail] : r.type)).toEqual([['e820-reserved', '0x7c000000-0x7fffffff'], ['e820-usable', '0x100000-0x7bffffff']])
+  })
+
+  it('an unmapped address in a firmware hole inside low RAM is undeclared firmware DMA, citing the map line', () => {
+    const e = lead(`${map}\n${fault('04:00.0', '70012000')}`)
+    expect(e).toMatchObject({rule: 'address-in-e820-reserved', category: 'firmware-dma'})
+    expect(e.evidence.map((v) => v.source)).toContain('log:3')
+  })
+
+  it('not for the reserved ranges above RAM (the DMA API hands out IOVAs there), the iGPU, or a map read past the first lines', () => {
+    expect(lead(`${map}\n${fault('04:00.0', 'ffffc000')}`).rule).toBe('unmapped-iova')
+    expect(lead(`${map}\n${fault('00:02.0', '70012000')}`).category).toBe('igfx')
+    const late = `${'[    0.1] filler\n'.repeat(600)}${map}\n${fault('04:00.0', '70012000')}`
+    expect(parseKernelLog(late).some((r) => r.type === 'context')).toBe(false)
+    expect(lead(late).rule).toBe('unmapped-iova')
+  })
+})

@@ -32,6 +32,8 @@ export interface LogFacts {
   interruptRequesters: Set<string>
   /** The stamps are seconds since boot, or the IOMMU init line is in the log: timing rules can apply. */
   bootTimeline: boolean
+  /** Reserved ranges of the log's e820 map inside low RAM (inclusive ends), with their lines. */
+  e820Reserved: Array<{base: bigint; end: bigint; line: number}>
 }
 
 type Group = Omit<FaultGroup, 'explanation' | 'trace'>
@@ -69,7 +71,7 @@ type RequesterClass =
   | 'vfio' | 'no-driver' | 'identity-domain' | 'vf' | 'behind-vmd' // host facts (snapshot or live host)
 
 /** Address patterns a rule can ask for. */
-type AddressPattern = 'zero' | 'legacy-low' | 'in-rmrr' | 'physical-above-4g'
+type AddressPattern = 'zero' | 'legacy-low' | 'in-rmrr' | 'in-e820-reserved' | 'physical-above-4g'
 
 interface Conditions {
   kind?: 'dma' | 'interrupt'
@@ -172,9 +174,17 @@ function hasAddress(x: FaultFacts, p: AddressPattern): boolean {
       return a >= LEGACY_LOW.from && a < LEGACY_LOW.to
     case 'in-rmrr':
       return x.rmrrHits.length > 0 || x.reservedHits.some((h) => h.region.type.startsWith('direct'))
+    case 'in-e820-reserved':
+      return e820Hit(x) !== undefined
     case 'physical-above-4g':
       return a >= PHYSICAL_ABOVE_4G.from && a < PHYSICAL_ABOVE_4G.to
   }
+}
+
+/** The log's e820-reserved range that holds the faulting address, if any. */
+function e820Hit(x: FaultFacts): LogFacts['e820Reserved'][number] | undefined {
+  const a = x.g.address
+  return a === undefined || x.g.kind !== 'dma' ? undefined : x.facts.e820Reserved.find((r) => a >= r.base && a <= r.end)
 }
 
 export function ruleApplies(rule: FaultRule, x: FaultFacts): boolean {
@@ -340,6 +350,23 @@ export const FAULT_RULES: readonly FaultRule[] = [
           : ['do not assign a device that has an RMRR; choose another device or slot',
             'disable the firmware feature that owns the range (USB legacy support, HPE "shared memory" per slot)',
             'update the firmware'],
+      }
+    },
+  },
+  {
+    id: 'address-in-e820-reserved',
+    category: 'firmware-dma',
+    // The iGPU's stolen memory is e820-reserved too; the igfx rules below know that case better.
+    when: {kind: 'dma', reasonIs: 'unmappedAddress', address: 'in-e820-reserved', notRequester: 'igfx'},
+    explain: (x) => {
+      const r = e820Hit(x)!
+      return {
+        summary: `${who(x)} ${did(x)} ${at(x)}, inside the e820-reserved range [${hex(r.base)}-${hex(r.end)}]: memory the firmware keeps for itself and the kernel never hands to drivers, with no RMRR asking the IOMMU to map it — firmware-initiated DMA the platform did not declare`,
+        causes: ['firmware (SMM, ME/CSME, BMC, USB legacy emulation, a Thunderbolt/USB4 connection manager) DMA-ing into its own buffer for this device',
+          'a missing RMRR in the DMAR table for that buffer (a firmware bug)'],
+        remediation: ['update the firmware; report the missing RMRR with this line and the e820 map to the platform vendor',
+          'disable the firmware feature that owns the device\'s DMA (USB legacy support, BMC shared NIC, Thunderbolt pre-boot support) if not needed'],
+        evidence: [{fact: `e820 map: [${hex(r.base)}-${hex(r.end)}] reserved`, source: `${x.source}:${r.line}`}],
       }
     },
   },

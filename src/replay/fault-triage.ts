@@ -267,6 +267,10 @@ export class FaultTriage {
   private bootTimeline = false
   private readonly contexts = new Map<ContextEvent, {line: number; detail?: string; count: number; first: Seen}>()
   private readonly removed = new Map<string, number>()
+  /** The firmware's reserved ranges from the log's e820 map (bounded: a map has a few dozen lines). */
+  private readonly e820Reserved: LogFacts['e820Reserved'] = []
+  /** The end of the highest usable e820 range below 4 GiB. */
+  private lowRamTop = 0n
   private readonly interruptRequesters = new Set<string>()
 
   constructor(private readonly ctx: TriageContext = {}) {}
@@ -325,6 +329,14 @@ export class FaultTriage {
         if (c !== undefined) c.count++
         else this.contexts.set(r.event, {line: r.line, count: 1, first: seen(r), ...(r.detail === undefined ? {} : {detail: r.detail})})
         if (r.event === 'device-removed' && r.detail !== undefined && !this.removed.has(r.detail)) this.removed.set(r.detail, r.line)
+        if (r.event === 'e820-reserved' && r.detail !== undefined && this.e820Reserved.length < 256) {
+          const [from, to] = r.detail.split('-')
+          this.e820Reserved.push({base: BigInt(from!), end: BigInt(to!), line: r.line})
+        }
+        if (r.event === 'e820-usable' && r.detail !== undefined) {
+          const end = BigInt(r.detail.split('-')[1]!)
+          if (end < 1n << 32n && end > this.lowRamTop) this.lowRamTop = end
+        }
         return
       }
       case 'walk-dump':
@@ -489,6 +501,9 @@ export class FaultTriage {
     const facts: LogFacts = {
       contexts: this.contexts, removed: this.removed, listed: new Set(this.logGroups.keys()),
       interruptRequesters: this.interruptRequesters, bootTimeline: this.bootTimeline,
+      // Only the firmware's holes inside low RAM: the DMA API hands out IOVAs top-down from 4 GiB,
+      // through the reserved ranges above RAM (flash, MMIO), so those say nothing about a fault.
+      e820Reserved: this.e820Reserved.filter((r) => r.end < this.lowRamTop),
     }
     const faults: FaultGroup[] = [...this.groups.values()].map(({group, firstRecord, timeline}) => {
       if (timeline !== undefined) {

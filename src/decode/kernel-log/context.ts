@@ -22,6 +22,8 @@ export type ContextEvent =
   | 'device-removed' // "pci …: Removing from iommu group N"
   | 'vmd-domain' // any line of the vmd driver ("vmd 0000:64:05.5: Bound to PCI domain 10000"): Intel VMD is on
   | 'kdump-kernel' // a kernel command line with elfcorehdr= (kexec adds it for the capture kernel)
+  | 'e820-reserved' // "BIOS-e820: [mem 0x…-0x…] reserved": memory the firmware keeps (detail "0xstart-0xend", inclusive)
+  | 'e820-usable' // "BIOS-e820: [mem 0x…-0x…] usable": RAM the kernel may hand out (same detail)
 
 export interface ContextRecord extends RecordBase {
   type: 'context'
@@ -56,5 +58,18 @@ export const CONTEXT_SHAPES: Shape[] = [
   context('unmap-unmatched', 'intel_unmap', /WARNING: .*(?:intel-iommu\.c|intel\/iommu\.c|iommu\.c):\d+ intel_unmap/),
   context('vmd-domain', 'vmd ', /\bvmd ([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): /, (m) => m[1]),
   context('kdump-kernel', 'elfcorehdr=', /ommand line: .*\belfcorehdr=(\S+)/, (m) => `elfcorehdr=${m[1]}`),
+  // The firmware's memory map, printed in the first lines of a boot (parser.ts EARLY_LINES); only
+  // reserved and usable ranges matter here. 3.x+ prints inclusive ends, older kernels an exclusive one.
+  {
+    name: 'context-e820',
+    probe: 'BIOS-e820',
+    re: /BIOS-e820: (?:\[mem 0x([0-9a-f]+)-0x([0-9a-f]+)\] (reserved|usable)\s*$|([0-9a-f]{8,16}) - ([0-9a-f]{8,16}) \((reserved|usable)\))/,
+    build: (m, cx) => {
+      const end = m[2] !== undefined ? BigInt('0x' + m[2]) : BigInt('0x' + m[5]!) - 1n
+      const start = BigInt('0x' + (m[1] ?? m[4]!))
+      const event = (m[3] ?? m[6]) === 'usable' ? 'e820-usable' : 'e820-reserved'
+      return {...cx.base, type: 'context', event, detail: `0x${start.toString(16)}-0x${end.toString(16)}`}
+    },
+  },
   context('device-removed', 'Removing from iommu group', /([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): Removing from iommu group (\d+)/, (m) => m[1]),
 ]

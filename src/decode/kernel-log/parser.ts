@@ -94,7 +94,7 @@ export class LogParser implements HeadHolder, RelativeClock {
   push(rawLine: string): LogRecord[] {
     this.lineNo++
     const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine
-    if (!CANDIDATE.test(line) && this.partial === undefined) {
+    if (!CANDIDATE.test(line) && this.partial === undefined && !(this.lineNo <= EARLY_LINES && line.includes(EARLY_KEYWORD))) {
       // dmesg -H stamps are deltas: every line's delta counts, even on lines we skip.
       if (line.charCodeAt(0) === 0x5b && RELATIVE_STAMP.test(line)) this.stripPrefixes(line)
       return this.flushHeld()
@@ -121,6 +121,22 @@ export class LogParser implements HeadHolder, RelativeClock {
    * so nothing kept pins the block). Without `bytes`, `block` is the text (latin1 or UTF-8).
    */
   pushText(block: string, sink: (r: LogRecord) => void, bytes?: Buffer): void {
+    if (this.lineNo < EARLY_LINES) {
+      // A boot's first lines (the e820 map) go line by line; the fast paths take the rest.
+      const length = bytes?.length ?? block.length
+      let cut = 0
+      for (let left = EARLY_LINES - this.lineNo; left > 0 && cut < length; left--) {
+        const nl = bytes !== undefined ? bytes.indexOf(10, cut) : block.indexOf('\n', cut)
+        cut = nl === -1 ? length : nl + 1
+      }
+      const head = bytes !== undefined ? bytes.toString('utf8', 0, cut) : block.slice(0, cut)
+      const lines = head.split('\n')
+      if (lines[lines.length - 1] === '') lines.pop()
+      this.pushMany(lines, sink)
+      if (cut >= length) return
+      if (bytes !== undefined) bytes = bytes.subarray(cut)
+      else block = block.slice(cut)
+    }
     if (bytes !== undefined) {
       const scanner = byteScanner()
       if (scanner !== null) return this.pushBytes(bytes, scanner, sink)
@@ -647,6 +663,13 @@ export class LogParser implements HeadHolder, RelativeClock {
     return out
   }
 }
+
+/**
+ * A boot's first lines are read line by line and may also be the firmware's memory map (the e820
+ * lines carry no IOMMU keyword; the kernel prints them within its first few dozen lines).
+ */
+const EARLY_LINES = 512
+const EARLY_KEYWORD = 'BIOS-e820'
 
 /** Bytes scanned and parsed at a time (pushBytes): well inside a core's L2 cache (64–256 KiB measured alike). */
 const SCAN_SLICE = 128 * 1024
