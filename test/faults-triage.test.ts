@@ -284,8 +284,8 @@ describe('bounded memory', () => {
     expect(other.count).toBe(500)
     expect(r.faults.reduce((n, f) => n + f.count, 0)).toBe(total)
     const table = renderFaultsTable(faultsToJson(r, {origin: 'file', path: 'x', lines: total}), {detail: 0})
-    // the folded group (500) leads; 24 single-page rows follow; 9976 groups of one line each remain
-    expect(table).toMatch(/… and 9976 more group\(s\) with 9976 fault line\(s\)/)
+    // the folded group (500) leads; 24 single-page rows follow; the other groups of one line each remain
+    expect(table).toContain(`… and ${MAX_GROUPS - 24} more group(s) with ${MAX_GROUPS - 24} fault line(s)`)
     expect(other.explanation.summary).toMatch(/many other pages/)
   })
 })

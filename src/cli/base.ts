@@ -141,6 +141,15 @@ export abstract class BaseCommand extends Command {
     this.error(`no ${signature} table at ${read.path}: ${table.why}`, {exit: EXIT.unknown, suggestions: table.suggestions})
   }
 
+  /**
+   * JSON goes out as JSON.stringify writes it. oclif's logJson runs it through colorizeJson, a
+   * regex tokenizer that slices the text token by token and keeps an object per token: on a
+   * large report (a fault storm, a hostile DMAR) that took hundreds of MB and most of the time.
+   */
+  override logJson(json: unknown): void {
+    process.stdout.write(JSON.stringify(json, null, 2) + '\n')
+  }
+
   /** Text output goes through here: strings from the host or a snapshot must not act on the terminal. */
   protected print(text: string): void {
     process.stdout.write(terminalSafe(text))

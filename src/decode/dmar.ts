@@ -25,6 +25,14 @@ export const DMAR_HEADER_LENGTH = 48
 const STRUCTURE_HEADER_LENGTH = 4
 /** Device scope: type, length, flags, reserved, enumeration id, start bus; then {dev, fn} pairs. */
 const SCOPE_HEADER_LENGTH = 6
+/**
+ * Real tables hold tens of structures (a large server: a few hundred). A hostile table of
+ * 4-byte structures would otherwise become millions of objects (8 MB → 2.6 GB); past these
+ * counts decoding stops with a problem saying so, as it does on a broken length.
+ */
+export const MAX_DMAR_STRUCTURES = 4096
+/** Device scopes plus their path entries, table-wide (a scope of a real table has one to three). */
+export const MAX_DMAR_SCOPE_ENTRIES = 8192
 
 const DRHD_LAYOUT = {
   flags: {at: 4, kind: 'u8'},
@@ -188,10 +196,19 @@ export interface DmarTable extends AcpiHeaderFields {
 // ---------------------------------------------------------------------------------------------
 // Device scopes
 
-function decodeScopes(bytes: Uint8Array, from: number, end: number, problems: string[]): DeviceScope[] {
+/** What is left of MAX_DMAR_SCOPE_ENTRIES for the rest of the table. */
+interface ScopeBudget {
+  left: number
+}
+
+function decodeScopes(bytes: Uint8Array, from: number, end: number, problems: string[], budget: ScopeBudget): DeviceScope[] {
   const scopes: DeviceScope[] = []
   let at = from
   while (at < end) {
+    if (budget.left <= 0) {
+      problems.push(`more than ${MAX_DMAR_SCOPE_ENTRIES} device scopes and path entries in the table: the ${end - at} byte(s) of scopes from ${hex(at)} on were not decoded`)
+      break
+    }
     const head = readWhole(bytes, at, end, SCOPE_LAYOUT)
     if ('truncatedAt' in head) {
       problems.push(`${truncatedAt(head.truncatedAt)}: device scope at ${hex(at)} needs ${SCOPE_HEADER_LENGTH} bytes`)
@@ -205,6 +222,7 @@ function decodeScopes(bytes: Uint8Array, from: number, end: number, problems: st
     const scopeEnd = Math.min(at + head.length, end)
     const path: PciPathEntry[] = []
     for (let p = at + SCOPE_HEADER_LENGTH; p + 2 <= scopeEnd; p += 2) path.push({device: bytes[p] ?? 0, function: bytes[p + 1] ?? 0})
+    budget.left -= 1 + path.length
     const scope: DeviceScope = {
       type: SCOPE_TYPES[head.typeCode] ?? 'unknown',
       typeCode: head.typeCode,
@@ -230,7 +248,7 @@ interface StructureDecoder {
   name: StructureName
   /** Bytes before the variable part (scopes or name); shorter structures cannot be decoded. */
   fixedLength: number
-  build(bytes: Uint8Array, start: number, end: number, common: StructureCommon): DmarStructure
+  build(bytes: Uint8Array, start: number, end: number, common: StructureCommon, budget: ScopeBudget): DmarStructure
 }
 
 function scoped<L extends Layout>(
@@ -242,9 +260,9 @@ function scoped<L extends Layout>(
   return {
     name,
     fixedLength: scopesAt,
-    build(bytes, start, end, common) {
+    build(bytes, start, end, common, budget) {
       const fields = readLayout(bytes, start, end, layout) as Fields<L>
-      const scopes = decodeScopes(bytes, start + scopesAt, end, common.problems)
+      const scopes = decodeScopes(bytes, start + scopesAt, end, common.problems, budget)
       return {type: name, ...common, ...shape(fields, scopes)} as unknown as DmarStructure
     },
   }
@@ -299,8 +317,13 @@ const STRUCTURE_DECODERS: Record<number, StructureDecoder> = {
 
 function decodeStructures(bytes: Uint8Array, from: number, end: number, problems: string[]): DmarStructure[] {
   const structures: DmarStructure[] = []
+  const budget: ScopeBudget = {left: MAX_DMAR_SCOPE_ENTRIES}
   let at = from
   while (at < end) {
+    if (structures.length >= MAX_DMAR_STRUCTURES) {
+      problems.push(`more than ${MAX_DMAR_STRUCTURES} structures: the ${end - at} byte(s) from ${hex(at)} on were not decoded`)
+      break
+    }
     if (at + STRUCTURE_HEADER_LENGTH > end) {
       problems.push(`${truncatedAt(end)}: ${end - at} byte(s) after the last structure are too short for a structure header`)
       break
@@ -317,7 +340,7 @@ function decodeStructures(bytes: Uint8Array, from: number, end: number, problems
     if (at + length > end) common.problems.push(`${truncatedAt(end)}: structure length ${length} runs past the table end`)
     const decoder = STRUCTURE_DECODERS[typeCode]
     if (decoder !== undefined && structEnd - at >= decoder.fixedLength) {
-      structures.push(decoder.build(bytes, at, structEnd, common))
+      structures.push(decoder.build(bytes, at, structEnd, common, budget))
     } else {
       const unknown: UnknownStructure = {type: 'unknown', ...common, raw: rawHex(bytes, at, structEnd)}
       if (decoder !== undefined) {

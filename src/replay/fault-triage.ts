@@ -161,6 +161,8 @@ export interface TriageSummary {
   beforeSince: number
   formats: Record<string, number>
   amdVi: number
+  /** Fault and event lines past the group caps (MAX_GROUPS + MAX_FOLDED_GROUPS, MAX_EVENT_GROUPS): counted, not grouped. */
+  ungrouped: number
 }
 
 /** A line that changes what the faults mean (chipset erratum, firmware-table bug, kdump …). */
@@ -198,8 +200,19 @@ const STORM_BURST = 10 // the kernel's ratelimit burst
  */
 const EARLY_BOOT_S = 2
 const TIMELINE_BUCKETS = 48
-/** Distinct groups kept before new pages fold into per-requester "other pages" groups. */
-export const MAX_GROUPS = 10_000
+/**
+ * Distinct groups kept before new pages fold into per-requester "other pages" groups. Each group
+ * is explained and traced at the end; 2000 keep a 300 k-line storm of distinct pages under
+ * 200 MB peak (10 000 took about 300 MB), and no reader goes through more than a few hundred.
+ */
+export const MAX_GROUPS = 2000
+/**
+ * "Other pages" groups kept past MAX_GROUPS; past these a fault is only counted (summary.ungrouped,
+ * the "and N more" line), so a storm of distinct requester × page keys stays bounded in memory.
+ */
+export const MAX_FOLDED_GROUPS = 1000
+/** Event groups (QI, PRQ, AMD-Vi, unrecognised lines …) kept; further new ones are only counted. */
+export const MAX_EVENT_GROUPS = 2000
 
 function faultKey(f: FaultRecord): string {
   // A redacted address or index ("ffxxxxxx") is unknown, not zero.
@@ -252,8 +265,9 @@ export class FaultTriage {
   private pendingSuppressed = 0
   private readonly summary: TriageSummary = {
     linesRead: 0, faultRecords: 0, dmaFaults: 0, interruptFaults: 0, suppressed: 0, overflows: 0, pageRequestOverflows: 0,
-    statusLines: 0, untimed: 0, beforeSince: 0, formats: {}, amdVi: 0,
+    statusLines: 0, untimed: 0, beforeSince: 0, formats: {}, amdVi: 0, ungrouped: 0,
   }
+  private foldedGroups = 0
   private readonly logRmrrs: TriageResult['logContext']['rmrrs'] = []
   private readonly rmrrSeen = new Set<string>()
   private readonly logGroups = new Map<string, number>()
@@ -388,6 +402,10 @@ export class FaultTriage {
     if (f.kind === 'interrupt') this.interruptRequesters.add(f.requester)
     if (f.time?.style === 'monotonic') this.bootTimeline = true
     const st = this.groupFor(f)
+    if (st === undefined) {
+      s.ungrouped++
+      return
+    }
     const g = st.group
     g.count++
     g.last = seen(f)
@@ -419,18 +437,22 @@ export class FaultTriage {
    * never changes once made (groups are only added; past MAX_GROUPS a missing key stays missing
    * and folds the same way), so a hit is the group findGroup would return.
    */
-  private groupFor(f: FaultRecord): GroupState {
+  private groupFor(f: FaultRecord): GroupState | undefined {
     const m = this.keyMemo.get(f.text)
     if (m !== undefined && m.requester === f.requester && m.kind === f.kind && m.reason === f.reason && m.access === f.access
       && m.address === f.address && m.index === f.index && m.pasid === f.pasid) return m.st
     const st = this.findGroup(f)
+    if (st === undefined) return undefined
     if (this.keyMemo.size >= KEY_MEMO_MAX) this.keyMemo.clear()
     this.keyMemo.set(f.text, {requester: f.requester, kind: f.kind, reason: f.reason, access: f.access, address: f.address, index: f.index, pasid: f.pasid, st})
     return st
   }
 
-  /** The group faultKey(f) names (made on first sight), or past MAX_GROUPS its "other pages" group. */
-  private findGroup(f: FaultRecord): GroupState {
+  /**
+   * The group faultKey(f) names (made on first sight), or past MAX_GROUPS its "other pages" group;
+   * undefined past MAX_FOLDED_GROUPS of those too.
+   */
+  private findGroup(f: FaultRecord): GroupState | undefined {
     let key = faultKey(f)
     let st = this.groups.get(key)
     // Memory stays bounded on a device that faults across millions of pages: past the cap,
@@ -440,6 +462,10 @@ export class FaultTriage {
       key = `${f.kind}|${f.requester}|${f.reason ?? '?'}|${f.access ?? ''}|*`
       st = this.groups.get(key)
       folded = true
+    }
+    if (st === undefined && folded) {
+      if (this.foldedGroups >= MAX_FOLDED_GROUPS) return undefined
+      this.foldedGroups++
     }
     if (st === undefined) {
       const g: GroupState['group'] = {
@@ -475,6 +501,10 @@ export class FaultTriage {
       const key = `${type}|${event}|${device ?? ''}|${distinct}`
       st = this.events.get(key)
       if (st === undefined) {
+        if (this.events.size >= MAX_EVENT_GROUPS) {
+          this.summary.ungrouped += weight
+          return
+        }
         const g: EventState['group'] = {type, event, count: 0, first: seen(r), last: seen(r), sample: r.text}
         if (device !== undefined) g.device = device
         st = {group: g, record: r}

@@ -7,7 +7,7 @@ import Table from 'cli-table3'
 import type {Evidence, Outcome} from '../checks/outcome.js'
 import {formatReasonCode} from '../decode/fault-reasons.js'
 import type {LogTime} from '../decode/kernel-log/index.js'
-import {leadingExplanation, type ContextGroup, type EventGroup, type FaultGroup, type FaultTrace, type LeadingExplanation, type Seen, type TriageResult} from '../replay/fault-triage.js'
+import {leadingExplanation, MAX_EVENT_GROUPS, MAX_FOLDED_GROUPS, MAX_GROUPS, type ContextGroup, type EventGroup, type FaultGroup, type FaultTrace, type LeadingExplanation, type Seen, type TriageResult} from '../replay/fault-triage.js'
 
 export const FAULTS_SCHEMA_VERSION = 1
 
@@ -141,6 +141,7 @@ export function faultsToJson(result: TriageResult, source: FaultsJson['source'],
   const allNotes = [...notes]
   if (result.summary.amdVi > 0) allNotes.push(`AMD-Vi: not covered yet — ${result.summary.amdVi} AMD-Vi event line(s) recognised but not triaged`)
   if (result.summary.overflows > 0) allNotes.push(`${result.summary.overflows} fault-status line(s) had the overflow bit (PFO) set: the hardware lost fault records`)
+  if (result.summary.ungrouped > 0) allNotes.push(`… and ${result.summary.ungrouped} more fault or event line(s) past the cap of ${MAX_GROUPS + MAX_FOLDED_GROUPS} fault groups (${MAX_GROUPS} distinct, then ${MAX_FOLDED_GROUPS} "other pages" groups) and ${MAX_EVENT_GROUPS} event groups: counted, not grouped`)
   if (result.summary.pageRequestOverflows > 0) allNotes.push(`${result.summary.pageRequestOverflows} fault-status line(s) had the page-request overflow bit (PRO) set: page requests from PRI/SVA devices were lost`)
   return {
     schemaVersion: FAULTS_SCHEMA_VERSION,

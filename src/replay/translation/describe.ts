@@ -5,7 +5,18 @@
 import {unitCapsFromRegisters, widestAw} from './caps.js'
 import {TableBuilder, type PageTableDomain} from './build.js'
 import type {ReplayContext} from './context.js'
+import {PageLimitExceeded} from './memory.js'
 import {parseRequester} from './replay.js'
+
+/**
+ * A description is a teaching scenario of a few entries. A hostile one (a --tables file from
+ * elsewhere) could ask for millions of mappings or pokes, each a fresh 4-KiB page (2 M pokes took
+ * more than 4 GB): past these it is refused with a message instead.
+ */
+export const MAX_DESCRIBED_MAPPINGS = 65_536
+export const MAX_DESCRIBED_POKES = 65_536
+/** Table memory a description may build: 4096 pages of 4 KiB, 16 MiB (and at most 2 M leaf entries, a few seconds). */
+export const MAX_DESCRIBED_PAGES = 4096
 
 export type TablesDescription = Record<string, unknown>
 
@@ -16,6 +27,29 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 export function buildFromDescription(json: unknown): Parsed {
+  const tooMany = countLimits(json)
+  if (tooMany.length > 0) return {ok: false, errors: tooMany}
+  try {
+    return build(json)
+  } catch (error) {
+    if (error instanceof PageLimitExceeded) return {ok: false, errors: [`${error.message}: a description may build at most ${MAX_DESCRIBED_PAGES} table pages; map fewer or larger-aligned regions`]}
+    throw error
+  }
+}
+
+/** Errors for a description with more mappings or pokes than MAX_DESCRIBED_*, before anything is built. */
+function countLimits(json: unknown): string[] {
+  if (!isObject(json)) return []
+  const domains = Array.isArray(json.domains) ? json.domains : []
+  const mappings = domains.reduce((n: number, d: unknown) => n + (isObject(d) && Array.isArray(d.mappings) ? d.mappings.length : 0), 0)
+  const pokes = Array.isArray(json.pokes) ? json.pokes.length : 0
+  return [
+    ...(mappings > MAX_DESCRIBED_MAPPINGS ? [`domains[].mappings: ${mappings} mappings, more than the ${MAX_DESCRIBED_MAPPINGS} a description may hold`] : []),
+    ...(pokes > MAX_DESCRIBED_POKES ? [`pokes: ${pokes} pokes, more than the ${MAX_DESCRIBED_POKES} a description may hold`] : []),
+  ]
+}
+
+function build(json: unknown): Parsed {
   const errors: string[] = []
   const num = (v: unknown, path: string, fallback?: bigint): bigint | undefined => {
     if (v === undefined && fallback !== undefined) return fallback
@@ -34,6 +68,7 @@ export function buildFromDescription(json: unknown): Parsed {
   const caps = unitCapsFromRegisters(cap, ecap, haw)
   const scalable = unitJson.scalable === true
   const builder = new TableBuilder(caps, scalable)
+  builder.memory.pageLimit = MAX_DESCRIBED_PAGES
   const name = typeof unitJson.name === 'string' ? unitJson.name : 'dmar0'
   const segment = Number(num(unitJson.segment, 'unit.segment', 0n) ?? 0n)
 
@@ -110,6 +145,7 @@ export function buildFromDescription(json: unknown): Parsed {
   })
 
   if (errors.length > 0) return {ok: false, errors}
+  builder.memory.pageLimit = Number.POSITIVE_INFINITY // built: the limit was for the description, not for the replay
   const unit = builder.unit(name, 'json', [], segment)
   return {ok: true, context: {units: [unit], deviceUnits, source: 'json', notes: ['tables from a JSON description']}}
 }

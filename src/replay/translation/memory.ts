@@ -20,8 +20,17 @@ export interface TableMemory {
   page(pfn: number): Uint32Array | undefined
 }
 
+/** Thrown by `ensurePage` past `SparseMemory.pageLimit`: the tables would need more memory than allowed. */
+export class PageLimitExceeded extends Error {
+  constructor(readonly limit: number) {
+    super(`the tables need more than ${limit} pages (${(limit * PAGE_SIZE) / 2 ** 20} MiB)`)
+  }
+}
+
 export class SparseMemory implements TableMemory {
   readonly pages = new Map<number, Uint32Array>()
+  /** Most pages this memory may hold; a builder fed untrusted input (a --tables file) sets it. */
+  pageLimit = Number.POSITIVE_INFINITY
   /** Pages made up by a builder to stand for structures a dump did not print. */
   readonly synthesized = new Set<number>()
   private nextFree: number
@@ -54,6 +63,7 @@ export class SparseMemory implements TableMemory {
     const pfn = Math.floor(address / PAGE_SIZE)
     let page = this.pages.get(pfn)
     if (page === undefined) {
+      if (this.pages.size >= this.pageLimit) throw new PageLimitExceeded(this.pageLimit)
       page = new Uint32Array(1024)
       this.pages.set(pfn, page)
     }
