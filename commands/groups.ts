@@ -5,6 +5,7 @@ import type {Read} from '../src/host/fs.js'
 import {parseBdf} from '../src/decode/pci-address.js'
 import {findDevice} from '../src/model/topology.js'
 import {crossCheckGroups, isolatingSlots, parseAcsOverride, parseKernelVersion, replayGrouping, type GroupingOptions} from '../src/replay/grouping.js'
+import {hostGroupingOptions} from '../src/replay/host-grouping.js'
 import {groupList, memberView, renderGroupLines, renderGroupTable, renderGroupTree} from '../src/report/group-list.js'
 import {groupingReport, renderGroupingTree, renderWhy, whyReport, type GroupingReport, type WhyReport} from '../src/report/groups.js'
 import {renderDot, renderMermaid, topologyPicture} from '../src/report/topology-picture.js'
@@ -74,6 +75,8 @@ export default class Groups extends BaseCommand {
       assumeKernelEnablesAcs: !flags['acs-as-read'],
       pcieSwitchGroupsRework: flags['pcie-switch-groups'],
       ...(acsOverride ? {acsOverride} : {}),
+      // The firmware's IVRS aliases belong to this host only, not to an lspci dump of another machine.
+      ...(onHost && topology.source === 'sysfs' ? hostGroupingOptions(model) : {}),
     }
     const prediction = replayGrouping(topology, options)
     // --acs-override is a what-if: the kernel's groups are compared with (and slots judged by) the real boot's rules.
@@ -97,6 +100,7 @@ export default class Groups extends BaseCommand {
       slots: isolatingSlots(topology, realOptions),
       acsOverride: flags['acs-override'],
       names,
+      ...(onHost ? {iommuFamily: model.iommuFamily} : {}),
     })
 
     let why: WhyReport | undefined

@@ -6,6 +6,7 @@
  *  - the number of shared IOMMU groups (`check` isolation.shared-groups vs `groups`),
  *  - each device's reset sentence (`check --device` device.reset vs `device`),
  *  - device kinds (`groups` vs `device --tree`),
+ *  - the IOMMU family (`check`, `units`, `groups`: JSON `iommuFamily` and the text line that names it),
  *  - every JSON names its schemaVersion and tool.
  */
 import {readdirSync, statSync} from 'node:fs'
@@ -22,7 +23,10 @@ import type {DeviceReport} from '../src/report/device.js'
 import type {DmarReport} from '../src/report/dmar.js'
 import type {GroupingReport} from '../src/report/groups.js'
 import type {PciTreeView} from '../src/report/pci-tree.js'
-import type {UnitsReport} from '../src/report/units.js'
+import {renderUnitsReport, type UnitsReport} from '../src/report/units.js'
+import {renderCheckReport} from '../src/report/check.js'
+import {renderGroupingTree} from '../src/report/groups.js'
+import {iommuFamilyWords} from '../src/report/iommu-family.js'
 import {captureCommandOutput} from './support/command-output.js'
 import {fixturesDir, repoRoot} from './support/paths.js'
 
@@ -83,6 +87,16 @@ describe('all commands agree on the shared facts of every snapshot', () => {
       const g = groups.value
       if (!c || !u || !g || !tree.value) throw new Error(`a command failed on ${name}: check ${check.exitCode}, units ${units.exitCode}, groups ${groups.exitCode}, tree ${tree.exitCode}`)
       for (const json of [c, u, g, dmar.value].filter((x) => x !== undefined)) expect(json).toMatchObject({schemaVersion: expect.any(Number), tool: 'vtd-check'})
+
+      // The IOMMU family: one field of the model, named the same way by every command, in JSON and in text.
+      const family = c.host.iommuFamily
+      expect(['intel-vtd', 'amd-vi', 'arm-smmu-v3', 'other', 'none']).toContain(family)
+      expect(u.iommuFamily).toBe(family)
+      expect(g.iommuFamily).toBe(family)
+      const words = iommuFamilyWords(family)
+      expect(renderCheckReport(c)).toContain(words)
+      expect(renderUnitsReport(u, [])).toContain(words)
+      expect(renderGroupingTree(g, {color: false})).toContain(words)
 
       // DMAR lint: one run, one tally.
       const dmarValid = result(c, 'platform.dmar-valid')

@@ -64,9 +64,9 @@ describe('check', () => {
     const {default: Check} = await import('../commands/check.js')
     const report = (await Check.run(['--root', lab('lab-iommu-off'), '--json'], repoRoot)) as import('../src/report/check.js').CheckReport
     expect(report.results.find((r) => r.id === 'platform.kernel-parameters')?.outcome).toBe('fail')
-    expect(report.host).toMatchObject({iommu: 'intel', iommuActive: false})
+    expect(report.host).toMatchObject({iommu: 'intel', iommuFamily: 'intel-vtd', iommuActive: false})
     await Check.run(['--root', lab('lab-iommu-off')], repoRoot)
-    expect(output.stdout).toContain('IOMMU intel present, DMA remapping off')
-    expect(output.stdout).not.toMatch(/IOMMU intel ·/)
+    expect(output.stdout).toContain('IOMMU intel-vtd (Intel VT-d) present, DMA remapping off')
+    expect(output.stdout).not.toMatch(/IOMMU intel-vtd \(Intel VT-d\) ·/)
   })
 })

@@ -3,6 +3,7 @@
  * pure assess function, and the one runner that turns a context into sorted results.
  */
 import {ADVANCED_CHECKS} from './advanced.js'
+import {AMD_CHECKS} from './amd-vi.js'
 import type {AssessmentContext} from './context.js'
 import {DEVICE_CHECKS} from './device.js'
 import {INTERRUPT_CHECKS} from './interrupts.js'
@@ -11,7 +12,7 @@ import {countOutcomes, exitCodeFor, type Outcome, type SubjectResult} from './ou
 import {PLATFORM_CHECKS} from './platform.js'
 import type {CheckDefinition, Verdict} from './types.js'
 
-export const CATALOGUE: readonly CheckDefinition[] = [...PLATFORM_CHECKS, ...INTERRUPT_CHECKS, ...ISOLATION_CHECKS, ...DEVICE_CHECKS, ...ADVANCED_CHECKS]
+export const CATALOGUE: readonly CheckDefinition[] = [...PLATFORM_CHECKS, ...INTERRUPT_CHECKS, ...ISOLATION_CHECKS, ...DEVICE_CHECKS, ...ADVANCED_CHECKS, AMD_CHECKS.snp]
 
 function toResult(check: CheckDefinition, v: Verdict, subject?: string): SubjectResult {
   return {

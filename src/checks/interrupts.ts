@@ -3,6 +3,7 @@ import type {AssessmentContext} from './context.js'
 import type {Evidence} from './outcome.js'
 import {DOCS, PATHS, WORDING, intelOnly, needsActiveIommu, plural} from './shared.js'
 import {ev, verdict, type HostCheck, type Verdict} from './types.js'
+import {amdPosted, amdX2apic, ivrsInterruptRemedies} from './amd-vi.js'
 
 type IrState = {active: boolean | undefined; evidence: Evidence[]}
 
@@ -41,6 +42,13 @@ function irBlockers(ctx: AssessmentContext): {evidence: Evidence[]; remediation:
     if (noIr.some((u) => u.cachingMode)) remediation.push('on the hypervisor give the emulated IOMMU interrupt remapping: QEMU `-device intel-iommu,intremap=on` with `-machine kernel-irqchip=split`')
   }
   if (ctx.logFacts.irFailed.some((l) => /erratum/.test(l))) remediation.push('Intel 5500/5520/X58 erratum: the kernel disables IR on purpose; update the BIOS (newer versions fix the erratum)')
+  if (ctx.iommuFamily === 'amd-vi') {
+    // AMD-Vi turns IR off when the IVRS misses the southbridge IOAPIC: "[Firmware Bug]: … IOAPIC[n] not in IVRS table".
+    for (const line of ctx.logFacts.amdFirmwareBugs.slice(0, 3)) evidence.push(ev(line, ctx.log.source))
+    remediation.push(...ivrsInterruptRemedies(ctx))
+    if (ctx.logFacts.amdFirmwareBugs.some((l) => /IOAPIC/i.test(l)) && remediation.length === 0)
+      remediation.push('add `ivrs_ioapic[ID]=00:14.0` (ID: the IOAPIC the [Firmware Bug] line names) so the kernel can remap its interrupts, and update the firmware')
+  }
   return {evidence, remediation}
 }
 
@@ -61,7 +69,7 @@ const remapping: HostCheck = {
         'fail',
         WORDING.irOff,
         [...state.evidence, ...blockers.evidence],
-        blockers.remediation.length > 0 ? blockers.remediation : ['enable VT-d (with interrupt remapping) in the firmware; do not use intremap=off'],
+        blockers.remediation.length > 0 ? blockers.remediation : [ctx.iommuFamily === 'amd-vi' ? 'enable the IOMMU in the firmware; do not use intremap=off' : 'enable VT-d (with interrupt remapping) in the firmware; do not use intremap=off'],
       )
     return verdict('unknown', 'could not tell whether interrupt remapping is on (/proc/interrupts and the kernel log unreadable)', [...state.evidence, ...blockers.evidence], ['run as root (sudo vtd-check)'])
   },
@@ -72,9 +80,10 @@ const x2apic: HostCheck = {
   title: 'x2APIC mode (firmware opt-out)',
   category: 'interrupts',
   scope: 'host',
-  reads: [PATHS.dmar, PATHS.cpuinfo, PATHS.cmdline, 'dmesg'],
+  reads: [PATHS.dmar, `${PATHS.iommuClass}/*/amd-iommu/features`, PATHS.cpuinfo, PATHS.cmdline, 'dmesg'],
   docs: DOCS.kernelParams,
   assess(ctx) {
+    if (ctx.iommuFamily === 'amd-vi') return amdX2apic(ctx, interruptRemappingState(ctx).active)
     const skip = intelOnly(ctx)
     if (skip) return skip
     const ir = interruptRemappingState(ctx)
@@ -109,12 +118,13 @@ const x2apic: HostCheck = {
 
 const posted: HostCheck = {
   id: 'interrupts.posted',
-  title: 'Posted interrupts (CAP.PI)',
+  title: 'Posted interrupts (VT-d CAP.PI, AMD-Vi GA/vAPIC)',
   category: 'interrupts',
   scope: 'host',
-  reads: [`${PATHS.iommuClass}/*/intel-iommu/cap`, PATHS.cmdline],
+  reads: [`${PATHS.iommuClass}/*/intel-iommu/cap`, `${PATHS.iommuClass}/*/amd-iommu/features`, PATHS.cmdline],
   docs: DOCS.vtdSpec,
   assess(ctx) {
+    if (ctx.iommuFamily === 'amd-vi') return needsActiveIommu(ctx) ?? amdPosted(ctx)
     const skip = intelOnly(ctx) ?? needsActiveIommu(ctx)
     if (skip) return skip
     const known = ctx.units.filter((u) => u.postedInterrupts !== undefined)

@@ -3,6 +3,8 @@ import {describeEffects} from '../model/kernel-parameters.js'
 import {kernelAtLeast, type AssessmentContext} from './context.js'
 import {DOCS, PATHS, intelOnly, iommuActive, needsActiveIommu, plural, WORDING} from './shared.js'
 import {lintSummary} from './dmar-summary.js'
+import {amdFirmwareTable, AMD_CHECKS} from './amd-vi.js'
+import {IOMMU_FAMILY_NAMES} from '../model/host.js'
 import {ev, verdict, type HostCheck, type Verdict} from './types.js'
 import type {Evidence} from './outcome.js'
 
@@ -33,13 +35,20 @@ const cpuVirtualization: HostCheck = {
 
 const firmwareTable: HostCheck = {
   id: 'platform.firmware-table',
-  title: 'IOMMU firmware table (ACPI DMAR)',
+  title: 'IOMMU firmware table (ACPI DMAR / IVRS / IORT)',
   category: 'platform',
   scope: 'host',
-  reads: [PATHS.dmar, PATHS.ivrs, 'dmesg'],
+  reads: [PATHS.dmar, PATHS.ivrs, PATHS.iort, 'dmesg'],
   docs: DOCS.kernelIommu,
   assess(ctx) {
     const {dmar} = ctx
+    if (ctx.iommuFamily === 'amd-vi' && !dmar.read.ok) return amdFirmwareTable(ctx)
+    if (ctx.iommuFamily === 'arm-smmu-v3') {
+      const iort = ctx.host.platform.iortTable
+      if (iort.ok) return verdict('pass', `IORT table present (${iort.value.length} bytes): the SMMUs and their stream ID mappings come from ACPI`, [ev(`signature ${new TextDecoder().decode(iort.value.subarray(0, 4))}`, PATHS.iort)])
+      if (iort.reason === 'unreadable') return verdict('pass', 'IORT table present (the table itself needs root to read)', [ev(iort.message, PATHS.iort)])
+      return verdict('not-applicable', 'no ACPI IORT: a device-tree boot, where the SMMU is described by the device tree (no firmware table to check)', [ev('absent', PATHS.iort), ev(ctx.iommuFamilyView.basis, PATHS.iommuClass)])
+    }
     if (dmar.read.ok) {
       const drhd = dmar.table?.structures.filter((s) => s.type === 'DRHD').length ?? 0
       const width = dmar.table?.hostAddressWidth
@@ -105,7 +114,7 @@ function noIommuRemediation(ctx: AssessmentContext): string[] {
   const steps: string[] = []
   if (ctx.cmdline?.intelIommu.enabled === false) steps.push('remove `intel_iommu=off` from the kernel command line')
   if (ctx.cmdline?.iommuOff || ctx.cmdline?.iommuSoft) steps.push('remove `iommu=off` / `iommu=soft` from the kernel command line')
-  const amdOff = ctx.cmdline?.amdIommu?.split(',').includes('off')
+  const amdOff = ctx.cmdline?.amdIommuOptions.includes('off')
   if (amdOff && ctx.host.platform.ivrsTable.ok) steps.push('remove `amd_iommu=off` from the kernel command line')
   else if (ctx.host.platform.ivrsTable.ok) steps.push('the IVRS table is there but AMD-Vi did not start: check `dmesg | grep -i AMD-Vi` and the firmware "IOMMU" setting (Auto may mean off)')
   const intelTable = ctx.dmar.read.ok || ctx.dmar.seenInLog
@@ -149,7 +158,7 @@ const dmaRemapping: HostCheck = {
         ),
       )
     if (iommuActive(ctx)) {
-      const vendor = units.some((u) => u.vendor === 'intel') ? 'Intel VT-d' : units.some((u) => u.vendor === 'amd') ? 'AMD-Vi' : 'IOMMU'
+      const vendor = ctx.iommuFamily === 'other' || ctx.iommuFamily === 'none' ? 'IOMMU' : IOMMU_FAMILY_NAMES[ctx.iommuFamily]
       return verdict('pass', `${vendor} DMA remapping is active: ${plural(units.length, 'unit')}, ${plural(groups.length, 'group')}`, evidence)
     }
     if (!platform.groupsDir.ok && platform.groupsDir.reason === 'unreadable')
@@ -193,6 +202,10 @@ const defaultDomain: HostCheck = {
     if (ctx.logFacts.defaultDomainLine) evidence.push(ev(ctx.logFacts.defaultDomainLine, ctx.log.source))
     if (ctx.logFacts.invalidationPolicyLine) evidence.push(ev(ctx.logFacts.invalidationPolicyLine, ctx.log.source))
     if (counts.size === 1 && counts.has('unreadable')) return verdict('unknown', 'group type files could not be read', evidence)
+    // arm-smmu-v3: a stream with no domain attached aborts unless disable_bypass is turned off (then its DMA is untranslated).
+    const bypass = ctx.cmdline?.smmuDisableBypass
+    if (ctx.iommuFamily === 'arm-smmu-v3' && bypass?.value === false)
+      return verdict('warn', `${bypass.via}: devices with no domain attached bypass the SMMU, so their DMA reaches memory untranslated`, [...evidence, ev(bypass.via, PATHS.cmdline)], [`remove \`${bypass.via}\` (the default aborts such DMA)`])
     const identity = counts.get('identity') ?? 0
     if (identity > 0)
       return verdict(
@@ -250,14 +263,17 @@ const hypervisor: HostCheck = {
   title: 'Running on bare metal (not inside a VM)',
   category: 'platform',
   scope: 'host',
-  reads: [PATHS.cpuinfo, `${PATHS.iommuClass}/*/intel-iommu/cap`, '/sys/hypervisor/type'],
+  reads: [PATHS.cpuinfo, `${PATHS.iommuClass}/*/intel-iommu/cap`, `${PATHS.iommuClass}/*/amd-iommu/cap`, '/sys/hypervisor/type'],
   docs: DOCS.kernelIommu,
   assess(ctx) {
     const cm = ctx.units.filter((u) => u.cachingMode)
     const hv = ctx.host.platform.hypervisorType
     const evidence: Evidence[] = []
     if (ctx.cpu.hypervisor) evidence.push(ev('CPU flag "hypervisor" set', PATHS.cpuinfo))
-    if (cm.length > 0) evidence.push(ev(`CAP.CM=1 (caching mode: emulated VT-d) on ${cm.map((u) => u.unit.name).join(', ')}`, `${PATHS.iommuClass}/*/intel-iommu/cap`))
+    const cmIntel = cm.filter((u) => u.unit.vendor === 'intel')
+    const cmAmd = cm.filter((u) => u.unit.vendor === 'amd')
+    if (cmIntel.length > 0) evidence.push(ev(`CAP.CM=1 (caching mode: emulated VT-d) on ${cmIntel.map((u) => u.unit.name).join(', ')}`, `${PATHS.iommuClass}/*/intel-iommu/cap`))
+    if (cmAmd.length > 0) evidence.push(ev(`NpCache=1 (caches not-present entries: emulated AMD-Vi) on ${cmAmd.map((u) => u.unit.name).join(', ')}`, `${PATHS.iommuClass}/*/amd-iommu/cap`))
     if (hv.ok && hv.value.trim()) evidence.push(ev(`hypervisor type ${hv.value.trim()}`, '/sys/hypervisor/type'))
     if (evidence.length > 0)
       return verdict('warn', 'running inside a VM: any IOMMU here is emulated, and passthrough from this guest is nested (only as isolated as the hypervisor makes it)', evidence)
@@ -285,9 +301,11 @@ const kernelParameters: HostCheck = {
     // intel_iommu=off is effective (not "ineffective") and is itself the failure: it turns DMA remapping off.
     if (ctx.cmdline.intelIommu.enabled === false && ctx.iommuVendor === 'intel')
       return verdict('fail', 'intel_iommu=off disables DMA remapping: no device can be passed through safely', effects, ['remove `intel_iommu=off` from the kernel command line'])
-    if (effects.length === 0) return verdict('pass', 'no IOMMU-related kernel parameters: the kernel defaults apply', [ev('none of intel_iommu=, iommu=, iommu.*, intremap=, vfio*', PATHS.cmdline)])
+    if (ctx.cmdline.amdIommuOptions.includes('off') && ctx.iommuFamily === 'amd-vi')
+      return verdict('fail', 'amd_iommu=off disables DMA remapping: no device can be passed through safely', effects, ['remove `amd_iommu=off` from the kernel command line'])
+    if (effects.length === 0) return verdict('pass', 'no IOMMU-related kernel parameters: the kernel defaults apply', [ev('none of intel_iommu=, amd_iommu=, amd_iommu_intr=, ivrs_*, iommu=, iommu.*, arm-smmu*.disable_bypass, intremap=, vfio*', PATHS.cmdline)])
     return verdict('pass', `${plural(effects.length, 'IOMMU-related parameter')}, each effective`, effects)
   },
 }
 
-export const PLATFORM_CHECKS: HostCheck[] = [cpuVirtualization, firmwareTable, dmarValid, dmaRemapping, defaultDomain, scalableMode, hypervisor, kernelParameters]
+export const PLATFORM_CHECKS: HostCheck[] = [cpuVirtualization, firmwareTable, dmarValid, AMD_CHECKS.ivrsValid, dmaRemapping, defaultDomain, scalableMode, hypervisor, kernelParameters]

@@ -8,6 +8,7 @@ export const PATHS = {
   groups: '/sys/kernel/iommu_groups',
   dmar: '/sys/firmware/acpi/tables/DMAR',
   ivrs: '/sys/firmware/acpi/tables/IVRS',
+  iort: '/sys/firmware/acpi/tables/IORT',
   cmdline: '/proc/cmdline',
   cpuinfo: '/proc/cpuinfo',
   interrupts: '/proc/interrupts',
@@ -22,6 +23,7 @@ export const WORDING = {
   noIommu: 'no IOMMU: DMA remapping is not active, so no device can be passed through safely',
   noIommuHere: 'no IOMMU on this host',
   noEim: 'xAPIC mode because the remapping hardware has no extended interrupt mode (EIM): at most 255 APIC IDs, fine below 256 CPUs',
+  noXt: 'xAPIC mode because the IOMMU has no x2APIC interrupt support (XT): at most 255 APIC IDs, fine below 256 CPUs',
   irOff: 'interrupt remapping is off: VFIO refuses device assignment (unless allow_unsafe_interrupts=1), and a guest could inject interrupts',
 } as const
 
@@ -49,11 +51,14 @@ export function iommuActive(ctx: AssessmentContext): boolean {
  * pointer to where the real answer is (never a false fail: cnspec#3835, oci-utils#6).
  */
 export function intelOnly(ctx: AssessmentContext): Verdict | undefined {
-  if (ctx.iommuVendor === 'amd')
-    return verdict('not-applicable', 'AMD-Vi platform: this VT-d check does not apply', [ev('IVRS table, AMD-Vi units or AMD-Vi log lines found; no Intel DMAR')], [
-      'AMD IOMMU readiness: see platform.dma-remapping and interrupts.remapping, and https://docs.kernel.org/admin-guide/kernel-parameters.html (amd_iommu=)',
+  const family = ctx.iommuFamilyView
+  if (family.family === 'amd-vi')
+    return verdict('not-applicable', 'AMD-Vi platform (IOMMU amd-vi): this VT-d check does not apply', [ev(`AMD-Vi: ${family.basis}; no Intel DMAR`)], [
+      'AMD IOMMU readiness: see platform.dma-remapping, platform.ivrs-valid and interrupts.remapping, and https://docs.kernel.org/admin-guide/kernel-parameters.html (amd_iommu=)',
     ])
-  if (ctx.iommuVendor === 'other')
+  if (family.family === 'arm-smmu-v3')
+    return verdict('not-applicable', 'Arm SMMUv3 platform (IOMMU arm-smmu-v3): this VT-d check does not apply', [ev(`SMMUv3: ${family.basis}; no Intel DMAR`)])
+  if (family.family === 'other')
     return verdict('not-applicable', `the active IOMMU is not VT-d (${ctx.host.units.map((u) => u.name).join(', ')}): this check does not apply`, [ev('no DMAR table, no dmar units', PATHS.iommuClass)])
   if (ctx.iommuVendor === 'none')
     return verdict('not-applicable', `${WORDING.noIommuHere}: see platform.dma-remapping`, [ev('no DMAR table, no remapping units')])

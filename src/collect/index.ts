@@ -33,6 +33,7 @@ export function collectNothing(source: string): CollectedHost {
       interrupts: absent(PLATFORM_FILES.interrupts),
       dmarTable: absent(PLATFORM_FILES.dmarTable),
       ivrsTable: absent(PLATFORM_FILES.ivrsTable),
+      iortTable: absent(PLATFORM_FILES.iortTable),
       devVfio: absent('/dev/vfio'),
       devVfioDevices: absent('/dev/vfio/devices'),
       devIommuPresent: false,

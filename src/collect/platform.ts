@@ -27,6 +27,7 @@ export function collectPlatform(fs: HostFs, misses: Miss[]): CollectedPlatform {
     interrupts: text(PLATFORM_FILES.interrupts),
     dmarTable: bytes(PLATFORM_FILES.dmarTable),
     ivrsTable: bytes(PLATFORM_FILES.ivrsTable),
+    iortTable: bytes(PLATFORM_FILES.iortTable),
     devVfio: fs.listDir('/dev/vfio'),
     devVfioDevices: fs.listDir('/dev/vfio/devices'),
     devIommuPresent: fs.realPath('/dev/iommu').ok,

@@ -59,9 +59,9 @@ export interface CollectedGroup {
 }
 
 export interface CollectedUnit {
-  /** "dmar0" (Intel), "ivhd0" (AMD) … */
+  /** "dmar0" (Intel), "ivhd0" (AMD), "smmu3.0x0000000009050000" (Arm SMMUv3) … */
   name: string
-  vendor: 'intel' | 'amd' | 'other'
+  vendor: 'intel' | 'amd' | 'arm-smmu-v3' | 'other'
   version?: string
   /** Register base, from `address` (hex without 0x in sysfs). */
   address?: bigint
@@ -69,6 +69,8 @@ export interface CollectedUnit {
   ecap?: bigint
   domainsSupported?: number
   domainsUsed?: number
+  /** AMD `amd-iommu/features` as written: "EFR", or two halves "A:B" whose order depends on the kernel. */
+  features?: string
   /** BDFs the unit translates (its devices/ links). */
   devices: string[]
 }
@@ -81,6 +83,8 @@ export interface CollectedPlatform {
   interrupts: Read<string>
   dmarTable: Read<Uint8Array>
   ivrsTable: Read<Uint8Array>
+  /** ACPI IORT: Arm SMMU and ITS topology (SMMUv3 platforms). */
+  iortTable: Read<Uint8Array>
   /** Entries of /dev/vfio ("vfio", group numbers, "devices"). */
   devVfio: Read<string[]>
   devVfioDevices: Read<string[]>

@@ -1,4 +1,7 @@
-/** Remapping units from /sys/class/iommu: Intel dmarN (intel-iommu/), AMD ivhdN (amd-iommu/). */
+/**
+ * Remapping units from /sys/class/iommu: Intel dmarN (intel-iommu/), AMD ivhdN (amd-iommu/), Arm
+ * SMMUv3 smmu3.<base address> (the driver publishes no register files: only its devices).
+ */
 import type {HostFs} from '../host/fs.js'
 import {note, readHex64, readInt, readTrimmed} from './sysfs.js'
 import type {CollectedUnit, Miss} from './types.js'
@@ -28,8 +31,10 @@ export function collectUnits(fs: HostFs, misses: Miss[]): CollectedUnit[] {
       }
       if (fs.isDirectory(`${dir}/amd-iommu`)) {
         const at = `${dir}/amd-iommu`
-        return {name, vendor: 'amd' as const, cap: readHex64(fs, `${at}/cap`, misses), ecap: readHex64(fs, `${at}/features`, misses), devices}
+        return {name, vendor: 'amd' as const, cap: readHex64(fs, `${at}/cap`, misses), features: readTrimmed(fs, `${at}/features`, misses), devices}
       }
+      // arm-smmu-v3 registers its unit as "smmu3.%pa" (arm-smmu v1/v2: "smmu.%pa").
+      if (name.startsWith('smmu3.')) return {name, vendor: 'arm-smmu-v3' as const, devices}
       return {name, vendor: 'other' as const, devices}
     })
 }

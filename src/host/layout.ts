@@ -14,6 +14,7 @@ export const PLATFORM_FILES = {
   dmesgRestrict: '/proc/sys/kernel/dmesg_restrict',
   dmarTable: '/sys/firmware/acpi/tables/DMAR',
   ivrsTable: '/sys/firmware/acpi/tables/IVRS',
+  iortTable: '/sys/firmware/acpi/tables/IORT',
   allowUnsafeInterrupts: '/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts',
   hypervisorType: '/sys/hypervisor/type',
   sysVendor: '/sys/class/dmi/id/sys_vendor',

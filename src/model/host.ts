@@ -7,9 +7,10 @@
  * The model never reads the host itself: its inputs are the collected host, the kernel log text,
  * and optionally an lspci dump, a DMAR table file and the debugfs translation dumps.
  */
-import type {CollectedGroup, CollectedHost, CollectedPciDevice, Miss} from '../collect/types.js'
+import type {CollectedGroup, CollectedHost, CollectedPciDevice, CollectedUnit, Miss} from '../collect/types.js'
 import {acpiTableFromFile} from '../decode/acpi-table.js'
 import {decodeDmar, type DmarTable} from '../decode/dmar.js'
+import {decodeIvrs, ivrsAliases, type IvrsAlias, type IvrsTable} from '../decode/ivrs.js'
 import {decodeLspciVerbose} from '../decode/lspci-verbose.js'
 import type {Read} from '../host/fs.js'
 import {resolveDmarScopes, type ScopeResolution} from './dmar-scope.js'
@@ -18,9 +19,10 @@ import {readFaults, readLogFacts, type DmaFault, type LogFacts, type LogView} fr
 import type {PciFunction, PciTopology} from './pci.js'
 import {kernelAtLeast, parseCpu, parseKernelVersion, type CpuFacts, type KernelVersion} from './platform.js'
 import {endpointSlots, topologyFromLspciDump, topologyFromSysfs} from './topology.js'
-import {remappingUnits, unitFeatures, type RemappingUnits, type UnitFeatures} from './units.js'
+import {amdUnits, remappingUnits, unitFeatures, type AmdUnit, type RemappingUnits, type UnitFeatures} from './units.js'
 
 export const DMAR_TABLE_PATH = '/sys/firmware/acpi/tables/DMAR'
+export const IVRS_TABLE_PATH = '/sys/firmware/acpi/tables/IVRS'
 
 /** PCI devices from a file instead of sysfs: an `lspci -xxxx` dump, or `lspci -vvv` text. */
 export interface PciListing {
@@ -50,6 +52,29 @@ export interface HostModelInput {
 
 export type IommuVendor = 'intel' | 'amd' | 'other' | 'none' | 'unknown'
 
+/**
+ * The IOMMU architecture, as output and JSON name it (`iommuFamily`): Intel VT-d, AMD-Vi, Arm
+ * SMMUv3; "other" for an IOMMU of none of these (virtio-iommu, SMMUv1/v2), "none" for no IOMMU.
+ */
+export type IommuFamily = 'intel-vtd' | 'amd-vi' | 'arm-smmu-v3' | 'other' | 'none'
+
+/** Why the model names that family: the first witness found (a unit, a firmware table, a log line). */
+export interface IommuFamilyView {
+  family: IommuFamily
+  basis: string
+}
+
+/** Each family's own name, for sentences ("AMD-Vi DMA remapping is active"). */
+export const IOMMU_FAMILY_NAMES: Record<IommuFamily, string> = {
+  'intel-vtd': 'Intel VT-d',
+  'amd-vi': 'AMD-Vi',
+  'arm-smmu-v3': 'Arm SMMUv3',
+  other: 'an IOMMU of another kind',
+  none: 'none',
+}
+
+const FAMILY_VENDOR: Record<IommuFamily, IommuVendor> = {'intel-vtd': 'intel', 'amd-vi': 'amd', 'arm-smmu-v3': 'other', other: 'other', none: 'none'}
+
 export interface DmarView {
   /** The table read: absent (no VT-d in firmware or not Intel), unreadable (needs root), or bytes. */
   read: Read<Uint8Array>
@@ -60,6 +85,17 @@ export interface DmarView {
   seenInLog: boolean
   /** The table's device scopes resolved against this host's PCI tree (when both are there). */
   scopes?: ScopeResolution
+}
+
+export interface IvrsView {
+  /** The table read: absent (not AMD-Vi, or the IOMMU is off in firmware), unreadable (needs root), or bytes. */
+  read: Read<Uint8Array>
+  source: string
+  table?: IvrsTable
+  /** The kernel's "ACPI: IVRS 0x…" line proves the table exists when it cannot be read. */
+  seenInLog: boolean
+  /** The DMA aliases the table's IVHDs declare (alias select / range entries 0x42, 0x43). */
+  aliases: IvrsAlias[]
 }
 
 /** One RMRR and the BDFs its scope paths name on this host (the devices it pins to 1:1 maps). */
@@ -309,6 +345,21 @@ export class HostModel {
     })
   }
 
+  /** The AMD-Vi firmware table, decoded once (`check`, `groups` and `ivrs` read it here). */
+  get ivrs(): IvrsView {
+    return this.part('ivrs', () => {
+      const read = this.host.platform.ivrsTable
+      const table = read.ok ? decodeIvrs(read.value) : undefined
+      return {
+        read,
+        source: this.root === '/' ? IVRS_TABLE_PATH : `${this.root}${IVRS_TABLE_PATH}`,
+        ...(table ? {table} : {}),
+        seenInLog: this.log.lines.some((l) => /ACPI: IVRS 0x/.test(l)),
+        aliases: table ? ivrsAliases(table) : [],
+      }
+    })
+  }
+
   /** RMRRs and the devices each one names on this host. */
   get rmrrs(): RmrrImpact[] {
     return this.part('rmrrs', () => {
@@ -331,7 +382,12 @@ export class HostModel {
 
   /** Every unit of /sys/class/iommu (any vendor) with the features the checks read. */
   get units(): UnitFeatures[] {
-    return this.part('units', () => this.host.units.map(unitFeatures))
+    return this.part('units', () => this.host.units.map((u) => unitFeatures(u, this.amdUnits.find((a) => a.name === u.name))))
+  }
+
+  /** The AMD-Vi units (ivhdN) with cap and EFR/EFR2 decoded, as `units` shows them. */
+  get amdUnits(): AmdUnit[] {
+    return this.part('amdUnits', () => amdUnits(this.host.units, this.log.lines, this.kernel))
   }
 
   /** The Intel remapping units decoded (sysfs, else the boot lines), as `units` shows them. */
@@ -339,13 +395,30 @@ export class HostModel {
     return this.part('remappingUnits', () => remappingUnits(this.host.units, this.input.log))
   }
 
-  /** Which IOMMU this platform has, by firmware table, units and log ("other": e.g. virtio-iommu). */
+  /** Which IOMMU vendor this platform has (the family's vendor; "other": SMMU, virtio-iommu …). */
   get iommuVendor(): IommuVendor {
-    return this.part('iommuVendor', () => {
-      const units = this.units
-      if (units.some((u) => u.unit.vendor === 'intel') || present(this.host.platform.dmarTable) || this.dmar.seenInLog || this.logFacts.vtdInitialised) return 'intel'
-      if (units.some((u) => u.unit.vendor === 'amd') || present(this.host.platform.ivrsTable) || this.logFacts.amdViActive) return 'amd'
-      return units.length > 0 ? 'other' : 'none'
+    return FAMILY_VENDOR[this.iommuFamily]
+  }
+
+  /** The IOMMU family, decided once: by the units registered, else the firmware table, else the log. */
+  get iommuFamily(): IommuFamily {
+    return this.iommuFamilyView.family
+  }
+
+  get iommuFamilyView(): IommuFamilyView {
+    return this.part('iommuFamily', () => {
+      const units = this.host.units
+      const {platform} = this.host
+      const named = (vendor: CollectedUnit['vendor']) => units.filter((u) => u.vendor === vendor).map((u) => u.name)
+      const byUnit: Array<[IommuFamily, string[]]> = [['intel-vtd', named('intel')], ['amd-vi', named('amd')], ['arm-smmu-v3', named('arm-smmu-v3')]]
+      for (const [family, names] of byUnit) if (names.length > 0) return {family, basis: `${names.join(', ')} in /sys/class/iommu`}
+      const tables: Array<[IommuFamily, string, Read<unknown>]> = [['intel-vtd', 'DMAR', platform.dmarTable], ['amd-vi', 'IVRS', platform.ivrsTable], ['arm-smmu-v3', 'IORT', platform.iortTable]]
+      for (const [family, signature, read] of tables) if (present(read)) return {family, basis: `ACPI ${signature} table`}
+      if (this.dmar.seenInLog || this.logFacts.vtdInitialised) return {family: 'intel-vtd', basis: 'DMAR lines in the kernel log'}
+      if (this.logFacts.amdViActive) return {family: 'amd-vi', basis: 'AMD-Vi lines in the kernel log'}
+      if (this.logFacts.smmuV3.length > 0) return {family: 'arm-smmu-v3', basis: 'arm-smmu-v3 lines in the kernel log'}
+      if (units.length > 0) return {family: 'other', basis: `${units.map((u) => u.name).join(', ')} in /sys/class/iommu`}
+      return {family: 'none', basis: 'no IOMMU unit, firmware table or log line'}
     })
   }
 

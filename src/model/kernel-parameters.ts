@@ -53,6 +53,14 @@ export interface KernelParameters {
   pciNoats: boolean
   /** `amd_iommu=` value as written; only on/off-like words matter, see `ineffective`. */
   amdIommu?: string
+  /** `amd_iommu=` options in effect (off, force_isolation, fullflush, pgtbl_v2 …), as the kernel's parse_amd_iommu_options reads them. */
+  amdIommuOptions: string[]
+  /** `amd_iommu_intr=legacy|legacy_ga|vapic`: how AMD-Vi remaps guest interrupts (vapic posts them to vCPUs). */
+  amdIommuIntr?: string
+  /** `ivrs_ioapic[ID]=`, `ivrs_hpet[ID]=`, `ivrs_acpihid[…]=`: the firmware's IVRS corrected by hand. */
+  ivrsOverrides: string[]
+  /** `arm-smmu.disable_bypass` / `arm-smmu-v3.disable_bypass` as written (v3 default on: unattached streams abort). */
+  smmuDisableBypass?: {value: boolean; via: string}
 }
 
 export interface IneffectiveParameter {
@@ -164,8 +172,26 @@ const HANDLERS: Record<string, Handler> = {
   pci: (s, value) => {
     if ((value ?? '').split(',').includes('noats')) s.pciNoats = true
   },
-  amd_iommu: (s, value) => (s.amdIommu = value ?? ''),
+  amd_iommu: (s, value) => {
+    s.amdIommu = value ?? ''
+    for (const option of (value ?? '').split(',').filter(Boolean)) {
+      if (!s.amdIommuOptions.includes(option)) s.amdIommuOptions.push(option)
+      if (option === 'fullflush') s.invalidation = {policy: 'strict', via: 'amd_iommu=fullflush'}
+    }
+  },
+  amd_iommu_intr: (s, value) => (s.amdIommuIntr = value ?? ''),
+  'arm_smmu.disable_bypass': (s, value, token) => {
+    const on = flag(value)
+    if (on !== undefined) s.smmuDisableBypass = {value: on, via: token}
+  },
+  'arm_smmu_v3.disable_bypass': (s, value, token) => {
+    const on = flag(value)
+    if (on !== undefined) s.smmuDisableBypass = {value: on, via: token}
+  },
 }
+
+/** `ivrs_ioapic[4]=00:14.0` and friends: the bracket is part of the parameter name. */
+const IVRS_OVERRIDE = /^ivrs_(ioapic|hpet|acpihid)(\[|=|$)/
 
 export function parseKernelParameters(cmdline: string): KernelParameters {
   const state: KernelParameters = {
@@ -176,8 +202,11 @@ export function parseKernelParameters(cmdline: string): KernelParameters {
     intremap: {off: false, nosid: false, noX2apicOptout: false, nopost: false, postedMsi: false},
     vfioPciIds: [],
     pciNoats: false,
+    amdIommuOptions: [],
+    ivrsOverrides: [],
   }
   for (const token of state.tokens) {
+    if (IVRS_OVERRIDE.test(token.key)) state.ivrsOverrides.push(token.value === undefined ? token.key : `${token.key}=${token.value}`)
     // Own keys only: a token named "__proto__" or "valueOf" is just an unknown parameter.
     const key = normalKey(token.key)
     const handler = Object.hasOwn(HANDLERS, key) ? HANDLERS[key] : undefined
@@ -200,6 +229,8 @@ export function ineffectiveParameters(params: KernelParameters, platform: 'intel
       found.push({param: `amd_iommu=${params.amdIommu}`, why: '"on" is not an amd_iommu option; the kernel ignores it (AMD-Vi is enabled by default when the IVRS table exists)'})
     else if (platform === 'intel') found.push({param: `amd_iommu=${params.amdIommu}`, why: 'an AMD-Vi option on an Intel VT-d platform has no effect'})
   }
+  if (platform === 'intel' && params.amdIommuIntr !== undefined) found.push({param: `amd_iommu_intr=${params.amdIommuIntr}`, why: 'an AMD-Vi option on an Intel VT-d platform has no effect'})
+  if (platform === 'intel') for (const override of params.ivrsOverrides) found.push({param: override, why: 'an IVRS (AMD-Vi firmware table) override on an Intel VT-d platform has no effect'})
   if (platform === 'amd' && params.intelIommu.enabled !== undefined)
     found.push({param: `intel_iommu=${params.intelIommu.enabled ? 'on' : 'off'}`, why: 'an Intel VT-d option on an AMD-Vi platform has no effect'})
   for (const option of params.intelIommu.unknownOptions)
@@ -229,5 +260,32 @@ export function describeEffects(params: KernelParameters): string[] {
   if (params.allowUnsafeInterrupts === true) lines.push('vfio_iommu_type1.allow_unsafe_interrupts=1: VFIO assigns devices without interrupt remapping (MSI injection possible)')
   if (params.vfioPciIds.length > 0) lines.push(`vfio-pci.ids=${params.vfioPciIds.map((id) => id.text).join(',')}: vfio-pci claims these IDs when it loads`)
   if (params.pciNoats) lines.push('pci=noats: ATS disabled for every device')
+  for (const option of params.amdIommuOptions) {
+    const effect = Object.hasOwn(AMD_IOMMU_EFFECTS, option) ? AMD_IOMMU_EFFECTS[option] : undefined
+    if (effect) lines.push(`amd_iommu=${option}: ${effect}`)
+  }
+  if (params.amdIommuIntr !== undefined) lines.push(`amd_iommu_intr=${params.amdIommuIntr}: ${(Object.hasOwn(AMD_IOMMU_INTR_EFFECTS, params.amdIommuIntr) ? AMD_IOMMU_INTR_EFFECTS[params.amdIommuIntr] : undefined) ?? 'not an amd_iommu_intr mode (legacy, legacy_ga, vapic): the kernel keeps its default'}`)
+  for (const override of params.ivrsOverrides) lines.push(`${override}: corrects the firmware's IVRS table (an IOAPIC, HPET or ACPI device the firmware left out or misnumbered)`)
+  if (params.smmuDisableBypass)
+    lines.push(`${params.smmuDisableBypass.via}: ${params.smmuDisableBypass.value ? 'streams without a domain abort (the default)' : 'streams without a domain bypass the SMMU: their DMA is not translated'}`)
   return lines
+}
+
+/** amd_iommu= options (kernel-parameters.txt, parse_amd_iommu_options) and what each one does. */
+const AMD_IOMMU_EFFECTS: Record<string, string> = {
+  off: 'AMD-Vi DMA remapping disabled',
+  force_isolation: 'every device is isolated in its own domain; the driver may no longer lift isolation (iommu=pt still wins)',
+  fullflush: 'strict IOTLB flushing on every unmap (older kernels; iommu.strict=1 today)',
+  force_enable: 'AMD-Vi forced on a platform the kernel knows to be broken with it',
+  pgtbl_v1: 'v1 (host) page tables for DMA',
+  pgtbl_v2: 'v2 (guest-format) page tables for DMA',
+  irtcachedis: 'interrupt remapping table caching disabled',
+  nohugepages: 'no large pages in IOMMU page tables',
+  v2_pgsizes_only: '4K, 2M and 1G pages only',
+}
+
+const AMD_IOMMU_INTR_EFFECTS: Record<string, string> = {
+  legacy: 'legacy 32-bit IRTEs: no guest virtual APIC, every device interrupt to a guest goes through the host',
+  legacy_ga: '128-bit IRTEs without vAPIC: no interrupt posting to vCPUs',
+  vapic: 'guest virtual APIC (vAPIC) mode: device interrupts posted to running vCPUs (the default where the IOMMU has GA and GAM)',
 }

@@ -31,6 +31,17 @@ export interface LogFacts {
   scalableDisallowed: boolean
   vfioNoIr: boolean
   dmarFirmwareBugs: string[]
+  /** AMD-Vi: "[Firmware Bug]" lines about the IVRS table, IOAPIC or HPET ("IOAPIC[9] not in IVRS table" …). */
+  amdFirmwareBugs: string[]
+  /** AMD-Vi boot lines after "Interrupt remapping enabled": "X2APIC enabled" (XT mode), "Virtual APIC enabled" (GA vAPIC). */
+  amdX2apic: boolean
+  amdVirtualApic: boolean
+  /** "Force to disable Virtual APIC due to SNP": SNP host mode turns vAPIC off. */
+  amdVapicOffForSnp: boolean
+  /** "AMD-Vi: IOMMU SNP support enabled". */
+  amdSnp: boolean
+  /** arm-smmu-v3 probe lines ("arm-smmu-v3 arm-smmu-v3.0.auto: ias 44-bit, oas 44-bit (features 0x…)"). */
+  smmuV3: string[]
 }
 
 export interface DmaFault {
@@ -61,6 +72,12 @@ export function readLogFacts(lines: string[]): LogFacts {
     scalableDisallowed: false,
     vfioNoIr: false,
     dmarFirmwareBugs: [],
+    amdFirmwareBugs: [],
+    amdX2apic: false,
+    amdVirtualApic: false,
+    amdVapicOffForSnp: false,
+    amdSnp: false,
+    smmuV3: [],
   }
   for (const line of lines) {
     if (/(DMAR|PCI-DMA): Intel\(R\) Virtualization Technology for Directed I\/O/.test(line)) facts.vtdInitialised = true
@@ -68,7 +85,7 @@ export function readLogFacts(lines: string[]): LogFacts {
     if (/AMD-Vi: (Found IOMMU|Interrupt remapping enabled)|pci [0-9a-f:.]+: AMD-Vi: Found IOMMU/.test(line)) facts.amdViActive = true
     const ir = line.match(/Enabled IRQ remapping in (x2apic|xapic) mode/)
     if (ir) facts.irEnabledMode = ir[1] as 'x2apic' | 'xapic'
-    if (/Failed to enable irq remapping|Not enabling interrupt remapping|has no mapping iommu, interrupt remapping will be disabled|erratum making that feature unstable/.test(line))
+    if (/Failed to enable irq remapping|Not enabling interrupt remapping|has no mapping iommu, interrupt remapping will be disabled|erratum making that feature unstable|AMD-Vi: Disabling interrupt remapping/.test(line))
       facts.irFailed.push(line.trim())
     if (/x2apic is disabled because BIOS sets x2apic opt out bit|requested that x2apic be disabled/.test(line)) facts.x2apicOptOut = true
     if (/PCIe ACS overrides enabled/.test(line)) facts.acsOverrideWarning = true
@@ -84,6 +101,12 @@ export function readLogFacts(lines: string[]): LogFacts {
     if (/Scalable mode is disallowed/.test(line)) facts.scalableDisallowed = true
     if (/No interrupt remapping support\.\s+Use the module param "allow_unsafe_interrupts"/.test(line)) facts.vfioNoIr = true
     if (/DMAR.*\[Firmware Bug\]|\[Firmware Bug\].*(DMAR|RMRR|VT-d)|Your BIOS is broken/.test(line)) facts.dmarFirmwareBugs.push(line.trim())
+    if (/AMD-Vi.*\[Firmware Bug\]|\[Firmware Bug\].*(AMD-Vi|IVRS|ivrs)/.test(line)) facts.amdFirmwareBugs.push(line.trim())
+    if (/AMD-Vi: X2APIC enabled/.test(line)) facts.amdX2apic = true
+    if (/AMD-Vi: Virtual APIC enabled/.test(line)) facts.amdVirtualApic = true
+    if (/AMD-Vi: Force to disable Virtual APIC due to SNP/.test(line)) facts.amdVapicOffForSnp = true
+    if (/AMD-Vi: IOMMU SNP support enabled/.test(line)) facts.amdSnp = true
+    if (/arm-smmu-v3[ .][^:]*: (ias \d+-bit|probing hardware configuration)/.test(line)) facts.smmuV3.push(line.trim())
   }
   facts.rmrrIneligible = [...new Set(facts.rmrrIneligible)]
   facts.rmrrRequire1to1 = [...new Set(facts.rmrrRequire1to1)]

@@ -4,6 +4,7 @@
  */
 import type {CollectedUnit} from '../collect/types.js'
 import {IOMMU_CLASS_DIR} from '../collect/units.js'
+import {decodeAmdCap, decodeAmdEfr, efrFromLog, parseAmdFeatures, type AmdFeatures, type DecodedAmdCap, type DecodedAmdEfr} from '../decode/amd-iommu-registers.js'
 import {decodeCap, decodeEcap, unitsFromLog, type DecodedCap, type DecodedEcap} from '../decode/vtd-registers.js'
 
 export interface UnitInput {
@@ -58,7 +59,7 @@ export function remappingUnits(collected: readonly CollectedUnit[], log: {ok: tr
 
 export interface UnitFeatures {
   unit: CollectedUnit
-  /** CAP.CM: caching mode, set by emulated VT-d (we are a guest). */
+  /** CAP.CM: caching mode, set by emulated VT-d (we are a guest); AMD: NpCache, its counterpart. */
   cachingMode?: boolean
   postedInterrupts?: boolean
   ir?: boolean
@@ -72,7 +73,20 @@ export interface UnitFeatures {
 }
 
 /** The features the checks read, of one unit of /sys/class/iommu (any vendor). */
-export function unitFeatures(unit: CollectedUnit): UnitFeatures {
+export function unitFeatures(unit: CollectedUnit, amd?: AmdUnit): UnitFeatures {
+  if (unit.vendor === 'amd' && amd) {
+    // AMD names the same ideas differently: XT (x2APIC IRTEs) for EIM, GA/GAM (vAPIC) for posted interrupts.
+    const efr = amd.efrDecoded
+    return {
+      unit,
+      cachingMode: amd.capDecoded?.npCache,
+      postedInterrupts: efr === undefined ? undefined : efr.guestApic && efr.guestApicVapic,
+      eim: efr?.x2apic,
+      deviceTlb: amd.capDecoded?.iotlb,
+      prs: efr?.ppr,
+      pasid: efr?.guestTranslation,
+    }
+  }
   if (unit.vendor !== 'intel') return {unit}
   const cap = unit.cap === undefined ? undefined : decodeCap(unit.cap)
   const ecap = unit.ecap === undefined ? undefined : decodeEcap(unit.ecap)
@@ -89,4 +103,34 @@ export function unitFeatures(unit: CollectedUnit): UnitFeatures {
     smts: ecap?.scalableMode,
     nest: ecap?.nested,
   }
+}
+
+/** One AMD-Vi unit (ivhdN), its capability header and extended feature registers decoded. */
+export interface AmdUnit {
+  name: string
+  /** "/sys/class/iommu/ivhd0/amd-iommu". */
+  source: string
+  cap?: bigint
+  capDecoded?: DecodedAmdCap
+  /** The `features` file as written, and how its halves were read. */
+  featuresText?: string
+  features?: AmdFeatures
+  efrDecoded?: DecodedAmdEfr
+}
+
+/** The AMD units of sysfs, decoded; the boot log's EFR orders a two-part `features` file. */
+export function amdUnits(collected: readonly CollectedUnit[], logLines: readonly string[], kernel?: {major: number; minor: number}): AmdUnit[] {
+  const logged = efrFromLog(logLines)
+  return collected
+    .filter((u) => u.vendor === 'amd')
+    .map((u, index) => {
+      const features = u.features === undefined ? undefined : parseAmdFeatures(u.features, {...((logged[index] ?? logged[0]) !== undefined ? {logEfr: logged[index] ?? logged[0]} : {}), ...(kernel ? {kernel} : {})})
+      return {
+        name: u.name,
+        source: `${IOMMU_CLASS_DIR}/${u.name}/amd-iommu`,
+        ...(u.cap !== undefined ? {cap: u.cap, capDecoded: decodeAmdCap(u.cap)} : {}),
+        ...(u.features !== undefined ? {featuresText: u.features} : {}),
+        ...(features ? {features, efrDecoded: decodeAmdEfr(features.efr)} : {}),
+      }
+    })
 }

@@ -19,6 +19,7 @@ export type AliasReason =
   | 'pci-bridge' // conventional bridge: its own RID
   | 'pci-to-pcie-bridge' // type-8 bridge: its own RID
   | 'pcie-bridge-alias-quirk' // quirk_use_pcie_bridge_dma_alias: conventional bridge treated as type 7
+  | 'ivrs-alias' // AMD-Vi: an IVRS alias entry the PCI topology does not imply (get_alias() → pci_add_dma_alias)
 
 export interface DmaAlias {
   segment: number
@@ -81,9 +82,19 @@ export function switchtecNtbReason(d: PciFunction): string | undefined {
   return `Switchtec NTB ${d.vendorId.toString(16)}:${d.deviceId.toString(16).padStart(4, '0')}: quirk_switchtec_ntb_dma_alias reads its DMA aliases from the NT partition tables over MMIO, which a snapshot does not hold; the group cannot be predicted offline`
 }
 
+/** An IVRS alias range (device entries 0x42/0x43): requester IDs first..last DMA as aliasTo. */
+export interface IvrsAliasRange {
+  segment: number
+  first: number
+  last: number
+  aliasTo: number
+}
+
 export interface AliasOptions {
   /** The kernel whose alias quirks apply; undefined = the newest checked release. */
   kernelVersion?: KernelVersion
+  /** The firmware's IVRS alias entries (AMD-Vi hosts whose table was read). */
+  ivrsAliases?: readonly IvrsAliasRange[]
 }
 
 export function devfnOf(device: number, fn: number): number {
@@ -165,7 +176,26 @@ export function dmaAliasesOf(topology: PciTopology, bdf: string, options: AliasO
     }
     current = bridge
   }
+  const ivrs = ivrsAliasFor(dev, options.ivrsAliases)
+  if (ivrs !== undefined) {
+    // amd_iommu get_alias(): an IVRS alias PCI does not imply, on the device's own bus, becomes a
+    // PCI DMA alias ("Added PCI DMA alias %02x.%d"), which the generic grouping then honours.
+    const own = (dev.bus << 8) | devfnOf(dev.device, dev.function)
+    const last = out[out.length - 1]
+    const pciAlias = last === undefined ? own : (last.bus << 8) | last.devfn
+    if (ivrs !== pciAlias && pciAlias === own && ivrs >> 8 === dev.bus) add(dev.bus, ivrs & 0xff, 'ivrs-alias', dev.bdf)
+  }
   return out
+}
+
+/** The IVRS alias of a device (amd_iommu_alias_table[devid]), when a range names it. */
+function ivrsAliasFor(dev: PciFunction, ranges: readonly IvrsAliasRange[] | undefined): number | undefined {
+  if (!ranges) return undefined
+  const devid = (dev.bus << 8) | devfnOf(dev.device, dev.function)
+  // Later entries overwrite earlier ones in the kernel's alias table: the last range that names the device wins.
+  let alias: number | undefined
+  for (const r of ranges) if (r.segment === dev.segment && devid >= r.first && devid <= r.last) alias = r.aliasTo
+  return alias
 }
 
 export type AliasRelation = 'self' | 'alias' | 'vf-not-present'
@@ -204,6 +234,7 @@ const REASON_WORDS: Record<AliasReason, string> = {
   'pci-bridge': 'the conventional PCI bridge forwards requests with its own ID',
   'pci-to-pcie-bridge': 'the PCI-to-PCIe bridge forwards requests with its own ID',
   'pcie-bridge-alias-quirk': 'a PCIe-to-PCI bridge without a PCIe capability (quirk) re-tags as (secondary bus, 00.0)',
+  'ivrs-alias': 'the firmware\'s IVRS alias entry: the AMD-Vi driver adds it as a DMA alias',
 }
 
 /** VF RID = PF RID + First VF Offset + (n−1) × VF Stride (§6.6). */

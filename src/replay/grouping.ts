@@ -9,7 +9,7 @@
 import {ACS, PCIE_TYPE, REQ_ACS_FLAGS, type PciFunction, type PciTopology} from '../model/pci.js'
 import {acsControlChange, parseAcsKernelParams, type AcsKernelParams} from './acs-params.js'
 import {INTEL_SPT_PCH_ACS_IDS, idMatches, isIntelPchQuirkPort, quirkAcsEnabled, type QuirkContext} from './acs-quirks.js'
-import {dmaAliasesOf, switchtecNtbReason, type AliasOptions, type AliasReason} from './dma-alias.js'
+import {dmaAliasesOf, switchtecNtbReason, type AliasOptions, type AliasReason, type IvrsAliasRange} from './dma-alias.js'
 import {inKernel, parseKernelVersion, versionAtLeast, type KernelSpan, type KernelVersion} from './kernel-version.js'
 
 export {parseKernelVersion} from './kernel-version.js'
@@ -36,6 +36,8 @@ export interface GroupingOptions {
   acsOverride?: AcsOverride
   /** ACPI IVRS present (AMD IOMMU); undefined = inferred from an AMD IOMMU function (class 0806). */
   acpiIvrs?: boolean
+  /** The IVRS table's alias entries, when the table was read: they add DMA aliases as amd_iommu's get_alias() does. */
+  ivrsAliases?: readonly IvrsAliasRange[]
   /**
    * What-if: the one rule this tool takes from the UNMERGED 2025 pcie_switch_groups series (posted to
    * linux-pci; in no release and not in linux-next 6.19). Never implied by a kernel version.
@@ -423,7 +425,7 @@ function acsPathFailure(ctx: Context, start: PciFunction): {dev: PciFunction; ju
 /** Explicit same-bus DMA aliases (devfns) added by quirks: the kernel's `pdev->dma_alias_mask`. */
 export function dmaAliasDevfns(topology: PciTopology, dev: PciFunction, options: AliasOptions = {}): number[] {
   return dmaAliasesOf(topology, dev.bdf, options)
-    .filter((a) => a.reason.startsWith('quirk-'))
+    .filter((a) => a.reason.startsWith('quirk-') || a.reason === 'ivrs-alias')
     .map((a) => a.devfn)
 }
 
@@ -456,6 +458,7 @@ const ALIAS_WORDS: Record<AliasReason, (via: string, rid: string) => string> = {
   'pcie-to-pci-bridge': (via, rid) => `PCIe-to-PCI bridge ${via}, which re-tags requests from behind it as ${rid}`,
   'pci-bridge': (via) => `conventional PCI bridge ${via}, which forwards requests with its own requester id`,
   'pci-to-pcie-bridge': (via) => `PCI-to-PCIe bridge ${via}, which forwards requests with its own requester id`,
+  'ivrs-alias': (_via, rid) => `alias ${rid} (the firmware's IVRS alias entry, added by the AMD-Vi driver)`,
   'pcie-bridge-alias-quirk': (via, rid) => `bridge ${via} (quirk: PCIe-to-PCI bridge without a PCIe capability), which re-tags requests as ${rid}`,
 }
 
@@ -642,12 +645,12 @@ function newContext(topology: PciTopology, options: GroupingOptions, byBus: Map<
   const hasParams = acsParams !== undefined && acsParams.disableAcsRedir.length + acsParams.configAcs.length > 0
   return {
     version,
-    aliasOptions: version ? {kernelVersion: version} : {},
+    aliasOptions: {...(version ? {kernelVersion: version} : {}), ...(options.ivrsAliases ? {ivrsAliases: options.ivrsAliases} : {})},
     acsParams: hasParams ? acsParams : undefined,
     topology,
     options: {...options, assumeKernelEnablesAcs: options.assumeKernelEnablesAcs ?? true},
     rules: new Set(rulesFor(options).map((r) => r.id)),
-    acpiIvrs: options.acpiIvrs ?? inferIvrs(topology),
+    acpiIvrs: options.acpiIvrs ?? (options.ivrsAliases !== undefined || inferIvrs(topology)),
     byBus,
     groupOf: new Map(),
     unknowns: new Set(),
@@ -693,8 +696,10 @@ export function replayGrouping(topology: PciTopology, options: GroupingOptions =
   for (const e of ctx.acsParams?.configAcs ?? []) assumptions.push(`pci=config_acs names ${e.spec.text}: ACS Control set as the parameter says (even with the IOMMU off)`)
   if (ctx.version && ctx.acsParams?.configAcs.length && !versionAtLeast(ctx.version, [6, 11])) assumptions.push('pci=config_acs= is ignored: the parameter exists from 6.11')
   for (const error of options.cmdline ? parseAcsKernelParams(options.cmdline).errors : []) assumptions.push(`kernel parameter not applied: ${error}`)
-  if (ctx.acpiIvrs && options.acpiIvrs === undefined) {
-    assumptions.push('AMD IOMMU present: pci_quirk_amd_sb_acs and any IVRS alias entries depend on the firmware\'s IVRS table, which this input does not include (IVRS aliases are not modelled)')
+  if (options.ivrsAliases !== undefined)
+    assumptions.push(`AMD IOMMU: the firmware's IVRS table read; its ${options.ivrsAliases.length} alias range(s) applied as the kernel's get_alias() applies them (a same-bus alias PCI does not imply becomes a DMA alias)`)
+  else if (ctx.acpiIvrs && options.acpiIvrs === undefined) {
+    assumptions.push('AMD IOMMU present: pci_quirk_amd_sb_acs and any IVRS alias entries depend on the firmware\'s IVRS table, which this input does not include')
   }
   for (const bdf of probeOrder) {
     const dev = topology.devices.get(bdf)

@@ -4,11 +4,21 @@
  * model once per run, so every reader explains the kernel's groups with the same replay.
  */
 import type {HostModel} from '../model/host.js'
-import {replayGrouping, type GroupingPrediction} from './grouping.js'
+import {replayGrouping, type GroupingOptions, type GroupingPrediction} from './grouping.js'
+
+/**
+ * What the host's firmware adds to the grouping: on AMD-Vi with a readable IVRS table, its alias
+ * entries (and the IVRS itself, for pci_quirk_amd_sb_acs); nothing otherwise, so the replay says
+ * the answer depends on the firmware's IVRS when an AMD IOMMU is seen without its table.
+ */
+export function hostGroupingOptions(model: HostModel): Pick<GroupingOptions, 'acpiIvrs' | 'ivrsAliases'> {
+  const {table, aliases} = model.ivrs
+  return table ? {acpiIvrs: true, ivrsAliases: aliases} : {}
+}
 
 export function hostGrouping(model: HostModel): GroupingPrediction {
   return model.derive('grouping-replay:host', (m) => {
     const cmdline = m.host.platform.cmdline
-    return replayGrouping(m.topology, {...(m.kernel ? {kernelVersion: m.kernel.release} : {}), ...(cmdline.ok ? {cmdline: cmdline.value} : {})})
+    return replayGrouping(m.topology, {...(m.kernel ? {kernelVersion: m.kernel.release} : {}), ...(cmdline.ok ? {cmdline: cmdline.value} : {}), ...hostGroupingOptions(m)})
   })
 }

@@ -5,10 +5,12 @@
 import type {CollectedHost} from '../collect/types.js'
 import {overallVerdict, type OverallVerdict} from '../checks/catalogue.js'
 import type {Assessment} from '../checks/assess.js'
+import type {IommuFamily} from '../model/host.js'
 import type {CpuVendor} from '../model/platform.js'
 import type {SubjectResult} from '../checks/outcome.js'
 import type {PassthroughPlan} from '../checks/plan.js'
 import {countsLine, OUTCOME_MARK, outcomeTable} from './outcome-table.js'
+import {iommuFamilyWords} from './iommu-family.js'
 import {renderPlan} from './plan.js'
 
 /** Bump only for breaking changes; additions keep the number (DESIGN.md: additive contract). */
@@ -21,6 +23,8 @@ export interface CheckReportHost {
   cpuVendor: CpuVendor
   /** Which IOMMU the firmware/kernel show: intel, amd, other (e.g. virtio-iommu), none, or unknown (not readable); present, whether or not it is on (see iommuActive). */
   iommu: 'intel' | 'amd' | 'other' | 'none' | 'unknown'
+  /** The IOMMU architecture: intel-vtd, amd-vi, arm-smmu-v3, other (virtio-iommu, SMMUv1/v2) or none. */
+  iommuFamily: IommuFamily
   /** DMA remapping is on: remapping units registered and IOMMU groups exist. */
   iommuActive?: boolean
   virtualized: boolean
@@ -57,6 +61,7 @@ export function buildCheckReport({context: ctx, results, plans}: Assessment): Ch
       ...(ctx.kernel ? {kernel: ctx.kernel.release} : {}),
       cpuVendor: ctx.cpu.vendor,
       iommu: ctx.iommuVendor,
+      iommuFamily: ctx.iommuFamily,
       iommuActive: ctx.host.units.length > 0 && ctx.host.groups.length > 0,
       virtualized: ctx.cpu.hypervisor || ctx.units.some((u) => u.cachingMode === true),
       logSource: ctx.log.origin,
@@ -86,16 +91,12 @@ export interface RenderOptions {
 }
 
 /** "intel", or "intel, DMA remapping off" (never just the vendor when the IOMMU is not translating). */
-function iommuWords(host: CheckReportHost): string {
-  if (host.iommu === 'none' || host.iommu === 'unknown' || host.iommuActive !== false) return host.iommu
-  return `${host.iommu} present, DMA remapping off`
-}
 
 export function renderCheckReport(report: CheckReport, options: RenderOptions = {}): string {
   const out: string[] = []
   out.push(`vtd-check: ${report.verdict.headline}`)
   out.push(
-    `host: ${report.host.root === '/' ? 'live' : report.host.root} · kernel ${report.host.kernel ?? '?'} · CPU ${report.host.cpuVendor} · IOMMU ${iommuWords(report.host)}${report.host.virtualized ? ' · virtual machine' : ''}${report.host.logReadable ? '' : ' · kernel log unreadable'}`,
+    `host: ${report.host.root === '/' ? 'live' : report.host.root} · kernel ${report.host.kernel ?? '?'} · CPU ${report.host.cpuVendor} · ${iommuFamilyWords(report.host.iommuFamily, report.host.iommuActive)}${report.host.virtualized ? ' · virtual machine' : ''}${report.host.logReadable ? '' : ' · kernel log unreadable'}`,
   )
   const table = outcomeTable(options.width, 30)
   // The table reads top-down from the platform to the details; JSON stays sorted by id.

@@ -4,6 +4,8 @@
  * highlighted, the cross-check against the kernel's own groups, and the slots that would isolate
  * a card. `groupingReport` builds the JSON value; `renderGroupingTree` / `renderWhy` are pure text.
  */
+import type {IommuFamily} from '../model/host.js'
+import {iommuFamilyWords} from './iommu-family.js'
 import type {PciTopology} from '../model/pci.js'
 import {endpointSlots} from '../model/topology.js'
 import {
@@ -62,6 +64,8 @@ export interface ExplainedGroup {
 export interface GroupingReport {
   schemaVersion: number
   tool: 'vtd-check'
+  /** The host's IOMMU family (absent for an lspci dump of another machine). */
+  iommuFamily?: IommuFamily
   source: string
   /** kernel: /sys/kernel/iommu_groups (or lspci group lines) explained; predicted: computed from topology. */
   mode: 'kernel' | 'predicted'
@@ -90,6 +94,7 @@ export interface GroupingReportInput {
   acsOverride?: string
   /** Vendor/device names for devices the kernel's groups do not name (IOMMU off, --predict on a dump). */
   names?: PciNames
+  iommuFamily?: IommuFamily
 }
 
 function memberBase(named: Map<string, GroupMemberView>, topology: PciTopology, bdf: string, names?: PciNames): GroupMemberView {
@@ -154,6 +159,7 @@ export function groupingReport(input: GroupingReportInput): GroupingReport {
   return {
     schemaVersion: GROUPING_REPORT_SCHEMA_VERSION,
     tool: 'vtd-check',
+    ...(input.iommuFamily ? {iommuFamily: input.iommuFamily} : {}),
     source: input.source,
     mode: input.mode,
     groups,
@@ -261,7 +267,7 @@ export function renderGroupingTree(report: GroupingReport, options: RenderOption
   const c = options.color
   const lines: string[] = []
   const title = report.mode === 'predicted' ? `IOMMU groups predicted from the topology (${report.source})` : `IOMMU groups (${report.source})`
-  lines.push(paint(c, '1', title))
+  lines.push(paint(c, '1', report.iommuFamily ? `${title} · ${iommuFamilyWords(report.iommuFamily)}` : title))
   for (const a of report.assumptions) lines.push(paint(c, '2', `  assuming ${a}`))
   if (report.acsOverride) lines.push(paint(c, '1;31', `WARNING: ${report.acsOverride.warning}`))
   if (report.note) lines.push(report.note)

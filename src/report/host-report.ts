@@ -10,6 +10,7 @@ import type {HostModel} from '../model/host.js'
 import {FaultTriage} from '../replay/fault-triage.js'
 import {triageContextOf} from '../replay/fault-context.js'
 import {crossCheckGroups, isolatingSlots, replayGrouping, type GroupingOptions} from '../replay/grouping.js'
+import {hostGroupingOptions} from '../replay/host-grouping.js'
 import {buildCheckReport, type CheckReport} from './check.js'
 import {faultsToJson, type FaultsJson} from './faults.js'
 import {groupList, memberView} from './group-list.js'
@@ -27,7 +28,7 @@ export function hostReport(model: HostModel, names: PciNames): HostReport {
   const topology = model.topology
   const cmdline = model.host.platform.cmdline.ok ? model.host.platform.cmdline.value : undefined
   const kernelVersion = model.kernel?.release
-  const options: GroupingOptions = {...(kernelVersion ? {kernelVersion} : {}), ...(cmdline ? {cmdline} : {}), assumeKernelEnablesAcs: true}
+  const options: GroupingOptions = {...(kernelVersion ? {kernelVersion} : {}), ...(cmdline ? {cmdline} : {}), assumeKernelEnablesAcs: true, ...hostGroupingOptions(model)}
   const prediction = replayGrouping(topology, options)
   const list = groupList(topology, names, model.topologySource, topology.source === 'sysfs' ? model.kernelGroups : undefined)
   const log = model.log.readable ? model.log.lines.join('\n') : undefined

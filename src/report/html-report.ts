@@ -6,6 +6,7 @@
 import type {CheckReport} from './check.js'
 import type {FaultsJson} from './faults.js'
 import {UNGROUPED_COLOUR, type TopologyPicture} from './topology-picture.js'
+import {iommuFamilyWords} from './iommu-family.js'
 
 export interface HtmlReportInput {
   check: CheckReport
@@ -99,7 +100,7 @@ export function renderHtmlReport(input: HtmlReportInput): string {
 <title>vtd-check report: ${escapeHtml(host.root)}</title><style>${STYLE}</style></head>
 <body>
 <h1>vtd-check report</h1>
-<div class="meta">${escapeHtml(host.root === '/' ? 'this host' : host.root)} · kernel ${escapeHtml(host.kernel ?? 'unknown')} · CPU ${escapeHtml(host.cpuVendor)} · IOMMU ${escapeHtml(host.iommu)}${host.virtualized ? ' · virtual machine' : ''} · vtd-check ${escapeHtml(input.version)} · ${escapeHtml(input.generated)}</div>
+<div class="meta">${escapeHtml(host.root === '/' ? 'this host' : host.root)} · kernel ${escapeHtml(host.kernel ?? 'unknown')} · CPU ${escapeHtml(host.cpuVendor)} · ${escapeHtml(iommuFamilyWords(host.iommuFamily, host.iommuActive))}${host.virtualized ? ' · virtual machine' : ''} · vtd-check ${escapeHtml(input.version)} · ${escapeHtml(input.generated)}</div>
 <div class="verdict" style="border-color:${verdictColour}">${escapeHtml(check.verdict.headline)}</div>
 <h2 id="tree">PCI tree by IOMMU group</h2>
 <p class="legend">${legend || 'No IOMMU groups: every device is shown without a colour.'}</p>

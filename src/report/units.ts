@@ -3,9 +3,12 @@
  * cross-checks with each other and the DMAR table. JSON carries registers as "0x…" strings.
  */
 import Table from 'cli-table3'
-import type {DecodedUnit} from '../model/units.js'
+import type {AmdUnit, DecodedUnit} from '../model/units.js'
+import type {IommuFamily} from '../model/host.js'
+import type {DecodedAmdCap, DecodedAmdEfr} from '../decode/amd-iommu-registers.js'
+import {iommuFamilyWords} from './iommu-family.js'
 import type {CheckResult} from '../checks/outcome.js'
-import {featureNames, type DecodedCap, type DecodedEcap} from '../decode/vtd-registers.js'
+import {featureNames, type DecodedCap, type DecodedEcap, type DecodedField} from '../decode/vtd-registers.js'
 import {renderLint, toJson, type Jsonify} from './dmar.js'
 import {hex} from '../decode/pci-address.js'
 
@@ -13,21 +16,34 @@ export const UNITS_SCHEMA_VERSION = 1
 
 export interface UnitJson {
   name: string
+  /** The unit's architecture: intel-vtd (dmarN), amd-vi (ivhdN), arm-smmu-v3 (smmu3.…), other. */
+  family: Exclude<IommuFamily, 'none'>
   registerBase?: string
   version?: string
   cap?: string
   ecap?: string
   /** Where the values were read. */
   source: string
-  /** Short names of present features: "2MiB 1GiB QI IR EIM PT SC …". */
+  /** Short names of present features: VT-d "2MiB 1GiB QI IR EIM PT SC …"; AMD-Vi the kernel's "PreF PPR X2APIC … GA_vAPIC SNP". */
   features: string[]
-  capDecoded?: Jsonify<DecodedCap>
+  /** VT-d CAP, or the AMD-Vi capability header (`amd-iommu/cap`). */
+  capDecoded?: Jsonify<DecodedCap> | Jsonify<DecodedAmdCap>
   ecapDecoded?: Jsonify<DecodedEcap>
+  /** AMD-Vi: the `features` file as written, the extended feature registers it holds, and how its halves were told apart. */
+  featuresText?: string
+  efr?: string
+  efr2?: string
+  featuresOrder?: {order: string; basis: string}
+  efrDecoded?: Jsonify<DecodedAmdEfr>
+  /** BDFs the unit translates (its devices/ links), for units without registers (SMMUv3). */
+  devices?: number
 }
 
 export interface UnitsReport {
   schemaVersion: number
   tool: 'vtd-check'
+  /** The host's IOMMU family, as every command names it. */
+  iommuFamily: IommuFamily
   /** "sysfs", "kernel log", or "none". */
   origin: 'sysfs' | 'kernel log' | 'none'
   units: UnitJson[]
@@ -37,7 +53,7 @@ export interface UnitsReport {
 }
 
 export function unitJson(unit: DecodedUnit): UnitJson {
-  const out: UnitJson = {name: unit.name, source: unit.source, features: featureNames(unit.capDecoded, unit.ecapDecoded)}
+  const out: UnitJson = {name: unit.name, family: 'intel-vtd', source: unit.source, features: featureNames(unit.capDecoded, unit.ecapDecoded)}
   if (unit.registerBase !== undefined) out.registerBase = hex(unit.registerBase)
   if (unit.version !== undefined) out.version = unit.version
   if (unit.cap !== undefined) out.cap = hex(unit.cap)
@@ -47,6 +63,26 @@ export function unitJson(unit: DecodedUnit): UnitJson {
   return out
 }
 
+/** An AMD-Vi unit in the same JSON shape: cap and the EFR halves as "0x…" strings, decoded beside them. */
+export function amdUnitJson(unit: AmdUnit): UnitJson {
+  const out: UnitJson = {name: unit.name, family: 'amd-vi', source: unit.source, features: unit.efrDecoded?.names ?? []}
+  if (unit.cap !== undefined) out.cap = hex(unit.cap)
+  if (unit.capDecoded) out.capDecoded = toJson(unit.capDecoded)
+  if (unit.featuresText !== undefined) out.featuresText = unit.featuresText
+  if (unit.features) {
+    out.efr = hex(unit.features.efr)
+    if (unit.features.efr2 !== undefined) out.efr2 = hex(unit.features.efr2)
+    out.featuresOrder = {order: unit.features.order, basis: unit.features.basis}
+  }
+  if (unit.efrDecoded) out.efrDecoded = toJson(unit.efrDecoded)
+  return out
+}
+
+/** A unit the driver publishes no registers for (SMMUv3, virtio-iommu): its name and device count. */
+export function bareUnitJson(unit: {name: string; vendor: string; devices: string[]}): UnitJson {
+  return {name: unit.name, family: unit.vendor === 'arm-smmu-v3' ? 'arm-smmu-v3' : 'other', source: `/sys/class/iommu/${unit.name}`, features: [], devices: unit.devices.length}
+}
+
 export interface UnitsRenderOptions {
   width?: number
   /** Print every CAP/ECAP field per unit, and passing lints. */
@@ -54,8 +90,10 @@ export interface UnitsRenderOptions {
 }
 
 export function renderUnitsReport(report: UnitsReport, units: DecodedUnit[], options: UnitsRenderOptions = {}): string {
-  const out: string[] = []
-  if (units.length === 0) out.push('No remapping units found (no /sys/class/iommu/dmar*, no boot lines in the kernel log).')
+  const out: string[] = [`${iommuFamilyWords(report.iommuFamily)}`]
+  const others = report.units.filter((u) => u.family !== 'intel-vtd')
+  if (others.length > 0) out.push(...renderFamilyUnits(report, others, options))
+  else if (units.length === 0) out.push('No remapping units found (no /sys/class/iommu/dmar*, no boot lines in the kernel log).')
   else {
     out.push(`Remapping units (from ${report.origin}${report.table ? `; DMAR table ${report.table.source}: ${report.table.drhds} DRHD(s)` : ''})`)
     const table = new Table({
@@ -83,14 +121,45 @@ export function renderUnitsReport(report: UnitsReport, units: DecodedUnit[], opt
   return out.join('\n') + '\n'
 }
 
-function registerLines(u: DecodedUnit): string[] {
-  const lines = [`${u.name} [${u.source}]`]
-  const dump = (label: string, raw: bigint | undefined, fields: Array<{key: string; bits: string; value: number; title: string}> | undefined): void => {
-    if (raw === undefined || !fields) return
-    lines.push(`  ${label} ${hex(raw)}`)
-    for (const f of fields) lines.push(`    ${f.bits.padStart(5)} ${f.key.padEnd(8)} ${String(f.value).padStart(5)}  ${f.title}`)
+/** AMD-Vi units (cap, EFR/EFR2 decoded) and register-less units (SMMUv3). */
+function renderFamilyUnits(report: UnitsReport, units: UnitJson[], options: UnitsRenderOptions): string[] {
+  const out = [`Remapping units (from ${report.origin})`]
+  const table = new Table({
+    head: ['Unit', 'Cap', 'EFR', 'EFR2', 'Levels', 'PASID', 'Features'],
+    wordWrap: true,
+    colWidths: [10, 12, 20, 20, 8, 7, Math.max(20, (options.width ?? 100) - 90)],
+    style: {head: [], border: [], compact: true},
+  })
+  for (const u of units) {
+    const efr = u.efrDecoded as DecodedAmdEfr | undefined
+    if (u.family !== 'amd-vi') {
+      table.push([u.name, '-', '-', '-', '-', '-', `${u.family}: no register files in sysfs; ${u.devices ?? 0} device(s)`])
+      continue
+    }
+    table.push([u.name, u.cap ?? '?', u.efr ?? '?', u.efr2 ?? '-', efr ? String(efr.hostLevels) : '?', efr?.pasidBits === undefined ? '-' : `${efr.pasidBits}b`, u.features.join(' ')])
   }
-  dump('CAP ', u.cap, u.capDecoded?.fields)
-  dump('ECAP', u.ecap, u.ecapDecoded?.fields)
-  return lines
+  out.push(table.toString())
+  for (const u of units.filter((x) => x.featuresOrder && x.featuresOrder.order !== 'efr')) out.push(`${u.name}: features "${u.featuresText ?? ''}" read as ${u.featuresOrder?.order} (${u.featuresOrder?.basis})`)
+  if (options.verbose)
+    for (const u of units) {
+      if (u.family !== 'amd-vi') continue
+      out.push('', `${u.name} [${u.source}]`)
+      out.push(...registerDump('CAP', u.cap, (u.capDecoded as DecodedAmdCap | undefined)?.fields, 18))
+      out.push(...registerDump('EFR', u.efr, (u.efrDecoded as DecodedAmdEfr | undefined)?.fields, 18))
+    }
+  return out
+}
+
+/** One register and its fields, one line each (units --verbose). */
+function registerDump(label: string, raw: string | undefined, fields: readonly DecodedField[] | undefined, keyWidth: number): string[] {
+  if (raw === undefined || !fields) return []
+  return [`  ${label} ${raw}`, ...fields.map((f) => `    ${f.bits.padStart(5)} ${f.key.padEnd(keyWidth)} ${String(f.value).padStart(5)}  ${f.title}`)]
+}
+
+function registerLines(u: DecodedUnit): string[] {
+  return [
+    `${u.name} [${u.source}]`,
+    ...registerDump('CAP ', u.cap === undefined ? undefined : hex(u.cap), u.capDecoded?.fields, 8),
+    ...registerDump('ECAP', u.ecap === undefined ? undefined : hex(u.ecap), u.ecapDecoded?.fields, 8),
+  ]
 }
