@@ -6,7 +6,7 @@
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {parseKernelLog, type FaultRecord} from '../src/decode/kernel-log/index.js'
+import {LogParser, parseKernelLog, type FaultRecord} from '../src/decode/kernel-log/index.js'
 import {lookupFaultReason, reasonTableFor, LEGACY_DMA_REASONS, INTERRUPT_REASONS, SCALABLE_REASONS} from '../src/decode/fault-reasons.js'
 import {parseSince, triageRecords, type TriageContext, type TriageResult} from '../src/replay/fault-triage.js'
 import {faultOutcomes, faultsToJson, renderFaultsTable} from '../src/report/faults.js'
@@ -404,5 +404,38 @@ describe('the e820 map (a boot\'s first lines)', () => {
     const late = `${'[    0.1] filler\n'.repeat(600)}${map}\n${fault('04:00.0', '70012000')}`
     expect(parseKernelLog(late).some((r) => r.type === 'context')).toBe(false)
     expect(lead(late).rule).toBe('unmapped-iova')
+  })
+})
+
+describe('driver lines (a log\'s first lines): which driver owns a requester, and what it was doing', () => {
+  const lead = (text: string) => triageRecords(parseKernelLog(text), text.split('\n').length, {source: 'log'}).faults[0]!.explanation
+  const write = '[ 50.2] DMAR: [DMA Write] Request device [00:14.0] PASID ffffffff fault addr ffcda000 [fault reason 05] PTE Write access is not set'
+
+  it('a fault right after the requester\'s own driver cancelled or aborted work is DMA after unmap, citing the driver line', () => {
+    const e = lead(`[ 50.1] xhci_hcd 0000:00:14.0: WARN Cannot submit Set TR Deq Ptr\n${write}`)
+    expect(e).toMatchObject({rule: 'dma-after-driver-gave-up', category: 'stale-dma'})
+    expect(e.evidence.map((v) => v.source)).toContain('log:1')
+  })
+
+  it('not for another device\'s driver, a quiet message, a line after the fault, or one long before it', () => {
+    expect(lead(`[ 50.1] xhci_hcd 0000:00:15.0: WARN Cannot submit Set TR Deq Ptr\n${write}`).rule).toBe('unmapped-iova')
+    expect(lead(`[ 50.1] xhci_hcd 0000:00:14.0: hcc params 0x200077c1\n${write}`).rule).toBe('unmapped-iova')
+    expect(lead(`${write}\n[ 50.3] xhci_hcd 0000:00:14.0: WARN Cannot submit Set TR Deq Ptr`).rule).toBe('unmapped-iova')
+    expect(lead(`[ 50.1] xhci_hcd 0000:00:14.0: WARN Cannot submit Set TR Deq Ptr\n${'[ 50.15] other\n'.repeat(40)}${write}`).rule).toBe('unmapped-iova')
+  })
+
+  it('vfio-pci lines make the requester an assigned device: a compatibility-format MSI from it is the guest\'s own MSI programming', () => {
+    const msi = '[ 1414.2] DMAR: [INTR-REMAP] Request device [02:00.0] fault index 0x0 [fault reason 0x25] Blocked a compatibility format interrupt request'
+    expect(lead(msi).rule).toBe('ir-compatibility-msi')
+    expect(lead(`[ 1400.0] vfio-pci 0000:02:00.0: enabling device (0000 -> 0002)\n${msi}`)).toMatchObject({rule: 'vfio-guest-msi', category: 'guest-passthrough'})
+  })
+
+  it('driver lines are read in the first 512 lines only, alike in both paths', () => {
+    const late = `${'[ 1.0] filler\n'.repeat(600)}[ 50.1] xhci_hcd 0000:00:14.0: WARN Cannot submit Set TR Deq Ptr\n${write}`
+    expect(parseKernelLog(late).some((r) => r.type === 'context')).toBe(false)
+    const parser = new LogParser()
+    const bytes: string[] = []
+    parser.pushText('', (r) => bytes.push(r.type), Buffer.from(`[ 50.1] xhci_hcd 0000:00:14.0: WARN Cannot submit Set TR Deq Ptr\n${write}\n`))
+    expect(bytes).toEqual(['context', 'fault'])
   })
 })

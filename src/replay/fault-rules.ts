@@ -32,6 +32,8 @@ export interface LogFacts {
   interruptRequesters: Set<string>
   /** The stamps are seconds since boot, or the IOMMU init line is in the log: timing rules can apply. */
   bootTimeline: boolean
+  /** Per function, the drivers the log's own lines name and the trouble they reported ("xhci_hcd 0000:00:14.0: WARN …"). */
+  driverLines: Map<string, {drivers: Set<string>; trouble: Array<{line: number; message: string}>}>
   /** Reserved ranges of the log's e820 map inside low RAM (inclusive ends), with their lines. */
   e820Reserved: Array<{base: bigint; end: bigint; line: number}>
 }
@@ -145,7 +147,7 @@ function hasRequester(x: FaultFacts, c: RequesterClass): boolean {
       return line !== undefined && line <= x.g.first.line
     }
     case 'vfio':
-      return x.drivers.includes('vfio-pci')
+      return x.drivers.includes('vfio-pci') || x.facts.driverLines.get(x.g.requester)?.drivers.has('vfio-pci') === true
     case 'no-driver':
       return x.trace !== undefined && x.trace.devices.length > 0 && x.trace.devices.every((d) => d.driver === undefined)
     case 'identity-domain':
@@ -179,6 +181,16 @@ function hasAddress(x: FaultFacts, p: AddressPattern): boolean {
     case 'physical-above-4g':
       return a >= PHYSICAL_ABOVE_4G.from && a < PHYSICAL_ABOVE_4G.to
   }
+}
+
+/** Lines this many before a fault still count as what its driver was doing at the time. */
+const TROUBLE_WINDOW = 30
+
+/** The requester's own driver reporting trouble (cancel, abort, timeout, reset) shortly before the group's first fault. */
+function troubleBefore(x: FaultFacts): {line: number; message: string; driver: string} | undefined {
+  const d = x.facts.driverLines.get(x.g.requester)
+  const t = d?.trouble.find((v) => v.line < x.g.first.line && v.line >= x.g.first.line - TROUBLE_WINDOW)
+  return t === undefined ? undefined : {...t, driver: [...d!.drivers][0]!}
 }
 
 /** The log's e820-reserved range that holds the faulting address, if any. */
@@ -350,6 +362,22 @@ export const FAULT_RULES: readonly FaultRule[] = [
           : ['do not assign a device that has an RMRR; choose another device or slot',
             'disable the firmware feature that owns the range (USB legacy support, HPE "shared memory" per slot)',
             'update the firmware'],
+      }
+    },
+  },
+  {
+    id: 'dma-after-driver-gave-up',
+    category: 'stale-dma',
+    when: {kind: 'dma', reasonIs: 'unmappedAddress', notRequester: 'igfx', also: (x) => troubleBefore(x) !== undefined},
+    explain: (x) => {
+      const t = troubleBefore(x)!
+      return {
+        summary: `${who(x)} ${did(x)} ${at(x)} right after its driver (${t.driver}) reported "${t.message}": the device still finished work the driver had cancelled, aborted or reset, into a buffer already unmapped — DMA after unmap`,
+        causes: ['a driver that frees or unmaps a request\'s buffers when it gives up on it (cancel, abort, timeout, reset) while the device, or a descriptor it cached, still completes it',
+          'a device that ignores the cancel or reset and keeps DMA-ing'],
+        remediation: ['update the kernel: such races are fixed in the driver (e.g. xHCI moving past cancelled TRBs before freeing them); report this line with the driver message to its maintainers',
+          'iommu.strict=1 makes the fault appear at once, next to the request that caused it'],
+        evidence: [{fact: `${t.driver} reported "${t.message}" for ${x.g.requester}`, source: `${x.source}:${t.line}`}],
       }
     },
   },
@@ -616,6 +644,18 @@ export const FAULT_RULES: readonly FaultRule[] = [
         remediation: ['occasional faults after resume are harmless; update the firmware if they repeat', 'do not disable interrupt remapping for this: it weakens isolation (VFIO needs it)'],
       }
     },
+  },
+  {
+    id: 'vfio-guest-msi',
+    category: 'guest-passthrough',
+    when: {kind: 'interrupt', reasons: [0x25], requester: 'vfio'},
+    explain: (x) => ({
+      summary: `${who(x)} is bound to vfio-pci (assigned to a VM) and sent a compatibility-format MSI: it fired an MSI address/data the guest programmed into the device directly, which VFIO never translated into a remapped interrupt`,
+      causes: ['a guest driver or device firmware that writes MSI vectors outside the emulated MSI/MSI-X capability (ath11k/WCN6855 firmware, device-specific MSI tables)',
+        'a device that keeps its MSI address across a guest reset'],
+      remediation: ['update the guest driver and the hypervisor (QEMU) — some devices need a driver or QEMU quirk that intercepts their private MSI programming',
+        'check the device\'s interrupts inside the guest; keep interrupt remapping on (it is what blocked the stray MSI)'],
+    }),
   },
   {
     id: 'vf-msi-not-remapped',

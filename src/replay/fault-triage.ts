@@ -283,6 +283,8 @@ export class FaultTriage {
   private readonly removed = new Map<string, number>()
   /** The firmware's reserved ranges from the log's e820 map (bounded: a map has a few dozen lines). */
   private readonly e820Reserved: LogFacts['e820Reserved'] = []
+  /** What the log's own driver lines say about each function (bounded). */
+  private readonly driverFacts: LogFacts['driverLines'] = new Map()
   /** The end of the highest usable e820 range below 4 GiB. */
   private lowRamTop = 0n
   private readonly interruptRequesters = new Set<string>()
@@ -346,6 +348,15 @@ export class FaultTriage {
         if (r.event === 'e820-reserved' && r.detail !== undefined && this.e820Reserved.length < 256) {
           const [from, to] = r.detail.split('-')
           this.e820Reserved.push({base: BigInt(from!), end: BigInt(to!), line: r.line})
+        }
+        if ((r.event === 'driver-line' || r.event === 'driver-trouble') && r.detail !== undefined) {
+          const m = /^(\S+) (\S+?)(?:: (.*))?$/.exec(r.detail)
+          if (m !== null) {
+            const d = this.driverFacts.get(m[2]!) ?? {drivers: new Set<string>(), trouble: []}
+            d.drivers.add(m[1]!)
+            if (m[3] !== undefined && d.trouble.length < 8) d.trouble.push({line: r.line, message: m[3]})
+            if (this.driverFacts.size < 1024 || this.driverFacts.has(m[2]!)) this.driverFacts.set(m[2]!, d)
+          }
         }
         if (r.event === 'e820-usable' && r.detail !== undefined) {
           const end = BigInt(r.detail.split('-')[1]!)
@@ -530,7 +541,7 @@ export class FaultTriage {
 
     const facts: LogFacts = {
       contexts: this.contexts, removed: this.removed, listed: new Set(this.logGroups.keys()),
-      interruptRequesters: this.interruptRequesters, bootTimeline: this.bootTimeline,
+      interruptRequesters: this.interruptRequesters, bootTimeline: this.bootTimeline, driverLines: this.driverFacts,
       // Only the firmware's holes inside low RAM: the DMA API hands out IOVAs top-down from 4 GiB,
       // through the reserved ranges above RAM (flash, MMIO), so those say nothing about a fault.
       e820Reserved: this.e820Reserved.filter((r) => r.end < this.lowRamTop),

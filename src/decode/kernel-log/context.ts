@@ -24,6 +24,8 @@ export type ContextEvent =
   | 'kdump-kernel' // a kernel command line with elfcorehdr= (kexec adds it for the capture kernel)
   | 'e820-reserved' // "BIOS-e820: [mem 0x…-0x…] reserved": memory the firmware keeps (detail "0xstart-0xend", inclusive)
   | 'e820-usable' // "BIOS-e820: [mem 0x…-0x…] usable": RAM the kernel may hand out (same detail)
+  | 'driver-line' // a driver's own line about a PCI function ("xhci_hcd 0000:00:14.0: …"): detail "DRIVER BDF"
+  | 'driver-trouble' // the same, reporting trouble (timeout, abort, cancel, reset, WARN): detail "DRIVER BDF: message"
 
 export interface ContextRecord extends RecordBase {
   type: 'context'
@@ -73,3 +75,24 @@ export const CONTEXT_SHAPES: Shape[] = [
   },
   context('device-removed', 'Removing from iommu group', /([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): Removing from iommu group (\d+)/, (m) => m[1]),
 ]
+
+/** A driver's dev_printk line: "DRIVER 0000:bb:dd.f: message" after any stamp or quote prefix. */
+const DRIVER_LINE = /(?:^|\s)([a-z][\w.-]*) ([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): (.*)$/
+/** Driver messages that say it gave up on, or reset, work the device may still be doing. */
+const TROUBLE = /\b(?:WARN|time-?out|timed out|abort(?:ing|ed)?|cancel(?:led|ling)?|reset(?:ting)?|hang|hung|Cannot|fail(?:ed|ure|s)?)\b/i
+/** The PCI core and port drivers describe the bus, not a device's own work. */
+const NOT_A_DEVICE_DRIVER = new Set(['pci', 'pcieport', 'pci_bus'])
+
+/**
+ * The context record of a driver line (read only in a log's first lines, parser.ts EARLY_LINES:
+ * a pasted excerpt is short, and a full log's driver lines would slow the keyword scan). These
+ * lines carry no IOMMU keyword; they tell which driver owns a requester and whether it was
+ * cancelling or resetting work just before a fault.
+ */
+export function driverLine(line: string, lineNo: number): ContextRecord | undefined {
+  const m = DRIVER_LINE.exec(line)
+  if (m === null || NOT_A_DEVICE_DRIVER.has(m[1]!)) return undefined
+  const message = m[3]!.trim()
+  const trouble = TROUBLE.test(message)
+  return {line: lineNo, text: line.trim(), type: 'context', event: trouble ? 'driver-trouble' : 'driver-line', detail: trouble ? `${m[1]} ${m[2]}: ${message}` : `${m[1]} ${m[2]}`}
+}

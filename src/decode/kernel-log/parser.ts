@@ -21,6 +21,7 @@ import {
 import type {LogRecord, LogTime, RecordBase, TimeStyle} from './records.js'
 import type {HeadHolder, Shape, ShapeContext} from './shape.js'
 import {CANDIDATE, CANDIDATE_SCAN, FAULT_LOOKING, GLUE, SHAPES} from './shapes.js'
+import {driverLine} from './context.js'
 import type {FaultRecord} from './vtd-fault.js'
 
 
@@ -97,7 +98,9 @@ export class LogParser implements HeadHolder, RelativeClock {
     if (!CANDIDATE.test(line) && this.partial === undefined && !(this.lineNo <= EARLY_LINES && line.includes(EARLY_KEYWORD))) {
       // dmesg -H stamps are deltas: every line's delta counts, even on lines we skip.
       if (line.charCodeAt(0) === 0x5b && RELATIVE_STAMP.test(line)) this.stripPrefixes(line)
-      return this.flushHeld()
+      const driver = this.lineNo <= EARLY_LINES ? driverLine(line, this.lineNo) : undefined
+      if (driver === undefined) return this.flushHeld()
+      return [...this.flushHeld(), driver]
     }
     return this.parseLine(line)
   }
