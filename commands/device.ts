@@ -55,7 +55,7 @@ Without root only 64 bytes of config space are readable: what lives beyond them 
       const near = [...topology.devices.keys()].filter((bdf) => bdf.includes(wanted.split('.')[0]?.slice(-5) ?? '')).slice(0, 5)
       this.error(`no PCI device ${wanted} in ${model.topologySource}`, {exit: 2, suggestions: near.length ? near.map((bdf) => `vtd-check device ${bdf}`) : ['vtd-check device --tree']})
     }
-    const report = deviceReport(topology, fn, {source: model.topologySource, names, ...dmarContext(model)})
+    const report = deviceReport(topology, fn, {source: model.topologySource, names, ...dmarContext(model), ...(model.pciOnly ? {} : {iommuFamily: model.iommuFamily})})
     if (!this.jsonEnabled()) this.print(renderDeviceReport(report))
     const outcomes: Outcome[] = report.warnings.length > 0 || report.upstream.some((hop) => hop.acs === 'unknown') || report.acs === 'unknown' ? ['unknown'] : []
     if (!flags.plan) {
@@ -78,5 +78,7 @@ function dmarContext(model: HostModel): Pick<DeviceReportContext, 'dmar' | 'dmar
   if (table && scopes) return {dmar: {table, resolution: scopes}}
   if (model.pciOnly) return {dmarNote: 'an lspci dump carries no DMAR table'}
   if (!read.ok && read.reason === 'unreadable') return {dmarNote: 'the DMAR table is readable by root only'}
+  // AMD-Vi has no RMRRs: its IVMD blocks play that role (`vtd-check ivrs` lists them).
+  if (model.iommuFamily === 'amd-vi') return {dmarNote: 'an AMD-Vi host has no DMAR table: RMRRs do not apply (the IVRS table\'s IVMD blocks play their role: `vtd-check ivrs`)'}
   return {dmarNote: 'no DMAR table (VT-d off in firmware, or not an Intel VT-d platform)'}
 }

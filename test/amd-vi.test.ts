@@ -127,6 +127,10 @@ describe('the IOMMU family, decided once in the model', () => {
     expect(outcome(results, 'platform.dmar-valid')?.summary).toContain('Arm SMMUv3')
     expect(outcome(results, 'platform.firmware-table')?.summary).toContain('device-tree boot')
     expect(outcome(results, 'platform.default-domain')?.outcome).toBe('pass')
+    // No IR on Arm: MSI isolation is the GIC ITS's; /proc/interrupts without an ITS chip warns, never a false IR fail.
+    expect(outcome(results, 'interrupts.remapping')).toMatchObject({outcome: 'warn', summary: expect.stringContaining('ITS')})
+    const its = smmu({'/proc/interrupts': ' 12:   0   ITS-PCI-MSIX-0000:00:02.0   0 Edge      nvme0q0\n'})
+    expect(outcome(runChecks(its), 'interrupts.remapping')?.outcome).toBe('pass')
     const bypass = smmu({'/proc/cmdline': 'root=/dev/vda2 arm-smmu-v3.disable_bypass=0\n'})
     expect(outcome(runChecks(bypass), 'platform.default-domain')).toMatchObject({outcome: 'warn', summary: expect.stringContaining('bypass the SMMU')})
     expect(lintFamilyUnits(ctx)?.map((r) => [r.id, r.outcome])).toEqual([['units.present', 'pass'], ['units.registers', 'not-applicable']])

@@ -6,7 +6,7 @@
  *  - the number of shared IOMMU groups (`check` isolation.shared-groups vs `groups`),
  *  - each device's reset sentence (`check --device` device.reset vs `device`),
  *  - device kinds (`groups` vs `device --tree`),
- *  - the IOMMU family (`check`, `units`, `groups`: JSON `iommuFamily` and the text line that names it),
+ *  - the IOMMU family (`check`, `units`, `groups`, `device`: JSON `iommuFamily` and the text line that names it),
  *  - every JSON names its schemaVersion and tool.
  */
 import {readdirSync, statSync} from 'node:fs'
@@ -19,7 +19,7 @@ import Groups from '../commands/groups.js'
 import Units from '../commands/units.js'
 import {countOutcomes, countsLine, type Outcome} from '../src/checks/outcome.js'
 import type {CheckReport} from '../src/report/check.js'
-import type {DeviceReport} from '../src/report/device.js'
+import {renderDeviceReport, type DeviceReport} from '../src/report/device.js'
 import type {DmarReport} from '../src/report/dmar.js'
 import type {GroupingReport} from '../src/report/groups.js'
 import type {PciTreeView} from '../src/report/pci-tree.js'
@@ -97,6 +97,12 @@ describe('all commands agree on the shared facts of every snapshot', () => {
       expect(renderCheckReport(c)).toContain(words)
       expect(renderUnitsReport(u, [])).toContain(words)
       expect(renderGroupingTree(g, {color: false})).toContain(words)
+      const firstDevice = g.groups[0]?.members[0]?.bdf
+      if (firstDevice) {
+        const device = await run<DeviceReport>(Device, [firstDevice, '--root', root, '--json'])
+        expect(device.value?.iommuFamily).toBe(family)
+        if (device.value) expect(renderDeviceReport(device.value)).toContain(words)
+      }
 
       // DMAR lint: one run, one tally.
       const dmarValid = result(c, 'platform.dmar-valid')

@@ -52,6 +52,18 @@ function irBlockers(ctx: AssessmentContext): {evidence: Evidence[]; remediation:
   return {evidence, remediation}
 }
 
+/**
+ * Arm has no interrupt remapping: MSIs are isolated when the GICv3/v4 ITS translates them (it tags
+ * each MSI with the device ID), which VFIO accepts as isolated MSI; GICv2m gives no isolation.
+ */
+function armMsiIsolation(ctx: AssessmentContext): Verdict {
+  const interrupts = ctx.host.platform.interrupts
+  if (!interrupts.ok) return verdict('unknown', 'could not read /proc/interrupts to see the MSI controller', [ev(interrupts.message, PATHS.interrupts)])
+  if (/\bITS-(?:PCI-)?MSI/.test(interrupts.value))
+    return verdict('pass', 'MSIs go through the GIC ITS, which tags them with the device ID: isolated MSI, as VFIO requires (Arm has no interrupt remapping)', [ev('ITS-MSI interrupt chips', PATHS.interrupts)])
+  return verdict('warn', 'no GIC ITS MSI domain in /proc/interrupts: without it (e.g. GICv2m) MSIs are not isolated and VFIO refuses devices unless allow_unsafe_interrupts=1', [ev('no ITS-MSI interrupt chip', PATHS.interrupts)])
+}
+
 const remapping: HostCheck = {
   id: 'interrupts.remapping',
   title: 'Interrupt remapping active',
@@ -61,6 +73,7 @@ const remapping: HostCheck = {
   docs: DOCS.vfio,
   assess(ctx): Verdict {
     if (ctx.iommuVendor === 'none') return verdict('not-applicable', 'no IOMMU on this host: see platform.dma-remapping')
+    if (ctx.iommuFamily === 'arm-smmu-v3') return armMsiIsolation(ctx)
     const state = interruptRemappingState(ctx)
     if (state.active === true) return verdict('pass', `interrupt remapping is active${ctx.logFacts.irEnabledMode ? ` (${ctx.logFacts.irEnabledMode} mode)` : ''}`, state.evidence)
     const blockers = irBlockers(ctx)

@@ -10,6 +10,8 @@ import {PCIE_TYPE_NAMES} from '../decode/pci-config.js'
 import type {ScopeResolution} from '../model/dmar-scope.js'
 import {ACS, REQ_ACS_FLAGS, type PciFunction, type PciTopology} from '../model/pci.js'
 import {groupMembers, resetPlan, slotFunctions, upstreamPath, type ResetPlan} from '../model/topology.js'
+import type {IommuFamily} from '../model/host.js'
+import {iommuFamilyWords} from './iommu-family.js'
 
 export const DEVICE_SCHEMA_VERSION = 1
 
@@ -45,6 +47,8 @@ export interface CapabilityView {
 export interface DeviceReport {
   schemaVersion: number
   source: string
+  /** The host's IOMMU family, as every command names it (absent for an lspci dump of another machine). */
+  iommuFamily?: IommuFamily
   device: {
     bdf: string
     vendorId: string
@@ -124,6 +128,7 @@ export interface DeviceReportContext {
   dmar?: {table: DmarTable; resolution: ScopeResolution}
   /** Why there is no DMAR table (shown instead of RMRRs). */
   dmarNote?: string
+  iommuFamily?: IommuFamily
 }
 
 export function deviceReport(topology: PciTopology, fn: PciFunction, context: DeviceReportContext): DeviceReport {
@@ -162,6 +167,7 @@ export function deviceReport(topology: PciTopology, fn: PciFunction, context: De
 
   return {
     schemaVersion: DEVICE_SCHEMA_VERSION,
+    ...(context.iommuFamily ? {iommuFamily: context.iommuFamily} : {}),
     source: context.source,
     device: {
       bdf: fn.bdf,
@@ -239,6 +245,8 @@ export function renderDeviceReport(report: DeviceReport): string {
     ? `${d.bdf}  ${d.vendorName} ${d.deviceName ?? `Device ${d.deviceId.slice(2)}`} ${ids}`
     : `${d.bdf}  ${d.description ?? `Device ${ids}`}`
   lines.push(title)
+  // The family words every command uses ("IOMMU amd-vi (AMD-Vi)").
+  if (report.iommuFamily) lines.push(iommuFamilyWords(report.iommuFamily))
   const identity = new Table({style: {head: [], border: []}, chars: {mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': ''}})
   const row = (key: string, value: string | undefined): void => {
     if (value !== undefined && value !== '') identity.push([key, value])
