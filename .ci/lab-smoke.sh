@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# CI smoke test of the real-kernel lab: install QEMU + busybox, fetch Debian's kernel, boot TWO
-# small scenarios (VT-d and AMD-Vi) under TCG (no KVM needed), capture snapshots and check they are real ones.
+# CI smoke test of the real-kernel lab: install QEMU + busybox, fetch Debian's kernels, boot THREE
+# small scenarios (VT-d, AMD-Vi and ARM SMMUv3) under TCG (no KVM needed), capture snapshots and
+# check they are real ones.
 # Writes to a temporary directory, never over the committed sysfs-fixtures/.
-#   .ci/lab-smoke.sh [SCENARIO...]   (default: iommu-on amd-vi: one VT-d and one AMD-Vi guest)
+#   .ci/lab-smoke.sh [SCENARIO...]   (default: iommu-on amd-vi smmuv3)
 #   .ci/lab-smoke.sh --all           (every scenario, two guests at a time: about 2-5 min)
 # Env: LAB_SMOKE_NO_INSTALL=1 skips apt-get (tools already present).
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-if [ "${1:-}" = --all ]; then mapfile -t SCENARIOS < <("$REPO/lab/run.sh" --list); else if [ $# -gt 0 ]; then SCENARIOS=("$@"); else SCENARIOS=(iommu-on amd-vi); fi; fi
+if [ "${1:-}" = --all ]; then mapfile -t SCENARIOS < <("$REPO/lab/run.sh" --list); elif [ $# -gt 0 ]; then SCENARIOS=("$@"); else SCENARIOS=(iommu-on amd-vi smmuv3); fi
 T0=$SECONDS
 step() { printf '\n== lab-smoke: %s (t=%ss)\n' "$*" "$((SECONDS - T0))"; }
 fail() { printf 'lab-smoke: FAIL: %s\n' "$*" >&2; exit 1; }
@@ -15,14 +16,16 @@ fail() { printf 'lab-smoke: FAIL: %s\n' "$*" >&2; exit 1; }
 SUDO=''; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 if [ -z "${LAB_SMOKE_NO_INSTALL:-}" ]; then
   if ! "$REPO/lab/run.sh" --check >/dev/null 2>&1; then
-    step "apt-get install qemu-system-x86 busybox-static cpio kmod xz-utils"
+    step "apt-get install qemu-system-x86 qemu-system-arm qemu-efi-aarch64 busybox-static cpio kmod xz-utils (+ dpkg arch arm64)"
+    dpkg --print-foreign-architectures | grep -qx arm64 || $SUDO dpkg --add-architecture arm64
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-      qemu-system-x86 busybox-static cpio kmod xz-utils >/dev/null
+      qemu-system-x86 qemu-system-arm qemu-efi-aarch64 busybox-static cpio kmod xz-utils >/dev/null
   fi
   # apt-get download needs package lists (container images often ship without them).
-  if [ -z "${LAB_KERNEL_PKG:-}" ] && ! apt-cache depends linux-image-amd64 2>/dev/null | grep -q 'Depends: linux-image-[0-9]'; then
-    step "apt-get update (no package lists to find linux-image-amd64)"
+  if { [ -z "${LAB_KERNEL_PKG:-}" ] && ! apt-cache depends linux-image-amd64 2>/dev/null | grep -q 'Depends: linux-image-[0-9]'; } \
+    || { [ -z "${LAB_KERNEL_PKG_ARM64:-}" ] && ! apt-cache depends linux-image-arm64:arm64 2>/dev/null | grep -q 'Depends: linux-image-[0-9]'; }; then
+    step "apt-get update (no package lists to find linux-image-amd64 / linux-image-arm64)"
     $SUDO apt-get update -qq
   fi
 fi
@@ -40,6 +43,7 @@ check_snapshot() { # NAME
   # An amd-iommu scenario publishes IVRS, and the kernel says AMD-Vi instead of DMAR.
   if grep -q '^IOMMU="amd-iommu' "$REPO/lab/scenarios/$name.sh"; then table=IVRS enabled='AMD-Vi: Interrupt remapping enabled'; fi
   step "checking lab-$name"
+  if grep -q -- '-arm64 ' "$snap/proc/version" 2>/dev/null; then check_arm_snapshot "$name"; return; fi
   [ "$(head -c 4 "$snap/sys/firmware/acpi/tables/$table" 2>/dev/null)" = "$table" ] || fail "$name: no ACPI $table table"
   [ -s "$snap/proc/cmdline" ] && [ -s "$snap/meta.json" ] && [ -s "$snap/README.md" ] && [ -s "$snap/dmesg.txt" ] \
     || fail "$name: snapshot files missing"
@@ -66,6 +70,31 @@ check_snapshot() { # NAME
       echo "lab-smoke: $name: WARNING: IOMMU groups differ from the committed snapshot (kernel $(cat "$snap/proc/sys/kernel/osrelease")):"
       diff <(listing "$committed") <(listing "$snap") || true
     fi
+  fi
+}
+
+# The SMMUv3 guest: IORT, an smmu3.* unit, groups, and an F_TRANSLATION event from the kernel and
+# from QEMU for the DMA the guest injected from a device with a driver.
+check_arm_snapshot() { # NAME
+  local name=$1 snap=$OUT/lab-$1 groups units
+  [ "$(head -c 4 "$snap/sys/firmware/acpi/tables/IORT" 2>/dev/null)" = IORT ] || fail "$name: no ACPI IORT table"
+  [ -s "$snap/proc/cmdline" ] && [ -s "$snap/meta.json" ] && [ -s "$snap/README.md" ] && [ -s "$snap/dmesg.txt" ] \
+    || fail "$name: snapshot files missing"
+  groups=$(find "$snap/sys/kernel/iommu_groups" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | wc -l || true)
+  units=$(find "$snap/sys/class/iommu" -mindepth 1 -maxdepth 1 -name 'smmu3.*' 2>/dev/null | wc -l || true)
+  [ "$units" -gt 0 ] || fail "$name: no /sys/class/iommu/smmu3.* unit"
+  [ "$groups" -gt 0 ] || fail "$name: no IOMMU groups"
+  grep -q 'arm-smmu-v3 .*: ias .*-bit, oas .*-bit' "$snap/dmesg.txt" || fail "$name: dmesg.txt does not show the SMMUv3 probed"
+  if grep -q '^dma-' "$snap/lab-injected.txt"; then
+    grep -q 'arm-smmu-v3 .*: event 0x10 received:' "$snap/dmesg.txt" || fail "$name: DMA was injected but the kernel logged no F_TRANSLATION event"
+    grep -q '^smmuv3_record_event SMMU_EVT_F_TRANSLATION ' "$snap/qemu-stderr.txt" || fail "$name: DMA was injected but QEMU recorded no F_TRANSLATION event"
+  fi
+  echo "lab-smoke: $name: $groups IOMMU groups, $units SMMUv3 unit(s), IORT table," \
+    "$(grep -c 'arm-smmu-v3 .*: event 0x' "$snap/dmesg.txt" || true) kernel event(s)"
+  local committed=$REPO/sysfs-fixtures/lab-$name
+  if [ -d "$committed" ] && ! diff <(listing "$committed") <(listing "$snap") >/dev/null; then
+    echo "lab-smoke: $name: WARNING: IOMMU groups differ from the committed snapshot:"
+    diff <(listing "$committed") <(listing "$snap") || true
   fi
 }
 

@@ -52,10 +52,12 @@ describe.each(labNames)('%s read back through --root', (dir) => {
     }
   })
 
-  it('reads the remapping unit and the firmware table (DMAR, or IVRS for AMD-Vi) exactly when the kernel exposed them', () => {
+  it('reads the remapping unit and the firmware table (DMAR; IVRS for AMD-Vi; IORT for arm64) exactly when the kernel exposed them', () => {
     const amd = existsSync(path.join(root, 'sys/firmware/acpi/tables/IVRS'))
-    expect(host.platform.dmarTable.ok).toBe(!amd)
+    const arm = host.platform.kernelRelease.ok && host.platform.kernelRelease.value.includes('arm64')
+    expect(host.platform.dmarTable.ok).toBe(!amd && !arm)
     expect(host.platform.ivrsTable.ok).toBe(amd)
+    expect(host.platform.iortTable.ok).toBe(arm)
     const classDir = path.join(root, 'sys/class/iommu')
     expect(host.units.map((u) => u.name)).toEqual(existsSync(classDir) ? readdirSync(classDir).sort() : [])
   })

@@ -1,8 +1,9 @@
 /**
  * The real-kernel lab snapshots (sysfs-fixtures/lab-*, made by lab/run.sh) as oracles.
  * Three independent witnesses are cross-checked: what the guest did (lab-injected.txt), what the
- * emulated IOMMU reported (QEMU's vtd_dmar_fault trace in qemu-stderr.txt) and what the Linux
- * kernel logged and grouped (dmesg.txt, sys/kernel/iommu_groups). Nothing here uses the project's
+ * emulated IOMMU reported (QEMU's vtd_dmar_fault trace in qemu-stderr.txt; smmuv3_record_event
+ * for the arm64 SMMUv3 snapshots) and what the Linux kernel logged and grouped (dmesg.txt,
+ * sys/kernel/iommu_groups). Nothing here uses the project's
  * own decoders: these tests pin the fixtures down so the decoders can be tested against them.
  */
 import {existsSync, readdirSync, readFileSync, readlinkSync, realpathSync} from 'node:fs'
@@ -17,7 +18,8 @@ const snap = (name: string) => path.join(fixturesDir, `lab-${name}`)
 const text = (name: string, rel: string) => readFileSync(path.join(snap(name), rel), 'utf8')
 const bytes = (name: string, rel: string) => readFileSync(path.join(snap(name), rel))
 /** The firmware table the scenario's emulated IOMMU publishes: IVRS for amd-iommu, else DMAR. */
-const firmwareTable = (name: string) => (/^IOMMU="amd-iommu/m.test(readFileSync(path.join(repoRoot, 'lab/scenarios', `${name}.sh`), 'utf8')) ? 'IVRS' : 'DMAR')
+const scenarioText = (name: string) => readFileSync(path.join(repoRoot, 'lab/scenarios', `${name}.sh`), 'utf8')
+const firmwareTable = (name: string) => (/^ARCH=arm64/m.test(scenarioText(name)) ? 'IORT' : /^IOMMU="amd-iommu/m.test(scenarioText(name)) ? 'IVRS' : 'DMAR')
 
 // --- readers over one snapshot ------------------------------------------------------------
 
@@ -112,6 +114,38 @@ function kernelFaults(name: string): KernelFault[] {
   }))
 }
 
+/** arm64 snapshots (aarch64 virt, SMMUv3, ACPI IORT) rather than x86 q35 with VT-d. */
+const isArm = (name: string) => /-arm64 /.test(text(name, 'proc/version'))
+
+interface SmmuEvent {type: string; sid: number}
+/** QEMU's own record of every SMMUv3 event it queued: smmuv3_record_event TYPE sid=0x… */
+function qemuSmmuEvents(name: string): SmmuEvent[] {
+  return [...text(name, 'qemu-stderr.txt').matchAll(/^smmuv3_record_event (\S+) sid=0x([0-9a-f]+)$/gm)].map((m) => ({type: m[1] ?? '', sid: parseInt(m[2] ?? '', 16)}))
+}
+
+interface KernelSmmuEvent {id: number; dwords: bigint[]}
+/** The kernel's "event 0xNN received:" lines, each followed by its four raw dwords. */
+function kernelSmmuEvents(name: string): KernelSmmuEvent[] {
+  const lines = text(name, 'dmesg.txt').split('\n')
+  const out: KernelSmmuEvent[] = []
+  lines.forEach((line, i) => {
+    const m = /arm-smmu-v3 \S+: event 0x([0-9a-f]{2}) received:$/.exec(line)
+    if (!m) return
+    const dwords = lines.slice(i + 1, i + 5).map((l) => BigInt(/\t?(0x[0-9a-f]{16})$/.exec(l)?.[1] ?? '-1'))
+    out.push({id: parseInt(m[1] ?? '', 16), dwords})
+  })
+  return out
+}
+
+/** The driver link is kept as a link; its target (bus/pci/drivers) is not part of the snapshot. */
+const hasDriver = (name: string, bdf: string) => {
+  try {
+    return readlinkSync(path.join(deviceDir(name, bdf), 'driver')).length > 0
+  } catch {
+    return false
+  }
+}
+
 const unitDir = (name: string) => path.join(snap(name), 'sys/devices/virtual/iommu/dmar0/intel-iommu')
 const capOf = (name: string) => BigInt(`0x${readFileSync(path.join(unitDir(name), 'cap'), 'utf8').trim()}`)
 const ecapOf = (name: string) => BigInt(`0x${readFileSync(path.join(unitDir(name), 'ecap'), 'utf8').trim()}`)
@@ -140,8 +174,9 @@ describe('lab snapshots: present and self-consistent', () => {
       const readme = text(name, 'README.md')
       expect(readme).toContain(`command line: \`${text(name, 'proc/cmdline').trim()}\``)
       expect(readme).toContain(text(name, 'proc/sys/kernel/osrelease').trim())
-      expect(text(name, 'proc/version')).toMatch(/^Linux version 6\.1\.0-\d+-amd64 .*Debian/)
-      expect(text(name, 'dmesg.txt')).toContain(`Command line: ${text(name, 'proc/cmdline').trim()}`)
+      expect(text(name, 'proc/version')).toMatch(/^Linux version 6\.1\.0-\d+-(amd64|arm64) .*Debian/)
+      // x86 logs "Command line:", arm64 "Kernel command line:" (its EFI stub adds initrd=… itself).
+      expect(text(name, 'dmesg.txt')).toMatch(new RegExp(`(?:^|\\] |Kernel )[Cc]ommand line: ${text(name, 'proc/cmdline').trim().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'))
     })
 
     it('meta.json says the sh capture ran as root in the lab guest with nothing unreadable', () => {
@@ -171,12 +206,20 @@ describe('lab snapshots: present and self-consistent', () => {
       }
       // The AMD IOMMU is itself a PCI function (its class directory `iommu/ivhdN` sits in it): never grouped.
       const iommuItself = (bdf: string) => existsSync(path.join(deviceDir(name, bdf), 'iommu')) && !readdirSync(path.join(deviceDir(name, bdf))).includes('iommu_group')
-      if (all.size > 0) expect([...grouped].sort()).toEqual(pciDevices(name).filter((bdf) => grouped.has(bdf) || !iommuItself(bdf)))
+      // ACPI arm64 sets a device up with the SMMU when a driver binds (dma_configure): no driver, no group.
+      if (all.size > 0 && isArm(name)) expect([...grouped].sort()).toEqual(pciDevices(name).filter((bdf) => hasDriver(name, bdf)))
+      else if (all.size > 0) expect([...grouped].sort()).toEqual(pciDevices(name).filter((bdf) => grouped.has(bdf) || !iommuItself(bdf)))
       else for (const bdf of pciDevices(name)) expect(existsSync(path.join(deviceDir(name, bdf), 'iommu_group'))).toBe(false)
     })
 
     it('QEMU saw exactly the DMA the guest injected, from the requester id the topology implies', () => {
       const events = injected(name)
+      if (isArm(name)) {
+        // A device with a driver has a stream table entry and a DMA domain with nothing mapped at
+        // the IOVA: F_TRANSLATION. Without a driver its StreamID has no entry: C_BAD_STREAMID.
+        expect(qemuSmmuEvents(name)).toEqual(events.map((e) => ({type: hasDriver(name, e.bdf) ? 'SMMU_EVT_F_TRANSLATION' : 'SMMU_EVT_C_BAD_STREAMID', sid: expectedRequester(name, e.bdf)})))
+        return
+      }
       const seen = qemuFaults(name)
       if (!translating(name)) {
         expect(seen).toEqual([])
@@ -186,6 +229,21 @@ describe('lab snapshots: present and self-consistent', () => {
         events.map((e) => [expectedRequester(name, e.bdf), e.address, e.kind === 'dma-write']))
       // VT-d fault reasons for an unmapped IOVA: 5 = PTE write access not set, 6 = PTE read.
       for (const f of seen) expect(f.reason).toBe(f.write ? 5 : 6)
+    })
+
+    it('every kernel SMMUv3 event agrees with the QEMU event and the injected DMA in the same position', () => {
+      const kernel = kernelSmmuEvents(name)
+      const emulator = qemuSmmuEvents(name)
+      const events = injected(name)
+      expect(kernel.length).toBeLessThanOrEqual(emulator.length)
+      const EVENT_IDS: Record<string, number> = {SMMU_EVT_F_TRANSLATION: 0x10, SMMU_EVT_C_BAD_STREAMID: 0x02}
+      kernel.forEach((k, i) => {
+        const [dw0 = 0n, , dw2 = 0n] = k.dwords
+        // Event record: dword 0 bits 7:0 the event type, 63:32 the StreamID; dword 2 the input address.
+        expect([k.id, Number(dw0 & 0xffn), Number(dw0 >> 32n)]).toEqual([EVENT_IDS[emulator[i]?.type ?? ''], k.id, emulator[i]?.sid])
+        if (k.id === 0x10) expect(dw2).toBe(events[i]?.address)
+      })
+      if (isArm(name)) expect(kernel.length).toBe(events.length)
     })
 
     it('every kernel fault line agrees with the QEMU fault in the same position', () => {

@@ -11,8 +11,10 @@ import type {CollectedGroup, CollectedHost, CollectedPciDevice, CollectedUnit, M
 import {acpiTableFromFile} from '../decode/acpi-table.js'
 import {decodeDmar, type DmarTable} from '../decode/dmar.js'
 import {decodeIvrs, ivrsAliases, type IvrsAlias, type IvrsTable} from '../decode/ivrs.js'
+import {decodeIort, type IortTable} from '../decode/iort.js'
 import {decodeLspciVerbose} from '../decode/lspci-verbose.js'
 import type {Read} from '../host/fs.js'
+import {PLATFORM_FILES} from '../host/layout.js'
 import {resolveDmarScopes, type ScopeResolution} from './dmar-scope.js'
 import {ineffectiveParameters, parseKernelParameters, type IneffectiveParameter, type KernelParameters} from './kernel-parameters.js'
 import {readFaults, readLogFacts, type DmaFault, type LogFacts, type LogView} from './log-facts.js'
@@ -23,6 +25,7 @@ import {amdUnits, remappingUnits, unitFeatures, type AmdUnit, type RemappingUnit
 
 export const DMAR_TABLE_PATH = '/sys/firmware/acpi/tables/DMAR'
 export const IVRS_TABLE_PATH = '/sys/firmware/acpi/tables/IVRS'
+export const IORT_TABLE_PATH = PLATFORM_FILES.iortTable
 
 /** PCI devices from a file instead of sysfs: an `lspci -xxxx` dump, or `lspci -vvv` text. */
 export interface PciListing {
@@ -96,6 +99,14 @@ export interface IvrsView {
   seenInLog: boolean
   /** The DMA aliases the table's IVHDs declare (alias select / range entries 0x42, 0x43). */
   aliases: IvrsAlias[]
+}
+
+export interface IortView {
+  /** The table read: absent (not an ACPI Arm host), unreadable (needs root), or bytes. */
+  read: Read<Uint8Array>
+  /** Where it came from, for messages and evidence. */
+  source: string
+  table?: IortTable
 }
 
 /** One RMRR and the BDFs its scope paths name on this host (the devices it pins to 1:1 maps). */
@@ -357,6 +368,15 @@ export class HostModel {
         seenInLog: this.log.lines.some((l) => /ACPI: IVRS 0x/.test(l)),
         aliases: table ? ivrsAliases(table) : [],
       }
+    })
+  }
+
+  /** The Arm IORT (SMMUs, ITS groups and how requester IDs map onto StreamIDs), decoded once. */
+  get iort(): IortView {
+    return this.part('iort', () => {
+      const read = this.host.platform.iortTable
+      const source = this.root === '/' ? IORT_TABLE_PATH : `${this.root}${IORT_TABLE_PATH}`
+      return {read, source, ...(read.ok ? {table: decodeIort(read.value)} : {})}
     })
   }
 
