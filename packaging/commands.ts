@@ -13,6 +13,7 @@ import Faults from '../commands/faults.js'
 import Fleet from '../commands/fleet.js'
 import Groups from '../commands/groups.js'
 import Help from '../commands/help.js'
+import Iort from '../commands/iort.js'
 import Ivrs from '../commands/ivrs.js'
 import Replay from '../commands/replay.js'
 import Report from '../commands/report.js'
@@ -29,6 +30,7 @@ export const COMMANDS = {
   fleet: Fleet,
   groups: Groups,
   help: Help,
+  iort: Iort,
   ivrs: Ivrs,
   replay: Replay,
   report: Report,

@@ -18,6 +18,7 @@ import {buildHostModel} from '../src/model/host.js'
 import {smmuStreamIds} from '../src/replay/smmu-stream-ids.js'
 import type {IortReport} from '../src/report/iort.js'
 import {le} from './helpers/dmar-build.js'
+import {acpidumpText} from './helpers/dmar-dsl.js'
 import {captureCommandOutput} from './support/command-output.js'
 import {realData, repoRoot} from './support/paths.js'
 
@@ -197,13 +198,9 @@ describe('vtd-check iort', () => {
     const fromDsl = await run(['--file', path.join(realDir, acer.replace(/\.dat$/, '.dsl')), '--json'])
     expect(fromDsl.table).toEqual(raw.table)
     const bytes = readFileSync(path.join(realDir, acer))
-    const dump = (name: string, b: Uint8Array): string =>
-      `${name} @ 0x0000000000000000\n` +
-      Array.from({length: Math.ceil(b.length / 16)}, (_, i) => `    ${(i * 16).toString(16).padStart(4, '0')}: ${[...b.subarray(i * 16, i * 16 + 16)].map((x) => x.toString(16).padStart(2, '0')).join(' ')}`).join('\n') +
-      '\n\n'
     const dir = mkdtempSync(path.join(os.tmpdir(), 'iort-'))
     const file = path.join(dir, 'acpidump.txt')
-    writeFileSync(file, dump('GTDT', new Uint8Array([0x47, 0x54, 0x44, 0x54, 8, 0, 0, 0])) + dump('IORT', bytes))
+    writeFileSync(file, acpidumpText('GTDT', new Uint8Array([0x47, 0x54, 0x44, 0x54, 8, 0, 0, 0])) + acpidumpText('IORT', bytes))
     expect(acpiTableFromFile(readFileSync(file), 'IORT')).toEqual(new Uint8Array(bytes))
     expect((await run(['--file', file, '--json'])).table).toEqual(raw.table)
   })

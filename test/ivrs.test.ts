@@ -13,6 +13,7 @@ import {acpiTableFromFile} from '../src/decode/acpi-table.js'
 import {decodeIvrs, ivrsAliases} from '../src/decode/ivrs.js'
 import type {IvrsReport} from '../src/report/ivrs.js'
 import {le} from './helpers/dmar-build.js'
+import {acpidumpText} from './helpers/dmar-dsl.js'
 import {captureCommandOutput} from './support/command-output.js'
 import {realData, repoRoot} from './support/paths.js'
 
@@ -198,13 +199,9 @@ describe('vtd-check ivrs', () => {
     expect(fromDsl.table).toEqual(raw.table)
     // acpidump text: another table first, then IVRS (as `acpidump` prints them)
     const bytes = readFileSync(path.join(realDir, z13))
-    const dump = (name: string, b: Uint8Array): string =>
-      `${name} @ 0x0000000000000000\n` +
-      Array.from({length: Math.ceil(b.length / 16)}, (_, i) => `    ${(i * 16).toString(16).padStart(4, '0')}: ${[...b.subarray(i * 16, i * 16 + 16)].map((x) => x.toString(16).padStart(2, '0')).join(' ')}`).join('\n') +
-      '\n\n'
     const dir = mkdtempSync(path.join(os.tmpdir(), 'ivrs-'))
     const file = path.join(dir, 'acpidump.txt')
-    writeFileSync(file, dump('APIC', new Uint8Array([0x41, 0x50, 0x49, 0x43, 8, 0, 0, 0])) + dump('IVRS', bytes))
+    writeFileSync(file, acpidumpText('APIC', new Uint8Array([0x41, 0x50, 0x49, 0x43, 8, 0, 0, 0])) + acpidumpText('IVRS', bytes))
     expect(acpiTableFromFile(readFileSync(file), 'IVRS')).toEqual(new Uint8Array(bytes))
     const fromDump = await run(['--file', file, '--json'])
     expect(fromDump.table).toEqual(raw.table)

@@ -87,3 +87,9 @@ export function acpiHeaderExpectations(t: AcpiHeaderFields): Array<{offset: numb
     {offset: 32, name: 'Asl Compiler Revision', value: n(t.creatorRevision)},
   ]
 }
+
+/** A table as `acpidump` prints it ("SIGN @ 0x…" and 16-byte hex lines), for --file tests. */
+export function acpidumpText(name: string, bytes: Uint8Array): string {
+  const lines = Array.from({length: Math.ceil(bytes.length / 16)}, (_, i) => `    ${(i * 16).toString(16).padStart(4, '0')}: ${[...bytes.subarray(i * 16, i * 16 + 16)].map((x) => x.toString(16).padStart(2, '0')).join(' ')}`)
+  return `${name} @ 0x0000000000000000\n${lines.join('\n')}\n\n`
+}
