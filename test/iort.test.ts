@@ -122,6 +122,18 @@ describe('decodeIort on built tables', () => {
   })
 })
 
+describe('StreamIDs on a real laptop table (Dell XPS 13 9345, Snapdragon X Elite)', () => {
+  const file = readdirSync(path.join(realData, 'iort')).find((f) => f.startsWith('dell-xps-13-9345') && f.endsWith('.dat')) ?? ''
+  const t = decodeIort(new Uint8Array(readFileSync(path.join(realData, 'iort', file))))
+
+  it('each of the eight PCIe segments maps its RIDs onto the one SMMUv3, StreamIDs from segment << 16', () => {
+    for (const segment of [0, 3, 7]) expect(ridToStreamId(t, segment, 0x0100)).toMatchObject({streamId: (segment << 16) | 0x100, smmu: {type: 'smmu-v3', baseAddress: 0x15400000n}})
+    expect(ridToStreamId(t, 8, 0x0100)).toBeUndefined()
+    // The SMMUv3's own mapping (its MSIs) goes on to the ITS.
+    expect(t.nodes.find((n) => n.type === 'smmu-v3')?.mappings[0]).toMatchObject({idCount: 0x7ffff, outputBase: 0x80000, outputNode: t.nodes.findIndex((n) => n.type === 'its-group')})
+  })
+})
+
 describe('StreamIDs on the lab\'s real kernel (sysfs-fixtures/lab-smmuv3)', () => {
   const root = path.join(repoRoot, 'sysfs-fixtures/lab-smmuv3')
   const model = buildHostModel({collected: collectHost(openRoot(root)), log: {ok: true, path: 'dmesg.txt', value: readFileSync(path.join(root, 'dmesg.txt'), 'utf8')}})
