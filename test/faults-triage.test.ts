@@ -439,3 +439,15 @@ describe('driver lines (a log\'s first lines): which driver owns a requester, an
     expect(bytes).toEqual(['context', 'fault'])
   })
 })
+
+describe('a Thunderbolt/USB4 host interface as requester', () => {
+  const write = '[ 5.2] DMAR: [DMA Write] Request device [04:00.0] PASID ffffffff fault addr 69974000 [fault reason 05] PTE Write access is not set'
+  const lead = (text: string) => triageRecords(parseKernelLog(text), text.split('\n').length, {source: 'log'}).faults[0]!.explanation
+
+  it('the thunderbolt driver\'s own line for the requester makes an unmapped write its connection-manager firmware', () => {
+    expect(lead(write).rule).toBe('unmapped-iova')
+    expect(lead(`[ 5.0] thunderbolt 0000:04:00.0: using firmware connection manager\n${write}`)).toMatchObject({rule: 'thunderbolt-connection-manager-dma', category: 'firmware-dma'})
+    // Another function's thunderbolt line says nothing about 04:00.0.
+    expect(lead(`[ 5.0] thunderbolt 0000:06:00.0: using firmware connection manager\n${write}`).rule).toBe('unmapped-iova')
+  })
+})

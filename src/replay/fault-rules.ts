@@ -70,6 +70,7 @@ type RequesterClass =
   | 'removed' // the log shows the device leaving its IOMMU group before the fault
   | 'intel-ipu' // the Intel IPU (imaging unit, class 0x0480 at 00:05.0 on client platforms); Xeons put a non-DMA VT-d register device there
   | 'vmd-host' // Intel VMD is on: a VMD controller in the host snapshot, or the vmd driver's lines in the log
+  | 'thunderbolt-nhi' // a Thunderbolt/USB4 host interface: class 0x0c0340 or 0x088000 (Intel) on the host, or the thunderbolt driver's lines for it
   | 'vfio' | 'no-driver' | 'identity-domain' | 'vf' | 'behind-vmd' // host facts (snapshot or live host)
 
 /** Address patterns a rule can ask for. */
@@ -156,6 +157,11 @@ function hasRequester(x: FaultFacts, c: RequesterClass): boolean {
       return topo?.devices.get(x.g.requester)?.physfn !== undefined
     case 'behind-vmd':
       return [...(topo?.devices.values() ?? [])].some((d) => d.vendorId === 0x8086 && VMD_DEVICE_IDS.has(d.deviceId))
+    case 'thunderbolt-nhi': {
+      const dev = topo?.devices.get(x.g.requester)
+      if (dev !== undefined && (dev.classCode === 0x0c0340 || (dev.vendorId === 0x8086 && dev.classCode === 0x088000 && dev.driver === 'thunderbolt'))) return true
+      return x.drivers.includes('thunderbolt') || x.facts.driverLines.get(x.g.requester)?.drivers.has('thunderbolt') === true
+    }
     case 'vmd-host':
       return hasRequester(x, 'behind-vmd') || x.facts.contexts.has('vmd-domain')
     case 'intel-ipu': {
@@ -380,6 +386,18 @@ export const FAULT_RULES: readonly FaultRule[] = [
         evidence: [{fact: `${t.driver} reported "${t.message}" for ${x.g.requester}`, source: `${x.source}:${t.line}`}],
       }
     },
+  },
+  {
+    id: 'thunderbolt-connection-manager-dma',
+    category: 'firmware-dma',
+    when: {kind: 'dma', reasonIs: 'unmappedAddress', requester: 'thunderbolt-nhi'},
+    explain: (x) => ({
+      summary: `${who(x)} is a Thunderbolt/USB4 host interface: its firmware connection manager (ICM) ${did(x)} ${at(x)} before or after the thunderbolt driver owned its rings — firmware DMA the kernel did not map`,
+      causes: ['Thunderbolt controller firmware (e.g. Maple Ridge, Titan Ridge ICM) writing to host memory when nothing is connected at driver load, or across suspend/resume',
+        'pre-boot Thunderbolt support in the firmware leaving the controller active'],
+      remediation: ['update the kernel (the thunderbolt driver carries workarounds for these controllers) and the Thunderbolt/system firmware',
+        'disable Thunderbolt pre-boot support in firmware setup if unused'],
+    }),
   },
   {
     id: 'address-in-e820-reserved',
