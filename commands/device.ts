@@ -6,7 +6,7 @@ import {renderPlan} from '../src/report/plan.js'
 import {exitCodeFor, type Outcome} from '../src/checks/outcome.js'
 import {parseBdf} from '../src/decode/pci-address.js'
 import type {HostModel} from '../src/model/host.js'
-import {findDevice} from '../src/model/topology.js'
+import {findDevice, sysfsDetailsOf} from '../src/model/topology.js'
 import {deviceReport, renderDeviceReport, type DeviceReport, type DeviceReportContext} from '../src/report/device.js'
 import {pciTree, renderPciTree, type PciTreeView} from '../src/report/pci-tree.js'
 
@@ -55,7 +55,8 @@ Without root only 64 bytes of config space are readable: what lives beyond them 
       const near = [...topology.devices.keys()].filter((bdf) => bdf.includes(wanted.split('.')[0]?.slice(-5) ?? '')).slice(0, 5)
       this.error(`no PCI device ${wanted} in ${model.topologySource}`, {exit: 2, suggestions: near.length ? near.map((bdf) => `vtd-check device ${bdf}`) : ['vtd-check device --tree']})
     }
-    const report = deviceReport(topology, fn, {source: model.topologySource, names, ...dmarContext(model), ...(model.pciOnly ? {} : {iommuFamily: model.iommuFamily})})
+    const sysfs = sysfsDetailsOf(topology, fn, model.devices.get(fn.bdf))
+    const report = deviceReport(topology, fn, {source: model.topologySource, names, ...dmarContext(model), ...(model.pciOnly ? {} : {iommuFamily: model.iommuFamily}), ...(sysfs ? {sysfs} : {})})
     if (!this.jsonEnabled()) this.print(renderDeviceReport(report))
     const outcomes: Outcome[] = report.warnings.length > 0 || report.upstream.some((hop) => hop.acs === 'unknown') || report.acs === 'unknown' ? ['unknown'] : []
     if (!flags.plan) {

@@ -14,7 +14,7 @@ export function collectHost(fs: HostFs): CollectedHost {
   const groups = collectGroups(fs, misses)
   const units = collectUnits(fs, misses)
   const roles = findHostRoles(fs, pci.filter((d) => d.bootVga === true).map((d) => d.bdf))
-  return {root: fs.root, platform, pci, groups, units, roles, thunderbolt: collectThunderbolt(fs), misses: dedupe(misses)}
+  return {root: fs.root, platform, pci, groups, units, roles, thunderbolt: collectThunderbolt(fs), misses}
 }
 
 /**
@@ -64,11 +64,6 @@ function collectThunderbolt(fs: HostFs): CollectedHost['thunderbolt'] {
       const read = fs.readText(`${THUNDERBOLT_DIR}/${domain}/iommu_dma_protection`)
       return {domain, ...(read.ok ? {iommuDmaProtection: read.value.trim() === '1'} : {})}
     })
-}
-
-function dedupe(misses: Miss[]): Miss[] {
-  const seen = new Set<string>()
-  return misses.filter((miss) => (seen.has(miss.path) ? false : (seen.add(miss.path), true)))
 }
 
 export type {CollectedHost} from './types.js'

@@ -31,9 +31,19 @@ export function readLinkName(fs: HostFs, path: string, misses: Miss[]): string |
   return link === undefined ? undefined : basename(link)
 }
 
-/** Keep an unreadable read's reason; an absent file is just absent. */
+/** Paths already in each misses list: a path is recorded once, however often it is read. */
+const recorded = new WeakMap<Miss[], Set<string>>()
+
+/** Keep an unreadable read's reason (once per path); an absent file is just absent. */
 export function note<T>(read: Read<T>, misses: Miss[]): T | undefined {
   if (read.ok) return read.value
-  if (read.reason === 'unreadable') misses.push({path: read.path, reason: read.reason, message: read.message})
+  if (read.reason === 'unreadable') {
+    let paths = recorded.get(misses)
+    if (paths === undefined) recorded.set(misses, (paths = new Set(misses.map((m) => m.path))))
+    if (!paths.has(read.path)) {
+      paths.add(read.path)
+      misses.push({path: read.path, reason: read.reason, message: read.message})
+    }
+  }
   return undefined
 }

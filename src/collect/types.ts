@@ -40,12 +40,20 @@ export interface CollectedPciDevice {
   physfn?: string
   /** On a PF: VF BDFs in virtfn index order. */
   virtfns: string[]
-  numaNode?: number
-  link?: {currentSpeed?: string; currentWidth?: number; maxSpeed?: string; maxWidth?: number}
+  /**
+   * Files shown for one device at a time (`device BDF`), read on the first call: a
+   * 4,000-function host is not read six files over for one device's view.
+   */
+  details?: () => CollectedPciDetails
   bootVga?: boolean
-  ariEnabled?: boolean
   /** `removable`: the kernel marks functions behind an external-facing (Thunderbolt, USB4) port. */
   removable?: boolean
+}
+
+export interface CollectedPciDetails {
+  numaNode?: number
+  link: {currentSpeed?: string; currentWidth?: number; maxSpeed?: string; maxWidth?: number}
+  ariEnabled?: boolean
 }
 
 export interface CollectedGroup {

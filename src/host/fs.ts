@@ -46,7 +46,7 @@ export interface SyncFsLike {
   readSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null): number
   closeSync(fd: number): void
   readlinkSync(path: string): string | Uint8Array
-  readdirSync(path: string): Array<string | Uint8Array | unknown>
+  readdirSync(path: string, options: {withFileTypes: true}): DirentLike[]
   realpathSync(path: string): string | Uint8Array
   statSync(path: string): {isDirectory(): boolean}
 }
@@ -58,7 +58,7 @@ export const NODE_FS: SyncFsLike = {
   readSync: (fd, buffer, offset, length, position) => nodeFs.readSync(fd, buffer, offset, length, position),
   closeSync: (fd) => nodeFs.closeSync(fd),
   readlinkSync: (path) => nodeFs.readlinkSync(path),
-  readdirSync: (path) => nodeFs.readdirSync(path),
+  readdirSync: (path, options) => nodeFs.readdirSync(path, options),
   realpathSync: (path) => nodeFs.realpathSync.native(path),
   statSync: (path) => nodeFs.statSync(path),
 }
@@ -125,13 +125,33 @@ interface Place {
 }
 
 type Resolved = {ok: true; place: Place} | {ok: false; read: Read<never>}
+/** A directory's resolution as cached: a failure is kept as how to say it for whichever path asked. */
+type DirResolution = {ok: true; place: Place} | {ok: false; fail: (asked: string) => Read<never>}
+
+/** What a directory listing says an entry is (d_type; node lstat()s an entry whose type the fs does not report). */
+type EntryKind = 'file' | 'dir' | 'link' | 'other'
+
+/** A directory entry as node (and memfs) return it with `withFileTypes`. */
+export interface DirentLike {
+  name: string | Uint8Array
+  isFile(): boolean
+  isDirectory(): boolean
+  isSymbolicLink(): boolean
+}
+
+function kindOf(entry: DirentLike): EntryKind {
+  return entry.isSymbolicLink() ? 'link' : entry.isDirectory() ? 'dir' : entry.isFile() ? 'file' : 'other'
+}
 
 /**
  * Reads a descriptor to its end, refusing more than `max` bytes (undefined then); `expected`
- * (fstat's size, 0 for procfs) only sizes the first buffer.
+ * (fstat's size, 0 for procfs) only sizes the first buffer, and ends the read early: a short
+ * read that brings a file to exactly its fstat size is its end (no second read() for the 0).
+ * With `shared`, a small file is read into one scratch buffer and the result is a view into it,
+ * valid until the next shared read (the caller copies or decodes it at once).
  */
-export function readCapped(fs: Pick<SyncFsLike, 'readSync'>, fd: number, max: number, expected: number): Uint8Array | undefined {
-  let buf = Buffer.allocUnsafe(Math.min(max + 1, Math.max(expected + 1, 4096)))
+export function readCapped(fs: Pick<SyncFsLike, 'readSync'>, fd: number, max: number, expected: number, shared = false): Uint8Array | undefined {
+  let buf = shared && expected < SCRATCH_BYTES && max + 1 >= SCRATCH_BYTES ? scratch() : Buffer.allocUnsafe(Math.min(max + 1, Math.max(expected + 1, 4096)))
   let filled = 0
   for (;;) {
     if (filled === buf.length) {
@@ -140,11 +160,24 @@ export function readCapped(fs: Pick<SyncFsLike, 'readSync'>, fd: number, max: nu
       buf.copy(bigger, 0, 0, filled)
       buf = bigger
     }
-    const n = fs.readSync(fd, buf, filled, buf.length - filled, null)
+    const want = buf.length - filled
+    const n = fs.readSync(fd, buf, filled, want, null)
     if (n === 0) break
     filled += n
+    if (n < want && expected > 0 && filled === expected) break
   }
   return filled > max ? undefined : new Uint8Array(buf.buffer, buf.byteOffset, filled)
+}
+
+/** One page-sized buffer reused by every small read (sysfs attributes, config space). */
+const SCRATCH_BYTES = 8 * KiB
+let scratchBuffer: Buffer | undefined
+function scratch(): Buffer {
+  scratchBuffer ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES)
+  return scratchBuffer
+}
+function isScratch(bytes: Uint8Array): boolean {
+  return scratchBuffer !== undefined && bytes.buffer === scratchBuffer.buffer
 }
 
 /** Why an open descriptor is not one we read: not a regular file, or larger than `max`. */
@@ -166,13 +199,37 @@ export interface OpenedFile {
   size: number
 }
 
+interface Listing {
+  read: Read<string[]>
+  kinds?: ReadonlyMap<string, EntryKind>
+}
+
+function absent(path: string, call: string): Extract<Read<never>, {ok: false}> {
+  return {ok: false, reason: 'absent', path, message: `ENOENT: no such file or directory, ${call} '${path}'`}
+}
+
+function joinPath(dir: string, name: string): string {
+  return dir === '/' ? `/${name}` : `${dir}/${name}`
+}
+
+function parentOf(path: string): string {
+  const slash = path.lastIndexOf('/')
+  return slash <= 0 ? '/' : path.slice(0, slash)
+}
+
+/** A host path in canonical form ("/a/b": no '.', '..', doubled or trailing slash); '..' stops at "/". */
+function canonical(path: string): string {
+  if (path.startsWith('/') && !/\/\/|\/\.\.?(\/|$)|.\/$/.test(path)) return path
+  return nodePath.posix.normalize('/' + path).replace(/(.)\/$/, '$1')
+}
+
 export class RootedHostFs implements HostFs {
   /** The root as a real path ('' for "/"), links in the root's own path resolved once. */
   private readonly realRoot: string
-  /** Underlying directory path -> its resolution (one realpath per directory). */
-  private readonly dirs = new Map<string, Place | {outside: true} | {error: unknown}>()
-  /** Real directory -> its entries (one readdir answers every absent attribute without an ENOENT). */
-  private readonly listings = new Map<string, {read: Read<string[]>; names?: ReadonlySet<string>}>()
+  /** Host directory path -> its resolution (each directory resolved once, from its parent's listing). */
+  private readonly dirs = new Map<string, DirResolution>()
+  /** Real directory -> its entries and their kinds (one readdir answers every absent attribute and every link test). */
+  private readonly listings = new Map<string, Listing>()
 
   /**
    * @param unreadable host paths to report as unreadable: a snapshot records what the
@@ -190,11 +247,7 @@ export class RootedHostFs implements HostFs {
       real = nodePath.resolve(root)
     }
     this.realRoot = real === '/' ? '' : real
-  }
-
-  /** The underlying path of a host path, lexically ('..' cannot climb above the root). */
-  private at(path: string): string {
-    return this.realRoot + nodePath.posix.normalize('/' + path)
+    this.dirs.set('/', {ok: true, place: {host: '/', real: real === '/' ? '/' : real}})
   }
 
   /** Underlying real path -> host path, or undefined when it is outside the root. */
@@ -204,51 +257,13 @@ export class RootedHostFs implements HostFs {
     return real.startsWith(this.realRoot + '/') ? real.slice(this.realRoot.length) : undefined
   }
 
-  /** A directory (by underlying path) resolved through every link; refused if it ends outside the root. */
-  private resolveDir(underlying: string, hostPath: string): Resolved {
-    let found = this.dirs.get(underlying)
-    if (found === undefined) {
-      try {
-        const real = String(this.fs.realpathSync(underlying))
-        const host = this.inside(real)
-        found = host === undefined ? {outside: true} : {host, real}
-      } catch (error) {
-        found = {error}
-      }
-      this.dirs.set(underlying, found)
-    }
-    if ('host' in found) return {ok: true, place: found}
-    return {ok: false, read: 'outside' in found ? refused(hostPath, OUTSIDE_ROOT) : miss(hostPath, found.error)}
-  }
-
-  /** The real directory and final name of an underlying path, the name not yet followed. */
-  private locate(underlying: string, hostPath: string): Resolved {
-    const name = nodePath.posix.basename(underlying)
-    if (name === '' || name === '.' || name === '..') return this.resolveDir(underlying, hostPath)
-    const dir = this.resolveDir(nodePath.posix.dirname(underlying), hostPath)
-    if (!dir.ok) return dir
-    const join = (base: string) => (base === '/' ? `/${name}` : `${base}/${name}`)
-    return {ok: true, place: {host: join(dir.place.host), real: join(dir.place.real)}}
-  }
-
-  /** Where the link at `place` leads, as the next place to try; refused when the target is absolute in a snapshot. */
-  private hop(place: Place, hostPath: string): Resolved {
-    let target: string
-    try {
-      target = String(this.fs.readlinkSync(place.real))
-    } catch (error) {
-      return {ok: false, read: miss(hostPath, error)}
-    }
-    if (target.startsWith('/') && this.realRoot !== '') return {ok: false, read: refused(hostPath, OUTSIDE_ROOT)}
-    return this.locate(target.startsWith('/') ? target : `${nodePath.posix.dirname(place.real)}/${target}`, hostPath)
-  }
-
-  private listing(real: string): {read: Read<string[]>; names?: ReadonlySet<string>} {
+  private listing(real: string): Listing {
     let entry = this.listings.get(real)
     if (entry === undefined) {
       try {
-        const value = this.fs.readdirSync(real).map(String).sort()
-        entry = {read: {ok: true, value, path: real}, names: new Set(value)}
+        const kinds = new Map<string, EntryKind>()
+        for (const dirent of this.fs.readdirSync(real, {withFileTypes: true})) kinds.set(String(dirent.name), kindOf(dirent))
+        entry = {read: {ok: true, value: [...kinds.keys()].sort(), path: real}, kinds}
       } catch (error) {
         entry = {read: miss(real, error)}
       }
@@ -257,10 +272,70 @@ export class RootedHostFs implements HostFs {
     return entry
   }
 
-  /** True when the directory listing says the name is not there (no open, no thrown ENOENT). */
-  private knownAbsent(place: Place): boolean {
-    const names = this.listing(nodePath.posix.dirname(place.real)).names
-    return names !== undefined && !names.has(nodePath.posix.basename(place.real))
+  /**
+   * A directory (canonical host path) resolved through every link, one component at a time from
+   * the root: each component's kind comes from its parent's listing, a link's target is read and
+   * resolved the same way (at most MAX_LINK_HOPS of them), and a target that is absolute or climbs
+   * above the root (in a snapshot) is refused. No realpath: it would lstat or readlink every
+   * component of every path again.
+   */
+  private resolveDir(host: string, asked: string, hops = 0): Resolved {
+    let found = this.dirs.get(host)
+    if (found === undefined) {
+      found = this.resolveComponent(host, hops)
+      this.dirs.set(host, found)
+    }
+    return found.ok ? found : {ok: false, read: found.fail(asked)}
+  }
+
+  private resolveComponent(host: string, hops: number): DirResolution {
+    const parent = this.resolveDir(parentOf(host), host, hops)
+    if (!parent.ok) return this.dirs.get(parentOf(host)) as DirResolution
+    const name = host.slice(host.lastIndexOf('/') + 1)
+    const {kinds} = this.listing(parent.place.real)
+    const here = {host: joinPath(parent.place.host, name), real: joinPath(parent.place.real, name)}
+    if (kinds === undefined) return this.resolveByRealpath(here.real)
+    const kind = kinds.get(name)
+    if (kind === 'dir') return {ok: true, place: here}
+    if (kind !== 'link') return {ok: false, fail: (asked) => absent(asked, kind === undefined ? 'scandir' : 'scandir (not a directory)')}
+    const target = this.linkTarget(here, hops)
+    if (!target.ok) return target
+    const resolved = this.resolveDir(target.host, host, hops + 1)
+    return resolved.ok ? resolved : (this.dirs.get(target.host) as DirResolution)
+  }
+
+  /** A directory we may not list (permissions): the kernel resolves it for us. */
+  private resolveByRealpath(real: string): DirResolution {
+    try {
+      const host = this.inside(String(this.fs.realpathSync(real)))
+      return host === undefined ? {ok: false, fail: (asked) => refused(asked, OUTSIDE_ROOT)} : {ok: true, place: {host, real: this.realRoot + host}}
+    } catch (error) {
+      return {ok: false, fail: (asked) => miss(asked, error)}
+    }
+  }
+
+  /** The canonical host path a link at `place` names; refused when it leaves the root or the chain is too long. */
+  private linkTarget(place: Place, hops: number): {ok: true; host: string} | {ok: false; fail: (asked: string) => Read<never>} {
+    if (hops >= MAX_LINK_HOPS) return {ok: false, fail: (asked) => ({ok: false, reason: 'unreadable', path: asked, message: `ELOOP: too many symbolic links encountered, '${asked}'`})}
+    let target: string
+    try {
+      target = String(this.fs.readlinkSync(place.real))
+    } catch (error) {
+      return {ok: false, fail: (asked) => miss(asked, error)}
+    }
+    if (target.startsWith('/')) return this.realRoot === '' ? {ok: true, host: canonical(target)} : {ok: false, fail: (asked) => refused(asked, OUTSIDE_ROOT)}
+    if (this.realRoot !== '' && climbsAbove(place.host, target)) return {ok: false, fail: (asked) => refused(asked, OUTSIDE_ROOT)}
+    return {ok: true, host: canonical(`${parentOf(place.host)}/${target}`)}
+  }
+
+  /** The directory and final name of a host path, the name not yet followed; with the name's kind when the listing says. */
+  private locate(host: string, asked: string): {ok: true; place: Place; kind: EntryKind | undefined; listed: boolean} | {ok: false; read: Read<never>} {
+    if (host === '/') return {ok: true, place: {host: '/', real: this.realRoot || '/'}, kind: 'dir', listed: true}
+    const dir = this.resolveDir(parentOf(host), asked)
+    if (!dir.ok) return dir
+    const name = host.slice(host.lastIndexOf('/') + 1)
+    const {kinds} = this.listing(dir.place.real)
+    return {ok: true, place: {host: joinPath(dir.place.host, name), real: joinPath(dir.place.real, name)}, kind: kinds?.get(name), listed: kinds !== undefined}
   }
 
   private recordedUnreadable(path: string): Read<never> | undefined {
@@ -271,36 +346,45 @@ export class RootedHostFs implements HostFs {
   /**
    * Opens a regular file at a host path inside the root: a final link followed hop by hop within
    * it, O_NOFOLLOW|O_NONBLOCK, fstat'ed and size-checked (`max` undefined: no size rule, for logs
-   * that are streamed). The caller closes the descriptor.
+   * that are streamed). The caller closes the descriptor. What the directory listing shows as
+   * absent or as a FIFO, socket or device is answered without opening it.
    */
   openFile(path: string, max: SizeLimit | undefined): Read<OpenedFile> {
     const recorded = this.recordedUnreadable(path)
     if (recorded) return recorded
-    let at = this.locate(this.at(path), path)
-    for (let hops = 0; ; hops++) {
-      if (!at.ok) return at.read
-      if (this.knownAbsent(at.place)) return {ok: false, reason: 'absent', path, message: `ENOENT: no such file or directory, open '${path}'`}
-      let fd: number
-      try {
-        fd = this.fs.openSync(at.place.real, SAFE_OPEN_FLAGS)
-      } catch (error) {
-        if ((error as {code?: string}).code !== 'ELOOP' || hops >= MAX_LINK_HOPS) return miss(path, error)
-        at = this.hop(at.place, path)
-        continue
-      }
-      const checked = refuseOpened(this.fs, fd, path, max)
-      if (checked.ok) return {ok: true, value: {fd, size: checked.size}, path}
-      this.fs.closeSync(fd)
-      return checked
-    }
+    return this.openAt(canonical(path), path, max, 0)
   }
 
-  readBytes(path: string): Read<Uint8Array> {
+  private openAt(host: string, path: string, max: SizeLimit | undefined, hops: number): Read<OpenedFile> {
+    const at = this.locate(host, path)
+    if (!at.ok) return at.read
+    if (at.listed) {
+      if (at.kind === undefined) return absent(path, 'open')
+      if (at.kind === 'other') return refused(path, NOT_REGULAR)
+      if (at.kind === 'link') {
+        const target = this.linkTarget(at.place, hops)
+        return target.ok ? this.openAt(target.host, path, max, hops + 1) : target.fail(path)
+      }
+    }
+    let fd: number
+    try {
+      fd = this.fs.openSync(at.place.real, SAFE_OPEN_FLAGS)
+    } catch (error) {
+      return miss(path, error)
+    }
+    const checked = refuseOpened(this.fs, fd, path, max)
+    if (checked.ok) return {ok: true, value: {fd, size: checked.size}, path}
+    this.fs.closeSync(fd)
+    return checked
+  }
+
+  /** The bytes of a file, possibly a view into the shared scratch buffer (valid until the next read). */
+  private readShared(path: string): Read<Uint8Array> {
     const max = sizeLimitFor(path)
     const file = this.openFile(path, max)
     if (!file.ok) return file
     try {
-      const bytes = readCapped(this.fs, file.value.fd, max.bytes, file.value.size)
+      const bytes = readCapped(this.fs, file.value.fd, max.bytes, file.value.size, true)
       return bytes === undefined ? refused(path, `larger than ${max.label}`) : {ok: true, value: bytes, path}
     } catch (error) {
       return miss(path, error)
@@ -309,16 +393,23 @@ export class RootedHostFs implements HostFs {
     }
   }
 
+  readBytes(path: string): Read<Uint8Array> {
+    const read = this.readShared(path)
+    return read.ok && isScratch(read.value) ? {ok: true, value: read.value.slice(), path} : read
+  }
+
   readText(path: string): Read<string> {
-    const bytes = this.readBytes(path)
+    const bytes = this.readShared(path)
     return bytes.ok ? {ok: true, value: Buffer.from(bytes.value.buffer, bytes.value.byteOffset, bytes.value.length).toString('utf8'), path} : bytes
   }
 
   readLink(path: string): Read<string> {
     const recorded = this.recordedUnreadable(path)
     if (recorded) return recorded
-    const at = this.locate(this.at(path), path)
+    const at = this.locate(canonical(path), path)
     if (!at.ok) return at.read
+    if (at.listed && at.kind === undefined) return absent(path, 'readlink')
+    if (at.listed && at.kind !== 'link') return {ok: false, reason: 'unreadable', path, message: `EINVAL: invalid argument, readlink '${path}'`}
     let target: string
     try {
       target = String(this.fs.readlinkSync(at.place.real))
@@ -334,7 +425,7 @@ export class RootedHostFs implements HostFs {
   listDir(path: string): Read<string[]> {
     const recorded = this.recordedUnreadable(path)
     if (recorded) return recorded
-    const dir = this.resolveDir(this.at(path), path)
+    const dir = this.resolveDir(canonical(path), path)
     if (!dir.ok) return dir.read
     const {read} = this.listing(dir.place.real)
     return read.ok ? {ok: true, value: [...read.value], path} : {...read, path}
@@ -343,12 +434,12 @@ export class RootedHostFs implements HostFs {
   realPath(path: string): Read<string> {
     const recorded = this.recordedUnreadable(path)
     if (recorded) return recorded
-    const dir = this.resolveDir(this.at(path), path)
+    const dir = this.resolveDir(canonical(path), path)
     return dir.ok ? {ok: true, value: dir.place.host, path} : dir.read
   }
 
   isDirectory(path: string): boolean {
-    const dir = this.resolveDir(this.at(path), path)
+    const dir = this.resolveDir(canonical(path), path)
     if (!dir.ok) return false
     try {
       return this.fs.statSync(dir.place.real).isDirectory()

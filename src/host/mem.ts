@@ -4,7 +4,7 @@
  * fail with EACCES, as a root-only sysfs file does for an ordinary user.
  */
 import {Volume} from 'memfs'
-import {RootedHostFs, type SyncFsLike} from './fs.js'
+import {RootedHostFs, type DirentLike, type SyncFsLike} from './fs.js'
 
 export type MemEntry = string | Uint8Array | {link: string} | {dir: true} | {unreadable: true}
 
@@ -35,7 +35,7 @@ export function memHostFs(entries: Record<string, MemEntry>): RootedHostFs {
     readSync: (fd, buffer, offset, length, position) => vol.readSync(fd, buffer, offset, length, position),
     closeSync: (fd) => vol.closeSync(fd),
     readlinkSync: (p) => String(vol.readlinkSync(p)),
-    readdirSync: guard((p) => vol.readdirSync(p) as unknown[]),
+    readdirSync: guard((p, options: {withFileTypes: true}) => vol.readdirSync(p, options) as unknown as DirentLike[]),
     realpathSync: (p) => String(vol.realpathSync(p)),
     statSync: (p) => vol.statSync(p),
   }

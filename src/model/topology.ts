@@ -215,14 +215,10 @@ export function topologyFromSysfs(collected: readonly CollectedPciDevice[]): Pci
     fn.driver = item.driver
     fn.iommuGroup = item.iommuGroup
     fn.iommuUnit = item.iommuUnit
-    fn.numaNode = item.numaNode !== undefined && item.numaNode >= 0 ? item.numaNode : undefined
     fn.sysfsPath = item.sysfsPath
     if (item.resetMethod.ok) {
       fn.resetMethods = [...item.resetMethod.value]
       fn.resetMethodsSource = 'sysfs'
-    }
-    if (item.link && (item.link.currentSpeed !== undefined || item.link.maxSpeed !== undefined)) {
-      fn.link = {...fn.link, speed: item.link.currentSpeed, width: item.link.currentWidth, maxSpeed: item.link.maxSpeed, maxWidth: item.link.maxWidth}
     }
     // sysfs SR-IOV files are readable without root; config bytes beyond 64 are not.
     if (fn.sriov === 'unknown' && item.sriov?.totalVfs !== undefined) {
@@ -248,6 +244,22 @@ export function topologyFromSysfs(collected: readonly CollectedPciDevice[]): Pci
     devices.set(bdf, fn)
   }
   return finish(devices, 'sysfs')
+}
+
+/**
+ * What sysfs says of one function beyond its config space, read only for that function's own
+ * view: NUMA node, and link speed and width as sysfs words them (over the config decode).
+ * Undefined for a function from an lspci dump (the host's sysfs describes another machine).
+ */
+export function sysfsDetailsOf(topology: PciTopology, fn: PciFunction, item: CollectedPciDevice | undefined): Pick<PciFunction, 'numaNode' | 'link'> | undefined {
+  if (topology.source !== 'sysfs' || item?.details === undefined) return undefined
+  const {numaNode, link} = item.details()
+  return {
+    numaNode: numaNode !== undefined && numaNode >= 0 ? numaNode : undefined,
+    link: link.currentSpeed !== undefined || link.maxSpeed !== undefined
+      ? {...fn.link, speed: link.currentSpeed, width: link.currentWidth, maxSpeed: link.maxSpeed, maxWidth: link.maxWidth}
+      : fn.link,
+  }
 }
 
 /** From an lspci -x/-xxx/-xxxx dump: hierarchy from bridge bus ranges, VFs from SR-IOV. */

@@ -129,6 +129,8 @@ export interface DeviceReportContext {
   /** Why there is no DMAR table (shown instead of RMRRs). */
   dmarNote?: string
   iommuFamily?: IommuFamily
+  /** sysfs's NUMA node and link words for this device (read for its view only), over the function's own. */
+  sysfs?: Pick<PciFunction, 'numaNode' | 'link'>
 }
 
 export function deviceReport(topology: PciTopology, fn: PciFunction, context: DeviceReportContext): DeviceReport {
@@ -186,8 +188,8 @@ export function deviceReport(topology: PciTopology, fn: PciFunction, context: De
       pcieType: pcieTypeName(fn),
       multifunction: fn.multifunction,
       driver: fn.driver,
-      numaNode: fn.numaNode,
-      link: fn.link,
+      numaNode: context.sysfs ? context.sysfs.numaNode : fn.numaNode,
+      link: context.sysfs ? context.sysfs.link : fn.link,
       slot: fn.slot,
       configBytes: fn.configLength,
       configProblems: config?.problems ?? [],
