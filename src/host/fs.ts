@@ -434,7 +434,20 @@ export class RootedHostFs implements HostFs {
   realPath(path: string): Read<string> {
     const recorded = this.recordedUnreadable(path)
     if (recorded) return recorded
-    const dir = this.resolveDir(canonical(path), path)
+    return this.realPathAt(canonical(path), path, 0)
+  }
+
+  /** Any kind of entry resolved through links (a directory through resolveDir, so it is cached). */
+  private realPathAt(host: string, path: string, hops: number): Read<string> {
+    const at = this.locate(host, path)
+    if (!at.ok) return at.read
+    if (at.listed && at.kind === undefined) return absent(path, 'realpath')
+    if (at.listed && (at.kind === 'file' || at.kind === 'other')) return {ok: true, value: at.place.host, path}
+    if (at.listed && at.kind === 'link') {
+      const target = this.linkTarget(at.place, hops)
+      return target.ok ? this.realPathAt(target.host, path, hops + 1) : target.fail(path)
+    }
+    const dir = this.resolveDir(host, path, hops)
     return dir.ok ? {ok: true, value: dir.place.host, path} : dir.read
   }
 
