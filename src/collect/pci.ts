@@ -15,6 +15,8 @@ export function collectPciDevices(fs: HostFs, misses: Miss[]): CollectedPciDevic
 function collectPciDevice(fs: HostFs, bdf: string, misses: Miss[]): CollectedPciDevice {
   const dir = `${PCI_DEVICES_DIR}/${bdf}`
   const sysfsPath = devicePath(fs, dir)
+  // First: the listing (virtfn links) also tells every absent attribute below without an open.
+  const entries = fs.listDir(dir)
   const attr = (name: string) => `${dir}/${name}`
   const int = (name: string) => readInt(fs, attr(name), misses)
   const parent = basename(sysfsPath.slice(0, sysfsPath.lastIndexOf('/')))
@@ -22,7 +24,6 @@ function collectPciDevice(fs: HostFs, bdf: string, misses: Miss[]): CollectedPci
   const header = config.ok ? headerIdentity(config.value) : undefined
   const reset = fs.readText(attr('reset_method'))
   const totalVfs = int('sriov_totalvfs')
-  const entries = fs.listDir(dir)
   const virtfns = (entries.ok ? entries.value : [])
     .filter((name) => /^virtfn\d+$/.test(name))
     .sort((a, b) => Number(a.slice(6)) - Number(b.slice(6)))
@@ -87,22 +88,40 @@ function collectPciDevice(fs: HostFs, bdf: string, misses: Miss[]): CollectedPci
  * and `subsystem_*` at enumeration, taken from the config bytes read anyway (six opens fewer per
  * function). Only where the header says them itself: the bytes must hold the header (64 bytes,
  * what any reader gets) and not read all-ones in the vendor word (an SR-IOV VF, whose ids the
- * kernel takes from its PF, or a function that is gone); subsystem ids only for a type 0 header
- * (a bridge's come from a capability the kernel finds). Everything else is read from its file.
+ * kernel takes from its PF, or a function that is gone); subsystem ids from the type 0 header or,
+ * on a bridge, its Subsystem ID capability. Everything else is read from its file.
  */
 function headerIdentity(config: Uint8Array): Partial<Record<'vendor' | 'device' | 'subsystemVendor' | 'subsystemDevice' | 'classCode' | 'revision', number>> | undefined {
   if (config.length < 0x40) return undefined
   const word = (at: number) => (config[at] ?? 0) | ((config[at + 1] ?? 0) << 8)
   const vendor = word(0x00)
   if (vendor === 0xffff) return undefined
-  const typeZero = ((config[0x0e] ?? 0) & 0x7f) === 0
+  const layout = (config[0x0e] ?? 0) & 0x7f
+  const subsystem = layout === 0 ? 0x2c : layout === 1 ? bridgeSubsystemAt(config) : undefined
   return {
     vendor,
     device: word(0x02),
     revision: config[0x08],
     classCode: ((config[0x0b] ?? 0) << 16) | ((config[0x0a] ?? 0) << 8) | (config[0x09] ?? 0),
-    ...(typeZero ? {subsystemVendor: word(0x2c), subsystemDevice: word(0x2e)} : {}),
+    ...(subsystem === 0 ? {subsystemVendor: 0, subsystemDevice: 0} : subsystem !== undefined ? {subsystemVendor: word(subsystem), subsystemDevice: word(subsystem + 2)} : {}),
   }
+}
+
+/**
+ * Where a bridge's subsystem ids are: the kernel reads them from the Subsystem ID capability
+ * (0x0d, ids at +4) and leaves them 0 without one (0 here). Undefined when the capability list
+ * is not all readable (a non-root reader's 64 bytes): then the files tell.
+ */
+function bridgeSubsystemAt(config: Uint8Array): number | undefined {
+  if (config.length < 0x100) return undefined
+  if (((config[0x06] ?? 0) & 0x10) === 0) return 0
+  let at = (config[0x34] ?? 0) & 0xfc
+  // At most 48 capabilities fit in the 192 bytes after the header (the kernel's own walk bound).
+  for (let seen = 0; at >= 0x40 && seen < 48; seen++) {
+    if (config[at] === 0x0d) return at + 4
+    at = (config[at + 1] ?? 0) & 0xfc
+  }
+  return at === 0 ? 0 : undefined
 }
 
 /**

@@ -49,6 +49,7 @@ export interface SyncFsLike {
   readdirSync(path: string, options: {withFileTypes: true}): DirentLike[]
   realpathSync(path: string): string | Uint8Array
   statSync(path: string): {isDirectory(): boolean}
+  lstatSync(path: string): {isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean}
 }
 
 /** Node's fs, with the one-syscall libc realpath (the JS one lstat()s every component). */
@@ -61,6 +62,7 @@ export const NODE_FS: SyncFsLike = {
   readdirSync: (path, options) => nodeFs.readdirSync(path, options),
   realpathSync: (path) => nodeFs.realpathSync.native(path),
   statSync: (path) => nodeFs.statSync(path),
+  lstatSync: (path) => nodeFs.lstatSync(path),
 }
 
 /** Open for reading without following a final link and without blocking on a FIFO or device. */
@@ -139,7 +141,7 @@ export interface DirentLike {
   isSymbolicLink(): boolean
 }
 
-function kindOf(entry: DirentLike): EntryKind {
+function kindOf(entry: Pick<DirentLike, 'isFile' | 'isDirectory' | 'isSymbolicLink'>): EntryKind {
   return entry.isSymbolicLink() ? 'link' : entry.isDirectory() ? 'dir' : entry.isFile() ? 'file' : 'other'
 }
 
@@ -230,6 +232,8 @@ export class RootedHostFs implements HostFs {
   private readonly dirs = new Map<string, DirResolution>()
   /** Real directory -> its entries and their kinds (one readdir answers every absent attribute and every link test). */
   private readonly listings = new Map<string, Listing>()
+  /** Real path of a link -> its target (or why it could not be read). */
+  private readonly links = new Map<string, {ok: true; target: string} | {ok: false; error: unknown}>()
 
   /**
    * @param unreadable host paths to report as unreadable: a snapshot records what the
@@ -248,6 +252,20 @@ export class RootedHostFs implements HostFs {
     }
     this.realRoot = real === '/' ? '' : real
     this.dirs.set('/', {ok: true, place: {host: '/', real: real === '/' ? '/' : real}})
+  }
+
+  /** A link's target by real path, read once (a device's bus link is both read and followed). */
+  private readlinkAt(real: string): {ok: true; target: string} | {ok: false; error: unknown} {
+    let read = this.links.get(real)
+    if (read === undefined) {
+      try {
+        read = {ok: true, target: String(this.fs.readlinkSync(real))}
+      } catch (error) {
+        read = {ok: false, error}
+      }
+      this.links.set(real, read)
+    }
+    return read
   }
 
   /** Underlying real path -> host path, or undefined when it is outside the root. */
@@ -292,10 +310,21 @@ export class RootedHostFs implements HostFs {
     const parent = this.resolveDir(parentOf(host), host, hops)
     if (!parent.ok) return this.dirs.get(parentOf(host)) as DirResolution
     const name = host.slice(host.lastIndexOf('/') + 1)
-    const {kinds} = this.listing(parent.place.real)
     const here = {host: joinPath(parent.place.host, name), real: joinPath(parent.place.real, name)}
-    if (kinds === undefined) return this.resolveByRealpath(here.real)
-    const kind = kinds.get(name)
+    let kind: EntryKind | undefined
+    if (this.listings.has(parent.place.real)) {
+      const {kinds} = this.listing(parent.place.real)
+      if (kinds === undefined) return this.resolveByRealpath(here.real)
+      kind = kinds.get(name)
+    } else {
+      // One lstat instead of listing a directory nothing else needs listed (an IOMMU group's).
+      try {
+        kind = kindOf(this.fs.lstatSync(here.real))
+      } catch (error) {
+        const code = (error as {code?: string} | null)?.code ?? ''
+        if (!ABSENT_CODES.has(code)) return this.resolveByRealpath(here.real)
+      }
+    }
     if (kind === 'dir') return {ok: true, place: here}
     if (kind !== 'link') return {ok: false, fail: (asked) => absent(asked, kind === undefined ? 'scandir' : 'scandir (not a directory)')}
     const target = this.linkTarget(here, hops)
@@ -317,24 +346,26 @@ export class RootedHostFs implements HostFs {
   /** The canonical host path a link at `place` names; refused when it leaves the root or the chain is too long. */
   private linkTarget(place: Place, hops: number): {ok: true; host: string} | {ok: false; fail: (asked: string) => Read<never>} {
     if (hops >= MAX_LINK_HOPS) return {ok: false, fail: (asked) => ({ok: false, reason: 'unreadable', path: asked, message: `ELOOP: too many symbolic links encountered, '${asked}'`})}
-    let target: string
-    try {
-      target = String(this.fs.readlinkSync(place.real))
-    } catch (error) {
-      return {ok: false, fail: (asked) => miss(asked, error)}
-    }
+    const read = this.readlinkAt(place.real)
+    if (!read.ok) return {ok: false, fail: (asked) => miss(asked, read.error)}
+    const target = read.target
     if (target.startsWith('/')) return this.realRoot === '' ? {ok: true, host: canonical(target)} : {ok: false, fail: (asked) => refused(asked, OUTSIDE_ROOT)}
     if (this.realRoot !== '' && climbsAbove(place.host, target)) return {ok: false, fail: (asked) => refused(asked, OUTSIDE_ROOT)}
     return {ok: true, host: canonical(`${parentOf(place.host)}/${target}`)}
   }
 
-  /** The directory and final name of a host path, the name not yet followed; with the name's kind when the listing says. */
-  private locate(host: string, asked: string): {ok: true; place: Place; kind: EntryKind | undefined; listed: boolean} | {ok: false; read: Read<never>} {
+  /**
+   * The directory and final name of a host path, the name not yet followed; with the name's kind
+   * when the directory's listing says. `list`: list the directory if that was not done yet (else
+   * the kind is known only when something listed it before; one file in a small directory is
+   * cheaper to open than to list for).
+   */
+  private locate(host: string, asked: string, list = true): {ok: true; place: Place; kind: EntryKind | undefined; listed: boolean} | {ok: false; read: Read<never>} {
     if (host === '/') return {ok: true, place: {host: '/', real: this.realRoot || '/'}, kind: 'dir', listed: true}
     const dir = this.resolveDir(parentOf(host), asked)
     if (!dir.ok) return dir
     const name = host.slice(host.lastIndexOf('/') + 1)
-    const {kinds} = this.listing(dir.place.real)
+    const kinds = list || this.listings.has(dir.place.real) ? this.listing(dir.place.real).kinds : undefined
     return {ok: true, place: {host: joinPath(dir.place.host, name), real: joinPath(dir.place.real, name)}, kind: kinds?.get(name), listed: kinds !== undefined}
   }
 
@@ -356,7 +387,7 @@ export class RootedHostFs implements HostFs {
   }
 
   private openAt(host: string, path: string, max: SizeLimit | undefined, hops: number): Read<OpenedFile> {
-    const at = this.locate(host, path)
+    const at = this.locate(host, path, false)
     if (!at.ok) return at.read
     if (at.listed) {
       if (at.kind === undefined) return absent(path, 'open')
@@ -370,7 +401,10 @@ export class RootedHostFs implements HostFs {
     try {
       fd = this.fs.openSync(at.place.real, SAFE_OPEN_FLAGS)
     } catch (error) {
-      return miss(path, error)
+      // O_NOFOLLOW met a link the listing did not tell us about: follow it within the root.
+      if (at.listed || (error as {code?: string}).code !== 'ELOOP') return miss(path, error)
+      const target = this.linkTarget(at.place, hops)
+      return target.ok ? this.openAt(target.host, path, max, hops + 1) : target.fail(path)
     }
     const checked = refuseOpened(this.fs, fd, path, max)
     if (checked.ok) return {ok: true, value: {fd, size: checked.size}, path}
@@ -406,16 +440,13 @@ export class RootedHostFs implements HostFs {
   readLink(path: string): Read<string> {
     const recorded = this.recordedUnreadable(path)
     if (recorded) return recorded
-    const at = this.locate(canonical(path), path)
+    const at = this.locate(canonical(path), path, false)
     if (!at.ok) return at.read
     if (at.listed && at.kind === undefined) return absent(path, 'readlink')
     if (at.listed && at.kind !== 'link') return {ok: false, reason: 'unreadable', path, message: `EINVAL: invalid argument, readlink '${path}'`}
-    let target: string
-    try {
-      target = String(this.fs.readlinkSync(at.place.real))
-    } catch (error) {
-      return miss(path, error)
-    }
+    const read = this.readlinkAt(at.place.real)
+    if (!read.ok) return miss(path, read.error)
+    const target = read.target
     // A snapshot need not hold the target (a driver's directory is not captured), so this check
     // is lexical: an absolute target, or more '..' than the link is deep, leaves the root.
     if (this.realRoot !== '' && (target.startsWith('/') || climbsAbove(at.place.host, target))) return refused(path, OUTSIDE_ROOT)

@@ -38,6 +38,7 @@ export function memHostFs(entries: Record<string, MemEntry>): RootedHostFs {
     readdirSync: guard((p, options: {withFileTypes: true}) => vol.readdirSync(p, options) as unknown as DirentLike[]),
     realpathSync: (p) => String(vol.realpathSync(p)),
     statSync: (p) => vol.statSync(p),
+    lstatSync: (p) => vol.lstatSync(p),
   }
   return new RootedHostFs('/', fs)
 }
