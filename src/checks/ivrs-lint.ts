@@ -132,19 +132,23 @@ export const IVRS_LINTS: readonly IvrsLint[] = [
         fails.push(...problems.map((p) => `${ivhdName(block)}: ${p}`))
         for (const r of ranges) if (r.first > r.last) fails.push(`${ivhdName(block)}: empty range ${idRange(r.first, r.last)} (start after end) at ${hex(r.entry.offset)}`)
         // Alias entries deliberately override part of a plain range (AMD reference firmware does
-        // this for bus 0xff); two plain ranges covering the same IDs are redundant or conflicting.
+        // this for bus 0xff). The kernel only sets device-table bits from each entry's Data Setting,
+        // so plain entries that overlap with the same setting are redundant (coreboot lists every
+        // device inside its range); with different settings the devices get the union of both.
         const plain = ranges.filter((r) => r.aliasTo === undefined && r.first <= r.last && r.entry.type !== 'all')
         for (let i = 0; i < plain.length; i++)
           for (let j = i + 1; j < plain.length; j++) {
             const a = plain[i]
             const b = plain[j]
-            if (a && b && a.first <= b.last && b.first <= a.last)
-              warns.push(`${ivhdName(block)}: ${idRange(a.first, a.last)} (at ${hex(a.entry.offset)}) overlaps ${idRange(b.first, b.last)} (at ${hex(b.entry.offset)})`)
+            if (a && b && a.first <= b.last && b.first <= a.last && a.entry.dataSetting.value !== b.entry.dataSetting.value)
+              warns.push(
+                `${ivhdName(block)}: ${idRange(a.first, a.last)} (at ${hex(a.entry.offset)}, Data Setting ${hex(a.entry.dataSetting.value)}) overlaps ${idRange(b.first, b.last)} (at ${hex(b.entry.offset)}, Data Setting ${hex(b.entry.dataSetting.value)})`,
+              )
           }
       }
       if (fails.length > 0) return verdict('fail', `${fails.length} broken range(s): the devices in them get no (or the wrong) device-table entry`, [...fails, ...warns].map((p) => ev(p, source)), [FIRMWARE_UPDATE])
-      if (warns.length > 0) return verdict('warn', `${warns.length} overlapping range(s): a later entry overrides an earlier one's settings`, warns.map((p) => ev(p, source)))
-      return verdict('pass', 'every range start has its end, and plain ranges do not overlap', [])
+      if (warns.length > 0) return verdict('warn', `${warns.length} overlapping range(s) with different Data Settings: the kernel applies both, so those devices get the union of their settings`, warns.map((p) => ev(p, source)))
+      return verdict('pass', 'every range start has its end, and plain ranges that overlap carry the same Data Setting', [])
     },
   },
   {
