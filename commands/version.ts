@@ -1,5 +1,4 @@
-import {Command} from '../src/cli/oclif.js'
-import {TOOL} from '../src/cli/base.js'
+import {JsonCommand, TOOL} from '../src/cli/base.js'
 
 export interface VersionJson {
   schemaVersion: 1
@@ -9,8 +8,7 @@ export interface VersionJson {
   platform: string
 }
 
-export default class Version extends Command {
-  static override enableJsonFlag = true
+export default class Version extends JsonCommand {
   static override summary = 'Print the vtd-check version (same as --version)'
   static override description = 'JSON: {schemaVersion, tool, version, node, platform}.'
   static override examples = ['<%= config.bin %> version', '<%= config.bin %> version --json']

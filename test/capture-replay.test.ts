@@ -5,7 +5,6 @@
  */
 import {describe, expect, it} from 'vitest'
 import * as fs from 'node:fs'
-import * as os from 'node:os'
 import * as path from 'node:path'
 import {assessHost} from '../src/checks/assess.js'
 import {buildHostModel} from '../src/model/host.js'
@@ -15,6 +14,7 @@ import {collectHost} from '../src/collect/index.js'
 import {RootedHostFs} from '../src/host/fs.js'
 import {readKernelLog} from '../src/host/kernel-log.js'
 import {openRoot, writeSnapshot} from '../src/host/snapshot.js'
+import {scratchDir} from './support/scratch.js'
 
 describe('capture, then check --root', () => {
   it('reproduces the live host\'s results exactly', async () => {
@@ -24,7 +24,7 @@ describe('capture, then check --root', () => {
     const devices = liveHost.pci.map((d) => d.bdf)
     const liveReport = buildCheckReport(assessHost(buildHostModel({collected: liveHost, log}), {devices}))
 
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'vtd-live-'))
+    const out = scratchDir('vtd-live-')
     writeSnapshot(live, log, out, 'test')
     const snapshot = openRoot(out)
     const snapReport = buildCheckReport(assessHost(await modelAt(snapshot), {devices}))

@@ -1,7 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {execFileSync, spawnSync} from 'node:child_process'
 import * as fs from 'node:fs'
-import * as os from 'node:os'
 import * as path from 'node:path'
 import {captureScript} from '../src/collect/capture-script.js'
 import {openRoot} from '../src/host/snapshot.js'
@@ -9,12 +8,13 @@ import {writeSnapshot} from '../src/host/snapshot.js'
 import {readKernelLog} from '../src/host/kernel-log.js'
 import {fixturesDir} from './support/paths.js'
 import {readTree} from './support/tree.js'
+import {scratchDir} from './support/scratch.js'
 
 const snapshots = fs.readdirSync(fixturesDir).filter((name) => fs.existsSync(path.join(fixturesDir, name, 'sys')))
 const ignoreMeta = (rel: string) => rel === 'meta.json' || rel === 'README.md' || rel === 'expected.json' || !/^(sys|proc|dev|dmesg\.txt)/.test(rel)
 
 function tmp(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'vtd-capture-'))
+  return scratchDir('vtd-capture-')
 }
 
 function shells(): string[] {

@@ -11,6 +11,7 @@ import type {CheckReport} from '../src/report/check.js'
 import {generateCheckSchema, renderSchema, SCHEMA_PATH} from '../scripts/gen-schema.mjs'
 import {captureCommandOutput} from './support/command-output.js'
 import {fixturesDir, repoRoot} from './support/paths.js'
+import {scratchDir} from './support/scratch.js'
 
 const output = captureCommandOutput()
 
@@ -111,12 +112,10 @@ describe('vtd-check check', () => {
   })
 
   it('capture of a snapshot + check --root of the copy gives the same results', async () => {
-    const {mkdtempSync} = await import('node:fs')
-    const os = await import('node:os')
     const {openRoot, writeSnapshot} = await import('../src/host/snapshot.js')
     const {readKernelLog} = await import('../src/host/kernel-log.js')
     const source = openRoot(fixture('lab-pcie-pci-bridge'))
-    const out = mkdtempSync(path.join(os.tmpdir(), 'vtd-check-recapture-'))
+    const out = scratchDir('vtd-check-recapture-')
     writeSnapshot(source, await readKernelLog(source), out, 'test')
     const a = await run(['--root', fixture('lab-pcie-pci-bridge'), '--json', '--device', '0000:02:01.0'])
     const b = await run(['--root', out, '--json', '--device', '0000:02:01.0'])

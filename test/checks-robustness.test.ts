@@ -18,10 +18,30 @@ describe('robustness', () => {
     expect(parseKernelParameters('__proto__ valueOf=1 constructor toString=x').tokens).toHaveLength(4)
   })
 
-  it('readLogFacts never throws on arbitrary lines', () => {
-    fc.assert(fc.property(fc.array(fc.string({maxLength: 200}), {maxLength: 50}), (lines) => {
-      readLogFacts(lines)
-    }))
+  it('readLogFacts: a fact comes from the line that states it, wherever it sits among arbitrary lines', () => {
+    const init = 'DMAR: Intel(R) Virtualization Technology for Directed I/O'
+    const ineligible = (bdf: string) => `pci ${bdf}: DMAR: Device is ineligible for IOMMU domain attach due to platform RMRR requirement.  Contact your platform vendor.`
+    const bdf = fc.tuple(fc.nat(0xff), fc.nat(0x1f), fc.nat(7)).map(([b, d, f]) => `0000:${b.toString(16).padStart(2, '0')}:${d.toString(16).padStart(2, '0')}.${f}`)
+    const booleans = (facts: ReturnType<typeof readLogFacts>) => Object.entries(facts).filter(([, v]) => typeof v === 'boolean')
+    fc.assert(
+      fc.property(fc.array(fc.string({maxLength: 200}), {maxLength: 50}), fc.nat(), fc.nat(), bdf, (junk, i, j, device) => {
+        const lines = [...junk]
+        lines.splice(i % (lines.length + 1), 0, init)
+        lines.splice(j % (lines.length + 1), 0, ineligible(device), ineligible(device))
+        const facts = readLogFacts(lines)
+        expect(facts.vtdInitialised).toBe(true)
+        // named once, however often the kernel printed it
+        expect(facts.rmrrIneligible.filter((b) => b === device)).toHaveLength(1)
+        // every quoted line is a line of the log, trimmed
+        const trimmed = new Set(lines.map((l) => l.trim()))
+        for (const quoted of [...facts.irFailed, ...facts.dmarFirmwareBugs]) expect(trimmed.has(quoted)).toBe(true)
+        // yes/no facts do not depend on where their line sits
+        expect(booleans(readLogFacts([...lines].reverse()))).toEqual(booleans(facts))
+        // and arbitrary lines alone do not claim VT-d came up
+        if (!junk.some((l) => l.includes('Virtualization Technology for Directed I/O'))) expect(readLogFacts(junk).vtdInitialised).toBe(false)
+      }),
+      {numRuns: 300},
+    )
   })
 
   it('every check returns a verdict for random cmdlines, truncated DMAR tables and junk logs', () => {

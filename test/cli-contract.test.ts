@@ -4,12 +4,13 @@
  * must be a snapshot, help and version exist.
  */
 import * as path from 'node:path'
-import {mkdtempSync, mkdirSync} from 'node:fs'
+import {mkdirSync} from 'node:fs'
 import * as os from 'node:os'
 import {execa} from 'execa'
 import {describe, expect, it} from 'vitest'
 import {withDefaultCommand} from '../src/cli/default-command.js'
 import {fixturesDir, repoRoot} from './support/paths.js'
+import {scratchDir} from './support/scratch.js'
 
 const bin = path.join(repoRoot, 'bin/run.js')
 const snapshot = path.join(fixturesDir, 'lab-sriov-nvme')
@@ -57,7 +58,7 @@ describe('vtd-check (the binary)', () => {
   })
 
   it('refuses a --root that is not a snapshot (exit 2), in text and JSON', async () => {
-    const empty = mkdtempSync(path.join(os.tmpdir(), 'vtd-notsnap-'))
+    const empty = scratchDir('vtd-notsnap-')
     mkdirSync(path.join(empty, 'something'))
     const text = await vtd('--root', empty)
     expect(text.exitCode).toBe(2)

@@ -5,11 +5,11 @@
  * and /proc mounts.
  */
 import {execFileSync, spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync} from 'node:fs'
-import os from 'node:os'
+import {existsSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {repoRoot} from './support/paths.js'
+import {scratchDir} from './support/scratch.js'
 
 const INSTRUCTIONS = new Set(['FROM', 'WORKDIR', 'COPY', 'RUN', 'ENV', 'ENTRYPOINT', 'CMD', 'ARG', 'LABEL', 'USER'])
 const dockerfile = readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8')
@@ -49,7 +49,7 @@ describe('the container entrypoint', () => {
 
   /** Runs the entrypoint on a host directory holding /sys and /proc as the mounts would. */
   function runEntrypoint(host: string, args: string[]) {
-    const bin = mkdtempSync(path.join(os.tmpdir(), 'vtd-container-bin-'))
+    const bin = scratchDir('vtd-container-bin-')
     // `vtd-check` on PATH is this checkout's build, as the image's is its npm install.
     writeFileSync(path.join(bin, 'vtd-check'), `#!/bin/sh\nexec node ${JSON.stringify(path.join(repoRoot, 'bin/run.js'))} "$@"\n`)
     chmodSync(path.join(bin, 'vtd-check'), 0o755)
@@ -62,7 +62,7 @@ describe('the container entrypoint', () => {
 
   it('checks the mounted host as a snapshot, with this machine\'s kernel log beside it, and says where the log came from', () => {
     // The host's /sys and /proc: a committed lab snapshot's, copied (symlinks kept) without its log.
-    const host = mkdtempSync(path.join(os.tmpdir(), 'vtd-container-host-'))
+    const host = scratchDir('vtd-container-host-')
     const snapshot = path.join(repoRoot, 'sysfs-fixtures/lab-pch-acs-less-root-ports')
     execFileSync('cp', ['-a', path.join(snapshot, 'sys'), path.join(snapshot, 'proc'), host])
     const run = runEntrypoint(host, ['check', '--json'])
@@ -78,7 +78,7 @@ describe('the container entrypoint', () => {
   })
 
   it('refuses, with the mount it needs, when the host /sys is not mounted', () => {
-    const empty = mkdtempSync(path.join(os.tmpdir(), 'vtd-nohost-'))
+    const empty = scratchDir('vtd-nohost-')
     const run = runEntrypoint(empty, [])
     rmSync(empty, {recursive: true})
     expect(run.status).toBe(2)

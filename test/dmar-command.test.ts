@@ -3,8 +3,7 @@
  * sysfs-fixtures/ (their DMAR tables were read by the guest kernel's capture), on real firmware
  * tables from test/fixtures/real/dmar with --file, and on the unreadable / absent cases.
  */
-import {mkdtempSync, mkdirSync, readdirSync, writeFileSync} from 'node:fs'
-import os from 'node:os'
+import {mkdirSync, readdirSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import Dmar from '../commands/dmar.js'
@@ -12,6 +11,7 @@ import type {DmarReport} from '../src/report/dmar.js'
 import {dmarDataDir} from './helpers/dmar-dsl.js'
 import {captureCommandOutput} from './support/command-output.js'
 import {fixturesDir, realData, repoRoot} from './support/paths.js'
+import {scratchDir} from './support/scratch.js'
 
 const output = captureCommandOutput()
 
@@ -60,7 +60,7 @@ describe('vtd-check dmar', () => {
   })
 
   it('a root-only table read as a user: clear message, exit 3', async () => {
-    const root = mkdtempSync(path.join(os.tmpdir(), 'vtd-dmar-'))
+    const root = scratchDir('vtd-dmar-')
     mkdirSync(path.join(root, 'sys/firmware/acpi/tables'), {recursive: true})
     writeFileSync(path.join(root, 'sys/firmware/acpi/tables/DMAR'), '')
     writeFileSync(path.join(root, 'meta.json'), JSON.stringify({unreadable: ['/sys/firmware/acpi/tables/DMAR']}))
@@ -72,7 +72,7 @@ describe('vtd-check dmar', () => {
   })
 
   it('a --file that is no DMAR table (random bytes, empty, an IVRS table) is a usage error (exit 2), not a failed lint', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'dmar-notdmar-'))
+    const dir = scratchDir('dmar-notdmar-')
     const random = path.join(dir, 'random.bin')
     writeFileSync(random, Uint8Array.from({length: 512}, (_, i) => (i * 197 + 13) & 0xff))
     const empty = path.join(dir, 'empty.bin')
@@ -87,7 +87,7 @@ describe('vtd-check dmar', () => {
   })
 
   it('a truncated table is decoded as far as it goes, never a crash', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'vtd-dmar-'))
+    const dir = scratchDir('vtd-dmar-')
     const file = path.join(dir, 'cut.dat')
     const {readFileSync} = await import('node:fs')
     writeFileSync(file, readFileSync(path.join(dmarDataDir, 'intel-x99-haswell-e-3d918b14.dat')).subarray(0, 0x3c))

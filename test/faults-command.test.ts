@@ -3,8 +3,7 @@
  * QEMU with emulated VT-d; each has lab-injected.txt: the DMA the guest really issued) and on the
  * shared real excerpts; plus the streaming layer (chunk borders, block scanning = line parsing).
  */
-import {readFileSync, readdirSync, mkdtempSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
 import Faults from '../commands/faults.js'
@@ -13,6 +12,7 @@ import {RootedHostFs} from '../src/host/fs.js'
 import {streamKernelLog} from '../src/host/log-stream.js'
 import type {FaultsJson} from '../src/report/faults.js'
 import {fixturesDir, repoRoot, realData} from './support/paths.js'
+import {scratchDir} from './support/scratch.js'
 
 let out: string[] = []
 beforeEach(() => {
@@ -138,7 +138,7 @@ describe('streaming: block scanning agrees with line-by-line parsing', () => {
   })
 
   it('line mode counts lines across chunk borders', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'vtd-faults-'))
+    const dir = scratchDir('vtd-faults-')
     const file = path.join(dir, 'log.txt')
     writeFileSync(file, 'a\nbé\n\nlast-without-newline')
     const lines: string[] = []
@@ -183,7 +183,7 @@ describe('host context from a real snapshot (lab-dma-faults)', () => {
 
 describe('--follow and Ctrl-C', () => {
   it('prints its summary on Ctrl-C, and a second Ctrl-C (sudo relays the terminal\'s) does not kill it first', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'vtd-follow-'))
+    const dir = scratchDir('vtd-follow-')
     const file = path.join(dir, 'kern.log')
     writeFileSync(file, '[   50.0] DMAR: [DMA Read] Request device [03:00.0] PASID ffffffff fault addr 1000 [fault reason 06] PTE Read access is not set\n')
     const before = process.listenerCount('SIGINT')
@@ -204,7 +204,7 @@ describe('--follow and Ctrl-C', () => {
 describe('--follow on a growing file', () => {
   it('delivers lines appended after the start, until aborted', async () => {
     const {appendFileSync} = await import('node:fs')
-    const dir = mkdtempSync(path.join(tmpdir(), 'vtd-follow-'))
+    const dir = scratchDir('vtd-follow-')
     const file = path.join(dir, 'kern.log')
     writeFileSync(file, '[ 1.0] first\n')
     const abort = new AbortController()

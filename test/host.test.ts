@@ -1,12 +1,12 @@
 import {describe, expect, it} from 'vitest'
 import * as fs from 'node:fs'
-import * as os from 'node:os'
 import * as path from 'node:path'
 import {memHostFs} from '../src/host/mem.js'
 import {openRoot} from '../src/host/snapshot.js'
 import {readKernelLog} from '../src/host/kernel-log.js'
 import {collectHost} from '../src/collect/index.js'
 import {fixturesDir} from './support/paths.js'
+import {scratchDir} from './support/scratch.js'
 
 describe('HostFs', () => {
   const host = memHostFs({
@@ -40,7 +40,7 @@ describe('HostFs', () => {
 
 describe('snapshots', () => {
   it('replays paths recorded as unreadable in meta.json as unreadable, and a missing dmesg.txt too', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vtd-snap-'))
+    const dir = scratchDir('vtd-snap-')
     fs.mkdirSync(path.join(dir, 'proc'), {recursive: true})
     fs.writeFileSync(path.join(dir, 'proc/cmdline'), 'quiet\n')
     fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify({unreadable: ['/sys/firmware/acpi/tables/DMAR', '/dmesg.txt']}))

@@ -11,8 +11,10 @@ import type {Command} from '@oclif/core'
 import Capture from '../commands/capture.js'
 import Check from '../commands/check.js'
 import Device from '../commands/device.js'
+import Diff from '../commands/diff.js'
 import Dmar from '../commands/dmar.js'
 import Faults from '../commands/faults.js'
+import Fleet from '../commands/fleet.js'
 import Groups from '../commands/groups.js'
 import Replay from '../commands/replay.js'
 import Units from '../commands/units.js'
@@ -22,20 +24,24 @@ import {openRoot} from '../src/host/snapshot.js'
 import {streamKernelLog} from '../src/host/log-stream.js'
 import {captureCommandOutput} from './support/command-output.js'
 import {BASE_DEVICE, CANARY, HOSTILE_CASES, playground, treeState} from './support/hostile.js'
-import {repoRoot} from './support/paths.js'
+import {fixturesDir, repoRoot} from './support/paths.js'
 
 const output = captureCommandOutput()
 
 type CommandClass = {run(argv: string[], root: string): Promise<unknown>} & typeof Command
 
-const COMMANDS: Array<{name: string; command: CommandClass; args: string[]}> = [
-  {name: 'check', command: Check, args: []},
-  {name: 'groups', command: Groups, args: []},
-  {name: 'device', command: Device, args: [BASE_DEVICE]},
-  {name: 'dmar', command: Dmar, args: []},
-  {name: 'units', command: Units, args: []},
-  {name: 'faults', command: Faults, args: []},
-  {name: 'replay', command: Replay, args: ['--device', BASE_DEVICE, '--address', '0x1000']},
+/** Each command's argv on a hostile snapshot `snap`. */
+const COMMANDS: Array<{name: string; command: CommandClass; argv: (snap: string) => string[]}> = [
+  {name: 'check', command: Check, argv: (snap) => ['--root', snap]},
+  {name: 'groups', command: Groups, argv: (snap) => ['--root', snap]},
+  {name: 'device', command: Device, argv: (snap) => [BASE_DEVICE, '--root', snap]},
+  {name: 'dmar', command: Dmar, argv: (snap) => ['--root', snap]},
+  {name: 'units', command: Units, argv: (snap) => ['--root', snap]},
+  {name: 'faults', command: Faults, argv: (snap) => ['--root', snap]},
+  {name: 'replay', command: Replay, argv: (snap) => ['--device', BASE_DEVICE, '--address', '0x1000', '--root', snap]},
+  // the two commands that take snapshots as arguments: the hostile one against a clean one, and a fleet of both
+  {name: 'diff', command: Diff, argv: (snap) => [path.join(fixturesDir, 'lab-dma-faults'), snap]},
+  {name: 'fleet', command: Fleet, argv: (snap) => [snap, path.join(fixturesDir, 'lab-dma-faults')]},
 ]
 
 /** Runs a command in-process: its stdout and exit code, or the oclif error it ended with (anything else is a crash). */
@@ -111,10 +117,12 @@ describe('every command on every hostile snapshot: no leak, no hang, no crash', 
       const p = playground()
       hostile.build(p)
       const before = treeState(p.dir)
-      for (const {name, command, args} of COMMANDS) {
+      for (const {name, command, argv} of COMMANDS) {
+        const exits: number[] = []
         for (const json of [false, true]) {
-          const {stdout, exit} = await runCommand(command, [...args, '--root', p.snap, ...(json ? ['--json'] : [])])
+          const {stdout, exit} = await runCommand(command, [...argv(p.snap), ...(json ? ['--json'] : [])])
           const label = `${name}${json ? ' --json' : ''}`
+          exits.push(exit)
           expect(stdout, label).not.toContain(CANARY)
           expect([0, 1, 2, 3], label).toContain(exit)
           if (json && stdout.trim() !== '') expect(() => JSON.parse(stdout), label).not.toThrow()
@@ -122,6 +130,7 @@ describe('every command on every hostile snapshot: no leak, no hang, no crash', 
           // eslint-disable-next-line no-control-regex
           if (!json) expect(stdout.replace(/\x1b\[[0-9;]*m/g, ''), label).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/)
         }
+        expect(exits[1], `${name}: --json exits as the text run does`).toBe(exits[0])
       }
       // Reading never writes: the snapshot and the outside are as they were.
       expect(treeState(p.dir)).toEqual(before)

@@ -3,8 +3,7 @@
  * kinds the real corpus lacks (select, alias select, extended, IVMD 0x20/0x22) and broken input —
  * lintIvrs on real and built tables, and `vtd-check ivrs` end to end through oclif.
  */
-import {mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
-import os from 'node:os'
+import {mkdirSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import Ivrs from '../commands/ivrs.js'
@@ -16,6 +15,7 @@ import {le} from './helpers/dmar-build.js'
 import {acpidumpText} from './helpers/dmar-dsl.js'
 import {captureCommandOutput} from './support/command-output.js'
 import {realData, repoRoot} from './support/paths.js'
+import {scratchDir} from './support/scratch.js'
 
 // ---------------------------------------------------------------------------------------------
 // A small builder, independent of src/decode/ivrs.ts
@@ -214,7 +214,7 @@ describe('vtd-check ivrs', () => {
     expect(fromDsl.table).toEqual(raw.table)
     // acpidump text: another table first, then IVRS (as `acpidump` prints them)
     const bytes = readFileSync(path.join(realDir, z13))
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'ivrs-'))
+    const dir = scratchDir('ivrs-')
     const file = path.join(dir, 'acpidump.txt')
     writeFileSync(file, acpidumpText('APIC', new Uint8Array([0x41, 0x50, 0x49, 0x43, 8, 0, 0, 0])) + acpidumpText('IVRS', bytes))
     expect(acpiTableFromFile(readFileSync(file), 'IVRS')).toEqual(new Uint8Array(bytes))
@@ -233,7 +233,7 @@ describe('vtd-check ivrs', () => {
 
   it('a missing file, and a file that is no IVRS table (junk, empty, a DMAR table), are usage errors (exit 2)', async () => {
     await expect(run(['--file', path.join(realDir, 'no-such.dat')])).rejects.toMatchObject({oclif: {exit: 2}})
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'ivrs-'))
+    const dir = scratchDir('ivrs-')
     const junk = path.join(dir, 'junk.bin')
     writeFileSync(junk, 'not a table at all')
     const empty = path.join(dir, 'empty.bin')
@@ -244,7 +244,7 @@ describe('vtd-check ivrs', () => {
   })
 
   it('on a snapshot without an IVRS table says so and exits 3', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'ivrs-root-'))
+    const dir = scratchDir('ivrs-root-')
     for (const sub of ['sys/firmware/acpi/tables', 'proc']) mkdirSync(path.join(dir, sub), {recursive: true})
     await expect(run(['--root', dir])).rejects.toMatchObject({oclif: {exit: 3}})
   })

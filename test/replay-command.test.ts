@@ -2,14 +2,14 @@
  * `vtd-check replay` end to end: on a real-kernel lab snapshot (what-if tables), on a JSON
  * description, and with bad input (usage errors, never stack traces).
  */
-import {mkdtempSync, writeFileSync} from 'node:fs'
-import os from 'node:os'
+import {writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import Replay from '../commands/replay.js'
 import type {ReplayReport} from '../src/report/replay.js'
 import {captureCommandOutput} from './support/command-output.js'
 import {fixturesDir, repoRoot} from './support/paths.js'
+import {scratchDir} from './support/scratch.js'
 
 const output = captureCommandOutput()
 
@@ -48,7 +48,7 @@ describe('vtd-check replay', () => {
   })
 
   it('replays on a JSON description with --tables', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'replay-'))
+    const dir = scratchDir('replay-')
     const file = path.join(dir, 'tables.json')
     writeFileSync(
       file,
@@ -68,7 +68,7 @@ describe('vtd-check replay', () => {
       oclif: {exit: 2},
     })
     await expect(run(['--device', '00:03.0', '--address', 'zz', '--root', lab('lab-dma-faults')])).rejects.toMatchObject({oclif: {exit: 2}})
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'replay-'))
+    const dir = scratchDir('replay-')
     writeFileSync(path.join(dir, 'bad.json'), '{"unit": {"cap": "0x1"}}')
     await expect(run(['--tables', path.join(dir, 'bad.json'), '--device', '00:03.0', '--address', '0'])).rejects.toMatchObject({
       message: expect.stringContaining('unit.ecap'),

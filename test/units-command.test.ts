@@ -4,14 +4,14 @@
  * QEMU's values were decoded by hand: cap d2008c22260206 -> ND=6 (65536 domains), SAGAW 0x02
  * (39-bit), MGAW 0x26+1 = 39, CM=0, SLLPS 3 (2M, 1G); ecap f00f4a -> QI, IR, PT, no EIM, no SC.
  */
-import {copyFileSync, mkdtempSync} from 'node:fs'
-import os from 'node:os'
+import {copyFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import Units from '../commands/units.js'
 import type {UnitsReport} from '../src/report/units.js'
 import {fixturesDir, repoRoot, realData} from './support/paths.js'
 import {captureCommandOutput} from './support/command-output.js'
+import {scratchDir} from './support/scratch.js'
 
 const output = captureCommandOutput()
 
@@ -65,7 +65,7 @@ describe('vtd-check units', () => {
   })
 
   it('falls back to the boot lines of the kernel log when sysfs has no units', async () => {
-    const root = mkdtempSync(path.join(os.tmpdir(), 'vtd-units-'))
+    const root = scratchDir('vtd-units-')
     copyFileSync(path.join(realData, 'pci/x299-taichi-xe-i9-7920x-dmesg.txt'), path.join(root, 'dmesg.txt'))
     const r = await run(['--root', root, '--json'])
     expect(r.origin).toBe('kernel log')

@@ -69,8 +69,46 @@ export interface AbsentTable {
   suggestions: string[]
 }
 
-export abstract class BaseCommand extends Command {
+/**
+ * A command with --json that keeps the exit-code contract on errors and writes JSON plainly:
+ * every command (version too, which takes no --root) extends this.
+ */
+export abstract class JsonCommand extends Command {
   static override enableJsonFlag = true
+
+  /**
+   * JSON goes out as JSON.stringify writes it. oclif's logJson runs it through colorizeJson, a
+   * regex tokenizer that slices the text token by token and keeps an object per token: on a
+   * large report (a fault storm, a hostile DMAR) that took hundreds of MB and most of the time.
+   */
+  override logJson(json: unknown): void {
+    process.stdout.write(JSON.stringify(json, null, 2) + '\n')
+  }
+
+  /**
+   * Errors keep the exit-code contract: usage errors (bad flags, bad values) exit 2, "could not
+   * tell" 3; in JSON mode the body is one short error object, not oclif's parser state.
+   */
+  override async catch(err: OclifError): Promise<unknown> {
+    const exitCode = exitCodeOf(err)
+    process.exitCode = exitCode
+    if (!this.jsonEnabled()) return super.catch(err)
+    const body: ErrorJson = {
+      schemaVersion: ERROR_SCHEMA_VERSION,
+      tool: TOOL,
+      error: {
+        kind: exitCode === EXIT.unknown ? 'could-not-tell' : err.oclif === undefined && err.code === undefined ? 'internal' : 'usage',
+        message: firstLines(err.message),
+        exitCode,
+        ...(err.suggestions?.length ? {suggestions: err.suggestions} : {}),
+      },
+    }
+    this.logJson(body)
+    return undefined
+  }
+}
+
+export abstract class BaseCommand extends JsonCommand {
 
   static override baseFlags = {
     root: Flags.directory({
@@ -141,15 +179,6 @@ export abstract class BaseCommand extends Command {
     this.error(`no ${signature} table at ${read.path}: ${table.why}`, {exit: EXIT.unknown, suggestions: table.suggestions})
   }
 
-  /**
-   * JSON goes out as JSON.stringify writes it. oclif's logJson runs it through colorizeJson, a
-   * regex tokenizer that slices the text token by token and keeps an object per token: on a
-   * large report (a fault storm, a hostile DMAR) that took hundreds of MB and most of the time.
-   */
-  override logJson(json: unknown): void {
-    process.stdout.write(JSON.stringify(json, null, 2) + '\n')
-  }
-
   /** Text output goes through here: strings from the host or a snapshot must not act on the terminal. */
   protected print(text: string): void {
     process.stdout.write(terminalSafe(text))
@@ -164,27 +193,6 @@ export abstract class BaseCommand extends Command {
     return loadPciNames(fs.root === '/' ? [fs] : [fs, new RootedHostFs('/')])
   }
 
-  /**
-   * Errors keep the exit-code contract: usage errors (bad flags, bad values) exit 2, "could not
-   * tell" 3; in JSON mode the body is one short error object, not oclif's parser state.
-   */
-  override async catch(err: OclifError): Promise<unknown> {
-    const exitCode = exitCodeOf(err)
-    process.exitCode = exitCode
-    if (!this.jsonEnabled()) return super.catch(err)
-    const body: ErrorJson = {
-      schemaVersion: ERROR_SCHEMA_VERSION,
-      tool: TOOL,
-      error: {
-        kind: exitCode === EXIT.unknown ? 'could-not-tell' : err.oclif === undefined && err.code === undefined ? 'internal' : 'usage',
-        message: firstLines(err.message),
-        exitCode,
-        ...(err.suggestions?.length ? {suggestions: err.suggestions} : {}),
-      },
-    }
-    this.logJson(body)
-    return undefined
-  }
 }
 
 /** The exit code an error ends with: its own (`this.error(…, {exit})`), else 2 (usage or internal). */

@@ -36,18 +36,18 @@ export function snapshotsIn(dir: string): string[] | undefined {
 /**
  * Why `root` cannot be read as a snapshot (undefined when it can). A snapshot mirrors the host's
  * paths: it has sys/ or proc/, or at least the capture's dmesg.txt / meta.json. "/" is the live host.
+ * Asked through the guarded reader, as every later read is: a `sys -> /sys` link, a `meta.json`
+ * pointing outside or a FIFO do not make a directory a snapshot.
  */
 export function notASnapshot(root: string): string | undefined {
   if (root === '/') return undefined
-  const has = (name: string, dir: boolean): boolean => {
-    try {
-      const stat = nodeFs.statSync(nodePath.join(root, name))
-      return dir ? stat.isDirectory() : stat.isFile()
-    } catch {
-      return false
-    }
+  const fs = new RootedHostFs(nodePath.resolve(root))
+  const isFile = (name: string): boolean => {
+    const file = fs.openFile(`/${name}`, undefined)
+    if (file.ok) nodeFs.closeSync(file.value.fd)
+    return file.ok
   }
-  if (has('sys', true) || has('proc', true) || has(SNAPSHOT_DMESG, false) || has(SNAPSHOT_META, false)) return undefined
+  if (fs.isDirectory('/sys') || fs.isDirectory('/proc') || isFile(SNAPSHOT_DMESG) || isFile(SNAPSHOT_META)) return undefined
   return `it has no sys/ or proc/ directory and no ${SNAPSHOT_DMESG} or ${SNAPSHOT_META}`
 }
 

@@ -5,9 +5,9 @@
  */
 import {execFileSync} from 'node:child_process'
 import * as fs from 'node:fs'
-import * as os from 'node:os'
 import * as path from 'node:path'
 import {fixturesDir} from './paths.js'
+import {scratchDir} from './scratch.js'
 
 export const CANARY = 'CANARY-c4e1d'
 /** A canary that is also a kernel fault line, a cmdline and a group type, so any reader would use it. */
@@ -32,7 +32,7 @@ export interface Playground {
 }
 
 export function playground(fixture = BASE_FIXTURE): Playground {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vtd-hostile-'))
+  const dir = scratchDir('vtd-hostile-')
   const snap = path.join(dir, 'snap')
   const outside = path.join(dir, 'outside')
   fs.cpSync(path.join(fixturesDir, fixture), snap, {recursive: true, verbatimSymlinks: true})
