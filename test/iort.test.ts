@@ -4,8 +4,7 @@
  * what the real kernel and QEMU's SMMUv3 reported in the lab (sysfs-fixtures/lab-smmuv3), lintIort,
  * and `vtd-check iort` end to end through oclif.
  */
-import {mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
-import os from 'node:os'
+import {mkdirSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import Iort from '../commands/iort.js'
@@ -21,6 +20,7 @@ import {le} from './helpers/dmar-build.js'
 import {acpidumpText} from './helpers/dmar-dsl.js'
 import {captureCommandOutput} from './support/command-output.js'
 import {realData, repoRoot} from './support/paths.js'
+import {scratchDir} from './support/scratch.js'
 
 // ---------------------------------------------------------------------------------------------
 // A small builder, independent of src/decode/iort.ts
@@ -210,7 +210,7 @@ describe('vtd-check iort', () => {
     const fromDsl = await run(['--file', path.join(realDir, acer.replace(/\.dat$/, '.dsl')), '--json'])
     expect(fromDsl.table).toEqual(raw.table)
     const bytes = readFileSync(path.join(realDir, acer))
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'iort-'))
+    const dir = scratchDir('iort-')
     const file = path.join(dir, 'acpidump.txt')
     writeFileSync(file, acpidumpText('GTDT', new Uint8Array([0x47, 0x54, 0x44, 0x54, 8, 0, 0, 0])) + acpidumpText('IORT', bytes))
     expect(acpiTableFromFile(readFileSync(file), 'IORT')).toEqual(new Uint8Array(bytes))
@@ -226,7 +226,7 @@ describe('vtd-check iort', () => {
 
   it('a missing file, and a file that is no IORT table (junk, empty, an IVRS table), are usage errors (exit 2)', async () => {
     await expect(run(['--file', path.join(realDir, 'no-such.dat')])).rejects.toMatchObject({oclif: {exit: 2}})
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'iort-'))
+    const dir = scratchDir('iort-')
     const junk = path.join(dir, 'junk.bin')
     writeFileSync(junk, 'not a table at all')
     const empty = path.join(dir, 'empty.bin')
@@ -237,7 +237,7 @@ describe('vtd-check iort', () => {
   })
 
   it('on a snapshot without an IORT table says so and exits 3', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'iort-root-'))
+    const dir = scratchDir('iort-root-')
     for (const sub of ['sys/firmware/acpi/tables', 'proc']) mkdirSync(path.join(dir, sub), {recursive: true})
     await expect(run(['--root', dir])).rejects.toMatchObject({oclif: {exit: 3}})
   })
