@@ -42,7 +42,7 @@ const faultLine = (i, bdf = '00:03.0') => `[ ${(i / 1000).toFixed(6)}] DMAR: [DM
 
 // Snapshots: sparse giants, links to devices that never end, FIFOs that never open.
 const sparseSnap = snapshot('sparse')
-sparse(path.join(sparseSnap, dev, 'config'), 1.9 * 2 ** 30)
+sparse(path.join(sparseSnap, dev, "config"), 1_900_000_000)
 sparse(path.join(sparseSnap, 'sys/firmware/acpi/tables/DMAR'), 2 ** 31)
 sparse(path.join(sparseSnap, 'dmesg.txt'), 2 ** 30, `\n${faultLine(1)}\n`)
 const zeroSnap = snapshot('zero-links')

@@ -7,28 +7,14 @@
 import * as nodeFs from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
-import type {Command} from '@oclif/core'
 import Faults from '../commands/faults.js'
-import {captureCommandOutput} from './support/command-output.js'
+import {captureCommandOutput, runCommand as runIn, type CommandClass} from './support/command-output.js'
 import {fixturesDir, repoRoot} from './support/paths.js'
 import {scratchDir} from './support/scratch.js'
 
 const output = captureCommandOutput()
-type CommandClass = {run(argv: string[], root: string): Promise<unknown>} & typeof Command
+const runCommand = (command: CommandClass, argv: string[]) => runIn(output, command, argv)
 
-/** Runs a command in-process as bin/run.js would end: stdout and the exit code. */
-async function runCommand(command: CommandClass, argv: string[]): Promise<{stdout: string; exit: number}> {
-  output.stdout = ''
-  process.exitCode = undefined
-  try {
-    await command.run(argv, repoRoot)
-    return {stdout: output.stdout, exit: Number(process.exitCode ?? 0)}
-  } catch (error) {
-    const exit = (error as {oclif?: {exit?: number}}).oclif?.exit
-    if (typeof exit !== 'number') throw error
-    return {stdout: output.stdout, exit}
-  }
-}
 
 describe('faults: UTF-16 and UTF-32 logs (with a BOM) are read, not "no faults"', () => {
   const text = [

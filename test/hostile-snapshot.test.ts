@@ -7,7 +7,6 @@ import {execFileSync} from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import {describe, expect, it} from 'vitest'
-import type {Command} from '@oclif/core'
 import Capture from '../commands/capture.js'
 import Check from '../commands/check.js'
 import Device from '../commands/device.js'
@@ -22,13 +21,13 @@ import {captureScript} from '../src/collect/capture-script.js'
 import {RootedHostFs} from '../src/host/fs.js'
 import {openRoot} from '../src/host/snapshot.js'
 import {streamKernelLog} from '../src/host/log-stream.js'
-import {captureCommandOutput} from './support/command-output.js'
+import {captureCommandOutput, runCommand as runIn, type CommandClass} from './support/command-output.js'
 import {BASE_DEVICE, CANARY, HOSTILE_CASES, playground, treeState} from './support/hostile.js'
-import {fixturesDir, repoRoot} from './support/paths.js'
+import {fixturesDir} from './support/paths.js'
 
 const output = captureCommandOutput()
+const runCommand = (command: CommandClass, argv: string[]) => runIn(output, command, argv)
 
-type CommandClass = {run(argv: string[], root: string): Promise<unknown>} & typeof Command
 
 /** Each command's argv on a hostile snapshot `snap`. */
 const COMMANDS: Array<{name: string; command: CommandClass; argv: (snap: string) => string[]}> = [
@@ -44,19 +43,6 @@ const COMMANDS: Array<{name: string; command: CommandClass; argv: (snap: string)
   {name: 'fleet', command: Fleet, argv: (snap) => [snap, path.join(fixturesDir, 'lab-dma-faults')]},
 ]
 
-/** Runs a command in-process: its stdout and exit code, or the oclif error it ended with (anything else is a crash). */
-async function runCommand(command: CommandClass, argv: string[]): Promise<{stdout: string; exit: number}> {
-  output.stdout = ''
-  process.exitCode = undefined
-  try {
-    await command.run(argv, repoRoot)
-    return {stdout: output.stdout, exit: Number(process.exitCode ?? 0)}
-  } catch (error) {
-    const exit = (error as {oclif?: {exit?: number}}).oclif?.exit
-    if (typeof exit !== 'number') throw error
-    return {stdout: output.stdout, exit}
-  }
-}
 
 describe('the guarded reader refuses what leaves the snapshot, blocks, or is too large', () => {
   for (const hostile of HOSTILE_CASES.filter((c) => c.refused.length > 0)) {

@@ -1,10 +1,12 @@
+import type {Command} from '@oclif/core'
 import {afterEach, beforeEach, vi} from 'vitest'
+import {repoRoot} from './paths.js'
 
 /**
  * For every test in the calling file: collect what a command prints (stdout, and the --json
  * document oclif writes through console.log), silence stderr, and reset the exit code after.
  */
-export function captureCommandOutput(): {readonly stdout: string} {
+export function captureCommandOutput(): {stdout: string} {
   const captured = {stdout: ''}
   beforeEach(() => {
     captured.stdout = ''
@@ -22,4 +24,23 @@ export function captureCommandOutput(): {readonly stdout: string} {
     process.exitCode = undefined
   })
   return captured
+}
+
+export type CommandClass = {run(argv: string[], root: string): Promise<unknown>} & typeof Command
+
+/**
+ * Runs a command in-process, as bin/run.js would end it: what it printed (into `output`, from
+ * captureCommandOutput) and its exit code. An error without an oclif exit code is a crash: rethrown.
+ */
+export async function runCommand(output: {stdout: string}, command: CommandClass, argv: string[]): Promise<{stdout: string; exit: number}> {
+  output.stdout = ''
+  process.exitCode = undefined
+  try {
+    await command.run(argv, repoRoot)
+    return {stdout: output.stdout, exit: Number(process.exitCode ?? 0)}
+  } catch (error) {
+    const exit = (error as {oclif?: {exit?: number}}).oclif?.exit
+    if (typeof exit !== 'number') throw error
+    return {stdout: output.stdout, exit}
+  }
 }
