@@ -40,8 +40,8 @@ listing() { for g in "$1"/sys/kernel/iommu_groups/*/; do [ -d "$g" ] && ls "$g/d
 
 check_snapshot() { # NAME
   local name=$1 snap=$OUT/lab-$1 groups members table=DMAR enabled='DMAR: Intel(R) Virtualization Technology for Directed I/O'
-  # An amd-iommu scenario publishes IVRS, and the kernel says AMD-Vi instead of DMAR.
-  if grep -q '^IOMMU="amd-iommu' "$REPO/lab/scenarios/$name.sh"; then table=IVRS enabled='AMD-Vi: Interrupt remapping enabled'; fi
+  # An amd-iommu guest (its README holds the QEMU command line) publishes IVRS, and the kernel says AMD-Vi instead of DMAR.
+  if grep -q -- '-device amd-iommu' "$snap/README.md" 2>/dev/null; then table=IVRS enabled='AMD-Vi: Interrupt remapping enabled'; fi
   step "checking lab-$name"
   if grep -q -- '-arm64 ' "$snap/proc/version" 2>/dev/null; then check_arm_snapshot "$name"; return; fi
   [ "$(head -c 4 "$snap/sys/firmware/acpi/tables/$table" 2>/dev/null)" = "$table" ] || fail "$name: no ACPI $table table"
@@ -49,8 +49,8 @@ check_snapshot() { # NAME
     || fail "$name: snapshot files missing"
   groups=$(find "$snap/sys/kernel/iommu_groups" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | wc -l || true)
   members=$(find "$snap/sys/kernel/iommu_groups" -path '*/devices/*' -type l 2>/dev/null | wc -l || true)
-  if grep -q 'intel_iommu=off' "$snap/proc/cmdline"; then
-    [ "$groups" -eq 0 ] || fail "$name: intel_iommu=off but $groups IOMMU groups"
+  if grep -qE '(intel|amd)_iommu=off' "$snap/proc/cmdline"; then
+    [ "$groups" -eq 0 ] || fail "$name: the IOMMU is off on the command line but $groups IOMMU groups"
   else
     [ "$groups" -gt 0 ] && [ "$members" -gt 0 ] || fail "$name: no IOMMU groups (or no members)"
     grep -qF "$enabled" "$snap/dmesg.txt" || fail "$name: dmesg.txt does not say \"$enabled\""

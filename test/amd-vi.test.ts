@@ -97,6 +97,15 @@ describe('the IOMMU family, decided once in the model', () => {
     expect((await modelAt(openRoot(path.join(fixturesDir, 'dev-vm-no-iommu')))).iommuFamily).toBe('none')
   })
 
+  it('lab-amd-vi-off (a real kernel booted with amd_iommu=off): amd-vi by the IVRS table, NOT READY for the right reasons', async () => {
+    const model = await modelAt(openRoot(path.join(fixturesDir, 'lab-amd-vi-off')))
+    expect(model.iommuFamilyView).toEqual({family: 'amd-vi', basis: 'ACPI IVRS table'})
+    const results = runChecks(assessmentContext(model))
+    expect(outcome(results, 'platform.kernel-parameters')).toMatchObject({outcome: 'fail', remediation: ['remove `amd_iommu=off` from the kernel command line']})
+    expect(outcome(results, 'interrupts.remapping')).toMatchObject({outcome: 'fail', remediation: ['remove `amd_iommu=off` from the kernel command line']})
+    expect(outcome(results, 'platform.firmware-table')?.outcome).toBe('pass')
+  })
+
   it('amd_iommu=off: no unit, but the IVRS table still says amd-vi', () => {
     const ctx = contextFor({...AMD, units: [], groups: [], cmdline: 'root=/dev/sda1 amd_iommu=off'}, '')
     expect(ctx.iommuFamilyView).toEqual({family: 'amd-vi', basis: 'ACPI IVRS table'})

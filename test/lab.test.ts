@@ -17,9 +17,9 @@ const labNames = readdirSync(fixturesDir).filter((n) => n.startsWith('lab-')).so
 const snap = (name: string) => path.join(fixturesDir, `lab-${name}`)
 const text = (name: string, rel: string) => readFileSync(path.join(snap(name), rel), 'utf8')
 const bytes = (name: string, rel: string) => readFileSync(path.join(snap(name), rel))
-/** The firmware table the scenario's emulated IOMMU publishes: IVRS for amd-iommu, else DMAR. */
+/** The firmware table the guest's emulated IOMMU publishes: IORT on arm64, IVRS for amd-iommu (the snapshot README holds the QEMU command line), else DMAR. */
 const scenarioText = (name: string) => readFileSync(path.join(repoRoot, 'lab/scenarios', `${name}.sh`), 'utf8')
-const firmwareTable = (name: string) => (/^ARCH=arm64/m.test(scenarioText(name)) ? 'IORT' : /^IOMMU="amd-iommu/m.test(scenarioText(name)) ? 'IVRS' : 'DMAR')
+const firmwareTable = (name: string) => (/^ARCH=arm64/m.test(scenarioText(name)) ? 'IORT' : /-device amd-iommu/.test(text(name, 'README.md')) ? 'IVRS' : 'DMAR')
 
 // --- readers over one snapshot ------------------------------------------------------------
 

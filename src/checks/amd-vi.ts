@@ -92,11 +92,20 @@ export function amdPosted(ctx: HostModel): Verdict {
   return verdict('warn', `no interrupt posting to vCPUs (${why}): assigned devices work, with a VM exit per interrupt`, evidence)
 }
 
-/** The remedy for a southbridge IOAPIC or HPET the IVRS left out, from the IVRS lint (one wording). */
-export function ivrsInterruptRemedies(ctx: HostModel): string[] {
+/**
+ * Why AMD-Vi interrupt remapping is off, and the fix: amd_iommu=off turns it off with DMA
+ * remapping; a southbridge IOAPIC the IVRS leaves out makes the kernel disable it (check_ioapic_information),
+ * whose remedy is the IVRS lint's `ivrs_ioapic[…]=` (one wording). A missing HPET entry does not.
+ */
+export function amdInterruptRemappingBlockers(ctx: HostModel): {evidence: Evidence[]; remediation: string[]} {
+  if (ctx.cmdline?.amdIommuOptions.includes('off'))
+    return {evidence: [ev('amd_iommu=off turns AMD-Vi off, interrupt remapping with it', PATHS.cmdline)], remediation: ['remove `amd_iommu=off` from the kernel command line']}
+  const evidence = ctx.logFacts.amdFirmwareBugs.slice(0, 3).map((line) => ev(line, ctx.log.source))
   const table = ctx.ivrs.table
-  if (!table) return []
-  return lintIvrs(table, ctx.ivrs.source).filter((r) => (r.id === 'ivrs.ioapic' || r.id === 'ivrs.hpet') && (r.outcome === 'fail' || r.outcome === 'warn')).flatMap((r) => r.remediation)
+  const remediation = table ? lintIvrs(table, ctx.ivrs.source).filter((r) => r.id === 'ivrs.ioapic' && r.outcome === 'fail').flatMap((r) => r.remediation) : []
+  if (remediation.length === 0 && ctx.logFacts.amdFirmwareBugs.some((l) => /IOAPIC/i.test(l)))
+    remediation.push('add `ivrs_ioapic[ID]=00:14.0` (ID: the IOAPIC the [Firmware Bug] line names) so the kernel can remap its interrupts, and update the firmware')
+  return {evidence, remediation}
 }
 
 const ivrsValid: HostCheck = {

@@ -3,7 +3,7 @@ import type {AssessmentContext} from './context.js'
 import type {Evidence} from './outcome.js'
 import {DOCS, PATHS, WORDING, intelOnly, needsActiveIommu, plural} from './shared.js'
 import {ev, verdict, type HostCheck, type Verdict} from './types.js'
-import {amdPosted, amdX2apic, ivrsInterruptRemedies} from './amd-vi.js'
+import {amdInterruptRemappingBlockers, amdPosted, amdX2apic} from './amd-vi.js'
 
 type IrState = {active: boolean | undefined; evidence: Evidence[]}
 
@@ -44,10 +44,9 @@ function irBlockers(ctx: AssessmentContext): {evidence: Evidence[]; remediation:
   if (ctx.logFacts.irFailed.some((l) => /erratum/.test(l))) remediation.push('Intel 5500/5520/X58 erratum: the kernel disables IR on purpose; update the BIOS (newer versions fix the erratum)')
   if (ctx.iommuFamily === 'amd-vi') {
     // AMD-Vi turns IR off when the IVRS misses the southbridge IOAPIC: "[Firmware Bug]: … IOAPIC[n] not in IVRS table".
-    for (const line of ctx.logFacts.amdFirmwareBugs.slice(0, 3)) evidence.push(ev(line, ctx.log.source))
-    remediation.push(...ivrsInterruptRemedies(ctx))
-    if (ctx.logFacts.amdFirmwareBugs.some((l) => /IOAPIC/i.test(l)) && remediation.length === 0)
-      remediation.push('add `ivrs_ioapic[ID]=00:14.0` (ID: the IOAPIC the [Firmware Bug] line names) so the kernel can remap its interrupts, and update the firmware')
+    const amd = amdInterruptRemappingBlockers(ctx)
+    evidence.push(...amd.evidence)
+    remediation.push(...amd.remediation)
   }
   return {evidence, remediation}
 }

@@ -81,7 +81,7 @@ export function groupList(topology: PciTopology, names: PciNames, source: string
       ? undefined
       : topology.source === 'lspci-dump'
         ? 'the dump has no "IOMMU group:" lines (lspci prints them with -v on a host with an active IOMMU)'
-        : 'no IOMMU groups: the IOMMU is off (firmware VT-d disabled, intel_iommu=off, or no DMAR table)'
+        : 'no IOMMU groups: the IOMMU is off (disabled in the firmware, intel_iommu=off / amd_iommu=off, or no DMAR / IVRS table)'
   return {schemaVersion: GROUP_LIST_SCHEMA_VERSION, source, groups, ungrouped, note}
 }
 

@@ -93,7 +93,7 @@ export function renderUnitsReport(report: UnitsReport, units: DecodedUnit[], opt
   const out: string[] = [`${iommuFamilyWords(report.iommuFamily)}`]
   const others = report.units.filter((u) => u.family !== 'intel-vtd')
   if (others.length > 0) out.push(...renderFamilyUnits(report, others, options))
-  else if (units.length === 0) out.push('No remapping units found (no /sys/class/iommu/dmar*, no boot lines in the kernel log).')
+  else if (units.length === 0) out.push('No remapping units found (nothing in /sys/class/iommu, no VT-d unit lines in the kernel log).')
   else {
     out.push(`Remapping units (from ${report.origin}${report.table ? `; DMAR table ${report.table.source}: ${report.table.drhds} DRHD(s)` : ''})`)
     const table = new Table({
