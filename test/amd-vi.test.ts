@@ -146,6 +146,19 @@ describe('the IOMMU family, decided once in the model', () => {
   })
 })
 
+describe('checks on the SMMUv3 lab snapshot (a real arm64 6.1 kernel under QEMU virt, iommu=smmuv3)', () => {
+  it('arm-smmu-v3 by its unit; VT-d and AMD checks not applicable; arm64 virtualization judged by EL2, not by x86 flags', async () => {
+    const model = await modelAt(openRoot(path.join(fixturesDir, 'lab-smmuv3')))
+    expect(model.iommuFamily).toBe('arm-smmu-v3')
+    const results = runChecks(assessmentContext(model))
+    expect(outcome(results, 'platform.cpu-virtualization')).toMatchObject({outcome: 'warn', summary: expect.stringContaining('started at EL1')})
+    expect(outcome(results, 'platform.firmware-table')).toMatchObject({outcome: 'pass', summary: expect.stringContaining('IORT')})
+    for (const id of ['platform.dmar-valid', 'platform.ivrs-valid', 'interrupts.x2apic', 'interrupts.posted', 'advanced.snp']) expect(outcome(results, id)?.outcome, id).toBe('not-applicable')
+    const lint = lintFamilyUnits(model) ?? []
+    expect(lint.find((r) => r.id === 'units.registers')?.evidence.map((e) => e.fact)).toContainEqual(expect.stringContaining('ias 44-bit, oas 44-bit'))
+  })
+})
+
 describe('checks on the AMD-Vi lab snapshot (a real 6.1 kernel)', () => {
   it('a real verdict with AMD answers, not VT-d ones', async () => {
     const ctx = assessmentContext(await modelAt(openRoot(LAB)))

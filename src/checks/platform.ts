@@ -21,6 +21,14 @@ const cpuVirtualization: HostCheck = {
     const cpu = ev(`CPU ${vendor}${modelName ? ` (${modelName})` : ''}${hypervisor ? ', hypervisor flag set' : ''}`, PATHS.cpuinfo)
     if (flags.has('vmx')) return verdict('pass', 'Intel VT-x available (vmx)', [cpu, ev('flag vmx present', PATHS.cpuinfo)])
     if (flags.has('svm')) return verdict('pass', 'AMD-V available (svm)', [cpu, ev('flag svm present', PATHS.cpuinfo)])
+    // arm64 has no such flag: KVM needs the CPUs to enter the kernel at EL2 (the boot line says which).
+    if (/^CPU implementer/m.test(ctx.host.platform.cpuinfo.value)) {
+      const el = ctx.log.lines.find((l) => /CPU: All CPU\(s\) started at EL[12]|kvm \[\d+\]: (HYP mode not available|Hyp mode initialized successfully|VHE mode initialized successfully)/.test(l))
+      const evidence = [ev('arm64 CPU (CPU implementer in /proc/cpuinfo)', PATHS.cpuinfo), ...(el ? [ev(el.trim(), ctx.log.source)] : [])]
+      if (el && /EL2|initialized successfully/.test(el)) return verdict('pass', 'arm64 CPUs started at EL2: KVM can run guests', evidence)
+      if (el) return verdict('warn', `arm64 CPUs started at EL1 (no hypervisor mode): KVM cannot start guests here${ctx.kernelGroups.length > 0 ? ' (VFIO for user-space drivers still works: the IOMMU is active)' : ''}`, evidence, ['boot the kernel at EL2 (a firmware setting; in a VM: nested virtualization, QEMU `-machine virt,virtualization=on`)'])
+      return verdict('unknown', 'arm64: whether the CPUs started at EL2 (needed by KVM) is in the kernel log, which does not say', evidence)
+    }
     return verdict(
       'warn',
       // VFIO without KVM (user-space drivers) still needs the IOMMU: say so only where it is active.

@@ -130,6 +130,13 @@ function renderFamilyUnits(report: UnitsReport, units: UnitJson[], options: Unit
     colWidths: [10, 12, 20, 20, 8, 7, Math.max(20, (options.width ?? 100) - 90)],
     style: {head: [], border: [], compact: true},
   })
+  const bare = units.filter((u) => u.family !== 'amd-vi')
+  if (bare.length === units.length) {
+    // SMMUv3 / virtio-iommu: the driver publishes no registers, only the unit and its devices.
+    const plain = new Table({head: ['Unit', 'Family', 'Devices', 'Registers'], wordWrap: true, style: {head: [], border: [], compact: true}})
+    for (const u of bare) plain.push([u.name, u.family, String(u.devices ?? 0), 'none in sysfs (the driver publishes none)'])
+    return [...out, plain.toString()]
+  }
   for (const u of units) {
     const efr = u.efrDecoded as DecodedAmdEfr | undefined
     if (u.family !== 'amd-vi') {
