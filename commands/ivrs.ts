@@ -38,7 +38,7 @@ The table at ${IVRS_TABLE_PATH} is readable by root only. A table saved elsewher
     const table = decodeIvrs(flags.file !== undefined ? acpiTableFromFile(read.value, 'IVRS') : read.value)
     if (flags.file !== undefined && table.signature !== 'IVRS') this.error(notTheTable(source, 'IVRS'), {exit: 2})
     const lint = lintIvrs(table, source)
-    if (!this.jsonEnabled()) this.print(renderIvrsReport(table, source, lint, {verbose: flags.verbose, width: process.stdout.columns}))
+    if (!this.jsonEnabled()) this.print(renderIvrsReport(table, source, lint, {verbose: flags.verbose, width: this.terminalWidth()}))
     process.exitCode = exitCodeFor(lint.map((r) => r.outcome))
     return buildIvrsReport(table, source, lint)
   }

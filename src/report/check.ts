@@ -105,7 +105,7 @@ export function renderCheckReport(report: CheckReport, options: RenderOptions = 
     .sort((a, b) => categoryRank(a.id) - categoryRank(b.id))
   for (const r of shown) {
     const finding = (options.verbose || r.outcome === 'fail') && r.evidence.length > 0 ? `${r.summary}\n${r.evidence.map((e) => `  · ${e.fact}${e.source ? ` [${e.source}]` : ''}`).join('\n')}` : r.summary
-    table.push([OUTCOME_MARK[r.outcome], r.subject ? `${r.id}\n  ${r.subject}` : r.id, finding])
+    table.push(OUTCOME_MARK[r.outcome], r.subject ? `${r.id}\n  ${r.subject}` : r.id, finding)
   }
   out.push(table.toString())
   const c = report.verdict.counts

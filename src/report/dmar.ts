@@ -199,7 +199,7 @@ export function renderLint(results: CheckResult[], options: DmarRenderOptions = 
     const evidence = r.evidence.slice(0, options.verbose ? r.evidence.length : 4).map((e) => `  · ${e.fact}`)
     const more = !options.verbose && r.evidence.length > 4 ? [`  · … ${r.evidence.length - 4} more`] : []
     const todo = r.outcome === 'pass' ? [] : r.remediation.map((step) => `  → ${step}`)
-    table.push([OUTCOME_MARK[r.outcome], r.id, [r.summary, ...evidence, ...more, ...todo].join('\n')])
+    table.push(OUTCOME_MARK[r.outcome], r.id, [r.summary, ...evidence, ...more, ...todo].join('\n'))
   }
   return ['Lint', table.toString(), footer].join('\n')
 }

@@ -99,7 +99,8 @@ export function renderUnitsReport(report: UnitsReport, units: DecodedUnit[], opt
     const table = new Table({
       head: ['Unit', 'Register base', 'Ver', 'Address widths', 'Domains', 'Fault rec.', 'Features'],
       wordWrap: true,
-      colWidths: [8, 14, 5, 20, 9, 10, Math.max(20, (options.width ?? 100) - 80)],
+      // Fits the terminal (at least 80 columns): seven columns and their eight borders.
+      colWidths: [8, 12, 5, 14, 9, 7, Math.max(17, Math.max(80, options.width ?? 100) - 63)],
       style: {head: [], border: [], compact: true},
     })
     for (const u of units) {
