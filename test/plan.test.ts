@@ -24,21 +24,24 @@ describe('GPU with its HDMI audio function (group 2 of the fake desktop)', () =>
     expect(gpu?.mayStayOnHost.map((d) => d.bdf)).toEqual(['0000:00:01.0'])
     expect(gpu?.takesFromHost).toEqual([])
   })
-  it('copy-pasteable bind commands for both functions, unbinding their host drivers', () => {
+  it('copy-pasteable bind commands for both functions, unbinding their host drivers only while another driver holds them', () => {
+    const unbind = (bdf: string) =>
+      `[ ! -e /sys/bus/pci/devices/${bdf}/driver ] || [ /sys/bus/pci/devices/${bdf}/driver -ef /sys/bus/pci/drivers/vfio-pci ] || echo ${bdf} | sudo tee /sys/bus/pci/devices/${bdf}/driver/unbind`
     expect(gpu?.commands.bindNow).toEqual([
       'sudo modprobe vfio-pci',
       'echo vfio-pci | sudo tee /sys/bus/pci/devices/0000:01:00.0/driver_override',
-      'echo 0000:01:00.0 | sudo tee /sys/bus/pci/devices/0000:01:00.0/driver/unbind',
+      unbind('0000:01:00.0'),
       'echo 0000:01:00.0 | sudo tee /sys/bus/pci/drivers_probe',
       'echo vfio-pci | sudo tee /sys/bus/pci/devices/0000:01:00.1/driver_override',
-      'echo 0000:01:00.1 | sudo tee /sys/bus/pci/devices/0000:01:00.1/driver/unbind',
+      unbind('0000:01:00.1'),
       'echo 0000:01:00.1 | sudo tee /sys/bus/pci/drivers_probe',
     ])
   })
-  it('persist with vfio-pci.ids (no other device has these IDs) and softdeps for the host drivers', () => {
-    expect(gpu?.commands.kernelParameters).toEqual(['vfio-pci.ids=10de:2204,10de:1aef'])
-    expect(gpu?.commands.persist).toContain('echo "softdep nvidia pre: vfio-pci" | sudo tee -a /etc/modprobe.d/vfio.conf')
-    expect(gpu?.commands.persist).toContain('echo "options vfio-pci ids=10de:2204,10de:1aef" | sudo tee -a /etc/modprobe.d/vfio.conf')
+  it('persists ONE way, vfio-pci.ids in modprobe.d with softdeps (appended once), and names the kernel-parameter way', () => {
+    expect(gpu?.commands.kernelParameters).toEqual([])
+    expect(gpu?.commands.persist).toContain("grep -qxF 'softdep nvidia pre: vfio-pci' /etc/modprobe.d/vfio.conf 2>/dev/null || echo 'softdep nvidia pre: vfio-pci' | sudo tee -a /etc/modprobe.d/vfio.conf")
+    expect(gpu?.commands.persist).toContain("grep -qxF 'options vfio-pci ids=10de:2204,10de:1aef' /etc/modprobe.d/vfio.conf 2>/dev/null || echo 'options vfio-pci ids=10de:2204,10de:1aef' | sudo tee -a /etc/modprobe.d/vfio.conf")
+    expect(gpu?.commands.otherMethods.join('\n')).toContain('`vfio-pci.ids=10de:2204,10de:1aef` on the kernel command line')
   })
   it('ready with warnings: host drivers still hold the group', () => {
     expect(gpu?.verdict).toBe('ready-with-warnings')

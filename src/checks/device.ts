@@ -7,6 +7,7 @@ import {ROLE_WORDS} from '../collect/host-roles.js'
 import {acsOverrideState, rmrrRefusalText, RMRR_FIX} from './isolation.js'
 import {endpointSlots, resetPlan} from '../model/topology.js'
 import type {Evidence} from './outcome.js'
+import {vfioBindCommands} from './remediation.js'
 import {DOCS, PATHS, classBase, describeDevice, groupMembers, isBridge, isHostBridge, iommuActive, plural, reservedRegions} from './shared.js'
 import {ev, verdict, type DeviceCheck, type Verdict} from './types.js'
 
@@ -58,19 +59,9 @@ const reset: DeviceCheck = {
   },
 }
 
-function bindCommands(bdf: string, driver: string | undefined): string[] {
-  return [
-    'sudo modprobe vfio-pci',
-    `echo vfio-pci | sudo tee /sys/bus/pci/devices/${bdf}/driver_override`,
-    ...(driver && !isVfioDriver(driver) ? [`echo ${bdf} | sudo tee /sys/bus/pci/devices/${bdf}/driver/unbind`] : []),
-    `echo ${bdf} | sudo tee /sys/bus/pci/drivers_probe`,
-  ]
-}
-
+/** Copy-pasteable commands binding `bdfs` to vfio-pci until reboot (safe to run twice). */
 export function bindCommandsFor(ctx: AssessmentContext, bdfs: string[]): string[] {
-  const out = ['sudo modprobe vfio-pci']
-  for (const bdf of bdfs) out.push(...bindCommands(bdf, ctx.devices.get(bdf)?.driver).slice(1))
-  return out
+  return vfioBindCommands(bdfs.map((bdf) => ({bdf, driver: ctx.devices.get(bdf)?.driver})))
 }
 
 /** The endpoints that must be bound to vfio-pci with the device: all its group's non-bridge members. */

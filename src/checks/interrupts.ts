@@ -1,4 +1,5 @@
 /** Interrupt checks: remapping on (VFIO needs it), x2APIC, posted interrupts, the unsafe opt-out. */
+import {guestInterruptRemappingAdvice} from './remediation.js'
 import type {AssessmentContext} from './context.js'
 import type {Evidence} from './outcome.js'
 import {DOCS, PATHS, WORDING, intelOnly, needsActiveIommu, plural} from './shared.js'
@@ -39,7 +40,7 @@ function irBlockers(ctx: AssessmentContext): {evidence: Evidence[]; remediation:
   const noIr = ctx.units.filter((u) => u.ir === false)
   if (noIr.length > 0) {
     evidence.push(ev(`ECAP.IR=0 on ${noIr.map((u) => u.unit.name).join(', ')}`, `${PATHS.iommuClass}/*/intel-iommu/ecap`))
-    if (noIr.some((u) => u.cachingMode)) remediation.push('on the hypervisor give the emulated IOMMU interrupt remapping: QEMU `-device intel-iommu,intremap=on` with `-machine kernel-irqchip=split`')
+    if (noIr.some((u) => u.cachingMode)) remediation.push(guestInterruptRemappingAdvice(ctx.hypervisor))
   }
   if (ctx.logFacts.irFailed.some((l) => /erratum/.test(l))) remediation.push('Intel 5500/5520/X58 erratum: the kernel disables IR on purpose; update the BIOS (newer versions fix the erratum)')
   if (ctx.iommuFamily === 'amd-vi') {

@@ -7,6 +7,7 @@ import type {AssessmentContext} from './context.js'
 import {bindCommandsFor, groupEndpoints} from './device.js'
 import {ROLE_WORDS, type HostRole} from '../collect/host-roles.js'
 import type {SubjectResult} from './outcome.js'
+import {guestIommuAdvice, kernelCommandLineCommands, persistOverrides, persistVfioIds, type Persistence} from './remediation.js'
 import {describeDevice, groupMembers, hex4, isBridge, iommuActive} from './shared.js'
 
 export type PlanVerdict = 'ready' | 'ready-with-warnings' | 'blocked' | 'unknown'
@@ -40,10 +41,14 @@ export interface PassthroughPlan {
   commands: {
     /** Bind now (until reboot), copy-pasteable. */
     bindNow: string[]
-    /** Make the binding survive reboots. */
+    /** Make the binding survive reboots (one method; `otherMethods` names the others). */
     persist: string[]
     /** Kernel parameters to add (or remove, prefixed "remove "). */
     kernelParameters: string[]
+    /** The commands that apply `kernelParameters` through this host's boot loader. */
+    kernelCommandLine: string[]
+    /** One line per choice made above, naming the other ways (use one, not both). */
+    otherMethods: string[]
     /** Firmware (BIOS/UEFI) settings to change. */
     firmware: string[]
   }
@@ -64,21 +69,14 @@ function idOf(ctx: AssessmentContext, bdf: string): string | undefined {
   return d?.vendor === undefined || d.device === undefined ? undefined : `${hex4(d.vendor)}:${hex4(d.device)}`
 }
 
-function persistCommands(ctx: AssessmentContext, bdfs: string[]): {persist: string[]; kernelParameters: string[]} {
+function persistCommands(ctx: AssessmentContext, bdfs: string[]): Persistence {
   const ids = [...new Set(bdfs.map((b) => idOf(ctx, b)).filter((id): id is string => id !== undefined))]
   // vfio-pci.ids claims EVERY device with that ID: unsafe when an identical device stays on the host.
   const clash = [...ctx.devices.values()].filter((d) => !bdfs.includes(d.bdf) && ids.includes(`${hex4(d.vendor)}:${hex4(d.device)}`))
-  if (ids.length === 0 || clash.length > 0)
-    return {persist: bdfs.map((b) => `sudo driverctl set-override ${b} vfio-pci`), kernelParameters: []}
-  const drivers = [...new Set(bdfs.map((b) => ctx.devices.get(b)?.driver).filter((d): d is string => d !== undefined && !d.startsWith('vfio') && d !== 'pci-stub'))]
-  return {
-    persist: [
-      ...(drivers.length > 0 ? [`echo "softdep ${drivers[0]} pre: vfio-pci" | sudo tee -a /etc/modprobe.d/vfio.conf`, ...drivers.slice(1).map((d) => `echo "softdep ${d} pre: vfio-pci" | sudo tee -a /etc/modprobe.d/vfio.conf`)] : []),
-      `echo "options vfio-pci ids=${ids.join(',')}" | sudo tee -a /etc/modprobe.d/vfio.conf`,
-      'sudo update-initramfs -u   # or: sudo dracut -f',
-    ],
-    kernelParameters: [`vfio-pci.ids=${ids.join(',')}`],
-  }
+  if (ids.length === 0 || clash.length > 0) return persistOverrides(bdfs)
+  // Softdeps only for loadable host drivers: pcieport and other built-ins are not modules.
+  const drivers = [...new Set(bdfs.map((b) => ctx.devices.get(b)?.driver).filter((d): d is string => d !== undefined && !d.startsWith('vfio') && d !== 'pci-stub' && d !== 'pcieport'))]
+  return persistVfioIds(ids, drivers, ctx.boot)
 }
 
 function kernelParameterFixes(ctx: AssessmentContext): string[] {
@@ -96,7 +94,7 @@ function firmwareFixes(ctx: AssessmentContext, results: SubjectResult[]): string
   const failed = (id: string) => results.some((r) => r.id === id && r.outcome === 'fail')
   if (ctx.iommuVendor === 'none' && !ctx.cpu.hypervisor)
     fixes.push(ctx.cpu.vendor === 'amd' ? 'enable "IOMMU" / "AMD-Vi" and "SVM Mode"' : 'enable "VT-d" (Intel Virtualization Technology for Directed I/O) and "VT-x"')
-  if (ctx.iommuVendor === 'none' && ctx.cpu.hypervisor) fixes.push('hypervisor: give this VM an emulated IOMMU (QEMU `-device intel-iommu,intremap=on`, libvirt `<iommu model="intel">`)')
+  if (ctx.iommuVendor === 'none' && ctx.cpu.hypervisor) fixes.push(`hypervisor: ${guestIommuAdvice(ctx.hypervisor, ctx.cpu.vendor)}`)
   if (failed('interrupts.remapping') && ctx.dmar.table?.flags?.intrRemap === false) fixes.push('enable interrupt remapping (often tied to "X2APIC" / "VT-d") in the firmware setup')
   if (results.some((r) => r.id === 'interrupts.x2apic' && r.outcome === 'warn')) fixes.push('enable "X2APIC" (clears the x2APIC opt-out)')
   if (results.some((r) => (r.id === 'device.rmrr' || r.id === 'isolation.rmrr') && r.outcome !== 'pass' && r.outcome !== 'not-applicable'))
@@ -124,12 +122,15 @@ export function planPassthrough(ctx: AssessmentContext, bdf: string, results: Su
   const blockers = [...host.filter((r) => HOST_BLOCKERS.has(r.id) && r.outcome === 'fail'), ...mine.filter((r) => r.outcome === 'fail')].map(issue)
   const warnings = [...host.filter((r) => HOST_WARNINGS.has(r.id) && r.outcome === 'warn'), ...mine.filter((r) => r.outcome === 'warn')].map(issue)
   const unknown = mine.some((r) => r.outcome === 'unknown')
-  const toBind = [bdf, ...bindWithIt.map((d) => d.bdf)]
+  // A bridge or port stays on pcieport: only the group's endpoints go to vfio-pci.
+  const toBind = [...(isBridge(ctx.devices.get(bdf)) ? [] : [bdf]), ...bindWithIt.map((d) => d.bdf)]
   const needsBinding = toBind.filter((b) => {
     const driver = ctx.devices.get(b)?.driver
     return driver === undefined || !(driver.startsWith('vfio') || driver === 'pci-stub')
   })
-  const persist = persistCommands(ctx, toBind)
+  const persist = group ? persistCommands(ctx, toBind) : undefined
+  const kernelParameters = kernelParameterFixes(ctx)
+  const cmdline = kernelParameters.length > 0 ? kernelCommandLineCommands({add: kernelParameters.filter((p) => !p.startsWith('remove ')), remove: kernelParameters.filter((p) => p.startsWith('remove ')).map((p) => p.slice('remove '.length).split(' ')[0] ?? '')}, ctx.boot) : undefined
   return {
     device: bdf,
     description: describeDevice(ctx, bdf),
@@ -142,8 +143,10 @@ export function planPassthrough(ctx: AssessmentContext, bdf: string, results: Su
     warnings,
     commands: {
       bindNow: needsBinding.length > 0 && group ? bindCommandsFor(ctx, needsBinding) : [],
-      persist: group ? persist.persist : [],
-      kernelParameters: [...kernelParameterFixes(ctx), ...(group ? persist.kernelParameters : [])],
+      persist: persist?.commands ?? [],
+      kernelParameters,
+      kernelCommandLine: cmdline?.commands ?? [],
+      otherMethods: [...(persist ? [persist.otherwise] : []), ...(cmdline ? [cmdline.otherwise] : [])],
       firmware: firmwareFixes(ctx, results),
     },
   }

@@ -5,6 +5,7 @@ import {DOCS, PATHS, intelOnly, iommuActive, needsActiveIommu, plural, WORDING} 
 import {lintSummary} from './dmar-summary.js'
 import {amdFirmwareTable, AMD_CHECKS} from './amd-vi.js'
 import {IOMMU_FAMILY_NAMES} from '../model/host.js'
+import {commandLineSteps, guestIommuAdvice, guestNestedAdvice} from './remediation.js'
 import {ev, verdict, type HostCheck, type Verdict} from './types.js'
 import type {Evidence} from './outcome.js'
 
@@ -34,9 +35,7 @@ const cpuVirtualization: HostCheck = {
       // VFIO without KVM (user-space drivers) still needs the IOMMU: say so only where it is active.
       `no vmx/svm CPU flag: KVM cannot start guests here${ctx.kernelGroups.length > 0 ? ' (VFIO for user-space drivers still works: the IOMMU is active)' : ''}`,
       [cpu, ev('neither vmx nor svm in the flags', PATHS.cpuinfo)],
-      hypervisor
-        ? [`this is a VM: enable nested virtualization on the hypervisor (KVM host: \`options ${vendor === 'amd' ? 'kvm_amd' : 'kvm_intel'} nested=1\`, libvirt \`<cpu mode="host-passthrough"/>\`)`]
-        : ['enable "Intel Virtualization Technology (VT-x)" / "SVM Mode" in the firmware setup'],
+      hypervisor ? [guestNestedAdvice(ctx.hypervisor, vendor)] : ['enable "Intel Virtualization Technology (VT-x)" / "SVM Mode" in the firmware setup'],
     )
   },
 }
@@ -86,9 +85,7 @@ const firmwareTable: HostCheck = {
         'fail',
         'no DMAR table: VT-d is disabled in firmware (or not supported by this platform)',
         [ev('file absent', PATHS.dmar), ...(ctx.cpu.hypervisor ? [ev('running as a VM guest (hypervisor flag)', PATHS.cpuinfo)] : [])],
-        ctx.cpu.hypervisor
-          ? ['give the VM an emulated IOMMU: QEMU `-machine q35 -device intel-iommu,intremap=on`, libvirt `<iommu model="intel"><driver intremap="on"/></iommu>`']
-          : ['enable "VT-d" / "Intel Virtualization Technology for Directed I/O" in the firmware setup'],
+        ctx.cpu.hypervisor ? [guestIommuAdvice(ctx.hypervisor, ctx.cpu.vendor)] : ['enable "VT-d" / "Intel Virtualization Technology for Directed I/O" in the firmware setup'],
       )
     return verdict('not-applicable', `${ctx.cpu.vendor === 'amd' ? 'AMD' : 'non-Intel'} CPU: the Intel DMAR table does not apply (no IVRS table either: see platform.dma-remapping)`, [
       ev(`CPU vendor ${ctx.cpu.vendor}`, PATHS.cpuinfo),
@@ -120,23 +117,28 @@ const dmarValid: HostCheck = {
 
 function noIommuRemediation(ctx: AssessmentContext): string[] {
   const steps: string[] = []
-  if (ctx.cmdline?.intelIommu.enabled === false) steps.push('remove `intel_iommu=off` from the kernel command line')
-  if (ctx.cmdline?.iommuOff || ctx.cmdline?.iommuSoft) steps.push('remove `iommu=off` / `iommu=soft` from the kernel command line')
+  const change: {add: string[]; remove: string[]} = {add: [], remove: []}
+  // platform.kernel-parameters fails on intel_iommu=off and gives its commands: named here, not repeated.
+  if (ctx.cmdline?.intelIommu.enabled === false) steps.push('remove `intel_iommu=off` from the kernel command line (commands under platform.kernel-parameters)')
+  if (ctx.cmdline?.iommuOff || ctx.cmdline?.iommuSoft) {
+    steps.push('remove `iommu=off` / `iommu=soft` from the kernel command line')
+    change.remove.push(ctx.cmdline.iommuOff ? 'iommu=off' : 'iommu=soft')
+  }
   const amdOff = ctx.cmdline?.amdIommuOptions.includes('off')
-  if (amdOff && ctx.host.platform.ivrsTable.ok) steps.push('remove `amd_iommu=off` from the kernel command line')
+  // platform.kernel-parameters fails on amd_iommu=off on an AMD-Vi host and gives its commands.
+  if (amdOff && ctx.host.platform.ivrsTable.ok) steps.push('remove `amd_iommu=off` from the kernel command line (commands under platform.kernel-parameters)')
   else if (ctx.host.platform.ivrsTable.ok) steps.push('the IVRS table is there but AMD-Vi did not start: check `dmesg | grep -i AMD-Vi` and the firmware "IOMMU" setting (Auto may mean off)')
   const intelTable = ctx.dmar.read.ok || ctx.dmar.seenInLog
-  if (intelTable && ctx.cmdline?.intelIommu.enabled !== false)
+  if (intelTable && ctx.cmdline?.intelIommu.enabled !== false) {
     steps.push('add `intel_iommu=on` to the kernel command line (the kernel was likely built with CONFIG_INTEL_IOMMU_DEFAULT_ON=n), then reboot')
+    change.add.push('intel_iommu=on')
+  }
   if (!intelTable && !ctx.host.platform.ivrsTable.ok) {
-    if (ctx.cpu.hypervisor)
-      steps.push(
-        'this is a VM without an emulated IOMMU: on the hypervisor add one — QEMU `-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on` (or `-device amd-iommu`), libvirt `<iommu model="intel"><driver intremap="on"/></iommu>`',
-      )
+    if (ctx.cpu.hypervisor) steps.push(guestIommuAdvice(ctx.hypervisor, ctx.cpu.vendor))
     else if (ctx.cpu.vendor === 'amd') steps.push('enable "IOMMU" / "AMD-Vi" (and SVM) in the firmware setup; no kernel parameter is needed')
     else steps.push('enable "VT-d" / "Intel Virtualization Technology for Directed I/O" in the firmware setup')
   }
-  return steps
+  return [...steps, ...commandLineSteps(change, ctx.boot)]
 }
 
 const dmaRemapping: HostCheck = {
@@ -316,9 +318,15 @@ const kernelParameters: HostCheck = {
       return verdict('warn', `${plural(ineffective.length, 'parameter')} with no effect on this platform`, [...ineffective, ...effects], ctx.ineffective.map((p) => `remove \`${p.param}\` (it does nothing)`))
     // intel_iommu=off is effective (not "ineffective") and is itself the failure: it turns DMA remapping off.
     if (ctx.cmdline.intelIommu.enabled === false && ctx.iommuVendor === 'intel')
-      return verdict('fail', 'intel_iommu=off disables DMA remapping: no device can be passed through safely', effects, ['remove `intel_iommu=off` from the kernel command line'])
+      return verdict('fail', 'intel_iommu=off disables DMA remapping: no device can be passed through safely', effects, [
+        'remove `intel_iommu=off` from the kernel command line',
+        ...commandLineSteps({add: [], remove: ['intel_iommu=off']}, ctx.boot),
+      ])
     if (ctx.cmdline.amdIommuOptions.includes('off') && ctx.iommuFamily === 'amd-vi')
-      return verdict('fail', 'amd_iommu=off disables DMA remapping: no device can be passed through safely', effects, ['remove `amd_iommu=off` from the kernel command line'])
+      return verdict('fail', 'amd_iommu=off disables DMA remapping: no device can be passed through safely', effects, [
+        'remove `amd_iommu=off` from the kernel command line',
+        ...commandLineSteps({add: [], remove: ['amd_iommu=off']}, ctx.boot),
+      ])
     if (effects.length === 0) return verdict('pass', 'no IOMMU-related kernel parameters: the kernel defaults apply', [ev('none of intel_iommu=, amd_iommu=, amd_iommu_intr=, ivrs_*, iommu=, iommu.*, arm-smmu*.disable_bypass, intremap=, vfio*', PATHS.cmdline)])
     return verdict('pass', `${plural(effects.length, 'IOMMU-related parameter')}, each effective`, effects)
   },

@@ -15,7 +15,9 @@ import {decodeIort, type IortTable} from '../decode/iort.js'
 import {decodeLspciVerbose} from '../decode/lspci-verbose.js'
 import type {Read} from '../host/fs.js'
 import {PLATFORM_FILES} from '../host/layout.js'
+import {detectBoot, type BootFacts} from './boot.js'
 import {resolveDmarScopes, type ScopeResolution} from './dmar-scope.js'
+import {detectHypervisor, type HypervisorFacts} from './hypervisor.js'
 import {ineffectiveParameters, parseKernelParameters, type IneffectiveParameter, type KernelParameters} from './kernel-parameters.js'
 import {readFaults, readLogFacts, type DmaFault, type LogFacts, type LogView} from './log-facts.js'
 import type {PciFunction, PciTopology} from './pci.js'
@@ -228,6 +230,27 @@ export class HostModel {
   /** Parameters on the command line that do nothing on this platform (intel_iommu=on on AMD …). */
   get ineffective(): IneffectiveParameter[] {
     return this.part('ineffective', () => (this.cmdline ? ineffectiveParameters(this.cmdline, this.iommuVendor) : []))
+  }
+
+  /** Which hypervisor runs this host, if any (DMI, /sys/hypervisor/type, the CPU flag, the boot log). */
+  get hypervisor(): HypervisorFacts {
+    return this.part('hypervisor', () => {
+      const {dmi, hypervisorType} = this.host.platform
+      return detectHypervisor({
+        cpuHypervisorFlag: this.cpu.hypervisor,
+        dmi,
+        ...(hypervisorType.ok ? {hypervisorType: hypervisorType.value.trim()} : {}),
+        logLines: this.log.lines,
+      })
+    })
+  }
+
+  /** The boot loader and distribution family, for remediation that must persist. */
+  get boot(): BootFacts {
+    return this.part('boot', () => {
+      const {cmdline, kernelVersion, kernelRelease} = this.host.platform
+      return detectBoot(cmdline.ok ? cmdline.value : undefined, kernelVersion.ok ? kernelVersion.value : undefined, kernelRelease.ok ? kernelRelease.value : undefined)
+    })
   }
 
   get kernel(): KernelVersion | undefined {

@@ -30,10 +30,11 @@ export function renderPlan(plan: PassthroughPlan): string {
   }
   section('Blockers', plan.blockers)
   section('Warnings', plan.warnings)
-  const {bindNow, persist, kernelParameters, firmware} = plan.commands
+  const {bindNow, persist, kernelParameters, kernelCommandLine, otherMethods, firmware} = plan.commands
   if (firmware.length > 0) out.push('  Firmware setup:', ...firmware.map((f) => `    - ${f}`))
-  if (kernelParameters.length > 0) out.push('  Kernel command line:', ...kernelParameters.map((p) => `    ${p}`))
-  if (bindNow.length > 0) out.push('  Bind now (until reboot):', ...bindNow.map((c) => `    ${c}`))
+  if (kernelParameters.length > 0) out.push(`  Kernel command line: ${kernelParameters.join(', ')}`, ...kernelCommandLine.map((c) => `    ${c}`))
+  if (bindNow.length > 0) out.push('  Bind now (until reboot; safe to run twice):', ...bindNow.map((c) => `    ${c}`))
   if (persist.length > 0) out.push('  Persist across reboots:', ...persist.map((c) => `    ${c}`))
+  if (otherMethods.length > 0) out.push(...otherMethods.map((line) => `  (${line})`))
   return out.join('\n')
 }
