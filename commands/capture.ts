@@ -1,10 +1,10 @@
 import {Flags} from '../src/cli/oclif.js'
 import {captureScript} from '../src/collect/capture-script.js'
-import {BaseCommand} from '../src/cli/base.js'
+import {BaseCommand, jsonFlag} from '../src/cli/base.js'
 import {readKernelLog} from '../src/host/kernel-log.js'
 import {UnsafeTarget} from '../src/host/safe-writer.js'
 import {writeSnapshot} from '../src/host/snapshot.js'
-import type {SnapshotMeta} from '../src/host/layout.js'
+import {SNAPSHOT_META_SCHEMA_VERSION, type SnapshotMeta} from '../src/host/layout.js'
 
 export default class Capture extends BaseCommand {
   static override summary = 'Write a snapshot of this host that `--root DIR` reads exactly like the live host'
@@ -19,16 +19,17 @@ export default class Capture extends BaseCommand {
   ]
 
   static override flags = {
+    json: jsonFlag("the snapshot's meta.json {schemaVersion, tool, toolVersion, captureMethod, capturedAt, hostname, uid, unreadable[]}; with --script {schemaVersion, tool, script}"),
     out: Flags.string({char: 'o', description: 'new or empty directory to write the snapshot into (created if missing; an existing snapshot is never merged into)', exclusive: ['script']}),
     script: Flags.boolean({description: 'print the equivalent POSIX sh capture script instead of capturing'}),
   }
 
-  async run(): Promise<SnapshotMeta | {script: string}> {
+  async run(): Promise<SnapshotMeta | {schemaVersion: typeof SNAPSHOT_META_SCHEMA_VERSION; tool: 'vtd-check'; script: string}> {
     const {flags} = await this.parse(Capture)
     if (flags.script) {
       const script = captureScript(this.config.version)
       if (!this.jsonEnabled()) this.print(script)
-      return {script}
+      return {schemaVersion: SNAPSHOT_META_SCHEMA_VERSION, tool: 'vtd-check', script}
     }
     if (!flags.out) this.error('capture needs --out DIR (or --script to print the sh capture script)', {exit: 2, suggestions: ['vtd-check capture --out ./snapshot']})
     const fs = this.hostFs(flags.root)

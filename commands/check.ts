@@ -1,5 +1,5 @@
 import {Flags} from '../src/cli/oclif.js'
-import {BaseCommand} from '../src/cli/base.js'
+import {BaseCommand, jsonFlag} from '../src/cli/base.js'
 import {assessHost} from '../src/checks/assess.js'
 import {normaliseBdf} from '../src/decode/pci-address.js'
 import {hostFacts} from '../src/compare/facts.js'
@@ -23,6 +23,7 @@ Exit codes: 0 every applicable check passes (warnings allowed) · 1 at least one
   ]
 
   static override flags = {
+    json: jsonFlag('{schemaVersion, tool, host, verdict, results[], plans[], unreadable[]}'),
     device: Flags.string({char: 'd', description: 'also assess this device and print its passthrough plan (repeatable; 0000:01:00.0 or 01:00.0)', multiple: true}),
     verbose: Flags.boolean({char: 'v', description: 'show the evidence under each finding'}),
     all: Flags.boolean({description: 'also list checks that do not apply to this host'}),

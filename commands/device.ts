@@ -1,5 +1,5 @@
 import {Args, Flags} from '../src/cli/oclif.js'
-import {BaseCommand, lspciDumpFlag} from '../src/cli/base.js'
+import {BaseCommand, jsonFlag, lspciDumpFlag} from '../src/cli/base.js'
 import {assessHost} from '../src/checks/assess.js'
 import type {PassthroughPlan} from '../src/checks/plan.js'
 import {renderPlan} from '../src/report/plan.js'
@@ -29,6 +29,7 @@ Without root only 64 bytes of config space are readable: what lives beyond them 
   }
 
   static override flags = {
+    json: jsonFlag('{schemaVersion, tool, source, device, upstream, acs, capabilities, features, group, slotSiblings, unit, rmrrs, reset, sriov, warnings, plan (with --plan)}; with --tree {schemaVersion, tool, source, roots}'),
     tree: Flags.boolean({description: 'print the whole PCI hierarchy instead of one device'}),
     'lspci-dump': lspciDumpFlag,
     plan: Flags.boolean({description: 'also print the passthrough plan: what goes to vfio-pci with it, what it takes from the host, blockers and the commands to fix them', exclusive: ['tree', 'lspci-dump']}),

@@ -1,5 +1,5 @@
 import {Args} from '../src/cli/oclif.js'
-import {BaseCommand} from '../src/cli/base.js'
+import {BaseCommand, jsonFlag} from '../src/cli/base.js'
 import {diffHosts, type HostDiff} from '../src/compare/diff.js'
 import {hostFacts} from '../src/compare/facts.js'
 import {snapshotName} from '../src/host/snapshot.js'
@@ -20,6 +20,10 @@ Exit codes: 0 isolation did not regress · 1 it regressed · 2 usage error · 3 
   static override args = {
     old: Args.directory({description: 'snapshot directory from before (from `vtd-check capture`)', required: true, exists: true}),
     new: Args.directory({description: 'snapshot directory from after; default: this host', exists: true}),
+  }
+
+  static override flags = {
+    json: jsonFlag('{schemaVersion, tool, old, new, result, exitCode, changes[]}'),
   }
 
   async run(): Promise<HostDiff> {

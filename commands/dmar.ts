@@ -1,5 +1,5 @@
 import {Flags} from '../src/cli/oclif.js'
-import {BaseCommand, lspciDumpFlag, notTheTable, type AbsentTable} from '../src/cli/base.js'
+import {type AbsentTable, BaseCommand, jsonFlag, lspciDumpFlag, notTheTable} from '../src/cli/base.js'
 import {dmarLint} from '../src/checks/dmar-lint.js'
 import {exitCodeFor} from '../src/checks/outcome.js'
 import {describeDevice} from '../src/decode/pci-ids.js'
@@ -29,6 +29,7 @@ The table at ${DMAR_TABLE_PATH} is readable by root only. A table saved elsewher
   ]
 
   static override flags = {
+    json: jsonFlag('{schemaVersion, tool, source, table, lint[], topologySource, scopes, owners, uncovered}'),
     file: Flags.string({description: 'read the table from this file instead of the host: raw bytes (`acpidump -b`, a copy of /sys/firmware/acpi/tables/DMAR), `acpidump` text, or an `iasl -d` .dsl'}),
     'lspci-dump': lspciDumpFlag,
     verbose: Flags.boolean({char: 'v', description: 'show passing lints and all evidence'}),

@@ -1,5 +1,5 @@
 import {Args, Flags} from '../src/cli/oclif.js'
-import {BaseCommand, lspciDumpFlag} from '../src/cli/base.js'
+import {BaseCommand, jsonFlag, lspciDumpFlag} from '../src/cli/base.js'
 import {exitCodeFor} from '../src/checks/outcome.js'
 import {LogParser} from '../src/decode/kernel-log/index.js'
 import {hostUptime, streamKernelLog} from '../src/host/log-stream.js'
@@ -28,6 +28,7 @@ Exit codes: 0 no faults · 1 faults, invalidation errors or RMRR refusals found 
   }
 
   static override flags = {
+    json: jsonFlag('{schemaVersion, tool, source, summary, leading, faults[], events[], context, logContext, notes}'),
     since: Flags.string({description: 'only faults since: seconds since boot ("300"), a duration before now ("10m", "2h", "1d"), or an ISO date/time'}),
     follow: Flags.boolean({description: 'keep reading new kernel-log lines (dmesg --follow); print each fault as it arrives and the summary on Ctrl-C'}),
     trace: Flags.boolean({allowNo: true, description: 'trace requesters against this host\'s (or --root\'s) PCI topology; default: on for the live log and snapshots, off for a FILE unless --root or --lspci-dump is given'}),
@@ -68,7 +69,11 @@ Exit codes: 0 no faults · 1 faults, invalidation errors or RMRR refusals found 
       const usage = outcome.reason === 'absent' && args.file !== undefined
       this.error(`cannot read the kernel log ${outcome.path}: ${outcome.message}`, {
         exit: usage ? 2 : 3,
-        suggestions: usage ? ['give an existing file, or "-" to read stdin'] : ['run as root (sudo vtd-check faults)', 'or: journalctl -k | vtd-check faults -'],
+        suggestions: usage
+          ? ['give an existing file, or "-" to read stdin']
+          : flags.root === '/' && args.file === undefined
+            ? ['run as root (sudo vtd-check faults)', 'or: journalctl -k | vtd-check faults -']
+            : [`${flags.root} holds no readable dmesg.txt: capture again as root (sudo vtd-check capture --out DIR)`],
       })
     }
     const report = faultsToJson(triage.finish(parser.lines), {origin: outcome.origin, path: outcome.path, lines: parser.lines, bytes: outcome.bytes}, notes)

@@ -1,5 +1,5 @@
 import {Args} from '../src/cli/oclif.js'
-import {BaseCommand} from '../src/cli/base.js'
+import {BaseCommand, jsonFlag} from '../src/cli/base.js'
 import {summariseFleet, type FleetSummary} from '../src/compare/fleet.js'
 import {hostFacts} from '../src/compare/facts.js'
 import {notASnapshot, snapshotName, snapshotsIn} from '../src/host/snapshot.js'
@@ -17,6 +17,10 @@ Exit codes: 0 every host ready and no drift · 1 a host fails or hardware drifts
 
   static override args = {
     snapshots: Args.string({description: 'snapshot directories, or directories holding snapshots', required: true}),
+  }
+
+  static override flags = {
+    json: jsonFlag('{schemaVersion, tool, hosts[], drift[], exitCode}'),
   }
 
   async run(): Promise<FleetSummary> {

@@ -1,5 +1,5 @@
 import {Flags} from '../src/cli/oclif.js'
-import {BaseCommand, lspciDumpFlag} from '../src/cli/base.js'
+import {BaseCommand, jsonFlag, lspciDumpFlag} from '../src/cli/base.js'
 import {exitCodeFor, type Outcome} from '../src/checks/outcome.js'
 import type {Read} from '../src/host/fs.js'
 import {parseBdf} from '../src/decode/pci-address.js'
@@ -26,6 +26,7 @@ export default class Groups extends BaseCommand {
   ]
 
   static override flags = {
+    json: jsonFlag('{schemaVersion, tool, source, mode, groups[], ungrouped, notGrouped, assumptions, kernelRules, crossCheck, isolatingSlots}; with --why {schemaVersion, tool, source, mode, bdf, group, member}'),
     predict: Flags.boolean({description: 'compute groups from the topology alone, ignoring /sys/kernel/iommu_groups'}),
     'acs-override': Flags.string({
       description: 'what-if: replay with pcie_acs_override=downstream|multifunction|id:VVVV:DDDD (comma list); implies --predict',

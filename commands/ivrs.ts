@@ -1,5 +1,5 @@
 import {Flags} from '../src/cli/oclif.js'
-import {BaseCommand, notTheTable, type AbsentTable} from '../src/cli/base.js'
+import {type AbsentTable, BaseCommand, jsonFlag, notTheTable} from '../src/cli/base.js'
 import {IVRS_TABLE_PATH, lintIvrs} from '../src/checks/ivrs-lint.js'
 import {exitCodeFor} from '../src/checks/outcome.js'
 import {acpiTableFromFile} from '../src/decode/acpi-table.js'
@@ -25,6 +25,7 @@ The table at ${IVRS_TABLE_PATH} is readable by root only. A table saved elsewher
   static override examples = ['<%= config.bin %> ivrs', '<%= config.bin %> ivrs --file ivrs.dat', '<%= config.bin %> ivrs --file acpidump.txt --json', '<%= config.bin %> ivrs --root ./snapshot']
 
   static override flags = {
+    json: jsonFlag('{schemaVersion, tool, iommuFamily, source, table, effectiveIvhdType, aliases, lint[]}'),
     file: Flags.string({description: 'read the table from this file instead of the host: raw bytes (`acpidump -b`, a copy of /sys/firmware/acpi/tables/IVRS), `acpidump` text, or an `iasl -d` .dsl'}),
     verbose: Flags.boolean({char: 'v', description: 'show passing lints and all evidence'}),
   }

@@ -1,6 +1,6 @@
 import path from 'node:path'
 import {Flags} from '../src/cli/oclif.js'
-import {BaseCommand} from '../src/cli/base.js'
+import {BaseCommand, jsonFlag} from '../src/cli/base.js'
 import {exitCodeFor} from '../src/checks/outcome.js'
 import {RootedHostFs} from '../src/host/fs.js'
 import type {ReplayContext} from '../src/replay/translation/context.js'
@@ -26,6 +26,7 @@ Exit codes: 0 the request translates · 1 it faults · 2 usage error · 3 could 
   ]
 
   static override flags = {
+    json: jsonFlag('{schemaVersion, tool, tables, notes, request, ok, outcome, steps, unit, fault, did, explanation}'),
     device: Flags.string({char: 'd', description: 'requester BDF, e.g. 0000:01:00.0 (or 01:00.0 for segment 0)', required: true}),
     address: Flags.string({char: 'a', description: 'IOVA to translate (hex with 0x, or decimal)', required: true}),
     write: Flags.boolean({char: 'w', description: 'replay a write (default: read)'}),

@@ -1,5 +1,5 @@
 import {Flags} from '../src/cli/oclif.js'
-import {BaseCommand} from '../src/cli/base.js'
+import {BaseCommand, jsonFlag} from '../src/cli/base.js'
 import {lintUnits} from '../src/checks/dmar-lint.js'
 import {lintFamilyUnits} from '../src/checks/units-lint-families.js'
 import {exitCodeFor} from '../src/checks/outcome.js'
@@ -15,6 +15,7 @@ On AMD-Vi hosts it reads ${IOMMU_CLASS_DIR}/ivhd*/amd-iommu/{cap,features}: the 
   static override examples = ['<%= config.bin %> units', '<%= config.bin %> units --verbose', '<%= config.bin %> units --root ./snapshot --json']
 
   static override flags = {
+    json: jsonFlag('{schemaVersion, tool, origin, units[], lint[], table}'),
     verbose: Flags.boolean({char: 'v', description: 'print every CAP/ECAP field and passing checks'}),
   }
 

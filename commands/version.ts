@@ -1,4 +1,4 @@
-import {JsonCommand, TOOL} from '../src/cli/base.js'
+import {JsonCommand, jsonFlag, TOOL} from '../src/cli/base.js'
 
 export interface VersionJson {
   schemaVersion: 1
@@ -12,6 +12,9 @@ export default class Version extends JsonCommand {
   static override summary = 'Print the vtd-check version (same as --version)'
   static override description = 'JSON: {schemaVersion, tool, version, node, platform}.'
   static override examples = ['<%= config.bin %> version', '<%= config.bin %> version --json']
+  static override flags = {
+    json: jsonFlag('{schemaVersion, tool, version, node, platform}'),
+  }
 
   async run(): Promise<VersionJson> {
     await this.parse(Version)

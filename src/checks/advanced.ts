@@ -1,4 +1,5 @@
 /** Advanced checks: ATS/PRI/PASID vs the platform, SR-IOV VF groups, external DMA, recent faults. */
+import {rootAdvice} from './remediation.js'
 import {lookupFaultReason} from '../decode/fault-reasons.js'
 import type {Atsr, Satc} from '../decode/dmar.js'
 import type {AssessmentContext, DeviceCaps} from './context.js'
@@ -72,7 +73,7 @@ const ats: HostCheck = {
     if (noDt.length > 0 && capable.length > 0) evidence.push(ev(`no Device-TLB support (ECAP.DT=0) on ${noDt.map((u) => u.unit.name).join(', ')}`, `${PATHS.iommuClass}/*/intel-iommu/ecap`))
     for (const p of problems) evidence.push(ev(p))
     if (problems.length > 0) return verdict('warn', 'ATS state disagrees with the platform tables', evidence, ['update the firmware; as a workaround boot with `pci=noats`'])
-    if (unknown > 0 && capable.length === 0) return verdict('unknown', `extended config space of ${plural(unknown, 'device')} needs root to read`, evidence, ['run as root (sudo vtd-check)'])
+    if (unknown > 0 && capable.length === 0) return verdict('unknown', `extended config space of ${plural(unknown, 'device')} needs root to read`, evidence, [rootAdvice(ctx.host)])
     return verdict('pass', enabled.length > 0 ? `ATS on ${plural(enabled.length, 'device')}, consistent with the IOMMU and DMAR` : 'no device uses ATS', evidence)
   },
 }
@@ -90,7 +91,7 @@ const sva: HostCheck = {
     const pasidDevices = devicesWith(ctx, (c) => c.pasid)
     if (pasidDevices.length === 0) {
       const unknown = unreadableConfig(ctx)
-      if (unknown > 0) return verdict('unknown', `extended config space of ${plural(unknown, 'device')} needs root to read`, [], ['run as root (sudo vtd-check)'])
+      if (unknown > 0) return verdict('unknown', `extended config space of ${plural(unknown, 'device')} needs root to read`, [], [rootAdvice(ctx.host)])
       return verdict('not-applicable', 'no device has a PASID capability', [ev('no PASID extended capability', `${PATHS.pci}/*/config`)])
     }
     const intel = ctx.units.filter((u) => u.smts !== undefined)
@@ -174,7 +175,7 @@ const recentFaults: HostCheck = {
   docs: DOCS.kernelIommu,
   assess(ctx) {
     if (ctx.iommuVendor === 'none' && ctx.faults.length === 0) return verdict('not-applicable', 'no IOMMU on this host: no faults can be recorded')
-    if (!ctx.log.readable) return verdict('unknown', 'the kernel log could not be read', [ev(ctx.log.message ?? 'unreadable', ctx.log.source)], ['run as root, or add the user to the adm/systemd-journal group'])
+    if (!ctx.log.readable) return verdict('unknown', 'the kernel log could not be read', [ev(ctx.log.message ?? 'unreadable', ctx.log.source)], [ctx.host.capture === undefined ? 'run as root, or add the user to the adm/systemd-journal group' : rootAdvice(ctx.host)])
     if (ctx.faults.length === 0) return verdict('pass', 'no DMA or interrupt-remapping faults in the kernel log', [ev(`${plural(ctx.log.lines.length, 'log line')} scanned`, ctx.log.source)])
     const byDevice = new Map<string, Map<string, number>>()
     for (const f of ctx.faults) {

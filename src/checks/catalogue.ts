@@ -2,6 +2,7 @@
  * The check catalogue: every check as data (id, title, category, what it reads, docs) plus a
  * pure assess function, and the one runner that turns a context into sorted results.
  */
+import {capturedWithoutRoot, type ReadAs} from './remediation.js'
 import {ADVANCED_CHECKS} from './advanced.js'
 import {AMD_CHECKS} from './amd-vi.js'
 import type {AssessmentContext} from './context.js'
@@ -67,14 +68,14 @@ export interface OverallVerdict {
 }
 
 /** The headline: the most fundamental failure first ("no IOMMU" beats everything it causes). */
-export function overallVerdict(results: readonly SubjectResult[]): OverallVerdict {
+export function overallVerdict(results: readonly SubjectResult[], readAs?: ReadAs): OverallVerdict {
   const counts = countOutcomes(results.map((r) => r.outcome))
   const exitCode = exitCodeFor(results.map((r) => r.outcome))
   const noIommu = results.find((r) => r.id === 'platform.dma-remapping' && r.outcome === 'fail')
   const fails = results.filter((r) => r.outcome === 'fail')
   if (noIommu) return {outcome: 'fail', headline: `NOT READY — ${noIommu.summary}`, exitCode, counts}
   if (fails.length > 0) return {outcome: 'fail', headline: `NOT READY — ${fails.length} failing: ${fails.map((f) => (f.subject ? `${f.id} (${f.subject})` : f.id)).join(', ')}`, exitCode, counts}
-  if (counts.unknown > 0) return {outcome: 'unknown', headline: `INCOMPLETE — ${counts.unknown} check(s) could not be assessed (run as root for the full picture)`, exitCode, counts}
+  if (counts.unknown > 0) return {outcome: 'unknown', headline: `INCOMPLETE — ${counts.unknown} check(s) could not be assessed (${readAs && capturedWithoutRoot(readAs) ? 're-capture the snapshot as root' : 'run as root'} for the full picture)`, exitCode, counts}
   if (counts.warn > 0) return {outcome: 'warn', headline: `READY with ${counts.warn} warning(s)`, exitCode, counts}
   return {outcome: 'pass', headline: 'READY — every applicable check passes', exitCode, counts}
 }

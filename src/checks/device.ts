@@ -7,7 +7,7 @@ import {ROLE_WORDS} from '../collect/host-roles.js'
 import {acsOverrideState, rmrrRefusalText, RMRR_FIX} from './isolation.js'
 import {endpointSlots, resetPlan} from '../model/topology.js'
 import type {Evidence} from './outcome.js'
-import {vfioBindCommands} from './remediation.js'
+import {rootAdvice, vfioBindCommands} from './remediation.js'
 import {DOCS, PATHS, classBase, describeDevice, groupMembers, isBridge, isHostBridge, iommuActive, plural, reservedRegions} from './shared.js'
 import {ev, verdict, type DeviceCheck, type Verdict} from './types.js'
 
@@ -43,7 +43,7 @@ const reset: DeviceCheck = {
     if (!device.resetMethod.ok && device.resetMethod.reason === 'absent' && kernelAtLeast(ctx.kernel, 5, 15) === true)
       evidence.push(ev(`reset_method absent on kernel ${ctx.kernel?.release ?? '?'}: the kernel knows no reset for this device`, source))
     if (!plan || plan.methods === 'unknown')
-      return verdict('unknown', 'could not tell the reset capability (reset_method needs kernel ≥ 5.15; config space beyond 64 bytes needs root)', evidence, ['run as root (sudo vtd-check)'])
+      return verdict('unknown', 'could not tell the reset capability (reset_method needs kernel ≥ 5.15; config space beyond 64 bytes needs root)', evidence, [rootAdvice(ctx.host)])
     if (plan.note) evidence.push(ev(plan.note, source))
     if (plan.methods.length === 0) return verdict('warn', plan.summary, evidence, ['pick another device, or reboot the host between guests'])
     const bus = plan.methods.includes('bus') ? plan.busReset : undefined

@@ -1,5 +1,5 @@
 /** Interrupt checks: remapping on (VFIO needs it), x2APIC, posted interrupts, the unsafe opt-out. */
-import {guestInterruptRemappingAdvice} from './remediation.js'
+import {guestInterruptRemappingAdvice, rootAdvice} from './remediation.js'
 import type {AssessmentContext} from './context.js'
 import type {Evidence} from './outcome.js'
 import {DOCS, PATHS, WORDING, intelOnly, needsActiveIommu, plural} from './shared.js'
@@ -84,7 +84,7 @@ const remapping: HostCheck = {
         [...state.evidence, ...blockers.evidence],
         blockers.remediation.length > 0 ? blockers.remediation : [ctx.iommuFamily === 'amd-vi' ? 'enable the IOMMU in the firmware; do not use intremap=off' : 'enable VT-d (with interrupt remapping) in the firmware; do not use intremap=off'],
       )
-    return verdict('unknown', 'could not tell whether interrupt remapping is on (/proc/interrupts and the kernel log unreadable)', [...state.evidence, ...blockers.evidence], ['run as root (sudo vtd-check)'])
+    return verdict('unknown', 'could not tell whether interrupt remapping is on (/proc/interrupts and the kernel log unreadable)', [...state.evidence, ...blockers.evidence], [rootAdvice(ctx.host)])
   },
 }
 
@@ -125,7 +125,7 @@ const x2apic: HostCheck = {
       if (noEim.length > 0 && xapic) return verdict('pass', `no firmware x2APIC opt-out; ${WORDING.noEim}`, evidence)
       return verdict('pass', !ctx.cpu.flags.has('x2apic') && xapic ? 'no firmware x2APIC opt-out; xAPIC mode because the CPU has no x2APIC' : 'no firmware x2APIC opt-out', evidence)
     }
-    return verdict('unknown', 'could not read the DMAR flags or the kernel log', evidence, ['run as root (sudo vtd-check)'])
+    return verdict('unknown', 'could not read the DMAR flags or the kernel log', evidence, [rootAdvice(ctx.host)])
   },
 }
 

@@ -1,4 +1,5 @@
 /** Isolation checks: the ACS override, groups shared by endpoints, RMRR-encumbered devices. */
+import {rootAdvice} from './remediation.js'
 import {kernelAtLeast, type AssessmentContext} from './context.js'
 import {endpointSlots} from '../model/topology.js'
 import type {Evidence} from './outcome.js'
@@ -128,7 +129,7 @@ const rmrr: HostCheck = {
     const locked = new Set([...direct.map((d) => d.bdf), ...tableLocked, ...refusals])
     if (locked.size > 0) return verdict('warn', `${plural(locked.size, 'device')} cannot be assigned because firmware reserves memory for them (RMRR): ${rmrrRefusalText(ctx)}`, evidence, RMRR_FIX)
     const regionsKnown = ctx.host.groups.some((g) => g.reservedRegions !== undefined)
-    if (!regionsKnown && !ctx.dmar.table) return verdict('unknown', 'no group reserved_regions file (kernel older than 4.11?) and the DMAR table is not readable', [], ['run as root (sudo vtd-check)'])
+    if (!regionsKnown && !ctx.dmar.table) return verdict('unknown', 'no group reserved_regions file (kernel older than 4.11?) and the DMAR table is not readable', [], [rootAdvice(ctx.host)])
     return verdict('pass', 'no device is pinned by a non-relaxable RMRR (`direct` reserved region)', [ev('no "direct" lines in any reserved_regions', `${PATHS.groups}/*/reserved_regions`)])
   },
 }

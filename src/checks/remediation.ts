@@ -12,6 +12,28 @@ import type {BootFacts} from '../model/boot.js'
 import {HYPERVISOR_NAMES, type HypervisorFacts, type HypervisorKind} from '../model/hypervisor.js'
 import type {CpuVendor} from '../model/platform.js'
 
+/** Whose eyes the facts were read with: the live host, or a snapshot (with meta.json's capture facts). */
+export interface ReadAs {
+  root: string
+  capture?: {uid?: number}
+}
+
+/** A snapshot taken by someone other than root (or with no meta.json to say). */
+export function capturedWithoutRoot(host: ReadAs): boolean {
+  return host.capture !== undefined && host.capture.uid !== 0
+}
+
+/**
+ * What to do about a fact that needs root: on this host, run as root; a snapshot cannot be read
+ * harder, so one captured without root is captured again as root.
+ */
+export function rootAdvice(host: ReadAs): string {
+  if (host.capture === undefined) return 'run as root (sudo vtd-check)'
+  if (host.capture.uid === 0) return 'the captured host refused it even to root: nothing more to read in this snapshot'
+  const who = host.capture.uid === undefined ? 'with no record of its user' : `as uid ${host.capture.uid}`
+  return `this snapshot was captured ${who}, not as root: capture again as root (\`sudo vtd-check capture --out DIR\`) and read that one`
+}
+
 /** A word for the shell: quoted when it holds anything but safe characters. */
 export function shellWord(text: string): string {
   return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`

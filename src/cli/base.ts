@@ -18,6 +18,14 @@ import {terminalSafe} from '../report/terminal-safe.js'
 export const TOOL = 'vtd-check'
 export const ERROR_SCHEMA_VERSION = 1
 
+/**
+ * The `--json` flag, with what the JSON holds: its top-level keys (test/json-contract.test.ts
+ * runs each command and checks the help names every key it prints).
+ */
+export function jsonFlag(holds: string) {
+  return Flags.boolean({description: `print JSON instead of text: ${holds}; on error {schemaVersion, tool, error}`, helpGroup: 'GLOBAL'})
+}
+
 /** `--lspci-dump`, offered only by the commands that can take PCI devices from a dump. */
 export const lspciDumpFlag = Flags.file({
   description: 'take PCI devices from this `lspci -xxxx` (or -xxx / -x, or plain -vvv) dump instead of sysfs; without --root nothing else is read from this host',
@@ -119,8 +127,12 @@ export abstract class BaseCommand extends JsonCommand {
     }),
   }
 
+  /** The root read by this run ("/" or a snapshot), for advice that differs between the two. */
+  private readRoot = '/'
+
   /** The host (root "/") or a snapshot directory, with the snapshot's unreadable list applied. */
   protected hostFs(root: string): HostFs {
+    this.readRoot = root
     const problem = notASnapshot(root)
     if (problem !== undefined)
       this.error(`${root} is not a snapshot: ${problem}`, {exit: EXIT.usage, suggestions: ['give a directory written by `vtd-check capture --out DIR` (it holds sys/ and proc/)', 'or leave out --root to read this host']})
@@ -171,6 +183,11 @@ export abstract class BaseCommand extends JsonCommand {
     if (fromFile) this.error(`cannot read ${read.path}: ${read.message}`, {exit: EXIT.usage})
     const {signature, command} = table
     const saved = `${command}.dat`
+    if (read.reason === 'unreadable' && this.readRoot !== '/')
+      this.error(`${read.path} was not readable when this snapshot was captured: the ${signature} table is not in it`, {
+        exit: EXIT.unknown,
+        suggestions: ['capture again as root (sudo vtd-check capture --out DIR), and read that snapshot'],
+      })
     if (read.reason === 'unreadable')
       this.error(`${read.path} is readable by root only (mode 0400): the ${signature} table cannot be decoded as this user`, {
         exit: EXIT.unknown,

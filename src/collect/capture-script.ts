@@ -120,7 +120,7 @@ fi
 
 rm -f "$OUT/meta.json"
 {
-  printf '{\\n  "tool": "vtd-check",\\n  "toolVersion": "%s",\\n  "captureMethod": "sh",\\n' '${toolVersion}'
+  printf '{\\n  "schemaVersion": 1,\\n  "tool": "vtd-check",\\n  "toolVersion": "%s",\\n  "captureMethod": "sh",\\n' '${toolVersion}'
   printf '  "capturedAt": "%s",\\n  "hostname": "%s",\\n  "uid": %s,\\n  "unreadable": [' \\
     "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(json_str "$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname 2>/dev/null)")" "$(id -u 2>/dev/null || echo -1)"
   sep=''

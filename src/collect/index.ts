@@ -1,5 +1,7 @@
 /** collectHost: every collector over one HostFs, with the reads that failed for lack of permission. */
 import type {HostFs, Read} from '../host/fs.js'
+import {SNAPSHOT_META} from '../host/layout.js'
+import {parseSnapshotMeta} from '../host/snapshot.js'
 import {collectGroups} from './groups.js'
 import {findHostRoles} from './host-roles.js'
 import {collectPciDevices} from './pci.js'
@@ -14,7 +16,16 @@ export function collectHost(fs: HostFs): CollectedHost {
   const groups = collectGroups(fs, misses)
   const units = collectUnits(fs, misses)
   const roles = findHostRoles(fs, pci.filter((d) => d.bootVga === true).map((d) => d.bdf))
-  return {root: fs.root, platform, pci, groups, units, roles, thunderbolt: collectThunderbolt(fs), misses}
+  return {root: fs.root, platform, pci, groups, units, roles, thunderbolt: collectThunderbolt(fs), misses, ...collectCapture(fs)}
+}
+
+/** A snapshot's meta.json: whether it was captured as root decides the advice for what it lacks. */
+function collectCapture(fs: HostFs): Pick<CollectedHost, 'capture'> {
+  if (fs.root === '/') return {}
+  const text = fs.readText(`/${SNAPSHOT_META}`)
+  if (!text.ok) return {capture: {}}
+  const meta = parseSnapshotMeta(text.value)
+  return {capture: {...(meta.uid === undefined ? {} : {uid: meta.uid}), ...(meta.captureMethod ? {method: meta.captureMethod} : {}), ...(meta.capturedAt ? {capturedAt: meta.capturedAt} : {})}}
 }
 
 /**

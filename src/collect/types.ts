@@ -119,4 +119,6 @@ export interface CollectedHost {
   thunderbolt: Array<{domain: string; iommuDmaProtection?: boolean}>
   /** Every read that failed for a reason other than "the feature is simply not there". */
   misses: Miss[]
+  /** For a snapshot (not the live host): who captured it, from its meta.json (absent when it has none). */
+  capture?: {uid?: number; method?: 'node' | 'sh'; capturedAt?: string}
 }

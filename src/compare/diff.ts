@@ -42,6 +42,7 @@ export interface DiffSide {
 /** `vtd-check diff --json`: what changed between OLD and NEW for isolation, each change with its impact and causes. */
 export interface HostDiff {
   schemaVersion: typeof DIFF_SCHEMA_VERSION
+  tool: 'vtd-check'
   old: DiffSide
   new: DiffSide
   /** regressed: at least one regression · unchanged: nothing that matters · improved/changed: no regression · unknown: could not tell. */
@@ -198,6 +199,7 @@ export function diffHosts(oldFacts: HostFacts, newFacts: HostFacts): HostDiff {
   const side = (f: HostFacts): DiffSide => ({name: f.host.name, root: f.host.root, ...(f.host.kernel ? {kernel: f.host.kernel} : {}), verdict: f.verdict.headline})
   return {
     schemaVersion: DIFF_SCHEMA_VERSION,
+    tool: 'vtd-check',
     old: side(oldFacts),
     new: side(newFacts),
     result,

@@ -50,6 +50,7 @@ export interface FleetDrift {
 /** `vtd-check fleet --json`: one row per host, and drift between hosts of the same hardware. */
 export interface FleetSummary {
   schemaVersion: typeof FLEET_SCHEMA_VERSION
+  tool: 'vtd-check'
   hosts: FleetHost[]
   drift: FleetDrift[]
   /** 1 when a host fails or hardware drifts, 3 when a host could not be assessed, else 0. */
@@ -120,5 +121,5 @@ export function summariseFleet(all: readonly HostFacts[]): FleetSummary {
   }
 
   const exitCode = hosts.some((h) => h.exitCode === EXIT.fail) || drift.length > 0 ? EXIT.fail : hosts.some((h) => h.exitCode === EXIT.unknown) ? EXIT.unknown : EXIT.ok
-  return {schemaVersion: FLEET_SCHEMA_VERSION, hosts, drift, exitCode}
+  return {schemaVersion: FLEET_SCHEMA_VERSION, tool: 'vtd-check', hosts, drift, exitCode}
 }

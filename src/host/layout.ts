@@ -74,7 +74,11 @@ export const HOST_LISTINGS = PLATFORM_LISTINGS
 export const SNAPSHOT_META = 'meta.json'
 export const SNAPSHOT_DMESG = 'dmesg.txt'
 
+/** meta.json's own contract version (additive fields keep it). */
+export const SNAPSHOT_META_SCHEMA_VERSION = 1
+
 export interface SnapshotMeta {
+  schemaVersion: typeof SNAPSHOT_META_SCHEMA_VERSION
   tool: 'vtd-check'
   toolVersion: string
   captureMethod: 'node' | 'sh'

@@ -8,7 +8,7 @@ import * as nodePath from 'node:path'
 import {hostname} from 'node:os'
 import {
   CLASS_DIRS, DEBUGFS_FILES, DEBUGFS_MAX_BYTES, GROUP_FILES, HOST_FILES, HOST_LISTINGS, PCI_DEVICE_FILES,
-  PCI_DEVICE_LINKS, PCI_VIRTFN_PREFIX, SNAPSHOT_DMESG, SNAPSHOT_META, UNIT_FILES, type SnapshotMeta,
+  PCI_DEVICE_LINKS, PCI_VIRTFN_PREFIX, SNAPSHOT_DMESG, SNAPSHOT_META, SNAPSHOT_META_SCHEMA_VERSION, UNIT_FILES, type SnapshotMeta,
 } from './layout.js'
 import {RootedHostFs, type HostFs, type Read} from './fs.js'
 import type {KernelLog} from './kernel-log.js'
@@ -186,6 +186,7 @@ function writeInto(writer: SafeWriter, fs: HostFs, log: KernelLog, toolVersion: 
   else unreadable.push(`/${SNAPSHOT_DMESG}`)
 
   const meta: SnapshotMeta = {
+    schemaVersion: SNAPSHOT_META_SCHEMA_VERSION,
     tool: 'vtd-check',
     toolVersion,
     captureMethod: 'node',

@@ -31,6 +31,8 @@ export interface CheckReportHost {
   /** Where the kernel log came from ("dmesg", "/dmesg.txt" …) and whether it could be read. */
   logSource: string
   logReadable: boolean
+  /** For a snapshot: whether it was captured as root (from its meta.json; absent when it does not say). */
+  capturedAsRoot?: boolean
 }
 
 /** One result in the JSON: a check's outcome, with `subject` (the full BDF) for per-device checks. */
@@ -66,8 +68,9 @@ export function buildCheckReport({context: ctx, results, plans}: Assessment): Ch
       virtualized: ctx.cpu.hypervisor || ctx.units.some((u) => u.cachingMode === true),
       logSource: ctx.log.origin,
       logReadable: ctx.log.readable,
+      ...(host.capture?.uid === undefined ? {} : {capturedAsRoot: host.capture.uid === 0}),
     },
-    verdict: overallVerdict(results),
+    verdict: overallVerdict(results, host),
     results: results.map((r) => ({...r, evidence: r.evidence.map((e) => ({...e}))})),
     plans,
     unreadable: host.misses.map((m) => m.path).sort(),
@@ -96,7 +99,7 @@ export function renderCheckReport(report: CheckReport, options: RenderOptions = 
   const out: string[] = []
   out.push(`vtd-check: ${report.verdict.headline}`)
   out.push(
-    `host: ${report.host.root === '/' ? 'live' : report.host.root} · kernel ${report.host.kernel ?? '?'} · CPU ${report.host.cpuVendor} · ${iommuFamilyWords(report.host.iommuFamily, report.host.iommuActive)}${report.host.virtualized ? ' · virtual machine' : ''}${report.host.logReadable ? '' : ' · kernel log unreadable'}`,
+    `host: ${report.host.root === '/' ? 'live' : report.host.root} · kernel ${report.host.kernel ?? '?'} · CPU ${report.host.cpuVendor} · ${iommuFamilyWords(report.host.iommuFamily, report.host.iommuActive)}${report.host.virtualized ? ' · virtual machine' : ''}${report.host.logReadable ? '' : ' · kernel log unreadable'}${report.host.capturedAsRoot === false ? ' · captured without root' : ''}`,
   )
   const table = outcomeTable(options.width, 30)
   // The table reads top-down from the platform to the details; JSON stays sorted by id.
@@ -123,6 +126,14 @@ export function renderCheckReport(report: CheckReport, options: RenderOptions = 
     }
   }
   for (const plan of report.plans) out.push('', renderPlan(plan))
-  if (report.unreadable.length > 0) out.push('', `Not readable without root: ${report.unreadable.slice(0, 6).join(', ')}${report.unreadable.length > 6 ? ` … (${report.unreadable.length})` : ''}`)
+  const unreadable = `${report.unreadable.slice(0, 6).join(', ')}${report.unreadable.length > 6 ? ` … (${report.unreadable.length})` : ''}`
+  if (report.host.root === '/') {
+    if (report.unreadable.length > 0) out.push('', `Not readable without root: ${unreadable}`, 'Run as root for the full picture: sudo vtd-check')
+  } else {
+    if (report.unreadable.length > 0) out.push('', `Not readable when this snapshot was captured: ${unreadable}`)
+    // Running vtd-check as root cannot add what the snapshot never held: the capture must be redone.
+    if (report.host.capturedAsRoot === false)
+      out.push('', `This snapshot was captured without root${report.host.logReadable ? '' : ' (its kernel log is missing)'}: root-only files (kernel log, config space past 64 bytes, the DMAR table) are not in it. Capture it again as root: sudo vtd-check capture --out DIR`)
+  }
   return out.join('\n')
 }

@@ -46,6 +46,7 @@ export interface CapabilityView {
 
 export interface DeviceReport {
   schemaVersion: number
+  tool: 'vtd-check'
   source: string
   /** The host's IOMMU family, as every command names it (absent for an lspci dump of another machine). */
   iommuFamily?: IommuFamily
@@ -169,6 +170,7 @@ export function deviceReport(topology: PciTopology, fn: PciFunction, context: De
 
   return {
     schemaVersion: DEVICE_SCHEMA_VERSION,
+    tool: 'vtd-check',
     ...(context.iommuFamily ? {iommuFamily: context.iommuFamily} : {}),
     source: context.source,
     device: {

@@ -82,6 +82,7 @@ export interface ContextJson {
 
 export interface FaultsJson {
   schemaVersion: number
+  tool: 'vtd-check'
   source: {origin: string; path: string; lines: number; bytes?: number}
   summary: TriageResult['summary'] & {groups: number; storms: number}
   /** What the whole log comes down to: the explanation to read first. */
@@ -145,6 +146,7 @@ export function faultsToJson(result: TriageResult, source: FaultsJson['source'],
   if (result.summary.pageRequestOverflows > 0) allNotes.push(`${result.summary.pageRequestOverflows} fault-status line(s) had the page-request overflow bit (PRO) set: page requests from PRI/SVA devices were lost`)
   return {
     schemaVersion: FAULTS_SCHEMA_VERSION,
+    tool: 'vtd-check',
     source,
     summary: {...result.summary, groups: result.faults.length, storms: result.faults.filter((f) => f.storm).length},
     leading: leadingExplanation(result),
