@@ -100,7 +100,7 @@ export function renderUnitsReport(report: UnitsReport, units: DecodedUnit[], opt
       head: ['Unit', 'Register base', 'Ver', 'Address widths', 'Domains', 'Fault rec.', 'Features'],
       wordWrap: true,
       // Fits the terminal (at least 80 columns): seven columns and their eight borders.
-      colWidths: [8, 12, 5, 21, 8, 7, Math.max(11, Math.max(80, options.width ?? 100) - 69)],
+      colWidths: [8, 12, 5, 19, 9, 7, Math.max(12, Math.max(80, options.width ?? 100) - 68)],
       style: {head: [], border: [], compact: true},
     })
     for (const u of units) {
