@@ -70,3 +70,17 @@ describe('check', () => {
     expect(output.stdout).not.toMatch(/IOMMU intel-vtd \(Intel VT-d\) ·/)
   })
 })
+
+describe('--lspci-dump', () => {
+  it('is offered by exactly the commands that read PCI devices from it, and those name the dump as their source', async () => {
+    const {readFileSync} = await import('node:fs')
+    const manifest = JSON.parse(readFileSync(path.join(repoRoot, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, {flags: Record<string, unknown>}>}
+    const offering = Object.entries(manifest.commands).filter(([, c]) => 'lspci-dump' in c.flags).map(([name]) => name).sort()
+    expect(offering).toEqual(['device', 'dmar', 'faults', 'groups'])
+    const dump = path.join(repoRoot, 'test/fixtures/real/pci/acer-extensa-5630-gm45-lspci-xxxx.txt')
+    const groups = (await Groups.run(['--lspci-dump', dump, '--json'], repoRoot)) as GroupingReport
+    expect(groups.source).toBe(dump)
+    const tree = (await Device.run(['--tree', '--lspci-dump', dump, '--json'], repoRoot)) as PciTreeView
+    expect(tree.source).toBe(dump)
+  })
+})
