@@ -162,7 +162,8 @@ const GUEST_ADVICE: Record<HypervisorKind, GuestAdvice> = {
     nested: kvmNested,
   },
   'hyper-v': {
-    viommu: () => 'Hyper-V gives Linux guests no DMA-remapping IOMMU (its hyperv-iommu only remaps interrupts): assign the device from the Hyper-V host with Discrete Device Assignment (`Add-VMAssignableDevice`), or run on bare metal',
+    // hyperv-iommu (interrupt remapping only) is in every kernel; DMA remapping needs the newer para-virtualized driver.
+    viommu: () => 'Hyper-V emulates no VT-d: use a kernel with its para-virtualized IOMMU (CONFIG_HYPERV_PVIOMMU) where the Hyper-V host offers it, or assign the device from the Hyper-V host with Discrete Device Assignment (`Add-VMAssignableDevice`)',
     nested: () => 'on the Hyper-V host (PowerShell, VM off): `Set-VMProcessor -VMName <vm> -ExposeVirtualizationExtensions $true`',
   },
   vmware: {
