@@ -59,12 +59,16 @@ describe('vtd-check dmar', () => {
     expect(fromDsl.table.structures.map((s) => s.type)).toEqual(['DRHD', 'DRHD', 'DRHD', 'SATC', 'SIDP'])
   })
 
-  it('a root-only table read as a user: clear message, exit 3', async () => {
+  it('a root-only table a snapshot could not copy: clear message, exit 3, advice to capture again as root', async () => {
     const root = scratchDir('vtd-dmar-')
     mkdirSync(path.join(root, 'sys/firmware/acpi/tables'), {recursive: true})
     writeFileSync(path.join(root, 'sys/firmware/acpi/tables/DMAR'), '')
     writeFileSync(path.join(root, 'meta.json'), JSON.stringify({unreadable: ['/sys/firmware/acpi/tables/DMAR']}))
-    await expect(run(['--root', root])).rejects.toMatchObject({message: expect.stringContaining('readable by root only'), oclif: {exit: 3}})
+    await expect(run(['--root', root])).rejects.toMatchObject({
+      message: expect.stringContaining('was not readable when this snapshot was captured'),
+      suggestions: [expect.stringContaining('sudo vtd-check capture --out DIR')],
+      oclif: {exit: 3},
+    })
   })
 
   it('no table at all (VM without an IOMMU): exit 3', async () => {
