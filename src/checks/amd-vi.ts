@@ -4,6 +4,7 @@
  * (cap/EFR decoded once), its IVRS view and the kernel's AMD-Vi boot lines; `units` states the
  * same findings through the same functions, so the two commands cannot disagree.
  */
+import {rootAdvice} from './remediation.js'
 import {effectiveIvhds, effectiveIvhdType} from '../decode/ivrs.js'
 import {hex} from '../decode/pci-address.js'
 import type {HostModel} from '../model/host.js'
@@ -46,7 +47,7 @@ export function amdFirmwareTable(ctx: HostModel): Verdict {
         ...(ivrs.seenInLog ? [ev('"ACPI: IVRS 0x…" in the kernel log', ctx.log.source)] : []),
         ...(ctx.amdUnits.length > 0 ? [ev(`${plural(ctx.amdUnits.length, 'ivhd unit')} registered`, PATHS.iommuClass)] : []),
       ])
-    return verdict('unknown', 'the IVRS table needs root to read, and the kernel log does not show it', [ev(ivrs.read.message, PATHS.ivrs)], ['run as root (sudo vtd-check)'])
+    return verdict('unknown', 'the IVRS table needs root to read, and the kernel log does not show it', [ev(ivrs.read.message, PATHS.ivrs)], [rootAdvice(ctx.host)])
   }
   return verdict('unknown', 'AMD-Vi is seen (units or log) but no IVRS table was read', [ev(`${ctx.iommuFamilyView.basis}`, PATHS.iommuClass), ev('absent', PATHS.ivrs)])
 }
@@ -60,10 +61,10 @@ export function amdX2apic(ctx: HostModel, irActive: boolean | undefined): Verdic
   const units = withEfr(ctx)
   const evidence = efrEvidence(units, (u) => `XTSup ${u.efrDecoded.x2apic ? 1 : 0}`)
   if (ctx.logFacts.amdX2apic) return verdict('pass', 'interrupt remapping in x2APIC mode (AMD-Vi XT)', [...evidence, ev('"AMD-Vi: X2APIC enabled"', ctx.log.source)])
-  if (units.length === 0) return verdict('unknown', 'no readable AMD-Vi extended feature register and no "X2APIC enabled" line', evidence, ['run as root (sudo vtd-check)'])
+  if (units.length === 0) return verdict('unknown', 'no readable AMD-Vi extended feature register and no "X2APIC enabled" line', evidence, [rootAdvice(ctx.host)])
   const noXt = units.filter((u) => !u.efrDecoded.x2apic)
   if (noXt.length > 0) return verdict('pass', `${unitNames(noXt)}: ${WORDING.noXt}`, evidence)
-  if (!ctx.log.readable) return verdict('unknown', 'the IOMMU supports x2APIC (XT); whether the kernel uses it is in the kernel log, which is not readable', evidence, ['run as root (sudo vtd-check)'])
+  if (!ctx.log.readable) return verdict('unknown', 'the IOMMU supports x2APIC (XT); whether the kernel uses it is in the kernel log, which is not readable', evidence, [rootAdvice(ctx.host)])
   if (ctx.cpu.flags.has('x2apic'))
     return verdict('warn', 'the IOMMU and CPU support x2APIC but the kernel runs interrupt remapping in xAPIC mode (no "AMD-Vi: X2APIC enabled"): at most 255 APIC IDs', evidence, [X2APIC_FIRMWARE])
   return verdict('pass', 'the IOMMU supports x2APIC (XT); xAPIC mode because the CPU has no x2APIC', [...evidence, ev('no x2apic CPU flag', PATHS.cpuinfo)])
@@ -125,7 +126,7 @@ const ivrsValid: HostCheck = {
           'add `ivrs_ioapic[ID]=BDF` / `ivrs_hpet[ID]=BDF` for an IOAPIC or HPET the table leaves out (the IDs the log names)',
           'update the firmware (BIOS); report the lines above to the vendor',
         ])
-      if (!ivrs.read.ok && ivrs.read.reason === 'unreadable') return verdict('unknown', 'the IVRS table needs root to read', [ev(ivrs.read.message, PATHS.ivrs)], ['run as root (sudo vtd-check) to lint the table'])
+      if (!ivrs.read.ok && ivrs.read.reason === 'unreadable') return verdict('unknown', 'the IVRS table needs root to read', [ev(ivrs.read.message, PATHS.ivrs)], [`${rootAdvice(ctx.host)} to lint the table`])
       return verdict('not-applicable', 'no IVRS table to lint: see platform.firmware-table', [ev('absent', PATHS.ivrs)])
     }
     const lint = lintIvrs(ivrs.table, ivrs.source)
