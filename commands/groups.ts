@@ -26,7 +26,7 @@ export default class Groups extends BaseCommand {
   ]
 
   static override flags = {
-    json: jsonFlag('{schemaVersion, tool, source, mode, groups[], ungrouped, notGrouped, assumptions, kernelRules, crossCheck, isolatingSlots}; with --why {schemaVersion, tool, source, mode, bdf, group, member}'),
+    json: jsonFlag('{schemaVersion, tool, iommuFamily, source, mode, groups[], ungrouped, notGrouped, assumptions, kernelRules, crossCheck, isolatingSlots}; with --why {schemaVersion, tool, source, mode, bdf, group, member}'),
     predict: Flags.boolean({description: 'compute groups from the topology alone, ignoring /sys/kernel/iommu_groups'}),
     'acs-override': Flags.string({
       description: 'what-if: replay with pcie_acs_override=downstream|multifunction|id:VVVV:DDDD (comma list); implies --predict',

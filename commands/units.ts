@@ -15,7 +15,7 @@ On AMD-Vi hosts it reads ${IOMMU_CLASS_DIR}/ivhd*/amd-iommu/{cap,features}: the 
   static override examples = ['<%= config.bin %> units', '<%= config.bin %> units --verbose', '<%= config.bin %> units --root ./snapshot --json']
 
   static override flags = {
-    json: jsonFlag('{schemaVersion, tool, origin, units[], lint[], table}'),
+    json: jsonFlag('{schemaVersion, tool, iommuFamily, origin, units[], lint[], table}'),
     verbose: Flags.boolean({char: 'v', description: 'print every CAP/ECAP field and passing checks'}),
   }
 
