@@ -29,7 +29,7 @@ Without root only 64 bytes of config space are readable: what lives beyond them 
   }
 
   static override flags = {
-    json: jsonFlag('{schemaVersion, tool, source, device, upstream, acs, capabilities, features, group, slotSiblings, unit, rmrrs, reset, sriov, warnings, plan (with --plan)}; with --tree {schemaVersion, tool, source, roots}'),
+    json: jsonFlag('{schemaVersion, tool, iommuFamily, source, device, upstream, acs, capabilities, features, group, slotSiblings, unit, rmrrs, reset, sriov, warnings, plan (with --plan)}; with --tree {schemaVersion, tool, source, roots}'),
     tree: Flags.boolean({description: 'print the whole PCI hierarchy instead of one device'}),
     'lspci-dump': lspciDumpFlag,
     plan: Flags.boolean({description: 'also print the passthrough plan: what goes to vfio-pci with it, what it takes from the host, blockers and the commands to fix them', exclusive: ['tree', 'lspci-dump']}),

@@ -1,5 +1,5 @@
 import {Flags} from '../src/cli/oclif.js'
-import {BaseCommand, notTheTable, type AbsentTable} from '../src/cli/base.js'
+import {BaseCommand, jsonFlag, notTheTable, type AbsentTable} from '../src/cli/base.js'
 import {IORT_TABLE_PATH, lintIort} from '../src/checks/iort-lint.js'
 import {exitCodeFor} from '../src/checks/outcome.js'
 import {acpiTableFromFile} from '../src/decode/acpi-table.js'
@@ -25,6 +25,7 @@ The table at ${IORT_TABLE_PATH} is readable by root only. A table saved elsewher
   static override examples = ['<%= config.bin %> iort', '<%= config.bin %> iort --file iort.dat', '<%= config.bin %> iort --file acpidump.txt --json', '<%= config.bin %> iort --root ./snapshot']
 
   static override flags = {
+    json: jsonFlag('{schemaVersion, tool, iommuFamily, source, table, lint[]}'),
     file: Flags.string({description: 'read the table from this file instead of the host: raw bytes (`acpidump -b`, a copy of /sys/firmware/acpi/tables/IORT), `acpidump` text, or an `iasl -d` .dsl'}),
     verbose: Flags.boolean({char: 'v', description: 'show passing lints and all evidence'}),
   }

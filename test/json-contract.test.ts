@@ -15,6 +15,7 @@ import Dmar from '../commands/dmar.js'
 import Faults from '../commands/faults.js'
 import Fleet from '../commands/fleet.js'
 import Groups from '../commands/groups.js'
+import Iort from '../commands/iort.js'
 import Ivrs from '../commands/ivrs.js'
 import Replay from '../commands/replay.js'
 import Report from '../commands/report.js'
@@ -52,6 +53,7 @@ const RUNS: Array<[string, Runnable, string[][]]> = [
   ['diff', Diff, [[lab('lab-iommu-on'), lab('lab-iommu-off')]]],
   ['fleet', Fleet, [[fixturesDir]]],
   ['ivrs', Ivrs, [['--root', lab('lab-amd-vi')]]],
+  ['iort', Iort, [['--root', lab('lab-smmuv3')]]],
   ['version', Version, [[]]],
   ['capture', Capture, [['--root', faults, '--out', path.join(scratch, 'snap')], ['--script']]],
   ['report', Report, [['--root', faults, '--html', path.join(scratch, 'report.html')]]],

