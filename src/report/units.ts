@@ -2,6 +2,7 @@
  * The `units` report: remapping units with CAP/ECAP/VER decoded into named features, and the
  * cross-checks with each other and the DMAR table. JSON carries registers as "0x…" strings.
  */
+import {wrapCell} from './outcome-table.js'
 import Table from 'cli-table3'
 import type {AmdUnit, DecodedUnit} from '../model/units.js'
 import type {IommuFamily} from '../model/host.js'
@@ -141,10 +142,11 @@ function renderFamilyUnits(report: UnitsReport, units: UnitJson[], options: Unit
   for (const u of units) {
     const efr = u.efrDecoded as DecodedAmdEfr | undefined
     if (u.family !== 'amd-vi') {
-      table.push([u.name, '-', '-', '-', '-', '-', `${u.family}: no register files in sysfs; ${u.devices ?? 0} device(s)`])
+      // SMMUv3 names carry the register base ("smmu3.0x0000000009050000"): wrapped, never cut.
+      table.push([wrapCell(u.name, 8), '-', '-', '-', '-', '-', `${u.family}: no register files in sysfs; ${u.devices ?? 0} device(s)`])
       continue
     }
-    table.push([u.name, u.cap ?? '?', u.efr ?? '?', u.efr2 ?? '-', efr ? String(efr.hostLevels) : '?', efr?.pasidBits === undefined ? '-' : `${efr.pasidBits}b`, u.features.join(' ')])
+    table.push([wrapCell(u.name, 8), u.cap ?? '?', u.efr ?? '?', u.efr2 ?? '-', efr ? String(efr.hostLevels) : '?', efr?.pasidBits === undefined ? '-' : `${efr.pasidBits}b`, u.features.join(' ')])
   }
   out.push(table.toString())
   for (const u of units.filter((x) => x.featuresOrder && x.featuresOrder.order !== 'efr')) out.push(`${u.name}: features "${u.featuresText ?? ''}" read as ${u.featuresOrder?.order} (${u.featuresOrder?.basis})`)
