@@ -39,7 +39,7 @@ The table at ${IORT_TABLE_PATH} is readable by root only. A table saved elsewher
     const table = decodeIort(flags.file !== undefined ? acpiTableFromFile(read.value, 'IORT') : read.value)
     if (flags.file !== undefined && table.signature !== 'IORT') this.error(notTheTable(source, 'IORT'), {exit: 2})
     const lint = lintIort(table, source)
-    if (!this.jsonEnabled()) this.print(renderIortReport(table, source, lint, {verbose: flags.verbose, width: process.stdout.columns}))
+    if (!this.jsonEnabled()) this.print(renderIortReport(table, source, lint, {verbose: flags.verbose, width: this.terminalWidth()}))
     process.exitCode = exitCodeFor(lint.map((r) => r.outcome))
     return buildIortReport(table, source, lint)
   }
