@@ -8,12 +8,12 @@ import {FaultTriage, parseSince, type TriageContext} from '../src/replay/fault-t
 import {faultOutcomes, faultsToJson, renderFaultsTable, renderLiveFault, type FaultsJson} from '../src/report/faults.js'
 
 export default class Faults extends BaseCommand {
-  static override summary = 'Parse, group and explain DMAR and interrupt-remapping faults from the kernel log'
-  static override description = `Reads the live kernel log (dmesg, else journalctl -k), a --root snapshot's dmesg.txt, a FILE, or stdin ("-"), in every format the kernel has printed since 2.6 — two-line and single-line faults, PASID forms, scalable-mode reasons, interrupt-remapping faults, invalidation-queue errors, RMRR refusals — with any timestamp style (dmesg, -T, -H, journal, syslog, serial).
+  static override summary = 'Parse, group and explain IOMMU faults (Intel DMAR and interrupt remapping, AMD-Vi, Arm SMMU) from the kernel log'
+  static override description = `Reads the live kernel log (dmesg, else journalctl -k), a --root snapshot's dmesg.txt, a FILE, or stdin ("-"), in every format the kernel has printed since 2.6 — two-line and single-line faults, PASID forms, scalable-mode reasons, interrupt-remapping faults, invalidation-queue errors, RMRR refusals — and AMD-Vi event-log lines (IO_PAGE_FAULT and the other events, single-line and the old split form, IVRS firmware bugs), Arm SMMUv3 events (raw dwords decoded, 6.15+ decoded lines) and arm-smmu v1/v2 context faults, with any timestamp style (dmesg, -T, -H, journal, syslog, serial). Each fault names its IOMMU family (intel-vtd, amd-vi, arm-smmu-v3, arm-smmu).
 
 Faults are grouped by requester × reason × page, worst first, with counts, first/last time, storms and the kernel's suppressed counts. Each group is traced to real devices (PCIe-to-PCI bridge aliases, phantom functions, VFs, devices that no longer exist) and explained with its evidence and what to do.
 
-Exit codes: 0 no faults · 1 faults, invalidation errors or RMRR refusals found · 2 usage error · 3 the log could not be read, or only lines this tool does not triage (AMD-Vi).`
+Exit codes: 0 no faults · 1 faults, invalidation errors, RMRR refusals or AMD-Vi IOMMU errors found · 2 usage error · 3 the log could not be read, or only fault-like lines this tool could not read.`
 
   static override examples = [
     '<%= config.bin %> faults',

@@ -89,7 +89,7 @@ describe('vtd-check faults on real-kernel lab snapshots', () => {
     const report = await run('--root', path.join(fixturesDir, 'lab-sriov-nvme'))
     expect(report.faults).toHaveLength(0)
     expect(process.exitCode).toBe(0)
-    expect(out.join('')).toMatch(/^No DMAR \/ interrupt-remapping faults/)
+    expect(out.join('')).toMatch(/^No IOMMU faults \(DMAR, interrupt remapping, AMD-Vi, SMMU\)/)
   })
 })
 
@@ -110,10 +110,13 @@ describe('files, stdin-like sources and usage errors', () => {
     await expect(run(path.join(realData, 'dmesg', 'i915-sriov-pve-k6.8-1.log'), '--since', 'soonish')).rejects.toMatchObject({oclif: {exit: 2}})
   })
 
-  it('an AMD-only log exits 3 with the "not covered" note', async () => {
+  it('an AMD-only log is triaged like DMAR faults: amd-vi groups, exit 1', async () => {
     const report = await run(path.join(realData, 'dmesg', 'pop-nvme-amdvi-k5.x-1.log'), '--json')
-    expect(report.notes.join()).toMatch(/AMD-Vi: not covered yet/)
-    expect(process.exitCode).toBe(3)
+    expect(report.faults.length).toBeGreaterThan(0)
+    expect(report.faults.every((f) => f.family === 'amd-vi' && f.requester === '0000:01:00.0' && f.driver === 'nvme')).toBe(true)
+    expect(report.leading.category).toBe('unmapped-dma')
+    expect(report.notes.join()).not.toMatch(/not covered/)
+    expect(process.exitCode).toBe(1)
   })
 })
 

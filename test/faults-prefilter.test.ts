@@ -14,7 +14,7 @@ import {CANDIDATE} from '../src/decode/kernel-log/shapes.js'
 import {fixturesDir, repoRoot, realData} from './support/paths.js'
 
 // The parser's own CANDIDATE: what the byte scan must never drop is exactly what the line path reads.
-const KEYWORDS = ['DMAR', 'dmar', 'INTR-REMAP', 'AMD-Vi', 'IOMMU', 'iommu', 'VT-d', 'remapping', 'PCI-DMA',
+const KEYWORDS = ['DMAR', 'dmar', 'INTR-REMAP', 'AMD-Vi', 'IOMMU', 'iommu', 'VT-d', 'remapping', 'PCI-DMA', 'smmu', 'SMMU',
   // context lines without an IOMMU keyword: the vmd driver, a kdump kernel's command line
   'vmd 0000:64:05.5: Bound to PCI domain 10000', 'Kernel command line: ro elfcorehdr=0x73000000']
 const strip = (r: LogRecord) => JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString(16) : v))
@@ -107,6 +107,15 @@ describe('byte prefilter', () => {
       '[ 5.0] kernel: DMAR: VT-d detected Invalidation Time-out Error: SID 200DMAR: DRHD: handling fault status reg 40',
       'Jul 19 23:11:56 host kernel: DMAR: IOMMU enabled',
       '[ 6.0] AMD-Vi: Event logged [IO_PAGE_FAULT device=03:00.0 domain=0x0000 address=0x1000 flags=0x0000]',
+      // the old AMD-Vi split form: the event line holds no keyword, it is read as the head's continuation
+      '[ 6.1] AMD-Vi: Event logged [',
+      '[ 6.1] IO_PAGE_FAULT device=00:14.2 domain=0x0000 address=0x00000000bfe00000 flags=0x0030]',
+      // an SMMUv3 event: head, raw dwords, the 6.15+ decoded lines
+      '[ 6.2] arm-smmu-v3 arm-smmu-v3.0.auto: event 0x10 received:',
+      '[ 6.2] arm-smmu-v3 arm-smmu-v3.0.auto: \t0x0000000800000010',
+      '[ 6.2] arm-smmu-v3 arm-smmu-v3.0.auto: \t0x0000020800000000',
+      '[ 6.2] arm-smmu-v3 arm-smmu-v3.0.auto: event: F_TRANSLATION client: 0000:00:01.0 sid: 0x8 ssid: 0 iova: 0x1000 ipa: 0',
+      '[ 6.3] arm-smmu 15000000.iommu: Unhandled context fault: fsr=0x402, iova=0x00001000, fsynr=0x11, cbfrsynra=0x1c00, cb=3',
       '[ 7.0] unrelated line é ü',
       '[ 8.0] DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x1000 [fault reason 0x05] PTE Read access is not set\r',
       '    [9.000] iommu: Default domain type: Translated',

@@ -223,18 +223,28 @@ describe('events and exit policy', () => {
     expect(e.explanation.remediation.join(' ')).toMatch(/Pre-boot DMA Protection/)
   })
 
-  it('AMD-Vi only: nothing triaged, "not covered yet", exit unknown', () => {
+  it('AMD-Vi only: grouped per page like DMAR faults, family in the JSON, explained, exit fail', () => {
     const r = triage('apu2-ath10k-amdvi-k6.8-1')
     const json = faultsToJson(r, {origin: 'file', path: 'apu2', lines: 3})
-    expect(json.faults).toHaveLength(0)
-    expect(json.notes.join()).toMatch(/AMD-Vi: not covered yet/)
-    expect(faultOutcomes(json)).toEqual(['unknown'])
+    // three writes to three different pages of one Wi-Fi card (flags 0x0070: PR RW PE)
+    expect(json.faults).toHaveLength(3)
+    for (const f of json.faults) {
+      expect(f).toMatchObject({family: 'amd-vi', requester: '0000:01:00.0', event: 'IO_PAGE_FAULT', access: 'write', flags: '0x70', flagNames: ['PR', 'RW', 'PE'], driver: 'ath10k_pci', domain: 13, reason: null})
+      expect(f.explanation.rule).toBe('amd-vi-permission')
+    }
+    expect(json.summary.families).toEqual({'amd-vi': 3})
+    expect(json.notes.join()).not.toMatch(/not covered/)
+    expect(faultOutcomes(json)).toEqual(['fail'])
+    const table = renderFaultsTable(json)
+    expect(table).toMatch(/3 fault line\(s\) in 3 group\(s\).* By IOMMU: 3 amd-vi/)
+    expect(table).toMatch(/AMD-Vi IO_PAGE_FAULT \[PR RW PE\]/)
+    expect(table).not.toMatch(/No DMAR/)
   })
 
   it('a healthy boot passes', () => {
     const json = faultsToJson(triage('pixelbook-boot-x2apic-k5.x-1'), {origin: 'file', path: 'p', lines: 12})
     expect(faultOutcomes(json)).toEqual(['pass'])
-    expect(renderFaultsTable(json)).toMatch(/^No DMAR \/ interrupt-remapping faults/)
+    expect(renderFaultsTable(json)).toMatch(/^No IOMMU faults \(DMAR, interrupt remapping, AMD-Vi, SMMU\)/)
   })
 
   it('JSON carries the DESIGN.md names with hex strings', () => {

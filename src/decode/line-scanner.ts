@@ -10,8 +10,8 @@
  * memchr-like speed: a hand-assembled WebAssembly SIMD loop (no toolchain, no dependency).
  *
  * Per 32 bytes: newline positions (bitmask + popcount), and the case-folded byte pairs
- * "ma" "mm" "md" "vt" (every keyword holds one: dMAr, reMAp, pci-dMA, ioMMu, aMD-vi, VT-d).
- * Each pair hit is confirmed with a folded 4-byte compare ("dmar", "ommu", "rema", "-dma",
+ * "ma" "mm" "md" "vt" (every keyword holds one: dMAr, reMAp, pci-dMA, ioMMu, sMMu, aMD-vi, VT-d).
+ * Each pair hit is confirmed with a folded 4-byte compare ("dmar", "ommu", "smmu", "rema", "-dma",
  * "md-v", "vt-d", and for context lines "vmd " and "omma" of "command line"); the hit's line is
  * written out (see ScanResult) and the scan goes on after it.
  * Folding makes this a superset of CANDIDATE (it also takes "Dmar", "\rdma"); the caller tests
@@ -87,7 +87,7 @@ function scannerModule(): Uint8Array {
     ...get(m), ...eqz, 0x0d, 1,
     ...get(m), ...ctz, ...set(bit),
     ...get(i), ...get(bit), ...add, ...i32(2), ...sub, ...set(q),
-    ...get(q), ...load(1), ...fold, ...tee(w), ...word('dmar'), ...eq, ...get(w), ...word('ommu'), ...eq, ...or,
+    ...get(q), ...load(1), ...fold, ...tee(w), ...word('dmar'), ...eq, ...get(w), ...word('ommu'), ...eq, ...or, ...get(w), ...word('smmu'), ...eq, ...or,
     ...get(q), ...load(0), ...fold, ...tee(w), ...word('rema'), ...eq, ...or, ...get(w), ...word('-dma'), ...eq, ...or,
     ...get(q), ...load(2), ...fold, ...tee(w), ...word('md-v'), ...eq, ...or, ...get(w), ...word('vt-d'), ...eq, ...or,
     // context lines without an IOMMU keyword: the vmd driver's ("vmd 0000:…"), the kernel command line

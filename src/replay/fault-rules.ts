@@ -11,6 +11,7 @@ import type {Evidence} from '../checks/outcome.js'
 import {formatReasonCode, type FaultReason} from '../decode/fault-reasons.js'
 import type {ContextEvent, FaultRecord, LogRecord, QiRecord} from '../decode/kernel-log/index.js'
 import type {EventGroup, Explanation, FaultGroup, FaultTrace, ReservedRegion, TriageContext, TriageResult} from './fault-triage.js'
+import {AMD_VI_CONTEXT_WORDS, explainAmdViEvent} from './fault-rules-families.js'
 
 /** Cause classes, one vocabulary for rules, JSON and the evaluation (test/fixtures/fault-cases). */
 export type FaultCategory =
@@ -18,6 +19,8 @@ export type FaultCategory =
   | 'vmd' | 'kdump' | 'ir-erratum' | 'ir-compat' | 'source-id' | 'firmware-table' | 'relaxable-rmrr' | 'rmrr-refusal'
   | 'device-tlb' | 'kernel-bug' | 'stale-dma' | 'no-domain' | 'unmapped-dma' | 'msi-not-remapped' | 'stale-msi'
   | 'pasid-entry' | 'address-width' | 'invalidation-queue' | 'page-request' | 'amd-vi' | 'cannot-tell'
+  // AMD-Vi and Arm SMMU causes (fault-rules-families.ts)
+  | 'gpu-driver' | 'device-quirk' | 'device-table' | 'invalid-request' | 'platform-error' | 'iommu-hang' | 'no-stream-entry'
 
 export type Certainty = 'likely' | 'cannot-tell'
 
@@ -78,6 +81,8 @@ type AddressPattern = 'zero' | 'legacy-low' | 'in-rmrr' | 'in-e820-reserved' | '
 
 interface Conditions {
   kind?: 'dma' | 'interrupt'
+  /** AMD-Vi / SMMU event type as the kernel names it (IO_PAGE_FAULT, C_BAD_STREAMID …). */
+  events?: readonly string[]
   reasons?: readonly number[]
   /** A property of the reason's row (fault-reasons.ts). */
   reasonIs?: 'unmappedAddress' | 'noDomain' | 'pasidEntryMissing'
@@ -208,6 +213,7 @@ function e820Hit(x: FaultFacts): LogFacts['e820Reserved'][number] | undefined {
 export function ruleApplies(rule: FaultRule, x: FaultFacts): boolean {
   const w = rule.when
   if (w.kind !== undefined && x.g.kind !== w.kind) return false
+  if (w.events !== undefined && (x.g.event === undefined || !w.events.includes(x.g.event))) return false
   if (w.reasons !== undefined && (x.g.reason === undefined || !w.reasons.includes(x.g.reason))) return false
   if (w.reasonIs !== undefined && x.info?.[w.reasonIs] !== true) return false
   if (w.access !== undefined && x.g.access !== w.access) return false
@@ -768,9 +774,10 @@ export function faultFacts(g: Group, trace: FaultTrace | undefined, ctx: TriageC
 }
 
 /** The leading rule's explanation with the evidence every explanation carries. */
-export function explainFault(x: FaultFacts, firstRecord?: FaultRecord): Explanation {
+export function explainFault(x: FaultFacts, firstRecord?: FaultRecord, rules: readonly FaultRule[] = FAULT_RULES): Explanation {
   const {g, info, trace, ctx, source} = x
   const evidence: Evidence[] = [{fact: `${g.count}× "${g.sample.split('\n')[0]}"`, source: `${source}:${g.first.line}`}]
+  if (g.event !== undefined) evidence.push({fact: `${g.event}${g.flags === undefined ? '' : ` ${g.event === 'context-fault' ? 'fsr' : 'flags'}=${hex(g.flags)}${g.flagNames?.length ? ` (${g.flagNames.join(' ')})` : ''}`}: ${g.eventMeaning ?? ''}`, source: g.family})
   if (g.reason !== undefined) evidence.push({fact: `reason ${formatReasonCode(g.reason)}: ${info ? `${info.text} — ${info.meaning}` : 'a code the kernel prints as "Unknown"'}`, source: 'vtd-reference §4'})
   if (g.suppressedNearby > 0) evidence.push({fact: `${g.suppressedNearby} more faults were lost to the kernel's rate limit ("dmar_fault: … callbacks suppressed") next to this group; the kernel does not print their requester`, source})
   if (g.peakPer5s >= 10) evidence.push({fact: `${g.peakPer5s} faults within 5 s: a fault storm`, source})
@@ -786,7 +793,7 @@ export function explainFault(x: FaultFacts, firstRecord?: FaultRecord): Explanat
   const step = firstRecord === undefined ? undefined : ctx.stepFor?.(firstRecord)
   if (step) evidence.push({fact: `translation replay: ${step.step}${step.detail ? ` — ${step.detail}` : ''}`, source: 'replay'})
 
-  const rule = FAULT_RULES.find((r) => ruleApplies(r, x))
+  const rule = rules.find((r) => ruleApplies(r, x))
   if (rule !== undefined) {
     const e = rule.explain(x)
     return {rule: rule.id, category: rule.category, certainty: rule.certainty ?? 'likely', summary: e.summary, causes: e.causes, remediation: e.remediation, evidence: [...evidence, ...(e.evidence ?? [])]}
@@ -863,7 +870,7 @@ export function explainEvent(g: Omit<EventGroup, 'explanation'>, r: LogRecord, c
   }
   const pick = table[`${g.type}:${g.event}`]
   if (pick !== undefined) return {rule: `${g.type}-${g.event}`, ...pick(), evidence}
-  if (g.type === 'amd-vi') return {rule: 'amd-vi', category: 'amd-vi', certainty: 'cannot-tell', summary: 'AMD-Vi event: counted and shown, not explained yet (this tool explains Intel VT-d faults)', causes: [], remediation: [], evidence}
+  if (g.type === 'amd-vi') return explainAmdViEvent(g, evidence)
   if (g.type === 'prq') return {rule: 'prq', category: 'page-request', certainty: 'cannot-tell', summary: `page-request queue: ${g.event}`, causes: ['a device using PRI/SVA with a request the IOMMU could not serve'], remediation: ['update the device driver and kernel'], evidence}
   if (g.type === 'qi') return {rule: 'qi-descriptor', category: 'invalidation-queue', certainty: 'cannot-tell', summary: `invalidation descriptor dump (${g.event})`, causes: [], remediation: [], evidence}
   return {rule: 'unparsed', category: 'cannot-tell', certainty: 'cannot-tell', summary: 'a fault-looking line in a format this tool does not know (shown as printed); the cause cannot be told', causes: [], remediation: ['please report the line so the parser learns it'], evidence}
@@ -871,6 +878,7 @@ export function explainEvent(g: Omit<EventGroup, 'explanation'>, r: LogRecord, c
 
 /** What a co-occurring line means on its own (the leading explanation of a log without faults). */
 export const CONTEXT_WORDS: Partial<Record<ContextEvent, EventWords>> = {
+  ...AMD_VI_CONTEXT_WORDS,
   'ir-erratum': {
     category: 'ir-erratum', certainty: 'likely',
     summary: 'the chipset has a VT-d interrupt-remapping erratum (Intel 5500/5520/X58 I/O hub): the kernel disabled interrupt remapping',
@@ -921,7 +929,7 @@ export const CONTEXT_WORDS: Partial<Record<ContextEvent, EventWords>> = {
 
 /** Which context line leads when the log has no fault: the one that most changes the platform's behaviour. */
 export const CONTEXT_PRIORITY: readonly ContextEvent[] = [
-  'ioapic-timer-panic', 'ir-erratum', 'dmar-all-ones', 'ir-firmware-bug', 'rmrr-relaxable', 'unmap-unmatched', 'rmrr-not-reserved', 'rmrr-scope-workaround',
+  'ioapic-timer-panic', 'ir-erratum', 'dmar-all-ones', 'ir-firmware-bug', 'amd-vi-ir-disabled', 'amd-vi-firmware-bug', 'rmrr-relaxable', 'unmap-unmatched', 'rmrr-not-reserved', 'rmrr-scope-workaround',
 ]
 
 /** The leading explanation for a context line, with the line it came from. */

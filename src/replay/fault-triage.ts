@@ -9,10 +9,12 @@
  */
 import type {Evidence} from '../checks/outcome.js'
 import {lookupFaultReason, type FaultReason} from '../decode/fault-reasons.js'
-import type {ContextEvent, FaultRecord, LogRecord, LogTime} from '../decode/kernel-log/index.js'
+import type {AmdViRecord, ContextEvent, FaultRecord, IommuFamily, LogRecord, LogTime, SmmuRecord} from '../decode/kernel-log/index.js'
+import {amdViFlagNames} from '../decode/kernel-log/amd-vi.js'
 import type {PciTopology} from '../model/pci.js'
 import {devfnOf, devicesBehindAlias, type AliasResolution} from './dma-alias.js'
-import {CONTEXT_PRIORITY, explainContext, explainEvent, explainFault, faultFacts, type Certainty, type FaultCategory, type LogFacts} from './fault-rules.js'
+import {CONTEXT_PRIORITY, explainContext, explainEvent, explainFault, FAULT_RULES, faultFacts, type Certainty, type FaultCategory, type LogFacts} from './fault-rules.js'
+import {AMD_VI_DEVICE_EVENTS, AMD_VI_RULES, SMMU_RULES} from './fault-rules-families.js'
 
 // ---------------------------------------------------------------- inputs
 
@@ -94,6 +96,8 @@ export interface Seen {
 }
 
 export interface FaultGroup {
+  /** Which IOMMU reported it. */
+  family: IommuFamily
   kind: 'dma' | 'interrupt'
   requester: string
   requesterAsLogged: string
@@ -126,9 +130,54 @@ export interface FaultGroup {
   formats: string[]
   sample: string
   walkDump: string[]
+  /** AMD-Vi and SMMU: the event type as the kernel names it (IO_PAGE_FAULT, F_TRANSLATION, context-fault …). */
+  event?: string
+  /** AMD-Vi and SMMU: what the event (and its flags or status bits) means. */
+  eventMeaning?: string
+  /** AMD-Vi: the protection domain; IO_PAGE_FAULT flags and their set names (PR RW PE …). */
+  domain?: number
+  flags?: number
+  flagNames?: string[]
+  /** AMD-Vi 5.x+: the driver the line named for the requester ("pci": none bound). */
+  driver?: string
+  /** SMMU: the StreamID, and the SMMU that reported it. */
+  streamId?: number
+  unit?: string
   trace?: FaultTrace
   explanation: Explanation
 }
+
+/**
+ * A fault another IOMMU family printed (AMD-Vi, Arm SMMU), in the fields grouping reads — the
+ * same ones a VT-d FaultRecord has — plus what that family adds.
+ */
+export interface OtherFault {
+  type: 'other-fault'
+  family: Exclude<IommuFamily, 'intel-vtd'>
+  kind: 'dma' | 'interrupt'
+  requester: string
+  requesterAsLogged: string
+  access?: 'read' | 'write'
+  address?: bigint
+  index?: undefined
+  reason?: undefined
+  reasonText: string
+  pasid?: number
+  format: string
+  line: number
+  time?: LogTime
+  text: string
+  event: string
+  meaning: string
+  domain?: number
+  flags?: number
+  flagNames?: string[]
+  driver?: string
+  streamId?: number
+  unit?: string
+}
+
+type AnyFault = FaultRecord | OtherFault
 
 export interface EventGroup {
   type: 'qi' | 'prq' | 'rmrr-refusal' | 'amd-vi' | 'unparsed'
@@ -160,9 +209,14 @@ export interface TriageSummary {
   /** Records dropped by --since. */
   beforeSince: number
   formats: Record<string, number>
+  /** AMD-Vi event lines (faults and IOMMU events). */
   amdVi: number
   /** Fault and event lines past the group caps (MAX_GROUPS + MAX_FOLDED_GROUPS, MAX_EVENT_GROUPS): counted, not grouped. */
   ungrouped: number
+  /** Arm SMMU fault records. */
+  smmu: number
+  /** Fault records per IOMMU family. */
+  families: Partial<Record<IommuFamily, number>>
 }
 
 /** A line that changes what the faults mean (chipset erratum, firmware-table bug, kdump …). */
@@ -214,14 +268,56 @@ export const MAX_FOLDED_GROUPS = 1000
 /** Event groups (QI, PRQ, AMD-Vi, unrecognised lines …) kept; further new ones are only counted. */
 export const MAX_EVENT_GROUPS = 2000
 
-function faultKey(f: FaultRecord): string {
+function faultKey(f: AnyFault): string {
   // A redacted address or index ("ffxxxxxx") is unknown, not zero.
   const where = f.kind === 'dma' ? (f.address === undefined ? 'p?' : `p${(f.address >> 12n).toString(16)}`) : (f.index === undefined ? 'i?' : `i${f.index.toString(16)}`)
-  return `${f.kind}|${f.requester}|${f.reason ?? '?'}|${f.access ?? ''}|${where}|${f.pasid ?? ''}`
+  const family = f.type === 'other-fault' ? `${f.family}|${f.event}|${f.unit ?? ''}|${f.flags ?? ''}|` : ''
+  return `${family}${f.kind}|${f.requester}|${f.reason ?? '?'}|${f.access ?? ''}|${where}|${f.pasid ?? ''}`
+}
+
+/** AMD-Vi records naming one requester become faults; the IOMMU's own events stay events. */
+function amdViFault(r: AmdViRecord): OtherFault | undefined {
+  if (!AMD_VI_DEVICE_EVENTS.has(r.event)) return undefined
+  const device = r.device ?? '(not printed)'
+  const f: OtherFault = {
+    type: 'other-fault', family: 'amd-vi', kind: r.flagBits?.interrupt ? 'interrupt' : 'dma', requester: device, requesterAsLogged: device,
+    reasonText: r.event, format: r.splitForm ? 'amd-vi-split' : r.driver !== undefined ? 'amd-vi-device-first' : 'amd-vi-device-field',
+    line: r.line, text: r.text, event: r.event, meaning: r.meaning,
+  }
+  if (r.time !== undefined) f.time = r.time
+  if (r.access !== undefined) f.access = r.access
+  if (r.address !== undefined) f.address = r.address
+  if (r.pasid !== undefined && r.pasid !== 0) f.pasid = r.pasid
+  if (r.domain !== undefined) f.domain = r.domain
+  if (r.flags !== undefined) f.flags = r.flags
+  if (r.flagBits !== undefined) f.flagNames = amdViFlagNames(r.flagBits)
+  if (r.driver !== undefined) f.driver = r.driver
+  if (r.unit !== undefined) f.unit = r.unit
+  return f
+}
+
+/** An SMMU fault: the requester is the master the kernel named, else the StreamID on its SMMU. */
+function smmuFault(r: SmmuRecord): OtherFault {
+  const hexId = (n: number) => '0x' + n.toString(16)
+  const requester = r.client ?? (r.streamId !== undefined ? `${r.unit} sid ${hexId(r.streamId)}` : r.contextBank !== undefined ? `${r.unit} cb ${r.contextBank}` : r.unit)
+  const f: OtherFault = {
+    type: 'other-fault', family: r.family, kind: 'dma', requester, requesterAsLogged: requester, reasonText: r.event,
+    format: r.family === 'arm-smmu' ? `smmu-${r.event}` : r.raw !== undefined ? 'smmu-v3-raw' : 'smmu-v3-decoded',
+    line: r.line, text: r.text, event: r.event, meaning: r.meaning, unit: r.unit,
+  }
+  if (r.time !== undefined) f.time = r.time
+  if (r.access !== undefined) f.access = r.access
+  if (r.address !== undefined) f.address = r.address
+  if (r.substreamId !== undefined) f.pasid = r.substreamId
+  if (r.streamId !== undefined) f.streamId = r.streamId
+  if (r.fsrBits !== undefined) f.flagNames = r.fsrBits
+  if (r.fsr !== undefined) f.flags = r.fsr
+  return f
 }
 
 /** The fields faultKey reads, with the group they led to (FaultTriage.groupFor). */
 interface KeyMemo {
+  event: string | undefined
   requester: string
   kind: FaultRecord['kind']
   reason: number | undefined
@@ -234,7 +330,7 @@ interface KeyMemo {
 /** Fault texts remembered by groupFor before the memo starts over (bounds memory on odd logs). */
 const KEY_MEMO_MAX = 4096
 
-function seen(r: LogRecord): Seen {
+function seen(r: {line: number; time?: LogTime}): Seen {
   return r.time === undefined ? {line: r.line} : {line: r.line, time: r.time}
 }
 
@@ -244,7 +340,7 @@ interface GroupState {
   group: Omit<FaultGroup, 'explanation' | 'trace'>
   timeline?: {origin: number; width: number; counts: Map<number, number>}
   /** The first record, for the translation-replay hook. */
-  firstRecord: FaultRecord
+  firstRecord: AnyFault
   windowStart?: number
   windowCount: number
 }
@@ -265,7 +361,7 @@ export class FaultTriage {
   private pendingSuppressed = 0
   private readonly summary: TriageSummary = {
     linesRead: 0, faultRecords: 0, dmaFaults: 0, interruptFaults: 0, suppressed: 0, overflows: 0, pageRequestOverflows: 0,
-    statusLines: 0, untimed: 0, beforeSince: 0, formats: {}, amdVi: 0, ungrouped: 0,
+    statusLines: 0, untimed: 0, beforeSince: 0, formats: {}, amdVi: 0, ungrouped: 0, smmu: 0, families: {},
   }
   private foldedGroups = 0
   private readonly logRmrrs: TriageResult['logContext']['rmrrs'] = []
@@ -394,9 +490,16 @@ export class FaultTriage {
       case 'rmrr-refusal':
         this.addEvent(r, 'rmrr-refusal', r.form, r.device)
         return
-      case 'amd-vi':
+      case 'amd-vi': {
         this.summary.amdVi++
-        this.addEvent(r, 'amd-vi', `${r.event}: ${r.meaning}`, r.device)
+        const f = amdViFault(r)
+        if (f !== undefined) this.addFault(f)
+        else this.addEvent(r, 'amd-vi', r.event, r.device)
+        return
+      }
+      case 'smmu':
+        this.summary.smmu++
+        this.addFault(smmuFault(r))
         return
       case 'unparsed':
         // Each distinct line is its own group: the reader sees every line this tool could not read.
@@ -404,9 +507,11 @@ export class FaultTriage {
     }
   }
 
-  private addFault(f: FaultRecord): void {
+  private addFault(f: AnyFault): void {
     const s = this.summary
     s.faultRecords++
+    const family = f.type === 'fault' ? 'intel-vtd' : f.family
+    s.families[family] = (s.families[family] ?? 0) + 1
     if (f.kind === 'dma') s.dmaFaults++
     else s.interruptFaults++
     s.formats[f.format] = (s.formats[f.format] ?? 0) + 1
@@ -448,14 +553,15 @@ export class FaultTriage {
    * never changes once made (groups are only added; past MAX_GROUPS a missing key stays missing
    * and folds the same way), so a hit is the group findGroup would return.
    */
-  private groupFor(f: FaultRecord): GroupState | undefined {
+  private groupFor(f: AnyFault): GroupState | undefined {
     const m = this.keyMemo.get(f.text)
-    if (m !== undefined && m.requester === f.requester && m.kind === f.kind && m.reason === f.reason && m.access === f.access
+    const event = f.type === 'fault' ? undefined : f.event
+    if (m !== undefined && m.event === event && m.requester === f.requester && m.kind === f.kind && m.reason === f.reason && m.access === f.access
       && m.address === f.address && m.index === f.index && m.pasid === f.pasid) return m.st
     const st = this.findGroup(f)
     if (st === undefined) return undefined
     if (this.keyMemo.size >= KEY_MEMO_MAX) this.keyMemo.clear()
-    this.keyMemo.set(f.text, {requester: f.requester, kind: f.kind, reason: f.reason, access: f.access, address: f.address, index: f.index, pasid: f.pasid, st})
+    this.keyMemo.set(f.text, {event, requester: f.requester, kind: f.kind, reason: f.reason, access: f.access, address: f.address, index: f.index, pasid: f.pasid, st})
     return st
   }
 
@@ -463,7 +569,7 @@ export class FaultTriage {
    * The group faultKey(f) names (made on first sight), or past MAX_GROUPS its "other pages" group;
    * undefined past MAX_FOLDED_GROUPS of those too.
    */
-  private findGroup(f: FaultRecord): GroupState | undefined {
+  private findGroup(f: AnyFault): GroupState | undefined {
     let key = faultKey(f)
     let st = this.groups.get(key)
     // Memory stays bounded on a device that faults across millions of pages: past the cap,
@@ -480,7 +586,7 @@ export class FaultTriage {
     }
     if (st === undefined) {
       const g: GroupState['group'] = {
-        kind: f.kind, requester: f.requester, requesterAsLogged: f.requesterAsLogged, reasonText: f.reasonText,
+        family: f.type === 'fault' ? 'intel-vtd' : f.family, kind: f.kind, requester: f.requester, requesterAsLogged: f.requesterAsLogged, reasonText: f.reasonText,
         count: 0, first: seen(f), last: seen(f), peakPer5s: 0, suppressedNearby: 0, storm: false,
         early: !this.iommuReady && f.time?.style === 'monotonic' && f.time.seconds !== undefined && f.time.seconds < EARLY_BOOT_S,
         formats: [], sample: f.text, walkDump: [],
@@ -498,6 +604,7 @@ export class FaultTriage {
         if (info !== undefined) g.reasonInfo = info
       }
       if (f.pasid !== undefined) g.pasid = f.pasid
+      if (f.type === 'other-fault') copyFamilyFields(g, f)
       st = {group: g, firstRecord: f, windowCount: 0}
       this.groups.set(key, st)
     }
@@ -555,7 +662,9 @@ export class FaultTriage {
       }
       group.storm = group.peakPer5s >= STORM_BURST || group.suppressedNearby > 0
       const trace = this.trace(group)
-      const full: FaultGroup = {...group, explanation: explainFault(faultFacts(group, trace, this.ctx, logContext, facts, this.source()), firstRecord)}
+      const rules = group.family === 'intel-vtd' ? FAULT_RULES : group.family === 'amd-vi' ? AMD_VI_RULES : SMMU_RULES
+      const record = firstRecord.type === 'fault' ? firstRecord : undefined
+      const full: FaultGroup = {...group, explanation: explainFault(faultFacts(group, trace, this.ctx, logContext, facts, this.source()), record, rules)}
       if (trace !== undefined) full.trace = trace
       return full
     })
@@ -579,6 +688,8 @@ export class FaultTriage {
 
   private trace(g: GroupState['group']): FaultTrace | undefined {
     const topo = this.ctx.topology
+    // An SMMU StreamID or an unprinted requester names no PCI function to trace.
+    if (!/^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/.test(g.requester)) return undefined
     const [segText, busText, rest] = g.requester.split(':')
     const segment = Number.parseInt(segText!, 16)
     const bus = Number.parseInt(busText!, 16)
@@ -599,6 +710,17 @@ export class FaultTriage {
     if (res.note !== undefined) trace.note = res.note
     return trace
   }
+}
+
+function copyFamilyFields(g: GroupState['group'], f: OtherFault): void {
+  g.event = f.event
+  g.eventMeaning = f.meaning
+  if (f.domain !== undefined) g.domain = f.domain
+  if (f.flags !== undefined) g.flags = f.flags
+  if (f.flagNames !== undefined) g.flagNames = f.flagNames
+  if (f.driver !== undefined) g.driver = f.driver
+  if (f.streamId !== undefined) g.streamId = f.streamId
+  if (f.unit !== undefined) g.unit = f.unit
 }
 
 /** Count a stamp into the group's timeline; halve the resolution when it would exceed the bucket cap. */
@@ -660,6 +782,6 @@ export interface LeadingExplanation {
 /** Faults first (worst first), then events, then the weightiest context line; else "no faults". */
 export function leadingExplanation(result: TriageResult): LeadingExplanation {
   const e = result.faults[0]?.explanation ?? result.events[0]?.explanation ?? result.context.find((c) => c.explanation !== undefined)?.explanation
-  if (e === undefined) return {rule: 'no-faults', category: 'no-faults', certainty: 'likely', summary: 'no DMAR / interrupt-remapping faults', causes: [], remediation: []}
+  if (e === undefined) return {rule: 'no-faults', category: 'no-faults', certainty: 'likely', summary: 'no IOMMU faults (DMAR, interrupt remapping, AMD-Vi, SMMU)', causes: [], remediation: []}
   return {rule: e.rule, category: e.category, certainty: e.certainty, summary: e.summary, causes: e.causes, remediation: e.remediation}
 }

@@ -32,20 +32,37 @@ export interface ExplanationJson {
 }
 
 export interface FaultJson {
+  /** Which IOMMU reported it: intel-vtd, amd-vi, arm-smmu-v3, arm-smmu. */
+  family: FaultGroup['family']
   kind: 'dma' | 'interrupt'
-  /** Full BDF; the kernel prints no segment, so 0000 unless the line had one (Xen). */
+  /**
+   * Full BDF; the kernel prints no segment, so 0000 unless the line had one (Xen). SMMU faults
+   * whose master the kernel did not name: "UNIT sid 0xN" (the StreamID on that SMMU).
+   */
   requester: string
   requesterAsLogged: string
   access: 'read' | 'write' | null
   address?: string
   page?: string
   index?: string
-  /** null when the two-line form lost its second line. */
+  /** VT-d fault reason; null when the two-line form lost its second line, and for other families (see event). */
   reason: number | null
   reasonHex: string | null
   reasonText: string
   meaning: string | null
   pasid?: number
+  /** AMD-Vi / SMMU: the event type (IO_PAGE_FAULT, F_TRANSLATION, context-fault …). */
+  event?: string
+  /** AMD-Vi IO_PAGE_FAULT flags / SMMU v1/v2 FSR, and the names of the bits set. */
+  flags?: string
+  flagNames?: string[]
+  /** AMD-Vi protection domain. */
+  domain?: number
+  /** AMD-Vi 5.x+: the driver the line named for the requester ("pci": none bound). */
+  driver?: string
+  /** SMMU StreamID and the SMMU that reported it. */
+  streamId?: string
+  unit?: string
   count: number
   suppressedNearby: number
   storm: boolean
@@ -111,6 +128,7 @@ function seenJson(s: Seen): SeenJson {
 
 function faultJson(g: FaultGroup): FaultJson {
   const out: FaultJson = {
+    family: g.family,
     kind: g.kind,
     requester: g.requester,
     requesterAsLogged: g.requesterAsLogged,
@@ -118,7 +136,7 @@ function faultJson(g: FaultGroup): FaultJson {
     reason: g.reason ?? null,
     reasonHex: g.reason === undefined ? null : formatReasonCode(g.reason),
     reasonText: g.reasonText,
-    meaning: g.reasonInfo?.meaning ?? null,
+    meaning: g.reasonInfo?.meaning ?? g.eventMeaning ?? null,
     count: g.count,
     suppressedNearby: g.suppressedNearby,
     storm: g.storm,
@@ -132,6 +150,13 @@ function faultJson(g: FaultGroup): FaultJson {
   if (g.page !== undefined) out.page = hex(g.page)
   if (g.index !== undefined) out.index = hex(g.index)
   if (g.pasid !== undefined) out.pasid = g.pasid
+  if (g.event !== undefined) out.event = g.event
+  if (g.flags !== undefined) out.flags = hex(g.flags)
+  if (g.flagNames !== undefined) out.flagNames = g.flagNames
+  if (g.domain !== undefined) out.domain = g.domain
+  if (g.driver !== undefined) out.driver = g.driver
+  if (g.streamId !== undefined) out.streamId = hex(g.streamId)
+  if (g.unit !== undefined) out.unit = g.unit
   if (g.trace !== undefined) out.trace = g.trace
   if (g.otherPages) out.otherPages = true
   if (g.timeline !== undefined) out.timeline = g.timeline
@@ -140,7 +165,6 @@ function faultJson(g: FaultGroup): FaultJson {
 
 export function faultsToJson(result: TriageResult, source: FaultsJson['source'], notes: string[] = []): FaultsJson {
   const allNotes = [...notes]
-  if (result.summary.amdVi > 0) allNotes.push(`AMD-Vi: not covered yet — ${result.summary.amdVi} AMD-Vi event line(s) recognised but not triaged`)
   if (result.summary.overflows > 0) allNotes.push(`${result.summary.overflows} fault-status line(s) had the overflow bit (PFO) set: the hardware lost fault records`)
   if (result.summary.ungrouped > 0) allNotes.push(`… and ${result.summary.ungrouped} more fault or event line(s) past the cap of ${MAX_GROUPS + MAX_FOLDED_GROUPS} fault groups (${MAX_GROUPS} distinct, then ${MAX_FOLDED_GROUPS} "other pages" groups) and ${MAX_EVENT_GROUPS} event groups: counted, not grouped`)
   if (result.summary.pageRequestOverflows > 0) allNotes.push(`${result.summary.pageRequestOverflows} fault-status line(s) had the page-request overflow bit (PRO) set: page requests from PRI/SVA devices were lost`)
@@ -172,9 +196,9 @@ export function faultsToJson(result: TriageResult, source: FaultsJson['source'],
   }
 }
 
-/** Exit policy input: Intel faults, QI errors and RMRR refusals fail; AMD-Vi-only logs are unknown; nothing is a pass. */
+/** Exit policy input: faults of any IOMMU, QI errors, RMRR refusals and AMD-Vi IOMMU errors fail; unreadable fault lines are unknown; nothing is a pass. */
 export function faultOutcomes(report: FaultsJson): Outcome[] {
-  const failing = report.faults.length > 0 || report.events.some((e) => e.type === 'qi' || e.type === 'rmrr-refusal' || e.type === 'prq')
+  const failing = report.faults.length > 0 || report.events.some((e) => e.type === 'qi' || e.type === 'rmrr-refusal' || e.type === 'prq' || (e.type === 'amd-vi' && !e.event.endsWith('suppressed')))
   if (failing) return ['fail']
   if (report.events.some((e) => e.type === 'amd-vi' || e.type === 'unparsed')) return ['unknown']
   return ['pass']
@@ -219,12 +243,13 @@ export function renderFaultsTable(report: FaultsJson, options: RenderFaultsOptio
     report.faults.length === 0
       ? unparsedLines > 0
         ? `No fault could be parsed in ${report.source.path} (${report.source.lines} lines read), but ${unparsedLines} fault-like line(s) were not understood — shown below.`
-        : `No DMAR / interrupt-remapping faults in ${report.source.path} (${report.source.lines} lines read).`
+        : `No IOMMU faults (DMAR, interrupt remapping, AMD-Vi, SMMU) in ${report.source.path} (${report.source.lines} lines read).`
       : `${s.faultRecords} fault line(s) in ${report.faults.length} group(s)` +
         `${s.suppressed > 0 ? `, ${s.suppressed} more lost to the kernel's rate limit ("dmar_fault: … callbacks suppressed": the kernel did not print them)` : ''}` +
         `${unparsedLines > 0 ? `, ${unparsedLines} fault-like line(s) not understood` : ''}` +
         `${s.storms > 0 ? `, ${s.storms} storm(s)` : ''} — ${report.source.path}, ${report.source.lines} lines.` +
-        (worst ? `\nWorst: ${worst.requester} ${worst.reasonHex ?? '?'} ${worst.reasonText} ×${worst.count}${worst.suppressedNearby ? ` (+${worst.suppressedNearby})` : ''}` : ''),
+        `${familiesText(s.families)}` +
+        (worst ? `\nWorst: ${worst.requester} ${reasonCell(worst)} ×${worst.count}${worst.suppressedNearby ? ` (+${worst.suppressedNearby})` : ''}` : ''),
   )
   if (report.faults.length > 0) {
     // Wide terminals get every column; narrow ones fold reason, address and time into two.
@@ -240,10 +265,10 @@ export function renderFaultsTable(report: FaultsJson, options: RenderFaultsOptio
     })
     const rows = options.rows ?? 25
     report.faults.slice(0, rows).forEach((f, i) => {
-      const reason = `${f.reasonHex ?? '?'} ${f.reasonText}`
+      const reason = reasonCell(f)
       table.push(wide
         ? [String(i + 1), f.requester, reason, what(f), countText(f), span(f.firstSeen, f.lastSeen), f.explanation.summary]
-        : [String(i + 1), f.requester, `${f.reasonHex ?? '?'} ${what(f)}\n${span(f.firstSeen, f.lastSeen)}`, countText(f), f.explanation.summary])
+        : [String(i + 1), f.requester, `${f.family === 'intel-vtd' ? f.reasonHex ?? '?' : reason} ${what(f)}\n${span(f.firstSeen, f.lastSeen)}`, countText(f), f.explanation.summary])
     })
     out.push(table.toString())
     if (report.faults.length > rows) {
@@ -303,10 +328,24 @@ export function renderFaultsTable(report: FaultsJson, options: RenderFaultsOptio
   return out.join('\n') + '\n'
 }
 
+/** The reason column: the VT-d reason code and text, or the family's event and flags. */
+function reasonCell(f: FaultJson): string {
+  if (f.family === 'intel-vtd') return `${f.reasonHex ?? '?'} ${f.reasonText}`
+  const label = f.family === 'amd-vi' ? 'AMD-Vi' : f.family === 'arm-smmu-v3' ? 'SMMUv3' : 'SMMU'
+  return `${label} ${f.event ?? f.reasonText}${f.flagNames?.length ? ` [${f.flagNames.join(' ')}]` : ''}`
+}
+
+/** ", by IOMMU: 3 AMD-Vi, 2 SMMUv3" — only when a family other than VT-d is present. */
+function familiesText(families: TriageResult['summary']['families']): string {
+  const entries = Object.entries(families)
+  if (entries.length === 0 || (entries.length === 1 && entries[0]![0] === 'intel-vtd')) return ''
+  return ` By IOMMU: ${entries.map(([family, n]) => `${n} ${family}`).join(', ')}.`
+}
+
 /** Two groups of one requester whose explanation differs only in the page it names. */
 function sameExplanation(a: FaultJson, b: FaultJson): boolean {
   const strip = (text: string) => text.replace(/0x[0-9a-f]+/g, '')
-  return a.requester === b.requester && a.reason === b.reason && a.explanation.rule === b.explanation.rule
+  return a.requester === b.requester && a.reason === b.reason && a.event === b.event && a.explanation.rule === b.explanation.rule
     && strip(a.explanation.summary) === strip(b.explanation.summary)
 }
 

@@ -18,6 +18,8 @@ export interface FaultCase {
   file: string
   source: string
   status: 'resolved' | 'unresolved'
+  /** The IOMMU whose lines the case holds (intel-vtd unless the case says). */
+  family: 'intel-vtd' | 'amd-vi' | 'arm-smmu-v3' | 'arm-smmu'
   category: string
   terms: string[]
   cause: string
@@ -85,10 +87,12 @@ export function loadFaultCase(file: string): FaultCase {
     }))
     if (fields.faults !== undefined) faults = parseFaultList(fields.faults)
   }
+  const family = fields.family ?? 'intel-vtd'
+  if (family !== 'intel-vtd' && family !== 'amd-vi' && family !== 'arm-smmu-v3' && family !== 'arm-smmu') throw new Error(`${file}: unknown family "${family}"`)
   const status = need('status')
   if (status !== 'resolved' && status !== 'unresolved') throw new Error(`${file}: status must be resolved or unresolved`)
   return {
-    name: file.replace(/^.*\//, '').replace(/\.case$/, ''), file, source: need('source'), status,
+    name: file.replace(/^.*\//, '').replace(/\.case$/, ''), file, source: need('source'), status, family,
     category: need('category'), terms: fields.terms === undefined ? [] : fields.terms.split('|').map((t) => t.trim()).filter(Boolean),
     cause: need('cause'), fix: need('fix'), records, exhaustive, ...(faults === undefined ? {} : {faults}), log,
   }
@@ -108,7 +112,7 @@ export interface CaseResult {
 }
 
 /** Record types always compared, even when a hand count does not list them. */
-const ALWAYS_COUNTED = ['fault', 'unparsed', 'amd-vi']
+const ALWAYS_COUNTED = ['fault', 'unparsed', 'amd-vi', 'smmu']
 
 function countRecords(records: LogRecord[]): Record<string, number> {
   const out: Record<string, number> = {}
@@ -161,6 +165,8 @@ export interface Score {
   unresolvedCannotTell: number
   parsed: number
   byCategory: Array<{category: string; cases: number; named: number}>
+  /** Per IOMMU family: cases, explanations right (named, or cannot-tell where unresolved), records parsed exactly. */
+  byFamily: Array<{family: string; cases: number; named: number; parsed: number}>
 }
 
 export function scoreResults(results: CaseResult[]): Score {
@@ -172,6 +178,14 @@ export function scoreResults(results: CaseResult[]): Score {
     if (r.explanationOk) row.named++
     byCategory.set(key, row)
   }
+  const byFamily = new Map<string, {cases: number; named: number; parsed: number}>()
+  for (const r of results) {
+    const row = byFamily.get(r.case.family) ?? {cases: 0, named: 0, parsed: 0}
+    row.cases++
+    if (r.explanationOk) row.named++
+    if (r.parseOk) row.parsed++
+    byFamily.set(r.case.family, row)
+  }
   const resolved = results.filter((r) => r.case.status === 'resolved')
   const unresolved = results.filter((r) => r.case.status === 'unresolved')
   return {
@@ -182,6 +196,7 @@ export function scoreResults(results: CaseResult[]): Score {
     unresolvedCannotTell: unresolved.filter((r) => r.explanationOk).length,
     parsed: results.filter((r) => r.parseOk).length,
     byCategory: [...byCategory.entries()].map(([category, v]) => ({category, ...v})).sort((a, b) => a.category.localeCompare(b.category)),
+    byFamily: [...byFamily.entries()].map(([family, v]) => ({family, ...v})).sort((a, b) => a.family.localeCompare(b.family)),
   }
 }
 
@@ -195,6 +210,8 @@ export function formatScore(score: Score, results: CaseResult[], verbose = false
   out.push(`  records parsed exactly:       ${score.parsed}/${score.cases} (${pct(score.parsed, score.cases)})`)
   out.push('  per category:')
   for (const row of score.byCategory) out.push(`    ${row.category.padEnd(26)} ${String(row.named).padStart(3)}/${String(row.cases).padEnd(3)} ${pct(row.named, row.cases)}`)
+  out.push('  per IOMMU family (explained / parsed exactly):')
+  for (const row of score.byFamily) out.push(`    ${row.family.padEnd(26)} ${String(row.named).padStart(3)}/${String(row.cases).padEnd(3)} ${pct(row.named, row.cases).padEnd(7)} parsed ${row.parsed}/${row.cases}`)
   if (verbose) {
     for (const r of results) {
       if (r.explanationOk && r.parseOk) continue

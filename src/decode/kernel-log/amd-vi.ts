@@ -1,12 +1,18 @@
 /**
- * AMD-Vi event-log lines (drivers/iommu/amd/iommu.c iommu_print_event): every event type the
- * kernel prints, in both eras — "AMD-Vi: Event logged [IO_PAGE_FAULT device=… domain=… address=…
- * flags=…]" on one line (the device may instead lead the line as "nvme 0000:01:00.0: ", 5.x+),
- * and the old split form whose event line follows a bare "AMD-Vi: Event logged [" line — plus
- * "Completion-Wait loop timed out". IO_PAGE_FAULT flags are decoded from the event-log layout
- * (AMD IOMMU spec 48882, IO_PAGE_FAULT event: GN, NX, US, I, PR, RW, PE, RZ, TR).
- * Counted and shown by fault triage; not grouped or explained like DMAR faults yet.
+ * AMD-Vi event-log lines (drivers/iommu/amd/iommu.c iommu_print_event, amd_iommu_report_page_fault),
+ * every era:
+ * - "AMD-Vi: Event logged [IO_PAGE_FAULT device=01:00.0 domain=0x000b address=0x… flags=0x0020]"
+ *   (2.6.3x – 4.x, and later kernels for a requester the IOMMU driver holds no device data for);
+ * - "amdgpu 0000:03:00.0: AMD-Vi: Event logged [IO_PAGE_FAULT domain=… address=… flags=…]" (5.x+:
+ *   the faulting device and its driver lead the line; "pci" there means no driver is bound);
+ * - the IOMMU's own events "iommu ivhd0: AMD-Vi: Event logged [ILLEGAL_DEV_TABLE_ENTRY device=0000:…]"
+ *   (6.x; 5.x prints the IOMMU's PCI function "pci 0000:00:00.2:" in front instead);
+ * - the old split form: "AMD-Vi: Event logged [" and the event on the next line;
+ * - "AMD-Vi: Completion-Wait loop timed out" and the "[Firmware Bug]" lines of the IVRS checks.
+ * IO_PAGE_FAULT flags are the event's bits 27:16 (AMD IOMMU spec 48882 §2.5.3; the kernel's
+ * EVENT_FLAG_I/PR/RW/TR): GN, NX, US, I, PR, RW, PE, RZ, TR.
  */
+import type {ShapeContext} from './shape.js'
 import type {RecordBase} from './records.js'
 import {hexBig, hexNum, type Shape} from './shape.js'
 
@@ -20,6 +26,7 @@ export interface AmdViFlags {
   interrupt: boolean
   /** PR: the page was present (so the fault is a permission problem). */
   present: boolean
+  /** RW: a write; meaningful only when PR=1, TR=0 and I=0 (spec §2.5.3, the kernel's IO_PAGE_FAULT_MEM_MASK). */
   write: boolean
   /** PE: permission check failed. */
   permission: boolean
@@ -33,13 +40,19 @@ export interface AmdViRecord extends RecordBase {
   type: 'amd-vi'
   /** The event name as printed (IO_PAGE_FAULT, ILLEGAL_DEV_TABLE_ENTRY, …, COMPLETION_WAIT_TIMEOUT). */
   event: string
+  /** The requester (full BDF): device= when printed, else the device leading the line. */
   device?: string
+  /** The driver name leading a 5.x+ page-fault line ("pci" when none is bound). */
+  driver?: string
+  /** The IOMMU that logged it, when the line names it ("ivhd0", or its PCI function 0000:00:00.2). */
+  unit?: string
   domain?: number
   pasid?: number
   address?: bigint
   flags?: number
   /** IO_PAGE_FAULT flags, decoded. */
   flagBits?: AmdViFlags
+  /** Read or write, only where the flags say (a present page, not an ATS or interrupt request). */
   access?: 'read' | 'write'
   /** What the event means, in words. */
   meaning: string
@@ -64,6 +77,12 @@ export function decodeAmdViFlags(value: number): AmdViFlags {
   }
 }
 
+/** The set flag names, as the spec spells them ("PR RW PE"). */
+export function amdViFlagNames(f: AmdViFlags): string[] {
+  const names: Array<[boolean, string]> = [[f.guest, 'GN'], [f.noExecute, 'NX'], [f.user, 'US'], [f.interrupt, 'I'], [f.present, 'PR'], [f.write, 'RW'], [f.permission, 'PE'], [f.reservedBit, 'RZ'], [f.translation, 'TR']]
+  return names.filter(([on]) => on).map(([, n]) => n)
+}
+
 /** Event types (iommu_print_event), what each one means. */
 export const AMD_VI_EVENTS: Record<string, string> = {
   IO_PAGE_FAULT: 'a DMA (or interrupt) request found no valid translation in the I/O page tables',
@@ -83,53 +102,82 @@ const EVENT_NAMES = Object.keys(AMD_VI_EVENTS).filter((e) => e !== 'COMPLETION_W
 
 function pageFaultMeaning(f: AmdViFlags): string {
   if (f.interrupt) return 'an interrupt request found no valid interrupt-remapping entry'
-  const what = `${f.write ? 'write' : 'read'}${f.translation ? ' translation request (ATS)' : ''}`
+  if (f.translation) return `an ATS translation request${f.present ? ' to a mapped page was refused' : ' for an address with no mapping in the device\'s I/O page table'}`
+  if (!f.present) return 'a DMA request to an address with no mapping in the device\'s I/O page table (not present); the event does not record read or write when the page is not present'
+  const what = f.write ? 'write' : 'read'
   if (f.reservedBit) return `${what}: a page-table entry has a reserved bit set`
-  if (f.present && f.permission) return `${what} to a mapped page without ${f.write ? 'write' : 'read'} permission`
-  if (f.present) return `${what} to a mapped page was refused`
-  return `${what} to an address with no mapping in the device's I/O page table (not present)`
+  if (f.permission) return `${what} to a mapped page without ${what} permission`
+  return `${what} to a mapped page was refused`
 }
 
+const BDF = String.raw`[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]`
 const FIELDS = String.raw`(?: device=([0-9a-f:.]+))?(?: domain=0x([0-9a-f]+))?(?: pasid=0x([0-9a-f]+))?(?: address=0x([0-9a-f]+))?(?: flags=0x([0-9a-f]+))?`
 
-function build(cx: {base: RecordBase}, event: string, leading: string | undefined, fields: Array<string | undefined>, splitForm: boolean): AmdViRecord {
+interface Leading {
+  /** The device or unit name leading the line ("0000:01:00.0", "ivhd0"). */
+  name?: string
+  /** What the kernel printed before it: a driver name, "pci", or "iommu". */
+  owner?: string
+}
+
+function build(cx: {base: RecordBase}, event: string, leading: Leading, fields: Array<string | undefined>, splitForm: boolean): AmdViRecord {
   const [device, domain, pasid, address, flags] = fields
   const rec: AmdViRecord = {...cx.base, type: 'amd-vi', event, meaning: AMD_VI_EVENTS[event] ?? 'an AMD-Vi event this tool does not know'}
-  const dev = leading ?? (device === undefined ? undefined : device.length <= 7 ? '0000:' + device : device)
-  if (dev !== undefined) rec.device = dev
+  const leadBdf = leading.name !== undefined && new RegExp(`^${BDF}$`).test(leading.name) ? leading.name : undefined
+  // device= names the requester; a device leading such a line is the IOMMU's own PCI function (5.x).
+  if (device !== undefined) {
+    rec.device = device.length <= 7 ? '0000:' + device : device
+    if (leading.name !== undefined) rec.unit = leading.name
+  } else if (leadBdf !== undefined) {
+    rec.device = leadBdf
+    if (leading.owner !== undefined) rec.driver = leading.owner
+  } else if (leading.name !== undefined) rec.unit = leading.name
   if (domain !== undefined) rec.domain = hexNum(domain)
   if (pasid !== undefined) rec.pasid = hexNum(pasid)
   if (address !== undefined) rec.address = hexBig(address)
   if (flags !== undefined) {
     rec.flags = hexNum(flags)
     if (event === 'IO_PAGE_FAULT') {
-      rec.flagBits = decodeAmdViFlags(rec.flags)
-      if (!rec.flagBits.interrupt) rec.access = rec.flagBits.write ? 'write' : 'read'
-      rec.meaning = pageFaultMeaning(rec.flagBits)
+      const f = decodeAmdViFlags(rec.flags)
+      rec.flagBits = f
+      if (f.present && !f.interrupt && !f.translation) rec.access = f.write ? 'write' : 'read'
+      rec.meaning = pageFaultMeaning(f)
     }
   }
   if (splitForm) rec.splitForm = true
   return rec
 }
 
+/** The old split form's second line: "IO_PAGE_FAULT device=00:14.2 domain=0x0000 address=0x… flags=0x0030]". */
+const SPLIT_TAIL: Shape[] = [{
+  name: 'amd-vi-event-split',
+  probe: '=',
+  re: new RegExp(String.raw`^\s*(${EVENT_NAMES.join('|')})` + FIELDS),
+  build: (m, cx) => build(cx, m[1]!, {}, [m[2], m[3], m[4], m[5], m[6]], true),
+}]
+
 export const AMD_VI_SHAPES: Shape[] = [
   {
     name: 'amd-vi-event',
-    probe: 'AMD-Vi: Event logged',
-    re: new RegExp(String.raw`(?:(?:\S+ )?([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): )?AMD-Vi: Event logged \[(\w+)` + FIELDS),
-    build: (m, cx) => build(cx, m[2]!, m[1], [m[3], m[4], m[5], m[6], m[7]], false),
+    probe: 'AMD-Vi: Event logged [',
+    re: new RegExp(String.raw`(?:(?:(\S+) )?(${BDF}|ivhd\d+): )?AMD-Vi: Event logged \[(\w+)` + FIELDS),
+    build: (m, cx) => build(cx, m[3]!, {...(m[2] === undefined ? {} : {name: m[2]}), ...(m[1] === undefined ? {} : {owner: m[1]})}, [m[4], m[5], m[6], m[7], m[8]], false),
   },
   {
-    // Old kernels print "AMD-Vi: Event logged [" and the event on the next line, closing the bracket.
-    name: 'amd-vi-event-split',
-    probe: ' device=',
-    re: new RegExp(String.raw`^\s*(${EVENT_NAMES.join('|')})` + FIELDS + String.raw`\]`),
-    build: (m, cx) => build(cx, m[1]!, undefined, [m[2], m[3], m[4], m[5], m[6]], true),
+    // The event follows on the next line, which may carry no keyword: the parser reads it as this line's continuation.
+    name: 'amd-vi-event-head',
+    probe: 'AMD-Vi: Event logged [',
+    re: /AMD-Vi: Event logged \[\s*$/,
+    stateful: 'tail',
+    build: (_m, cx: ShapeContext) => {
+      cx.parser.continueOnNextLine(cx, SPLIT_TAIL)
+      return undefined
+    },
   },
   {
     name: 'amd-vi-completion-wait',
     probe: 'Completion-Wait loop timed out',
     re: /AMD-Vi: Completion-Wait loop timed out/,
-    build: (_m, cx) => build(cx, 'COMPLETION_WAIT_TIMEOUT', undefined, [], false),
+    build: (_m, cx) => build(cx, 'COMPLETION_WAIT_TIMEOUT', {}, [], false),
   },
 ]

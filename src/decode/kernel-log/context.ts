@@ -26,6 +26,8 @@ export type ContextEvent =
   | 'e820-usable' // "BIOS-e820: [mem 0x…-0x…] usable": RAM the kernel may hand out (same detail)
   | 'driver-line' // a driver's own line about a PCI function ("xhci_hcd 0000:00:14.0: …"): detail "DRIVER BDF"
   | 'driver-trouble' // the same, reporting trouble (timeout, abort, cancel, reset, WARN): detail "DRIVER BDF: message"
+  | 'amd-vi-firmware-bug' // "AMD-Vi: [Firmware Bug]: IOAPIC[4] not in IVRS table", "[Firmware Bug]: AMD-Vi: No southbridge IOAPIC found"
+  | 'amd-vi-ir-disabled' // "AMD-Vi: Disabling interrupt remapping" (after an IVRS IOAPIC check failed)
 
 export interface ContextRecord extends RecordBase {
   type: 'context'
@@ -73,6 +75,8 @@ export const CONTEXT_SHAPES: Shape[] = [
       return {...cx.base, type: 'context', event, detail: `0x${start.toString(16)}-0x${end.toString(16)}`}
     },
   },
+  context('amd-vi-firmware-bug', '[Firmware', /AMD-Vi: \[Firmware (?:Bug|Warn)\]:[\s:]*(.*)$|\[Firmware (?:Bug|Warn)\]: AMD-Vi:[\s:]*(.*)$/, (m) => (m[1] ?? m[2])!.trim()),
+  context('amd-vi-ir-disabled', 'Disabling interrupt remapping', /AMD-Vi: Disabling interrupt remapping/),
   context('device-removed', 'Removing from iommu group', /([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): Removing from iommu group (\d+)/, (m) => m[1]),
 ]
 

@@ -19,7 +19,7 @@ import {
   type PrefixState, type RelativeClock,
 } from './prefixes.js'
 import type {LogRecord, LogTime, RecordBase, TimeStyle} from './records.js'
-import type {HeadHolder, Shape, ShapeContext} from './shape.js'
+import type {HeadHolder, HeldRecord, Shape, ShapeContext} from './shape.js'
 import {CANDIDATE, CANDIDATE_SCAN, FAULT_LOOKING, GLUE, SHAPES} from './shapes.js'
 import {driverLine} from './context.js'
 import type {FaultRecord} from './vtd-fault.js'
@@ -30,12 +30,12 @@ const NO_RECORDS = Object.freeze([]) as unknown as LogRecord[]
 
 export class LogParser implements HeadHolder, RelativeClock {
   private lineNo = 0
-  private held: FaultRecord | undefined
+  private held: HeldRecord | undefined
   /**
    * A fault line cut short (mail and commit wrapping: the record continues on the next line,
    * which often holds no keyword of its own). Joined with the following line(s) before parsing.
    */
-  private partial: {base: RecordBase; body: string; xen: boolean; lines: number} | undefined
+  private partial: {base: RecordBase; body: string; xen: boolean; lines: number; next?: readonly Shape[]} | undefined
   /** dmesg -H: seconds of the last anchor plus the deltas since. */
   private relativeClock = 0
   /** The last time seen, inherited by continuation lines that have none. */
@@ -241,7 +241,7 @@ export class LogParser implements HeadHolder, RelativeClock {
         if (this.held !== undefined) for (const r of this.flushHeld()) sink(r)
         if (hit.record === undefined) continue
         const rec = hit.clone!(hit.record, this.lineNo, time)
-        if (hit.head) this.holdHead(rec as FaultRecord)
+        if (hit.head) this.holdHead(rec as HeldRecord)
         else sink(rec)
         continue
       }
@@ -501,7 +501,7 @@ export class LogParser implements HeadHolder, RelativeClock {
     for (const l of lines) for (const r of this.push(l)) sink(r)
   }
 
-  /** End of input: a held two-line head becomes an incomplete fault. */
+  /** End of input: a held two-line head becomes an incomplete fault (a held SMMUv3 event is emitted). */
   end(): LogRecord[] {
     return this.flushHeld()
   }
@@ -546,7 +546,7 @@ export class LogParser implements HeadHolder, RelativeClock {
   }
 
   private parseBody(body: string, time: LogTime | undefined, xen: boolean, out: LogRecord[]): void {
-    if (this.partial !== undefined && this.joinPartial(body, out)) return
+    if (this.partial !== undefined && this.joinPartial(body, time, out)) return
     const t = time ?? this.currentLastTime()
     const cacheKey = xen ? '\u0000' + body : body
     const cached = this.bodyCache.get(cacheKey)
@@ -556,7 +556,7 @@ export class LogParser implements HeadHolder, RelativeClock {
         // The template already carries this body's text; only the line and the stamp change.
         const rec = cached.clone!(cached.record, this.lineNo, t)
         // A two-line head is held for its tail, as its build does.
-        if (cached.head) this.holdHead(rec as FaultRecord)
+        if (cached.head) this.holdHead(rec as HeldRecord)
         else out.push(rec)
       }
       return
@@ -601,9 +601,16 @@ export class LogParser implements HeadHolder, RelativeClock {
    * when the join made a record (or is still incomplete and waits for one more line); false when
    * it did not, after reporting the fragment as unparsed, so `body` is parsed on its own.
    */
-  private joinPartial(body: string, out: LogRecord[]): boolean {
+  private joinPartial(body: string, time: LogTime | undefined, out: LogRecord[]): boolean {
     const p = this.partial!
     this.partial = undefined
+    if (p.next !== undefined) {
+      // The line before said its message goes on here (AMD-Vi's split form): this line alone, with p.next.
+      const t = time ?? this.currentLastTime()
+      const base: RecordBase = {line: this.lineNo, text: body.trimEnd()}
+      if (t !== undefined) base.time = t
+      return this.matchShapes(body, base, p.xen, out, p.next) !== undefined
+    }
     // A line opening with its own "prefix: " is a new message, not the rest of this one.
     if (NEW_MESSAGE.test(body.trimStart())) {
       out.push(this.unparsedFragment(p))
@@ -639,15 +646,26 @@ export class LogParser implements HeadHolder, RelativeClock {
   }
 
   /** Called by the two-line head shape. */
-  holdHead(rec: FaultRecord): void {
+  holdHead(rec: HeldRecord): void {
     this.held = rec
+  }
+
+  takeHeld(): HeldRecord | undefined {
+    const h = this.held
+    this.held = undefined
+    return h
+  }
+
+  continueOnNextLine(cx: ShapeContext, shapes: readonly Shape[]): void {
+    this.partial = {base: cx.base, body: cx.base.text, xen: cx.xen, lines: 1, next: shapes}
   }
 
   /** Called by the tail shape: the held head gets its reason. */
   completeHead(reason: number, reasonText: string, base: RecordBase): LogRecord | undefined {
     const head = this.held
     this.held = undefined
-    if (head === undefined) return {...base, type: 'unparsed', why: 'fault-reason line without its "Request device" line'}
+    if (head?.type === 'smmu') this.held = head // not this tail's head: it waits to be emitted
+    if (head === undefined || head.type !== 'fault') return {...base, type: 'unparsed', why: 'fault-reason line without its "Request device" line'}
     // {...head, reason, reasonText, text}, keys in that order, without a megamorphic spread.
     const rec = copierFor(head)(head) as FaultRecord
     rec.reason = reason
@@ -659,8 +677,10 @@ export class LogParser implements HeadHolder, RelativeClock {
   private flushHeld(): LogRecord[] {
     if (this.held === undefined && this.partial === undefined) return NO_RECORDS
     const out: LogRecord[] = []
-    if (this.held !== undefined) out.push({...this.held, reasonText: '<missing "fault reason" line>'})
-    if (this.partial !== undefined) out.push(this.unparsedFragment(this.partial))
+    if (this.held?.type === 'fault') out.push({...this.held, reasonText: '<missing "fault reason" line>'})
+    else if (this.held !== undefined) out.push(this.held) // an SMMUv3 event with the dwords that came
+    // A line announcing a continuation that never came (AMD-Vi split head) says nothing on its own.
+    if (this.partial !== undefined && this.partial.next === undefined) out.push(this.unparsedFragment(this.partial))
     this.held = undefined
     this.partial = undefined
     return out

@@ -4,6 +4,7 @@
  * (beside its shapes) and adds it to `LogRecord` here.
  */
 import type {AmdViRecord} from './amd-vi.js'
+import type {SmmuRecord} from './arm-smmu.js'
 import type {ContextRecord} from './context.js'
 import type {DomainTypeRecord, GroupRecord, InterruptRemappingRecord, IommuReadyRecord} from './boot-state.js'
 import type {PrqRecord} from './vtd-prq.js'
@@ -11,6 +12,9 @@ import type {QiRecord} from './vtd-qi.js'
 import type {RmrrRecord, RmrrRefusalRecord} from './rmrr.js'
 import type {FaultRecord, FaultStatusRecord, SuppressedRecord} from './vtd-fault.js'
 import type {WalkDumpRecord} from './walk-dump.js'
+
+/** Which IOMMU printed a fault: Intel VT-d (DMAR), AMD-Vi, Arm SMMUv3, Arm SMMU v1/v2. */
+export type IommuFamily = 'intel-vtd' | 'amd-vi' | 'arm-smmu-v3' | 'arm-smmu'
 
 export type TimeStyle = 'monotonic' | 'ctime' | 'relative' | 'syslog' | 'iso' | 'xen'
 
@@ -54,6 +58,7 @@ export type LogRecord =
   | InterruptRemappingRecord
   | WalkDumpRecord
   | AmdViRecord
+  | SmmuRecord
   | ContextRecord
   | IommuReadyRecord
   | UnparsedRecord

@@ -4,12 +4,20 @@
  */
 import {bdfFromDevfn, formatBdf} from '../pci-address.js'
 import type {LogRecord, RecordBase} from './records.js'
+import type {SmmuRecord} from './arm-smmu.js'
 import type {FaultRecord} from './vtd-fault.js'
+
+/** A record that waits for more lines: a VT-d two-line head, an SMMUv3 event and its raw dwords. */
+export type HeldRecord = FaultRecord | SmmuRecord
 
 /** The parser's state a multi-line shape needs. */
 export interface HeadHolder {
-  /** Keep a two-line head until its tail line comes. */
-  holdHead(rec: FaultRecord): void
+  /** Keep a head until its tail line(s) come; any other message, skipped lines or the end emit it. */
+  holdHead(rec: HeldRecord): void
+  /** The held head, removed (a tail shape extends it and holds or emits it again). */
+  takeHeld(): HeldRecord | undefined
+  /** The message goes on in the next line, whatever that line holds: parse it with `shapes` only. */
+  continueOnNextLine(cx: ShapeContext, shapes: readonly Shape[]): void
   /** The tail line: the held head gets its reason (or the tail alone becomes an `unparsed` record). */
   completeHead(reason: number, reasonText: string, base: RecordBase): LogRecord | undefined
 }

@@ -7,6 +7,7 @@
  * keywords, add one here AND teach the byte prefilter (../line-scanner.ts) to report it.
  */
 import {AMD_VI_SHAPES} from './amd-vi.js'
+import {SMMU_SHAPES} from './arm-smmu.js'
 import {BOOT_STATE_SHAPES} from './boot-state.js'
 import {CONTEXT_SHAPES} from './context.js'
 import {RMRR_SHAPES} from './rmrr.js'
@@ -26,12 +27,13 @@ export const SHAPES: readonly Shape[] = [
   ...WALK_DUMP_SHAPES,
   ...CONTEXT_SHAPES,
   ...AMD_VI_SHAPES,
+  ...SMMU_SHAPES,
 ]
 
 /** Lines worth a closer look contain one of these; everything else is skipped cheaply. */
-// The old AMD-Vi split form puts the event (IO_PAGE_FAULT device=…) on a line of its own.
+// The old AMD-Vi split form's event line (IO_PAGE_FAULT device=…) holds none: it is read as its head's continuation.
 // Context lines: the vmd driver's (VMD is on), a kdump kernel's command line (kexec adds elfcorehdr=).
-export const CANDIDATE = /DMAR|dmar|INTR-REMAP|AMD-Vi|IOMMU|iommu|VT-d|remapping|remapped|PCI-DMA|_(?:FAULT|ERROR|TIMEOUT|REQUEST|ENTRY) device=|\bvmd [0-9a-f]{4}:|ommand line: .*\belfcorehdr=/
+export const CANDIDATE = /DMAR|dmar|INTR-REMAP|AMD-Vi|IOMMU|iommu|VT-d|remapping|remapped|PCI-DMA|smmu|SMMU|\bvmd [0-9a-f]{4}:|ommand line: .*\belfcorehdr=/
 /** The same keywords, for scanning a whole block at once (Xen's "[VT-D]" lines carry DMAR or INTR-REMAP). */
 export const CANDIDATE_SCAN = new RegExp(CANDIDATE.source, 'g')
 

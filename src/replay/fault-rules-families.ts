@@ -1,0 +1,423 @@
+/**
+ * Fault rules for the other IOMMU families, as data in the same engine as the VT-d rules
+ * (fault-rules.ts: the same conditions, facts and first-match order): AMD-Vi event-log faults and
+ * Arm SMMU (v3 events, v1/v2 context faults). Each rule is a cause class that real bug threads
+ * established (test/fixtures/fault-cases, the family: line); where the log only narrows the
+ * candidates the rule says "cannot tell" and lists them.
+ */
+import type {Evidence} from '../checks/outcome.js'
+import type {EventGroup, Explanation} from './fault-triage.js'
+import type {FaultCategory, FaultFacts, FaultRule} from './fault-rules.js'
+
+const hex = (v: bigint | number) => '0x' + v.toString(16)
+
+/** AMD-Vi events that name one requester: grouped and explained as faults. The rest are the IOMMU's own. */
+export const AMD_VI_DEVICE_EVENTS = new Set([
+  'IO_PAGE_FAULT', 'ILLEGAL_DEV_TABLE_ENTRY', 'INVALID_DEVICE_REQUEST', 'IOTLB_INV_TIMEOUT', 'INVALID_PPR_REQUEST',
+  'PAGE_TAB_HARDWARE_ERROR', 'DEV_TAB_HARDWARE_ERROR', 'RMP_PAGE_FAULT',
+])
+
+/** Drivers of GPUs whose IOMMU faults the amdgpu/radeon threads trace to the GPU driver or its firmware. */
+const GPU_DRIVERS = new Set(['amdgpu', 'radeon'])
+
+/**
+ * Devices whose faults on AMD platforms a driver workaround already handles (the thread and the
+ * driver's commit name it): driver → what is known.
+ */
+const KNOWN_DEVICE_ISSUES: Record<string, {category: FaultCategory; summary: string; remediation: string[]}> = {
+  cx23885: {
+    category: 'device-quirk',
+    summary: 'a known cx23885 (Hauppauge) DMA problem on AMD Ryzen chipsets: the card\'s RISC DMA engine stalls and faults; the driver detects "dma in progress" and resets it (the 2018 "Ryzen DMA related RiSC engine stall fixes")',
+    remediation: ['use a kernel with the cx23885 Ryzen DMA workaround (dma_reset_workaround module parameter, on by default on affected chipsets)', 'occasional faults followed by "dma in progress detected … clearing" are the workaround recovering'],
+  },
+  thunderbolt: {
+    category: 'firmware-dma',
+    summary: 'most likely the Thunderbolt controller\'s connection-manager firmware (ICM; Intel Maple Ridge) writing to host memory before the driver set up its rings, when nothing is connected at driver load',
+    remediation: ['update the kernel: the thunderbolt driver works around the firmware DMA at load', 'update the Thunderbolt controller firmware'],
+  },
+}
+
+/** The driver the log (or the host) names for the requester; "pci" in a 5.x+ AMD-Vi line means none. */
+function driverOf(x: FaultFacts): string | undefined {
+  return x.g.driver ?? x.drivers[0]
+}
+
+function noDriver(x: FaultFacts): boolean {
+  if (x.g.driver !== undefined) return x.g.driver === 'pci'
+  return x.trace !== undefined && x.trace.devices.length > 0 && x.trace.devices.every((d) => d.driver === undefined)
+}
+
+/** The requester in words: the device and its driver, or the StreamID on its SMMU. */
+function who(x: FaultFacts): string {
+  const g = x.g
+  if (g.family === 'amd-vi') {
+    if (g.requester === '(not printed)') return 'a device the line does not name'
+    const d = g.driver ?? x.drivers[0]
+    return `${g.requester}${d === undefined ? '' : d === 'pci' ? ' (no driver bound)' : ` (${d})`}`
+  }
+  const sid = g.streamId === undefined ? '' : `StreamID ${hex(g.streamId)}`
+  if (g.requester.includes(' sid ') || g.requester === g.unit) return `${sid || 'a master'} on SMMU ${g.unit ?? '?'}`
+  return `${g.requester}${sid ? ` (${sid})` : ''}`
+}
+
+const at = (x: FaultFacts) => (x.g.otherPages ? 'many other pages' : x.g.address === undefined ? 'an address the line does not show' : hex(x.g.address))
+const did = (x: FaultFacts) => (x.g.access === 'write' ? 'wrote to' : x.g.access === 'read' ? 'read' : 'accessed')
+const notTold = (x: FaultFacts) => (x.ctx.topology === undefined ? 'the log alone does not tell' : 'neither the log nor this host tells')
+const flag = (x: FaultFacts, name: string) => x.g.flagNames?.includes(name) === true
+
+const UNMAPPED_CANDIDATES = [
+  'DMA after unmap: the driver freed or unmapped the buffer while the device (or a descriptor it cached) still used it',
+  'a driver or firmware bug handing the device an address it never mapped through the DMA API',
+  'in a VM: a guest address VFIO does not map',
+]
+const UNMAPPED_REMEDIATION = [
+  'update the kernel, the driver and the device firmware; report the line upstream with the driver version',
+  'iommu.strict=1 makes use-after-unmap fault at once instead of later, which helps the driver author',
+]
+
+/** Cites the firmware-bug line the kernel printed while checking the IVRS table. */
+function firmwareCite(x: FaultFacts): Evidence[] {
+  const c = x.facts.contexts.get('amd-vi-firmware-bug')
+  return c === undefined ? [] : [{fact: `the kernel reported an IVRS firmware bug: ${c.detail ?? ''}`, source: `${x.source}:${c.line}`}]
+}
+
+export const AMD_VI_RULES: readonly FaultRule[] = [
+  {
+    id: 'amd-vi-removed-device',
+    category: 'stale-dma',
+    when: {requester: 'removed'},
+    explain: (x) => ({
+      summary: `${who(x)} was removed from its IOMMU group (line ${x.facts.removed.get(x.g.requester)}) while it was still doing DMA`,
+      causes: ['hot-unplug or sysfs remove of a device whose driver did not stop it first'],
+      remediation: ['stop the device\'s users and unbind its driver before removing it'],
+    }),
+  },
+  // One rule per known device: the category is the device's.
+  ...Object.entries(KNOWN_DEVICE_ISSUES).map(([driver, k]): FaultRule => ({
+    id: `amd-vi-known-${driver}`,
+    category: k.category,
+    when: {events: ['IO_PAGE_FAULT'], also: (x) => driverOf(x) === driver},
+    explain: (x) => ({summary: `${who(x)}: ${k.summary}`, causes: [k.summary], remediation: k.remediation}),
+  })),
+  {
+    id: 'amd-vi-interrupt-not-remapped',
+    category: 'msi-not-remapped',
+    certainty: 'cannot-tell',
+    when: {kind: 'interrupt', events: ['IO_PAGE_FAULT']},
+    explain: (x) => ({
+      summary: `${who(x)} sent an interrupt that found no valid interrupt-remapping entry (IO_PAGE_FAULT with the I flag); ${notTold(x)} why`,
+      causes: ['an IOAPIC or HPET the IVRS table maps to the wrong device ID (a firmware bug the kernel may report at boot)', 'a device firing an MSI before its driver set up its interrupt-remapping entry, or after it was torn down'],
+      remediation: ['update the firmware; if the kernel reported an IVRS IOAPIC/HPET problem, ivrs_ioapic[ID]=BDF / ivrs_hpet[ID]=BDF override the table', 'update the kernel and the device driver'],
+      evidence: firmwareCite(x),
+    }),
+  },
+  {
+    id: 'amd-vi-no-driver',
+    category: 'firmware-dma',
+    when: {events: ['IO_PAGE_FAULT'], also: noDriver},
+    explain: (x) => ({
+      summary: `${who(x)} has no driver bound, so its DMA domain maps nothing: the DMA to ${at(x)} was started by something other than a kernel driver`,
+      causes: ['firmware or a previous kernel/driver left the device running', 'a user-space tool programming the device directly', 'the device DMA-ing on its own after a reset'],
+      remediation: ['bind the device\'s driver (or vfio-pci if it is meant for a VM) so it is quiesced and owned', `if it should be idle, reset it (echo 1 | sudo tee /sys/bus/pci/devices/${x.g.requester}/reset) and find who programs it`],
+    }),
+  },
+  {
+    id: 'amd-vi-vfio',
+    category: 'guest-passthrough',
+    when: {events: ['IO_PAGE_FAULT'], also: (x) => driverOf(x) === 'vfio-pci'},
+    explain: (x) => ({
+      summary: `${who(x)} is bound to vfio-pci: the guest programmed ${at(x)}, an address VFIO has not mapped`,
+      causes: ['the guest rebooted or reset while the device kept DMA-ing (a GPU without a working reset)', 'the guest driver uses an address outside the guest memory map', 'a vIOMMU in the guest without the matching mappings'],
+      remediation: ['check the guest: driver version and a device reset between guest boots (vendor-reset for AMD GPUs without FLR)', 'stop the guest and see whether the faults stop'],
+    }),
+  },
+  {
+    id: 'amd-vi-gpu-driver',
+    category: 'gpu-driver',
+    certainty: 'cannot-tell',
+    when: {events: ['IO_PAGE_FAULT'], also: (x) => GPU_DRIVERS.has(driverOf(x) ?? '')},
+    explain: (x) => ({
+      summary: `the GPU ${who(x)} ${did(x)} ${at(x)}, which its driver has not mapped: an amdgpu driver or GPU firmware problem; ${notTold(x)} which`,
+      causes: [
+        'a GPU hang or reset (ring timeout, SMU/PSP error) leaving the GPU DMA-ing with stale addresses',
+        'an amdgpu driver bug mapping or unmapping buffers (display, GART, KFD/ROCm) — fixed in newer kernels',
+        'GPU firmware (linux-firmware amdgpu blobs) older than the driver expects',
+      ],
+      remediation: ['update the kernel and linux-firmware; report it on gitlab.freedesktop.org/drm/amd with the full dmesg', 'look for amdgpu errors (ring timeout, GPU reset) just before the faults: they are the cause, the IOMMU fault the symptom', 'iommu=pt leaves the GPU untranslated (AMD\'s ROCm documentation recommends it); it removes DMA protection for every device'],
+    }),
+  },
+  {
+    id: 'amd-vi-address-zero',
+    category: 'address-zero',
+    when: {events: ['IO_PAGE_FAULT'], address: 'zero'},
+    explain: (x) => ({
+      summary: `${who(x)} ${did(x)} address 0: it used a descriptor or buffer pointer nobody programmed`,
+      causes: ['the device is active before its driver programmed it (firmware left it running), or uses a register the driver never set', 'a driver or user-space driver handing the device a null DMA address'],
+      remediation: ['update the driver and the device firmware; report the fault line to the driver maintainers'],
+    }),
+  },
+  {
+    // AMD logs carry no "translation is up" line to compare with: early faults may equally come from the driver's own bring-up.
+    id: 'amd-vi-early-boot',
+    category: 'firmware-dma',
+    certainty: 'cannot-tell',
+    when: {events: ['IO_PAGE_FAULT'], timing: 'early-boot'},
+    explain: (x) => ({
+      summary: `${who(x)} did DMA ${x.g.first.time?.text ?? ''}s after boot, while the kernel was still bringing devices up; ${notTold(x)} whether the firmware or the device's driver started it`,
+      causes: ['a boot-time firmware driver (UEFI GOP framebuffer, PXE, USB, NVMe) left the device DMA-ing, without an IVMD (unity map) in the IVRS table for it', 'the device\'s driver bringing it up (a GPU enabling its GART) before its buffers were mapped'],
+      remediation: ['harmless only if it stops once the driver loads and the device then works', 'update the firmware and the kernel; report a missing IVMD to the platform vendor'],
+    }),
+  },
+  {
+    id: 'amd-vi-permission',
+    category: 'wrong-direction',
+    certainty: 'cannot-tell',
+    when: {events: ['IO_PAGE_FAULT'], also: (x) => flag(x, 'PR') && flag(x, 'PE') && !flag(x, 'TR')},
+    explain: (x) => ({
+      summary: `${who(x)} ${did(x)} ${at(x)}, a page mapped for it but not for ${x.g.access === 'write' ? 'writing' : 'reading'} (flags PR PE); ${notTold(x)} which of these it is`,
+      causes: x.g.access === 'write'
+        ? ['a wrong DMA direction: the buffer was mapped DMA_TO_DEVICE (read-only for the device) and the device writes it', 'DMA after unmap: the IOVA was reused for a read-only mapping while the device still wrote to the old buffer']
+        : ['a wrong DMA direction: the buffer was mapped DMA_FROM_DEVICE (write-only for the device) and the device (or its firmware) reads it', 'DMA after unmap: the IOVA was reused for a write-only mapping'],
+      remediation: ['report it to the driver maintainers: the mapping direction of that buffer is wrong (or the device firmware misbehaves)', 'update the driver and the device firmware'],
+    }),
+  },
+  {
+    id: 'amd-vi-unmapped',
+    category: 'unmapped-dma',
+    certainty: 'cannot-tell',
+    when: {events: ['IO_PAGE_FAULT']},
+    explain: (x) => ({
+      summary: `${who(x)} ${did(x)} ${at(x)}, which is not mapped for it${flag(x, 'PR') ? '' : ' (not present)'}; ${notTold(x)} which of these it is`,
+      causes: UNMAPPED_CANDIDATES,
+      remediation: [...UNMAPPED_REMEDIATION, 'iommu=pt hides the symptom on trusted hardware but removes DMA protection'],
+    }),
+  },
+  {
+    id: 'amd-vi-iotlb-timeout',
+    category: 'device-tlb',
+    when: {events: ['IOTLB_INV_TIMEOUT']},
+    explain: (x) => ({
+      summary: `${who(x)}'s ATS translation cache did not answer an IOTLB invalidation in time: the device stopped responding`,
+      causes: ['the device hung or is in reset (a GPU whose reset failed in passthrough, a surprise removal)', 'broken ATS in the device firmware'],
+      remediation: ['find what happened to the device just before (reset failures, link down); a GPU without a working reset needs a host reboot or vendor-reset', 'update the device firmware; pci=noats turns ATS off for all devices'],
+    }),
+  },
+  {
+    id: 'amd-vi-illegal-dte',
+    category: 'device-table',
+    certainty: 'cannot-tell',
+    when: {events: ['ILLEGAL_DEV_TABLE_ENTRY']},
+    explain: (x) => ({
+      summary: `the IOMMU found ${who(x)}'s device-table entry invalid and rejected its request; ${notTold(x)} why`,
+      causes: ['a requester ID the IVRS table does not describe (a hidden function or an alias the firmware gets wrong), so its entry was never set up', 'a kernel bug writing the device-table entry (reserved bits, a mode the IOMMU does not support)'],
+      remediation: ['update the firmware and the kernel; compare the device ID with `vtd-check ivrs`', 'report it with the kernel version and the IVRS table'],
+      evidence: firmwareCite(x),
+    }),
+  },
+  {
+    id: 'amd-vi-invalid-device-request',
+    category: 'invalid-request',
+    certainty: 'cannot-tell',
+    when: {events: ['INVALID_DEVICE_REQUEST']},
+    explain: (x) => ({
+      summary: `${who(x)} sent a request its device-table entry does not allow (an ATS translation request, a translated request or a PRI request with those disabled); ${notTold(x)} why`,
+      causes: ['a device or bridge issuing ATS/translated requests the kernel did not enable for it', 'an IVRS table that describes the device wrongly (firmware)'],
+      remediation: ['update the firmware and the kernel; report the device ID and the IVRS table'],
+    }),
+  },
+  {
+    id: 'amd-vi-ppr',
+    category: 'page-request',
+    certainty: 'cannot-tell',
+    when: {events: ['INVALID_PPR_REQUEST']},
+    explain: (x) => ({
+      summary: `${who(x)} sent a page request (PRI) the IOMMU could not accept`,
+      causes: ['a device using PRI/SVA (amdgpu KFD) with a PASID that is not bound'],
+      remediation: ['update the kernel and the driver'],
+    }),
+  },
+  {
+    id: 'amd-vi-table-hardware-error',
+    category: 'platform-error',
+    certainty: 'cannot-tell',
+    when: {events: ['PAGE_TAB_HARDWARE_ERROR', 'DEV_TAB_HARDWARE_ERROR']},
+    explain: (x) => ({
+      summary: `the IOMMU could not read a translation table for ${who(x)} (a host bus error)`,
+      causes: ['memory errors or a hung fabric', 'a kernel bug freeing a table the IOMMU still walks'],
+      remediation: ['check for machine-check / EDAC errors at the same time', 'update the BIOS and the kernel'],
+    }),
+  },
+  {
+    id: 'amd-vi-other',
+    category: 'cannot-tell',
+    certainty: 'cannot-tell',
+    when: {},
+    explain: (x) => ({
+      summary: `${who(x)}: ${x.g.event ?? 'AMD-Vi event'} — ${x.g.eventMeaning ?? ''}; the cause cannot be told`,
+      causes: [],
+      remediation: ['report the line with the kernel version'],
+    }),
+  },
+]
+
+/** SMMU event names by what they mean for a rule. */
+const NO_STREAM_ENTRY = ['C_BAD_STREAMID', 'unknown-stream']
+const NOT_ATTACHED = ['C_BAD_STE', 'F_STREAM_DISABLED', 'C_BAD_SUBSTREAMID', 'C_BAD_CD']
+const WALK_ABORTS = ['F_STE_FETCH', 'F_CD_FETCH', 'F_WALK_EABT', 'F_VMS_FETCH']
+
+const fsr = (x: FaultFacts, bit: string) => x.g.event === 'context-fault' && flag(x, bit)
+
+export const SMMU_RULES: readonly FaultRule[] = [
+  {
+    id: 'smmu-removed-device',
+    category: 'stale-dma',
+    when: {requester: 'removed'},
+    explain: (x) => ({
+      summary: `${who(x)} was removed from its IOMMU group (line ${x.facts.removed.get(x.g.requester)}) while it was still doing DMA`,
+      causes: ['hot-unplug or unbind of a device whose driver did not stop it first'],
+      remediation: ['stop the device before removing or unbinding it'],
+    }),
+  },
+  {
+    id: 'smmu-no-stream-entry',
+    category: 'no-stream-entry',
+    when: {events: NO_STREAM_ENTRY},
+    explain: (x) => ({
+      summary: `${who(x)} did DMA, but the SMMU has no stream table entry (v3) or stream-match entry (v2) for it: the kernel never attached that master, so the SMMU aborts its traffic`,
+      causes: [
+        'no driver probed the device (or it probed without the SMMU), yet it does DMA — firmware or a boot loader left it running',
+        'the firmware\'s IORT ID mapping (ACPI) or the device tree\'s iommus/iommu-map gives the device a different StreamID from the one it uses (missing or wrong mapping, a bridge alias)',
+      ],
+      remediation: ['compare the StreamID with the IORT ID mappings (`vtd-check iort`) or the DT iommu-map; fix the firmware table', 'bind the device\'s driver so the kernel attaches it', 'arm-smmu.disable_bypass=0 (v1/v2) lets unknown streams through unprotected — only as a stop-gap on trusted hardware'],
+    }),
+  },
+  {
+    id: 'smmu-not-attached',
+    category: 'no-domain',
+    certainty: 'cannot-tell',
+    when: {events: NOT_ATTACHED},
+    explain: (x) => ({
+      summary: `${who(x)} has a stream table entry, but it is not valid for this access (${x.g.event}): the master is not attached to a domain; ${notTold(x)} why`,
+      causes: ['DMA while the device has no domain: before its driver attached it, after unbind, or while it changes hands (vfio-pci)', 'a PASID (SubstreamID) without a context descriptor'],
+      remediation: ['quiesce the device before unbinding or rebinding it', 'update the kernel and the device firmware'],
+    }),
+  },
+  {
+    id: 'smmu-walk-abort',
+    category: 'platform-error',
+    certainty: 'cannot-tell',
+    when: {also: (x) => WALK_ABORTS.includes(x.g.event ?? '') || fsr(x, 'EF')},
+    explain: (x) => ({
+      summary: `the SMMU got an external abort fetching its tables for ${who(x)} (${x.g.event === 'context-fault' ? 'FSR.EF' : x.g.event}); ${notTold(x)} why`,
+      causes: ['table memory the SMMU cannot reach or read coherently (wrong dma-coherent / memory attributes in the firmware description)', 'memory or interconnect errors'],
+      remediation: ['check the SMMU\'s coherency description in the DT or IORT', 'update the firmware and the kernel'],
+    }),
+  },
+  {
+    id: 'smmu-address-size',
+    category: 'address-width',
+    certainty: 'cannot-tell',
+    when: {also: (x) => x.g.event === 'F_ADDR_SIZE' || fsr(x, 'ASF')},
+    explain: (x) => ({
+      summary: `${who(x)} presented ${at(x)}, wider than the SMMU's configured address size`,
+      causes: ['a DMA mask larger than the SMMU input size', 'a corrupted address'],
+      remediation: ['check the device\'s DMA mask and the SMMU\'s input size (dma-ranges)', 'update the driver'],
+    }),
+  },
+  {
+    id: 'smmu-address-zero',
+    category: 'address-zero',
+    when: {address: 'zero', also: (x) => x.g.event === 'F_TRANSLATION' || fsr(x, 'TF')},
+    explain: (x) => ({
+      summary: `${who(x)} ${did(x)} address 0: it used a descriptor or buffer pointer nobody programmed`,
+      causes: ['the device is active before its driver programmed it, or uses a register the driver never set', 'a driver handing the device a null DMA address'],
+      remediation: ['update the driver and the device firmware; report the fault to the driver maintainers'],
+    }),
+  },
+  {
+    id: 'smmu-early-boot',
+    category: 'firmware-dma',
+    when: {timing: 'early-boot', also: (x) => x.g.event === 'F_TRANSLATION' || fsr(x, 'TF')},
+    explain: (x) => ({
+      summary: `${who(x)} did DMA ${x.g.first.time?.text ?? ''}s after boot, before its driver mapped anything: DMA the boot loader or firmware left running`,
+      causes: ['a display or other engine the boot loader left scanning out (the SMMU starts translating under it)', 'firmware DMA without a reserved-memory / RMR description'],
+      remediation: ['describe the boot-time buffer to the kernel (IORT RMR, DT iommu-addresses / reserved-memory) or let the driver take over the device first', 'update the firmware'],
+    }),
+  },
+  {
+    id: 'smmu-permission',
+    category: 'wrong-direction',
+    certainty: 'cannot-tell',
+    when: {also: (x) => x.g.event === 'F_PERMISSION' || (fsr(x, 'PF') && !fsr(x, 'TF'))},
+    explain: (x) => ({
+      summary: `${who(x)} ${did(x)} ${at(x)}, a page mapped for it without that permission; ${notTold(x)} which of these it is`,
+      causes: ['a wrong DMA direction (a buffer mapped for the other direction)', 'DMA after unmap: the IOVA was reused with other permissions'],
+      remediation: ['report it to the driver maintainers with the fault lines', 'update the driver and the device firmware'],
+    }),
+  },
+  {
+    id: 'smmu-unmapped',
+    category: 'unmapped-dma',
+    certainty: 'cannot-tell',
+    when: {also: (x) => x.g.event === 'F_TRANSLATION' || x.g.event === 'F_ACCESS' || fsr(x, 'TF') || fsr(x, 'AFF')},
+    explain: (x) => ({
+      summary: `${who(x)} ${did(x)} ${at(x)}, an IOVA with no translation; ${notTold(x)} which of these it is`,
+      causes: UNMAPPED_CANDIDATES,
+      remediation: [...UNMAPPED_REMEDIATION, 'iommu.passthrough=1 hides the symptom on trusted hardware but removes DMA protection'],
+    }),
+  },
+  {
+    id: 'smmu-other',
+    category: 'cannot-tell',
+    certainty: 'cannot-tell',
+    when: {},
+    explain: (x) => ({
+      summary: `${who(x)}: ${x.g.event ?? 'SMMU event'} — ${x.g.eventMeaning ?? ''}; the cause cannot be told`,
+      causes: [],
+      remediation: ['report the lines (with the raw event dwords) and the kernel version'],
+    }),
+  },
+]
+
+type EventWords = Omit<Explanation, 'rule' | 'evidence'>
+
+/** AMD-Vi events of the IOMMU itself (no requester): what each one means. */
+const AMD_VI_EVENT_WORDS: Record<string, EventWords> = {
+  COMPLETION_WAIT_TIMEOUT: {
+    category: 'iommu-hang', certainty: 'cannot-tell',
+    summary: 'the IOMMU stopped completing commands ("Completion-Wait loop timed out"): invalidations no longer finish, so DMA and the kernel stall; the log alone does not tell why',
+    causes: ['a device that stopped answering ATS invalidations (IOTLB_INV_TIMEOUT lines name it; often a GPU whose reset failed)', 'an IOMMU or platform hang (firmware, hardware)', 'a kernel bug in the IOMMU command queue'],
+    remediation: ['look for IOTLB_INV_TIMEOUT or device reset failures just before: that device is the cause', 'update the BIOS and the kernel'],
+  },
+  COMMAND_HARDWARE_ERROR: {
+    category: 'platform-error', certainty: 'cannot-tell',
+    summary: 'the IOMMU could not read its command buffer (a host bus error)', causes: ['memory or fabric errors', 'a kernel bug'], remediation: ['check for machine-check / EDAC errors; update the BIOS and the kernel'],
+  },
+  ILLEGAL_COMMAND_ERROR: {
+    category: 'kernel-bug', certainty: 'likely',
+    summary: 'the kernel put an illegal command in the IOMMU command buffer: an IOMMU driver bug', causes: ['a kernel (or hypervisor) IOMMU driver bug'], remediation: ['update the kernel; report it with this line'],
+  },
+}
+
+/** The explanation of an AMD-Vi event that names no requester. */
+export function explainAmdViEvent(g: Omit<EventGroup, 'explanation'>, evidence: Evidence[]): Explanation {
+  const w = AMD_VI_EVENT_WORDS[g.event]
+  if (w !== undefined) return {rule: `amd-vi-${g.event.toLowerCase()}`, ...w, evidence}
+  return {rule: 'amd-vi-event', category: 'cannot-tell', certainty: 'cannot-tell', summary: `AMD-Vi ${g.event}: the cause cannot be told from this line`, causes: [], remediation: ['report the line with the kernel version'], evidence}
+}
+
+/** What the AMD-Vi firmware-table lines mean on their own. */
+export const AMD_VI_CONTEXT_WORDS = {
+  'amd-vi-firmware-bug': {
+    category: 'firmware-table', certainty: 'likely',
+    summary: 'the IVRS table is wrong (the kernel reports a [Firmware Bug]: e.g. an IOAPIC or HPET not in the IVRS table): interrupt remapping may be disabled or devices misdescribed',
+    causes: ['a BIOS whose IVRS table does not list the southbridge IOAPIC or HPET with the device ID the hardware uses'],
+    remediation: ['update the BIOS', 'ivrs_ioapic[ID]=BDF and ivrs_hpet[ID]=BDF give the kernel the missing mapping (the kernel message or the vendor names the values)'],
+  },
+  'amd-vi-ir-disabled': {
+    category: 'firmware-table', certainty: 'likely',
+    summary: 'the kernel disabled AMD-Vi interrupt remapping because the IVRS table failed its checks',
+    causes: ['an IVRS table without the IOAPIC/HPET entries interrupt remapping needs (a firmware bug)'],
+    remediation: ['update the BIOS; ivrs_ioapic[ID]=BDF supplies a missing IOAPIC entry', 'without interrupt remapping, VFIO assignment needs allow_unsafe_interrupts (an isolation risk)'],
+  },
+} satisfies Record<string, EventWords>

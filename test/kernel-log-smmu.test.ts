@@ -1,0 +1,94 @@
+/**
+ * Arm SMMU fault lines: the SMMUv3 event head with its raw dwords (decoded as the kernel's
+ * arm_smmu_decode_event reads them), the 6.15+ decoded line, and arm-smmu v1/v2 context faults in
+ * mainline, Qualcomm and Tegra shapes; plus AMD-Vi's old split form through the byte path.
+ */
+import {describe, expect, it} from 'vitest'
+import {LogParser, parseKernelLog, type LogRecord, type SmmuRecord} from '../src/decode/kernel-log/index.js'
+import {decodeSmmuFsr} from '../src/decode/kernel-log/arm-smmu.js'
+
+const smmu = (text: string): SmmuRecord[] => parseKernelLog(text).flatMap((r) => (r.type === 'smmu' ? [r] : []))
+const byBytes = (text: string): LogRecord[] => {
+  const p = new LogParser()
+  const out: LogRecord[] = []
+  p.pushText('', (r) => out.push(r), Buffer.from(text))
+  return [...out, ...p.end()]
+}
+const V3 = (unit: string, id: string, dwords: string[]) => [`[ 5.0] arm-smmu-v3 ${unit}: event ${id} received:`, ...dwords.map((d) => `[ 5.0] arm-smmu-v3 ${unit}: \t${d}`)].join('\n')
+
+describe('SMMUv3 events', () => {
+  it('decodes StreamID, SubstreamID, read/write, stage, class and IOVA from the four dwords', () => {
+    // id 0x10, SSV with SSID 5, SID 0x18; dword 1: RnW (bit 35), PnU (33), S2 (39), CLASS=2 (bits 41:40)
+    const [r] = smmu(V3('arm-smmu-v3.0.auto', '0x10', ['0x0000001800005810', '0x0000028a00000000', '0x00000000fee01000', '0x0000000012345000']))
+    expect(r).toMatchObject({family: 'arm-smmu-v3', unit: 'arm-smmu-v3.0.auto', event: 'F_TRANSLATION', eventId: 0x10, streamId: 0x18, substreamId: 5,
+      access: 'read', privileged: true, stage2: true, instruction: false, stall: false, eventClass: 'Input address caused fault', address: 0xfee01000n, ipa: 0x12345000n})
+    expect(r?.raw).toHaveLength(4)
+    expect(r?.line).toBe(1)
+    // a write (RnW clear), stage 1, no substream
+    const [w] = smmu(V3('fc900000.iommu', '0x13', ['0x0000000100000013', '0x0000010000000000', '0x0000000000002000', '0x0']))
+    expect(w).toMatchObject({event: 'F_PERMISSION', streamId: 1, access: 'write', stage2: false, address: 0x2000n})
+    expect(w?.substreamId).toBeUndefined()
+  })
+
+  it('C_BAD_STREAMID carries only its StreamID; an unknown event ID is named by its number', () => {
+    const [bad] = smmu(V3('arm-smmu-v3.0.auto', '0x02', ['0x0000001000000002', '0x0000000000000000', '0x0000000000000000', '0x0000000000000000']))
+    expect(bad).toMatchObject({event: 'C_BAD_STREAMID', streamId: 0x10})
+    expect(bad?.address).toBeUndefined()
+    expect(bad?.meaning).toMatch(/no stream table entry/)
+    const [odd] = smmu(V3('x.iommu', '0xe3', ['0x00000002000000e3', '0x0', '0x0', '0x0']))
+    expect(odd).toMatchObject({event: '0xe3', streamId: 2})
+  })
+
+  it('6.15+: the decoded line completes the held event with its client; alone it makes its own record', () => {
+    const log = V3('arm-smmu-v3.0.auto', '0x10', ['0x0000000800000010', '0x0000020800000000', '0x0000000000001000', '0x0000000000000000'])
+      + '\n[ 5.0] arm-smmu-v3 arm-smmu-v3.0.auto: event: F_TRANSLATION client: 0000:00:01.0 sid: 0x8 ssid: 0 iova: 0x1000 ipa: 0'
+      + '\n[ 5.0] arm-smmu-v3 arm-smmu-v3.0.auto: unpriv data read s1 "Input address caused fault" stag: 0'
+    const recs = parseKernelLog(log)
+    expect(recs).toHaveLength(1)
+    expect(recs[0]).toMatchObject({type: 'smmu', client: '0000:00:01.0', streamId: 8, address: 0x1000n, access: 'read'})
+    const [alone] = smmu('arm-smmu-v3 arm-smmu-v3.0.auto: event: C_BAD_STREAMID client: (unassigned sid) sid: 0x20 ssid: 0')
+    expect(alone).toMatchObject({event: 'C_BAD_STREAMID', eventId: 2, streamId: 0x20})
+    expect(alone?.client).toBeUndefined()
+    expect(byBytes(log).map((r) => r.type)).toEqual(['smmu'])
+  })
+
+  it('a head whose dwords never came is still emitted, with what it had', () => {
+    const recs = parseKernelLog('[ 5.0] arm-smmu-v3 arm-smmu-v3.0.auto: event 0x10 received:\n[ 6.0] unrelated')
+    expect(recs).toMatchObject([{type: 'smmu', event: 'F_TRANSLATION', raw: []}])
+  })
+})
+
+describe('arm-smmu v1/v2 context faults', () => {
+  it('mainline: FSR bits, WNR from FSYNR0, StreamID from CBFRSYNRA, context bank', () => {
+    const [r] = smmu('[ 9.1] arm-smmu 15000000.iommu: Unhandled context fault: fsr=0x402, iova=0x00001000, fsynr=0x300011, cbfrsynra=0x1c00, cb=3')
+    expect(r).toMatchObject({family: 'arm-smmu', unit: '15000000.iommu', event: 'context-fault', fsr: 0x402, fsrBits: ['TF'], address: 0x1000n,
+      access: 'write', cbfrsynra: 0x1c00, streamId: 0x1c00, contextBank: 3})
+  })
+
+  it('older and forked shapes: no cbfrsynra (4.x), Tegra\'s decimal sid=', () => {
+    const [old] = smmu('arm-smmu 2b500000.iommu: Unhandled context fault: fsr=0x8, iova=0xffd00000, fsynr=0x0, cb=0')
+    expect(old).toMatchObject({fsrBits: ['PF'], access: 'read', contextBank: 0})
+    expect(old?.streamId).toBeUndefined()
+    const [tegra] = smmu('arm-smmu 12000000.iommu: Unhandled context fault: iova=0x17fe0fe00, fsynr=0x220003, cb=21, sid=17(0x11 - AFI), pgd=25bec9003, pud=25bec9003, pmd=235086003, pte=0')
+    expect(tegra).toMatchObject({streamId: 17, address: 0x17fe0fe00n, contextBank: 21})
+  })
+
+  it('FSR decoding names every fault bit; "Blocked unknown Stream ID" is its own event', () => {
+    expect(decodeSmmuFsr(0x80000012).bits).toEqual(['TF', 'EF', 'MULTI'])
+    expect(decodeSmmuFsr(0).meaning).toMatch(/no fault-type bit/)
+    const [usf] = smmu('arm-smmu 5040000.iommu: Blocked unknown Stream ID 0x2a; boot with "arm-smmu.disable_bypass=0" to allow, but this is unsafe')
+    expect(usf).toMatchObject({event: 'unknown-stream', streamId: 0x2a})
+  })
+})
+
+describe('AMD-Vi split form through the byte prefilter', () => {
+  it('the event line without a keyword is read as its head\'s continuation, in both paths', () => {
+    const log = 'kernel: [   13.134460] AMD-Vi: Event logged [\nkernel: [   13.137925] INVALID_DEVICE_REQUEST device=00:00.1 address=0x000000fdf8000020 flags=0x0a00]\nnoise\n'
+    const line = parseKernelLog(log)
+    expect(line).toMatchObject([{type: 'amd-vi', event: 'INVALID_DEVICE_REQUEST', device: '0000:00:00.1', splitForm: true, line: 2}])
+    const strip = (r: LogRecord) => JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString(16) : v))
+    expect(byBytes(log).map(strip)).toEqual(line.map(strip))
+    // a head with nothing after it says nothing (no unparsed fragment)
+    expect(parseKernelLog('AMD-Vi: Event logged [')).toEqual([])
+  })
+})
