@@ -81,17 +81,30 @@ function firmwareCite(x: FaultFacts): Evidence[] {
   return c === undefined ? [] : [{fact: `the kernel reported an IVRS firmware bug: ${c.detail ?? ''}`, source: `${x.source}:${c.line}`}]
 }
 
+/** Rules both families share, with the family's own conditions. */
+const removedDevice = (id: string): FaultRule => ({
+  id,
+  category: 'stale-dma',
+  when: {requester: 'removed'},
+  explain: (x) => ({
+    summary: `${who(x)} was removed from its IOMMU group (line ${x.facts.removed.get(x.g.requester)}) while it was still doing DMA`,
+    causes: ['hot-unplug, sysfs remove or unbind of a device whose driver did not stop it first'],
+    remediation: ['stop the device\'s users and unbind its driver before removing it'],
+  }),
+})
+const addressZero = (id: string, when: FaultRule['when']): FaultRule => ({
+  id,
+  category: 'address-zero',
+  when: {...when, address: 'zero'},
+  explain: (x) => ({
+    summary: `${who(x)} ${did(x)} address 0: it used a descriptor or buffer pointer nobody programmed`,
+    causes: ['the device is active before its driver programmed it (firmware left it running), or uses a register the driver never set', 'a driver or user-space driver handing the device a null DMA address'],
+    remediation: ['update the driver and the device firmware; report the fault line to the driver maintainers'],
+  }),
+})
+
 export const AMD_VI_RULES: readonly FaultRule[] = [
-  {
-    id: 'amd-vi-removed-device',
-    category: 'stale-dma',
-    when: {requester: 'removed'},
-    explain: (x) => ({
-      summary: `${who(x)} was removed from its IOMMU group (line ${x.facts.removed.get(x.g.requester)}) while it was still doing DMA`,
-      causes: ['hot-unplug or sysfs remove of a device whose driver did not stop it first'],
-      remediation: ['stop the device\'s users and unbind its driver before removing it'],
-    }),
-  },
+  removedDevice('amd-vi-removed-device'),
   // One rule per known device: the category is the device's.
   ...Object.entries(KNOWN_DEVICE_ISSUES).map(([driver, k]): FaultRule => ({
     id: `amd-vi-known-${driver}`,
@@ -146,16 +159,7 @@ export const AMD_VI_RULES: readonly FaultRule[] = [
       remediation: ['update the kernel and linux-firmware; report it on gitlab.freedesktop.org/drm/amd with the full dmesg', 'look for amdgpu errors (ring timeout, GPU reset) just before the faults: they are the cause, the IOMMU fault the symptom', 'iommu=pt leaves the GPU untranslated (AMD\'s ROCm documentation recommends it); it removes DMA protection for every device'],
     }),
   },
-  {
-    id: 'amd-vi-address-zero',
-    category: 'address-zero',
-    when: {events: ['IO_PAGE_FAULT'], address: 'zero'},
-    explain: (x) => ({
-      summary: `${who(x)} ${did(x)} address 0: it used a descriptor or buffer pointer nobody programmed`,
-      causes: ['the device is active before its driver programmed it (firmware left it running), or uses a register the driver never set', 'a driver or user-space driver handing the device a null DMA address'],
-      remediation: ['update the driver and the device firmware; report the fault line to the driver maintainers'],
-    }),
-  },
+  addressZero('amd-vi-address-zero', {events: ['IO_PAGE_FAULT']}),
   {
     // AMD logs carry no "translation is up" line to compare with: early faults may equally come from the driver's own bring-up.
     id: 'amd-vi-early-boot',
@@ -268,16 +272,7 @@ const WALK_ABORTS = ['F_STE_FETCH', 'F_CD_FETCH', 'F_WALK_EABT', 'F_VMS_FETCH']
 const fsr = (x: FaultFacts, bit: string) => x.g.event === 'context-fault' && flag(x, bit)
 
 export const SMMU_RULES: readonly FaultRule[] = [
-  {
-    id: 'smmu-removed-device',
-    category: 'stale-dma',
-    when: {requester: 'removed'},
-    explain: (x) => ({
-      summary: `${who(x)} was removed from its IOMMU group (line ${x.facts.removed.get(x.g.requester)}) while it was still doing DMA`,
-      causes: ['hot-unplug or unbind of a device whose driver did not stop it first'],
-      remediation: ['stop the device before removing or unbinding it'],
-    }),
-  },
+  removedDevice('smmu-removed-device'),
   {
     id: 'smmu-no-stream-entry',
     category: 'no-stream-entry',
@@ -324,16 +319,7 @@ export const SMMU_RULES: readonly FaultRule[] = [
       remediation: ['check the device\'s DMA mask and the SMMU\'s input size (dma-ranges)', 'update the driver'],
     }),
   },
-  {
-    id: 'smmu-address-zero',
-    category: 'address-zero',
-    when: {address: 'zero', also: (x) => x.g.event === 'F_TRANSLATION' || fsr(x, 'TF')},
-    explain: (x) => ({
-      summary: `${who(x)} ${did(x)} address 0: it used a descriptor or buffer pointer nobody programmed`,
-      causes: ['the device is active before its driver programmed it, or uses a register the driver never set', 'a driver handing the device a null DMA address'],
-      remediation: ['update the driver and the device firmware; report the fault to the driver maintainers'],
-    }),
-  },
+  addressZero('smmu-address-zero', {also: (x) => x.g.event === 'F_TRANSLATION' || fsr(x, 'TF')}),
   {
     id: 'smmu-early-boot',
     category: 'firmware-dma',

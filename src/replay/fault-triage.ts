@@ -95,7 +95,7 @@ export interface Seen {
   time?: LogTime
 }
 
-export interface FaultGroup {
+export interface FaultGroup extends FamilyFields {
   /** Which IOMMU reported it. */
   family: IommuFamily
   kind: 'dma' | 'interrupt'
@@ -134,7 +134,13 @@ export interface FaultGroup {
   event?: string
   /** AMD-Vi and SMMU: what the event (and its flags or status bits) means. */
   eventMeaning?: string
-  /** AMD-Vi: the protection domain; IO_PAGE_FAULT flags and their set names (PR RW PE …). */
+  trace?: FaultTrace
+  explanation: Explanation
+}
+
+/** What AMD-Vi and SMMU faults carry beyond a VT-d fault (copied from the first record into its group). */
+export interface FamilyFields {
+  /** AMD-Vi: the protection domain; IO_PAGE_FAULT flags (SMMU v1/v2: FSR) and the names of the bits set. */
   domain?: number
   flags?: number
   flagNames?: string[]
@@ -143,15 +149,14 @@ export interface FaultGroup {
   /** SMMU: the StreamID, and the SMMU that reported it. */
   streamId?: number
   unit?: string
-  trace?: FaultTrace
-  explanation: Explanation
 }
+const FAMILY_FIELDS = ['domain', 'flags', 'flagNames', 'driver', 'streamId', 'unit'] as const
 
 /**
  * A fault another IOMMU family printed (AMD-Vi, Arm SMMU), in the fields grouping reads — the
  * same ones a VT-d FaultRecord has — plus what that family adds.
  */
-export interface OtherFault {
+export interface OtherFault extends FamilyFields {
   type: 'other-fault'
   family: Exclude<IommuFamily, 'intel-vtd'>
   kind: 'dma' | 'interrupt'
@@ -169,12 +174,6 @@ export interface OtherFault {
   text: string
   event: string
   meaning: string
-  domain?: number
-  flags?: number
-  flagNames?: string[]
-  driver?: string
-  streamId?: number
-  unit?: string
 }
 
 type AnyFault = FaultRecord | OtherFault
@@ -715,12 +714,7 @@ export class FaultTriage {
 function copyFamilyFields(g: GroupState['group'], f: OtherFault): void {
   g.event = f.event
   g.eventMeaning = f.meaning
-  if (f.domain !== undefined) g.domain = f.domain
-  if (f.flags !== undefined) g.flags = f.flags
-  if (f.flagNames !== undefined) g.flagNames = f.flagNames
-  if (f.driver !== undefined) g.driver = f.driver
-  if (f.streamId !== undefined) g.streamId = f.streamId
-  if (f.unit !== undefined) g.unit = f.unit
+  for (const k of FAMILY_FIELDS) if (f[k] !== undefined) Object.assign(g, {[k]: f[k]})
 }
 
 /** Count a stamp into the group's timeline; halve the resolution when it would exceed the bucket cap. */
