@@ -12,7 +12,8 @@
  * Per 32 bytes: newline positions (bitmask + popcount), and the case-folded byte pairs
  * "ma" "mm" "md" "vt" (every keyword holds one: dMAr, reMAp, pci-dMA, ioMMu, sMMu, aMD-vi, VT-d).
  * Each pair hit is confirmed with a folded 4-byte compare ("dmar", "ommu", "smmu", "rema", "-dma",
- * "md-v", "vt-d", and for context lines "vmd " and "omma" of "command line"); the hit's line is
+ * "md-v", "vt-d", "doma" of 4.19-era AMD "IO_PAGE_FAULT domain=", and for context lines "vmd " and
+ * "omma" of "command line"); the hit's line is
  * written out (see ScanResult) and the scan goes on after it.
  * Folding makes this a superset of CANDIDATE (it also takes "Dmar", "\rdma"); the caller tests
  * each reported line with CANDIDATE itself, so the prefilter decides nothing on its own.
@@ -88,7 +89,7 @@ function scannerModule(): Uint8Array {
     ...get(m), ...ctz, ...set(bit),
     ...get(i), ...get(bit), ...add, ...i32(2), ...sub, ...set(q),
     ...get(q), ...load(1), ...fold, ...tee(w), ...word('dmar'), ...eq, ...get(w), ...word('ommu'), ...eq, ...or, ...get(w), ...word('smmu'), ...eq, ...or,
-    ...get(q), ...load(0), ...fold, ...tee(w), ...word('rema'), ...eq, ...or, ...get(w), ...word('-dma'), ...eq, ...or,
+    ...get(q), ...load(0), ...fold, ...tee(w), ...word('rema'), ...eq, ...or, ...get(w), ...word('-dma'), ...eq, ...or, ...get(w), ...word('doma'), ...eq, ...or,
     ...get(q), ...load(2), ...fold, ...tee(w), ...word('md-v'), ...eq, ...or, ...get(w), ...word('vt-d'), ...eq, ...or,
     // context lines without an IOMMU keyword: the vmd driver's ("vmd 0000:…"), the kernel command line
     ...get(q), ...load(1), ...fold, ...tee(w), ...word('vmd '), ...eq, ...or, ...get(w), ...word('omma'), ...eq, ...or,

@@ -56,6 +56,8 @@ function who(x: FaultFacts): string {
     return `${g.requester}${d === undefined ? '' : d === 'pci' ? ' (no driver bound)' : ` (${d})`}`
   }
   const sid = g.streamId === undefined ? '' : `StreamID ${hex(g.streamId)}`
+  const cb = / cb (\d+)$/.exec(g.requester)
+  if (cb !== null && sid === '') return `a master of context bank ${cb[1]} on SMMU ${g.unit ?? '?'} (the line gives no StreamID)`
   if (g.requester.includes(' sid ') || g.requester === g.unit) return `${sid || 'a master'} on SMMU ${g.unit ?? '?'}`
   return `${g.requester}${sid ? ` (${sid})` : ''}`
 }
@@ -95,9 +97,10 @@ const removedDevice = (id: string): FaultRule => ({
 const addressZero = (id: string, when: FaultRule['when']): FaultRule => ({
   id,
   category: 'address-zero',
+  certainty: 'cannot-tell',
   when: {...when, address: 'zero'},
   explain: (x) => ({
-    summary: `${who(x)} ${did(x)} address 0: it used a descriptor or buffer pointer nobody programmed`,
+    summary: `${who(x)} ${did(x)} address 0: it used a descriptor or buffer pointer nobody programmed; ${notTold(x)} which of these it is`,
     causes: ['the device is active before its driver programmed it (firmware left it running), or uses a register the driver never set', 'a driver or user-space driver handing the device a null DMA address'],
     remediation: ['update the driver and the device firmware; report the fault line to the driver maintainers'],
   }),
@@ -298,6 +301,17 @@ export const SMMU_RULES: readonly FaultRule[] = [
     }),
   },
   {
+    id: 'smmu-ats-forbidden',
+    category: 'invalid-request',
+    certainty: 'cannot-tell',
+    when: {events: ['F_TRANSL_FORBIDDEN', 'F_BAD_ATS_TREQ']},
+    explain: (x) => ({
+      summary: `${who(x)} sent an ATS translation request or an already-translated transaction its stream table entry does not allow (${x.g.event}); ${notTold(x)} why`,
+      causes: ['a device using ATS that the kernel did not enable ATS for (STE.EATS clear) or whose SMMU stream is in bypass', 'a firmware description (IORT root-complex ATS attribute, StreamID mapping) that does not match the hardware'],
+      remediation: ['compare the StreamID with the IORT mappings (`vtd-check iort`) and the root complex\'s ATS attribute; report it to the platform vendor', 'pci=noats stops the devices from using ATS'],
+    }),
+  },
+  {
     id: 'smmu-walk-abort',
     category: 'platform-error',
     certainty: 'cannot-tell',
@@ -323,10 +337,11 @@ export const SMMU_RULES: readonly FaultRule[] = [
   {
     id: 'smmu-early-boot',
     category: 'firmware-dma',
+    certainty: 'cannot-tell',
     when: {timing: 'early-boot', also: (x) => x.g.event === 'F_TRANSLATION' || fsr(x, 'TF')},
     explain: (x) => ({
-      summary: `${who(x)} did DMA ${x.g.first.time?.text ?? ''}s after boot, before its driver mapped anything: DMA the boot loader or firmware left running`,
-      causes: ['a display or other engine the boot loader left scanning out (the SMMU starts translating under it)', 'firmware DMA without a reserved-memory / RMR description'],
+      summary: `${who(x)} did DMA ${x.g.first.time?.text ?? ''}s after boot, while the kernel was still bringing devices up; ${notTold(x)} whether the boot loader, the firmware or the device's own driver started it`,
+      causes: ['a display or other engine the boot loader left running (the SMMU starts translating under it)', 'firmware DMA without a reserved-memory / RMR description', 'the device\'s driver starting it before its buffers were mapped'],
       remediation: ['describe the boot-time buffer to the kernel (IORT RMR, DT iommu-addresses / reserved-memory) or let the driver take over the device first', 'update the firmware'],
     }),
   },

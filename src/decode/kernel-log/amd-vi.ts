@@ -4,7 +4,8 @@
  * - "AMD-Vi: Event logged [IO_PAGE_FAULT device=01:00.0 domain=0x000b address=0x… flags=0x0020]"
  *   (2.6.3x – 4.x, and later kernels for a requester the IOMMU driver holds no device data for);
  * - "amdgpu 0000:03:00.0: AMD-Vi: Event logged [IO_PAGE_FAULT domain=… address=… flags=…]" (5.x+:
- *   the faulting device and its driver lead the line; "pci" there means no driver is bound);
+ *   the faulting device and its driver lead the line; "pci" there means no driver is bound), and
+ *   the same without "AMD-Vi:" (4.19 – 5.x printed it with dev_err, outside the driver's prefix);
  * - the IOMMU's own events "iommu ivhd0: AMD-Vi: Event logged [ILLEGAL_DEV_TABLE_ENTRY device=0000:…]"
  *   (6.x; 5.x prints the IOMMU's PCI function "pci 0000:00:00.2:" in front instead);
  * - the old split form: "AMD-Vi: Event logged [" and the event on the next line;
@@ -162,6 +163,13 @@ export const AMD_VI_SHAPES: Shape[] = [
     probe: 'AMD-Vi: Event logged [',
     re: new RegExp(String.raw`(?:(?:(\S+) )?(${BDF}|ivhd\d+): )?AMD-Vi: Event logged \[(\w+)` + FIELDS),
     build: (m, cx) => build(cx, m[3]!, {...(m[2] === undefined ? {} : {name: m[2]}), ...(m[1] === undefined ? {} : {owner: m[1]})}, [m[4], m[5], m[6], m[7], m[8]], false),
+  },
+  {
+    // 4.19 – 5.x printed the page fault with dev_err and no "AMD-Vi:" prefix: the device must lead the line.
+    name: 'amd-vi-event-unprefixed',
+    probe: ': Event logged [IO_PAGE_FAULT domain=',
+    re: new RegExp(String.raw`(?:(\S+) )?(${BDF}): Event logged \[(IO_PAGE_FAULT)` + FIELDS),
+    build: (m, cx) => build(cx, m[3]!, {name: m[2]!, ...(m[1] === undefined ? {} : {owner: m[1]})}, [m[4], m[5], m[6], m[7], m[8]], false),
   },
   {
     // The event follows on the next line, which may carry no keyword: the parser reads it as this line's continuation.

@@ -1,0 +1,94 @@
+/**
+ * AMD-Vi and Arm SMMU faults go through the same triage as DMAR faults: grouped per requester ×
+ * event × page, named by their IOMMU family in the JSON, explained by the family's rules (data in
+ * src/replay/fault-rules-families.ts). The lines follow the kernels' format strings
+ * (iommu_print_event, amd_iommu_report_page_fault, arm_smmu_dump_raw_event, the arm-smmu context
+ * fault handler); the real excerpts are scored in test/fault-cases.test.ts.
+ */
+import {describe, expect, it} from 'vitest'
+import {parseKernelLog} from '../src/decode/kernel-log/index.js'
+import {triageRecords} from '../src/replay/fault-triage.js'
+import {faultOutcomes, faultsToJson, renderFaultsTable} from '../src/report/faults.js'
+
+const report = (log: string) => {
+  const lines = log.split('\n')
+  return faultsToJson(triageRecords(parseKernelLog(log), lines.length), {origin: 'file', path: 't.log', lines: lines.length})
+}
+const amd = (driver: string, flags = '0x0000', address = '0xfc189000') => `[  310.5] ${driver} 0000:03:00.0: AMD-Vi: Event logged [IO_PAGE_FAULT domain=0x000b address=${address} flags=${flags}]`
+
+describe('AMD-Vi faults', () => {
+  it('the driver leading the line picks the rule: amdgpu, no driver ("pci"), vfio-pci', () => {
+    expect(report(amd('amdgpu')).faults[0]!.explanation).toMatchObject({rule: 'amd-vi-gpu-driver', category: 'gpu-driver', certainty: 'cannot-tell'})
+    expect(report(amd('amdgpu')).faults[0]!.explanation.remediation.join()).toMatch(/linux-firmware/)
+    expect(report(amd('pci')).faults[0]!.explanation).toMatchObject({rule: 'amd-vi-no-driver', category: 'firmware-dma'})
+    expect(report(amd('pci')).faults[0]!.explanation.summary).toMatch(/no driver bound/)
+    expect(report(amd('vfio-pci')).faults[0]!.explanation).toMatchObject({rule: 'amd-vi-vfio', category: 'guest-passthrough'})
+  })
+
+  it('flags decide: I is an interrupt fault, PR PE a permission problem, nothing set an unmapped address', () => {
+    const irq = report(amd('nvme', '0x0008')).faults[0]!
+    expect(irq).toMatchObject({kind: 'interrupt', flagNames: ['I']})
+    expect(irq.explanation.category).toBe('msi-not-remapped')
+    const perm = report(amd('nvme', '0x0050')).faults[0]!
+    expect(perm).toMatchObject({access: 'read', flagNames: ['PR', 'PE']})
+    expect(perm.explanation.rule).toBe('amd-vi-permission')
+    const np = report(amd('nvme')).faults[0]!
+    expect(np.access).toBeNull()
+    expect(np.explanation.rule).toBe('amd-vi-unmapped')
+  })
+
+  it('groups per page, like DMAR faults, and counts the family', () => {
+    const r = report([amd('nvme', '0x0000', '0xfc189000'), amd('nvme', '0x0000', '0xfc189800'), amd('nvme', '0x0000', '0xfc18a000')].join('\n'))
+    expect(r.faults.map((f) => [f.page, f.count])).toEqual([['0xfc189000', 2], ['0xfc18a000', 1]])
+    expect(r.summary).toMatchObject({faultRecords: 3, families: {'amd-vi': 3}, amdVi: 3})
+    expect(faultOutcomes(r)).toEqual(['fail'])
+  })
+
+  it('IOMMU events and IVRS firmware bugs: Completion-Wait is an IOMMU hang, the firmware bug a context line', () => {
+    const r = report(['[ 0.5] AMD-Vi: [Firmware Bug]: : IOAPIC[4] not in IVRS table', '[ 0.5] AMD-Vi: Disabling interrupt remapping', '[ 90.0] AMD-Vi: Completion-Wait loop timed out'].join('\n'))
+    expect(r.faults).toHaveLength(0)
+    expect(r.events[0]).toMatchObject({type: 'amd-vi', event: 'COMPLETION_WAIT_TIMEOUT'})
+    expect(r.events[0]!.explanation.category).toBe('iommu-hang')
+    expect(r.context.map((c) => c.event)).toEqual(['amd-vi-ir-disabled', 'amd-vi-firmware-bug'])
+    expect(r.context[1]!.explanation!.remediation.join()).toMatch(/ivrs_ioapic/)
+    expect(faultOutcomes(r)).toEqual(['fail'])
+    // the firmware bug alone leads when nothing faulted
+    expect(report('[ 0.5] [Firmware Bug]: AMD-Vi: No southbridge IOAPIC found').leading.category).toBe('firmware-table')
+  })
+
+  it('the 4.19-era line without "AMD-Vi:" passes the byte prefilter and parses', () => {
+    const r = report('rtl88x2ce 0000:01:00.0: Event logged [IO_PAGE_FAULT domain=0x0000 address=0x00000000ff2db000 flags=0x0000]')
+    expect(r.faults[0]).toMatchObject({family: 'amd-vi', requester: '0000:01:00.0', driver: 'rtl88x2ce', address: '0xff2db000'})
+    // another driver's "Event logged [" is no AMD-Vi fault
+    expect(report('foo 0000:01:00.0: Event logged [SOMETHING_ELSE domain=0x1]').faults).toHaveLength(0)
+  })
+})
+
+describe('Arm SMMU faults', () => {
+  const v3 = (id: string, d0: string, d1 = '0x0000000000000000', d2 = '0x0000000000000000') =>
+    [`[ 12.0] arm-smmu-v3 arm-smmu-v3.0.auto: event ${id} received:`, ...[d0, d1, d2, '0x0000000000000000'].map((d) => `[ 12.0] arm-smmu-v3 arm-smmu-v3.0.auto: \t${d}`)].join('\n')
+
+  it('SMMUv3 F_TRANSLATION: family, StreamID and unit in the JSON; an unmapped IOVA', () => {
+    const r = report(v3('0x10', '0x0000000800000010', '0x0000000000000000', '0x00000000ffff1000'))
+    expect(r.faults[0]).toMatchObject({family: 'arm-smmu-v3', requester: 'arm-smmu-v3.0.auto sid 0x8', streamId: '0x8', unit: 'arm-smmu-v3.0.auto', event: 'F_TRANSLATION', access: 'write', address: '0xffff1000', reason: null})
+    expect(r.faults[0]!.explanation).toMatchObject({rule: 'smmu-unmapped', category: 'unmapped-dma'})
+    expect(renderFaultsTable(r)).toMatch(/SMMUv3 F_TRANSLATION/)
+  })
+
+  it('C_BAD_STREAMID and "Blocked unknown Stream ID": a master without a stream table entry (IORT/DT mapping)', () => {
+    for (const log of [v3('0x02', '0x0000001000000002'), '[ 3.0] arm-smmu 5040000.iommu: Blocked unknown Stream ID 0x2a; boot with "arm-smmu.disable_bypass=0" to allow, but this is unsafe']) {
+      const e = report(log).faults[0]!.explanation
+      expect(e).toMatchObject({rule: 'smmu-no-stream-entry', category: 'no-stream-entry'})
+      expect(e.causes.join()).toMatch(/IORT/)
+    }
+  })
+
+  it('a v1/v2 permission fault names the wrong direction; the client the 6.15+ line names becomes the requester', () => {
+    const pf = report('[ 30.0] arm-smmu 15000000.iommu: Unhandled context fault: fsr=0x408, iova=0x00001000, fsynr=0x10, cbfrsynra=0x21, cb=2').faults[0]!
+    expect(pf).toMatchObject({family: 'arm-smmu', streamId: '0x21', flags: '0x408', flagNames: ['PF'], access: 'write'})
+    expect(pf.explanation.rule).toBe('smmu-permission')
+    const named = report(v3('0x10', '0x0000000800000010') + '\n[ 12.0] arm-smmu-v3 arm-smmu-v3.0.auto: event: F_TRANSLATION client: 0000:00:01.0 sid: 0x8 ssid: 0 iova: 0 ipa: 0').faults[0]!
+    expect(named.requester).toBe('0000:00:01.0')
+    expect(named.explanation.category).toBe('address-zero')
+  })
+})
