@@ -5,7 +5,7 @@ import {LogParser} from '../src/decode/kernel-log/index.js'
 import {hostUptime, streamKernelLog} from '../src/host/log-stream.js'
 import {triageContextOf} from '../src/replay/fault-context.js'
 import {FaultTriage, parseSince, type TriageContext} from '../src/replay/fault-triage.js'
-import {faultOutcomes, faultsToJson, renderFaultsTable, renderLiveFault, type FaultsJson} from '../src/report/faults.js'
+import {faultOutcomes, faultsToJson, renderFaultsTable, renderLiveRecord, type FaultsJson} from '../src/report/faults.js'
 
 export default class Faults extends BaseCommand {
   static override summary = 'Parse, group and explain IOMMU faults (Intel DMAR and interrupt remapping, AMD-Vi, Arm SMMU) from the kernel log'
@@ -60,7 +60,8 @@ Exit codes: 0 no faults · 1 faults, invalidation errors, RMRR refusals or AMD-V
     const outcome = await streamKernelLog(fs, {...(args.file === undefined ? {} : {file: args.file}), follow: flags.follow, signal: abort.signal}, {
       block: (text, bytes) => parser.pushText(text, (record) => {
         triage.add(record)
-        if (live && record.type === 'fault') this.print(renderLiveFault(record) + '\n')
+        const line = live ? renderLiveRecord(record) : undefined
+        if (line !== undefined) this.print(line + '\n')
       }, bytes),
     })
     for (const record of parser.end()) triage.add(record)

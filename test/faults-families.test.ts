@@ -8,7 +8,10 @@
 import {describe, expect, it} from 'vitest'
 import {parseKernelLog} from '../src/decode/kernel-log/index.js'
 import {triageRecords} from '../src/replay/fault-triage.js'
-import {faultOutcomes, faultsToJson, renderFaultsTable} from '../src/report/faults.js'
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+import {faultOutcomes, faultsToJson, renderFaultsTable, renderLiveRecord} from '../src/report/faults.js'
+import {realData} from './support/paths.js'
 
 const report = (log: string) => {
   const lines = log.split('\n')
@@ -54,6 +57,22 @@ describe('AMD-Vi faults', () => {
     expect(faultOutcomes(r)).toEqual(['fail'])
     // the firmware bug alone leads when nothing faulted
     expect(report('[ 0.5] [Firmware Bug]: AMD-Vi: No southbridge IOAPIC found').leading.category).toBe('firmware-table')
+  })
+
+  it('amd_iommu_report_page_fault\'s suppressed count goes to the next printed fault, as dmar_fault\'s does', () => {
+    const r = report(readFileSync(path.join(realData, 'dmesg', 'pop-nvme-amdvi-k5.x-1.log'), 'utf8'))
+    expect(r.summary.suppressed).toBe(96)
+    expect(r.faults.find((f) => f.firstSeen.line === 2)?.suppressedNearby).toBe(96)
+    expect(r.events.filter((e) => e.type === 'amd-vi')).toEqual([])
+    expect(renderFaultsTable(r)).toMatch(/96 more lost to the kernel's rate limit/)
+  })
+
+  it('--follow prints AMD-Vi and SMMU faults as they arrive', () => {
+    const [rec] = parseKernelLog(amd('amdgpu', '0x0070', '0x1000'))
+    expect(renderLiveRecord(rec!)).toBe('310.5 0000:03:00.0 AMD-Vi IO_PAGE_FAULT [PR RW PE] 0x1000 — write to a mapped page without write permission')
+    const [smmu] = parseKernelLog('[ 30.0] arm-smmu 15000000.iommu: Unhandled context fault: fsr=0x402, iova=0x00001000, fsynr=0x0, cbfrsynra=0x21, cb=2')
+    expect(renderLiveRecord(smmu!)).toMatch(/^30\.0 15000000\.iommu sid 0x21 SMMU context-fault read 0x1000 — translation fault/)
+    expect(renderLiveRecord(parseKernelLog('[ 1.0] pci 0000:00:02.0: Adding to iommu group 3')[0]!)).toBeUndefined()
   })
 
   it('the 4.19-era line without "AMD-Vi:" passes the byte prefilter and parses', () => {

@@ -196,7 +196,7 @@ export interface TriageSummary {
   faultRecords: number
   dmaFaults: number
   interruptFaults: number
-  /** Sum of "dmar_fault: N callbacks suppressed". */
+  /** Sum of "dmar_fault: N callbacks suppressed" and "amd_iommu_report_page_fault: N callbacks suppressed". */
   suppressed: number
   /** Status lines with PFO set: fault records were lost. */
   overflows: number
@@ -475,7 +475,8 @@ export class FaultTriage {
         if (r.pageRequestOverflow) this.summary.pageRequestOverflows++
         return
       case 'suppressed':
-        if (r.source === 'dmar_fault') {
+        // amd_iommu_report_page_fault's ratelimit hides page faults the same way dmar_fault's does.
+        if (r.source === 'dmar_fault' || r.source === 'amd_iommu_report_page_fault') {
           this.summary.suppressed += r.count
           this.pendingSuppressed += r.count
         } else if (r.source.startsWith('amd_iommu')) this.addEvent(r, 'amd-vi', `${r.source} suppressed`, undefined, r.count)

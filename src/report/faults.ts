@@ -6,7 +6,8 @@
 import Table from 'cli-table3'
 import type {Evidence, Outcome} from '../checks/outcome.js'
 import {formatReasonCode} from '../decode/fault-reasons.js'
-import type {LogTime} from '../decode/kernel-log/index.js'
+import {amdViFlagNames} from '../decode/kernel-log/amd-vi.js'
+import type {LogRecord, LogTime} from '../decode/kernel-log/index.js'
 import {leadingExplanation, MAX_EVENT_GROUPS, MAX_FOLDED_GROUPS, MAX_GROUPS, type ContextGroup, type EventGroup, type FaultGroup, type FaultTrace, type LeadingExplanation, type Seen, type TriageResult} from '../replay/fault-triage.js'
 
 export const FAULTS_SCHEMA_VERSION = 1
@@ -245,7 +246,7 @@ export function renderFaultsTable(report: FaultsJson, options: RenderFaultsOptio
         ? `No fault could be parsed in ${report.source.path} (${report.source.lines} lines read), but ${unparsedLines} fault-like line(s) were not understood — shown below.`
         : `No IOMMU faults (DMAR, interrupt remapping, AMD-Vi, SMMU) in ${report.source.path} (${report.source.lines} lines read).`
       : `${s.faultRecords} fault line(s) in ${report.faults.length} group(s)` +
-        `${s.suppressed > 0 ? `, ${s.suppressed} more lost to the kernel's rate limit ("dmar_fault: … callbacks suppressed": the kernel did not print them)` : ''}` +
+        `${s.suppressed > 0 ? `, ${s.suppressed} more lost to the kernel's rate limit ("dmar_fault: / amd_iommu_report_page_fault: … callbacks suppressed": the kernel did not print them)` : ''}` +
         `${unparsedLines > 0 ? `, ${unparsedLines} fault-like line(s) not understood` : ''}` +
         `${s.storms > 0 ? `, ${s.storms} storm(s)` : ''} — ${report.source.path}, ${report.source.lines} lines.` +
         `${familiesText(s.families)}` +
@@ -347,6 +348,20 @@ function sameExplanation(a: FaultJson, b: FaultJson): boolean {
   const strip = (text: string) => text.replace(/0x[0-9a-f]+/g, '')
   return a.requester === b.requester && a.reason === b.reason && a.event === b.event && a.explanation.rule === b.explanation.rule
     && strip(a.explanation.summary) === strip(b.explanation.summary)
+}
+
+/** --follow: one line per fault record of any family as it arrives; undefined for other records. */
+export function renderLiveRecord(r: LogRecord): string | undefined {
+  if (r.type === 'fault') return renderLiveFault(r)
+  if (r.type === 'amd-vi') {
+    const flags = r.flagBits === undefined ? '' : ` [${amdViFlagNames(r.flagBits).join(' ')}]`
+    return `${r.time?.text ?? ''} ${r.device ?? ''} AMD-Vi ${r.event}${flags}${r.address === undefined ? '' : ` ${hex(r.address)}`} — ${r.meaning}`.replace(/^ +/, '').replace(/  +/g, ' ')
+  }
+  if (r.type === 'smmu') {
+    const who = r.client ?? `${r.unit}${r.streamId === undefined ? '' : ` sid ${hex(r.streamId)}`}`
+    return `${r.time?.text ?? ''} ${who} ${r.family === 'arm-smmu-v3' ? 'SMMUv3' : 'SMMU'} ${r.event}${r.access === undefined ? '' : ` ${r.access}`}${r.address === undefined ? '' : ` ${hex(r.address)}`} — ${r.meaning}`.replace(/^ +/, '')
+  }
+  return undefined
 }
 
 /** One line per fault as it arrives (--follow). */
