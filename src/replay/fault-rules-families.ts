@@ -3,7 +3,8 @@
  * (fault-rules.ts: the same conditions, facts and first-match order): AMD-Vi event-log faults and
  * Arm SMMU (v3 events, v1/v2 context faults). Each rule is a cause class that real bug threads
  * established (test/fixtures/fault-cases, the family: line); where the log only narrows the
- * candidates the rule says "cannot tell" and lists them.
+ * candidates the rule says "cannot tell" and lists them. No rule advises iommu=pt, amd_iommu=off or
+ * iommu.passthrough=1: none of the corpus threads established turning translation off as the fix.
  */
 import type {Evidence} from '../checks/outcome.js'
 import type {EventGroup, Explanation} from './fault-triage.js'
@@ -159,7 +160,7 @@ export const AMD_VI_RULES: readonly FaultRule[] = [
         'an amdgpu driver bug mapping or unmapping buffers (display, GART, KFD/ROCm) — fixed in newer kernels',
         'GPU firmware (linux-firmware amdgpu blobs) older than the driver expects',
       ],
-      remediation: ['update the kernel and linux-firmware; report it on gitlab.freedesktop.org/drm/amd with the full dmesg', 'look for amdgpu errors (ring timeout, GPU reset) just before the faults: they are the cause, the IOMMU fault the symptom', 'iommu=pt leaves the GPU untranslated (AMD\'s ROCm documentation recommends it); it removes DMA protection for every device'],
+      remediation: ['update the kernel and linux-firmware; report it on gitlab.freedesktop.org/drm/amd with the full dmesg', 'look for amdgpu errors (ring timeout, GPU reset) just before the faults: they are the cause, the IOMMU fault the symptom'],
     }),
   },
   addressZero('amd-vi-address-zero', {events: ['IO_PAGE_FAULT']}),
@@ -196,7 +197,7 @@ export const AMD_VI_RULES: readonly FaultRule[] = [
     explain: (x) => ({
       summary: `${who(x)} ${did(x)} ${at(x)}, which is not mapped for it${flag(x, 'PR') ? '' : ' (not present)'}; ${notTold(x)} which of these it is`,
       causes: UNMAPPED_CANDIDATES,
-      remediation: [...UNMAPPED_REMEDIATION, 'iommu=pt hides the symptom on trusted hardware but removes DMA protection'],
+      remediation: UNMAPPED_REMEDIATION,
     }),
   },
   {
@@ -364,7 +365,7 @@ export const SMMU_RULES: readonly FaultRule[] = [
     explain: (x) => ({
       summary: `${who(x)} ${did(x)} ${at(x)}, an IOVA with no translation; ${notTold(x)} which of these it is`,
       causes: UNMAPPED_CANDIDATES,
-      remediation: [...UNMAPPED_REMEDIATION, 'iommu.passthrough=1 hides the symptom on trusted hardware but removes DMA protection'],
+      remediation: UNMAPPED_REMEDIATION,
     }),
   },
   {
