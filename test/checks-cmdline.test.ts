@@ -72,6 +72,23 @@ describe('effects, in command-line order', () => {
     expect(params.acsOverride).toEqual(['downstream', 'multifunction'])
     expect(params.pciNoats).toBe(true)
   })
+
+  // drivers/pci/pci.c pci_setup(): the value of pci= is split on commas and each option is matched
+  // with strncmp(str, "disable_acs_redir=", 18) / strncmp(str, "config_acs=", 11); there is no
+  // __setup("disable_acs_redir=") or early_param of that name, so a top-level one is not the kernel's.
+  it('disable_acs_redir= and config_acs= count only as pci= options (pci_setup), not as top-level parameters', () => {
+    const inPci = parseKernelParameters('root=/dev/sda1 pci=noaer,disable_acs_redir=0000:00:1c.0;pci:8086:1234,config_acs=xx110x1@0000:00:1d.0 quiet')
+    expect(inPci.disableAcsRedir).toBe('0000:00:1c.0;pci:8086:1234')
+    expect(inPci.configAcs).toBe('xx110x1@0000:00:1d.0')
+    expect(inPci.pciNoats).toBe(false)
+    expect(describeEffects(inPci).join('\n')).toMatch(/pci=disable_acs_redir=0000:00:1c\.0;pci:8086:1234: ACS redirect \(RR, CR, EC\) cleared/)
+    const topLevel = parseKernelParameters('disable_acs_redir=0000:00:1c.0 config_acs=xx110x1@0000:00:1d.0')
+    expect(topLevel.disableAcsRedir).toBeUndefined()
+    expect(topLevel.configAcs).toBeUndefined()
+    expect(describeEffects(topLevel).join('\n')).not.toMatch(/acs/i)
+    // Several pci= words: each is handled in order, the last value of an option wins (the kernel keeps one pointer).
+    expect(parseKernelParameters('pci=disable_acs_redir=00:01.0 pci=noats,disable_acs_redir=00:02.0').disableAcsRedir).toBe('00:02.0')
+  })
 })
 
 describe('ineffective parameters (cnspec#3835)', () => {

@@ -48,6 +48,11 @@ export interface KernelParameters {
   acsOverride?: string[]
   allowUnsafeInterrupts?: boolean
   vfioPciIds: VfioPciId[]
+  /**
+   * `pci=disable_acs_redir=…` / `pci=config_acs=…` values. The kernel knows them only as options of
+   * `pci=` (drivers/pci/pci.c pci_setup() splits the value on commas and matches each option); a
+   * top-level `disable_acs_redir=` is an unknown parameter that the kernel passes to init.
+   */
   disableAcsRedir?: string
   configAcs?: string
   pciNoats: boolean
@@ -167,10 +172,13 @@ const HANDLERS: Record<string, Handler> = {
   pcie_acs_override: (s, value) => (s.acsOverride = (value ?? '').split(',').filter(Boolean)),
   'vfio_iommu_type1.allow_unsafe_interrupts': (s, value) => (s.allowUnsafeInterrupts = flag(value) ?? s.allowUnsafeInterrupts),
   'vfio_pci.ids': (s, value) => s.vfioPciIds.push(...parseVfioIds(value ?? '')),
-  disable_acs_redir: (s, value) => (s.disableAcsRedir = value ?? ''),
-  config_acs: (s, value) => (s.configAcs = value ?? ''),
+  // pci_setup(): options separated by commas, each matched on its own; the last occurrence wins.
   pci: (s, value) => {
-    if ((value ?? '').split(',').includes('noats')) s.pciNoats = true
+    for (const option of (value ?? '').split(',')) {
+      if (option === 'noats') s.pciNoats = true
+      else if (option.startsWith('disable_acs_redir=')) s.disableAcsRedir = option.slice('disable_acs_redir='.length)
+      else if (option.startsWith('config_acs=')) s.configAcs = option.slice('config_acs='.length)
+    }
   },
   amd_iommu: (s, value) => {
     s.amdIommu = value ?? ''
@@ -268,6 +276,9 @@ export function describeEffects(params: KernelParameters): string[] {
   for (const override of params.ivrsOverrides) lines.push(`${override}: corrects the firmware's IVRS table (an IOAPIC, HPET or ACPI device the firmware left out or misnumbered)`)
   if (params.smmuDisableBypass)
     lines.push(`${params.smmuDisableBypass.via}: ${params.smmuDisableBypass.value ? 'streams without a domain abort (the default)' : 'streams without a domain bypass the SMMU: their DMA is not translated'}`)
+  if (params.disableAcsRedir !== undefined)
+    lines.push(`pci=disable_acs_redir=${params.disableAcsRedir}: ACS redirect (RR, CR, EC) cleared on the named devices, even with the IOMMU off — devices below them share a group`)
+  if (params.configAcs !== undefined) lines.push(`pci=config_acs=${params.configAcs}: ACS Control set as written on the named devices (from 6.11), which can merge or split groups`)
   return lines
 }
 

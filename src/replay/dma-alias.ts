@@ -65,6 +65,15 @@ export const DMA_ALIAS_SPANS = {
     unmerged: true,
     evidence: 'quirk_aspeed_pci_bridge_no_aliases / PCI_DEV_FLAGS_PCI_BRIDGE_NO_ALIASES: posted for 7.0, not in 6.18; up to 6.18 devices behind an AST1150 share its alias',
   },
+  /**
+   * drivers/iommu/amd/iommu.c setup_aliases(): the IVRS alias becomes a PCI DMA alias whenever it
+   * differs from the device and is on its bus. Before, get_alias() added it only when the device
+   * had no PCI alias of its own (pci_for_each_dma_alias() ended at the device itself).
+   */
+  ivrsAliasAlways: {
+    since: [5, 5],
+    evidence: '3332364e4ebc "iommu/amd: Support multiple PCI DMA aliases in device table" (Logan Gunthorpe), IOMMU pull for 5.5; AUTOSEL backport to 5.4 stable',
+  },
 } as const satisfies Record<string, KernelSpan>
 
 /**
@@ -178,12 +187,15 @@ export function dmaAliasesOf(topology: PciTopology, bdf: string, options: AliasO
   }
   const ivrs = ivrsAliasFor(dev, options.ivrsAliases)
   if (ivrs !== undefined) {
-    // amd_iommu get_alias(): an IVRS alias PCI does not imply, on the device's own bus, becomes a
-    // PCI DMA alias ("Added PCI DMA alias %02x.%d"), which the generic grouping then honours.
+    // drivers/iommu/amd/iommu.c: an IVRS alias on the device's own bus becomes a PCI DMA alias
+    // (pci_add_dma_alias), which the generic grouping then honours. From 5.5 setup_aliases() adds it
+    // whenever it differs from the device; before, get_alias() added it only when PCI gave the
+    // device no alias of its own (pci_for_each_dma_alias() ended at the device) and it differed from that.
     const own = (dev.bus << 8) | devfnOf(dev.device, dev.function)
     const last = out[out.length - 1]
     const pciAlias = last === undefined ? own : (last.bus << 8) | last.devfn
-    if (ivrs !== pciAlias && pciAlias === own && ivrs >> 8 === dev.bus) add(dev.bus, ivrs & 0xff, 'ivrs-alias', dev.bdf)
+    const always = inKernel(DMA_ALIAS_SPANS.ivrsAliasAlways, options.kernelVersion)
+    if (ivrs !== own && ivrs >> 8 === dev.bus && (always || (ivrs !== pciAlias && pciAlias === own))) add(dev.bus, ivrs & 0xff, 'ivrs-alias', dev.bdf)
   }
   return out
 }

@@ -36,7 +36,11 @@ export interface GroupingOptions {
   acsOverride?: AcsOverride
   /** ACPI IVRS present (AMD IOMMU); undefined = inferred from an AMD IOMMU function (class 0806). */
   acpiIvrs?: boolean
-  /** The IVRS table's alias entries, when the table was read: they add DMA aliases as amd_iommu's get_alias() does. */
+  /**
+   * The IVRS table's alias entries, when the table was read: the AMD driver adds a same-bus one as a
+   * PCI DMA alias before the device is grouped (setup_aliases() from 5.5, get_alias() before).
+   * Absent on an AMD host, groups that such entries would merge are unknown to us.
+   */
   ivrsAliases?: readonly IvrsAliasRange[]
   /**
    * What-if: the one rule this tool takes from the UNMERGED 2025 pcie_switch_groups series (posted to
@@ -422,7 +426,7 @@ function acsPathFailure(ctx: Context, start: PciFunction): {dev: PciFunction; ju
   return undefined
 }
 
-/** Explicit same-bus DMA aliases (devfns) added by quirks: the kernel's `pdev->dma_alias_mask`. */
+/** Explicit same-bus DMA aliases (devfns) added by quirks or the IVRS: the kernel's `pdev->dma_alias_mask`. */
 export function dmaAliasDevfns(topology: PciTopology, dev: PciFunction, options: AliasOptions = {}): number[] {
   return dmaAliasesOf(topology, dev.bdf, options)
     .filter((a) => a.reason.startsWith('quirk-') || a.reason === 'ivrs-alias')
@@ -697,7 +701,10 @@ export function replayGrouping(topology: PciTopology, options: GroupingOptions =
   if (ctx.version && ctx.acsParams?.configAcs.length && !versionAtLeast(ctx.version, [6, 11])) assumptions.push('pci=config_acs= is ignored: the parameter exists from 6.11')
   for (const error of options.cmdline ? parseAcsKernelParams(options.cmdline).errors : []) assumptions.push(`kernel parameter not applied: ${error}`)
   if (options.ivrsAliases !== undefined)
-    assumptions.push(`AMD IOMMU: the firmware's IVRS table read; its ${options.ivrsAliases.length} alias range(s) applied as the kernel's get_alias() applies them (a same-bus alias PCI does not imply becomes a DMA alias)`)
+    assumptions.push(
+      `AMD IOMMU: the firmware's IVRS table read; its ${options.ivrsAliases.length} alias range(s) applied as the kernel applies them ` +
+        `(a same-bus alias becomes a PCI DMA alias: setup_aliases() from 5.5 whenever it differs from the device, get_alias() before only where PCI implies no alias)`,
+    )
   else if (ctx.acpiIvrs && options.acpiIvrs === undefined) {
     assumptions.push('AMD IOMMU present: pci_quirk_amd_sb_acs and any IVRS alias entries depend on the firmware\'s IVRS table, which this input does not include')
   }

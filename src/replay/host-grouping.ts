@@ -1,7 +1,7 @@
 /**
  * The grouping replay of the host itself — its kernel version's rules and its boot's ACS
- * parameters (pci=disable_acs_redir=, pci=config_acs=, pcie_acs_override=) — derived from the
- * model once per run, so every reader explains the kernel's groups with the same replay.
+ * parameters (pci=disable_acs_redir=, pci=config_acs=, pcie_acs_override=) and its firmware's IVRS
+ * alias entries — derived from the model once per run, so every reader explains the kernel's groups with the same replay.
  */
 import type {HostModel} from '../model/host.js'
 import {replayGrouping, type GroupingOptions, type GroupingPrediction} from './grouping.js'
