@@ -50,21 +50,37 @@ describe('ACS quirks that answer "not isolated" (drivers/pci/quirks.c)', () => {
     expect(p.groups[p.groupOf.get('0000:01:00.1') ?? -1]?.reasons.join('\n')).toMatch(/not isolated per the kernel quirk pci_quirk_wangxun_nic_acs/)
     expect(same(replayGrouping(wangxun(0x1001)), '0000:01:00.0', '0000:01:00.1')).toBe(false)
   })
-  it('the AML ids (FF5xxx, 0x5010) are isolated from 6.13 (899c8a18bef5), not in 6.12; the quirk itself is absent before 6.1', () => {
+  it('the AML ids (FF5xxx, 0x5010) are isolated from 6.13 (899c8a18bef5), not in 6.12; the quirk itself entered in 6.3 ("PCI: Add ACS quirk for Wangxun NICs", Feb 2023), absent in 6.2', () => {
     expect(same(replayGrouping(wangxun(0x5010), {kernelVersion: '6.12'}), '0000:01:00.0', '0000:01:00.1')).toBe(true)
     expect(same(replayGrouping(wangxun(0x5010), {kernelVersion: '6.13'}), '0000:01:00.0', '0000:01:00.1')).toBe(false)
-    // 6.0: no Wangxun row, so the functions' own ACS (full) isolates them.
-    expect(same(replayGrouping(wangxun(0x7777), {kernelVersion: '6.0'}), '0000:01:00.0', '0000:01:00.1')).toBe(false)
+    // Up to 6.2: no Wangxun row, so the functions' own ACS (full) isolates them; 6.3 has the quirk.
+    expect(same(replayGrouping(wangxun(0x7777), {kernelVersion: '6.1'}), '0000:01:00.0', '0000:01:00.1')).toBe(false)
+    expect(same(replayGrouping(wangxun(0x7777), {kernelVersion: '6.2'}), '0000:01:00.0', '0000:01:00.1')).toBe(false)
+    expect(same(replayGrouping(wangxun(0x7777), {kernelVersion: '6.3'}), '0000:01:00.0', '0000:01:00.1')).toBe(true)
+    expect(ACS_QUIRKS.find((r) => r.kernelName === 'pci_quirk_wangxun_nic_acs')?.span.since).toEqual([6, 3])
+  })
+  it('pci_quirk_rciep_acs() (3247bd10a450, 5.1): multifunction Intel RCiEPs without ACS are isolated from 5.1, one group in 5.0', () => {
+    // pci_quirk_rciep_acs(): PCI_EXP_TYPE_RC_END only; reports the requested flags enabled.
+    const t = () =>
+      topology([
+        fn({bdf: '0000:00:14.0', multifunction: true, pcieType: PCIE_TYPE.rcEndpoint, vendorId: 0x8086, deviceId: 0x1234}),
+        fn({bdf: '0000:00:14.2', multifunction: true, pcieType: PCIE_TYPE.rcEndpoint, vendorId: 0x8086, deviceId: 0x1235}),
+      ])
+    expect(same(replayGrouping(t(), {kernelVersion: '5.0'}), '0000:00:14.0', '0000:00:14.2')).toBe(true)
+    expect(same(replayGrouping(t(), {kernelVersion: '5.1'}), '0000:00:14.0', '0000:00:14.2')).toBe(false)
+    expect(same(replayGrouping(t()), '0000:00:14.0', '0000:00:14.2')).toBe(false)
   })
   it('every quirk row carries its kernel span, and the recorded introducing releases are versions', () => {
     for (const row of ACS_QUIRKS) expect(row.span.evidence, row.kernelName).toBeTruthy()
     const dated = ACS_QUIRKS.filter((r) => r.span.since)
     expect(dated.map((r) => r.kernelName)).toEqual(expect.arrayContaining(['pci_quirk_zhaoxin_pcie_ports_acs', 'pci_quirk_wangxun_nic_acs', 'pci_quirk_rciep_acs']))
+    // Every dated row names the commit or patch subject its release was read from.
+    for (const row of dated) expect(row.span.evidence, row.kernelName).toMatch(/"PCI: Add ACS quirk for /)
   })
 })
 
 describe('DMA aliases (drivers/pci/quirks.c, drivers/pci/search.c pci_for_each_dma_alias)', () => {
-  it('PLX NTB 10b5:87b0: quirk_plx_ntb_dma_alias() aliases all 256 devfns, so get_pci_alias_group() pulls its bus peers into its group (from 5.6)', () => {
+  it('PLX NTB 10b5:87b0/87b1: quirk_plx_ntb_dma_alias() aliases all 256 devfns, so get_pci_alias_group() pulls its bus peers into its group (from 5.6)', () => {
     const t = topology([
       port('0000:00:03.0', 0x04, {acs: ACS_FULL}),
       fn({bdf: '0000:04:00.0', vendorId: 0x10b5, deviceId: 0x87b0, classCode: 0x068000}),
@@ -80,6 +96,10 @@ describe('DMA aliases (drivers/pci/quirks.c, drivers/pci/search.c pci_for_each_d
     const old = replayGrouping(t, {kernelVersion: '5.5'})
     expect(same(old, '0000:04:00.0', '0000:04:02.0')).toBe(false)
     expect(DMA_ALIAS_SPANS.plxNtb.since).toEqual([5, 6])
+    // The same DECLARE_PCI_FIXUP_HEADER covers 87b1.
+    t.devices.get('0000:04:00.0')!.deviceId = 0x87b1
+    expect(same(replayGrouping(t), '0000:04:00.0', '0000:04:02.0')).toBe(true)
+    expect(same(replayGrouping(t, {kernelVersion: '5.5'}), '0000:04:00.0', '0000:04:02.0')).toBe(false)
   })
   it('Switchtec NTB (11f8:8531, class 0680): aliases come from MMIO tables, so its group is flagged as not predictable offline', () => {
     const t = topology([port('0000:00:03.0', 0x04, {acs: ACS_FULL}), fn({bdf: '0000:04:00.1', vendorId: 0x11f8, deviceId: 0x8531, classCode: 0x068000})])
@@ -119,8 +139,9 @@ describe('DMA aliases (drivers/pci/quirks.c, drivers/pci/search.c pci_for_each_d
     const onRoot = topology([fn({bdf: '0000:00:1e.0', ...asm, secondaryBus: 5, subordinateBus: 5}), fn({bdf: '0000:05:03.0', pcieType: undefined})])
     expect(dmaAliasesOf(onRoot, '0000:05:03.0').map((a) => a.reason)).toEqual(['self', 'pci-bridge'])
   })
-  it('ASPEED AST1150 PCI_DEV_FLAGS_PCI_BRIDGE_NO_ALIASES is posted for 7.0 and in no release: up to 6.18 its devices share its alias', () => {
-    expect(DMA_ALIAS_SPANS.bridgeNoAlias).toMatchObject({since: [7, 0], unmerged: true})
+  it('ASPEED AST1150 PCI_DEV_FLAGS_PCI_BRIDGE_NO_ALIAS (550a190494a0, 7.0): up to 6.19 its devices share its alias (pci_for_each_dma_alias)', () => {
+    expect(DMA_ALIAS_SPANS.bridgeNoAlias).toMatchObject({since: [7, 0]})
+    expect(DMA_ALIAS_SPANS.bridgeNoAlias.evidence).toMatch(/550a190494a0/)
     const t = topology([
       port('0000:00:1c.0', 0x01, {acs: ACS_FULL}),
       fn({bdf: '0000:01:00.0', headerType: 1, classCode: 0x060400, pcieType: PCIE_TYPE.pcieToPciBridge, secondaryBus: 2, subordinateBus: 2, vendorId: 0x1a03, deviceId: 0x1150}),
@@ -128,6 +149,7 @@ describe('DMA aliases (drivers/pci/quirks.c, drivers/pci/search.c pci_for_each_d
     ])
     expect(dmaAliasesOf(t, '0000:02:01.0', {kernelVersion: [6, 18]}).map((a) => [a.bdf, a.reason])).toEqual([['0000:02:01.0', 'self'], ['0000:02:00.0', 'pcie-to-pci-bridge']])
     expect(dmaAliasesOf(t, '0000:02:01.0').map((a) => a.reason)).toEqual(['self', 'pcie-to-pci-bridge'])
+    expect(dmaAliasesOf(t, '0000:02:01.0', {kernelVersion: [6, 19]}).map((a) => a.reason)).toEqual(['self', 'pcie-to-pci-bridge'])
     expect(dmaAliasesOf(t, '0000:02:01.0', {kernelVersion: [7, 0]}).map((a) => a.reason)).toEqual(['self'])
     const p = replayGrouping(t, {kernelVersion: '6.18'})
     expect(p.groups[p.groupOf.get('0000:02:01.0') ?? -1]?.reasons.join('\n')).toMatch(/02:01\.0 shares a requester id with 01:00\.0/)

@@ -35,7 +35,7 @@ describe('DMA aliases: PCIe-to-PCI bridges', () => {
     const group = p.groups[p.groupOf.get('0000:02:01.0') ?? -1]
     expect(group?.reasons.join('\n')).toMatch(/02:01\.0 shares a requester id with 01:00\.0: its DMA is seen as coming from PCIe-to-PCI bridge 01:00\.0, which re-tags requests from behind it as 02:00\.0/)
   })
-  it('ASPEED AST1150 (NO_ALIAS, posted for 7.0): a 7.0 replay keeps requester ids, the cards are still grouped via the bridge failing ACS', () => {
+  it('ASPEED AST1150 (PCI_DEV_FLAGS_PCI_BRIDGE_NO_ALIAS, 7.0): a 7.0 replay keeps requester ids, the cards are still grouped via the bridge failing ACS', () => {
     const t = build()
     const bridge = t.devices.get('0000:01:00.0')
     if (!bridge) throw new Error('missing')

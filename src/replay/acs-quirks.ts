@@ -81,7 +81,7 @@ export const ACS_QUIRKS: readonly AcsQuirkEntry[] = [
   {vendor: 0x1022, devices: [0x780f, 0x7809], kind: 'amd-sb', kernelName: 'pci_quirk_amd_sb_acs', label: 'AMD Hudson southbridge functions', span: {evidence: '1022:780f/7809 added 2015 (bugzilla 81841), before 4.19'}},
   {vendor: 0x1924, devices: [0x0903, 0x0923, 0x0a03], kind: 'mf-endpoint', kernelName: 'pci_quirk_mf_endpoint_acs', label: 'Solarflare multifunction NIC', span: {evidence: 'before 4.19'}},
   {vendor: 0x8086, devices: INTEL_MF_NICS, kind: 'mf-endpoint', kernelName: 'pci_quirk_mf_endpoint_acs', label: 'Intel multifunction NIC (functions isolated)', span: {evidence: 'before 4.19'}},
-  {vendor: 0x8086, kind: 'rciep', kernelName: 'pci_quirk_rciep_acs', label: 'Intel root-complex integrated endpoint', span: {since: [5, 1], evidence: '"PCI: Add ACS quirk for Intel Root Complex Integrated Endpoints" (Ashok Raj, 2019), merge window of 5.1'}},
+  {vendor: 0x8086, kind: 'rciep', kernelName: 'pci_quirk_rciep_acs', label: 'Intel root-complex integrated endpoint', span: {since: [5, 1], evidence: '3247bd10a450 "PCI: Add ACS quirk for Intel Root Complex Integrated Endpoints" (Ashok Raj, 2019), merge window of 5.1'}},
   {vendor: 0x17cb, devices: [0x0400, 0x0401, 0x0115, 0x0111, 0x0120], kind: 'root-port-isolated', kernelName: 'pci_quirk_qcom_rp_acs', label: 'Qualcomm root port', span: {evidence: '17cb:0400/0401 before 4.19; 0115/0111/0120 later (release not recorded)'}},
   {vendor: 0x1dbf, devices: [0x0401], kind: 'root-port-isolated', kernelName: 'pci_quirk_qcom_rp_acs', label: 'HXT root port', span: {evidence: 'release not recorded'}},
   {vendor: 0x8086, devices: INTEL_PCH_ACS_IDS, kind: 'intel-pch', kernelName: 'pci_quirk_intel_pch_acs', label: 'Intel PCH root port without ACS capability', span: {evidence: 'pci_quirk_intel_pch_acs (Red Hat bugzilla 1037684), before 4.19'}},
@@ -96,10 +96,10 @@ export const ACS_QUIRKS: readonly AcsQuirkEntry[] = [
   {vendor: 0x14e4, devices: [0xd714], kind: 'root-port-isolated', kernelName: 'pci_quirk_brcm_acs', label: 'Broadcom iProc PAXB root', span: {evidence: 'release not recorded'}},
   {vendor: 0x0014, devices: [0x3c09, 0x3c19, 0x3c29, 0x7a09, 0x7a19, 0x7a29, 0x7a39, 0x7a49, 0x7a59, 0x7a69], kind: 'root-port-isolated', kernelName: 'pci_quirk_loongson_acs', label: 'Loongson root port', span: {evidence: 'release not recorded'}},
   {vendor: 0x1c36, devices: [0x0031], kind: 'root-port-isolated', kernelName: 'pci_quirk_al_acs', label: 'Amazon Annapurna Labs root port', span: {evidence: 'release not recorded'}},
-  {vendor: 0x1d17, devices: [0x3038, 0x3104, 0x9083], kind: 'mf-endpoint', kernelName: 'pci_quirk_mf_endpoint_acs', label: 'Zhaoxin multifunction device', span: {since: [5, 7], evidence: '299bd044a6f3 series "PCI: Add ACS quirk for Zhaoxin ..." (Cc: stable # 5.7)'}},
+  {vendor: 0x1d17, devices: [0x3038, 0x3104, 0x9083], kind: 'mf-endpoint', kernelName: 'pci_quirk_mf_endpoint_acs', label: 'Zhaoxin multifunction device', span: {since: [5, 7], evidence: '0325837c51cb "PCI: Add ACS quirk for Zhaoxin multi-function devices" (Raymond Pang), PCI pull for 5.7 (backported to 5.6 stable)'}},
   {vendor: 0x1957, devices: [range(0x8d80, 0x8d83), range(0x8d88, 0x8d8b), range(0x8d90, 0x8d93), range(0x8d98, 0x8d9b), 0x8da0, 0x8da1, 0x8da8, 0x8da9, 0x8db0, 0x8db1, 0x8db8, 0x8db9], kind: 'root-port-isolated', kernelName: 'pci_quirk_nxp_rp_acs', label: 'NXP LX2160A root port', span: {evidence: 'release not recorded'}},
-  {vendor: 0x1d17, kind: 'zhaoxin-ports', kernelName: 'pci_quirk_zhaoxin_pcie_ports_acs', label: 'Zhaoxin root/downstream port', span: {since: [5, 7], evidence: '299bd044a6f3 "PCI: Add ACS quirk for Zhaoxin Root/Downstream Ports" (Cc: stable # 5.7); ids 0x0733-0x0752 from "PCI: Add ACS quirk for more Zhaoxin Root Ports" (Dec 2023, 6.8)'}},
-  {vendor: 0x8088, kind: 'wangxun-nic', kernelName: 'pci_quirk_wangxun_nic_acs', label: 'Wangxun multifunction NIC', span: {since: [6, 1], evidence: '"PCI: Add ACS quirk for Wangxun NICs" (2022, 6.1); AML ids 5010-5140 from "PCI: Add ACS quirk for Wangxun FF5xxx NICs" (2024)'}},
+  {vendor: 0x1d17, kind: 'zhaoxin-ports', kernelName: 'pci_quirk_zhaoxin_pcie_ports_acs', label: 'Zhaoxin root/downstream port', span: {since: [5, 7], evidence: '299bd044a6f3 "PCI: Add ACS quirk for Zhaoxin Root/Downstream Ports" (Raymond Pang), PCI pull for 5.7 (backported to 5.6 stable); ids 0x0733-0x0752 from e367e3c765f5 "PCI: Add ACS quirk for more Zhaoxin Root Ports" (Dec 2023, 6.8)'}},
+  {vendor: 0x8088, kind: 'wangxun-nic', kernelName: 'pci_quirk_wangxun_nic_acs', label: 'Wangxun multifunction NIC', span: {since: [6, 3], evidence: '"PCI: Add ACS quirk for Wangxun NICs" (Mengyuan Lou, posted Feb 2023, PCI pull for 6.3; AUTOSEL backports to older stable trees); AML ids 5010-5140 from "PCI: Add ACS quirk for Wangxun FF5xxx NICs" (Mengyuan Lou, 6.13; AUTOSEL to 6.11/6.12 stable)'}},
 ]
 
 const hex4 = (n: number): string => n.toString(16).padStart(4, '0')
@@ -110,7 +110,7 @@ function zhaoxinPortIds(version: KernelVersion | undefined): AcsQuirkEntry['devi
   return [range(0x0710, 0x071e), 0x0721, range(0x0723, wide ? 0x0752 : 0x0732)]
 }
 
-/** pci_quirk_wangxun_nic_acs() switch: EM and SP from 6.1, AML (FF5xxx) from 6.13. */
+/** pci_quirk_wangxun_nic_acs() switch: EM and SP from 6.3, AML (FF5xxx) from 6.13. */
 function wangxunIds(version: KernelVersion | undefined): AcsQuirkEntry['devices'] {
   const em = [range(0x0100, 0x010f), 0x1001, 0x2001]
   return inKernel({since: [6, 13]}, version) ? [...em, 0x5010, 0x5025, 0x5040, 0x5110, 0x5125, 0x5140] : em

@@ -59,11 +59,15 @@ export const DMA_ALIAS_QUIRKS = {
 
 /** Kernel releases of the alias rules that did not exist in every release this tool models. */
 export const DMA_ALIAS_SPANS = {
-  plxNtb: {since: [5, 6], evidence: '"PCI: Add DMA alias quirk for PLX PEX NTB" (posted Dec 2019, uses the 5.6 pci_add_dma_alias(pdev, 0, 256) range form)'},
+  plxNtb: {
+    since: [5, 6],
+    evidence:
+      '7b90dfc4873b "PCI: Add DMA alias quirk for PLX PEX NTB" (James Sewart, posted Dec 2019) with 09298542cd89 "PCI: Add nr_devfns parameter to pci_add_dma_alias()", PCI pull for 5.6 (backported to 5.4.y/5.5.y stable)',
+  },
   bridgeNoAlias: {
     since: [7, 0],
-    unmerged: true,
-    evidence: 'quirk_aspeed_pci_bridge_no_aliases / PCI_DEV_FLAGS_PCI_BRIDGE_NO_ALIASES: posted for 7.0, not in 6.18; up to 6.18 devices behind an AST1150 share its alias',
+    evidence:
+      '550a190494a0 "PCI: Add PCI_BRIDGE_NO_ALIAS quirk for ASPEED AST1150" (Nirmoy Das; applied to pci/iommu "for v6.20", released as 7.0): PCI_DEV_FLAGS_PCI_BRIDGE_NO_ALIAS; not in 6.18 or 6.19, where devices behind an AST1150 share its alias',
   },
   /**
    * drivers/iommu/amd/iommu.c setup_aliases(): the IVRS alias becomes a PCI DMA alias whenever it

@@ -65,9 +65,13 @@ export interface KernelRuleChange {
 export const KERNEL_RULE_CHANGES: readonly KernelRuleChange[] = [
   {
     id: 'pch-acs-enable-skipped',
-    span: {since: [5, 9], until: [5, 10], evidence: '52fbf5bdeeef "PCI: Cache ACS capability offset" (5.9); fixed in 5.10'},
+    span: {
+      since: [5, 9],
+      until: [5, 10],
+      evidence: '52fbf5bdeeef "PCI: Cache ACS capability offset in device" (Rajat Jain, PCI pull for 5.9); fixed by 462b58fb0339 "PCI: Always enable ACS even if no ACS Capability" (5.10, backported to 5.9 stable)',
+    },
     text:
-      'Linux 5.9 ("PCI: Cache ACS capability offset", 52fbf5bdeeef) skipped the Intel PCH ACS enable-quirk, ' +
+      'Linux 5.9 ("PCI: Cache ACS capability offset in device", 52fbf5bdeeef) skipped the Intel PCH ACS enable-quirk, ' +
       'so PCH root ports without an ACS capability stopped isolating; fixed in 5.10',
   },
   {
