@@ -11,14 +11,15 @@ import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {decodeIvrs, ivrsAliases, type IvrsAlias} from '../src/decode/ivrs.js'
+import {RootedHostFs} from '../src/host/fs.js'
 import {memHostFs} from '../src/host/mem.js'
 import {PCIE_TYPE} from '../src/model/pci.js'
 import {DMA_ALIAS_SPANS, dmaAliasesOf} from '../src/replay/dma-alias.js'
-import {replayGrouping} from '../src/replay/grouping.js'
+import {crossCheckGroups, replayGrouping} from '../src/replay/grouping.js'
 import {hostGrouping} from '../src/replay/host-grouping.js'
 import {fakeHostEntries} from './checks-hosts.js'
 import {fn, port, topology} from './fixtures/groups/make-topology.js'
-import {modelOf} from './support/model.js'
+import {modelAt, modelOf} from './support/model.js'
 import {realData} from './support/paths.js'
 
 const same = (p: ReturnType<typeof replayGrouping>, a: string, b: string) => p.groupOf.get(a) === p.groupOf.get(b)
@@ -113,5 +114,22 @@ describe('the host model reads the snapshot\'s IVRS and the host replay uses its
     const model = modelOf(memHostFs(fakeHostEntries({cpu: 'intel'})))
     expect(model.ivrs).toBeUndefined()
     expect(hostGrouping(model).assumptions.join('\n')).not.toMatch(/IVRS table is read/)
+  })
+})
+
+describe('a real kernel with an AMD IOMMU and an IVRS alias range (sysfs-fixtures/lab-amd-vi)', () => {
+  // QEMU's IVRS states the requester id of the conventional e1000 (04:01.0) behind the pcie-pci-bridge
+  // as the alias range 04:00.0-04:1f.7 -> 04:00.0: on the device's own bus, so setup_aliases() adds
+  // 04:00.0 as a PCI DMA alias — the requester id the bridge already re-tags with. The 6.1 kernel's
+  // own groups are the oracle.
+  it('the host replay reads the alias entries and still predicts the kernel\'s groups exactly', async () => {
+    const model = await modelAt(new RootedHostFs(path.resolve(import.meta.dirname, '..', 'sysfs-fixtures', 'lab-amd-vi')))
+    expect(model.ivrs?.aliases.map((a) => [a.firstBdf, a.lastBdf, a.aliasBdf])).toEqual([['0000:04:00.0', '0000:04:1f.7', '0000:04:00.0']])
+    const replay = hostGrouping(model)
+    expect(replay.assumptions.join('\n')).toMatch(/IVRS table is read/)
+    const check = crossCheckGroups(model.topology, replay)
+    expect(check.compared).toBe([...model.topology.devices.values()].filter((d) => d.iommuGroup !== undefined).length)
+    expect(check.mismatches).toEqual([])
+    expect(check.onlyActual).toEqual([])
   })
 })
