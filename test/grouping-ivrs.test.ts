@@ -45,7 +45,7 @@ describe('IVRS alias entries merge groups (amd/iommu.c setup_aliases → iommu.c
     const withTable = replayGrouping(rootBus(), {ivrsAliases: ivrs})
     expect(same(withTable, '0000:00:11.0', '0000:00:12.0')).toBe(true)
     expect(withTable.groups[withTable.groupOf.get('0000:00:12.0') ?? -1]?.reasons.join('\n')).toMatch(/DMA aliases of each other/)
-    expect(withTable.assumptions.join('\n')).toMatch(/IVRS table is read: 1 alias entry; same-bus ones become PCI DMA aliases \(AMD setup_aliases\): 00:11\.0 → 00:12\.0/)
+    expect(withTable.assumptions.join('\n')).toMatch(/IVRS table read; its 1 alias range\(s\) applied as the kernel applies them \(a same-bus alias becomes a PCI DMA alias: setup_aliases\(\) from 5\.5/)
     expect(dmaAliasesOf(rootBus(), '0000:00:11.0', {ivrsAliases: ivrs}).map((a) => a.reason)).toEqual(['self', 'ivrs-alias'])
     // Without the table the two stay apart, and the replay says the answer depends on the firmware's IVRS.
     const without = replayGrouping(rootBus())
@@ -106,14 +106,15 @@ describe('the host model reads the snapshot\'s IVRS and the host replay uses its
     const model = modelOf(memHostFs(entries))
     expect(model.ivrs?.aliases).toHaveLength(1)
     const replay = hostGrouping(model)
-    expect(replay.assumptions.join('\n')).toMatch(/IVRS table is read: 1 alias entry/)
+    expect(replay.assumptions.join('\n')).toMatch(/IVRS table read; its 1 alias range\(s\) applied/)
     expect(replay.assumptions.join('\n')).not.toMatch(/depend on the firmware's IVRS/)
   })
 
   it('without an IVRS in the snapshot the model has none, and the host replay does not pretend to know it', () => {
     const model = modelOf(memHostFs(fakeHostEntries({cpu: 'intel'})))
-    expect(model.ivrs).toBeUndefined()
-    expect(hostGrouping(model).assumptions.join('\n')).not.toMatch(/IVRS table is read/)
+    expect(model.ivrs.table).toBeUndefined()
+    expect(model.ivrs.aliases).toEqual([])
+    expect(hostGrouping(model).assumptions.join('\n')).not.toMatch(/IVRS table read/)
   })
 })
 
@@ -126,7 +127,7 @@ describe('a real kernel with an AMD IOMMU and an IVRS alias range (sysfs-fixture
     const model = await modelAt(new RootedHostFs(path.resolve(import.meta.dirname, '..', 'sysfs-fixtures', 'lab-amd-vi')))
     expect(model.ivrs?.aliases.map((a) => [a.firstBdf, a.lastBdf, a.aliasBdf])).toEqual([['0000:04:00.0', '0000:04:1f.7', '0000:04:00.0']])
     const replay = hostGrouping(model)
-    expect(replay.assumptions.join('\n')).toMatch(/IVRS table is read/)
+    expect(replay.assumptions.join('\n')).toMatch(/IVRS table read/)
     const check = crossCheckGroups(model.topology, replay)
     expect(check.compared).toBe([...model.topology.devices.values()].filter((d) => d.iommuGroup !== undefined).length)
     expect(check.mismatches).toEqual([])
