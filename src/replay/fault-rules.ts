@@ -10,6 +10,7 @@
 import type {Evidence} from '../checks/outcome.js'
 import {formatReasonCode, type FaultReason} from '../decode/fault-reasons.js'
 import type {ContextEvent, FaultRecord, LogRecord, QiRecord} from '../decode/kernel-log/index.js'
+import {fixedIn, parseRelease, regressionsFor, type KernelRegression} from './kernel-regressions.js'
 import type {EventGroup, Explanation, FaultGroup, FaultTrace, ReservedRegion, TriageContext, TriageResult} from './fault-triage.js'
 import {AMD_VI_CONTEXT_WORDS, explainAmdViEvent} from './fault-rules-families.js'
 
@@ -257,6 +258,14 @@ function dumpedPasidDirPresent(x: FaultFacts): boolean {
 const cite = (x: FaultFacts, event: ContextEvent, fact: string): Evidence[] => {
   const c = x.facts.contexts.get(event)
   return c === undefined ? [] : [{fact, source: `${x.source}:${c.line}`}]
+}
+
+/** The known regression (kernel-regressions.ts) the log's "Linux version" banner and this fault's reason match, if any. */
+function knownRegression(x: FaultFacts): {regression: KernelRegression; release: string} | undefined {
+  const release = x.facts.contexts.get('kernel-release')?.detail
+  const parsed = parseRelease(release)
+  const regression = parsed === undefined || x.g.reason === undefined ? undefined : regressionsFor(parsed, x.g.reason)[0]
+  return regression === undefined ? undefined : {regression, release: release!}
 }
 
 const EARLY_BOOT_REASONS = [0x01, 0x02, 0x05, 0x06, 0x07, 0x39, 0x41, 0x51, 0x71]
@@ -564,6 +573,21 @@ export const FAULT_RULES: readonly FaultRule[] = [
       causes: ['DMA to MMIO or peer-to-peer space', 'a corrupted address'],
       remediation: ['check the address against /proc/iomem', 'update the device firmware and driver'],
     }),
+  },
+  {
+    id: 'known-kernel-regression',
+    category: 'kernel-bug',
+    when: {kind: 'dma', also: (x) => knownRegression(x) !== undefined},
+    explain: (x) => {
+      const {regression: r, release} = knownRegression(x)!
+      return {
+        summary: `this kernel (${release}) carries a known VT-d regression: ${r.summary}; ${who(x)}'s fault has its symptom`,
+        causes: [`the regression introduced by ${r.introducedBy}, fixed by ${r.fix.commit} ("${r.fix.subject}")`,
+          'a driver bug with the same symptom, if the fault persists on a fixed kernel'],
+        remediation: [`update to a kernel with the fix (${fixedIn(r)} or newer)`, 'until then: boot the previous kernel'],
+        evidence: [...cite(x, 'kernel-release', `the log's banner names kernel ${release}, in the affected range (${r.evidence})`)],
+      }
+    },
   },
   {
     id: 'physical-address-outside-dma-api',

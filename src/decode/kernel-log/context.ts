@@ -24,6 +24,7 @@ export type ContextEvent =
   | 'kdump-kernel' // a kernel command line with elfcorehdr= (kexec adds it for the capture kernel)
   | 'e820-reserved' // "BIOS-e820: [mem 0x…-0x…] reserved": memory the firmware keeps (detail "0xstart-0xend", inclusive)
   | 'e820-usable' // "BIOS-e820: [mem 0x…-0x…] usable": RAM the kernel may hand out (same detail)
+  | 'kernel-release' // the boot banner "Linux version 6.15.2-arch1-1 (…)" in a log's first lines: detail "6.15.2-arch1-1"
   | 'driver-line' // a driver's own line about a PCI function ("xhci_hcd 0000:00:14.0: …"): detail "DRIVER BDF"
   | 'driver-trouble' // the same, reporting trouble (timeout, abort, cancel, reset, WARN): detail "DRIVER BDF: message"
   | 'amd-vi-firmware-bug' // "AMD-Vi: [Firmware Bug]: IOAPIC[4] not in IVRS table", "[Firmware Bug]: AMD-Vi: No southbridge IOAPIC found"
@@ -61,6 +62,7 @@ export const CONTEXT_SHAPES: Shape[] = [
   context('ioapic-timer-panic', 'Interrupt-remapped IO-APIC', /timer doesn't work through Interrupt-remapped IO-APIC/),
   context('unmap-unmatched', 'intel_unmap', /WARNING: .*(?:intel-iommu\.c|intel\/iommu\.c|iommu\.c):\d+ intel_unmap/),
   context('vmd-domain', 'vmd ', /\bvmd ([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): /, (m) => m[1]),
+  context('kernel-release', 'Linux version ', /Linux version (\d+\.\d+\S*)/, (m) => m[1]),
   context('kdump-kernel', 'elfcorehdr=', /ommand line: .*\belfcorehdr=(\S+)/, (m) => `elfcorehdr=${m[1]}`),
   // The firmware's memory map, printed in the first lines of a boot (parser.ts EARLY_LINES); only
   // reserved and usable ranges matter here. 3.x+ prints inclusive ends, older kernels an exclusive one.

@@ -95,7 +95,7 @@ export class LogParser implements HeadHolder, RelativeClock {
   push(rawLine: string): LogRecord[] {
     this.lineNo++
     const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine
-    if (!CANDIDATE.test(line) && this.partial === undefined && !(this.lineNo <= EARLY_LINES && line.includes(EARLY_KEYWORD))) {
+    if (!CANDIDATE.test(line) && this.partial === undefined && !(this.lineNo <= EARLY_LINES && EARLY_KEYWORDS.some((k) => line.includes(k)))) {
       // dmesg -H stamps are deltas: every line's delta counts, even on lines we skip.
       if (line.charCodeAt(0) === 0x5b && RELATIVE_STAMP.test(line)) this.stripPrefixes(line)
       const driver = this.lineNo <= EARLY_LINES ? driverLine(line, this.lineNo) : undefined
@@ -692,7 +692,8 @@ export class LogParser implements HeadHolder, RelativeClock {
  * lines carry no IOMMU keyword; the kernel prints them within its first few dozen lines).
  */
 const EARLY_LINES = 512
-const EARLY_KEYWORD = 'BIOS-e820'
+/** Context lines a boot prints first: the e820 map and the banner naming the kernel release. */
+const EARLY_KEYWORDS = ['BIOS-e820', 'Linux version ']
 
 /** Bytes scanned and parsed at a time (pushBytes): well inside a core's L2 cache (64–256 KiB measured alike). */
 const SCAN_SLICE = 128 * 1024
