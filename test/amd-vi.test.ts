@@ -101,7 +101,7 @@ describe('the IOMMU family, decided once in the model', () => {
     const model = await modelAt(openRoot(path.join(fixturesDir, 'lab-amd-vi-off')))
     expect(model.iommuFamilyView).toEqual({family: 'amd-vi', basis: 'ACPI IVRS table'})
     const results = runChecks(assessmentContext(model))
-    expect(outcome(results, 'platform.kernel-parameters')).toMatchObject({outcome: 'fail', remediation: ['remove `amd_iommu=off` from the kernel command line']})
+    expect(outcome(results, 'platform.kernel-parameters')).toMatchObject({outcome: 'fail', remediation: expect.arrayContaining(['remove `amd_iommu=off` from the kernel command line', 'sudo update-grub'])})
     expect(outcome(results, 'interrupts.remapping')).toMatchObject({outcome: 'fail', remediation: ['remove `amd_iommu=off` from the kernel command line']})
     expect(outcome(results, 'platform.firmware-table')?.outcome).toBe('pass')
   })
