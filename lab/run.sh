@@ -107,9 +107,13 @@ fetch_kernel() {
 module_path() {
   local want=${1//-/_}
   if [ ! -f "$KDIR/.module-index" ]; then
+    # Scenarios sharing a kernel run in parallel: build the index aside and rename it into place,
+    # so no scenario ever reads a half-written index (a "module not found" that a retry hid).
+    local partial="$KDIR/.module-index.$BASHPID"
     find "$KDIR/lib/modules/$KREL/kernel" -name '*.ko*' | while read -r f; do
       local b=${f##*/}; b=${b%%.ko*}; echo "${b//-/_} $f"
-    done > "$KDIR/.module-index"
+    done > "$partial"
+    mv -f "$partial" "$KDIR/.module-index"
   fi
   awk -v m="$want" '$1 == m {print $2; exit}' "$KDIR/.module-index"
 }
