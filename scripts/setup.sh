@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-step set-up on a fresh Debian/Ubuntu machine: system tools the tests compare against
-# (pciutils for lspci, busybox for the sh capture, QEMU + kernel tooling for the lab — x86 and, for
+# (pciutils for lspci, bsdutils for script(1) that gives tests a terminal, busybox for the sh capture, QEMU + kernel tooling for the lab — x86 and, for
 # the SMMUv3 lab, aarch64 with its UEFI firmware and dpkg's arm64 architecture —, groff for the man page,
 # chromium and graphviz that render the HTML report and the DOT/Mermaid pictures,
 # promtool and node_exporter that judge and serve `check --format prometheus`),
@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(pciutils busybox-static qemu-system-x86 qemu-system-arm qemu-efi-aarch64 xz-utils cpio kmod zstd prometheus prometheus-node-exporter groff-base chromium graphviz fonts-dejavu-core)
+packages=(pciutils bsdutils busybox-static qemu-system-x86 qemu-system-arm qemu-efi-aarch64 xz-utils cpio kmod zstd prometheus prometheus-node-exporter groff-base chromium graphviz fonts-dejavu-core)
 missing=()
 # The SMMUv3 lab downloads linux-image-arm64 and busybox-static:arm64 (apt-get download, never installed).
 add_arm64=0

@@ -13,6 +13,7 @@ import {RootedHostFs, type HostFs, type Read} from '../host/fs.js'
 import {readKernelLog, readLocalBytes, readLocalFile} from '../host/kernel-log.js'
 import {notASnapshot, openRoot} from '../host/snapshot.js'
 import {buildHostModel, type HostModel, type PciListing} from '../model/host.js'
+import {fitToWidth} from '../report/fit-width.js'
 import {terminalSafe} from '../report/terminal-safe.js'
 
 export const TOOL = 'vtd-check'
@@ -196,9 +197,12 @@ export abstract class BaseCommand extends JsonCommand {
     this.error(`no ${signature} table at ${read.path}: ${table.why}`, {exit: EXIT.unknown, suggestions: table.suggestions})
   }
 
-  /** Text output goes through here: strings from the host or a snapshot must not act on the terminal. */
+  /** Text output goes through here: strings from the host or a snapshot must not act on the terminal, and prose fits it. */
   protected print(text: string): void {
-    process.stdout.write(terminalSafe(text))
+    const safe = terminalSafe(text)
+    // Only a terminal gets wrapped prose: piped output keeps one line per fact for grep and scripts.
+    const width = process.stdout.isTTY === true ? this.terminalWidth() : undefined
+    process.stdout.write(width === undefined ? safe : fitToWidth(safe, width))
   }
 
   protected printLine(text: string): void {

@@ -127,9 +127,10 @@ export function renderUnitsReport(report: UnitsReport, units: DecodedUnit[], opt
 function renderFamilyUnits(report: UnitsReport, units: UnitJson[], options: UnitsRenderOptions): string[] {
   const out = [`Remapping units (from ${report.origin})`]
   const table = new Table({
-    head: ['Unit', 'Cap', 'EFR', 'EFR2', 'Levels', 'PASID', 'Features'],
+    head: ['Unit', 'Cap', 'EFR / EFR2', 'Levels', 'PASID', 'Features'],
     wordWrap: true,
-    colWidths: [10, 12, 20, 20, 8, 7, Math.max(20, (options.width ?? 100) - 90)],
+    // Fits the terminal (at least 80 columns): EFR2 sits under EFR, six columns and their seven borders.
+    colWidths: [10, 12, 20, 8, 7, Math.max(16, Math.max(80, options.width ?? 100) - 64)],
     style: {head: [], border: [], compact: true},
   })
   const bare = units.filter((u) => u.family !== 'amd-vi')
@@ -143,10 +144,10 @@ function renderFamilyUnits(report: UnitsReport, units: UnitJson[], options: Unit
     const efr = u.efrDecoded as DecodedAmdEfr | undefined
     if (u.family !== 'amd-vi') {
       // SMMUv3 names carry the register base ("smmu3.0x0000000009050000"): wrapped, never cut.
-      table.push([wrapCell(u.name, 8), '-', '-', '-', '-', '-', `${u.family}: no register files in sysfs; ${u.devices ?? 0} device(s)`])
+      table.push([wrapCell(u.name, 8), '-', '-', '-', '-', `${u.family}: no register files in sysfs; ${u.devices ?? 0} device(s)`])
       continue
     }
-    table.push([wrapCell(u.name, 8), u.cap ?? '?', u.efr ?? '?', u.efr2 ?? '-', efr ? String(efr.hostLevels) : '?', efr?.pasidBits === undefined ? '-' : `${efr.pasidBits}b`, u.features.join(' ')])
+    table.push([wrapCell(u.name, 8), u.cap ?? '?', `${u.efr ?? '?'}\n${u.efr2 ?? '-'}`, efr ? String(efr.hostLevels) : '?', efr?.pasidBits === undefined ? '-' : `${efr.pasidBits}b`, u.features.join(' ')])
   }
   out.push(table.toString())
   for (const u of units.filter((x) => x.featuresOrder && x.featuresOrder.order !== 'efr')) out.push(`${u.name}: features "${u.featuresText ?? ''}" read as ${u.featuresOrder?.order} (${u.featuresOrder?.basis})`)
