@@ -1,11 +1,14 @@
 /**
- * Untrusted input stays bounded (issue 16): a DMAR table of millions of tiny structures, a --tables
- * description with millions of pokes or one huge mapping, a fault storm of distinct requester ×
- * page keys. Each is cut at a documented cap with a message saying so, and what is under the cap
+ * Untrusted input stays bounded (issue 16): a DMAR table of millions of tiny structures, IVRS and
+ * IORT tables of thousands of blocks, entries, nodes or mappings (an IORT mapping chain that loops
+ * back on itself), a --tables description with millions of pokes or one huge mapping, a fault storm
+ * of distinct requester × page keys. Each is cut at a documented cap with a message saying so, and what is under the cap
  * still decodes. (Memory and time on the full-size inputs: bench/hostile-bounds.mjs.)
  */
 import {describe, expect, it} from 'vitest'
 import {decodeDmar, DMAR_HEADER_LENGTH, MAX_DMAR_SCOPE_ENTRIES, MAX_DMAR_STRUCTURES} from '../src/decode/dmar.js'
+import {decodeIort, IORT_HEADER_LENGTH, MAX_IORT_ID_MAPPINGS, MAX_IORT_NODES, ridToStreamId} from '../src/decode/iort.js'
+import {decodeIvrs, isIvhd, IVRS_HEADER_LENGTH, MAX_IVRS_BLOCKS, MAX_IVRS_DEVICE_ENTRIES} from '../src/decode/ivrs.js'
 import {parseKernelLog} from '../src/decode/kernel-log/index.js'
 import {buildFromDescription, MAX_DESCRIBED_MAPPINGS, MAX_DESCRIBED_PAGES, MAX_DESCRIBED_POKES} from '../src/replay/translation/describe.js'
 import {FaultTriage, MAX_EVENT_GROUPS, MAX_FOLDED_GROUPS, MAX_GROUPS} from '../src/replay/fault-triage.js'
@@ -127,5 +130,95 @@ describe('fault triage: a storm of distinct requester × page keys stays bounded
     const r = t.finish(total)
     expect(r.events.filter((e) => e.type === 'unparsed')).toHaveLength(MAX_EVENT_GROUPS)
     expect(r.summary.ungrouped).toBe(77)
+  })
+})
+
+/** A table of `signature` whose header length covers `body` (checksum not fixed: only reported). */
+function acpiTableOf(signature: string, headerLength: number, body: Uint8Array, fill: (bytes: Uint8Array) => void = () => {}): Uint8Array {
+  const bytes = new Uint8Array(headerLength + body.length)
+  bytes.set([...signature].map((c) => c.charCodeAt(0)), 0)
+  bytes.set(le(bytes.length, 4), 4)
+  bytes[8] = 2
+  fill(bytes)
+  bytes.set(body, headerLength)
+  return bytes
+}
+
+describe('IVRS: blocks and device entries are capped like DMAR', () => {
+  /** An IVHD 0x10 of `length` bytes (24 fixed) whose entries are all 4-byte selects. */
+  function ivhdOfSelects(length: number): Uint8Array {
+    const block = new Uint8Array(length)
+    block.set([0x10, 0, ...le(length, 2), ...le(2, 2), ...le(0x40, 2), ...le(0xfeb80000, 4)], 0)
+    for (let at = 24, id = 0; at + 4 <= length; at += 4, id++) block.set([0x02, ...le(id & 0xffff, 2), 0], at)
+    return block
+  }
+
+  it(`a 1 MiB table of select entries decodes ${MAX_IVRS_DEVICE_ENTRIES} entries and says where each block stopped`, () => {
+    const perBlock = 65532
+    const blocks = Array.from({length: 16}, () => ivhdOfSelects(perBlock))
+    const body = new Uint8Array(blocks.reduce((n, b) => n + b.length, 0))
+    blocks.reduce((at, b) => (body.set(b, at), at + b.length), 0)
+    const table = decodeIvrs(acpiTableOf('IVRS', IVRS_HEADER_LENGTH, body))
+    const ivhds = table.blocks.filter(isIvhd)
+    expect(ivhds).toHaveLength(16)
+    expect(ivhds.reduce((n, b) => n + b.entries.length, 0)).toBe(MAX_IVRS_DEVICE_ENTRIES)
+    // The first block holds (65532 - 24) / 4 = 16 377 entries: it is cut, and every later one is empty.
+    const cut = ivhds.flatMap((b) => b.problems).filter((p) => p.startsWith(`more than ${MAX_IVRS_DEVICE_ENTRIES} device entries in the table`))
+    expect(cut).toHaveLength(16)
+    expect(ivhds[0]!.problems[0]).toBe(`more than ${MAX_IVRS_DEVICE_ENTRIES} device entries in the table: the ${perBlock - 24 - 4 * MAX_IVRS_DEVICE_ENTRIES} byte(s) of entries from 0x${(IVRS_HEADER_LENGTH + 24 + 4 * MAX_IVRS_DEVICE_ENTRIES).toString(16)} on were not decoded`)
+  })
+
+  it(`blocks stop at ${MAX_IVRS_BLOCKS}: a table of empty 24-byte IVHDs`, () => {
+    const count = MAX_IVRS_BLOCKS + 100
+    const body = new Uint8Array(count * 24)
+    for (let i = 0; i < count; i++) body.set(ivhdOfSelects(24), i * 24)
+    const table = decodeIvrs(acpiTableOf('IVRS', IVRS_HEADER_LENGTH, body))
+    expect(table.blocks).toHaveLength(MAX_IVRS_BLOCKS)
+    const stopAt = IVRS_HEADER_LENGTH + MAX_IVRS_BLOCKS * 24
+    expect(table.problems).toContain(`more than ${MAX_IVRS_BLOCKS} blocks: the ${100 * 24} byte(s) from 0x${stopAt.toString(16)} on were not decoded`)
+  })
+})
+
+describe('IORT: nodes and ID mappings are capped, and a self-referencing mapping chain ends', () => {
+  /** A root-complex node (56 bytes: 36 fixed + one mapping) of `segment` mapping every RID to the node at `next`. */
+  function rootComplex(segment: number, next: number, mappings = 1): Uint8Array {
+    const length = 36 + 20 * mappings
+    const node = new Uint8Array(length)
+    node.set([2, ...le(length, 2), 1, 0, 0, 0, 0, ...le(mappings, 4), ...le(36, 4)], 0)
+    node.set(le(segment, 4), 28)
+    for (let i = 0; i < mappings; i++) node.set([...le(0, 4), ...le(0xffff, 4), ...le(0, 4), ...le(next, 4), ...le(0, 4)], 36 + 20 * i)
+    return node
+  }
+  const withCount = (count: number) => (bytes: Uint8Array) => {
+    bytes.set(le(count, 4), 36)
+    bytes.set(le(IORT_HEADER_LENGTH, 4), 40)
+  }
+
+  it(`a chain of ${MAX_IORT_NODES + 1000} root complexes, the last mapping onto itself: ${MAX_IORT_NODES} nodes decoded, ridToStreamId ends`, () => {
+    const count = MAX_IORT_NODES + 1000
+    const body = new Uint8Array(count * 56)
+    for (let i = 0; i < count; i++) {
+      const at = IORT_HEADER_LENGTH + i * 56
+      body.set(rootComplex(i, i === MAX_IORT_NODES - 1 ? at : at + 56), i * 56)
+    }
+    const table = decodeIort(acpiTableOf('IORT', IORT_HEADER_LENGTH, body, withCount(count)))
+    expect(table.nodes).toHaveLength(MAX_IORT_NODES)
+    expect(table.problems).toContain(`more than ${MAX_IORT_NODES} nodes: 1000 of the ${count} the header counts, from 0x${(IORT_HEADER_LENGTH + MAX_IORT_NODES * 56).toString(16)} on, were not decoded`)
+    const found = ridToStreamId(table, 0, 0x0100)
+    expect(found?.smmu).toBeUndefined()
+    expect(found?.path.length).toBeLessThanOrEqual(MAX_IORT_NODES + 2)
+  })
+
+  it(`ID mappings stop at ${MAX_IORT_ID_MAPPINGS} table-wide`, () => {
+    // 4 root complexes of 3000 mappings each (60 036 bytes per node, under the 16-bit length).
+    const node = (i: number) => rootComplex(i, IORT_HEADER_LENGTH, 3000)
+    const nodes = [0, 1, 2, 3].map(node)
+    const body = new Uint8Array(nodes.reduce((n, b) => n + b.length, 0))
+    nodes.reduce((at, b) => (body.set(b, at), at + b.length), 0)
+    const table = decodeIort(acpiTableOf('IORT', IORT_HEADER_LENGTH, body, withCount(4)))
+    expect(table.nodes).toHaveLength(4)
+    expect(table.nodes.map((n) => n.mappings.length)).toEqual([3000, 3000, MAX_IORT_ID_MAPPINGS - 6000, 0])
+    expect(table.nodes[2]!.problems).toEqual([`more than ${MAX_IORT_ID_MAPPINGS} ID mappings in the table: ${9000 - MAX_IORT_ID_MAPPINGS} of this node's 3000 were not decoded`])
+    expect(table.nodes[3]!.problems).toEqual([`more than ${MAX_IORT_ID_MAPPINGS} ID mappings in the table: 3000 of this node's 3000 were not decoded`])
   })
 })

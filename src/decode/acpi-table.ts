@@ -209,6 +209,9 @@ export function acpiTableBytesFromText(text: string, signature: string): Uint8Ar
  */
 export function acpiTableFromFile(contents: Uint8Array, signature: string): Uint8Array {
   const startsWithSignature = [...signature].every((c, i) => contents[i] === c.charCodeAt(0))
-  if (startsWithSignature) return contents
+  // `acpidump -n IVRS` (and `acpidump -f table.dat`) text starts with the signature too, as
+  // "IVRS @ 0x…": read as raw bytes its length field would be " @ 0" (0x30204020).
+  const textHead = TEXT_TABLE_HEAD.test(new TextDecoder('latin1').decode(contents.subarray(0, 64)).split(/\r?\n/)[0] ?? '')
+  if (startsWithSignature && !textHead) return contents
   return acpiTableBytesFromText(new TextDecoder('latin1').decode(contents), signature) ?? contents
 }

@@ -20,6 +20,15 @@ export const IORT_HEADER_LENGTH = 48
 const NODE_HEADER_LENGTH = 16
 const ID_MAPPING_LENGTH = 20
 const RMR_DESCRIPTOR_LENGTH = 20
+/**
+ * Real tables hold tens of nodes and a few hundred ID mappings (the Snapdragon X laptop in
+ * test/fixtures/real/iort: 29 nodes, 135 ID mappings). A hostile 1 MiB table would otherwise become
+ * tens of thousands of nodes whose mapping chains ridToStreamId walks hop by hop; past these counts
+ * decoding stops with a problem saying so, as DMAR's caps do (MAX_DMAR_STRUCTURES).
+ */
+export const MAX_IORT_NODES = 4096
+/** ID mappings, table-wide. */
+export const MAX_IORT_ID_MAPPINGS = 8192
 
 const TABLE_LAYOUT = {
   nodeCount: {at: 36, kind: 'u32'},
@@ -331,7 +340,7 @@ const NODE_BODY: Record<number, (node: IortNode, bytes: Uint8Array, start: numbe
 /** Fixed bytes each node type needs before its arrays (what the kernel and ACPICA read). */
 const NODE_FIXED_LENGTH: Record<number, number> = {0: 20, 1: 30, 2: 32, 3: 60, 4: 60, 5: 32, 6: 28}
 
-function decodeNode(bytes: Uint8Array, start: number, end: number, head: NodeHeader): IortNode {
+function decodeNode(bytes: Uint8Array, start: number, end: number, head: NodeHeader, budget: {mappings: number}): IortNode {
   const node: IortNode = {
     typeCode: head.typeCode,
     type: IORT_NODE_TYPES[head.typeCode] ?? 'unknown',
@@ -352,6 +361,11 @@ function decodeNode(bytes: Uint8Array, start: number, end: number, head: NodeHea
   const mapAt = start + head.mappingOffset
   if (head.mappingCount > 0 && arrayFits(node, 'ID mappings', mapAt, head.mappingCount, ID_MAPPING_LENGTH, end))
     for (let i = 0; i < head.mappingCount; i++) {
+      if (budget.mappings <= 0) {
+        node.problems.push(`more than ${MAX_IORT_ID_MAPPINGS} ID mappings in the table: ${head.mappingCount - i} of this node's ${head.mappingCount} were not decoded`)
+        break
+      }
+      budget.mappings--
       const at = mapAt + ID_MAPPING_LENGTH * i
       const m = readLayout(bytes, at, at + ID_MAPPING_LENGTH, ID_MAPPING_LAYOUT) as Fields<typeof ID_MAPPING_LAYOUT>
       node.mappings.push({offset: at, ...m, flags: {value: m.flags, singleMapping: (m.flags & 1) === 1}})
@@ -367,7 +381,12 @@ export function decodeIort(bytes: Uint8Array): IortTable {
   const count = table.nodeCount ?? 0
   let at = table.nodeOffset ?? IORT_HEADER_LENGTH
   if (at < IORT_HEADER_LENGTH) problems.push(`node offset ${hex(at)} points inside the ${IORT_HEADER_LENGTH}-byte IORT header`)
+  const budget = {mappings: MAX_IORT_ID_MAPPINGS}
   for (let i = 0; i < count && at >= IORT_HEADER_LENGTH; i++) {
+    if (i >= MAX_IORT_NODES) {
+      problems.push(`more than ${MAX_IORT_NODES} nodes: ${count - i} of the ${count} the header counts, from ${hex(at)} on, were not decoded`)
+      break
+    }
     if (at + NODE_HEADER_LENGTH > end) {
       problems.push(`${truncatedAt(end)}: node ${i} of ${count} at ${hex(at)} has no room for its header`)
       break
@@ -379,7 +398,7 @@ export function decodeIort(bytes: Uint8Array): IortTable {
       break
     }
     const nodeEnd = Math.min(at + head.length, end)
-    const node = decodeNode(bytes, at, nodeEnd, head)
+    const node = decodeNode(bytes, at, nodeEnd, head, budget)
     if (at + head.length > end) node.problems.push(`${truncatedAt(end)}: node length ${head.length} runs past the table end`)
     table.nodes.push(node)
     at += head.length

@@ -14,6 +14,15 @@ import {type Fields, type Layout, rawHex, readAscii, readAcpiHeader, readLayout,
 
 export const IVRS_HEADER_LENGTH = 48
 const BLOCK_HEADER_LENGTH = 4
+/**
+ * Real tables hold a few blocks (the 40 in test/fixtures/real/ivrs: at most 5 blocks and 46
+ * device entries). A hostile 1 MiB table of 4-byte entries would become a quarter of a million
+ * objects and seconds of output; past these counts decoding stops with a problem saying so, as
+ * DMAR's caps do (MAX_DMAR_STRUCTURES, MAX_DMAR_SCOPE_ENTRIES).
+ */
+export const MAX_IVRS_BLOCKS = 4096
+/** Device entries (padding included), table-wide. */
+export const MAX_IVRS_DEVICE_ENTRIES = 8192
 
 /** IVHD fields common to types 0x10, 0x11 and 0x40 (offsets from the block start). */
 const IVHD_LAYOUT = {
@@ -318,9 +327,19 @@ function decodeEntry(bytes: Uint8Array, at: number, length: number, segment: num
   return entry
 }
 
-function decodeEntries(bytes: Uint8Array, from: number, end: number, segment: number, block: {entries: IvrsEntry[]; paddingOffsets: number[]; problems: string[]}): void {
+/** What is left of MAX_IVRS_DEVICE_ENTRIES for the rest of the table. */
+interface EntryBudget {
+  left: number
+}
+
+function decodeEntries(bytes: Uint8Array, from: number, end: number, segment: number, block: {entries: IvrsEntry[]; paddingOffsets: number[]; problems: string[]}, budget: EntryBudget): void {
   let at = from
   while (at < end) {
+    if (budget.left <= 0) {
+      block.problems.push(`more than ${MAX_IVRS_DEVICE_ENTRIES} device entries in the table: the ${end - at} byte(s) of entries from ${hex(at)} on were not decoded`)
+      return
+    }
+    budget.left--
     const length = entryLength(bytes, at, end)
     if (length === 0) {
       block.problems.push(`device entry at ${hex(at)} has type ${hex(bytes[at] ?? 0)} of unknown length; remaining entries not decoded`)
@@ -342,14 +361,14 @@ function decodeEntries(bytes: Uint8Array, from: number, end: number, segment: nu
 interface BlockDecoder {
   kind: 'IVHD' | 'IVMD'
   fixedLength: number
-  build(bytes: Uint8Array, start: number, end: number, common: BlockCommon): IvrsBlock
+  build(bytes: Uint8Array, start: number, end: number, common: BlockCommon, budget: EntryBudget): IvrsBlock
 }
 
 function ivhd<L extends typeof IVHD10_LAYOUT | typeof IVHD11_LAYOUT>(layout: L, entriesAt: number): BlockDecoder {
   return {
     kind: 'IVHD',
     fixedLength: entriesAt,
-    build(bytes, start, end, common): Ivhd {
+    build(bytes, start, end, common, budget): Ivhd {
       const f = readLayout(bytes, start, end, layout) as Fields<typeof IVHD10_LAYOUT> & Partial<Fields<typeof IVHD11_LAYOUT>>
       const block: Ivhd = {
         kind: 'IVHD',
@@ -365,7 +384,7 @@ function ivhd<L extends typeof IVHD10_LAYOUT | typeof IVHD11_LAYOUT>(layout: L, 
         entries: [],
         paddingOffsets: [],
       }
-      decodeEntries(bytes, start + entriesAt, end, f.segment, block)
+      decodeEntries(bytes, start + entriesAt, end, f.segment, block, budget)
       return block
     },
   }
@@ -401,8 +420,13 @@ const BLOCK_DECODERS: Record<number, BlockDecoder> = {
 
 function decodeBlocks(bytes: Uint8Array, from: number, end: number, problems: string[]): IvrsBlock[] {
   const blocks: IvrsBlock[] = []
+  const budget: EntryBudget = {left: MAX_IVRS_DEVICE_ENTRIES}
   let at = from
   while (at < end) {
+    if (blocks.length >= MAX_IVRS_BLOCKS) {
+      problems.push(`more than ${MAX_IVRS_BLOCKS} blocks: the ${end - at} byte(s) from ${hex(at)} on were not decoded`)
+      break
+    }
     if (at + BLOCK_HEADER_LENGTH > end) {
       problems.push(`${truncatedAt(end)}: ${end - at} byte(s) after the last block are too short for a block header`)
       break
@@ -421,7 +445,7 @@ function decodeBlocks(bytes: Uint8Array, from: number, end: number, problems: st
       problems.push(`block at ${hex(at)} passes the table end (${truncatedAt(end)})`)
     }
     const decoder = BLOCK_DECODERS[typeCode]
-    if (decoder !== undefined && blockEnd - at >= decoder.fixedLength) blocks.push(decoder.build(bytes, at, blockEnd, common))
+    if (decoder !== undefined && blockEnd - at >= decoder.fixedLength) blocks.push(decoder.build(bytes, at, blockEnd, common, budget))
     else {
       const unknown: UnknownBlock = {kind: 'unknown', ...common, raw: rawHex(bytes, at, blockEnd)}
       if (decoder !== undefined) {
