@@ -17,7 +17,7 @@ const score = scoreResults(results)
  * resolved cases named both hold, so new cases the engine misses cannot hide a lost old one, and
  * a lost case cannot hide behind new ones.
  */
-const FLOOR = {resolvedNamed: 59, resolvedShare: 0.88, unresolvedCannotTell: 32, parsed: 99}
+const FLOOR = {resolvedNamed: 61, resolvedShare: 0.884, unresolvedCannotTell: 32, parsed: 101}
 
 describe('fault explanations on real cases', () => {
   it('holds at least 80 real cases, resolved and unresolved', () => {

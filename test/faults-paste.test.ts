@@ -176,3 +176,18 @@ describe('what the report says', () => {
     expect(missing.faults[0]!.explanation.summary).toMatch(/reason line is missing/)
   })
 })
+
+describe('retyped lines and debug-option lines', () => {
+  it('a fault line retyped by hand ("[DMA read NO PASID]", "[Fault reason 0x02]") is still a fault record', () => {
+    const recs = bothPaths('DMAR: [DMA read NO PASID] Request device [05:00.0] fault addr 0x12174000 [Fault reason 0x02] Present bit in context entry is clear\n')
+    expect(faults(recs)[0]).toMatchObject({requester: '0000:05:00.0', address: 0x12174000n, reason: 2, access: 'read', format: 'pasid-tag'})
+  })
+
+  it('DMA-API direction warnings and the page walk\'s pte lines pass the byte prefilter', () => {
+    const recs = bothPaths([
+      'kernel: DMA-API: igb 0000:06:00.0: device driver frees DMA memory with different direction [device address=0x00000000fffff000] [size=2048 bytes] [mapped with DMA_FROM_DEVICE] [unmapped with DMA_TO_DEVICE]',
+      'kernel: DMAR: pte level: 1, pte value: 0x0000000123456001',
+    ].join('\n') + '\n')
+    expect(recs.map((r) => r.type)).toEqual(['context', 'walk-dump'])
+  })
+})

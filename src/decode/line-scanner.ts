@@ -13,7 +13,7 @@
  * "ma" "mm" "md" "vt" (every keyword holds one: dMAr, reMAp, pci-dMA, ioMMu, sMMu, aMD-vi, VT-d).
  * Each pair hit is confirmed with a folded 4-byte compare ("dmar", "ommu", "smmu", "rema", "-dma",
  * "md-v", "vt-d", "doma" of 4.19-era AMD "IO_PAGE_FAULT domain=", and for context lines "vmd " and
- * "omma" of "command line"); the hit's line is
+ * "omma" of "command line", "dma-" of "DMA-API:"); the hit's line is
  * written out (see ScanResult) and the scan goes on after it.
  * Folding makes this a superset of CANDIDATE (it also takes "Dmar", "\rdma"); the caller tests
  * each reported line with CANDIDATE itself, so the prefilter decides nothing on its own.
@@ -91,8 +91,9 @@ function scannerModule(): Uint8Array {
     ...get(q), ...load(1), ...fold, ...tee(w), ...word('dmar'), ...eq, ...get(w), ...word('ommu'), ...eq, ...or, ...get(w), ...word('smmu'), ...eq, ...or,
     ...get(q), ...load(0), ...fold, ...tee(w), ...word('rema'), ...eq, ...or, ...get(w), ...word('-dma'), ...eq, ...or, ...get(w), ...word('doma'), ...eq, ...or,
     ...get(q), ...load(2), ...fold, ...tee(w), ...word('md-v'), ...eq, ...or, ...get(w), ...word('vt-d'), ...eq, ...or,
-    // context lines without an IOMMU keyword: the vmd driver's ("vmd 0000:…"), the kernel command line
-    ...get(q), ...load(1), ...fold, ...tee(w), ...word('vmd '), ...eq, ...or, ...get(w), ...word('omma'), ...eq, ...or,
+    // context lines without an IOMMU keyword: the vmd driver's ("vmd 0000:…"), the kernel command line,
+    // CONFIG_DMA_API_DEBUG's warnings ("DMA-API: …")
+    ...get(q), ...load(1), ...fold, ...tee(w), ...word('vmd '), ...eq, ...or, ...get(w), ...word('omma'), ...eq, ...or, ...get(w), ...word('dma-'), ...eq, ...or,
     0x04, 0x40, // if hit
     ...get(nm), ...i32(1), ...get(bit), ...shl, ...i32(1), ...sub, ...and, ...tee(before),
     0x04, 0x7f, ...get(i), ...i32(32), ...add, ...get(before), ...clz, ...sub, 0x05, ...get(lineStart), 0x0b,

@@ -40,6 +40,8 @@ export interface LogFacts {
   driverLines: Map<string, {drivers: Set<string>; trouble: Array<{line: number; message: string}>}>
   /** Reserved ranges of the log's e820 map inside low RAM (inclusive ends), with their lines. */
   e820Reserved: Array<{base: bigint; end: bigint; line: number}>
+  /** Per device, the first DMA-API debug warning that its driver used two directions for one buffer. */
+  dmaApiDirection: Map<string, {line: number; message: string}>
 }
 
 type Group = Omit<FaultGroup, 'explanation' | 'trace'>
@@ -75,6 +77,7 @@ type RequesterClass =
   | 'intel-ipu' // the Intel IPU (imaging unit, class 0x0480 at 00:05.0 on client platforms); Xeons put a non-DMA VT-d register device there
   | 'vmd-host' // Intel VMD is on: a VMD controller in the host snapshot, or the vmd driver's lines in the log
   | 'thunderbolt-nhi' // a Thunderbolt/USB4 host interface: class 0x0c0340 or 0x088000 (Intel) on the host, or the thunderbolt driver's lines for it
+  | 'bridge-alias-candidate' // BB:00.0 the log never names while it names devices in other slots of bus BB (log alone)
   | 'vfio' | 'no-driver' | 'identity-domain' | 'vf' | 'behind-vmd' // host facts (snapshot or live host)
 
 /** Address patterns a rule can ask for. */
@@ -170,6 +173,9 @@ function hasRequester(x: FaultFacts, c: RequesterClass): boolean {
     }
     case 'vmd-host':
       return hasRequester(x, 'behind-vmd') || x.facts.contexts.has('vmd-domain')
+    case 'bridge-alias-candidate':
+      return topo === undefined && x.bus !== 0 && x.device === 0 && x.fn === 0 && !x.facts.listed.has(x.g.requester)
+        && !x.facts.driverLines.has(x.g.requester) && busPeersNamed(x).length > 0
     case 'intel-ipu': {
       if (x.bus !== 0 || x.device !== 5 || x.fn !== 0) return false
       const dev = topo?.devices.get(x.g.requester)
@@ -193,6 +199,41 @@ function hasAddress(x: FaultFacts, p: AddressPattern): boolean {
     case 'physical-above-4g':
       return a >= PHYSICAL_ABOVE_4G.from && a < PHYSICAL_ABOVE_4G.to
   }
+}
+
+/**
+ * Devices in other slots of the requester's bus that the log's driver or group lines name. A bus
+ * with endpoints beyond slot 0 (other than bus 0) is a conventional PCI bus behind a bridge, where
+ * a PCIe-to-PCI bridge tags its devices' DMA with the alias ID (secondary bus, 00.0).
+ */
+function busPeersNamed(x: FaultFacts): string[] {
+  const bus = x.g.requester.slice(0, 8)
+  return [...new Set([...x.facts.driverLines.keys(), ...x.facts.listed])]
+    .filter((bdf) => bdf.startsWith(bus) && bdf !== x.g.requester && bdf.slice(8, 10) !== '00').sort()
+}
+
+/**
+ * The leaf entry of the first CONFIG_DMAR_DEBUG page walk attached to the group, when it is present
+ * but lacks the permission the faulting access needed while it grants the other one: a mapping made
+ * for the other DMA direction. Legacy/second-level format (reasons 0x05/0x06): bit 0 read, bit 1
+ * write, bit 7 a superpage leaf above level 1.
+ */
+function dumpedWrongDirectionLeaf(x: FaultFacts): {level: number; value: bigint; line: string} | undefined {
+  let started = false
+  let last: {level: number; value: bigint; line: string} | undefined
+  for (const l of x.g.walkDump) {
+    if (l.includes('table entries for IOVA')) {
+      if (started) break
+      started = true
+      continue
+    }
+    const m = /pte level: (\d+), pte value: 0x([0-9a-f]+)/i.exec(l)
+    if (m !== null) last = {level: Number(m[1]), value: BigInt('0x' + m[2]!), line: l}
+  }
+  if (last === undefined || (last.level !== 1 && (last.value & 0x80n) === 0n)) return undefined
+  const readable = (last.value & 1n) !== 0n
+  const writable = (last.value & 2n) !== 0n
+  return (x.g.access === 'write' && readable && !writable) || (x.g.access === 'read' && writable && !readable) ? last : undefined
 }
 
 /** Lines this many before a fault still count as what its driver was doing at the time. */
@@ -361,6 +402,39 @@ export const FAULT_RULES: readonly FaultRule[] = [
       remediation: ['use the framework\'s IOMMU-aware mode (vfio-pci for DPDK, the IOMMU support of netmap/PF_RING) or its patched driver', 'on trusted hardware only: iommu=pt for that device class'],
       evidence: cite(x, 'unmap-unmatched', 'the kernel warned in intel_unmap: a driver unmapped a page it never mapped'),
     }),
+  },
+  {
+    id: 'wrong-direction-in-walk-dump',
+    category: 'wrong-direction',
+    when: {kind: 'dma', reasons: [0x05, 0x06], also: (x) => dumpedWrongDirectionLeaf(x) !== undefined},
+    explain: (x) => {
+      const leaf = dumpedWrongDirectionLeaf(x)!
+      const write = x.g.access === 'write'
+      return {
+        summary: `${who(x)} ${did(x)} ${at(x)}, and the kernel's page-table dump shows that page mapped ${write ? 'read-only' : 'write-only'} for it (leaf PTE ${hex(leaf.value)} at level ${leaf.level}): the buffer was mapped for the other DMA direction (${write ? 'DMA_TO_DEVICE, which the device may only read' : 'DMA_FROM_DEVICE, which the device may only write'})`,
+        causes: [`a driver mapping the buffer with the wrong direction: the device ${write ? 'writes' : 'reads'} it, so it needs ${write ? 'DMA_FROM_DEVICE' : 'DMA_TO_DEVICE'} or DMA_BIDIRECTIONAL`,
+          'a direction enum or flag translated wrongly between a user-space API and the kernel\'s enum dma_data_direction'],
+        remediation: [`fix the driver's dma_map_*() direction for this buffer (${write ? 'DMA_FROM_DEVICE' : 'DMA_TO_DEVICE'}, or DMA_BIDIRECTIONAL if the device does both)`,
+          'CONFIG_DMA_API_DEBUG names the mapping call; iommu=pt only hides the bug'],
+        evidence: [{fact: `the walk dump's leaf entry ${hex(leaf.value)}: read ${(leaf.value & 1n) !== 0n ? 'set' : 'clear'}, write ${(leaf.value & 2n) !== 0n ? 'set' : 'clear'}`, source: `${x.source}:${leaf.line.split(':')[0]}`}],
+      }
+    },
+  },
+  {
+    id: 'wrong-direction-dma-api-debug',
+    category: 'wrong-direction',
+    when: {kind: 'dma', reasons: [0x05, 0x06], also: (x) => x.facts.dmaApiDirection.has(x.g.requester)},
+    explain: (x) => {
+      const w = x.facts.dmaApiDirection.get(x.g.requester)!
+      return {
+        summary: `${who(x)} ${did(x)} ${at(x)}, which is not mapped ${x.g.access === 'write' ? 'writable' : 'readable'} for it, and the DMA-API debug checker caught its driver using two directions for one buffer ("${w.message}"): a wrong DMA direction`,
+        causes: ['the driver maps a buffer with one direction and uses it (or unmaps it) with another; with an IOMMU the mapping\'s direction decides whether the device may read or write it',
+          'DMA after unmap of a buffer whose direction bookkeeping is broken'],
+        remediation: ['make the driver map every buffer with the direction the device uses it in (DMA_FROM_DEVICE for buffers the device writes, DMA_TO_DEVICE for those it reads, DMA_BIDIRECTIONAL for both) and unmap with the same direction',
+          'report it to the driver\'s maintainers with both lines'],
+        evidence: [{fact: `DMA-API debug: ${w.message}`, source: `${x.source}:${w.line}`}],
+      }
+    },
   },
   {
     id: 'address-in-rmrr',
@@ -532,6 +606,22 @@ export const FAULT_RULES: readonly FaultRule[] = [
       remediation: ['run `vtd-check device` on the slot\'s function 0: it shows the aliases the kernel knows',
         'a newer kernel may carry the quirk (drivers/pci/quirks.c quirk_dma_func1_alias / quirk_dma_func0_alias); otherwise report the vendor:device ID to linux-pci',
         'move the card to a slot not behind a PCIe-to-PCI bridge'],
+    }),
+  },
+  {
+    id: 'pcie-to-pci-bridge-alias',
+    category: 'dma-alias',
+    // A real device at 00.0 that the excerpt happens not to name looks the same.
+    certainty: 'cannot-tell',
+    when: {kind: 'dma', reasonIs: 'noDomain', requester: 'bridge-alias-candidate'},
+    explain: (x) => ({
+      summary: `${who(x)} is device 0 of bus ${x.g.requester.slice(5, 7)}, which the log never names, while it names ${busPeersNamed(x).join(', ')} on that bus: most likely the ID a PCIe-to-PCI bridge puts on the DMA of the conventional PCI devices behind it (its secondary bus, 00.0) — an alias with no context entry, unless a real device at 00.0 was being rebound`,
+      causes: ['conventional PCI devices behind a PCIe-to-PCI (or PCI-X) bridge: their DMA carries the bridge\'s alias requester ID, which the kernel must map along with the devices',
+        'a bridge or topology the kernel\'s DMA-alias walk did not recognise, so the alias ID got no context entry',
+        'a real device at that address DMA-ing while its driver was unbound or rebound'],
+      remediation: ['run `vtd-check device` on the named devices: it shows the aliases the kernel set up for them (lspci -tv shows the bridge)',
+        'update the kernel; report the bridge and the devices behind it to the IOMMU maintainers if the alias is missing',
+        'move the card to a slot that is not behind the bridge; intel_iommu=off or iommu=pt only as a last resort (they remove DMA protection)'],
     }),
   },
   {

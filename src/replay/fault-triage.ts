@@ -380,6 +380,8 @@ export class FaultTriage {
   private readonly e820Reserved: LogFacts['e820Reserved'] = []
   /** What the log's own driver lines say about each function (bounded). */
   private readonly driverFacts: LogFacts['driverLines'] = new Map()
+  /** DMA-API direction warnings per device (bounded). */
+  private readonly dmaApiDirection: LogFacts['dmaApiDirection'] = new Map()
   /** The end of the highest usable e820 range below 4 GiB. */
   private lowRamTop = 0n
   private readonly interruptRequesters = new Set<string>()
@@ -452,6 +454,10 @@ export class FaultTriage {
             if (m[3] !== undefined && d.trouble.length < 8) d.trouble.push({line: r.line, message: m[3]})
             if (this.driverFacts.size < 1024 || this.driverFacts.has(m[2]!)) this.driverFacts.set(m[2]!, d)
           }
+        }
+        if (r.event === 'dma-api-direction' && r.detail !== undefined) {
+          const m = /^\S+ (\S+?): (.*)$/.exec(r.detail)
+          if (m !== null && !this.dmaApiDirection.has(m[1]!) && this.dmaApiDirection.size < 256) this.dmaApiDirection.set(m[1]!, {line: r.line, message: r.detail})
         }
         if (r.event === 'e820-usable' && r.detail !== undefined) {
           const end = BigInt(r.detail.split('-')[1]!)
@@ -648,7 +654,7 @@ export class FaultTriage {
 
     const facts: LogFacts = {
       contexts: this.contexts, removed: this.removed, listed: new Set(this.logGroups.keys()),
-      interruptRequesters: this.interruptRequesters, bootTimeline: this.bootTimeline, driverLines: this.driverFacts,
+      interruptRequesters: this.interruptRequesters, bootTimeline: this.bootTimeline, driverLines: this.driverFacts, dmaApiDirection: this.dmaApiDirection,
       // Only the firmware's holes inside low RAM: the DMA API hands out IOVAs top-down from 4 GiB,
       // through the reserved ranges above RAM (flash, MMIO), so those say nothing about a fault.
       e820Reserved: this.e820Reserved.filter((r) => r.end < this.lowRamTop),

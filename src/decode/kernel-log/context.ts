@@ -29,6 +29,9 @@ export type ContextEvent =
   | 'driver-trouble' // the same, reporting trouble (timeout, abort, cancel, reset, WARN): detail "DRIVER BDF: message"
   | 'amd-vi-firmware-bug' // "AMD-Vi: [Firmware Bug]: IOAPIC[4] not in IVRS table", "[Firmware Bug]: AMD-Vi: No southbridge IOAPIC found"
   | 'amd-vi-ir-disabled' // "AMD-Vi: Disabling interrupt remapping" (after an IVRS IOAPIC check failed)
+  // CONFIG_DMA_API_DEBUG (kernel/dma/debug.c): a driver unmapped or synced a buffer with another
+  // direction than it mapped it with. detail "DRIVER DEVICE: frees with DMA_X, mapped with DMA_Y (device address 0x…)"
+  | 'dma-api-direction'
 
 export interface ContextRecord extends RecordBase {
   type: 'context'
@@ -79,6 +82,10 @@ export const CONTEXT_SHAPES: Shape[] = [
   },
   context('amd-vi-firmware-bug', '[Firmware', /AMD-Vi: \[Firmware (?:Bug|Warn)\]:[\s:]*(.*)$|\[Firmware (?:Bug|Warn)\]: AMD-Vi:[\s:]*(.*)$/, (m) => (m[1] ?? m[2])!.trim()),
   context('amd-vi-ir-disabled', 'Disabling interrupt remapping', /AMD-Vi: Disabling interrupt remapping/),
+  // 4.20+ prints "DMA-API: DRIVER DEVICE: device driver …", older kernels "DRIVER DEVICE: DMA-API: device driver …".
+  context('dma-api-direction', 'with different direction',
+    /(?:(\S+) (\S+): )?DMA-API: (?:(\S+) (\S+): )?device driver (frees|syncs) DMA memory with different direction \[device address=(0x[0-9a-f]+)\] \[size=\d+ bytes\] \[mapped with (DMA_\w+)\] \[(?:unmapped|synced) with (DMA_\w+)\]/,
+    (m) => `${m[3] ?? m[1] ?? 'NULL'} ${m[4] ?? m[2] ?? 'NULL'}: ${m[5]} with ${m[8]}, mapped with ${m[7]} (device address ${m[6]})`),
   context('device-removed', 'Removing from iommu group', /([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): Removing from iommu group (\d+)/, (m) => m[1]),
 ]
 

@@ -70,7 +70,7 @@ export interface SuppressedRecord extends RecordBase {
   count: number
 }
 
-const ACCESS: Record<string, 'read' | 'write'> = {'DMA Read': 'read', 'DMA Write': 'write'}
+const ACCESS: Record<string, 'read' | 'write'> = {'DMA READ': 'read', 'DMA WRITE': 'write'}
 
 function singleLineFormat(tag: string | undefined, hexBdf: boolean, pasidField: boolean, hexReason: boolean): FaultFormat {
   if (hexBdf) return 'pasid-tag-0x-bdf'
@@ -82,14 +82,15 @@ function singleLineFormat(tag: string | undefined, hexBdf: boolean, pasidField: 
 
 /** A printed address or index, or — when the poster redacted it ("ffxxxxxx") — the mark that it is unknown. */
 function setValue(rec: FaultRecord, field: 'address' | 'index', value: string): void {
-  if (value.includes('x')) rec.redacted = true
+  if (/x/i.test(value)) rec.redacted = true
   else rec[field] = hexBig(value)
 }
 
 /** A DMA fault's access and address, or an interrupt fault's IRTE index. */
 function setWhere(rec: FaultRecord, what: string | undefined, value: string): void {
   if (rec.kind === 'interrupt') return setValue(rec, 'index', value)
-  if (what !== undefined && ACCESS[what] !== undefined) rec.access = ACCESS[what]
+  const access = what === undefined ? undefined : ACCESS[what.toUpperCase()]
+  if (access !== undefined) rec.access = access
   setValue(rec, 'address', value)
 }
 
@@ -97,10 +98,12 @@ export const VTD_FAULT_SHAPES: Shape[] = [
   {
     // 4.7+ single-line DMA and IR faults, all PASID/radix variants (§5.1).
     name: 'fault-single',
-    probe: '[fault reason',
-    re: /\[(DMA Read|DMA Write|INTR-REMAP)(?: (NO_PASID)| PASID (?:0x)?([0-9a-f]+))?\] Request device \[((?:([0-9a-f]{4}):)?(0x)?([0-9a-f]{2}):(?:0x)?([0-9a-f]{2})\.([0-7]))\](?: PASID ([0-9a-f]+))? fault (?:addr|index) (?:0x)?([0-9a-fx]+) \[fault reason (0x)?([0-9a-f]+)\] ?(.*)$/,
+    // "ault reason" and the case-blind regex also take lines users retyped ("[DMA read NO PASID]", "[Fault reason 0x02]").
+    probe: 'ault reason',
+    re: /\[(DMA Read|DMA Write|INTR-REMAP)(?: (NO[_ ]PASID)| PASID (?:0x)?([0-9a-f]+))?\] Request device \[((?:([0-9a-f]{4}):)?(0x)?([0-9a-f]{2}):(?:0x)?([0-9a-f]{2})\.([0-7]))\](?: PASID ([0-9a-f]+))? fault (?:addr|index) (?:0x)?([0-9a-fx]+) \[fault reason (0x)?([0-9a-f]+)\] ?(.*)$/i,
     build: (m, cx) => {
-      const [, what, noPasid, tagPasid, asLogged, seg, hexBdf, bus, dev, fn, fieldPasid, value, hexReason, reason, text] = m
+      const [, whatAsLogged, noPasid, tagPasid, asLogged, seg, hexBdf, bus, dev, fn, fieldPasid, value, hexReason, reason, text] = m
+      const what = whatAsLogged!.toUpperCase()
       const interrupt = what === 'INTR-REMAP'
       const pasidText = tagPasid ?? fieldPasid
       // ffffffff is the 5.5–5.13 spelling of "no PASID" (PP=0).

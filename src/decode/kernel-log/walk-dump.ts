@@ -20,7 +20,14 @@ export const WALK_DUMP_SHAPES: Shape[] = [
   {
     name: 'walk-entry',
     probe: 'entry',
-    re: /DMAR: (?:scalable mode root entry|root entry|context entry|pasid dir entry|pasid table entry\[\d+\]|pte level: \d+, pte value): /,
+    re: /DMAR: (?:scalable mode root entry|root entry|context entry|pasid dir entry|pasid table entry\[\d+\]): /,
+    build: (_m, cx) => ({...cx.base, type: 'walk-dump', step: 'entry'}),
+  },
+  {
+    // pgtable_walk(): one line per level, leaf last (its own probe: the line holds no "entry").
+    name: 'walk-pte',
+    probe: 'pte level: ',
+    re: /DMAR: pte level: \d+, pte value: 0x[0-9a-f]+/,
     build: (_m, cx) => ({...cx.base, type: 'walk-dump', step: 'entry'}),
   },
   {

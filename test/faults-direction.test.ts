@@ -1,0 +1,104 @@
+/**
+ * Evidence of a wrong DMA direction, and of a PCIe-to-PCI bridge alias, in the log itself.
+ *
+ * Reasons 0x05/0x06 are raised alike for a missing mapping and for a mapping made for the other
+ * direction; only lines beside the fault tell them apart:
+ *  - CONFIG_DMAR_DEBUG's page walk (drivers/iommu/intel/iommu.c pgtable_walk: "pte level: %d,
+ *    pte value: 0x%016llx"): a present leaf with read set and write clear is a read-only mapping;
+ *  - CONFIG_DMA_API_DEBUG's check_unmap/check_sync warning (kernel/dma/debug.c: "device driver
+ *    frees DMA memory with different direction [device address=…] [size=… bytes] [mapped with …]
+ *    [unmapped with …]").
+ * The ccree line below is real (linux-crypto, Corentin Labbe, 2022-03-04, quoted in Herbert Xu's
+ * reply); no public log was found holding such a line or walk next to a VT-d fault, so those logs
+ * are built from the kernel's format strings above, with made-up addresses.
+ */
+import {describe, expect, it} from 'vitest'
+import {parseKernelLog, type ContextRecord} from '../src/decode/kernel-log/index.js'
+import {triageRecords, type TriageResult} from '../src/replay/fault-triage.js'
+
+const triage = (text: string): TriageResult => triageRecords(parseKernelLog(text), text.split('\n').length, {source: 'log'})
+const ruleOf = (text: string, requester: string) => triage(text).faults.find((f) => f.requester === requester)?.explanation
+
+const CCREE = '[   17.568492] DMA-API: ccree e6601000.crypto: device driver frees DMA memory with different direction [device address=0x0000000078fe5800] [size=8 bytes] [mapped with DMA_TO_DEVICE] [unmapped with DMA_BIDIRECTIONAL]'
+
+const WRITE_FAULT = [
+  '[  102.2] DMAR: DRHD: handling fault status reg 2',
+  '[  102.3] DMAR: [DMA Write NO_PASID] Request device [07:00.0] fault addr 0xffffe000 [fault reason 0x05] PTE Write access is not set',
+  '[  102.4] DMAR: Dump dmar1 table entries for IOVA 0xffffe000',
+  '[  102.4] DMAR: root entry: 0x0000000101b3e001',
+  '[  102.4] DMAR: context entry: hi 0x0000000000000102, low 0x0000000101b4d001',
+  '[  102.4] DMAR: pte level: 4, pte value: 0x0000000101b50003',
+  '[  102.4] DMAR: pte level: 3, pte value: 0x0000000101b51003',
+  '[  102.4] DMAR: pte level: 2, pte value: 0x0000000101b52003',
+]
+
+describe('DMA-API debug direction warnings', () => {
+  it('reads both spellings as context naming the driver, the device and both directions', () => {
+    const lines = [CCREE, '[  100.1] igb 0000:06:00.0: DMA-API: device driver syncs DMA memory with different direction [device address=0x00000000fffff000] [size=2048 bytes] [mapped with DMA_FROM_DEVICE] [synced with DMA_TO_DEVICE]']
+    const ctx = parseKernelLog(lines.join('\n')).filter((r): r is ContextRecord => r.type === 'context')
+    expect(ctx.map((r) => [r.event, r.detail])).toEqual([
+      ['dma-api-direction', 'ccree e6601000.crypto: frees with DMA_BIDIRECTIONAL, mapped with DMA_TO_DEVICE (device address 0x0000000078fe5800)'],
+      ['dma-api-direction', 'igb 0000:06:00.0: syncs with DMA_TO_DEVICE, mapped with DMA_FROM_DEVICE (device address 0x00000000fffff000)'],
+    ])
+  })
+
+  it('a 0x06 fault of the device the warning names is a wrong DMA direction; another device\'s fault is not', () => {
+    const log = [
+      '[  100.1] DMA-API: igb 0000:06:00.0: device driver frees DMA memory with different direction [device address=0x00000000fffff000] [size=2048 bytes] [mapped with DMA_FROM_DEVICE] [unmapped with DMA_TO_DEVICE]',
+      '[  101.2] DMAR: DRHD: handling fault status reg 2',
+      '[  101.3] DMAR: [DMA Read NO_PASID] Request device [06:00.0] fault addr 0xfffff000 [fault reason 0x06] PTE Read access is not set',
+      '[  101.4] DMAR: [DMA Read NO_PASID] Request device [08:00.0] fault addr 0xfffff000 [fault reason 0x06] PTE Read access is not set',
+    ].join('\n')
+    const igb = ruleOf(log, '0000:06:00.0')!
+    expect(igb).toMatchObject({rule: 'wrong-direction-dma-api-debug', category: 'wrong-direction', certainty: 'likely'})
+    expect(igb.summary).toContain('mapped with DMA_FROM_DEVICE')
+    expect(igb.evidence.some((e) => e.source === 'log:1')).toBe(true)
+    expect(ruleOf(log, '0000:08:00.0')?.rule).toBe('unmapped-iova')
+  })
+})
+
+describe('CONFIG_DMAR_DEBUG page walk', () => {
+  it('a write to a present read-only leaf is a wrong DMA direction', () => {
+    const e = ruleOf([...WRITE_FAULT, '[  102.4] DMAR: pte level: 1, pte value: 0x0000000123456001'].join('\n'), '0000:07:00.0')!
+    expect(e).toMatchObject({rule: 'wrong-direction-in-walk-dump', category: 'wrong-direction'})
+    expect(e.summary).toMatch(/read-only .*DMA_TO_DEVICE/)
+    expect(e.evidence.some((v) => v.fact.includes('read set, write clear') && v.source === 'log:9')).toBe(true)
+  })
+
+  it('a read of a write-only 2 MiB superpage leaf (bit 7, level 2) is one too', () => {
+    const log = [
+      '[  5.1] DMAR: [DMA Read NO_PASID] Request device [07:00.0] fault addr 0xffe00000 [fault reason 0x06] PTE Read access is not set',
+      '[  5.1] DMAR: Dump dmar1 table entries for IOVA 0xffe00000',
+      '[  5.1] DMAR: pte level: 3, pte value: 0x0000000101b51003',
+      '[  5.1] DMAR: pte level: 2, pte value: 0x0000000123400082',
+    ].join('\n')
+    expect(ruleOf(log, '0000:07:00.0')).toMatchObject({rule: 'wrong-direction-in-walk-dump', summary: expect.stringMatching(/write-only/)})
+  })
+
+  it('a leaf with both permissions, a missing leaf, or a non-leaf last entry says nothing about direction', () => {
+    for (const tail of [
+      ['[  102.4] DMAR: pte level: 1, pte value: 0x0000000123456003'],
+      ['[  102.4] DMAR: pte level: 1, pte value: 0x0000000000000000', '[  102.4] DMAR: page table not present at level 0'],
+      [],
+    ]) expect(ruleOf([...WRITE_FAULT, ...tail].join('\n'), '0000:07:00.0')?.rule).toBe('unmapped-iova')
+  })
+})
+
+describe('PCIe-to-PCI bridge alias from the log alone', () => {
+  const bridgeLog = (driverLine: string) => [
+    driverLine,
+    'DMAR: DRHD: handling fault status reg 3',
+    'DMAR: [DMA Read NO_PASID] Request device [05:00.0] fault addr 0x12174000 [fault reason 0x02] Present bit in context entry is clear',
+  ].join('\n')
+
+  it('05:00.0 with no context entry while the log drives 05:02.1 is named as the bridge alias (not claimed)', () => {
+    const e = ruleOf(bridgeLog('aic7xxx 0000:05:02.1: enabling device (0000 -> 0003)'), '0000:05:00.0')!
+    expect(e).toMatchObject({rule: 'pcie-to-pci-bridge-alias', category: 'dma-alias', certainty: 'cannot-tell'})
+    expect(e.summary).toContain('0000:05:02.1')
+  })
+
+  it('not when the log names 05:00.0 itself, or only devices on another bus', () => {
+    expect(ruleOf(bridgeLog('ahci 0000:05:00.0: enabling device (0000 -> 0003)'), '0000:05:00.0')?.rule).toBe('no-domain-attached')
+    expect(ruleOf(bridgeLog('aic7xxx 0000:06:02.1: enabling device (0000 -> 0003)'), '0000:05:00.0')?.rule).toBe('no-domain-attached')
+  })
+})
