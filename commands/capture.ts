@@ -38,7 +38,7 @@ export default class Capture extends BaseCommand {
     try {
       meta = writeSnapshot(fs, log, flags.out, this.config.version)
     } catch (error) {
-      if (error instanceof UnsafeTarget) this.error(`refusing to capture: ${error.message}`, {exit: 2, suggestions: [`vtd-check capture --out ${flags.out}-new`]})
+      if (error instanceof UnsafeTarget) this.error(`refusing to capture: ${error.message}`, {exit: 2, suggestions: [`vtd-check capture --out ${error.instead === 'beside' ? `${flags.out}-new` : './snapshot'}`]})
       throw error
     }
     if (!this.jsonEnabled()) {

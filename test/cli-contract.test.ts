@@ -4,7 +4,7 @@
  * must be a snapshot, help and version exist.
  */
 import * as path from 'node:path'
-import {mkdirSync} from 'node:fs'
+import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
 import * as os from 'node:os'
 import {execa} from 'execa'
 import {describe, expect, it} from 'vitest'
@@ -85,5 +85,22 @@ describe('vtd-check (the binary)', () => {
     const r = await vtd('check', '--lspci-dump', bin)
     expect(r.exitCode).toBe(2)
     expect(r.stderr).toMatch(/Nonexistent flag: --lspci-dump/)
+  })
+
+  it('capture to an unusable target (/proc, /sys, an existing file, under a file): one clear line, exit 2 in text and JSON alike', async () => {
+    const dir = scratchDir('vtd-capture-target-')
+    const file = path.join(dir, 'a-file')
+    writeFileSync(file, 'x')
+    for (const out of ['/proc/vtd-check-test', '/sys/vtd-check-test', file, path.join(file, 'sub')]) {
+      const [text, json] = await Promise.all([vtd('capture', '--root', snapshot, '--out', out), vtd('capture', '--root', snapshot, '--out', out, '--json')])
+      expect(text.exitCode, out).toBe(2)
+      expect(text.stderr, out).toMatch(/Error: refusing to capture: /)
+      expect(text.stderr, out).not.toMatch(/^\s+at |Code: E[A-Z]+|mkdtemp/m)
+      expect(json.exitCode, out).toBe(2)
+      const body = JSON.parse(json.stdout) as {error: {exitCode: number; message: string}}
+      expect(body.error.exitCode, out).toBe(json.exitCode)
+      expect(body.error.message, out).toMatch(/^refusing to capture: /)
+    }
+    expect(existsSync('/proc/vtd-check-test') || existsSync('/sys/vtd-check-test')).toBe(false)
   })
 })

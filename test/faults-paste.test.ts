@@ -9,6 +9,7 @@ import {describe, expect, it} from 'vitest'
 import {LogParser, parseKernelLog, type LogRecord} from '../src/decode/kernel-log/index.js'
 import {leadingExplanation, triageRecords} from '../src/replay/fault-triage.js'
 import {faultsToJson, renderFaultsTable} from '../src/report/faults.js'
+import {readFileSync} from 'node:fs'
 import * as path from 'node:path'
 import {loadFaultCases} from './support/fault-cases.js'
 import {repoRoot} from './support/paths.js'
@@ -156,6 +157,16 @@ describe('what the report says', () => {
     const out = renderFaultsTable(report(lines.join('\n') + '\n'))
     expect(out.match(/^\d+\. 0000:03:00\.0/gm)).toHaveLength(1)
     expect(out).toMatch(/the same explanation covers 2 more group\(s\)/)
+  })
+
+  it('neighbouring pages explained alike at different times (real early-boot excerpt) are shown once', () => {
+    // Dasharo NV41 (test/fixtures/real/dmesg/SOURCES.md): two iGPU reads 13 µs apart, one cause.
+    const log = readFileSync(path.join(repoRoot, 'test/fixtures/real/dmesg/dasharo-nv41-boot-k6.x-1.log'), 'utf8')
+    const parsed = report(log)
+    expect(parsed.faults.map((f) => f.explanation.rule)).toEqual(['early-boot-firmware-dma', 'early-boot-firmware-dma'])
+    const out = renderFaultsTable(parsed)
+    expect(out.match(/^\d+\. 0000:00:02\.0/gm)).toHaveLength(1)
+    expect(out).toMatch(/the same explanation covers 1 more group\(s\) of this requester: read 0x7cd87000/)
   })
 
   it('a piped excerpt without a boot timeline never claims firmware DMA during boot, and says why', () => {

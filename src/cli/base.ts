@@ -101,7 +101,12 @@ export abstract class JsonCommand extends Command {
   override async catch(err: OclifError): Promise<unknown> {
     const exitCode = exitCodeOf(err)
     process.exitCode = exitCode
-    if (!this.jsonEnabled()) return super.catch(err)
+    if (!this.jsonEnabled()) {
+      // oclif's handler exits 1 for an error without its own code; 1 means "a check failed", so
+      // text mode ends with the same code the JSON body names.
+      if (typeof err.oclif?.exit !== 'number') err.oclif = {...err.oclif, exit: exitCode}
+      return super.catch(err)
+    }
     const body: ErrorJson = {
       schemaVersion: ERROR_SCHEMA_VERSION,
       tool: TOOL,

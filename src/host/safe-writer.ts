@@ -10,7 +10,12 @@ import * as nodePath from 'node:path'
 
 const CREATE_FLAGS = nodeFs.constants.O_WRONLY | nodeFs.constants.O_CREAT | nodeFs.constants.O_EXCL | nodeFs.constants.O_NOFOLLOW
 
-export class UnsafeTarget extends Error {}
+export class UnsafeTarget extends Error {
+  /** Where to write instead: beside an existing target, or (when nothing can be created there) elsewhere. */
+  constructor(message: string, readonly instead: 'beside' | 'elsewhere' = 'beside') {
+    super(message)
+  }
+}
 
 /** Why `out` cannot receive a snapshot (undefined when it is absent or an empty directory). */
 export function refuseTarget(out: string): string | undefined {
@@ -26,6 +31,20 @@ export function refuseTarget(out: string): string | undefined {
   return undefined
 }
 
+/** One line on why nothing can be created at `out` (a virtual or read-only filesystem, no permission). */
+function cannotCreate(out: string, parent: string, error: unknown): string {
+  const code = (error as {code?: string} | null)?.code ?? 'error'
+  const why: Record<string, string> = {
+    EACCES: `no permission to write in ${parent}`,
+    EPERM: `${parent} does not allow new directories (a virtual filesystem such as /sys, or no permission)`,
+    ENOENT: `${parent} does not allow new directories (a virtual filesystem such as /proc)`,
+    EROFS: `${parent} is on a read-only filesystem`,
+    ENOTDIR: `a component of ${parent} is not a directory`,
+    ENOSPC: `no space left in ${parent}`,
+  }
+  return `cannot create ${out}: ${why[code] ?? `${parent} is not writable`} (${code})`
+}
+
 export class SafeWriter {
   private readonly dirs = new Set<string>([''])
   readonly staging: string
@@ -34,8 +53,12 @@ export class SafeWriter {
     const why = refuseTarget(out)
     if (why !== undefined) throw new UnsafeTarget(why)
     const parent = nodePath.dirname(nodePath.resolve(out))
-    nodeFs.mkdirSync(parent, {recursive: true})
-    this.staging = nodeFs.mkdtempSync(nodePath.join(parent, '.vtd-capture-'))
+    try {
+      nodeFs.mkdirSync(parent, {recursive: true})
+      this.staging = nodeFs.mkdtempSync(nodePath.join(parent, '.vtd-capture-'))
+    } catch (error) {
+      throw new UnsafeTarget(cannotCreate(out, parent, error), 'elsewhere')
+    }
   }
 
   /** Host path ("/sys/...") -> components below the staging directory ('..' cannot climb out). */

@@ -345,7 +345,8 @@ function familiesText(families: TriageResult['summary']['families']): string {
 
 /** Two groups of one requester whose explanation differs only in the page it names. */
 function sameExplanation(a: FaultJson, b: FaultJson): boolean {
-  const strip = (text: string) => text.replace(/0x[0-9a-f]+/g, '')
+  // Addresses and times differ between neighbouring pages ("did DMA 0.361089s after boot"); the explanation does not.
+  const strip = (text: string) => text.replace(/0x[0-9a-f]+|\d+(?:\.\d+)?/g, '')
   return a.requester === b.requester && a.reason === b.reason && a.event === b.event && a.explanation.rule === b.explanation.rule
     && strip(a.explanation.summary) === strip(b.explanation.summary)
 }
