@@ -78,6 +78,7 @@ type RequesterClass =
   | 'vmd-host' // Intel VMD is on: a VMD controller in the host snapshot, or the vmd driver's lines in the log
   | 'thunderbolt-nhi' // a Thunderbolt/USB4 host interface: class 0x0c0340 or 0x088000 (Intel) on the host, or the thunderbolt driver's lines for it
   | 'bridge-alias-candidate' // BB:00.0 the log never names while it names devices in other slots of bus BB (log alone)
+  | 'vmd-location' // BB:05.5 (Skylake/Cascade Lake-SP) or BB:00.5 (Ice Lake-SP and later): where Xeons put the VMD endpoint (log alone)
   | 'vfio' | 'no-driver' | 'identity-domain' | 'vf' | 'behind-vmd' // host facts (snapshot or live host)
 
 /** Address patterns a rule can ask for. */
@@ -176,6 +177,8 @@ function hasRequester(x: FaultFacts, c: RequesterClass): boolean {
     case 'bridge-alias-candidate':
       return topo === undefined && x.bus !== 0 && x.device === 0 && x.fn === 0 && !x.facts.listed.has(x.g.requester)
         && !x.facts.driverLines.has(x.g.requester) && busPeersNamed(x).length > 0
+    case 'vmd-location':
+      return topo === undefined && x.fn === 5 && (x.device === 5 || x.device === 0)
     case 'intel-ipu': {
       if (x.bus !== 0 || x.device !== 5 || x.fn !== 0) return false
       const dev = topo?.devices.get(x.g.requester)
@@ -751,23 +754,29 @@ export const FAULT_RULES: readonly FaultRule[] = [
     }),
   },
   {
-    id: 'no-domain-attached',
+    id: 'no-domain-via-alias',
     category: 'no-domain',
-    when: {kind: 'dma', reasonIs: 'noDomain'},
+    when: {kind: 'dma', reasonIs: 'noDomain', also: (x) => x.trace?.devices.some((d) => d.relation === 'alias') === true},
     explain: (x) => {
-      const alias = x.trace?.devices.find((d) => d.relation === 'alias')
+      const alias = x.trace!.devices.find((d) => d.relation === 'alias')!
       return {
-        summary: alias
-          ? `${who(x)} is a DMA alias of ${alias.bdf} (${alias.detail}); that alias has no domain programmed`
-          : `${who(x)} has no domain attached: it did DMA while it had no context entry`,
-        causes: alias
-          ? ['the alias requester ID was not programmed (a missing DMA-alias quirk or an unmodelled bridge)']
-          : ['DMA while the device changes hands: unbind, rebind to vfio-pci or a user-space driver (igb_uio), removal', 'firmware-started DMA on a device without a driver', 'a phantom function or DMA alias the kernel does not know'],
-        remediation: alias
-          ? ['report the device ID to linux-pci for a DMA-alias quirk; moving the card to a slot without the bridge avoids it']
-          : ['quiesce the device before rebinding (stop the VM, unload the driver cleanly)', 'bind vfio-pci or the user-space driver at boot (vfio-pci.ids=…, or blacklist the kernel driver) so the device never changes hands', 'update the kernel and firmware'],
+        summary: `${who(x)} is a DMA alias of ${alias.bdf} (${alias.detail}); that alias has no domain programmed`,
+        causes: ['the alias requester ID was not programmed (a missing DMA-alias quirk or an unmodelled bridge)'],
+        remediation: ['report the device ID to linux-pci for a DMA-alias quirk; moving the card to a slot without the bridge avoids it'],
       }
     },
+  },
+  {
+    id: 'no-domain-attached',
+    category: 'no-domain',
+    // The reason says what is missing, not why: every cause below looks the same in the log.
+    certainty: 'cannot-tell',
+    when: {kind: 'dma', reasonIs: 'noDomain'},
+    explain: (x) => ({
+      summary: `${who(x)} has no domain attached: it did DMA while it had no context entry; ${notTold(x)} why`,
+      causes: ['DMA while the device changes hands: unbind, rebind to vfio-pci or a user-space driver (igb_uio), removal', 'firmware-started DMA on a device without a driver', 'a phantom function or DMA alias the kernel does not know'],
+      remediation: ['quiesce the device before rebinding (stop the VM, unload the driver cleanly)', 'bind vfio-pci or the user-space driver at boot (vfio-pci.ids=…, or blacklist the kernel driver) so the device never changes hands', 'update the kernel and firmware'],
+    }),
   },
   {
     id: 'ir-compatibility-format',
@@ -814,6 +823,19 @@ export const FAULT_RULES: readonly FaultRule[] = [
       causes: ['the vmd driver disabled VMD MSI remapping while VT-d interrupt remapping (x2APIC) is on (Ice Lake and later)'],
       remediation: ['update the kernel (vmd: MSI remapping kept on when interrupt remapping needs it)', 'or turn VMD off in firmware setup'],
       evidence: cite(x, 'vmd-domain', 'the vmd driver is active on this host'),
+    }),
+  },
+  {
+    id: 'vmd-endpoint-msi',
+    category: 'vmd',
+    // Named from the requester's address alone: the log does not show the device ID.
+    certainty: 'cannot-tell',
+    when: {kind: 'interrupt', reasons: [0x25], requester: 'vmd-location'},
+    explain: (x) => ({
+      summary: `${who(x)} sent a compatibility-format interrupt that interrupt remapping blocked; function ${x.device}.5 is where Xeon scalable processors put the Intel VMD controller (05.5 on Skylake/Cascade Lake-SP, 00.5 on Ice Lake-SP and later), and VMD with its MSI remapping bypassed is the known cause of exactly this fault — the log alone does not show the device ID`,
+      causes: ['the vmd driver bypassing VMD\'s MSI remapping while VT-d interrupt remapping (x2APIC) is on, so the NVMe drives behind VMD lose their interrupts (Ice Lake/Whitley; fixed in the vmd driver)',
+        'another device at that address whose interrupts did not go through the remapping domain'],
+      remediation: ['check the device: lspci -nn -s ' + x.g.requester + ' (Intel 8086:201d/28c0 is VMD)', 'update the kernel (PCI: vmd keeps MSI-X remapping on when interrupt remapping is enabled)', 'or turn VMD off in firmware setup'],
     }),
   },
   {

@@ -1,5 +1,6 @@
 /**
- * Evidence of a wrong DMA direction, and of a PCIe-to-PCI bridge alias, in the log itself.
+ * Evidence in the log itself: of a wrong DMA direction, of a PCIe-to-PCI bridge alias, of the
+ * Intel VMD endpoint sending blocked interrupts.
  *
  * Reasons 0x05/0x06 are raised alike for a missing mapping and for a mapping made for the other
  * direction; only lines beside the fault tell them apart:
@@ -97,8 +98,25 @@ describe('PCIe-to-PCI bridge alias from the log alone', () => {
     expect(e.summary).toContain('0000:05:02.1')
   })
 
-  it('not when the log names 05:00.0 itself, or only devices on another bus', () => {
-    expect(ruleOf(bridgeLog('ahci 0000:05:00.0: enabling device (0000 -> 0003)'), '0000:05:00.0')?.rule).toBe('no-domain-attached')
-    expect(ruleOf(bridgeLog('aic7xxx 0000:06:02.1: enabling device (0000 -> 0003)'), '0000:05:00.0')?.rule).toBe('no-domain-attached')
+  it('not when the log names 05:00.0 itself, or only devices on another bus: then the tool says it cannot tell why', () => {
+    for (const line of ['ahci 0000:05:00.0: enabling device (0000 -> 0003)', 'aic7xxx 0000:06:02.1: enabling device (0000 -> 0003)']) {
+      expect(ruleOf(bridgeLog(line), '0000:05:00.0')).toMatchObject({rule: 'no-domain-attached', category: 'no-domain', certainty: 'cannot-tell'})
+    }
+  })
+})
+
+describe('compatibility-format interrupts from where Xeons put the VMD endpoint', () => {
+  const irFault = (bdf: string) => `DMAR: [INTR-REMAP] Request device [${bdf}] fault index 0xa00 [fault reason 0x25] Blocked a compatibility format interrupt request`
+
+  it('BB:00.5 (Ice Lake-SP) and BB:05.5 (Skylake-SP) name VMD first, without claiming it', () => {
+    for (const bdf of ['0x00:0x00.5', '17:05.5']) {
+      const e = triage(irFault(bdf)).faults[0]!.explanation
+      expect(e).toMatchObject({rule: 'vmd-endpoint-msi', category: 'vmd', certainty: 'cannot-tell'})
+    }
+  })
+
+  it('other functions of those slots (05.4 is the IOxAPIC) stay generic', () => {
+    expect(triage(irFault('17:05.4')).faults[0]!.explanation.rule).toBe('ir-compatibility-msi')
+    expect(triage(irFault('17:00.0')).faults[0]!.explanation.rule).toBe('ir-compatibility-msi')
   })
 })
