@@ -57,6 +57,8 @@ Exit codes: 0 no faults · 1 faults, invalidation errors, RMRR refusals or AMD-V
     const onInterrupt = () => abort.abort()
     if (flags.follow) process.on('SIGINT', onInterrupt)
     const live = flags.follow && !this.jsonEnabled()
+    // A storm's repeated lines are counted without a record each; --follow prints every record.
+    if (!live) parser.repeat = (template, line, time, stamp) => triage.repeat(template, line, time, stamp)
     const outcome = await streamKernelLog(fs, {...(args.file === undefined ? {} : {file: args.file}), follow: flags.follow, signal: abort.signal}, {
       block: (text, bytes) => parser.pushText(text, (record) => {
         triage.add(record)

@@ -9,7 +9,7 @@
  */
 import type {Evidence} from '../checks/outcome.js'
 import {lookupFaultReason, type FaultReason} from '../decode/fault-reasons.js'
-import type {AmdViRecord, ContextEvent, FaultRecord, IommuFamily, LogRecord, LogTime, SmmuRecord} from '../decode/kernel-log/index.js'
+import type {AmdViRecord, ContextEvent, FaultRecord, IommuFamily, LogRecord, LogTime, SmmuRecord, StampBytes} from '../decode/kernel-log/index.js'
 import {amdViFlagNames} from '../decode/kernel-log/amd-vi.js'
 import type {PciTopology} from '../model/pci.js'
 import {devfnOf, devicesBehindAlias, type AliasResolution} from './dma-alias.js'
@@ -337,6 +337,11 @@ function seen(r: {line: number; time?: LogTime}): Seen {
 
 interface GroupState {
   group: Omit<FaultGroup, 'explanation' | 'trace'>
+  /**
+   * The last fault's line and stamp while still bytes (repeat): `group.last` is made from it at
+   * finish. Its length is 0 when `group.last` is current.
+   */
+  lastStamp?: StampBytes & {line: number}
   timeline?: {origin: number; width: number; counts: Map<number, number>}
   /** The first record, for the translation-replay hook. */
   firstRecord: AnyFault
@@ -353,6 +358,8 @@ export class FaultTriage {
   private readonly groups = new Map<string, GroupState>()
   /** Groups by fault text (see groupFor), event groups and RMRR ranges by line text (add, addEvent). */
   private readonly keyMemo = new Map<string, KeyMemo>()
+  /** Groups by the parser's record template (repeat), bounded like keyMemo. */
+  private readonly templateGroups = new Map<LogRecord, GroupState>()
   private readonly eventMemo = new Map<string, {type: EventGroup['type']; event: string; device: string | undefined; st: EventState}>()
   private readonly rmrrTexts = new Map<string, {base: bigint; end: bigint; device: string | undefined}>()
   private readonly events = new Map<string, EventState>()
@@ -513,7 +520,40 @@ export class FaultTriage {
     }
   }
 
-  private addFault(f: AnyFault): void {
+  /**
+   * A VT-d fault the parser made before, seen again on `line` (LogParser's repeat sink): what
+   * add() does with the copy stamped `time` (or `stamp`, still bytes), without the copy. False
+   * (the caller then makes the copy and adds it) when --since applies or the template's group is
+   * not known yet; groupFor's memo tells, and a template's group never changes once made.
+   */
+  repeat(template: LogRecord, line: number, time: LogTime | undefined, stamp: StampBytes): boolean {
+    if (template.type !== 'fault' || this.ctx.since !== undefined) return false
+    let st = this.templateGroups.get(template)
+    if (st === undefined) {
+      st = this.memoisedGroup(template)
+      if (st === undefined) return false
+      if (this.templateGroups.size >= KEY_MEMO_MAX) this.templateGroups.clear()
+      this.templateGroups.set(template, st)
+    }
+    this.countFault(template, time?.style ?? (stamp.length > 0 ? stamp.style : undefined))
+    if (stamp.length > 0) {
+      const last = (st.lastStamp ??= {bytes: new Uint8Array(stamp.bytes.length), length: 0, style: stamp.style, seconds: 0, line: 0})
+      if (last.bytes.length < stamp.length) last.bytes = new Uint8Array(stamp.length)
+      for (let i = 0; i < stamp.length; i++) last.bytes[i] = stamp.bytes[i]!
+      last.length = stamp.length
+      last.style = stamp.style
+      last.seconds = stamp.seconds
+      last.line = line
+    } else {
+      st.group.last = time === undefined ? {line} : {line, time}
+      if (st.lastStamp !== undefined) st.lastStamp.length = 0
+    }
+    this.countInto(st, template.format, time === undefined ? (stamp.length > 0 ? stamp.seconds : undefined) : time.seconds)
+    return true
+  }
+
+  /** The summary's counts of one fault. */
+  private countFault(f: AnyFault, style: LogTime['style'] | undefined): void {
     const s = this.summary
     s.faultRecords++
     const family = f.type === 'fault' ? 'intel-vtd' : f.family
@@ -522,17 +562,26 @@ export class FaultTriage {
     else s.interruptFaults++
     s.formats[f.format] = (s.formats[f.format] ?? 0) + 1
     if (f.kind === 'interrupt') this.interruptRequesters.add(f.requester)
-    if (f.time?.style === 'monotonic') this.bootTimeline = true
+    if (style === 'monotonic') this.bootTimeline = true
+  }
+
+  private addFault(f: AnyFault): void {
+    this.countFault(f, f.time?.style)
     const st = this.groupFor(f)
     if (st === undefined) {
-      s.ungrouped++
+      this.summary.ungrouped++
       return
     }
+    st.group.last = seen(f)
+    if (st.lastStamp !== undefined) st.lastStamp.length = 0
+    this.countInto(st, f.format, f.time?.seconds)
+  }
+
+  /** A group's counts of one more fault stamped `t` (the group's `last` already set). */
+  private countInto(st: GroupState, format: string, t: number | undefined): void {
     const g = st.group
     g.count++
-    g.last = seen(f)
-    if (!g.formats.includes(f.format)) g.formats.push(f.format)
-    const t = f.time?.seconds
+    if (!g.formats.includes(format)) g.formats.push(format)
     if (t !== undefined) addToTimeline(st, t)
     if (t !== undefined) {
       if (st.windowStart === undefined || t - st.windowStart > STORM_WINDOW_S) {
@@ -560,15 +609,23 @@ export class FaultTriage {
    * and folds the same way), so a hit is the group findGroup would return.
    */
   private groupFor(f: AnyFault): GroupState | undefined {
-    const m = this.keyMemo.get(f.text)
+    const memoised = this.memoisedGroup(f)
+    if (memoised !== undefined) return memoised
     const event = f.type === 'fault' ? undefined : f.event
-    if (m !== undefined && m.event === event && m.requester === f.requester && m.kind === f.kind && m.reason === f.reason && m.access === f.access
-      && m.address === f.address && m.index === f.index && m.pasid === f.pasid) return m.st
     const st = this.findGroup(f)
     if (st === undefined) return undefined
     if (this.keyMemo.size >= KEY_MEMO_MAX) this.keyMemo.clear()
     this.keyMemo.set(f.text, {event, requester: f.requester, kind: f.kind, reason: f.reason, access: f.access, address: f.address, index: f.index, pasid: f.pasid, st})
     return st
+  }
+
+  /** groupFor's memo alone: the group of a fault with `f`'s text and key fields, when remembered. */
+  private memoisedGroup(f: AnyFault): GroupState | undefined {
+    const m = this.keyMemo.get(f.text)
+    const event = f.type === 'fault' ? undefined : f.event
+    if (m !== undefined && m.event === event && m.requester === f.requester && m.kind === f.kind && m.reason === f.reason && m.access === f.access
+      && m.address === f.address && m.index === f.index && m.pasid === f.pasid) return m.st
+    return undefined
   }
 
   /**
@@ -659,7 +716,11 @@ export class FaultTriage {
       // through the reserved ranges above RAM (flash, MMIO), so those say nothing about a fault.
       e820Reserved: this.e820Reserved.filter((r) => r.end < this.lowRamTop),
     }
-    const faults: FaultGroup[] = [...this.groups.values()].map(({group, firstRecord, timeline}) => {
+    const faults: FaultGroup[] = [...this.groups.values()].map(({group, firstRecord, timeline, lastStamp}) => {
+      if (lastStamp !== undefined && lastStamp.length > 0) {
+        const text = Buffer.from(lastStamp.bytes.buffer, lastStamp.bytes.byteOffset, lastStamp.length).toString('latin1')
+        group.last = {line: lastStamp.line, time: {text, style: lastStamp.style, seconds: lastStamp.seconds}}
+      }
       if (timeline !== undefined) {
         group.timeline = {
           startSeconds: timeline.origin, bucketSeconds: timeline.width,

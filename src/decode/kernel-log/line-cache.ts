@@ -62,6 +62,8 @@ export interface LineCacheEntry {
   /** The record is a two-line head: held for its tail, not emitted. */
   head?: boolean
   clone?: Cloner
+  /** A head's copiers (completeHead) without and with a time (their keys differ), made on its first tails. */
+  copy?: [Copier | undefined, Copier | undefined]
 }
 
 /**

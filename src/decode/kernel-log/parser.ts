@@ -12,13 +12,13 @@ import {byteScanner, type ByteScanner} from '../line-scanner.js'
 import {
   bodyWords, clonerFor, copierFor, countNewlines, digitsValue, hashBytes, isDigit, isSpace, isSyslogLead, keepStamp,
   latin1, MONOTONIC, NO_STAMP, RELATIVE, sameBytes, sameStamp, STAMP_KEY, SYSLOG,
-  type Cloner, type LineCacheEntry, type StampKind,
+  type Cloner, type Copier, type LineCacheEntry, type StampKind,
 } from './line-cache.js'
 import {
   AFTER_MONOTONIC, monthIndex, MONOTONIC_FAST, PREFIX_RULES, PREFIX_RULES_BY_CHAR, RELATIVE_STAMP, yearlessEpoch,
   type PrefixState, type RelativeClock,
 } from './prefixes.js'
-import type {LogRecord, LogTime, RecordBase, TimeStyle} from './records.js'
+import type {LogRecord, LogTime, RecordBase, RepeatSink, StampBytes, TimeStyle} from './records.js'
 import type {HeadHolder, HeldRecord, Shape, ShapeContext} from './shape.js'
 import {CANDIDATE, CANDIDATE_SCAN, FAULT_LOOKING, GLUE, SHAPES} from './shapes.js'
 import {driverLine} from './context.js'
@@ -68,6 +68,16 @@ export class LogParser implements HeadHolder, RelativeClock {
    */
   private readonly bodyCache = new Map<string, {head: boolean; record?: LogRecord; clone?: Cloner}>()
   private static readonly BODY_CACHE_MAX = 4096
+  /**
+   * Where the byte path sends a cached record seen again, instead of a copy to the sink (see
+   * RepeatSink); set by a consumer that counts records rather than keeping them.
+   */
+  repeat: RepeatSink | undefined
+  /** The pending stamp as the repeat sink reads it (one object, reused). */
+  private readonly stampView: StampBytes = {bytes: this.pendingStamp, length: 0, style: 'monotonic', seconds: 0}
+  /** The held head's copier and the cache entry it came from (completeHead copies heads of one shape alike). */
+  private heldCopy: Copier | undefined
+  private heldEntry: LineCacheEntry | undefined
 
   /** Lines pushed so far. */
   get lines(): number {
@@ -232,7 +242,7 @@ export class LogParser implements HeadHolder, RelativeClock {
           const style: TimeStyle = stamp === MONOTONIC ? 'monotonic' : 'relative'
           // A delta moves the clock on every candidate line, as stripPrefixes does.
           const seconds = stamp === MONOTONIC ? this.stampValue : this.advanceRelativeClock(this.stampValue)
-          if (hit.record !== undefined) {
+          if (hit.record !== undefined && (this.repeat === undefined || hit.head === true)) {
             time = {text: latin1(bytes, this.stampFrom, this.stampTo), style, seconds}
             this.lastTime = time
             this.pendingStampLength = 0
@@ -240,9 +250,22 @@ export class LogParser implements HeadHolder, RelativeClock {
         } else if (hit.record !== undefined) time = this.currentLastTime()
         if (this.held !== undefined) for (const r of this.flushHeld()) sink(r)
         if (hit.record === undefined) continue
-        const rec = hit.clone!(hit.record, this.lineNo, time)
-        if (hit.head) this.holdHead(rec as HeldRecord)
-        else sink(rec)
+        if (hit.head === true) {
+          this.holdHead(hit.clone!(hit.record, this.lineNo, time) as HeldRecord)
+          this.heldCopy = hit.copy?.[time === undefined ? 0 : 1]
+          this.heldEntry = hit
+          continue
+        }
+        if (this.repeat !== undefined) {
+          // A storm's repeats: the sink counts the template again, the stamp stays bytes.
+          const view = this.stampView
+          view.length = time === undefined ? this.pendingStampLength : 0
+          view.style = this.pendingStyle
+          view.seconds = this.pendingSeconds
+          if (this.repeat(hit.record, this.lineNo, time ?? (view.length === 0 ? this.lastTime : undefined), view)) continue
+          time ??= this.currentLastTime()
+        }
+        sink(hit.clone!(hit.record, this.lineNo, time))
         continue
       }
       const line = bytes.toString('utf8', start, end)
@@ -648,11 +671,15 @@ export class LogParser implements HeadHolder, RelativeClock {
   /** Called by the two-line head shape. */
   holdHead(rec: HeldRecord): void {
     this.held = rec
+    this.heldCopy = undefined
+    this.heldEntry = undefined
   }
 
   takeHeld(): HeldRecord | undefined {
     const h = this.held
     this.held = undefined
+    this.heldCopy = undefined
+    this.heldEntry = undefined
     return h
   }
 
@@ -667,7 +694,14 @@ export class LogParser implements HeadHolder, RelativeClock {
     if (head?.type === 'smmu') this.held = head // not this tail's head: it waits to be emitted
     if (head === undefined || head.type !== 'fault') return {...base, type: 'unparsed', why: 'fault-reason line without its "Request device" line'}
     // {...head, reason, reasonText, text}, keys in that order, without a megamorphic spread.
-    const rec = copierFor(head)(head) as FaultRecord
+    let copy = this.heldCopy
+    if (copy === undefined) {
+      copy = copierFor(head)
+      if (this.heldEntry !== undefined) (this.heldEntry.copy ??= [undefined, undefined])[head.time === undefined ? 0 : 1] = copy
+    }
+    this.heldCopy = undefined
+    this.heldEntry = undefined
+    const rec = copy(head) as FaultRecord
     rec.reason = reason
     rec.reasonText = reasonText
     rec.text = `${head.text}\n${base.text}`
@@ -682,6 +716,8 @@ export class LogParser implements HeadHolder, RelativeClock {
     // A line announcing a continuation that never came (AMD-Vi split head) says nothing on its own.
     if (this.partial !== undefined && this.partial.next === undefined) out.push(this.unparsedFragment(this.partial))
     this.held = undefined
+    this.heldCopy = undefined
+    this.heldEntry = undefined
     this.partial = undefined
     return out
   }

@@ -30,6 +30,25 @@ export interface LogTime {
   seconds?: number
 }
 
+/**
+ * A stamp the parser has read but not yet made a string of (LogParser's repeat sink): its text
+ * bytes (`length` of them; 0 when the time is given as a LogTime instead), style and seconds.
+ * Reused from line to line: a consumer that keeps it copies the bytes.
+ */
+export interface StampBytes {
+  bytes: Uint8Array
+  length: number
+  style: TimeStyle
+  seconds: number
+}
+
+/**
+ * Takes a record the parser made before (`template`: no time, an earlier line) as seen again on
+ * `line`, stamped `time` or else `stamp`, without a copy being made. False when it cannot: the
+ * parser then makes the copy and hands it to its sink.
+ */
+export type RepeatSink = (template: LogRecord, line: number, time: LogTime | undefined, stamp: StampBytes) => boolean
+
 export interface RecordBase {
   /** 1-based line number of the (first) line. */
   line: number
