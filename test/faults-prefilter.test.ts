@@ -174,6 +174,16 @@ describe('byte path caches (dmesg -H deltas, syslog stamps, slices)', () => {
       'Jul 19 23:11:56 host kernel: DMAR:[DMA Write] Request device [00:12.0] fault addr 6df084000',
       'Jul 19 23:11:56 host kernel: DMAR:[fault reason 05] PTE Write access is not set',
       '[   14.0] DMAR: dmar0: reg_base_addr fed90000 ver 1:0 cap 1c0000c40660462 ecap 19e2ff0505e',
+      // indented stamps (pasted logs) and two-line tails, cached by their own kind
+      '    [   12.000001] DMAR: DRHD: handling fault status reg 2',
+      '\t[12.5]\tDMAR: DRHD: handling fault status reg 2',
+      '  [   12.5] (XEN) DMAR: DRHD: handling fault status reg 2',
+      '  [   12.5] [   13.5] DMAR: DRHD: handling fault status reg 2',
+      '  [  +0,000002] DMAR: DRHD: handling fault status reg 2',
+      '    [   15.0] DMAR:[DMA Write] Request device [00:12.0] fault addr 6df084000',
+      '[   15.0] DMAR:[fault reason 05] PTE Write access is not set',
+      '\tDMAR:[fault reason 05] PTE Write access is not set',
+      '(XEN) DMAR: reason 06 - PTE Read access is not set',
     ]
     fc.assert(fc.property(fc.array(fc.nat(pieces.length - 1), {maxLength: 80}), fc.nat(300), (picks, blockSize) => {
       const text = picks.map((i) => pieces[i]).join('\n') + '\n'

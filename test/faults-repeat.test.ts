@@ -46,6 +46,9 @@ describe('repeated fault lines counted without records (FaultTriage.repeat)', ()
       '[  100.000001] DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x4f600000 [fault reason 0x06] PTE Read access is not set',
       '[  100.5] DMAR: [DMA Write NO_PASID] Request device [00:03.0] fault addr 0x3301000 [fault reason 0x05] PTE Write access is not set',
       '[  107.25] DMAR: [INTR-REMAP] Request device [f0:1f.0] fault index 0x0 [fault reason 0x25] Blocked a compatibility format interrupt request',
+      '[    0.000000] DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x4f600000 [fault reason 0x06] PTE Read access is not set',
+      '[0012.050] DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x4f600000 [fault reason 0x06] PTE Read access is not set',
+      '[1234567890.1234567] DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x4f600000 [fault reason 0x06] PTE Read access is not set',
       '[99999.999999] DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x4f600000 [fault reason 0x06] PTE Read access is not set',
       '[  +0,000513] DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x4f600000 [fault reason 0x06] PTE Read access is not set',
       'Jul 19 23:11:56 host kernel: DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x4f600000 [fault reason 0x06] PTE Read access is not set',
@@ -58,6 +61,10 @@ describe('repeated fault lines counted without records (FaultTriage.repeat)', ()
       '[  104.0] unrelated line',
       '[  105.0] AMD-Vi: Event logged [IO_PAGE_FAULT device=03:00.0 domain=0x0000 address=0x1000 flags=0x0000]',
       '[  106.0] DMAR: DRHD: handling fault status reg 2\r',
+      '    [10672.868940] DMAR: [DMA Write] Request device [00:12.0] fault addr 0 [fault reason 05] PTE Write access is not set',
+      '\t[10673.5] DMAR: [DMA Write] Request device [00:12.0] fault addr 0 [fault reason 05] PTE Write access is not set',
+      '\tDMAR:[fault reason 05] PTE Write access is not set',
+      '               DMAR:[fault reason 01] Present bit in root entry is clear',
     ]
     let repeats = 0
     fc.assert(fc.property(fc.array(fc.nat(pieces.length - 1), {minLength: 20, maxLength: 80}), fc.nat(400), (picks, blockSize) => {

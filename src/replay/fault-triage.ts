@@ -11,6 +11,7 @@ import type {Evidence} from '../checks/outcome.js'
 import {lookupFaultReason, type FaultReason} from '../decode/fault-reasons.js'
 import type {AmdViRecord, ContextEvent, FaultRecord, IommuFamily, LogRecord, LogTime, SmmuRecord, StampBytes} from '../decode/kernel-log/index.js'
 import {amdViFlagNames} from '../decode/kernel-log/amd-vi.js'
+import {stampText} from '../decode/kernel-log/line-cache.js'
 import type {PciTopology} from '../model/pci.js'
 import {devfnOf, devicesBehindAlias, type AliasResolution} from './dma-alias.js'
 import {CONTEXT_PRIORITY, explainContext, explainEvent, explainFault, FAULT_RULES, faultFacts, type Certainty, type FaultCategory, type LogFacts} from './fault-rules.js'
@@ -342,7 +343,8 @@ interface GroupState {
    * finish. Its length is 0 when `group.last` is current.
    */
   lastStamp?: StampBytes & {line: number}
-  timeline?: {origin: number; width: number; counts: Map<number, number>}
+  /** `hot`: the bucket the last stamp fell in, whose count in `counts` lacks `hotCount` (flushHot). */
+  timeline?: {origin: number; width: number; counts: Map<number, number>; hot: number; hotCount: number}
   /** The first record, for the translation-replay hook. */
   firstRecord: AnyFault
   windowStart?: number
@@ -359,7 +361,7 @@ export class FaultTriage {
   /** Groups by fault text (see groupFor), event groups and RMRR ranges by line text (add, addEvent). */
   private readonly keyMemo = new Map<string, KeyMemo>()
   /** Groups by the parser's record template (repeat), bounded like keyMemo. */
-  private readonly templateGroups = new Map<LogRecord, GroupState>()
+  private readonly templateGroups = new Map<LogRecord, {st: GroupState; template: FaultRecord; count: number}>()
   private readonly eventMemo = new Map<string, {type: EventGroup['type']; event: string; device: string | undefined; st: EventState}>()
   private readonly rmrrTexts = new Map<string, {base: bigint; end: bigint; device: string | undefined}>()
   private readonly events = new Map<string, EventState>()
@@ -528,18 +530,22 @@ export class FaultTriage {
    */
   repeat(template: LogRecord, line: number, time: LogTime | undefined, stamp: StampBytes): boolean {
     if (template.type !== 'fault' || this.ctx.since !== undefined) return false
-    let st = this.templateGroups.get(template)
-    if (st === undefined) {
-      st = this.memoisedGroup(template)
-      if (st === undefined) return false
-      if (this.templateGroups.size >= KEY_MEMO_MAX) this.templateGroups.clear()
-      this.templateGroups.set(template, st)
-    }
-    this.countFault(template, time?.style ?? (stamp.length > 0 ? stamp.style : undefined))
-    if (stamp.length > 0) {
-      const last = (st.lastStamp ??= {bytes: new Uint8Array(stamp.bytes.length), length: 0, style: stamp.style, seconds: 0, line: 0})
-      if (last.bytes.length < stamp.length) last.bytes = new Uint8Array(stamp.length)
-      for (let i = 0; i < stamp.length; i++) last.bytes[i] = stamp.bytes[i]!
+    const repeated = this.templateGroups.get(template) ?? this.repeatOf(template)
+    if (repeated === undefined) return false
+    // The counts that are the same for every copy wait for finish (foldRepeats).
+    repeated.count++
+    const st = repeated.st
+    if ((time?.style ?? (stamp.length !== 0 ? stamp.style : undefined)) === 'monotonic') this.bootTimeline = true
+    if (stamp.length !== 0) {
+      const last = (st.lastStamp ??= {bytes: new Uint8Array(stamp.bytes.length), length: 0, digits: 0, integerDigits: 0, fractionDigits: 0, style: stamp.style, seconds: 0, line: 0})
+      if (stamp.length > 0) {
+        if (last.bytes.length < stamp.length) last.bytes = new Uint8Array(stamp.length)
+        for (let i = 0; i < stamp.length; i++) last.bytes[i] = stamp.bytes[i]!
+      } else {
+        last.digits = stamp.digits
+        last.integerDigits = stamp.integerDigits
+        last.fractionDigits = stamp.fractionDigits
+      }
       last.length = stamp.length
       last.style = stamp.style
       last.seconds = stamp.seconds
@@ -548,8 +554,36 @@ export class FaultTriage {
       st.group.last = time === undefined ? {line} : {line, time}
       if (st.lastStamp !== undefined) st.lastStamp.length = 0
     }
-    this.countInto(st, template.format, time === undefined ? (stamp.length > 0 ? stamp.seconds : undefined) : time.seconds)
+    this.countTimes(st, time === undefined ? (stamp.length !== 0 ? stamp.seconds : undefined) : time.seconds)
     return true
+  }
+
+  /** The repeat counter of a template whose group groupFor's memo knows (else undefined). */
+  private repeatOf(template: FaultRecord): {st: GroupState; template: FaultRecord; count: number} | undefined {
+    const st = this.memoisedGroup(template)
+    if (st === undefined) return undefined
+    // What addFault does once per distinct copy; the memo's group was made by one with this text.
+    if (!st.group.formats.includes(template.format)) st.group.formats.push(template.format)
+    if (template.kind === 'interrupt') this.interruptRequesters.add(template.requester)
+    if (this.templateGroups.size >= KEY_MEMO_MAX) this.foldRepeats()
+    const repeated = {st, template, count: 0}
+    this.templateGroups.set(template, repeated)
+    return repeated
+  }
+
+  /** Adds the repeats' counts (summary, group count) and starts the counters over. */
+  private foldRepeats(): void {
+    const s = this.summary
+    for (const {st, template, count} of this.templateGroups.values()) {
+      if (count === 0) continue
+      s.faultRecords += count
+      s.families['intel-vtd'] = (s.families['intel-vtd'] ?? 0) + count
+      if (template.kind === 'dma') s.dmaFaults += count
+      else s.interruptFaults += count
+      s.formats[template.format] = (s.formats[template.format] ?? 0) + count
+      st.group.count += count
+    }
+    this.templateGroups.clear()
   }
 
   /** The summary's counts of one fault. */
@@ -582,6 +616,12 @@ export class FaultTriage {
     const g = st.group
     g.count++
     if (!g.formats.includes(format)) g.formats.push(format)
+    this.countTimes(st, t)
+  }
+
+  /** The timeline, the 5 s window and the suppressed counts of one more fault in `st`. */
+  private countTimes(st: GroupState, t: number | undefined): void {
+    const g = st.group
     if (t !== undefined) addToTimeline(st, t)
     if (t !== undefined) {
       if (st.windowStart === undefined || t - st.windowStart > STORM_WINDOW_S) {
@@ -700,6 +740,7 @@ export class FaultTriage {
 
   /** Close the stream: attribute leftovers, trace, explain, sort worst first. */
   finish(linesRead: number): TriageResult {
+    this.foldRepeats()
     this.summary.linesRead = linesRead
     if (this.pendingSuppressed > 0 && this.lastGroup !== undefined) {
       this.lastGroup.group.suppressedNearby += this.pendingSuppressed
@@ -717,11 +758,11 @@ export class FaultTriage {
       e820Reserved: this.e820Reserved.filter((r) => r.end < this.lowRamTop),
     }
     const faults: FaultGroup[] = [...this.groups.values()].map(({group, firstRecord, timeline, lastStamp}) => {
-      if (lastStamp !== undefined && lastStamp.length > 0) {
-        const text = Buffer.from(lastStamp.bytes.buffer, lastStamp.bytes.byteOffset, lastStamp.length).toString('latin1')
-        group.last = {line: lastStamp.line, time: {text, style: lastStamp.style, seconds: lastStamp.seconds}}
+      if (lastStamp !== undefined && lastStamp.length !== 0) {
+        group.last = {line: lastStamp.line, time: {text: stampText(lastStamp), style: lastStamp.style, seconds: lastStamp.seconds}}
       }
       if (timeline !== undefined) {
+        flushHot(timeline)
         group.timeline = {
           startSeconds: timeline.origin, bucketSeconds: timeline.width,
           buckets: [...timeline.counts.entries()].sort((a, b) => a[0] - b[0]).map(([i, count]) => ({at: timeline.origin + i * timeline.width, count})),
@@ -785,17 +826,33 @@ function copyFamilyFields(g: GroupState['group'], f: OtherFault): void {
   for (const k of FAMILY_FIELDS) if (f[k] !== undefined) Object.assign(g, {[k]: f[k]})
 }
 
-/** Count a stamp into the group's timeline; halve the resolution when it would exceed the bucket cap. */
+/**
+ * Count a stamp into the group's timeline; halve the resolution when it would exceed the bucket cap.
+ * A storm's stamps mostly fall in the bucket of the one before: those are only counted (hotCount).
+ */
 function addToTimeline(st: GroupState, seconds: number): void {
-  const tl = (st.timeline ??= {origin: seconds, width: 1, counts: new Map()})
+  const tl = (st.timeline ??= {origin: seconds, width: 1, counts: new Map(), hot: -1, hotCount: 0})
   const index = Math.max(0, Math.floor((seconds - tl.origin) / tl.width))
+  if (index === tl.hot) {
+    tl.hotCount++
+    return
+  }
+  flushHot(tl)
   tl.counts.set(index, (tl.counts.get(index) ?? 0) + 1)
+  tl.hot = index
   while (tl.counts.size > TIMELINE_BUCKETS) {
     tl.width *= 2
     const merged = new Map<number, number>()
     for (const [i, n] of tl.counts) merged.set(Math.floor(i / 2), (merged.get(Math.floor(i / 2)) ?? 0) + n)
     tl.counts = merged
+    tl.hot = -1
   }
+}
+
+function flushHot(tl: NonNullable<GroupState['timeline']>): void {
+  if (tl.hotCount === 0) return
+  tl.counts.set(tl.hot, tl.counts.get(tl.hot)! + tl.hotCount)
+  tl.hotCount = 0
 }
 
 /** Convenience: triage a whole record list (tests, small logs). */

@@ -2,7 +2,7 @@
  * The byte path's helpers: stamp kinds and cache keys, byte comparisons and hashing, and record
  * cloners made once per record shape (a spread over many shapes is a megamorphic runtime call).
  */
-import type {LogRecord, LogTime} from './records.js'
+import type {LogRecord, LogTime, StampBytes} from './records.js'
 
 
 /** What precedes a cached line's body (readStamp). */
@@ -10,18 +10,27 @@ export const NO_STAMP = 0
 export const MONOTONIC = 1
 export const RELATIVE = 2
 export const SYSLOG = 3
-export type StampKind = typeof NO_STAMP | typeof MONOTONIC | typeof RELATIVE | typeof SYSLOG
+/** A monotonic stamp after indentation ("    [10672.868940] DMAR: …", a pasted log): the prefix rule loop takes it. */
+export const INDENTED = 4
+export type StampKind = typeof NO_STAMP | typeof MONOTONIC | typeof RELATIVE | typeof SYSLOG | typeof INDENTED
 /**
  * Cache keys are the body hash XOR one of these per stamp kind: the same body met after another
  * kind of stamp (another boot's log in the same file, a continuation line) then has its own
  * entry rather than evicting the other on every pass.
  */
-export const STAMP_KEY = [0x55555555, 0, 0x2b2b2b2b, 0x4a4a4a4a]
+export const STAMP_KEY = [0x55555555, 0, 0x2b2b2b2b, 0x4a4a4a4a, 0x13571357]
 
 export const isSpace = (b: number): boolean => b === 0x20 || (b >= 0x09 && b <= 0x0d)
 export const isDigit = (b: number): boolean => b >= 0x30 && b <= 0x39
 /** Where the syslog rule can match first: an ASCII letter, or a 2-byte UTF-8 Latin-1 letter ("févr."). */
 export const isSyslogLead = (b: number): boolean => ((b | 0x20) >= 0x61 && (b | 0x20) <= 0x7a) || b === 0xc3
+
+/** A pending stamp's text (see StampBytes): its bytes, or the digits with the point put back. */
+export function stampText(stamp: StampBytes): string {
+  if (stamp.length > 0) return Buffer.from(stamp.bytes.buffer, stamp.bytes.byteOffset, stamp.length).toString('latin1')
+  const all = String(stamp.digits).padStart(stamp.integerDigits + stamp.fractionDigits, '0')
+  return `${all.slice(0, stamp.integerDigits)}.${all.slice(stamp.integerDigits)}`
+}
 
 /** `kept` (length in byte 0, then the bytes) equals bytes[from, to). */
 export function sameStamp(kept: Uint8Array, bytes: Uint8Array, from: number, to: number): boolean {
@@ -62,6 +71,11 @@ export interface LineCacheEntry {
   /** The record is a two-line head: held for its tail, not emitted. */
   head?: boolean
   clone?: Cloner
+  /**
+   * The line is a two-line fault's tail: what the tail shape hands completeHead (which joins it to
+   * the held head, or reports it unparsed). `record` is then undefined.
+   */
+  tail?: {reason: number; reasonText: string; text: string}
   /** A head's copiers (completeHead) without and with a time (their keys differ), made on its first tails. */
   copy?: [Copier | undefined, Copier | undefined]
 }

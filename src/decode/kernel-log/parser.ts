@@ -11,7 +11,7 @@
 import {byteScanner, type ByteScanner} from '../line-scanner.js'
 import {
   bodyWords, clonerFor, copierFor, countNewlines, digitsValue, hashBytes, isDigit, isSpace, isSyslogLead, keepStamp,
-  latin1, MONOTONIC, NO_STAMP, RELATIVE, sameBytes, sameStamp, STAMP_KEY, SYSLOG,
+  INDENTED, latin1, MONOTONIC, NO_STAMP, RELATIVE, sameBytes, sameStamp, STAMP_KEY, stampText, SYSLOG,
   type Cloner, type Copier, type LineCacheEntry, type StampKind,
 } from './line-cache.js'
 import {
@@ -40,15 +40,19 @@ export class LogParser implements HeadHolder, RelativeClock {
   private relativeClock = 0
   /** The last time seen, inherited by continuation lines that have none. */
   private lastTime: LogTime | undefined
-  /** A newer stamp than `lastTime`, still as bytes (see holdStamp); 0 when none. */
-  private pendingStampLength = 0
-  private readonly pendingStamp = new Uint8Array(64)
-  private pendingStyle: TimeStyle = 'monotonic'
-  private pendingSeconds = 0
+  /**
+   * A newer stamp than `lastTime`, not yet a string (see holdStamp, holdDigits; StampBytes says
+   * how `length` reads: 0 none, -1 digits).
+   */
+  private readonly pendingTime: StampBytes = {bytes: new Uint8Array(64), length: 0, digits: 0, integerDigits: 0, fractionDigits: 0, style: 'monotonic', seconds: 0}
   /** readStamp's result: the stamp text's bounds in the block, and its value. */
   private stampFrom = 0
   private stampTo = 0
   private stampValue = 0
+  /** A monotonic stamp's digits as one integer and their counts before and after the point; -1 when too many to hold exactly. */
+  private stampDigits = -1
+  private stampIntegerDigits = 0
+  private stampFractionDigits = 0
   /** readSyslogStamp's result: month index, day, where "HH:MM:SS" starts, the ".ddd" fraction. */
   private syslogMonth: number | undefined
   private syslogDay = 0
@@ -73,11 +77,11 @@ export class LogParser implements HeadHolder, RelativeClock {
    * RepeatSink); set by a consumer that counts records rather than keeping them.
    */
   repeat: RepeatSink | undefined
-  /** The pending stamp as the repeat sink reads it (one object, reused). */
-  private readonly stampView: StampBytes = {bytes: this.pendingStamp, length: 0, style: 'monotonic', seconds: 0}
   /** The held head's copier and the cache entry it came from (completeHead copies heads of one shape alike). */
   private heldCopy: Copier | undefined
   private heldEntry: LineCacheEntry | undefined
+  /** What the last tail line handed completeHead (slowLine caches it). */
+  private tailSeen: LineCacheEntry['tail']
 
   /** Lines pushed so far. */
   get lines(): number {
@@ -222,6 +226,13 @@ export class LogParser implements HeadHolder, RelativeClock {
           bodyFrom = host
           hash = hashBytes(view, host, end)
         }
+      } else if (bytes[start] === 0x20 || bytes[start] === 0x09) {
+        const body = this.readIndentedStamp(bytes, start, end)
+        if (body !== -1) {
+          stamp = INDENTED
+          bodyFrom = body
+          hash = hashBytes(view, body, end)
+        }
       }
       const key = hash ^ STAMP_KEY[stamp]!
       const hit = this.partial === undefined ? this.lineCache.get(key) : undefined
@@ -237,17 +248,26 @@ export class LogParser implements HeadHolder, RelativeClock {
           // Built per line: stripPrefixes makes every syslog stamp the last time, record or not.
           time = this.syslogTime(bytes, start)
           this.lastTime = time
-          this.pendingStampLength = 0
+          this.pendingTime.length = 0
         } else if (stamp !== NO_STAMP) {
-          const style: TimeStyle = stamp === MONOTONIC ? 'monotonic' : 'relative'
+          const style: TimeStyle = stamp === RELATIVE ? 'relative' : 'monotonic'
           // A delta moves the clock on every candidate line, as stripPrefixes does.
-          const seconds = stamp === MONOTONIC ? this.stampValue : this.advanceRelativeClock(this.stampValue)
-          if (hit.record !== undefined && (this.repeat === undefined || hit.head === true)) {
+          const seconds = stamp === RELATIVE ? this.advanceRelativeClock(this.stampValue) : this.stampValue
+          if ((hit.record !== undefined && (this.repeat === undefined || hit.head === true)) || hit.tail !== undefined) {
             time = {text: latin1(bytes, this.stampFrom, this.stampTo), style, seconds}
             this.lastTime = time
-            this.pendingStampLength = 0
-          } else this.holdStamp(bytes, this.stampFrom, this.stampTo, style, seconds)
-        } else if (hit.record !== undefined) time = this.currentLastTime()
+            this.pendingTime.length = 0
+          } else if (stamp !== RELATIVE && this.stampDigits >= 0) this.holdDigits(seconds)
+          else this.holdStamp(bytes, this.stampFrom, this.stampTo, style, seconds)
+        } else if (hit.record !== undefined || hit.tail !== undefined) time = this.currentLastTime()
+        if (hit.tail !== undefined) {
+          // What the tail shape does: the held head (if any) gets its reason.
+          const base: RecordBase = {line: this.lineNo, text: hit.tail.text}
+          if (time !== undefined) base.time = time
+          const rec = this.completeHead(hit.tail.reason, hit.tail.reasonText, base)
+          if (rec !== undefined) sink(rec)
+          continue
+        }
         if (this.held !== undefined) for (const r of this.flushHeld()) sink(r)
         if (hit.record === undefined) continue
         if (hit.head === true) {
@@ -257,12 +277,10 @@ export class LogParser implements HeadHolder, RelativeClock {
           continue
         }
         if (this.repeat !== undefined) {
-          // A storm's repeats: the sink counts the template again, the stamp stays bytes.
-          const view = this.stampView
-          view.length = time === undefined ? this.pendingStampLength : 0
-          view.style = this.pendingStyle
-          view.seconds = this.pendingSeconds
-          if (this.repeat(hit.record, this.lineNo, time ?? (view.length === 0 ? this.lastTime : undefined), view)) continue
+          // A storm's repeats: the sink counts the template again, the stamp not yet a string.
+          const pending = this.pendingTime
+          if (time !== undefined) pending.length = 0
+          if (this.repeat(hit.record, this.lineNo, time ?? (pending.length === 0 ? this.lastTime : undefined), pending)) continue
           time ??= this.currentLastTime()
         }
         sink(hit.clone!(hit.record, this.lineNo, time))
@@ -336,7 +354,26 @@ export class LogParser implements HeadHolder, RelativeClock {
     }
     this.stampTo = p
     this.stampValue = exact ? value / scale : Number(bytes.toString('latin1', digits, p))
+    this.stampDigits = exact && !relative ? value : -1
+    this.stampIntegerDigits = frac - 1 - digits
+    this.stampFractionDigits = p - frac
     return relative ? RELATIVE : MONOTONIC
+  }
+
+  /**
+   * An indented monotonic stamp: [ \t]+ then "[  12.345678]" and at most one space, as the prefix
+   * rules take it (indentation, then the stamp). Returns where the body starts, or -1 (those lines
+   * take the slow path); the stamp is left as readStamp leaves it.
+   */
+  private readIndentedStamp(bytes: Buffer, start: number, end: number): number {
+    let p = start
+    while (p < end && (bytes[p] === 0x20 || bytes[p] === 0x09)) p++
+    if (bytes[p] !== 0x5b) return -1
+    let close = p + 1
+    while (close < end && close < p + 40 && bytes[close] !== 0x5d) close++
+    if (bytes[close] !== 0x5d || close >= end) return -1
+    const body = close + 1 < end && bytes[close + 1] === 0x20 ? close + 2 : close + 1
+    return this.readStamp(bytes, p, body) === MONOTONIC ? body : -1
   }
 
   /**
@@ -425,7 +462,7 @@ export class LogParser implements HeadHolder, RelativeClock {
    * stamp (if any) carried a time. What the other prefixes (host "kernel:", Xen, indentation) do
    * depends on those same bytes alone.
    */
-  private slowLine(line: string, sink: (r: LogRecord) => void, cacheable = false, stamped = false): {candidate: boolean; record?: LogRecord; head?: boolean} | undefined {
+  private slowLine(line: string, sink: (r: LogRecord) => void, cacheable = false, stamped = false): {candidate: boolean; record?: LogRecord; head?: boolean; tail?: LineCacheEntry['tail']} | undefined {
     if (!CANDIDATE.test(line) && this.partial === undefined) {
       if (this.pending) for (const r of this.flushHeld()) sink(r)
       return {candidate: false}
@@ -433,10 +470,13 @@ export class LogParser implements HeadHolder, RelativeClock {
     const {body, time, xen, stamps} = this.stripPrefixes(line)
     const glued = mayBeGlued(body) && GLUE.test(body)
     const out: LogRecord[] = []
+    this.tailSeen = undefined
     for (const part of glued ? body.split(GLUE) : [body]) this.parseBody(part, time, xen, out)
     for (const r of out) sink(r)
     // A stamp after the leading one (or any stamp on an unstamped line) is more state than the cache keeps.
     if (!cacheable || glued || stamps !== (stamped ? 1 : 0)) return undefined
+    // The tail shape took the body: what it handed completeHead depends on the body alone.
+    if (this.tailSeen !== undefined) return {candidate: true, tail: this.tailSeen}
     const cached = this.bodyCache.get(xen ? '\u0000' + body : body)
     if (cached === undefined) return undefined
     if (cached.record === undefined) return {candidate: true}
@@ -445,23 +485,35 @@ export class LogParser implements HeadHolder, RelativeClock {
 
   /** The last stamp, kept as bytes until a record needs it (most candidate lines make none). */
   private holdStamp(bytes: Uint8Array, from: number, to: number, style: TimeStyle, seconds: number): void {
-    if (to - from > this.pendingStamp.length) {
+    const pending = this.pendingTime
+    if (to - from > pending.bytes.length) {
       const text = Buffer.from(bytes.buffer, bytes.byteOffset + from, to - from).toString('latin1')
       this.lastTime = {text, style, seconds}
-      this.pendingStampLength = 0
+      pending.length = 0
       return
     }
-    for (let i = from; i < to; i++) this.pendingStamp[i - from] = bytes[i]!
-    this.pendingStampLength = to - from
-    this.pendingStyle = style
-    this.pendingSeconds = seconds
+    for (let i = from; i < to; i++) pending.bytes[i - from] = bytes[i]!
+    pending.length = to - from
+    pending.style = style
+    pending.seconds = seconds
+  }
+
+  /** holdStamp for the monotonic stamp readStamp just read, kept as its digits (no copy). */
+  private holdDigits(seconds: number): void {
+    const pending = this.pendingTime
+    pending.length = -1
+    pending.digits = this.stampDigits
+    pending.integerDigits = this.stampIntegerDigits
+    pending.fractionDigits = this.stampFractionDigits
+    pending.style = 'monotonic'
+    pending.seconds = seconds
   }
 
   private currentLastTime(): LogTime | undefined {
-    if (this.pendingStampLength > 0) {
-      const text = Buffer.from(this.pendingStamp.buffer, this.pendingStamp.byteOffset, this.pendingStampLength).toString('latin1')
-      this.lastTime = {text, style: this.pendingStyle, seconds: this.pendingSeconds}
-      this.pendingStampLength = 0
+    const pending = this.pendingTime
+    if (pending.length !== 0) {
+      this.lastTime = {text: stampText(pending), style: pending.style, seconds: pending.seconds}
+      pending.length = 0
     }
     return this.lastTime
   }
@@ -542,7 +594,7 @@ export class LogParser implements HeadHolder, RelativeClock {
         rest = rest.slice(m[0].length)
       }
       this.lastTime = st.time
-      this.pendingStampLength = 0
+      this.pendingTime.length = 0
       return {body: rest, time: st.time, xen: st.xen, stamps: 1}
     }
     let stamps = 0
@@ -563,7 +615,7 @@ export class LogParser implements HeadHolder, RelativeClock {
     }
     if (st.time !== undefined) {
       this.lastTime = st.time
-      this.pendingStampLength = 0
+      this.pendingTime.length = 0
     }
     return {body: rest, time: st.time, xen: st.xen, stamps}
   }
@@ -689,6 +741,7 @@ export class LogParser implements HeadHolder, RelativeClock {
 
   /** Called by the tail shape: the held head gets its reason. */
   completeHead(reason: number, reasonText: string, base: RecordBase): LogRecord | undefined {
+    this.tailSeen = {reason, reasonText, text: base.text}
     const head = this.held
     this.held = undefined
     if (head?.type === 'smmu') this.held = head // not this tail's head: it waits to be emitted

@@ -31,13 +31,18 @@ export interface LogTime {
 }
 
 /**
- * A stamp the parser has read but not yet made a string of (LogParser's repeat sink): its text
- * bytes (`length` of them; 0 when the time is given as a LogTime instead), style and seconds.
- * Reused from line to line: a consumer that keeps it copies the bytes.
+ * A stamp the parser has read but not yet made a string of (LogParser's repeat sink), its text
+ * either as bytes (`length` > 0 of them) or, for a monotonic stamp (`length` -1), as numbers:
+ * all its digits as one integer and how many stand before and after the point (stampText).
+ * `length` 0: none (the time is given as a LogTime instead). Reused from line to line: a consumer
+ * that keeps it copies what it needs.
  */
 export interface StampBytes {
   bytes: Uint8Array
   length: number
+  digits: number
+  integerDigits: number
+  fractionDigits: number
   style: TimeStyle
   seconds: number
 }
