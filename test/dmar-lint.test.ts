@@ -311,6 +311,18 @@ describe('lint with synthetic topologies', () => {
     expect(outcome(r, 'dmar.coverage')).toBe('fail')
   })
 
+  it('the first DRHD scope in table order owns a device, whether it names the device or a bridge above it', () => {
+    const bridgeScope = {type: 2, startBus: 0, path: [[0x1c, 0]] as Array<[number, number]>}
+    const nicScope = {type: 1, startBus: 0, path: [[0x1c, 0], [0, 0]] as Array<[number, number]>}
+    const bridgeFirst = resolveDmarScopes(decodeDmar(dmarTable({structures: [drhd({base: 0xfed90000n, scopes: [bridgeScope]}), drhd({base: 0xfed91000n, scopes: [nicScope]})]})), topo)
+    expect(bridgeFirst.owners.get('0000:02:00.0')).toMatchObject({drhdIndex: 0, matchedBdf: '0000:00:1c.0'})
+    const nicFirst = resolveDmarScopes(decodeDmar(dmarTable({structures: [drhd({base: 0xfed90000n, scopes: [nicScope]}), drhd({base: 0xfed91000n, scopes: [bridgeScope]})]})), topo)
+    expect(nicFirst.owners.get('0000:02:00.0')).toMatchObject({drhdIndex: 0, matchedBdf: '0000:02:00.0'})
+    // The VF follows its PF's owner; the bridge itself is owned by the scope naming it.
+    expect(nicFirst.owners.get('0000:02:10.0')).toMatchObject({drhdIndex: 0, matchedBdf: '0000:02:00.0'})
+    expect(nicFirst.owners.get('0000:00:1c.0')).toMatchObject({drhdIndex: 1, matchedBdf: '0000:00:1c.0'})
+  })
+
   it('scope type mismatch: endpoint scope on a bridge fails', () => {
     const t = decodeDmar(dmarTable({structures: [drhd({base: 0xfed90000n, scopes: [{type: 1, startBus: 0, path: [[0x1c, 0]]}]}), drhd({flags: 1, base: 0xfed91000n})]}))
     const r = lintDmar(t, topo)

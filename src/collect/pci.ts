@@ -1,6 +1,5 @@
 /** PCI devices from /sys/bus/pci/devices: ids, config bytes, links, SR-IOV and link state. */
-import {posix} from 'node:path'
-import type {HostFs} from '../host/fs.js'
+import {joinHostPath, type HostFs} from '../host/fs.js'
 import {basename, note, readInt, readLinkName, readTrimmed} from './sysfs.js'
 import type {CollectedPciDetails, CollectedPciDevice, Miss} from './types.js'
 
@@ -133,7 +132,7 @@ function bridgeSubsystemAt(config: Uint8Array): number | undefined {
 function devicePath(fs: HostFs, dir: string): string {
   const link = fs.readLink(dir)
   if (link.ok && link.value.startsWith('../')) {
-    const target = posix.join(posix.dirname(dir), link.value)
+    const target = joinHostPath(PCI_DEVICES_DIR, link.value)
     if (target.startsWith('/sys/devices/')) return target
   }
   const resolved = fs.realPath(dir)

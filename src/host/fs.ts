@@ -153,7 +153,7 @@ function kindOf(entry: Pick<DirentLike, 'isFile' | 'isDirectory' | 'isSymbolicLi
  * valid until the next shared read (the caller copies or decodes it at once).
  */
 export function readCapped(fs: Pick<SyncFsLike, 'readSync'>, fd: number, max: number, expected: number, shared = false): Uint8Array | undefined {
-  let buf = shared && expected < SCRATCH_BYTES && max + 1 >= SCRATCH_BYTES ? scratch() : Buffer.allocUnsafe(Math.min(max + 1, Math.max(expected + 1, 4096)))
+  let buf = shared && expected < SCRATCH_BYTES ? scratch().subarray(0, Math.min(max + 1, SCRATCH_BYTES)) : Buffer.allocUnsafe(Math.min(max + 1, Math.max(expected + 1, 4096)))
   let filled = 0
   for (;;) {
     if (filled === buf.length) {
@@ -202,13 +202,19 @@ export interface OpenedFile {
 }
 
 interface Listing {
-  read: Read<string[]>
+  /** Entry -> kind; undefined when the directory could not be listed (then `failed` says why). */
   kinds?: ReadonlyMap<string, EntryKind>
+  failed?: Extract<Read<never>, {ok: false}>
+  /** The names sorted, made when first listed for a caller (most listings only answer lookups). */
+  sorted?: string[]
 }
 
 function absent(path: string, call: string): Extract<Read<never>, {ok: false}> {
   return {ok: false, reason: 'absent', path, message: `ENOENT: no such file or directory, ${call} '${path}'`}
 }
+
+const SLASH = 0x2f
+const DOT = 0x2e
 
 function joinPath(dir: string, name: string): string {
   return dir === '/' ? `/${name}` : `${dir}/${name}`
@@ -217,6 +223,24 @@ function joinPath(dir: string, name: string): string {
 function parentOf(path: string): string {
   const slash = path.lastIndexOf('/')
   return slash <= 0 ? '/' : path.slice(0, slash)
+}
+
+/**
+ * `relative` (a link target) taken from the canonical directory `dir`, in canonical form; '..'
+ * stops at "/". By hand, one pass: it runs for every link followed.
+ */
+export function joinHostPath(dir: string, relative: string): string {
+  let out = dir === '/' ? '' : dir
+  let start = 0
+  while (start <= relative.length) {
+    let end = relative.indexOf('/', start)
+    if (end < 0) end = relative.length
+    const length = end - start
+    if (length === 2 && relative.charCodeAt(start) === DOT && relative.charCodeAt(start + 1) === DOT) out = out.slice(0, Math.max(0, out.lastIndexOf('/')))
+    else if (length > 0 && !(length === 1 && relative.charCodeAt(start) === DOT)) out += '/' + relative.slice(start, end)
+    start = end + 1
+  }
+  return out === '' ? '/' : out
 }
 
 /** A host path in canonical form ("/a/b": no '.', '..', doubled or trailing slash); '..' stops at "/". */
@@ -281,9 +305,9 @@ export class RootedHostFs implements HostFs {
       try {
         const kinds = new Map<string, EntryKind>()
         for (const dirent of this.fs.readdirSync(real, {withFileTypes: true})) kinds.set(String(dirent.name), kindOf(dirent))
-        entry = {read: {ok: true, value: [...kinds.keys()].sort(), path: real}, kinds}
+        entry = {kinds}
       } catch (error) {
-        entry = {read: miss(real, error)}
+        entry = {failed: miss(real, error)}
       }
       this.listings.set(real, entry)
     }
@@ -351,7 +375,7 @@ export class RootedHostFs implements HostFs {
     const target = read.target
     if (target.startsWith('/')) return this.realRoot === '' ? {ok: true, host: canonical(target)} : {ok: false, fail: (asked) => refused(asked, OUTSIDE_ROOT)}
     if (this.realRoot !== '' && climbsAbove(place.host, target)) return {ok: false, fail: (asked) => refused(asked, OUTSIDE_ROOT)}
-    return {ok: true, host: canonical(`${parentOf(place.host)}/${target}`)}
+    return {ok: true, host: joinHostPath(parentOf(place.host), target)}
   }
 
   /**
@@ -458,8 +482,10 @@ export class RootedHostFs implements HostFs {
     if (recorded) return recorded
     const dir = this.resolveDir(canonical(path), path)
     if (!dir.ok) return dir.read
-    const {read} = this.listing(dir.place.real)
-    return read.ok ? {ok: true, value: [...read.value], path} : {...read, path}
+    const listing = this.listing(dir.place.real)
+    if (listing.kinds === undefined) return {...(listing.failed as Extract<Read<never>, {ok: false}>), path}
+    listing.sorted ??= [...listing.kinds.keys()].sort()
+    return {ok: true, value: [...listing.sorted], path}
   }
 
   realPath(path: string): Read<string> {
@@ -493,13 +519,19 @@ export class RootedHostFs implements HostFs {
   }
 }
 
-/** Does a relative link target, stored at host path `linkPath`, climb above "/"? */
+/** Does a relative link target, stored at host path `linkPath`, climb above "/"? (Counted in place: it runs for every link read.) */
 function climbsAbove(linkPath: string, target: string): boolean {
-  let depth = linkPath.split('/').filter(Boolean).length - 1
-  for (const part of target.split('/')) {
-    if (part === '..') depth--
-    else if (part !== '' && part !== '.') depth++
+  let depth = -1
+  for (let i = 0; i < linkPath.length; i++) if (linkPath.charCodeAt(i) !== SLASH && (i === 0 || linkPath.charCodeAt(i - 1) === SLASH)) depth++
+  let start = 0
+  while (start <= target.length) {
+    let end = target.indexOf('/', start)
+    if (end < 0) end = target.length
+    const length = end - start
+    if (length === 2 && target.charCodeAt(start) === DOT && target.charCodeAt(start + 1) === DOT) depth--
+    else if (length > 0 && !(length === 1 && target.charCodeAt(start) === DOT)) depth++
     if (depth < 0) return true
+    start = end + 1
   }
   return false
 }

@@ -107,8 +107,9 @@ export function resolveDmarScopes(table: DmarTable, topology: PciTopology): Scop
   })
   const owners = new Map<string, DeviceOwner>()
   const uncovered: string[] = []
+  const claims = scopeClaims(table, scopes, topology)
   for (const fn of topology.devices.values()) {
-    const owner = ownerOf(fn, table, scopes, topology)
+    const owner = ownerOf(fn, table, claims, topology)
     if (owner) owners.set(fn.bdf, owner)
     else uncovered.push(fn.bdf)
   }
@@ -120,23 +121,47 @@ function drhdAt(table: DmarTable, index: number): Drhd | undefined {
   return s?.type === 'DRHD' ? s : undefined
 }
 
-/** The kernel's device_to_iommu(): explicit scopes first (table order), then the catch-all. */
-function ownerOf(fn: PciFunction, table: DmarTable, scopes: ResolvedScope[], topology: PciTopology): DeviceOwner | undefined {
-  const dmaFn = (fn.physfn !== undefined ? topology.devices.get(fn.physfn) : undefined) ?? fn
-  for (const rs of scopes) {
-    if (rs.structureType !== 'DRHD' || rs.status !== 'resolved' || rs.bdf === undefined) continue
+/** A resolved DRHD scope that can claim devices: its BDF, and a bridge's bus range. */
+interface ScopeClaim {
+  /** Position in the table's scope order (the kernel takes the first that matches). */
+  order: number
+  scope: ResolvedScope & {bdf: string}
+  drhd: Drhd
+}
+
+/** Per segment: scopes by the BDF they name, and the bridges among them (they claim bus ranges). */
+interface SegmentClaims {
+  byBdf: Map<string, ScopeClaim>
+  bridges: Array<ScopeClaim & {secondaryBus: number; subordinateBus: number}>
+}
+
+/** Indexes the explicit DRHD scopes once, so finding a device's owner costs the scopes that could match it, not all of them. */
+function scopeClaims(table: DmarTable, scopes: ResolvedScope[], topology: PciTopology): Map<number, SegmentClaims> {
+  const bySegment = new Map<number, SegmentClaims>()
+  scopes.forEach((rs, order) => {
+    if (rs.structureType !== 'DRHD' || rs.status !== 'resolved' || rs.bdf === undefined) return
     const drhd = drhdAt(table, rs.structureIndex)
-    if (!drhd || drhd.flags.includePciAll || drhd.segment !== dmaFn.segment) continue
+    if (!drhd || drhd.flags.includePciAll) return
+    let claims = bySegment.get(drhd.segment)
+    if (claims === undefined) bySegment.set(drhd.segment, (claims = {byBdf: new Map(), bridges: []}))
+    const claim = {order, scope: rs as ResolvedScope & {bdf: string}, drhd}
+    if (!claims.byBdf.has(rs.bdf)) claims.byBdf.set(rs.bdf, claim)
     const target = topology.devices.get(rs.bdf)
-    const inRange =
-      target?.secondaryBus !== undefined &&
-      target.subordinateBus !== undefined &&
-      dmaFn.bus >= target.secondaryBus &&
-      dmaFn.bus <= target.subordinateBus
-    if (rs.bdf === dmaFn.bdf || inRange) {
-      return {bdf: fn.bdf, drhdIndex: rs.structureIndex, registerBase: drhd.registerBase, via: 'scope', matchedBdf: rs.bdf}
-    }
+    if (target?.secondaryBus !== undefined && target.subordinateBus !== undefined) claims.bridges.push({...claim, secondaryBus: target.secondaryBus, subordinateBus: target.subordinateBus})
+  })
+  return bySegment
+}
+
+/** The kernel's device_to_iommu(): explicit scopes first (table order), then the catch-all. */
+function ownerOf(fn: PciFunction, table: DmarTable, claims: Map<number, SegmentClaims>, topology: PciTopology): DeviceOwner | undefined {
+  const dmaFn = (fn.physfn !== undefined ? topology.devices.get(fn.physfn) : undefined) ?? fn
+  const segment = claims.get(dmaFn.segment)
+  let first = segment?.byBdf.get(dmaFn.bdf)
+  for (const bridge of segment?.bridges ?? []) {
+    if (first !== undefined && bridge.order >= first.order) break
+    if (dmaFn.bus >= bridge.secondaryBus && dmaFn.bus <= bridge.subordinateBus) first = bridge
   }
+  if (first !== undefined) return {bdf: fn.bdf, drhdIndex: first.scope.structureIndex, registerBase: first.drhd.registerBase, via: 'scope', matchedBdf: first.scope.bdf}
   const catchAll = table.structures.findIndex((s) => s.type === 'DRHD' && s.flags.includePciAll && s.segment === dmaFn.segment)
   const drhd = drhdAt(table, catchAll)
   return drhd ? {bdf: fn.bdf, drhdIndex: catchAll, registerBase: drhd.registerBase, via: 'include-all'} : undefined

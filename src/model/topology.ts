@@ -591,7 +591,7 @@ export function hostBridges(topology: PciTopology): Map<string, PciFunction[]> {
   for (const fn of topology.devices.values()) {
     if (fn.parent !== undefined && topology.devices.has(fn.parent)) continue
     const name = fn.hostBridge ?? `pci${fn.segment.toString(16).padStart(4, '0')}:${fn.bus.toString(16).padStart(2, '0')}`
-    out.set(name, [...(out.get(name) ?? []), fn])
+    push(out, name, fn)
   }
   return out
 }
