@@ -1,6 +1,6 @@
 /** PCI devices from /sys/bus/pci/devices: ids, config bytes, links, SR-IOV and link state. */
-import {joinHostPath, type HostFs} from '../host/fs.js'
-import {basename, note, readInt, readLinkName, readTrimmed} from './sysfs.js'
+import {joinHostPath, type HostDirectory, type HostFs} from '../host/fs.js'
+import {basename, intOf, note} from './sysfs.js'
 import type {CollectedPciDetails, CollectedPciDevice, Miss} from './types.js'
 
 export const PCI_DEVICES_DIR = '/sys/bus/pci/devices'
@@ -14,22 +14,28 @@ export function collectPciDevices(fs: HostFs, misses: Miss[]): CollectedPciDevic
 function collectPciDevice(fs: HostFs, bdf: string, misses: Miss[]): CollectedPciDevice {
   const dir = `${PCI_DEVICES_DIR}/${bdf}`
   const sysfsPath = devicePath(fs, dir)
-  // First: the listing (virtfn links) also tells every absent attribute below without an open.
-  const entries = fs.listDir(dir)
-  const attr = (name: string) => `${dir}/${name}`
-  const int = (name: string) => readInt(fs, attr(name), misses)
+  // Resolved and listed once: the listing answers every absent attribute without an open.
+  const listed = fs.directory(dir)
+  const attrs: HostDirectory = listed.ok ? listed.value : byPath(fs, dir)
+  const text = (name: string) => note(attrs.readText(name), misses)?.trim()
+  const int = (name: string) => intOf(text(name))
+  const linkName = (name: string) => {
+    const link = note(attrs.readLink(name), misses)
+    return link === undefined ? undefined : basename(link)
+  }
   const parent = basename(sysfsPath.slice(0, sysfsPath.lastIndexOf('/')))
-  const config = fs.readBytes(attr('config'))
+  const config = attrs.readBytes('config')
   const header = config.ok ? headerIdentity(config.value) : undefined
-  const reset = fs.readText(attr('reset_method'))
+  const reset = attrs.readText('reset_method')
   const totalVfs = int('sriov_totalvfs')
-  const virtfns = (entries.ok ? entries.value : [])
+  const virtfns = attrs
+    .names()
     .filter((name) => /^virtfn\d+$/.test(name))
     .sort((a, b) => Number(a.slice(6)) - Number(b.slice(6)))
-    .map((name) => readLinkName(fs, attr(name), misses))
+    .map(linkName)
     .filter((name): name is string => name !== undefined)
   const bootVga = int('boot_vga')
-  const removable = fs.readText(attr('removable'))
+  const removable = attrs.readText('removable')
   const device: CollectedPciDevice = {
     bdf,
     sysfsPath,
@@ -41,11 +47,11 @@ function collectPciDevice(fs: HostFs, bdf: string, misses: Miss[]): CollectedPci
     classCode: header?.classCode ?? int('class'),
     revision: header?.revision ?? int('revision'),
     config,
-    driver: readLinkName(fs, attr('driver'), misses),
-    driverOverride: nonNull(readTrimmed(fs, attr('driver_override'), misses)),
-    iommuGroup: numberOrUndefined(readLinkName(fs, attr('iommu_group'), misses)),
+    driver: linkName('driver'),
+    driverOverride: nonNull(text('driver_override')),
+    iommuGroup: numberOrUndefined(linkName('iommu_group')),
     // The AMD IOMMU's own PCI function holds the unit's class directory (iommu/ivhdN), not a link to it.
-    iommuUnit: iommuLinkName(fs, attr('iommu'), misses),
+    iommuUnit: iommuLinkName(fs, attrs, misses),
     resetMethod: reset.ok ? {...reset, value: reset.value.trim().split(/\s+/).filter(Boolean)} : reset,
     sriov:
       totalVfs === undefined
@@ -55,9 +61,9 @@ function collectPciDevice(fs: HostFs, bdf: string, misses: Miss[]): CollectedPci
             numVfs: int('sriov_numvfs'),
             offset: int('sriov_offset'),
             stride: int('sriov_stride'),
-            vfDevice: readInt(fs, attr('sriov_vf_device'), misses, 16),
+            vfDevice: intOf(text('sriov_vf_device'), 16),
           },
-    physfn: readLinkName(fs, attr('physfn'), misses),
+    physfn: linkName('physfn'),
     virtfns,
     bootVga: bootVga === undefined ? undefined : bootVga === 1,
     ...(removable.ok ? {removable: removable.value.trim() === 'removable'} : {}),
@@ -69,9 +75,9 @@ function collectPciDevice(fs: HostFs, bdf: string, misses: Miss[]): CollectedPci
       details = {
         numaNode: int('numa_node'),
         link: {
-          currentSpeed: readTrimmed(fs, attr('current_link_speed'), misses),
+          currentSpeed: text('current_link_speed'),
           currentWidth: int('current_link_width'),
-          maxSpeed: readTrimmed(fs, attr('max_link_speed'), misses),
+          maxSpeed: text('max_link_speed'),
           maxWidth: int('max_link_width'),
         },
         ariEnabled: ari === undefined ? undefined : ari === 1,
@@ -80,6 +86,17 @@ function collectPciDevice(fs: HostFs, bdf: string, misses: Miss[]): CollectedPci
     return details
   }
   return device
+}
+
+/** A device directory that could not be listed: each attribute is read by its path (and fails or not on its own). */
+function byPath(fs: HostFs, dir: string): HostDirectory {
+  return {
+    path: dir,
+    names: () => [],
+    readText: (name) => fs.readText(`${dir}/${name}`),
+    readBytes: (name) => fs.readBytes(`${dir}/${name}`),
+    readLink: (name) => fs.readLink(`${dir}/${name}`),
+  }
 }
 
 /**
@@ -152,8 +169,8 @@ function numberOrUndefined(text: string | undefined): number | undefined {
  * The unit a device is translated by (its `iommu` link). The AMD IOMMU's own PCI function holds
  * the unit's class directory there (iommu/ivhdN) instead of a link: nothing missing, no unit.
  */
-function iommuLinkName(fs: HostFs, path: string, misses: Miss[]): string | undefined {
-  const link = fs.readLink(path)
-  if (!link.ok && fs.isDirectory(path)) return undefined
+function iommuLinkName(fs: HostFs, attrs: HostDirectory, misses: Miss[]): string | undefined {
+  const link = attrs.readLink('iommu')
+  if (!link.ok && fs.isDirectory(`${attrs.path}/iommu`)) return undefined
   return link.ok ? basename(link.value) : note(link, misses)
 }

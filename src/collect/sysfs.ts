@@ -12,7 +12,11 @@ export function readTrimmed(fs: HostFs, path: string, misses: Miss[]): string | 
 }
 
 export function readInt(fs: HostFs, path: string, misses: Miss[], radix = 0): number | undefined {
-  const text = readTrimmed(fs, path, misses)
+  return intOf(readTrimmed(fs, path, misses), radix)
+}
+
+/** A sysfs number ("0x8086", "16", "-1"; radix 16 for ids printed without 0x). */
+export function intOf(text: string | undefined, radix = 0): number | undefined {
   if (text === undefined || text === '') return undefined
   const value = radix === 0 ? Number(text) : Number.parseInt(text, radix)
   return Number.isFinite(value) ? value : undefined

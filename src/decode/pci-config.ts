@@ -299,18 +299,20 @@ export interface DecodedConfig {
 
 const hex = (value: number): string => `0x${value.toString(16)}`
 
+/** Little-endian, 1 to 4 bytes, unsigned; undefined beyond the bytes we have. */
 function readLe(bytes: Uint8Array, at: number, size: number): number | undefined {
   if (at < 0 || at + size > bytes.length) return undefined
   let value = 0
-  for (let i = size - 1; i >= 0; i--) value = value * 256 + (bytes[at + i] ?? 0)
+  for (let i = size - 1; i >= 0; i--) value = value * 256 + (bytes[at + i] as number)
   return value
 }
 
+/** Bits [high, low] of a register of at most 32 bits. */
 function extractBits(value: number, bits: readonly [number, number] | undefined): number {
   if (!bits) return value
   const [high, low] = bits
   const width = high - low + 1
-  return Math.floor(value / 2 ** low) % 2 ** width
+  return width >= 32 ? value >>> low : (value >>> low) & ((1 << width) - 1)
 }
 
 function decodeFields(bytes: Uint8Array, offset: number, spec: CapabilitySpec | undefined, version: number | undefined): {fields: Record<string, FieldValue>; truncated: boolean} {
@@ -345,7 +347,9 @@ function walkStandard(bytes: Uint8Array, headerLayout: number, status: number, p
     problems.push(`<truncated at ${hex(bytes.length)}>: capability pointer unreadable`)
     return {list, complete: false}
   }
-  const seen = new Set<number>()
+  // Offsets seen, one bit per dword of 0x40-0xff (48 of them): a bitmap, not a Set per function.
+  let seenLow = 0
+  let seenHigh = 0
   // 48 is the kernel's PCI_FIND_CAP_TTL: more entries than fit in 192 bytes means a loop.
   while (next !== 0 && list.length < 48) {
     const offset = next & 0xfc
@@ -353,11 +357,15 @@ function walkStandard(bytes: Uint8Array, headerLayout: number, status: number, p
       problems.push(`capability pointer ${hex(next)} points into the header`)
       return {list, complete: true}
     }
-    if (seen.has(offset)) {
+    const slot = (offset - 0x40) >> 2
+    const bit = 1 << (slot & 31)
+    const seen = slot < 32 ? seenLow & bit : seenHigh & bit
+    if (seen !== 0) {
       problems.push(`capability loop at ${hex(offset)}`)
       return {list, complete: true}
     }
-    seen.add(offset)
+    if (slot < 32) seenLow |= bit
+    else seenHigh |= bit
     const id = readLe(bytes, offset, 1)
     const pointer = readLe(bytes, offset + 1, 1)
     if (id === undefined || pointer === undefined) {
@@ -435,7 +443,8 @@ export function decodePciConfig(input: Uint8Array): DecodedConfig {
   const problems: string[] = []
   // The header reading all-ones is what a powered-off (D3cold) or vanished device returns;
   // bytes beyond it may hold stale data and must not be trusted either.
-  const allOnes = bytes.length >= 4 && bytes.subarray(0, 0x40).every((b) => b === 0xff)
+  let allOnes = bytes.length >= 4
+  for (let i = 0; allOnes && i < 0x40 && i < bytes.length; i++) allOnes = bytes[i] === 0xff
   const header: Record<string, FieldValue> = {}
   const readHeader = (specs: readonly FieldSpec[]): void => {
     for (const field of specs) {

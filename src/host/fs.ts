@@ -37,6 +37,22 @@ export interface HostFs {
    * when it is not one, leaves the root, or is larger than `max` (undefined: no size rule).
    */
   openFile(path: string, max: SizeLimit | undefined): Read<OpenedFile>
+  /**
+   * A directory resolved and listed once, whose entries are then read by name: what a collector
+   * reading a dozen attributes of each of thousands of devices asks for. Each read is guarded
+   * exactly as the same read by path, and answers the same (paths in results are `path/name`).
+   */
+  directory(path: string): Read<HostDirectory>
+}
+
+export interface HostDirectory {
+  /** The directory's path as asked. */
+  readonly path: string
+  /** Entry names, sorted. */
+  names(): string[]
+  readText(name: string): Read<string>
+  readBytes(name: string): Read<Uint8Array>
+  readLink(name: string): Read<string>
 }
 
 /** The slice of node's fs (and memfs) that HostFs needs. */
@@ -127,6 +143,9 @@ interface Place {
 }
 
 type Resolved = {ok: true; place: Place} | {ok: false; read: Read<never>}
+/** An entry found in its resolved directory (its final name not followed), with its kind when the directory was listed. */
+type Located = {ok: true; place: Place; kind: EntryKind | undefined; listed: boolean}
+
 /** A directory's resolution as cached: a failure is kept as how to say it for whichever path asked. */
 type DirResolution = {ok: true; place: Place} | {ok: false; fail: (asked: string) => Read<never>}
 
@@ -384,7 +403,7 @@ export class RootedHostFs implements HostFs {
    * the kind is known only when something listed it before; one file in a small directory is
    * cheaper to open than to list for).
    */
-  private locate(host: string, asked: string, list = true): {ok: true; place: Place; kind: EntryKind | undefined; listed: boolean} | {ok: false; read: Read<never>} {
+  private locate(host: string, asked: string, list = true): Located | {ok: false; read: Read<never>} {
     if (host === '/') return {ok: true, place: {host: '/', real: this.realRoot || '/'}, kind: 'dir', listed: true}
     const dir = this.resolveDir(parentOf(host), asked)
     if (!dir.ok) return dir
@@ -394,7 +413,7 @@ export class RootedHostFs implements HostFs {
   }
 
   private recordedUnreadable(path: string): Read<never> | undefined {
-    if (!this.unreadable.has(path)) return undefined
+    if (this.unreadable.size === 0 || !this.unreadable.has(path)) return undefined
     return {ok: false, reason: 'unreadable', path, message: `${path}: not readable on the captured host`}
   }
 
@@ -410,15 +429,24 @@ export class RootedHostFs implements HostFs {
     return this.openAt(canonical(path), path, max, 0)
   }
 
-  private openAt(host: string, path: string, max: SizeLimit | undefined, hops: number): Read<OpenedFile> {
+  private openAt(host: string, path: string, max: SizeLimit | undefined, hops: number, stat = true): Read<OpenedFile> {
     const at = this.locate(host, path, false)
     if (!at.ok) return at.read
+    return this.openLocated(at, path, max, hops, stat)
+  }
+
+  /**
+   * `stat` false: a whole-file read of an entry its listing shows as a regular file skips the
+   * fstat (size 0 then): readCapped refuses more than `max` bytes itself, and the listing already
+   * said what fstat would (node builds a Stats object per call, a third of a small read's cost).
+   */
+  private openLocated(at: Located, path: string, max: SizeLimit | undefined, hops: number, stat: boolean): Read<OpenedFile> {
     if (at.listed) {
       if (at.kind === undefined) return absent(path, 'open')
       if (at.kind === 'other') return refused(path, NOT_REGULAR)
       if (at.kind === 'link') {
         const target = this.linkTarget(at.place, hops)
-        return target.ok ? this.openAt(target.host, path, max, hops + 1) : target.fail(path)
+        return target.ok ? this.openAt(target.host, path, max, hops + 1, stat) : target.fail(path)
       }
     }
     let fd: number
@@ -428,8 +456,9 @@ export class RootedHostFs implements HostFs {
       // O_NOFOLLOW met a link the listing did not tell us about: follow it within the root.
       if (at.listed || (error as {code?: string}).code !== 'ELOOP') return miss(path, error)
       const target = this.linkTarget(at.place, hops)
-      return target.ok ? this.openAt(target.host, path, max, hops + 1) : target.fail(path)
+      return target.ok ? this.openAt(target.host, path, max, hops + 1, stat) : target.fail(path)
     }
+    if (!stat && at.listed && at.kind === 'file') return {ok: true, value: {fd, size: 0}, path}
     const checked = refuseOpened(this.fs, fd, path, max)
     if (checked.ok) return {ok: true, value: {fd, size: checked.size}, path}
     this.fs.closeSync(fd)
@@ -437,9 +466,11 @@ export class RootedHostFs implements HostFs {
   }
 
   /** The bytes of a file, possibly a view into the shared scratch buffer (valid until the next read). */
-  private readShared(path: string): Read<Uint8Array> {
+  private readShared(path: string, at: Located | undefined): Read<Uint8Array> {
+    const recorded = this.recordedUnreadable(path)
+    if (recorded) return recorded
     const max = sizeLimitFor(path)
-    const file = this.openFile(path, max)
+    const file = at === undefined ? this.openAt(canonical(path), path, max, 0, false) : this.openLocated(at, path, max, 0, false)
     if (!file.ok) return file
     try {
       const bytes = readCapped(this.fs, file.value.fd, max.bytes, file.value.size, true)
@@ -452,19 +483,32 @@ export class RootedHostFs implements HostFs {
   }
 
   readBytes(path: string): Read<Uint8Array> {
-    const read = this.readShared(path)
-    return read.ok && isScratch(read.value) ? {ok: true, value: read.value.slice(), path} : read
+    return this.bytesAt(path, undefined)
   }
 
   readText(path: string): Read<string> {
-    const bytes = this.readShared(path)
-    return bytes.ok ? {ok: true, value: Buffer.from(bytes.value.buffer, bytes.value.byteOffset, bytes.value.length).toString('utf8'), path} : bytes
+    return this.textAt(path, undefined)
   }
 
   readLink(path: string): Read<string> {
+    return this.linkAt(path, undefined)
+  }
+
+  /** The reads by path, or of an entry already found in its directory (`at`). */
+  private bytesAt(path: string, at: Located | undefined): Read<Uint8Array> {
+    const read = this.readShared(path, at)
+    return read.ok && isScratch(read.value) ? {ok: true, value: read.value.slice(), path} : read
+  }
+
+  private textAt(path: string, at: Located | undefined): Read<string> {
+    const bytes = this.readShared(path, at)
+    return bytes.ok ? {ok: true, value: Buffer.from(bytes.value.buffer, bytes.value.byteOffset, bytes.value.length).toString('utf8'), path} : bytes
+  }
+
+  private linkAt(path: string, located: Located | undefined): Read<string> {
     const recorded = this.recordedUnreadable(path)
     if (recorded) return recorded
-    const at = this.locate(canonical(path), path, false)
+    const at = located ?? this.locate(canonical(path), path, false)
     if (!at.ok) return at.read
     if (at.listed && at.kind === undefined) return absent(path, 'readlink')
     if (at.listed && at.kind !== 'link') return {ok: false, reason: 'unreadable', path, message: `EINVAL: invalid argument, readlink '${path}'`}
@@ -484,8 +528,33 @@ export class RootedHostFs implements HostFs {
     if (!dir.ok) return dir.read
     const listing = this.listing(dir.place.real)
     if (listing.kinds === undefined) return {...(listing.failed as Extract<Read<never>, {ok: false}>), path}
-    listing.sorted ??= [...listing.kinds.keys()].sort()
-    return {ok: true, value: [...listing.sorted], path}
+    return {ok: true, value: [...(listing.sorted ??= [...listing.kinds.keys()].sort())], path}
+  }
+
+  directory(path: string): Read<HostDirectory> {
+    const recorded = this.recordedUnreadable(path)
+    if (recorded) return recorded
+    const dir = this.resolveDir(canonical(path), path)
+    if (!dir.ok) return dir.read
+    const listing = this.listing(dir.place.real)
+    const kinds = listing.kinds
+    if (kinds === undefined) return {...(listing.failed as Extract<Read<never>, {ok: false}>), path}
+    const {place} = dir
+    const entryPath = (name: string) => (path === '/' ? `/${name}` : `${path}/${name}`)
+    // A plain name is found in the listing; anything else ('a/b', '..') takes the path route.
+    const located = (name: string): Located | undefined =>
+      name === '' || name === '.' || name === '..' || name.includes('/') ? undefined : {ok: true, place: {host: joinPath(place.host, name), real: joinPath(place.real, name)}, kind: kinds.get(name), listed: true}
+    return {
+      ok: true,
+      path,
+      value: {
+        path,
+        names: () => [...(listing.sorted ??= [...kinds.keys()].sort())],
+        readText: (name) => this.textAt(entryPath(name), located(name)),
+        readBytes: (name) => this.bytesAt(entryPath(name), located(name)),
+        readLink: (name) => this.linkAt(entryPath(name), located(name)),
+      },
+    }
   }
 
   realPath(path: string): Read<string> {

@@ -41,6 +41,9 @@ const PCIE_KIND: Record<number, DeviceKind> = {
   10: 'rc-event-collector',
 }
 
+/** A root bus's directory under /sys/devices ("pci0000:00", "pci10000:e0"). */
+const ROOT_BUS = /^pci[0-9a-f]{4,8}:[0-9a-f]{2}$/i
+
 /** Reset methods that touch only the one function, in the kernel's order. */
 const FUNCTION_RESETS = new Set(['device_specific', 'acpi', 'flr', 'af_flr', 'pm'])
 
@@ -237,7 +240,8 @@ export function topologyFromSysfs(collected: readonly CollectedPciDevice[]): Pci
     // domain (/sys/devices/pci0000:00/0000:00:0e.0/pci10000:e0/…) the component before it is the
     // VMD endpoint that owns the domain.
     const path = item.sysfsPath.split('/')
-    const rootAt = path.map((part) => /^pci[0-9a-f]{4,8}:[0-9a-f]{2}$/i.test(part)).lastIndexOf(true)
+    let rootAt = path.length - 1
+    while (rootAt >= 0 && !ROOT_BUS.test(path[rootAt] as string)) rootAt--
     fn.hostBridge = rootAt >= 0 ? path[rootAt] : undefined
     const owner = rootAt > 0 ? path[rootAt - 1] : undefined
     if (parts.segment > 0xffff && owner && parseBdf(owner)) fn.vmdController = owner
