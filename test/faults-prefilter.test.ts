@@ -9,7 +9,7 @@ import path from 'node:path'
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 import {LogParser, parseKernelLog, type LogRecord} from '../src/decode/kernel-log/index.js'
-import {scannedLines} from '../src/decode/line-scanner.js'
+import {newByteScanner, scannedLines} from '../src/decode/line-scanner.js'
 import {CANDIDATE} from '../src/decode/kernel-log/shapes.js'
 import {fixturesDir, repoRoot, realData} from './support/paths.js'
 
@@ -136,6 +136,44 @@ describe('byte prefilter', () => {
       expect(got.records.map(strip)).toEqual(expected)
       expect(got.lines).toBe(text.replace(/\n$/, '').split('\n').length)
     }), {numRuns: 300})
+  })
+})
+
+describe('the scanner\'s kept bodies (the line cache\'s byte compare)', () => {
+  it('same() agrees with a plain byte compare, for every length around the 16-byte steps', () => {
+    const scanner = newByteScanner()!
+    fc.assert(fc.property(fc.uint8Array({minLength: 100, maxLength: 300}), fc.nat(299), fc.nat(299), fc.nat(80), fc.nat(40), (block, a, b, length, flip) => {
+      const bytes = Buffer.from(block)
+      const from = a % bytes.length
+      const to = Math.min(bytes.length, from + length)
+      scanner.forget()
+      scanner.scan(bytes)
+      const at = scanner.keep(from, to)
+      expect(at).toBeGreaterThanOrEqual(0)
+      // against another range of the same block, and against itself with one byte changed
+      const other = b % bytes.length
+      const n = Math.min(to - from, bytes.length - other)
+      expect(scanner.same(at, other, n)).toBe(bytes.subarray(from, from + n).equals(bytes.subarray(other, other + n)))
+      if (to > from) {
+        const changed = Buffer.from(bytes)
+        changed[from + (flip % (to - from))]! ^= 1
+        scanner.scan(changed)
+        expect(scanner.same(at, from, to - from)).toBe(false)
+        scanner.scan(bytes)
+        expect(scanner.same(at, from, to - from)).toBe(true)
+      }
+    }), {numRuns: 500})
+  })
+
+  it('keep() refuses past the arena, and forget() empties it', () => {
+    const scanner = newByteScanner()!
+    const line = Buffer.alloc(64 * 1024, 0x41)
+    scanner.scan(line)
+    const places = Array.from({length: 17}, () => scanner.keep(0, line.length))
+    expect(places.slice(0, 16).every((at) => at >= 0)).toBe(true)
+    expect(places[16]).toBe(-1)
+    scanner.forget()
+    expect(scanner.keep(0, line.length)).toBe(places[0])
   })
 })
 

@@ -18,7 +18,14 @@
  * Folding makes this a superset of CANDIDATE (it also takes "Dmar", "\rdma"); the caller tests
  * each reported line with CANDIDATE itself, so the prefilter decides nothing on its own.
  */
-const SCAN_DATA = 64 // block bytes start here; [0, 64) stays zero (reads before the block)
+/**
+ * Memory: [0, 4) the newline count; [ARENA_AT, ARENA_END) bodies kept for `same` (the parser's
+ * line cache); then 64 zero bytes (the scan reads a little before the block); the block at
+ * SCAN_DATA, zero padding, the hits.
+ */
+const ARENA_AT = 64
+const ARENA_END = ARENA_AT + (1 << 20)
+const SCAN_DATA = ARENA_END + 64 // block bytes start here; the 64 before stay zero (reads before the block)
 const SCAN_PAD = 64 // zero bytes after the block (SIMD reads past its end)
 
 function uleb(n: number): number[] {
@@ -167,15 +174,40 @@ function scannerModule(): Uint8Array {
     0x0b,
   ]
   const body = [2, 15, 0x7f, 6, 0x7b, ...code] // local groups: 15 × i32, 6 × v128
+
+  // same(x, y, length) -> 1 when memory [x, x + length) equals [y, y + length): 16 bytes a step, then byte by byte.
+  const x = 0, y = 1, length = 2, j = 3
+  const [allTrue, ne] = [simd(0x63), [0x47]]
+  const sameCode = [
+    ...i32(0), ...set(j),
+    0x02, 0x40, // block $differ
+    0x02, 0x40, 0x03, 0x40, // block $tail, loop
+    ...get(j), ...i32(16), ...add, ...get(length), ...gtU, 0x0d, 1,
+    ...get(x), ...get(j), ...add, ...vload(0), ...get(y), ...get(j), ...add, ...vload(0), ...eq8, ...allTrue, ...eqz, 0x0d, 2,
+    ...get(j), ...i32(16), ...add, ...set(j),
+    0x0c, 0,
+    0x0b, 0x0b,
+    0x02, 0x40, 0x03, 0x40, // block $equal, loop
+    ...get(j), ...get(length), ...geU, 0x0d, 1,
+    ...get(x), ...get(j), ...add, ...load8(0), ...get(y), ...get(j), ...add, ...load8(0), ...ne, 0x0d, 2,
+    ...get(j), ...i32(1), ...add, ...set(j),
+    0x0c, 0,
+    0x0b, 0x0b,
+    ...i32(1), 0x0f, // return 1
+    0x0b, // end $differ
+    ...i32(0),
+    0x0b,
+  ]
+  const sameBody = [1, 1, 0x7f, ...sameCode] // one local i32
   const section = (id: number, bytes: number[]) => [id, ...uleb(bytes.length), ...bytes]
   const name = (s: string) => [...uleb(s.length), ...Buffer.from(s, 'latin1')]
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, [1, 0x60, 3, 0x7f, 0x7f, 0x7f, 1, 0x7f]),
     ...section(2, [1, ...name('e'), ...name('m'), 0x02, 0x00, 1]),
-    ...section(3, [1, 0]),
-    ...section(7, [1, ...name('scan'), 0x00, 0]),
-    ...section(10, [1, ...uleb(body.length), ...body]),
+    ...section(3, [2, 0, 0]),
+    ...section(7, [2, ...name('scan'), 0x00, 0, ...name('same'), 0x00, 1]),
+    ...section(10, [2, ...uleb(body.length), ...body, ...uleb(sameBody.length), ...sameBody]),
   ])
 }
 
@@ -202,14 +234,41 @@ export interface ScanResult {
   newlines: number
 }
 
+let compiled: object | undefined
+
 export class ByteScanner {
   private readonly memory: WasmMemory
   private readonly scanFn: (start: number, end: number, out: number) => number
+  private readonly sameFn: (x: number, y: number, length: number) => number
+  private arenaTop = ARENA_AT
 
   constructor(wasm: WasmApi) {
     this.memory = new wasm.Memory({initial: 1})
-    const instance = new wasm.Instance(new wasm.Module(scannerModule()), {e: {m: this.memory}})
+    compiled ??= new wasm.Module(scannerModule())
+    const instance = new wasm.Instance(compiled, {e: {m: this.memory}})
     this.scanFn = instance.exports['scan'] as (start: number, end: number, out: number) => number
+    this.sameFn = instance.exports['same'] as (x: number, y: number, length: number) => number
+  }
+
+  /**
+   * Keeps bytes [from, to) of the block last scanned (block-relative, as the hits), for `same`.
+   * Returns where, or -1 when the arena is full (the caller compares another way); `forget` empties it.
+   */
+  keep(from: number, to: number): number {
+    const at = this.arenaTop
+    if (at + (to - from) > ARENA_END) return -1
+    new Uint8Array(this.memory.buffer).copyWithin(at, SCAN_DATA + from, SCAN_DATA + to)
+    this.arenaTop = at + (to - from)
+    return at
+  }
+
+  /** The bytes kept at `at` equal bytes [from, from + length) of the block last scanned. */
+  same(at: number, from: number, length: number): boolean {
+    return this.sameFn(at, SCAN_DATA + from, length) === 1
+  }
+
+  forget(): void {
+    this.arenaTop = ARENA_AT
   }
 
   scan(bytes: Uint8Array): ScanResult {
@@ -235,6 +294,15 @@ export function scannedLines(bytes: Uint8Array): number[] | undefined {
   if (scanner === null) return undefined
   const {hits, count} = scanner.scan(bytes)
   return Array.from({length: count}, (_, k) => hits[5 * k + 1]!)
+}
+
+/**
+ * A scanner of one's own (its arena holds one parser's cache), or null where WebAssembly SIMD is
+ * unavailable.
+ */
+export function newByteScanner(): ByteScanner | null {
+  if (byteScanner() === null) return null
+  return new ByteScanner(Wasm!)
 }
 
 let scannerState: ByteScanner | null | undefined

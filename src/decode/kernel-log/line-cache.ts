@@ -65,6 +65,8 @@ export function hashBytes(view: DataView, from: number, to: number): number {
 
 export interface LineCacheEntry {
   body: BodyWords
+  /** Where the scanner's arena keeps the body too (ByteScanner.same), or -1. */
+  kept: number
   stamp: StampKind
   candidate: boolean
   record?: LogRecord

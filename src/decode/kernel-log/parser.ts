@@ -8,7 +8,7 @@
  * is ignored; a fault-looking line no shape knows is returned as an `unparsed` record, never
  * thrown away silently.
  */
-import {byteScanner, type ByteScanner} from '../line-scanner.js'
+import {newByteScanner, type ByteScanner} from '../line-scanner.js'
 import {
   bodyWords, clonerFor, copierFor, countNewlines, digitsValue, hashBytes, isDigit, isSpace, isSyslogLead, keepStamp,
   INDENTED, latin1, MONOTONIC, NO_STAMP, RELATIVE, sameBytes, sameStamp, STAMP_KEY, stampText, SYSLOG,
@@ -72,6 +72,8 @@ export class LogParser implements HeadHolder, RelativeClock {
    */
   private readonly bodyCache = new Map<string, {head: boolean; record?: LogRecord; clone?: Cloner}>()
   private static readonly BODY_CACHE_MAX = 4096
+  /** The byte path's scanner (its arena holds lineCache's bodies), made on first use; null without WebAssembly SIMD. */
+  private scanner: ByteScanner | null | undefined
   /**
    * Where the byte path sends a cached record seen again, instead of a copy to the sink (see
    * RepeatSink); set by a consumer that counts records rather than keeping them.
@@ -155,7 +157,8 @@ export class LogParser implements HeadHolder, RelativeClock {
       else block = block.slice(cut)
     }
     if (bytes !== undefined) {
-      const scanner = byteScanner()
+      if (this.scanner === undefined) this.scanner = newByteScanner()
+      const scanner = this.scanner
       if (scanner !== null) return this.pushBytes(bytes, scanner, sink)
       block = bytes.toString('latin1')
     }
@@ -236,7 +239,8 @@ export class LogParser implements HeadHolder, RelativeClock {
       }
       const key = hash ^ STAMP_KEY[stamp]!
       const hit = this.partial === undefined ? this.lineCache.get(key) : undefined
-      if (hit !== undefined && hit.stamp === stamp && sameBytes(hit.body, view, bodyFrom, end)) {
+      if (hit !== undefined && hit.stamp === stamp && hit.body.length === end - bodyFrom
+        && (hit.kept >= 0 ? scanner.same(hit.kept, bodyFrom, end - bodyFrom) : sameBytes(hit.body, view, bodyFrom, end))) {
         if (!hit.candidate) {
           // slowLine stops before the prefixes here: a dmesg -H delta on such a line is not counted.
           if (this.held !== undefined) for (const r of this.flushHeld()) sink(r)
@@ -281,7 +285,12 @@ export class LogParser implements HeadHolder, RelativeClock {
           const pending = this.pendingTime
           if (time !== undefined) pending.length = 0
           if (this.repeat(hit.record, this.lineNo, time ?? (pending.length === 0 ? this.lastTime : undefined), pending)) continue
-          time ??= this.currentLastTime()
+          if (time === undefined && pending.length !== 0 && stamp !== NO_STAMP) {
+            // Declined: the stamp held is this line's, whose bytes are still here.
+            time = {text: latin1(bytes, this.stampFrom, this.stampTo), style: pending.style, seconds: pending.seconds}
+            this.lastTime = time
+            pending.length = 0
+          } else time ??= this.currentLastTime()
         }
         sink(hit.clone!(hit.record, this.lineNo, time))
         continue
@@ -289,8 +298,8 @@ export class LogParser implements HeadHolder, RelativeClock {
       const line = bytes.toString('utf8', start, end)
       const cacheable = this.slowLine(line, sink, true, stamp !== NO_STAMP)
       if (cacheable !== undefined) {
-        if (this.lineCache.size >= LogParser.BODY_CACHE_MAX) this.lineCache.clear()
-        const entry: LineCacheEntry = {...cacheable, body: bodyWords(bytes, bodyFrom, end), stamp}
+        if (this.lineCache.size >= LogParser.BODY_CACHE_MAX) this.clearLineCache()
+        const entry: LineCacheEntry = {...cacheable, body: bodyWords(bytes, bodyFrom, end), kept: scanner.keep(bodyFrom, end), stamp}
         if (cacheable.record !== undefined) entry.clone = clonerFor(cacheable.record)
         this.lineCache.set(key, entry)
       }
@@ -301,6 +310,11 @@ export class LogParser implements HeadHolder, RelativeClock {
       this.lineNo = total
       if (this.pending) for (const r of this.flushHeld()) sink(r)
     }
+  }
+
+  private clearLineCache(): void {
+    this.lineCache.clear()
+    this.scanner?.forget()
   }
 
   /** The line starting at bytes[from] continues a wrapped record (the scanner did not report it). */
@@ -709,7 +723,7 @@ export class LogParser implements HeadHolder, RelativeClock {
   private remember(key: string, head: boolean, record: LogRecord | undefined): void {
     if (this.bodyCache.size >= LogParser.BODY_CACHE_MAX) {
       this.bodyCache.clear()
-      this.lineCache.clear()
+      this.clearLineCache()
     }
     if (record === undefined) {
       this.bodyCache.set(key, {head})
