@@ -6,17 +6,38 @@ import {collectGroups} from './groups.js'
 import {findHostRoles} from './host-roles.js'
 import {collectPciDevices} from './pci.js'
 import {collectPlatform, PLATFORM_FILES} from './platform.js'
-import type {CollectedHost, Miss} from './types.js'
+import type {CollectedGroup, CollectedHost, Miss} from './types.js'
 import {collectUnits} from './units.js'
 
+/**
+ * The IOMMU groups (a read of every group directory: on a large host a tenth of the work) are
+ * collected when first asked for: `device --tree` never asks. Reading `misses` collects them
+ * first, so whoever reports what could not be read sees the groups' misses as before.
+ */
 export function collectHost(fs: HostFs): CollectedHost {
   const misses: Miss[] = []
   const platform = collectPlatform(fs, misses)
   const pci = collectPciDevices(fs, misses)
-  const groups = collectGroups(fs, misses)
+  let groups: CollectedGroup[] | undefined
+  const groupsNow = () => (groups ??= collectGroups(fs, misses))
   const units = collectUnits(fs, misses)
   const roles = findHostRoles(fs, pci.filter((d) => d.bootVga === true).map((d) => d.bdf))
-  return {root: fs.root, platform, pci, groups, units, roles, thunderbolt: collectThunderbolt(fs), misses, ...collectCapture(fs)}
+  return {
+    root: fs.root,
+    platform,
+    pci,
+    get groups() {
+      return groupsNow()
+    },
+    units,
+    roles,
+    thunderbolt: collectThunderbolt(fs),
+    get misses() {
+      groupsNow()
+      return misses
+    },
+    ...collectCapture(fs),
+  }
 }
 
 /** A snapshot's meta.json: whether it was captured as root decides the advice for what it lacks. */
