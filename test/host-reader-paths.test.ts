@@ -59,3 +59,42 @@ describe('path resolution from listings', () => {
     expect(fs.readText('/../../outside')).toMatchObject({ok: false, reason: 'absent'})
   })
 })
+
+describe('a directory read by name (HostFs.directory, what the PCI collector uses)', () => {
+  const bus = '/sys/bus/pci/devices'
+  // A device directory holding every kind of entry: file, absent, links inside and out, a loop, a FIFO-like odd name.
+  const device = path.join(snap, 'sys/devices/pci0000:00/0000:00:1c.0/0000:01:00.0')
+  writeFileSync(path.join(device, 'config'), Buffer.from([0x86, 0x80, 0x10, 0x10]))
+  symlinkSync('../../../../kernel/iommu_groups/7', path.join(device, 'iommu_group'))
+  symlinkSync('../../../../../../outside', path.join(device, 'escape'))
+  symlinkSync('vendor', path.join(device, 'vendor-link'))
+  symlinkSync('loop-y', path.join(device, 'loop-x'))
+  symlinkSync('loop-x', path.join(device, 'loop-y'))
+  mkdirSync(path.join(device, 'power'))
+  const names = ['config', 'vendor', 'vendor-link', 'iommu_group', 'escape', 'loop-x', 'power', 'reset_method', '..', '.', '', 'power/../vendor']
+
+  it('answers every name exactly as the read by path does, and lists the entries', () => {
+    const byName = new RootedHostFs(snap).directory(`${bus}/0000:01:00.0`)
+    const byPath = new RootedHostFs(snap)
+    // Listed first, as the collector did before: a listed entry's errors name the host path, not the real one.
+    const listed = byPath.listDir(`${bus}/0000:01:00.0`)
+    expect(byName.ok).toBe(true)
+    if (!byName.ok) return
+    for (const name of names) {
+      const asked = `${bus}/0000:01:00.0/${name}`
+      expect(byName.value.readText(name), name).toEqual(byPath.readText(asked))
+      expect(byName.value.readBytes(name), name).toEqual(byPath.readBytes(asked))
+      expect(byName.value.readLink(name), name).toEqual(byPath.readLink(asked))
+    }
+    expect(listed.ok && byName.value.names()).toEqual(listed.ok && listed.value)
+    expect(byName.value.readText('escape')).toMatchObject({ok: false, reason: 'unreadable', message: expect.stringContaining(OUTSIDE_ROOT)})
+    expect(byName.value.readText('vendor-link')).toMatchObject({ok: true, value: '0x8086\n'})
+  })
+
+  it('a directory that is not there, or leaves the snapshot, is refused as listDir refuses it', () => {
+    const fs = new RootedHostFs(snap)
+    expect(fs.directory(`${bus}/0000:09:00.0`)).toEqual(fs.listDir(`${bus}/0000:09:00.0`))
+    expect(fs.directory(`${bus}/out-relative`)).toMatchObject({ok: false, reason: 'unreadable'})
+    expect(fs.directory(`${bus}/loop-a`)).toMatchObject({ok: false, reason: 'unreadable'})
+  })
+})
