@@ -222,6 +222,14 @@ describe('byte path caches (dmesg -H deltas, syslog stamps, slices)', () => {
       '[   15.0] DMAR:[fault reason 05] PTE Write access is not set',
       '\tDMAR:[fault reason 05] PTE Write access is not set',
       '(XEN) DMAR: reason 06 - PTE Read access is not set',
+      // dmesg -T stamps
+      '[Thu Oct 22 08:54:51 2020] DMAR: DRHD: handling fault status reg 2',
+      '[Thu Oct 22 08:54:52 2020] DMAR: DRHD: handling fault status reg 2',
+      '[Thu Oct  2 08:54:51 2020] DMAR: DRHD: handling fault status reg 2',
+      '[Thu Oct 22 08:54:51 2020]\tDMAR: DRHD: handling fault status reg 2',
+      '[Thu Xyz 22 08:54:51 2020] DMAR: DRHD: handling fault status reg 2',
+      '[Thu Oct 22 8:54:51 2020] DMAR: DRHD: handling fault status reg 2',
+      '[Thu Oct 222 08:54:51 2020] DMAR: DRHD: handling fault status reg 2',
     ]
     fc.assert(fc.property(fc.array(fc.nat(pieces.length - 1), {maxLength: 80}), fc.nat(300), (picks, blockSize) => {
       const text = picks.map((i) => pieces[i]).join('\n') + '\n'

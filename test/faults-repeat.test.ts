@@ -63,6 +63,9 @@ describe('repeated fault lines counted without records (FaultTriage.repeat)', ()
       '[  106.0] DMAR: DRHD: handling fault status reg 2\r',
       '    [10672.868940] DMAR: [DMA Write] Request device [00:12.0] fault addr 0 [fault reason 05] PTE Write access is not set',
       '\t[10673.5] DMAR: [DMA Write] Request device [00:12.0] fault addr 0 [fault reason 05] PTE Write access is not set',
+      '[Thu Oct 22 08:54:51 2020] DMAR: [INTR-REMAP] Request device [42:00.2] fault index 1600 [fault reason 37] Blocked a compatibility format interrupt request',
+      '[Thu Oct 22 08:55:54 2020] DMAR: [INTR-REMAP] Request device [42:00.2] fault index 1600 [fault reason 37] Blocked a compatibility format interrupt request',
+      '[Thu Oct  2 08:55:54 2020] DMAR: [INTR-REMAP] Request device [42:00.2] fault index 1600 [fault reason 37] Blocked a compatibility format interrupt request',
       '\tDMAR:[fault reason 05] PTE Write access is not set',
       '               DMAR:[fault reason 01] Present bit in root entry is clear',
     ]

@@ -336,19 +336,22 @@ function seen(r: {line: number; time?: LogTime}): Seen {
 
 // ---------------------------------------------------------------- the aggregator
 
+/** Every field set from the start (undefined until used): one hidden class for the per-fault updates. */
 interface GroupState {
   group: Omit<FaultGroup, 'explanation' | 'trace'>
   /**
    * The last fault's line and stamp while still bytes (repeat): `group.last` is made from it at
    * finish. Its length is 0 when `group.last` is current.
    */
-  lastStamp?: StampBytes & {line: number}
+  lastStamp: (StampBytes & {line: number}) | undefined
   /** `hot`: the bucket the last stamp fell in, whose count in `counts` lacks `hotCount` (flushHot). */
-  timeline?: {origin: number; width: number; counts: Map<number, number>; hot: number; hotCount: number}
+  timeline: {origin: number; width: number; counts: Map<number, number>; hot: number; hotCount: number} | undefined
   /** The first record, for the translation-replay hook. */
   firstRecord: AnyFault
-  windowStart?: number
+  windowStart: number | undefined
   windowCount: number
+  /** The group's peakPer5s, kept here until finish. */
+  peak: number
 }
 
 interface EventState {
@@ -621,7 +624,6 @@ export class FaultTriage {
 
   /** The timeline, the 5 s window and the suppressed counts of one more fault in `st`. */
   private countTimes(st: GroupState, t: number | undefined): void {
-    const g = st.group
     if (t !== undefined) addToTimeline(st, t)
     if (t !== undefined) {
       if (st.windowStart === undefined || t - st.windowStart > STORM_WINDOW_S) {
@@ -629,11 +631,11 @@ export class FaultTriage {
         st.windowCount = 0
       }
       st.windowCount++
-      if (st.windowCount > g.peakPer5s) g.peakPer5s = st.windowCount
+      if (st.windowCount > st.peak) st.peak = st.windowCount
     }
     // Suppressed counts are printed when printing resumes: give them to the next printed fault.
     if (this.pendingSuppressed > 0) {
-      g.suppressedNearby += this.pendingSuppressed
+      st.group.suppressedNearby += this.pendingSuppressed
       this.pendingSuppressed = 0
     }
     this.lastGroup = st
@@ -708,7 +710,7 @@ export class FaultTriage {
       }
       if (f.pasid !== undefined) g.pasid = f.pasid
       if (f.type === 'other-fault') copyFamilyFields(g, f)
-      st = {group: g, firstRecord: f, windowCount: 0}
+      st = {group: g, lastStamp: undefined, timeline: undefined, firstRecord: f, windowStart: undefined, windowCount: 0, peak: 0}
       this.groups.set(key, st)
     }
     return st
@@ -757,7 +759,8 @@ export class FaultTriage {
       // through the reserved ranges above RAM (flash, MMIO), so those say nothing about a fault.
       e820Reserved: this.e820Reserved.filter((r) => r.end < this.lowRamTop),
     }
-    const faults: FaultGroup[] = [...this.groups.values()].map(({group, firstRecord, timeline, lastStamp}) => {
+    const faults: FaultGroup[] = [...this.groups.values()].map(({group, firstRecord, timeline, lastStamp, peak}) => {
+      group.peakPer5s = peak
       if (lastStamp !== undefined && lastStamp.length !== 0) {
         group.last = {line: lastStamp.line, time: {text: stampText(lastStamp), style: lastStamp.style, seconds: lastStamp.seconds}}
       }

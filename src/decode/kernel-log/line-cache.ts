@@ -12,13 +12,17 @@ export const RELATIVE = 2
 export const SYSLOG = 3
 /** A monotonic stamp after indentation ("    [10672.868940] DMAR: …", a pasted log): the prefix rule loop takes it. */
 export const INDENTED = 4
-export type StampKind = typeof NO_STAMP | typeof MONOTONIC | typeof RELATIVE | typeof SYSLOG | typeof INDENTED
+/** dmesg -T: "[Thu Oct 22 08:54:51 2020] ". */
+export const CTIME = 5
+export type StampKind = typeof NO_STAMP | typeof MONOTONIC | typeof RELATIVE | typeof SYSLOG | typeof INDENTED | typeof CTIME
+/** The time style of each stamp kind the byte path reads itself (syslog builds its own LogTime). */
+export const STAMP_STYLE = ['monotonic', 'monotonic', 'relative', 'syslog', 'monotonic', 'ctime'] as const
 /**
  * Cache keys are the body hash XOR one of these per stamp kind: the same body met after another
  * kind of stamp (another boot's log in the same file, a continuation line) then has its own
  * entry rather than evicting the other on every pass.
  */
-export const STAMP_KEY = [0x55555555, 0, 0x2b2b2b2b, 0x4a4a4a4a, 0x13571357]
+export const STAMP_KEY = [0x55555555, 0, 0x2b2b2b2b, 0x4a4a4a4a, 0x13571357, 0x6c6c6c6c]
 
 export const isSpace = (b: number): boolean => b === 0x20 || (b >= 0x09 && b <= 0x0d)
 export const isDigit = (b: number): boolean => b >= 0x30 && b <= 0x39
@@ -78,6 +82,8 @@ export interface LineCacheEntry {
    * the held head, or reports it unparsed). `record` is then undefined.
    */
   tail?: {reason: number; reasonText: string; text: string}
+  /** A head's last join with a tail (LogParser.joinedTemplate): the tail it met and their record's template. */
+  joined: {tail: NonNullable<LineCacheEntry['tail']>; template: LogRecord} | undefined
   /** A head's copiers (completeHead) without and with a time (their keys differ), made on its first tails. */
   copy?: [Copier | undefined, Copier | undefined]
 }

@@ -11,7 +11,7 @@
 import {newByteScanner, type ByteScanner} from '../line-scanner.js'
 import {
   bodyWords, clonerFor, copierFor, countNewlines, digitsValue, hashBytes, isDigit, isSpace, isSyslogLead, keepStamp,
-  INDENTED, latin1, MONOTONIC, NO_STAMP, RELATIVE, sameBytes, sameStamp, STAMP_KEY, stampText, SYSLOG,
+  CTIME, INDENTED, latin1, MONOTONIC, NO_STAMP, RELATIVE, sameBytes, sameStamp, STAMP_KEY, STAMP_STYLE, stampText, SYSLOG,
   type Cloner, type Copier, type LineCacheEntry, type StampKind,
 } from './line-cache.js'
 import {
@@ -60,6 +60,9 @@ export class LogParser implements HeadHolder, RelativeClock {
   private syslogFraction = 0
   /** The last syslog stamp's bytes (length first) and its time, while they still describe it. */
   private readonly syslogStamp = new Uint8Array(64)
+  /** The last dmesg -T stamp's bytes (length first) and its seconds. */
+  private readonly ctimeStamp = new Uint8Array(64)
+  private ctimeSeconds = 0
   private syslogTimeFor: LogTime | undefined
   /**
    * The byte path's cache: lines by the hash of their body bytes, each entry taken from
@@ -82,6 +85,8 @@ export class LogParser implements HeadHolder, RelativeClock {
   /** The held head's copier and the cache entry it came from (completeHead copies heads of one shape alike). */
   private heldCopy: Copier | undefined
   private heldEntry: LineCacheEntry | undefined
+  /** The stamp the repeat sink gets with a LogTime (none pending). */
+  private readonly noStamp: StampBytes = {bytes: new Uint8Array(0), length: 0, digits: 0, integerDigits: 0, fractionDigits: 0, style: 'monotonic', seconds: 0}
   /** What the last tail line handed completeHead (slowLine caches it). */
   private tailSeen: LineCacheEntry['tail']
 
@@ -218,6 +223,7 @@ export class LogParser implements HeadHolder, RelativeClock {
       let hash = hits[k + 4]!
       if (bodyStart > start) {
         stamp = this.readStamp(bytes, start, bodyStart)
+        if (stamp === NO_STAMP) stamp = this.readCtimeStamp(bytes, start, bodyStart)
         if (stamp === NO_STAMP) {
           this.slowLine(bytes.toString('utf8', start, end), sink)
           continue
@@ -254,7 +260,7 @@ export class LogParser implements HeadHolder, RelativeClock {
           this.lastTime = time
           this.pendingTime.length = 0
         } else if (stamp !== NO_STAMP) {
-          const style: TimeStyle = stamp === RELATIVE ? 'relative' : 'monotonic'
+          const style: TimeStyle = STAMP_STYLE[stamp]
           // A delta moves the clock on every candidate line, as stripPrefixes does.
           const seconds = stamp === RELATIVE ? this.advanceRelativeClock(this.stampValue) : this.stampValue
           if ((hit.record !== undefined && (this.repeat === undefined || hit.head === true)) || hit.tail !== undefined) {
@@ -265,6 +271,14 @@ export class LogParser implements HeadHolder, RelativeClock {
           else this.holdStamp(bytes, this.stampFrom, this.stampTo, style, seconds)
         } else if (hit.record !== undefined || hit.tail !== undefined) time = this.currentLastTime()
         if (hit.tail !== undefined) {
+          const held = this.held
+          if (this.repeat !== undefined && held?.type === 'fault' && this.heldEntry !== undefined) {
+            // A cached head and a cached tail make the same record each time but for the head's line and stamp.
+            if (this.repeat(this.joinedTemplate(this.heldEntry, hit.tail), held.line, held.time, this.noStamp)) {
+              this.takeHeld()
+              continue
+            }
+          }
           // What the tail shape does: the held head (if any) gets its reason.
           const base: RecordBase = {line: this.lineNo, text: hit.tail.text}
           if (time !== undefined) base.time = time
@@ -299,8 +313,12 @@ export class LogParser implements HeadHolder, RelativeClock {
       const cacheable = this.slowLine(line, sink, true, stamp !== NO_STAMP)
       if (cacheable !== undefined) {
         if (this.lineCache.size >= LogParser.BODY_CACHE_MAX) this.clearLineCache()
-        const entry: LineCacheEntry = {...cacheable, body: bodyWords(bytes, bodyFrom, end), kept: scanner.keep(bodyFrom, end), stamp}
-        if (cacheable.record !== undefined) entry.clone = clonerFor(cacheable.record)
+        // Every entry has every field, in one order: one hidden class, so the hit path's reads stay monomorphic.
+        const entry: LineCacheEntry = {
+          body: bodyWords(bytes, bodyFrom, end), kept: scanner.keep(bodyFrom, end), stamp, candidate: cacheable.candidate,
+          record: cacheable.record, head: cacheable.head === true, tail: cacheable.tail,
+          clone: cacheable.record === undefined ? undefined : clonerFor(cacheable.record), copy: undefined, joined: undefined,
+        }
         this.lineCache.set(key, entry)
       }
     }
@@ -315,6 +333,17 @@ export class LogParser implements HeadHolder, RelativeClock {
   private clearLineCache(): void {
     this.lineCache.clear()
     this.scanner?.forget()
+  }
+
+  /** What completeHead makes of a head from `head` and this tail, as a template (the head template's line, no time). */
+  private joinedTemplate(head: LineCacheEntry, tail: NonNullable<LineCacheEntry['tail']>): LogRecord {
+    if (head.joined !== undefined && head.joined.tail === tail) return head.joined.template
+    const template = copierFor(head.record!)(head.record!) as FaultRecord
+    template.reason = tail.reason
+    template.reasonText = tail.reasonText
+    template.text = `${template.text}\n${tail.text}`
+    head.joined = {tail, template}
+    return template
   }
 
   /** The line starting at bytes[from] continues a wrapped record (the scanner did not report it). */
@@ -372,6 +401,42 @@ export class LogParser implements HeadHolder, RelativeClock {
     this.stampIntegerDigits = frac - 1 - digits
     this.stampFractionDigits = p - frac
     return relative ? RELATIVE : MONOTONIC
+  }
+
+  /**
+   * A dmesg -T stamp in bytes[start, bodyStart) ("[Thu Oct 22 08:54:51 2020]" and one space, as
+   * the scanner cut it), exactly as the ctime prefix rule takes it; CTIME with the text's bounds
+   * and its seconds left as readStamp leaves them, else NO_STAMP (also for a month name the rule
+   * cannot place: those lines take the slow path).
+   */
+  private readCtimeStamp(bytes: Buffer, start: number, bodyStart: number): StampKind {
+    const close = bytes[bodyStart - 1] === 0x5d ? bodyStart - 1 : bodyStart - 2
+    // "Www Mmm dd hh:mm:ss yyyy": the day may be one digit or padded with more spaces.
+    const p = start + 1
+    const upper = (b: number) => b >= 0x41 && b <= 0x5a
+    const lower = (b: number) => b >= 0x61 && b <= 0x7a
+    if (bytes[close] !== 0x5d || close - p < 23 || !upper(bytes[p]!) || !lower(bytes[p + 1]!) || !lower(bytes[p + 2]!) || bytes[p + 3] !== 0x20
+      || !upper(bytes[p + 4]!) || !lower(bytes[p + 5]!) || !lower(bytes[p + 6]!) || bytes[p + 7] !== 0x20) return NO_STAMP
+    let q = p + 8
+    while (q < close && bytes[q] === 0x20) q++
+    const day = q
+    while (q < close && isDigit(bytes[q]!)) q++
+    if (q - day < 1 || q - day > 2 || close - q !== 14 || bytes[q] !== 0x20 || bytes[q + 3] !== 0x3a || bytes[q + 6] !== 0x3a || bytes[q + 9] !== 0x20) return NO_STAMP
+    for (const d of [1, 2, 4, 5, 7, 8, 10, 11, 12, 13]) if (!isDigit(bytes[q + d]!)) return NO_STAMP
+    this.stampFrom = p
+    this.stampTo = close
+    this.stampDigits = -1
+    // Storms repeat the second: the last stamp's value still holds.
+    if (sameStamp(this.ctimeStamp, bytes, p, close)) {
+      this.stampValue = this.ctimeSeconds
+      return CTIME
+    }
+    const month = monthIndex(latin1(bytes, p + 4, p + 7))
+    if (month === undefined) return NO_STAMP
+    this.stampValue = Date.UTC(digitsValue(bytes, q + 10, q + 14), month, digitsValue(bytes, day, q), digitsValue(bytes, q + 1, q + 3),
+      digitsValue(bytes, q + 4, q + 6), digitsValue(bytes, q + 7, q + 9)) / 1000
+    if (keepStamp(this.ctimeStamp, bytes, p, close)) this.ctimeSeconds = this.stampValue
+    return CTIME
   }
 
   /**
