@@ -3,11 +3,14 @@
 //   and its dependencies: one file parsed at start instead of some 160 CommonJS modules resolved
 //   and compiled one by one. The CommonJS code gets a `require` and an `__dirname` (@oclif/core
 //   reads its own package.json relative to it).
-// - each dist/commands/*.js becomes one file holding the command and every module of ours it
-//   imports (oclif still imports only the command that runs); npm packages stay external, and the
-//   oclif bundle stays one shared module, so every command uses the same @oclif/core. Not minified:
-//   a stack trace in a bug report still names our functions and lines.
-import {readdirSync} from 'node:fs'
+// - each dist/commands/*.js becomes one file holding the command, every module of ours it imports
+//   and the table and wrapping packages every report uses (cli-table3, wrap-ansi and their
+//   string-width family: a dozen CommonJS files fewer to resolve at start); the oclif bundle stays
+//   one shared module, so every command uses the same @oclif/core, and execa stays an import of
+//   its own that only a command spawning a process loads. Not minified: a stack trace in a bug
+//   report still names our functions and lines.
+// cli-table3 0.6.5 is patched as it is bundled (see cliTable3LazyDebug).
+import {readdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import {build} from 'esbuild'
 
@@ -44,11 +47,55 @@ const sharedOclif = {
     })
   },
 }
+/** npm packages copied into the command bundles; every other package stays an import. */
+const INLINED_PACKAGES = new Set(['cli-table3', 'wrap-ansi'])
+const inlineOnly = {
+  name: 'inline-only',
+  setup(b) {
+    b.onResolve({filter: /^[^./]/}, (args) => {
+      if (args.path.startsWith('node:')) return undefined
+      const name = args.path.split('/').slice(0, args.path.startsWith('@') ? 2 : 1).join('/')
+      // Imports inside an inlined package (string-width, ansi-regex, ...) are inlined with it.
+      const fromInlined = args.importer.includes('/node_modules/')
+      return INLINED_PACKAGES.has(name) || fromInlined ? undefined : {path: args.path, external: true}
+    })
+  },
+}
+
+/**
+ * cli-table3 0.6.5's Cell.draw cuts the cell's whole text to 10 columns on every line it draws,
+ * for a debug message that is recorded only when the table's `debug` option is on. For a
+ * multi-line cell that cut removes one character at a time and measures every line each time:
+ * quadratic in the cell, a tenth of `check`'s CPU. The patch builds the message only when it is
+ * recorded (the same text then); upstream has the same fix open as cli-table3 pull request #362.
+ * The build fails if the patched lines are not found (cli-table3 changed: look again).
+ */
+const cliTable3LazyDebug = {
+  name: 'cli-table3-lazy-debug',
+  setup(b) {
+    const patches = {
+      'src/debug.js': [['messages.push(msg);', "messages.push(typeof msg === 'function' ? msg() : msg);"]],
+      'src/cell.js': [
+        ['    let content = utils.truncate(this.content, 10, this.truncate);\n', ''],
+        ['info(`${this.y}-${this.x}: ${this.rowSpan - lineNum}x${this.colSpan} Cell ${content}`);',
+          'info(() => `${this.y}-${this.x}: ${this.rowSpan - lineNum}x${this.colSpan} Cell ${utils.truncate(this.content, 10, this.truncate)}`);'],
+      ],
+    }
+    b.onLoad({filter: /[\\/]node_modules[\\/]cli-table3[\\/]src[\\/](debug|cell)\.js$/}, (args) => {
+      let text = readFileSync(args.path, 'utf8')
+      for (const [from, to] of patches[`src/${path.basename(args.path)}`]) {
+        if (!text.includes(from)) throw new Error(`cli-table3 patch: ${path.basename(args.path)} no longer has ${JSON.stringify(from)}`)
+        text = text.replace(from, to)
+      }
+      return {contents: text, loader: 'js'}
+    })
+  },
+}
+
 const commands = readdirSync('dist/commands').filter((f) => f.endsWith('.js'))
 await build({
   ...common,
   entryPoints: commands.map((f) => `dist/commands/${f}`),
   outdir: 'dist/commands',
-  packages: 'external',
-  plugins: [sharedOclif],
+  plugins: [sharedOclif, inlineOnly, cliTable3LazyDebug],
 })

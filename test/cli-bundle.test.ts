@@ -47,7 +47,10 @@ export async function resolve(specifier, context, next) {
 afterAll(() => rmSync(work, {recursive: true, force: true}))
 
 function run(nodeArgs: string[], args: string[]) {
-  const r = spawnSync(process.execPath, [...nodeArgs, bin, ...args], {cwd: repoRoot, encoding: 'utf8', env: {...process.env, COLUMNS: '100'}})
+  // OCLIF_COLUMNS: help and version go through oclif here, not the prerendered text
+  // (test/prerendered-help.test.ts); 80 is the width oclif gives a pipe anyway.
+  const env = {...process.env, COLUMNS: '100', OCLIF_COLUMNS: '80'}
+  const r = spawnSync(process.execPath, [...nodeArgs, bin, ...args], {cwd: repoRoot, encoding: 'utf8', env})
   // Node prefixes warnings with its process id: not part of the output being compared.
   return {status: r.status, stdout: r.stdout, stderr: r.stderr.replace(/\(node:\d+\)/g, '(node:PID)')}
 }
