@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import {existsSync, readFileSync} from 'node:fs'
 import {isatty} from 'node:tty'
 import {fileURLToPath} from 'node:url'
 // @oclif/core checks its own engines range with semver on every start (a tenth of --help's CPU);
@@ -6,18 +7,31 @@ import {fileURLToPath} from 'node:url'
 process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1'
 const {withDefaultCommand} = await import('../dist/src/cli/default-command.js')
 const args = withDefaultCommand(process.argv.slice(2))
+const root = fileURLToPath(new URL('..', import.meta.url))
 
 // Help and version as oclif rendered them at build time, when nothing here would change them
 // (src/cli/prerendered-help.ts): oclif itself is most of what `--help` costs.
-const {prerenderedOutput} = await import('../dist/src/cli/prerendered-help.js')
-const text = prerenderedOutput(fileURLToPath(new URL('..', import.meta.url)), args, process.env, isatty(1))
+const helpOrVersion = args.some((a) => a === '--help' || a === '--version') || args[0] === 'help' || args[0] === 'version'
+const text = helpOrVersion ? (await import('../dist/src/cli/prerendered-help.js')).prerenderedOutput(root, args, process.env, isatty(1)) : undefined
 if (text === undefined) {
   const {execute} = await import('../dist/src/cli/oclif.js')
-  await execute({args, dir: import.meta.url})
+  await execute({args, loadOptions: loadOptions(args[0])})
 } else {
   // As oclif does: output cut short by a closed pipe (`| head`) is not an error.
   process.stdout.on('error', (error) => {
     if (error.code !== 'EPIPE') throw error
   })
   process.stdout.write(text)
+}
+
+/**
+ * One of our own commands (not `help`, which lists every command) runs without loading the
+ * plugins package.json names: @oclif/plugin-autocomplete only adds its own command, and finding
+ * and reading it was a tenth of oclif's start. Anything else (help, the plugin's command, a
+ * mistyped command that oclif suggests a name for) loads them all.
+ */
+function loadOptions(id) {
+  if (id === undefined || id === 'help' || !/^[a-z][a-z-]*$/.test(id) || !existsSync(new URL(`../dist/commands/${id}.js`, import.meta.url))) return root
+  const pjson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+  return {root, pjson: {...pjson, oclif: {...pjson.oclif, plugins: []}}}
 }

@@ -1,7 +1,8 @@
 // Two kinds of bundle, made after tsc (issue 15, cold start):
 // - dist/src/cli/oclif.js (tsc's re-export of @oclif/core) becomes one ESM bundle of @oclif/core
 //   and its dependencies: one file parsed at start instead of some 160 CommonJS modules resolved
-//   and compiled one by one. The CommonJS code gets a `require` and an `__dirname` (@oclif/core
+//   and compiled one by one (a few packages it uses only off the start path stay out: see
+//   LAZY_OCLIF_PACKAGES). The CommonJS code gets a `require` and an `__dirname` (@oclif/core
 //   reads its own package.json relative to it).
 // - each dist/commands/*.js becomes one file holding the command, every module of ours it imports
 //   and the table and wrapping packages every report uses (cli-table3, wrap-ansi and their
@@ -16,6 +17,41 @@ import {build} from 'esbuild'
 
 const common = {bundle: true, platform: 'node', target: 'node20', format: 'esm', allowOverwrite: true, legalComments: 'none', logLevel: 'warning'}
 
+/**
+ * Packages @oclif/core requires at load but uses only on paths a command run does not take: left
+ * out of the bundle and required from node_modules the first time one is used (half of what the
+ * bundle held before, all of it parsed on every start). `file` is the @oclif/core module that
+ * requires the package.
+ *  - tinyglobby: finds commands by globbing when a plugin has no manifest (ours have);
+ *  - ejs: renders help templates (`<%= config.bin %>`) and a few config strings;
+ *  - cli-spinners: ux.action's spinner frames;
+ *  - semver: the engines check, off (bin/run.js sets OCLIF_DISABLE_ENGINE_WARNING).
+ */
+const LAZY_OCLIF_PACKAGES = [
+  {name: 'tinyglobby', files: ['config/plugin.js']},
+  {name: 'ejs', files: ['config/config.js', 'help/util.js']},
+  {name: 'cli-spinners', files: ['ux/action/spinner.js']},
+  {name: 'semver', files: []},
+]
+const lazyOclifPackages = {
+  name: 'lazy-oclif-packages',
+  setup(b) {
+    b.onLoad({filter: /[\\/]node_modules[\\/]@oclif[\\/]core[\\/]lib[\\/].*\.js$/}, (args) => {
+      const file = args.path.split(/[\\/]@oclif[\\/]core[\\/]lib[\\/]/)[1].replaceAll('\\', '/')
+      let text = readFileSync(args.path, 'utf8')
+      for (const {name, files} of LAZY_OCLIF_PACKAGES) {
+        if (!files.includes(file)) continue
+        // `const x_1 = require("p");` or `const x_1 = __importDefault(require("p"));` (tsc's CommonJS)
+        const load = new RegExp(`^const (\\w+) = (__importDefault\\()?require\\("${name}"\\)\\)?;$`, 'm')
+        const found = load.exec(text)
+        if (!found) throw new Error(`lazy-oclif-packages: @oclif/core/lib/${file} no longer requires ${name} as expected`)
+        text = text.replace(load, `const $1 = __lazyModule(() => $2require("${name}")${found[2] ? ')' : ''});`)
+      }
+      return {contents: text, loader: 'js'}
+    })
+  },
+}
+
 await build({
   ...common,
   entryPoints: ['dist/src/cli/oclif.js'],
@@ -23,14 +59,18 @@ await build({
   minify: true,
   keepNames: true,
   // @oclif/core requires typescript only to run a plugin's .ts sources in development.
-  external: ['typescript'],
+  external: ['typescript', ...LAZY_OCLIF_PACKAGES.map((p) => p.name)],
+  plugins: [lazyOclifPackages],
+  // `require` resolves from @oclif/core's own directory, as it does for @oclif/core unbundled: the
+  // packages left out above are its dependencies.
   banner: {
     js: [
       "import {createRequire as __createRequire} from 'node:module';",
       "import {dirname as __pathDirname} from 'node:path';",
-      'const require = __createRequire(import.meta.url);',
+      "const require = __createRequire(__createRequire(import.meta.url).resolve('@oclif/core'));",
       "const __dirname = __pathDirname(require.resolve('@oclif/core'));",
       "const __filename = __dirname + '/index.js';",
+      'const __lazyModule = (load) => { let loaded; return new Proxy({}, {get: (_, key) => (loaded ??= load())[key]}); };',
     ].join('\n'),
   },
 })
