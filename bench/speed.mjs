@@ -3,8 +3,9 @@
 // children's CPU time (user + sys) are compared; peak RSS comes from one extra untimed run each.
 //
 // usage: node bench/speed.mjs [--runs N] [--sizes 250,500,1000,2062,4000] [--log-bytes B]
-//                             [--only host,faults,start] [--json FILE] [--markdown] [--cli BIN]
+//                             [--only host,faults,start] [--json FILE] [--markdown] [--cli BIN] [--before BIN]
 // --cli: another build's bin/run.js (e.g. a worktree of an older commit) to measure instead.
+// --before: measure the host commands against another build's bin/run.js instead of lspci.
 // Needs: `npm run build` (runs ./bin/run.js), GNU time (/usr/bin/time, Debian `time`), lspci
 // (Debian `pciutils`). Work files (generated hosts, logs) go to $BENCH_DIR (default /tmp/vtd-speed-bench)
 // and are reused while the generators are unchanged. Not a test: numbers vary by machine.
@@ -29,6 +30,9 @@ const jsonOut = option('json', undefined)
 const markdown = argv.includes('--markdown')
 
 const cli = path.resolve(option('cli', path.join(repoRoot, 'bin/run.js')))
+// --before BIN: the host commands' yardstick is the same command run by another build (an older
+// commit's bin/run.js), interleaved in the same rounds: a before/after ratio that load cannot skew.
+const before = option('before', undefined) && path.resolve(option('before'))
 const lab = path.join(repoRoot, 'sysfs-fixtures/lab-switch')
 if (!existsSync(path.join(path.dirname(cli), '../dist/commands'))) throw new Error('run `npm run build` first')
 if (!existsSync('/usr/bin/time')) throw new Error('needs GNU time at /usr/bin/time (Debian package `time`)')
@@ -132,7 +136,8 @@ if (only.has('host')) {
     const host = cached(path.join(work, `host-${size}`), key, () => node(['bench/large-host.mjs', path.join(work, `host-${size}`), String(size)]))
     const lspci = ['lspci', '-A', 'linux-sysfs', '-O', `sysfs.path=${host}/sys/bus/pci`, '-vvv']
     for (const args of [['check'], ['groups'], ['groups', '--predict'], ['device', '--tree']]) {
-      pair(`${args.join(' ')}, ${size} functions  vs  lspci -vvv`, [process.execPath, cli, ...args, '--root', host], lspci, 1.5, {functions: size})
+      if (before) pair(`${args.join(' ')}, ${size} functions  vs  the --before build`, [process.execPath, cli, ...args, '--root', host], [process.execPath, before, ...args, '--root', host], 1, {functions: size})
+      else pair(`${args.join(' ')}, ${size} functions  vs  lspci -vvv`, [process.execPath, cli, ...args, '--root', host], lspci, 1.5, {functions: size})
     }
   }
 }
