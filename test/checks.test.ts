@@ -10,7 +10,7 @@ import {CATALOGUE, overallVerdict, runChecks} from '../src/checks/catalogue.js'
 import {readFaults, readLogFacts} from '../src/model/log-facts.js'
 import type {Outcome, SubjectResult} from '../src/checks/outcome.js'
 import {B660_DMAR, DESKTOP_DEVICES, configHeader, dsaConfig, DESKTOP_GROUPS, HEALTHY_LOG, contextFor, readSharedLog, type FakeHost} from './checks-hosts.js'
-import {realData} from './support/paths.js'
+import {fixturesDir, realData, repoRoot} from './support/paths.js'
 
 function outcome(results: SubjectResult[], id: string, subject?: string): Outcome | undefined {
   return results.find((r) => r.id === id && r.subject === subject)?.outcome
@@ -371,6 +371,27 @@ describe('advanced', () => {
     expect(faults?.outcome).toBe('warn')
     expect(faults?.evidence).toHaveLength(1)
     expect(faults?.evidence[0]?.fact).toMatch(/^0000:f0:1f\.0: 2× IR 0x25 /)
+  })
+
+  it('AMD-Vi and Arm SMMU faults count too: a host with them never passes advanced.recent-faults', () => {
+    // Real excerpts: an r8169 IO_PAGE_FAULT pair (fault corpus), the SMMUv3 lab's four events.
+    const amd = readFileSync(path.join(repoRoot, 'test/fixtures/fault-cases/amdvi-r8169-read-permission-k3.x.case'), 'utf8').split('--- log\n')[1] ?? ''
+    expect(readFaults(amd).map((f) => [f.family, f.requester, f.reasonText])).toEqual([
+      ['amd-vi', '0000:03:00.0', 'IO_PAGE_FAULT'],
+      ['amd-vi', '0000:03:00.0', 'IO_PAGE_FAULT'],
+    ])
+    const faults = run({}, amd).find((r) => r.id === 'advanced.recent-faults')
+    expect(faults?.outcome).toBe('warn')
+    expect(faults?.evidence[0]?.fact).toMatch(/^0000:03:00\.0.*: 2× amd-vi IO_PAGE_FAULT$/)
+    const smmu = readFileSync(path.join(fixturesDir, 'lab-smmuv3/dmesg.txt'), 'utf8')
+    expect(readFaults(smmu).map((f) => [f.family, f.requester, f.reasonText])).toEqual([
+      ['arm-smmu-v3', 'arm-smmu-v3.0.auto sid 0x8', 'F_TRANSLATION'],
+      ['arm-smmu-v3', 'arm-smmu-v3.0.auto sid 0x8', 'F_TRANSLATION'],
+      ['arm-smmu-v3', 'arm-smmu-v3.0.auto sid 0x200', 'F_TRANSLATION'],
+      ['arm-smmu-v3', 'arm-smmu-v3.0.auto sid 0x300', 'C_BAD_STREAMID'],
+    ])
+    // The IOMMU's own AMD-Vi events (Completion-Wait time-outs) are not device faults.
+    expect(readFaults('[  5.1] AMD-Vi: Completion-Wait loop timed out\n')).toEqual([])
   })
 
   it('fault lines of every era are counted (two-line 3.x, decimal 5.10 IR)', () => {

@@ -179,7 +179,12 @@ const recentFaults: HostCheck = {
     if (ctx.faults.length === 0) return verdict('pass', 'no DMA or interrupt-remapping faults in the kernel log', [ev(`${plural(ctx.log.lines.length, 'log line')} scanned`, ctx.log.source)])
     const byDevice = new Map<string, Map<string, number>>()
     for (const f of ctx.faults) {
-      const reason = f.reason === undefined ? 'unknown reason' : `${f.kind === 'interrupt' ? 'IR ' : ''}0x${f.reason.toString(16).padStart(2, '0')} ${lookupFaultReason(f.reason)?.text ?? f.reasonText}`
+      const reason =
+        f.family !== 'intel-vtd'
+          ? `${f.family} ${f.reasonText}`
+          : f.reason === undefined
+            ? 'unknown reason'
+            : `${f.kind === 'interrupt' ? 'IR ' : ''}0x${f.reason.toString(16).padStart(2, '0')} ${lookupFaultReason(f.reason)?.text ?? f.reasonText}`
       const reasons = byDevice.get(f.requester) ?? new Map<string, number>()
       reasons.set(reason, (reasons.get(reason) ?? 0) + 1)
       byDevice.set(f.requester, reasons)

@@ -248,8 +248,9 @@ const scalableMode: HostCheck = {
     if (ctx.scalableIrqs.length > 0) evidence.push(ev(`page-request IRQs ${ctx.scalableIrqs.join(', ')} (scalable mode in use)`, PATHS.interrupts))
     if (ctx.logFacts.scalableDisallowed) evidence.push(ev('"DMAR: Scalable mode is disallowed"', ctx.log.source))
     // Scalable mode tags requests without a PASID with RID_PASID, so their faults print "PASID 0x0"; legacy prints NO_PASID.
-    const taggedFaults = ctx.faults.filter((f) => f.kind === 'dma' && f.pasid !== undefined).length
-    const untaggedFaults = ctx.faults.filter((f) => f.kind === 'dma' && f.pasid === undefined && /NO_PASID/.test(f.line)).length
+    const vtdFaults = ctx.faults.filter((f) => f.family === 'intel-vtd' && f.kind === 'dma')
+    const taggedFaults = vtdFaults.filter((f) => f.pasid !== undefined).length
+    const untaggedFaults = vtdFaults.filter((f) => f.pasid === undefined && /NO_PASID/.test(f.line)).length
     if (taggedFaults > 0) evidence.push(ev(`${plural(taggedFaults, 'DMA fault')} logged with a PASID tag (scalable-mode fault records)`, ctx.log.source))
     if (untaggedFaults > 0) evidence.push(ev(`${plural(untaggedFaults, 'DMA fault')} logged as NO_PASID (legacy-mode fault records)`, ctx.log.source))
     if (ctx.logFacts.featureInconsistent.length > 0) evidence.push(ev(`IOMMU features disabled as inconsistent: ${ctx.logFacts.featureInconsistent.join(', ')}`, ctx.log.source))

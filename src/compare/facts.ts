@@ -129,7 +129,7 @@ function scalableModeInUse(ctx: HostModel): Known {
   const intel = ctx.units.filter((u) => u.unit.vendor === 'intel' && u.smts !== undefined)
   if (intel.length === 0) return ctx.units.length === 0 ? false : 'unknown'
   if (!intel.some((u) => u.smts) || ctx.cmdline?.intelIommu.scalableMode === false || ctx.logFacts.scalableDisallowed) return false
-  if (ctx.scalableIrqs.length > 0 || ctx.cmdline?.intelIommu.scalableMode === true || ctx.faults.some((f) => f.kind === 'dma' && f.pasid !== undefined)) return true
+  if (ctx.scalableIrqs.length > 0 || ctx.cmdline?.intelIommu.scalableMode === true || ctx.faults.some((f) => f.family === 'intel-vtd' && f.kind === 'dma' && f.pasid !== undefined)) return true
   return 'unknown'
 }
 

@@ -2,7 +2,9 @@
  * What the kernel log says, read once: the boot and attach facts the checks need (by their stable
  * text, vtd-reference §5.5–§7) and the DMA / interrupt-remapping faults (the shared decoder, §5.1).
  */
-import {parseKernelLog} from '../decode/kernel-log/index.js'
+import {AMD_VI_DEVICE_EVENTS} from '../decode/kernel-log/amd-vi.js'
+import {smmuRequester} from '../decode/kernel-log/arm-smmu.js'
+import {parseKernelLog, type IommuFamily, type LogRecord} from '../decode/kernel-log/index.js'
 
 export interface LogView {
   readable: boolean
@@ -45,10 +47,17 @@ export interface LogFacts {
 }
 
 export interface DmaFault {
+  /** Which IOMMU logged it: a VT-d fault record, an AMD-Vi event naming a device, an Arm SMMU event. */
+  family: IommuFamily
   kind: 'dma' | 'interrupt'
-  /** Full form; segment 0000 unless the line printed one (Linux never does). */
+  /**
+   * Full form; segment 0000 unless the line printed one (Linux never does). An SMMU fault without
+   * a named master: "<smmu> sid 0x…" (fault triage traces the StreamID through the IORT).
+   */
   requester: string
+  /** VT-d fault reason code. */
   reason?: number
+  /** VT-d: the reason text; AMD-Vi and SMMU: the event name (IO_PAGE_FAULT, F_TRANSLATION …). */
   reasonText: string
   /** Set when the record carried a PASID (scalable mode tags requests-without-PASID with RID_PASID). */
   pasid?: number
@@ -123,8 +132,17 @@ export function readLogFacts(lines: string[]): LogFacts {
 }
 
 /** DMA and interrupt-remapping faults of every kernel era (the shared log decoder, §5.1). */
+function faultOf(record: LogRecord): DmaFault | undefined {
+  if (record.type === 'fault')
+    return {family: 'intel-vtd', kind: record.kind, requester: record.requester, reason: record.reason, reasonText: record.reasonText, ...(record.pasid === undefined ? {} : {pasid: record.pasid}), line: record.text}
+  if (record.type === 'amd-vi' && AMD_VI_DEVICE_EVENTS.has(record.event))
+    return {family: 'amd-vi', kind: record.flagBits?.interrupt ? 'interrupt' : 'dma', requester: record.device ?? '(not printed)', reasonText: record.event, ...(record.pasid ? {pasid: record.pasid} : {}), line: record.text}
+  if (record.type === 'smmu')
+    return {family: record.family, kind: 'dma', requester: smmuRequester(record), reasonText: record.event, ...(record.substreamId === undefined ? {} : {pasid: record.substreamId}), line: record.text}
+  return undefined
+}
+
+/** The faults of every IOMMU family the log holds, one per fault record (what fault triage groups). */
 export function readFaults(text: string): DmaFault[] {
-  return parseKernelLog(text).flatMap((record) =>
-    record.type === 'fault' ? [{kind: record.kind, requester: record.requester, reason: record.reason, reasonText: record.reasonText, ...(record.pasid === undefined ? {} : {pasid: record.pasid}), line: record.text}] : [],
-  )
+  return parseKernelLog(text).flatMap((record) => faultOf(record) ?? [])
 }

@@ -12,12 +12,6 @@ import type {FaultCategory, FaultFacts, FaultRule} from './fault-rules.js'
 
 const hex = (v: bigint | number) => '0x' + v.toString(16)
 
-/** AMD-Vi events that name one requester: grouped and explained as faults. The rest are the IOMMU's own. */
-export const AMD_VI_DEVICE_EVENTS = new Set([
-  'IO_PAGE_FAULT', 'ILLEGAL_DEV_TABLE_ENTRY', 'INVALID_DEVICE_REQUEST', 'IOTLB_INV_TIMEOUT', 'INVALID_PPR_REQUEST',
-  'PAGE_TAB_HARDWARE_ERROR', 'DEV_TAB_HARDWARE_ERROR', 'RMP_PAGE_FAULT',
-])
-
 /** Drivers of GPUs whose IOMMU faults the amdgpu/radeon threads trace to the GPU driver or its firmware. */
 const GPU_DRIVERS = new Set(['amdgpu', 'radeon'])
 

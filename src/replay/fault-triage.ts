@@ -10,12 +10,13 @@
 import type {Evidence} from '../checks/outcome.js'
 import {lookupFaultReason, type FaultReason} from '../decode/fault-reasons.js'
 import type {AmdViRecord, ContextEvent, FaultRecord, IommuFamily, LogRecord, LogTime, SmmuRecord, StampBytes} from '../decode/kernel-log/index.js'
-import {amdViFlagNames} from '../decode/kernel-log/amd-vi.js'
+import {AMD_VI_DEVICE_EVENTS, amdViFlagNames} from '../decode/kernel-log/amd-vi.js'
+import {smmuRequester} from '../decode/kernel-log/arm-smmu.js'
 import {stampText} from '../decode/kernel-log/line-cache.js'
 import type {PciTopology} from '../model/pci.js'
 import {devfnOf, devicesBehindAlias, type AliasResolution} from './dma-alias.js'
 import {CONTEXT_PRIORITY, explainContext, explainEvent, explainFault, FAULT_RULES, faultFacts, type Certainty, type FaultCategory, type LogFacts} from './fault-rules.js'
-import {AMD_VI_DEVICE_EVENTS, AMD_VI_RULES, SMMU_RULES} from './fault-rules-families.js'
+import {AMD_VI_RULES, SMMU_RULES} from './fault-rules-families.js'
 
 // ---------------------------------------------------------------- inputs
 
@@ -298,8 +299,7 @@ function amdViFault(r: AmdViRecord): OtherFault | undefined {
 
 /** An SMMU fault: the requester is the master the kernel named, else the StreamID on its SMMU. */
 function smmuFault(r: SmmuRecord): OtherFault {
-  const hexId = (n: number) => '0x' + n.toString(16)
-  const requester = r.client ?? (r.streamId !== undefined ? `${r.unit} sid ${hexId(r.streamId)}` : r.contextBank !== undefined ? `${r.unit} cb ${r.contextBank}` : r.unit)
+  const requester = smmuRequester(r)
   const f: OtherFault = {
     type: 'other-fault', family: r.family, kind: 'dma', requester, requesterAsLogged: requester, reasonText: r.event,
     format: r.family === 'arm-smmu' ? `smmu-${r.event}` : r.raw !== undefined ? 'smmu-v3-raw' : 'smmu-v3-decoded',

@@ -63,6 +63,12 @@ export interface AmdViRecord extends RecordBase {
 
 const bit = (v: number, n: number): boolean => ((v >>> n) & 1) === 1
 
+/** AMD-Vi events that name one requester: grouped and explained as faults. The rest are the IOMMU's own. */
+export const AMD_VI_DEVICE_EVENTS: ReadonlySet<string> = new Set([
+  'IO_PAGE_FAULT', 'ILLEGAL_DEV_TABLE_ENTRY', 'INVALID_DEVICE_REQUEST', 'IOTLB_INV_TIMEOUT', 'INVALID_PPR_REQUEST',
+  'PAGE_TAB_HARDWARE_ERROR', 'DEV_TAB_HARDWARE_ERROR', 'RMP_PAGE_FAULT',
+])
+
 export function decodeAmdViFlags(value: number): AmdViFlags {
   return {
     value,

@@ -53,6 +53,13 @@ export interface SmmuRecord extends RecordBase {
 }
 
 /** SMMUv3 event types (Arm IHI 0070 §7.3; the kernel's event_str[] names the ones it decodes). */
+/** Who an SMMU fault is from: the master the kernel named, else the StreamID (or context bank) on its SMMU. */
+export function smmuRequester(r: SmmuRecord): string {
+  if (r.client !== undefined) return r.client
+  if (r.streamId !== undefined) return `${r.unit} sid 0x${r.streamId.toString(16)}`
+  return r.contextBank !== undefined ? `${r.unit} cb ${r.contextBank}` : r.unit
+}
+
 export const SMMU_V3_EVENTS: Record<number, [string, string]> = {
   0x01: ['F_UUT', 'an unsupported upstream transaction'],
   0x02: ['C_BAD_STREAMID', 'the StreamID is beyond the stream table: no stream table entry exists for this master'],
