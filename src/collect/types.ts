@@ -81,6 +81,11 @@ export interface CollectedUnit {
   features?: string
   /** BDFs the unit translates (its devices/ links). */
   devices: string[]
+  /**
+   * SMMU units: the device the driver's log lines name ("arm-smmu-v3.0.auto"), from where the
+   * class link points (…/devices/platform/arm-smmu-v3.0.auto/iommu/smmu3.0x…).
+   */
+  kernelDevice?: string
 }
 
 export interface CollectedPlatform {

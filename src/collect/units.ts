@@ -34,7 +34,11 @@ export function collectUnits(fs: HostFs, misses: Miss[]): CollectedUnit[] {
         return {name, vendor: 'amd' as const, cap: readHex64(fs, `${at}/cap`, misses), features: readTrimmed(fs, `${at}/features`, misses), devices}
       }
       // arm-smmu-v3 registers its unit as "smmu3.%pa" (arm-smmu v1/v2: "smmu.%pa").
-      if (name.startsWith('smmu3.')) return {name, vendor: 'arm-smmu-v3' as const, devices}
+      if (name.startsWith('smmu3.')) {
+        const link = fs.readLink(dir)
+        const kernelDevice = link.ok ? /\/([^/]+)\/iommu\/[^/]+$/.exec(link.value)?.[1] : undefined
+        return {name, vendor: 'arm-smmu-v3' as const, devices, ...(kernelDevice === undefined ? {} : {kernelDevice})}
+      }
       return {name, vendor: 'other' as const, devices}
     })
 }

@@ -4,8 +4,11 @@
  * and IOAPIC/HPET source IDs, and the translation replay naming the table step of each fault.
  * What the model lacks is simply left out, with a note.
  */
+import {iortNodeName} from '../decode/iort.js'
 import type {HostModel} from '../model/host.js'
 import type {TriageContext} from './fault-triage.js'
+import {parseKernelVersion} from './kernel-version.js'
+import {smmuNodeOf, streamIdOwners, type StreamOwner} from './smmu-stream-ids.js'
 import {faultStepHook} from './translation/context.js'
 import {replayContextOf} from './translation/host-input.js'
 
@@ -27,6 +30,18 @@ export function triageContextOf(model: HostModel): {context: TriageContext; note
     context.rmrrs = model.rmrrs.map(({base, limit, devices}) => ({base, limit, devices}))
     context.interruptSources = model.interruptSources
   } else if (!read.ok && read.reason === 'unreadable') notes.push(`DMAR table unreadable (${read.message}): RMRRs and IOAPIC source IDs not used`)
+  // Arm: an SMMU fault names a StreamID; the IORT says which PCI function (or DMA alias) carries it.
+  const iort = model.iort.table
+  if (iort !== undefined) {
+    let owners: Map<string, StreamOwner[]> | undefined
+    context.streamOwners = (family, unit, streamId) => {
+      const smmu = smmuNodeOf(iort, family, unit, model.host.units)
+      if (smmu === undefined) return undefined
+      const kernelVersion = parseKernelVersion(model.kernel?.release)
+      owners ??= streamIdOwners(topology, iort, kernelVersion ? {kernelVersion} : {})
+      return {smmu: iortNodeName(smmu), owners: owners.get(`${smmu.offset}:${streamId}`) ?? []}
+    }
+  } else if (!model.iort.read.ok && model.iort.read.reason === 'unreadable') notes.push(`IORT table unreadable (${model.iort.read.message}): SMMU StreamIDs not traced to PCI functions`)
   const groupMisses = model.misses.filter((miss) => miss.path.startsWith('/sys/kernel/iommu_groups/'))
   if (groupMisses.length > 0) notes.push(`${groupMisses.length} IOMMU-group file(s) unreadable`)
   // The translation replay names the table step that refuses each DMA fault (debugfs tables

@@ -53,8 +53,17 @@ function who(x: FaultFacts): string {
   const sid = g.streamId === undefined ? '' : `StreamID ${hex(g.streamId)}`
   const cb = / cb (\d+)$/.exec(g.requester)
   if (cb !== null && sid === '') return `a master of context bank ${cb[1]} on SMMU ${g.unit ?? '?'} (the line gives no StreamID)`
-  if (g.requester.includes(' sid ') || g.requester === g.unit) return `${sid || 'a master'} on SMMU ${g.unit ?? '?'}`
+  if (g.requester.includes(' sid ') || g.requester === g.unit) return `${sid || 'a master'} on SMMU ${g.unit ?? '?'}${traced(x)}`
   return `${g.requester}${sid ? ` (${sid})` : ''}`
+}
+
+/** The PCI functions the IORT traces an SMMU StreamID to: " (0000:00:01.0, no driver)", " (one of …, via the alias of …)". */
+function traced(x: FaultFacts): string {
+  const devices = x.trace?.devices ?? []
+  if (devices.length === 0) return ''
+  const list = devices.map((d) => `${d.bdf}${d.driver ? `, driver ${d.driver}` : ', no driver'}`).join('; ')
+  const via = devices.find((d) => d.relation === 'alias')?.via
+  return ` (${devices.length > 1 ? 'one of ' : ''}${list}${via === undefined ? '' : `, through ${via}'s DMA alias`})`
 }
 
 const at = (x: FaultFacts) => (x.g.otherPages ? 'many other pages' : x.g.address === undefined ? 'an address the line does not show' : hex(x.g.address))

@@ -15,6 +15,7 @@ import {smmuRequester} from '../decode/kernel-log/arm-smmu.js'
 import {stampText} from '../decode/kernel-log/line-cache.js'
 import type {PciTopology} from '../model/pci.js'
 import {devfnOf, devicesBehindAlias, type AliasResolution} from './dma-alias.js'
+import type {StreamOwner} from './smmu-stream-ids.js'
 import {CONTEXT_PRIORITY, explainContext, explainEvent, explainFault, FAULT_RULES, faultFacts, type Certainty, type FaultCategory, type LogFacts} from './fault-rules.js'
 import {AMD_VI_RULES, SMMU_RULES} from './fault-rules-families.js'
 
@@ -48,6 +49,11 @@ export interface TriageContext {
   rmrrs?: Array<{base: bigint; limit: bigint; devices: string[]}>
   /** IOAPIC/HPET source IDs from the DMAR device scope, e.g. {requester: "0000:f0:1f.0", kind: "ioapic", id: 2}. */
   interruptSources?: Array<{requester: string; kind: 'ioapic' | 'hpet'; id: number}>
+  /**
+   * Arm hosts with an IORT: the PCI functions whose DMA carries `streamId` on the SMMU the kernel
+   * calls `unit` ("arm-smmu-v3.0.auto"); undefined when that SMMU is not found in the table.
+   */
+  streamOwners?: (family: 'arm-smmu-v3' | 'arm-smmu', unit: string, streamId: number) => {smmu: string; owners: StreamOwner[]} | undefined
   /** Optional hook: the translation replay names the failing table step. */
   stepFor?: (fault: FaultRecord) => TranslationStep | undefined
   /**
@@ -799,27 +805,47 @@ export class FaultTriage {
 
   private trace(g: GroupState['group']): FaultTrace | undefined {
     const topo = this.ctx.topology
-    // An SMMU StreamID or an unprinted requester names no PCI function to trace.
-    if (!/^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/.test(g.requester)) return undefined
+    // An SMMU StreamID is traced through the IORT; an unprinted requester names no PCI function.
+    if (!/^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/.test(g.requester)) return this.traceStream(g)
     const [segText, busText, rest] = g.requester.split(':')
     const segment = Number.parseInt(segText!, 16)
     const bus = Number.parseInt(busText!, 16)
     const [devText, fnText] = rest!.split('.')
     if (topo === undefined) return undefined
     const res: AliasResolution = devicesBehindAlias(topo, bus, devfnOf(Number.parseInt(devText!, 16), Number(fnText)), segment)
-    const devices = res.candidates.map((c) => {
-      const t: TracedDevice = {bdf: c.bdf, relation: c.relation, detail: c.detail, ...(c.via === undefined ? {} : {via: c.via})}
-      const dev = topo.devices.get(c.bdf)
-      if (dev?.driver !== undefined) t.driver = dev.driver
-      const group = dev?.iommuGroup ?? this.ctx.groups?.find((gr) => gr.devices.includes(c.bdf))?.id ?? this.logGroups.get(c.bdf)
-      if (group !== undefined) t.group = group
-      const type = this.ctx.groups?.find((gr) => gr.id === group)?.type
-      if (type !== undefined) t.domainType = type
-      return t
-    })
+    const devices = res.candidates.map((c) => this.traced({bdf: c.bdf, relation: c.relation, detail: c.detail, ...(c.via === undefined ? {} : {via: c.via})}))
     const trace: FaultTrace = {exists: res.exists, devices}
     if (res.note !== undefined) trace.note = res.note
     return trace
+  }
+
+  /** An SMMU fault's StreamID back to the PCI functions whose RID (or DMA alias) the IORT maps onto it. */
+  private traceStream(g: GroupState['group']): FaultTrace | undefined {
+    if ((g.family !== 'arm-smmu-v3' && g.family !== 'arm-smmu') || g.streamId === undefined || g.unit === undefined) return undefined
+    const found = this.ctx.streamOwners?.(g.family, g.unit, g.streamId)
+    if (found === undefined) return undefined
+    const sid = `StreamID 0x${g.streamId.toString(16)}`
+    const devices = found.owners.map((o) =>
+      this.traced(
+        o.relation === 'self'
+          ? {bdf: o.bdf, relation: 'self', detail: `its requester ID maps to ${sid} on ${found.smmu} (IORT)`}
+          : {bdf: o.bdf, relation: 'alias', via: o.alias.via, detail: `its DMA carries the alias ${o.alias.bdf} (${o.alias.via} re-tags it), which the IORT maps to ${sid} on ${found.smmu}`},
+      ),
+    )
+    const trace: FaultTrace = {exists: devices.length > 0, devices}
+    if (devices.length === 0) trace.note = `no PCI function of this host maps to ${sid} on ${found.smmu} through the IORT: a platform device (named component), or a function no longer present`
+    return trace
+  }
+
+  /** A traced function with what the host says about it: driver, IOMMU group, domain type. */
+  private traced(t: TracedDevice): TracedDevice {
+    const dev = this.ctx.topology?.devices.get(t.bdf)
+    if (dev?.driver !== undefined) t.driver = dev.driver
+    const group = dev?.iommuGroup ?? this.ctx.groups?.find((gr) => gr.devices.includes(t.bdf))?.id ?? this.logGroups.get(t.bdf)
+    if (group !== undefined) t.group = group
+    const type = this.ctx.groups?.find((gr) => gr.id === group)?.type
+    if (type !== undefined) t.domainType = type
+    return t
   }
 }
 

@@ -30,3 +30,42 @@ export function smmuStreamIds(topology: PciTopology, iort: IortTable, bdf: strin
     return {alias, rid, noSmmu: !hasRootComplex ? 'no-root-complex' : found?.its !== undefined ? 'its-only' : 'no-mapping'}
   })
 }
+
+/** A PCI function whose DMA (itself or one of its DMA aliases) carries a StreamID. */
+export interface StreamOwner {
+  bdf: string
+  /** 'self': the function's own RID; 'alias': a DMA alias's RID (the alias's `via` re-tags it). */
+  relation: 'self' | 'alias'
+  alias: DmaAlias
+}
+
+/**
+ * The IORT SMMU node a fault's SMMU is, by the name the kernel's log lines use ("arm-smmu-v3.0.auto"):
+ * the sysfs unit of that device is named after its base address ("smmu3.0x…09050000"); without
+ * sysfs, the only SMMU node of the family when the table has one. Undefined when it cannot be told.
+ */
+export function smmuNodeOf(iort: IortTable, family: 'arm-smmu-v3' | 'arm-smmu', kernelDevice: string, units: ReadonlyArray<{name: string; kernelDevice?: string}> = []): IortNode | undefined {
+  const type = family === 'arm-smmu-v3' ? 'smmu-v3' : 'smmu-v1-v2'
+  const candidates = iort.nodes.filter((n) => n.type === type)
+  const unit = units.find((u) => u.kernelDevice === kernelDevice)
+  const base = unit === undefined ? undefined : /^smmu3?\.0x([0-9a-f]+)$/i.exec(unit.name)?.[1]
+  if (base !== undefined) return candidates.find((n) => n.baseAddress === BigInt(`0x${base}`))
+  return candidates.length === 1 ? candidates[0] : undefined
+}
+
+/**
+ * Who carries each StreamID on each SMMU (the inverse of smmuStreamIds over the whole topology),
+ * keyed by `${smmu node offset}:${streamId}`: what a fault's StreamID is traced back to.
+ */
+export function streamIdOwners(topology: PciTopology, iort: IortTable, options: AliasOptions = {}): Map<string, StreamOwner[]> {
+  const owners = new Map<string, StreamOwner[]>()
+  for (const bdf of topology.devices.keys())
+    for (const s of smmuStreamIds(topology, iort, bdf, options)) {
+      if (s.smmu === undefined || s.streamId === undefined) continue
+      const key = `${s.smmu.offset}:${s.streamId}`
+      const list = owners.get(key) ?? []
+      list.push({bdf, relation: s.alias.reason === 'self' ? 'self' : 'alias', alias: s.alias})
+      owners.set(key, list)
+    }
+  return owners
+}
