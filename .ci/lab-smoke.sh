@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# CI smoke test of the real-kernel lab: install QEMU + busybox, fetch Debian's kernels, boot THREE
-# small scenarios (VT-d, AMD-Vi and ARM SMMUv3) under TCG (no KVM needed), capture snapshots and
+# CI smoke test of the real-kernel lab: install QEMU + busybox, fetch Debian's kernels, boot FOUR
+# small scenarios (VT-d, AMD-Vi, ARM SMMUv3 with ACPI and from the device tree) under TCG (no KVM needed), capture snapshots and
 # check they are real ones.
 # Writes to a temporary directory, never over the committed sysfs-fixtures/.
-#   .ci/lab-smoke.sh [SCENARIO...]   (default: iommu-on amd-vi smmuv3)
+#   .ci/lab-smoke.sh [SCENARIO...]   (default: iommu-on amd-vi smmuv3 smmuv3-dt)
 #   .ci/lab-smoke.sh --all           (every scenario, two guests at a time: about 2-5 min)
 # Env: LAB_SMOKE_NO_INSTALL=1 skips apt-get (tools already present).
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-if [ "${1:-}" = --all ]; then mapfile -t SCENARIOS < <("$REPO/lab/run.sh" --list); elif [ $# -gt 0 ]; then SCENARIOS=("$@"); else SCENARIOS=(iommu-on amd-vi smmuv3); fi
+if [ "${1:-}" = --all ]; then mapfile -t SCENARIOS < <("$REPO/lab/run.sh" --list); elif [ $# -gt 0 ]; then SCENARIOS=("$@"); else SCENARIOS=(iommu-on amd-vi smmuv3 smmuv3-dt); fi
 T0=$SECONDS
 step() { printf '\n== lab-smoke: %s (t=%ss)\n' "$*" "$((SECONDS - T0))"; }
 fail() { printf 'lab-smoke: FAIL: %s\n' "$*" >&2; exit 1; }
@@ -76,8 +76,14 @@ check_snapshot() { # NAME
 # The SMMUv3 guest: IORT, an smmu3.* unit, groups, and an F_TRANSLATION event from the kernel and
 # from QEMU for the DMA the guest injected from a device with a driver.
 check_arm_snapshot() { # NAME
-  local name=$1 snap=$OUT/lab-$1 groups units
-  [ "$(head -c 4 "$snap/sys/firmware/acpi/tables/IORT" 2>/dev/null)" = IORT ] || fail "$name: no ACPI IORT table"
+  local name=$1 snap=$OUT/lab-$1 groups units table='IORT table'
+  if grep -qE '(^| )acpi=off( |$)' "$snap/proc/cmdline"; then
+    # A device-tree boot: no ACPI at all, the SMMU comes from QEMU's device tree.
+    [ ! -e "$snap/sys/firmware/acpi" ] || fail "$name: acpi=off but the snapshot has ACPI tables"
+    table='device tree, no ACPI'
+  else
+    [ "$(head -c 4 "$snap/sys/firmware/acpi/tables/IORT" 2>/dev/null)" = IORT ] || fail "$name: no ACPI IORT table"
+  fi
   [ -s "$snap/proc/cmdline" ] && [ -s "$snap/meta.json" ] && [ -s "$snap/README.md" ] && [ -s "$snap/dmesg.txt" ] \
     || fail "$name: snapshot files missing"
   groups=$(find "$snap/sys/kernel/iommu_groups" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | wc -l || true)
@@ -89,7 +95,7 @@ check_arm_snapshot() { # NAME
     grep -q 'arm-smmu-v3 .*: event 0x10 received:' "$snap/dmesg.txt" || fail "$name: DMA was injected but the kernel logged no F_TRANSLATION event"
     grep -q '^smmuv3_record_event SMMU_EVT_F_TRANSLATION ' "$snap/qemu-stderr.txt" || fail "$name: DMA was injected but QEMU recorded no F_TRANSLATION event"
   fi
-  echo "lab-smoke: $name: $groups IOMMU groups, $units SMMUv3 unit(s), IORT table," \
+  echo "lab-smoke: $name: $groups IOMMU groups, $units SMMUv3 unit(s), $table," \
     "$(grep -c 'arm-smmu-v3 .*: event 0x' "$snap/dmesg.txt" || true) kernel event(s)"
   local committed=$REPO/sysfs-fixtures/lab-$name
   if [ -d "$committed" ] && ! diff <(listing "$committed") <(listing "$snap") >/dev/null; then

@@ -159,6 +159,8 @@ scenario_file() { echo "$LAB_DIR/scenarios/$1.sh"; }
 
 load_scenario() {
   TITLE=''; TOPOLOGY=''; INJECT=''; IOMMU=''; KERNEL_ARGS=''; MODULES=''; ACTIONS=''; TRACE=''; ARCH=amd64
+  # arm64 only: firmware tables the kernel reads, acpi (IORT) or dt (the device tree QEMU builds).
+  ARM_TABLES=acpi
   MACHINE=q35; IOMMU_NAME='emulated VT-d'
   DEVICES=()
   # shellcheck disable=SC1090
@@ -198,10 +200,15 @@ run_scenario() { # NAME
   local append qemu xfer=$work/xfer.txt
   if [ "$ARCH" = arm64 ]; then
     # The virt machine has one UART: the snapshot goes out on the console (init.sh silences the
-    # kernel log first). UEFI loads the kernel (fw_cfg); acpi=force: ACPI tables (IORT), not DT.
-    append="console=ttyAMA0 panic=-1 acpi=force lab.xfer=ttyAMA0${KERNEL_ARGS:+ $KERNEL_ARGS}"
+    # kernel log first). UEFI loads the kernel (fw_cfg); acpi=force: ACPI tables (IORT), not DT;
+    # acpi=off: the device tree QEMU generates (iommu-map), as an embedded board boots.
+    local tables=acpi=force; [ "$ARM_TABLES" = dt ] && tables=acpi=off
+    append="console=ttyAMA0 panic=-1 $tables lab.xfer=ttyAMA0${KERNEL_ARGS:+ $KERNEL_ARGS}"
     qemu=(qemu-system-aarch64 -machine "virt,accel=tcg${IOMMU:+,iommu=$IOMMU}" -cpu cortex-a57 -smp 1 -m 512M
-      -nodefaults -display none -no-reboot -monitor none -serial "file:$work/console.log" -bios "$ARM64_FIRMWARE")
+      -nodefaults -display none -no-reboot -monitor none -serial "file:$work/console.log")
+    # UEFI hands the kernel ACPI and an empty device tree ("EFI stub: Generating empty DTB"): a
+    # device-tree boot loads the kernel directly, with the device tree QEMU generates.
+    [ "$ARM_TABLES" = dt ] || qemu+=(-bios "$ARM64_FIRMWARE")
     xfer=$work/console.log
   else
     # no_timer_check: under TCG on a busy host the IO-APIC timer probe can miss its window and
@@ -265,7 +272,11 @@ write_readme() { # NAME OUT SECONDS QEMU-CMDLINE APPEND
     echo "Real-kernel snapshot made by \`lab/run.sh $name\` (scenario \`lab/scenarios/$name.sh\`):"
     if [ "$ARCH" = arm64 ]; then
       echo "Debian's \`${KPKG%%:*}\` ($KVERSION) booted under QEMU $(qemu-system-aarch64 --version | head -n1 | sed 's/QEMU emulator version //') (TCG, aarch64 virt, cortex-a57,"
-      echo "UEFI from Debian's qemu-efi-aarch64, ACPI with \`acpi=force\`, emulated ${IOMMU:-no IOMMU}),"
+      if [ "$ARM_TABLES" = dt ]; then
+        echo "no UEFI: QEMU loads the kernel with its own device tree, \`acpi=off\` (no ACPI, no IORT), emulated ${IOMMU:-no IOMMU}),"
+      else
+        echo "UEFI from Debian's qemu-efi-aarch64, ACPI with \`acpi=force\`, emulated ${IOMMU:-no IOMMU}),"
+      fi
     else
       echo "Debian's \`$KPKG\` ($KVERSION) booted under QEMU $(qemu-system-x86_64 --version | head -n1 | sed 's/QEMU emulator version //') (TCG, $MACHINE, $IOMMU_NAME),"
     fi

@@ -166,7 +166,8 @@ describe('checks on the AMD-Vi lab snapshot (a real 6.1 kernel)', () => {
     expect(outcome(results, 'platform.firmware-table')).toMatchObject({outcome: 'pass', summary: expect.stringContaining('IVHD type 0x10')})
     expect(outcome(results, 'interrupts.x2apic')).toMatchObject({outcome: 'pass', summary: expect.stringContaining('(XT)')})
     expect(outcome(results, 'interrupts.posted')).toMatchObject({outcome: 'warn', summary: expect.stringContaining('GAMSup=0')})
-    expect(outcome(results, 'platform.ivrs-valid')).toMatchObject({outcome: 'warn', summary: expect.stringContaining('HPET')})
+    // QEMU's IVRS describes only the IOAPIC: no ivrs_hpet[…]= advice for a 00:14.0 this guest does not have.
+    expect(outcome(results, 'platform.ivrs-valid')).toMatchObject({outcome: 'pass', remediation: []})
     expect(outcome(results, 'platform.bare-metal')?.evidence.map((e) => e.fact)).toContain('NpCache=1 (caches not-present entries: emulated AMD-Vi) on ivhd0')
     expect(outcome(results, 'advanced.snp')?.outcome).toBe('not-applicable')
   })

@@ -167,6 +167,7 @@ describe('lintIvrs', () => {
   it('flags a missing HPET entry, unclosed and empty ranges, overlapping plain ranges, empty IVMDs', () => {
     const noHpet = ivhd10([...entry4(0x03, 0x0008), ...entry4(0x04, 0xfffe), ...special(0x21, 0x00a0, 1)])
     expect(outcome(table(noHpet), 'ivrs.hpet')).toBe('warn')
+    expect(lintIvrs(decodeIvrs(table(noHpet))).find((r) => r.id === 'ivrs.hpet')?.summary).toMatch(/keeps the HPET on legacy interrupts.*device assignment are not affected/)
     expect(outcome(table(ivhd10([...entry4(0x03, 0x0008), ...special(0x21, 0x00a0, 1)])), 'ivrs.ranges')).toBe('fail')
     expect(outcome(table(ivhd10([...entry4(0x03, 0x0100), ...entry4(0x04, 0x0010), ...special(0x21, 0x00a0, 1)])), 'ivrs.ranges')).toBe('fail')
     expect(outcome(table(ivhd10([...entry4(0x03, 0x0000), ...entry4(0x04, 0x00ff), ...entry4(0x02, 0x0010, 0x01), ...special(0x21, 0x00a0, 1)])), 'ivrs.ranges')).toBe('warn')

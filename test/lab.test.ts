@@ -20,6 +20,8 @@ const bytes = (name: string, rel: string) => readFileSync(path.join(snap(name), 
 /** The firmware table the guest's emulated IOMMU publishes: IORT on arm64, IVRS for amd-iommu (the snapshot README holds the QEMU command line), else DMAR. */
 const scenarioText = (name: string) => readFileSync(path.join(repoRoot, 'lab/scenarios', `${name}.sh`), 'utf8')
 const firmwareTable = (name: string) => (/^ARCH=arm64/m.test(scenarioText(name)) ? 'IORT' : /-device amd-iommu/.test(text(name, 'README.md')) ? 'IVRS' : 'DMAR')
+/** arm64 scenarios booted from the device tree (acpi=off): no ACPI tables at all. */
+const deviceTreeBoot = (name: string) => /^ARM_TABLES=dt/m.test(scenarioText(name))
 
 // --- readers over one snapshot ------------------------------------------------------------
 
@@ -184,7 +186,13 @@ describe('lab snapshots: present and self-consistent', () => {
       expect(meta).toMatchObject({captureMethod: 'sh', hostname: 'vtd-lab', uid: 0, unreadable: []})
     })
 
-    it(`carries the ACPI ${firmwareTable(name)} table with a valid header, length and checksum`, () => {
+    if (deviceTreeBoot(name))
+      it('a device-tree boot: acpi=off on the command line, no ACPI tables, the kernel says ACPI is disabled', () => {
+        expect(text(name, 'proc/cmdline')).toMatch(/(^| )acpi=off( |$)/)
+        expect(existsSync(path.join(snap(name), 'sys/firmware/acpi'))).toBe(false)
+        expect(text(name, 'dmesg.txt')).toContain('ACPI: Interpreter disabled.')
+      })
+    else it(`carries the ACPI ${firmwareTable(name)} table with a valid header, length and checksum`, () => {
       const signature = firmwareTable(name)
       const dmar = bytes(name, `sys/firmware/acpi/tables/${signature}`)
       expect(dmar.subarray(0, 4).toString('latin1')).toBe(signature)

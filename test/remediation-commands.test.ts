@@ -357,4 +357,9 @@ describe('advice for the hypervisor actually detected', () => {
     expect(detectHypervisor({cpuHypervisorFlag: false, dmi: {}, hypervisorType: 'xen', logLines: []})).toMatchObject({guest: true, kind: 'xen'})
     expect(detectHypervisor({cpuHypervisorFlag: false, dmi: {sysVendor: 'Dell Inc.', productName: 'PowerEdge R740'}, logLines: []})).toEqual({guest: false, evidence: []})
   })
+
+  it('an arm64 guest booted from its VMM\'s device tree (no DMI, no CPU flag): "Machine model: linux,dummy-virt" is QEMU\'s virt', () => {
+    expect(detectHypervisor({cpuHypervisorFlag: false, dmi: {}, logLines: ['[    0.000000] Machine model: linux,dummy-virt']})).toMatchObject({guest: true, kind: 'qemu'})
+    expect(detectHypervisor({cpuHypervisorFlag: false, dmi: {}, logLines: ['[    0.000000] Machine model: Raspberry Pi 4 Model B Rev 1.4']})).toEqual({guest: false, evidence: []})
+  })
 })

@@ -66,6 +66,15 @@ const ACPI_OEM_TABLE: Array<{pattern: RegExp; kind: HypervisorKind}> = [
   {pattern: /\(v\d+ VRTUAL\b/, kind: 'hyper-v'},
 ]
 
+/**
+ * Device-tree machine models of virtual boards ("Machine model: %s", drivers/of/fdt.c): an arm64
+ * guest booted from its VMM's device tree has no DMI and no hypervisor CPU flag.
+ */
+const DT_MODEL_TABLE: Array<{pattern: RegExp; kind: HypervisorKind}> = [
+  // QEMU's virt machine (hw/arm/virt.c: "linux,dummy-virt").
+  {pattern: /^linux,dummy-virt$/, kind: 'qemu'},
+]
+
 export function detectHypervisor(input: HypervisorInput): HypervisorFacts {
   const evidence: HypervisorFacts['evidence'] = []
   let kind: HypervisorKind | undefined
@@ -87,6 +96,9 @@ export function detectHypervisor(input: HypervisorInput): HypervisorFacts {
     const detected = /Hypervisor detected: (.+)$/.exec(line)?.[1]?.trim()
     const row = detected === undefined ? undefined : DETECTED_TABLE.find((r) => r.pattern.test(detected))
     if (row && detected !== undefined) settle(row.kind, `Hypervisor detected: ${detected}`, 'dmesg')
+    const machineModel = /\bMachine model: (.+)$/.exec(line)?.[1]?.trim()
+    const dtRow = machineModel === undefined ? undefined : DT_MODEL_TABLE.find((r) => r.pattern.test(machineModel))
+    if (dtRow) settle(dtRow.kind, `device-tree machine model ${machineModel}`, 'dmesg')
     if (/ACPI: (XSDT|RSDT|RSDP) /.test(line)) {
       const oem = ACPI_OEM_TABLE.find((r) => r.pattern.test(line))
       if (oem) settle(oem.kind, `ACPI tables built by ${line.match(/\(v\d+ (\S+)/)?.[1] ?? '?'}`, 'dmesg')

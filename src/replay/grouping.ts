@@ -33,6 +33,8 @@ export interface GroupingOptions {
    * True for "as if the IOMMU were on" (the default); false replays ACS Control exactly as read.
    */
   assumeKernelEnablesAcs?: boolean
+  /** Why the kernel of this host did not enable ACS (with assumeKernelEnablesAcs false): said in the assumptions. */
+  acsNotEnabledBecause?: string
   acsOverride?: AcsOverride
   /** ACPI IVRS present (AMD IOMMU); undefined = inferred from an AMD IOMMU function (class 0806). */
   acpiIvrs?: boolean
@@ -690,7 +692,7 @@ export function replayGrouping(topology: PciTopology, options: GroupingOptions =
   const ctx = newContext(topology, effective, byBus)
   const assumptions: string[] = []
   if (assume) assumptions.push('ACS as the kernel sets it when the IOMMU is on (pci_enable_acs: SV RR CR UF on every ACS-capable port; Intel PCH enable-quirk applied)')
-  else assumptions.push('ACS Control exactly as read (the kernel did not enable ACS)')
+  else assumptions.push(`ACS Control exactly as read (the kernel did not enable ACS${options.acsNotEnabledBecause ? `: ${options.acsNotEnabledBecause}` : ''})`)
   const orphans = new Set<string>()
   for (const d of topology.devices.values()) {
     if (d.parent === undefined && !d.isVirtfn && d.bus !== 0 && !topology.devices.has(d.parent ?? '')) orphans.add(`${d.segment.toString(16).padStart(4, '0')}:${d.bus.toString(16).padStart(2, '0')}`)
