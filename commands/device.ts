@@ -8,6 +8,8 @@ import {parseBdf} from '../src/decode/pci-address.js'
 import type {HostModel} from '../src/model/host.js'
 import {findDevice, sysfsDetailsOf} from '../src/model/topology.js'
 import {deviceReport, renderDeviceReport, type DeviceReport, type DeviceReportContext} from '../src/report/device.js'
+import {parseKernelVersion} from '../src/replay/kernel-version.js'
+import {deviceStreamIds} from '../src/replay/smmu-stream-ids.js'
 import {pciTree, renderPciTree, type PciTreeView} from '../src/report/pci-tree.js'
 
 export default class Device extends BaseCommand {
@@ -29,7 +31,7 @@ Without root only 64 bytes of config space are readable: what lives beyond them 
   }
 
   static override flags = {
-    json: jsonFlag('{schemaVersion, tool, iommuFamily, source, device, upstream, acs, capabilities, features, group, slotSiblings, unit, rmrrs, reset, sriov, warnings, plan (with --plan)}; with --tree {schemaVersion, tool, source, roots}'),
+    json: jsonFlag('{schemaVersion, tool, iommuFamily, source, device, upstream, acs, capabilities, features, group, slotSiblings, unit, rmrrs, streamIds (Arm, from the IORT), reset, sriov, warnings, plan (with --plan)}; with --tree {schemaVersion, tool, source, roots}'),
     tree: Flags.boolean({description: 'print the whole PCI hierarchy instead of one device'}),
     'lspci-dump': lspciDumpFlag,
     plan: Flags.boolean({description: 'also print the passthrough plan: what goes to vfio-pci with it, what it takes from the host, blockers and the commands to fix them', exclusive: ['tree', 'lspci-dump']}),
@@ -57,7 +59,10 @@ Without root only 64 bytes of config space are readable: what lives beyond them 
       this.error(`no PCI device ${wanted} in ${model.topologySource}`, {exit: 2, suggestions: near.length ? near.map((bdf) => `vtd-check device ${bdf}`) : ['vtd-check device --tree']})
     }
     const sysfs = sysfsDetailsOf(topology, fn, model.devices.get(fn.bdf))
-    const report = deviceReport(topology, fn, {source: model.topologySource, names, ...dmarContext(model), ...(model.pciOnly ? {} : {iommuFamily: model.iommuFamily}), ...(sysfs ? {sysfs} : {})})
+    const iort = model.pciOnly ? undefined : model.iort.table
+    const kernelVersion = parseKernelVersion(model.kernel?.release)
+    const streamIds = iort ? deviceStreamIds(topology, iort, fn.bdf, kernelVersion ? {kernelVersion} : {}) : undefined
+    const report = deviceReport(topology, fn, {source: model.topologySource, names, ...dmarContext(model), ...(model.pciOnly ? {} : {iommuFamily: model.iommuFamily}), ...(sysfs ? {sysfs} : {}), ...(streamIds ? {streamIds} : {})})
     if (!this.jsonEnabled()) this.print(renderDeviceReport(report))
     const outcomes: Outcome[] = report.warnings.length > 0 || report.upstream.some((hop) => hop.acs === 'unknown') || report.acs === 'unknown' ? ['unknown'] : []
     if (!flags.plan) {
@@ -75,12 +80,13 @@ Without root only 64 bytes of config space are readable: what lives beyond them 
 }
 
 /** RMRRs and the owning DRHD come from the host's DMAR table; an lspci dump alone has none. */
-function dmarContext(model: HostModel): Pick<DeviceReportContext, 'dmar' | 'dmarNote'> {
+function dmarContext(model: HostModel): Pick<DeviceReportContext, 'dmar' | 'dmarNote' | 'rmrrsDoNotApply'> {
   const {read, table, scopes} = model.dmar
   if (table && scopes) return {dmar: {table, resolution: scopes}}
   if (model.pciOnly) return {dmarNote: 'an lspci dump carries no DMAR table'}
   if (!read.ok && read.reason === 'unreadable') return {dmarNote: 'the DMAR table is readable by root only'}
   // AMD-Vi has no RMRRs: its IVMD blocks play that role (`vtd-check ivrs` lists them).
-  if (model.iommuFamily === 'amd-vi') return {dmarNote: 'an AMD-Vi host has no DMAR table: RMRRs do not apply (the IVRS table\'s IVMD blocks play their role: `vtd-check ivrs`)'}
+  if (model.iommuFamily === 'amd-vi') return {rmrrsDoNotApply: true, dmarNote: 'an AMD-Vi host has no DMAR table; the IVRS table\'s IVMD blocks play their role: `vtd-check ivrs`'}
+  if (model.iommuFamily === 'arm-smmu-v3') return {rmrrsDoNotApply: true, dmarNote: 'an Arm SMMU host has no DMAR table; the IORT\'s RMR nodes play their role: `vtd-check iort`'}
   return {dmarNote: 'no DMAR table (VT-d off in firmware, or not an Intel VT-d platform)'}
 }

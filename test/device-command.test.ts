@@ -164,3 +164,26 @@ describe('group listing (src/report/group-list.ts, used by `groups --table/--tre
     expect(renderGroupTable(list)).toMatch(/IOMMU is off/)
   })
 })
+
+describe('device on AMD-Vi and Arm SMMU hosts', () => {
+  it('lab-smmuv3: the StreamIDs of every DMA alias from the IORT; the last (the bridge alias) is the one QEMU saw its DMA arrive with', async () => {
+    const report = (await Device.run(['0000:02:01.0', '--root', lab('lab-smmuv3'), '--json'], repoRoot)) as DeviceReport
+    expect(report.streamIds).toEqual([
+      {requester: '0000:02:01.0', relation: 'self', streamId: '0x208', smmu: 'SMMUv3 at 0x48 (0x9050000)'},
+      {requester: '0000:02:00.0', relation: 'alias', via: '0000:01:00.0', streamId: '0x200', smmu: 'SMMUv3 at 0x48 (0x9050000)'},
+    ])
+    // lab-injected.txt: 02:01.0 wrote IOVA 0x7700000; QEMU's own trace recorded that event's StreamID.
+    const traced = readFileSync(path.join(lab('lab-smmuv3'), 'qemu-stderr.txt'), 'utf8').split('\n').filter((l) => l.startsWith('smmuv3_record_event')).map((l) => /sid=(0x[0-9a-f]+)/.exec(l)?.[1])
+    expect(traced).toContain(report.streamIds?.at(-1)?.streamId)
+    expect(report.rmrrs).toBe('not-applicable')
+  })
+
+  it('RMRRs do not apply on AMD-Vi or Arm (not "unknown"), and the text says what plays their role', async () => {
+    const amd = (await Device.run(['0000:04:01.0', '--root', lab('lab-amd-vi'), '--json'], repoRoot)) as DeviceReport
+    expect(amd.rmrrs).toBe('not-applicable')
+    expect(amd.streamIds).toBeUndefined()
+    expect(renderDeviceReport(amd)).toMatch(/RMRRs: do not apply \(an AMD-Vi host has no DMAR table; the IVRS table's IVMD blocks/)
+    const intel = (await Device.run(['0000:00:03.0', '--root', lab('lab-dma-faults'), '--json'], repoRoot)) as DeviceReport
+    expect(intel.rmrrs).toEqual([])
+  })
+})

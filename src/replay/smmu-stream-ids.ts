@@ -5,7 +5,7 @@
  * (iort_node_map_id). A conventional device behind a PCIe-to-PCI bridge therefore owns its own
  * RID's StreamID and the bridge alias's — and the bridge alias is what its DMA arrives with.
  */
-import {ridToStreamId, type IortNode, type IortTable} from '../decode/iort.js'
+import {iortNodeName, ridToStreamId, type IortNode, type IortTable} from '../decode/iort.js'
 import type {PciTopology} from '../model/pci.js'
 import {dmaAliasesOf, type AliasOptions, type DmaAlias} from './dma-alias.js'
 
@@ -68,4 +68,33 @@ export function streamIdOwners(topology: PciTopology, iort: IortTable, options: 
       owners.set(key, list)
     }
   return owners
+}
+
+/** One DMA alias of a device and the StreamID it carries, as the device view shows it. */
+export interface DeviceStreamId {
+  /** The requester ID (as a BDF) the DMA carries: the device's own, or an alias's. */
+  requester: string
+  relation: 'self' | 'alias'
+  /** For aliases: who re-tags the DMA (the bridge, or the quirk device). */
+  via?: string
+  streamId?: string
+  smmu?: string
+  /** Why there is no StreamID. */
+  note?: string
+}
+
+const NO_SMMU_NOTES: Record<NonNullable<SmmuStreamId['noSmmu']>, string> = {
+  'no-root-complex': 'no IORT root complex describes this PCI segment: the kernel gives the device no IOMMU',
+  'no-mapping': 'no ID mapping of the root complex covers this requester ID: the kernel gives it no IOMMU',
+  'its-only': 'the requester ID maps straight to an ITS: MSIs only, its DMA is not translated by any SMMU',
+}
+
+/** The StreamIDs of every DMA alias of `bdf` (the kernel's alias order: the last is what DMA carries). */
+export function deviceStreamIds(topology: PciTopology, iort: IortTable, bdf: string, options: AliasOptions = {}): DeviceStreamId[] {
+  return smmuStreamIds(topology, iort, bdf, options).map((s) => ({
+    requester: s.alias.bdf,
+    relation: s.alias.reason === 'self' ? 'self' : 'alias',
+    ...(s.alias.reason === 'self' ? {} : {via: s.alias.via}),
+    ...(s.streamId === undefined || s.smmu === undefined ? {note: NO_SMMU_NOTES[s.noSmmu ?? 'no-mapping']} : {streamId: `0x${s.streamId.toString(16)}`, smmu: iortNodeName(s.smmu)}),
+  }))
 }

@@ -11,6 +11,7 @@ import type {ScopeResolution} from '../model/dmar-scope.js'
 import {ACS, REQ_ACS_FLAGS, type PciFunction, type PciTopology} from '../model/pci.js'
 import {groupMembers, resetPlan, slotFunctions, upstreamPath, type ResetPlan} from '../model/topology.js'
 import type {IommuFamily} from '../model/host.js'
+import type {DeviceStreamId} from '../replay/smmu-stream-ids.js'
 import {iommuFamilyWords} from './iommu-family.js'
 
 export const DEVICE_SCHEMA_VERSION = 1
@@ -89,9 +90,11 @@ export interface DeviceReport {
   /** Other functions of the same slot (the whole bus under ARI). */
   slotSiblings: string[]
   unit?: {name?: string; drhd?: {index: number; registerBase: string; via: string}}
-  /** RMRRs whose scope names this device; 'unknown' when no DMAR table was read. */
-  rmrrs: Array<{index: number; base: string; limit: string}> | 'unknown'
+  /** RMRRs whose scope names this device; 'unknown' when no DMAR table was read; 'not-applicable' on AMD-Vi and Arm SMMU hosts. */
+  rmrrs: Array<{index: number; base: string; limit: string}> | 'unknown' | 'not-applicable'
   rmrrNote?: string
+  /** Arm hosts with an IORT: the SMMU StreamID each DMA alias of the device carries (the last is what its DMA uses). */
+  streamIds?: DeviceStreamId[]
   reset: ResetPlan
   sriov: {role: 'pf' | 'vf' | 'none' | 'unknown'; physfn?: string; virtfns: string[]; totalVfs?: number; numVfs?: number; enabled?: boolean; firstVfOffset?: number; vfStride?: number; vfDeviceId?: string}
   warnings: string[]
@@ -129,7 +132,11 @@ export interface DeviceReportContext {
   dmar?: {table: DmarTable; resolution: ScopeResolution}
   /** Why there is no DMAR table (shown instead of RMRRs). */
   dmarNote?: string
+  /** Another IOMMU family: RMRRs do not apply (dmarNote says what plays their role). */
+  rmrrsDoNotApply?: boolean
   iommuFamily?: IommuFamily
+  /** Arm hosts with an IORT: the StreamIDs of the device's DMA aliases (replay/smmu-stream-ids.ts). */
+  streamIds?: DeviceStreamId[]
   /** sysfs's NUMA node and link words for this device (read for its view only), over the function's own. */
   sysfs?: Pick<PciFunction, 'numaNode' | 'link'>
 }
@@ -154,7 +161,7 @@ export function deviceReport(topology: PciTopology, fn: PciFunction, context: De
   const sriov = fn.sriov
   const role: DeviceReport['sriov']['role'] = fn.isVirtfn ? 'vf' : typeof sriov === 'object' ? 'pf' : sriov === 'unknown' ? 'unknown' : 'none'
 
-  let rmrrs: DeviceReport['rmrrs'] = 'unknown'
+  let rmrrs: DeviceReport['rmrrs'] = context.rmrrsDoNotApply ? 'not-applicable' : 'unknown'
   let unit: DeviceReport['unit'] = fn.iommuUnit ? {name: fn.iommuUnit} : undefined
   if (context.dmar) {
     const {table, resolution} = context.dmar
@@ -221,6 +228,7 @@ export function deviceReport(topology: PciTopology, fn: PciFunction, context: De
     unit,
     rmrrs,
     rmrrNote: context.dmar ? undefined : context.dmarNote,
+    ...(context.streamIds ? {streamIds: context.streamIds} : {}),
     reset: plan,
     sriov: {
       role,
@@ -287,7 +295,12 @@ export function renderDeviceReport(report: DeviceReport): string {
   if (report.group === 'unknown') lines.push('  group: unknown')
   else lines.push(`  group ${report.group.id}: ${report.group.members.map((m) => `${m.bdf}${m.driver ? ` (${m.driver})` : ''}`).join(', ')}`)
   if (report.slotSiblings.length > 0) lines.push(`  same slot: ${report.slotSiblings.join(', ')}`)
-  if (report.rmrrs === 'unknown') lines.push(`  RMRRs: unknown${report.rmrrNote ? ` (${report.rmrrNote})` : ''}`)
+  for (const s of report.streamIds ?? [])
+    lines.push(
+      `  StreamID (IORT): ${s.streamId !== undefined ? `${s.streamId} on ${s.smmu ?? '?'}` : 'none'} for ${s.relation === 'self' ? `its own requester ID ${s.requester}` : `the alias ${s.requester} (${s.via ?? 'a bridge'} re-tags its DMA)`}${s.note ? `: ${s.note}` : ''}`,
+    )
+  if (report.rmrrs === 'not-applicable') lines.push(`  RMRRs: do not apply${report.rmrrNote ? ` (${report.rmrrNote})` : ''}`)
+  else if (report.rmrrs === 'unknown') lines.push(`  RMRRs: unknown${report.rmrrNote ? ` (${report.rmrrNote})` : ''}`)
   else if (report.rmrrs.length === 0) lines.push('  RMRRs: none name this device')
   else lines.push(`  RMRRs naming it: ${report.rmrrs.map((r) => `#${r.index} ${r.base}-${r.limit}`).join(', ')} (firmware keeps DMA to these ranges: blocks assignment on kernels ≥ 3.17 unless relaxable)`)
 
