@@ -120,3 +120,37 @@ describe('compatibility-format interrupts from where Xeons put the VMD endpoint'
     expect(triage(irFault('17:00.0')).faults[0]!.explanation.rule).toBe('ir-compatibility-msi')
   })
 })
+
+describe("the PCI core's enumeration lines identify the requester when there is no host snapshot", () => {
+  // Real lines from two threads: the SPR VMD controller as enumerated (linux-pci, Xiaochun Li,
+  // 'Re: [PATCH v2 1/1] PCI: Set no io resource for bridges that behind VMD controller', 2022-09-28,
+  // <CAA1RLiRkAqp+qXoi7-e6NbRoHoGLmV5F9R5wbR1xcsy8O0SWKQ@mail.gmail.com>) and the fault a device
+  // behind an Ice Lake VMD raised (linux-pci, Nirmal Patel's VMD MSI-remapping patch review).
+  const VMD_ENUM = '[    2.091800] pci 0000:64:00.5: [8086:28c0] type 00 class 0x010400'
+  const BEHIND_VMD = 'DMAR: [INTR-REMAP] Request device [0xe2:0x00.0] fault index 0xa00 [fault reason 0x25] Blocked a compatibility format interrupt request'
+
+  it('reads vendor, device and class from "pci BDF: [vvvv:dddd] type 00 class 0x…"', () => {
+    const ctx = parseKernelLog(VMD_ENUM).filter((r): r is ContextRecord => r.type === 'context')
+    expect(ctx.map((r) => [r.event, r.detail])).toEqual([['pci-id', '0000:64:00.5 8086:28c0 010400']])
+  })
+
+  it('a VMD controller enumerated in the log makes a blocked compatibility interrupt the VMD case', () => {
+    expect(triage(BEHIND_VMD).faults[0]!.explanation.rule).toBe('ir-compatibility-msi')
+    expect(triage([VMD_ENUM, BEHIND_VMD].join('\n')).faults[0]!.explanation).toMatchObject({rule: 'vmd-msi-remapping', category: 'vmd', certainty: 'likely'})
+  })
+
+  it('an enumerated Thunderbolt/USB4 host interface (class 0x0c0340) names the connection-manager firmware', () => {
+    // Real lines (Bjorn Helgaas, 'Thunderbolt DMAR errors (bugzilla 214259)', <20221107180613.GA406714@bhelgaas>), without the driver's own lines.
+    const log = [
+      '  [    0.739226] pci 0000:05:00.0: [8086:1137] type 00 class 0x0c0340',
+      '  [    1.587809] DMAR: [DMA Write NO_PASID] Request device [05:00.0] fault addr 0x69974000 [fault reason 0x05] PTE Write access is not set',
+    ]
+    expect(triage(log.join('\n')).faults[0]!.explanation).toMatchObject({rule: 'thunderbolt-connection-manager-dma', category: 'firmware-dma'})
+    expect(triage(log[1]!).faults[0]!.explanation.rule).not.toBe('thunderbolt-connection-manager-dma')
+  })
+
+  it('an enumeration line naming another device at BB:05.5 keeps the VMD-location rule out', () => {
+    const fault = 'DMAR: [INTR-REMAP] Request device [17:05.5] fault index 0xa00 [fault reason 0x25] Blocked a compatibility format interrupt request'
+    expect(triage(['pci 0000:17:05.5: [8086:2021] type 00 class 0x088000', fault].join('\n')).faults[0]!.explanation.rule).toBe('ir-compatibility-msi')
+  })
+})

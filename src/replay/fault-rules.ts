@@ -40,6 +40,8 @@ export interface LogFacts {
   driverLines: Map<string, {drivers: Set<string>; trouble: Array<{line: number; message: string}>}>
   /** Reserved ranges of the log's e820 map inside low RAM (inclusive ends), with their lines. */
   e820Reserved: Array<{base: bigint; end: bigint; line: number}>
+  /** Per function, the vendor, device and class the PCI core's enumeration lines in the log give. */
+  pciIds: Map<string, {vendorId: number; deviceId: number; classCode: number}>
   /** Per device, the first DMA-API debug warning that its driver used two directions for one buffer. */
   dmaApiDirection: Map<string, {line: number; message: string}>
 }
@@ -134,11 +136,16 @@ const PHYSICAL_ABOVE_4G = {from: 1n << 32n, to: 1n << 40n}
 /** Device IDs of Intel VMD controllers (pci_ids / drivers/pci/controller/vmd.c). */
 const VMD_DEVICE_IDS = new Set([0x201d, 0x28c0, 0x467f, 0x4c3d, 0x7d0b, 0x9a0b, 0xa77f, 0xad0b, 0xb60b, 0xb06f])
 
+/** A function's identity: the host's topology when there is one, else the log's own enumeration line. */
+function identity(x: FaultFacts, bdf: string): {vendorId: number; deviceId: number; classCode: number; driver?: string} | undefined {
+  return x.ctx.topology?.devices.get(bdf) ?? (x.ctx.topology === undefined ? x.facts.pciIds.get(bdf) : undefined)
+}
+
 function hasRequester(x: FaultFacts, c: RequesterClass): boolean {
   const topo = x.ctx.topology
   switch (c) {
     case 'igfx': {
-      const dev = topo?.devices.get(x.g.requester)
+      const dev = identity(x, x.g.requester)
       return dev !== undefined ? dev.vendorId === 0x8086 && dev.classCode >> 16 === 0x03 : x.g.requester === IGFX_BDF
     }
     case 'ioapic-hpet':
@@ -166,9 +173,9 @@ function hasRequester(x: FaultFacts, c: RequesterClass): boolean {
     case 'vf':
       return topo?.devices.get(x.g.requester)?.physfn !== undefined
     case 'behind-vmd':
-      return [...(topo?.devices.values() ?? [])].some((d) => d.vendorId === 0x8086 && VMD_DEVICE_IDS.has(d.deviceId))
+      return [...(topo?.devices.values() ?? (topo === undefined ? x.facts.pciIds.values() : []))].some((d) => d.vendorId === 0x8086 && VMD_DEVICE_IDS.has(d.deviceId))
     case 'thunderbolt-nhi': {
-      const dev = topo?.devices.get(x.g.requester)
+      const dev = identity(x, x.g.requester)
       if (dev !== undefined && (dev.classCode === 0x0c0340 || (dev.vendorId === 0x8086 && dev.classCode === 0x088000 && dev.driver === 'thunderbolt'))) return true
       return x.drivers.includes('thunderbolt') || x.facts.driverLines.get(x.g.requester)?.drivers.has('thunderbolt') === true
     }
@@ -177,11 +184,14 @@ function hasRequester(x: FaultFacts, c: RequesterClass): boolean {
     case 'bridge-alias-candidate':
       return topo === undefined && x.bus !== 0 && x.device === 0 && x.fn === 0 && !x.facts.listed.has(x.g.requester)
         && !x.facts.driverLines.has(x.g.requester) && busPeersNamed(x).length > 0
-    case 'vmd-location':
-      return topo === undefined && x.fn === 5 && (x.device === 5 || x.device === 0)
+    case 'vmd-location': {
+      // An enumeration line that names another device there overrides the address.
+      const dev = x.facts.pciIds.get(x.g.requester)
+      return topo === undefined && x.fn === 5 && (x.device === 5 || x.device === 0) && (dev === undefined || (dev.vendorId === 0x8086 && VMD_DEVICE_IDS.has(dev.deviceId)))
+    }
     case 'intel-ipu': {
       if (x.bus !== 0 || x.device !== 5 || x.fn !== 0) return false
-      const dev = topo?.devices.get(x.g.requester)
+      const dev = identity(x, x.g.requester)
       return dev === undefined ? topo === undefined : dev.vendorId === 0x8086 && dev.classCode >> 8 === 0x0480
     }
   }

@@ -398,6 +398,8 @@ export class FaultTriage {
   private readonly e820Reserved: LogFacts['e820Reserved'] = []
   /** What the log's own driver lines say about each function (bounded). */
   private readonly driverFacts: LogFacts['driverLines'] = new Map()
+  /** Vendor, device and class per function from the log's PCI enumeration lines (bounded). */
+  private readonly pciIds: LogFacts['pciIds'] = new Map()
   /** DMA-API direction warnings per device (bounded). */
   private readonly dmaApiDirection: LogFacts['dmaApiDirection'] = new Map()
   /** The end of the highest usable e820 range below 4 GiB. */
@@ -472,6 +474,11 @@ export class FaultTriage {
             if (m[3] !== undefined && d.trouble.length < 8) d.trouble.push({line: r.line, message: m[3]})
             if (this.driverFacts.size < 1024 || this.driverFacts.has(m[2]!)) this.driverFacts.set(m[2]!, d)
           }
+        }
+        if (r.event === 'pci-id' && r.detail !== undefined && this.pciIds.size < 4096) {
+          const [bdf, ids, cls] = r.detail.split(' ')
+          const [vendor, device] = ids!.split(':')
+          this.pciIds.set(bdf!, {vendorId: Number.parseInt(vendor!, 16), deviceId: Number.parseInt(device!, 16), classCode: Number.parseInt(cls!, 16)})
         }
         if (r.event === 'dma-api-direction' && r.detail !== undefined) {
           const m = /^\S+ (\S+?): (.*)$/.exec(r.detail)
@@ -760,7 +767,7 @@ export class FaultTriage {
 
     const facts: LogFacts = {
       contexts: this.contexts, removed: this.removed, listed: new Set(this.logGroups.keys()),
-      interruptRequesters: this.interruptRequesters, bootTimeline: this.bootTimeline, driverLines: this.driverFacts, dmaApiDirection: this.dmaApiDirection,
+      interruptRequesters: this.interruptRequesters, bootTimeline: this.bootTimeline, driverLines: this.driverFacts, dmaApiDirection: this.dmaApiDirection, pciIds: this.pciIds,
       // Only the firmware's holes inside low RAM: the DMA API hands out IOVAs top-down from 4 GiB,
       // through the reserved ranges above RAM (flash, MMIO), so those say nothing about a fault.
       e820Reserved: this.e820Reserved.filter((r) => r.end < this.lowRamTop),

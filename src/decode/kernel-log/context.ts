@@ -26,6 +26,7 @@ export type ContextEvent =
   | 'e820-usable' // "BIOS-e820: [mem 0x…-0x…] usable": RAM the kernel may hand out (same detail)
   | 'kernel-release' // the boot banner "Linux version 6.15.2-arch1-1 (…)" in a log's first lines: detail "6.15.2-arch1-1"
   | 'driver-line' // a driver's own line about a PCI function ("xhci_hcd 0000:00:14.0: …"): detail "DRIVER BDF"
+  | 'pci-id' // the PCI core enumerating a function ("pci 0000:05:00.0: [8086:1137] type 00 class 0x0c0340"): detail "BDF VVVV:DDDD CCCCCC"
   | 'driver-trouble' // the same, reporting trouble (timeout, abort, cancel, reset, WARN): detail "DRIVER BDF: message"
   | 'amd-vi-firmware-bug' // "AMD-Vi: [Firmware Bug]: IOAPIC[4] not in IVRS table", "[Firmware Bug]: AMD-Vi: No southbridge IOAPIC found"
   | 'amd-vi-ir-disabled' // "AMD-Vi: Disabling interrupt remapping" (after an IVRS IOAPIC check failed)
@@ -89,6 +90,8 @@ export const CONTEXT_SHAPES: Shape[] = [
   context('device-removed', 'Removing from iommu group', /([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): Removing from iommu group (\d+)/, (m) => m[1]),
 ]
 
+/** The PCI core's enumeration line: "pci 0000:bb:dd.f: [vvvv:dddd] type 00 class 0xcccccc". */
+const PCI_ID_LINE = /(?:^|\s)pci ([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): \[([0-9a-f]{4}):([0-9a-f]{4})\] type [0-9a-f]{2} class 0x([0-9a-f]{6})/
 /** A driver's dev_printk line: "DRIVER 0000:bb:dd.f: message" after any stamp or quote prefix. */
 const DRIVER_LINE = /(?:^|\s)([a-z][\w.-]*) ([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): (.*)$/
 /** Driver messages that say it gave up on, or reset, work the device may still be doing. */
@@ -97,12 +100,15 @@ const TROUBLE = /\b(?:WARN|time-?out|timed out|abort(?:ing|ed)?|cancel(?:led|lin
 const NOT_A_DEVICE_DRIVER = new Set(['pci', 'pcieport', 'pci_bus'])
 
 /**
- * The context record of a driver line (read only in a log's first lines, parser.ts EARLY_LINES:
+ * The context record of a driver line, or of the PCI core's enumeration line that gives a function's
+ * vendor, device and class (read only in a log's first lines, parser.ts EARLY_LINES:
  * a pasted excerpt is short, and a full log's driver lines would slow the keyword scan). These
  * lines carry no IOMMU keyword; they tell which driver owns a requester and whether it was
  * cancelling or resetting work just before a fault.
  */
 export function driverLine(line: string, lineNo: number): ContextRecord | undefined {
+  const id = PCI_ID_LINE.exec(line)
+  if (id !== null) return {line: lineNo, text: line.trim(), type: 'context', event: 'pci-id', detail: `${id[1]} ${id[2]}:${id[3]} ${id[4]}`}
   const m = DRIVER_LINE.exec(line)
   if (m === null || NOT_A_DEVICE_DRIVER.has(m[1]!)) return undefined
   const message = m[3]!.trim()
