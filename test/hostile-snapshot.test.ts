@@ -22,7 +22,8 @@ import {RootedHostFs} from '../src/host/fs.js'
 import {openRoot} from '../src/host/snapshot.js'
 import {streamKernelLog} from '../src/host/log-stream.js'
 import {captureCommandOutput, runCommand as runIn, type CommandClass} from './support/command-output.js'
-import {BASE_DEVICE, CANARY, HOSTILE_CASES, playground, treeState} from './support/hostile.js'
+import {BASE_DEVICE, CANARY, HOSTILE_CASES, playground, relativeTo, replaceWithFifo, replaceWithLink, treeState} from './support/hostile.js'
+import type {CheckReport} from '../src/report/check.js'
 import {fixturesDir} from './support/paths.js'
 
 const output = captureCommandOutput()
@@ -136,6 +137,40 @@ describe('every command on every hostile snapshot: no leak, no hang, no crash', 
         else expect(content, `${hostile.name}: ${file} changed`).toBe(before.get(file))
       }
     }
+  })
+})
+
+describe('a refused file is reported as refused, with its reason, never as a matter of root', () => {
+  it('check (text and JSON) and dmar name what was refused and why; no "needs root", no "captured without root"', async () => {
+    // A root capture (meta.json uid 0) with a link out as /proc/cmdline and dmesg.txt, and FIFOs as the DMAR table and a config.
+    const p = playground()
+    replaceWithLink(p, 'proc/cmdline', relativeTo(p, 'proc/cmdline', p.canary))
+    replaceWithLink(p, 'dmesg.txt', p.canary)
+    replaceWithFifo(p, 'sys/firmware/acpi/tables/DMAR')
+    replaceWithFifo(p, 'sys/devices/pci0000:00/0000:00:03.0/config')
+    const json = await runCommand(Check, ['--root', p.snap, '--json'])
+    const report = JSON.parse(json.stdout) as CheckReport
+    expect(json.exit).toBe(3)
+    expect(report.refused).toEqual([
+      {path: '/dmesg.txt', why: 'points outside the snapshot'},
+      {path: '/proc/cmdline', why: 'points outside the snapshot'},
+      {path: '/sys/bus/pci/devices/0000:00:03.0/config', why: 'not a regular file'},
+      {path: '/sys/firmware/acpi/tables/DMAR', why: 'not a regular file'},
+    ])
+    expect(report.unreadable).toEqual([])
+    expect(report.verdict.headline).toMatch(/were refused, not read/)
+    const advice = report.results.filter((r) => r.outcome === 'unknown').flatMap((r) => [r.summary, ...r.remediation]).join('\n')
+    expect(advice).not.toMatch(/needs root|as root|run as root|sudo vtd-check\b(?! capture)/)
+    expect(advice).toMatch(/vtd-check does not read \/sys\/firmware\/acpi\/tables\/DMAR \(not a regular file\)/)
+
+    const text = await runCommand(Check, ['--root', p.snap])
+    expect(text.exit).toBe(3)
+    expect(text.stdout).toMatch(/^Refused, not read \(a damaged or tampered snapshot\): \/dmesg\.txt \(points outside the snapshot\), \/proc\/cmdline \(points outside the snapshot\)/m)
+    expect(text.stdout).not.toMatch(/Not readable when this snapshot was captured|refused it even to root|needs root/)
+
+    const dmar = await runCommand(Dmar, ['--root', p.snap, '--json'])
+    expect(dmar.exit).toBe(3)
+    expect(JSON.parse(dmar.stdout).error.message).toBe('the DMAR table in this snapshot was refused, not read: /sys/firmware/acpi/tables/DMAR (not a regular file)')
   })
 })
 

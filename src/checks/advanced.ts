@@ -1,5 +1,5 @@
 /** Advanced checks: ATS/PRI/PASID vs the platform, SR-IOV VF groups, external DMA, recent faults. */
-import {rootAdvice} from './remediation.js'
+import {readAdvice, rootAdvice} from './remediation.js'
 import {lookupFaultReason} from '../decode/fault-reasons.js'
 import type {Atsr, Satc} from '../decode/dmar.js'
 import type {AssessmentContext, DeviceCaps} from './context.js'
@@ -18,6 +18,14 @@ function devicesWith(ctx: AssessmentContext, pick: (caps: DeviceCaps) => unknown
 /** Config space we could not read past 64 bytes (non-root): extended capabilities unknown. */
 function unreadableConfig(ctx: AssessmentContext): number {
   return [...ctx.caps.values()].filter((c) => c.ats === 'unknown').length
+}
+
+/** Why extended config space is unknown: config files this snapshot's reader refused, else root. */
+function configUnknown(ctx: AssessmentContext, unknown: number): {summary: string; advice: string} {
+  const refused = ctx.host.misses.filter((m) => m.refused !== undefined && m.path.endsWith('/config'))
+  const first = refused[0]
+  if (first !== undefined && refused.length >= unknown) return {summary: `config space of ${plural(unknown, 'device')} was refused (${first.refused})`, advice: readAdvice(ctx.host, first)}
+  return {summary: `extended config space of ${plural(unknown, 'device')} needs root to read`, advice: rootAdvice(ctx.host)}
 }
 
 /** The root port above a device: the topmost bridge on its sysfs parent chain. */
@@ -73,7 +81,10 @@ const ats: HostCheck = {
     if (noDt.length > 0 && capable.length > 0) evidence.push(ev(`no Device-TLB support (ECAP.DT=0) on ${noDt.map((u) => u.unit.name).join(', ')}`, `${PATHS.iommuClass}/*/intel-iommu/ecap`))
     for (const p of problems) evidence.push(ev(p))
     if (problems.length > 0) return verdict('warn', 'ATS state disagrees with the platform tables', evidence, ['update the firmware; as a workaround boot with `pci=noats`'])
-    if (unknown > 0 && capable.length === 0) return verdict('unknown', `extended config space of ${plural(unknown, 'device')} needs root to read`, evidence, [rootAdvice(ctx.host)])
+    if (unknown > 0 && capable.length === 0) {
+      const why = configUnknown(ctx, unknown)
+      return verdict('unknown', why.summary, evidence, [why.advice])
+    }
     return verdict('pass', enabled.length > 0 ? `ATS on ${plural(enabled.length, 'device')}, consistent with the IOMMU and DMAR` : 'no device uses ATS', evidence)
   },
 }
@@ -91,7 +102,10 @@ const sva: HostCheck = {
     const pasidDevices = devicesWith(ctx, (c) => c.pasid)
     if (pasidDevices.length === 0) {
       const unknown = unreadableConfig(ctx)
-      if (unknown > 0) return verdict('unknown', `extended config space of ${plural(unknown, 'device')} needs root to read`, [], [rootAdvice(ctx.host)])
+      if (unknown > 0) {
+        const why = configUnknown(ctx, unknown)
+        return verdict('unknown', why.summary, [], [why.advice])
+      }
       return verdict('not-applicable', 'no device has a PASID capability', [ev('no PASID extended capability', `${PATHS.pci}/*/config`)])
     }
     const intel = ctx.units.filter((u) => u.smts !== undefined)
@@ -175,7 +189,7 @@ const recentFaults: HostCheck = {
   docs: DOCS.kernelIommu,
   assess(ctx) {
     if (ctx.iommuVendor === 'none' && ctx.faults.length === 0) return verdict('not-applicable', 'no IOMMU on this host: no faults can be recorded')
-    if (!ctx.log.readable) return verdict('unknown', 'the kernel log could not be read', [ev(ctx.log.message ?? 'unreadable', ctx.log.source)], [ctx.host.capture === undefined ? 'run as root, or add the user to the adm/systemd-journal group' : rootAdvice(ctx.host)])
+    if (!ctx.log.readable) return verdict('unknown', 'the kernel log could not be read', [ev(ctx.log.message ?? 'unreadable', ctx.log.source)], [ctx.log.refused !== undefined ? readAdvice(ctx.host, {path: ctx.log.origin, refused: ctx.log.refused}) : ctx.host.capture === undefined ? 'run as root, or add the user to the adm/systemd-journal group' : rootAdvice(ctx.host)])
     if (ctx.faults.length === 0) return verdict('pass', 'no DMA or interrupt-remapping faults in the kernel log', [ev(`${plural(ctx.log.lines.length, 'log line')} scanned`, ctx.log.source)])
     const byDevice = new Map<string, Map<string, number>>()
     for (const f of ctx.faults) {

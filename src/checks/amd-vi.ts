@@ -4,7 +4,7 @@
  * (cap/EFR decoded once), its IVRS view and the kernel's AMD-Vi boot lines; `units` states the
  * same findings through the same functions, so the two commands cannot disagree.
  */
-import {rootAdvice} from './remediation.js'
+import {readAdvice, rootAdvice, unreadableWords} from './remediation.js'
 import {effectiveIvhds, effectiveIvhdType} from '../decode/ivrs.js'
 import {hex} from '../decode/pci-address.js'
 import type {HostModel} from '../model/host.js'
@@ -47,7 +47,7 @@ export function amdFirmwareTable(ctx: HostModel): Verdict {
         ...(ivrs.seenInLog ? [ev('"ACPI: IVRS 0x…" in the kernel log', ctx.log.source)] : []),
         ...(ctx.amdUnits.length > 0 ? [ev(`${plural(ctx.amdUnits.length, 'ivhd unit')} registered`, PATHS.iommuClass)] : []),
       ])
-    return verdict('unknown', 'the IVRS table needs root to read, and the kernel log does not show it', [ev(ivrs.read.message, PATHS.ivrs)], [rootAdvice(ctx.host)])
+    return verdict('unknown', `the IVRS table ${unreadableWords(ivrs.read)}, and the kernel log does not show it`, [ev(ivrs.read.message, PATHS.ivrs)], [readAdvice(ctx.host, ivrs.read)])
   }
   return verdict('unknown', 'AMD-Vi is seen (units or log) but no IVRS table was read', [ev(`${ctx.iommuFamilyView.basis}`, PATHS.iommuClass), ev('absent', PATHS.ivrs)])
 }
@@ -126,7 +126,7 @@ const ivrsValid: HostCheck = {
           'add `ivrs_ioapic[ID]=BDF` / `ivrs_hpet[ID]=BDF` for an IOAPIC or HPET the table leaves out (the IDs the log names)',
           'update the firmware (BIOS); report the lines above to the vendor',
         ])
-      if (!ivrs.read.ok && ivrs.read.reason === 'unreadable') return verdict('unknown', 'the IVRS table needs root to read', [ev(ivrs.read.message, PATHS.ivrs)], [`${rootAdvice(ctx.host)} to lint the table`])
+      if (!ivrs.read.ok && ivrs.read.reason === 'unreadable') return verdict('unknown', `the IVRS table ${unreadableWords(ivrs.read)}`, [ev(ivrs.read.message, PATHS.ivrs)], [`${readAdvice(ctx.host, ivrs.read)} to lint the table`])
       return verdict('not-applicable', 'no IVRS table to lint: see platform.firmware-table', [ev('absent', PATHS.ivrs)])
     }
     const lint = lintIvrs(ivrs.table, ivrs.source)

@@ -67,6 +67,13 @@ export interface OverallVerdict {
   counts: Record<Outcome, number>
 }
 
+/** What would complete the picture: files the reader refused are not a matter of root. */
+function incompleteAdvice(readAs: ReadAs | undefined): string {
+  const refused = readAs?.misses?.filter((m) => m.refused !== undefined).length ?? 0
+  if (refused > 0) return `${refused} file(s) in this snapshot were refused, not read: see below`
+  return `${readAs && capturedWithoutRoot(readAs) ? 're-capture the snapshot as root' : 'run as root'} for the full picture`
+}
+
 /** The headline: the most fundamental failure first ("no IOMMU" beats everything it causes). */
 export function overallVerdict(results: readonly SubjectResult[], readAs?: ReadAs): OverallVerdict {
   const counts = countOutcomes(results.map((r) => r.outcome))
@@ -75,7 +82,7 @@ export function overallVerdict(results: readonly SubjectResult[], readAs?: ReadA
   const fails = results.filter((r) => r.outcome === 'fail')
   if (noIommu) return {outcome: 'fail', headline: `NOT READY — ${noIommu.summary}`, exitCode, counts}
   if (fails.length > 0) return {outcome: 'fail', headline: `NOT READY — ${fails.length} failing: ${fails.map((f) => (f.subject ? `${f.id} (${f.subject})` : f.id)).join(', ')}`, exitCode, counts}
-  if (counts.unknown > 0) return {outcome: 'unknown', headline: `INCOMPLETE — ${counts.unknown} check(s) could not be assessed (${readAs && capturedWithoutRoot(readAs) ? 're-capture the snapshot as root' : 'run as root'} for the full picture)`, exitCode, counts}
+  if (counts.unknown > 0) return {outcome: 'unknown', headline: `INCOMPLETE — ${counts.unknown} check(s) could not be assessed (${incompleteAdvice(readAs)})`, exitCode, counts}
   if (counts.warn > 0) return {outcome: 'warn', headline: `READY with ${counts.warn} warning(s)`, exitCode, counts}
   return {outcome: 'pass', headline: 'READY — every applicable check passes', exitCode, counts}
 }

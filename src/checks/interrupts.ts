@@ -1,5 +1,5 @@
 /** Interrupt checks: remapping on (VFIO needs it), x2APIC, posted interrupts, the unsafe opt-out. */
-import {guestInterruptRemappingAdvice, rootAdvice} from './remediation.js'
+import {guestInterruptRemappingAdvice, readAdvice, rootAdvice} from './remediation.js'
 import type {AssessmentContext} from './context.js'
 import type {Evidence} from './outcome.js'
 import {DOCS, PATHS, WORDING, intelOnly, needsActiveIommu, plural} from './shared.js'
@@ -125,7 +125,8 @@ const x2apic: HostCheck = {
       if (noEim.length > 0 && xapic) return verdict('pass', `no firmware x2APIC opt-out; ${WORDING.noEim}`, evidence)
       return verdict('pass', !ctx.cpu.flags.has('x2apic') && xapic ? 'no firmware x2APIC opt-out; xAPIC mode because the CPU has no x2APIC' : 'no firmware x2APIC opt-out', evidence)
     }
-    return verdict('unknown', 'could not read the DMAR flags or the kernel log', evidence, [rootAdvice(ctx.host)])
+    const dmarRead = ctx.dmar.read
+    return verdict('unknown', 'could not read the DMAR flags or the kernel log', evidence, [!dmarRead.ok && dmarRead.refused !== undefined ? readAdvice(ctx.host, dmarRead) : rootAdvice(ctx.host)])
   },
 }
 

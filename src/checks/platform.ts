@@ -5,7 +5,7 @@ import {DOCS, PATHS, intelOnly, iommuActive, needsActiveIommu, plural, WORDING} 
 import {lintSummary} from './dmar-summary.js'
 import {amdFirmwareTable, AMD_CHECKS} from './amd-vi.js'
 import {IOMMU_FAMILY_NAMES} from '../model/host.js'
-import {commandLineSteps, guestIommuAdvice, guestNestedAdvice, rootAdvice} from './remediation.js'
+import {commandLineSteps, guestIommuAdvice, guestNestedAdvice, readAdvice, unreadableWords} from './remediation.js'
 import {ev, verdict, type HostCheck, type Verdict} from './types.js'
 import type {Evidence} from './outcome.js'
 
@@ -66,12 +66,12 @@ const firmwareTable: HostCheck = {
     const intelUnits = ctx.units.filter((u) => u.unit.vendor === 'intel').length
     if (dmar.read.reason === 'unreadable') {
       if (dmar.seenInLog || intelUnits > 0)
-        return verdict('pass', 'DMAR table present (seen by the kernel; the table itself needs root to read)', [
+        return verdict('pass', `DMAR table present (seen by the kernel; the table itself ${unreadableWords(dmar.read)})`, [
           ev(dmar.read.message, PATHS.dmar),
           ...(dmar.seenInLog ? [ev('"DMAR: Host address width" in the kernel log', ctx.log.source)] : []),
           ...(intelUnits > 0 ? [ev(`${plural(intelUnits, 'dmar unit')} registered`, PATHS.iommuClass)] : []),
         ])
-      return verdict('unknown', 'the DMAR table needs root to read, and the kernel log does not show it', [ev(dmar.read.message, PATHS.dmar)], [rootAdvice(ctx.host)])
+      return verdict('unknown', `the DMAR table ${unreadableWords(dmar.read)}, and the kernel log does not show it`, [ev(dmar.read.message, PATHS.dmar)], [readAdvice(ctx.host, dmar.read)])
     }
     if (ctx.host.platform.ivrsTable.ok || ctx.iommuVendor === 'amd')
       return verdict('not-applicable', 'AMD platform (IVRS): the Intel DMAR table does not apply', [ev('IVRS table or AMD-Vi present', PATHS.ivrs)])
@@ -108,7 +108,7 @@ const dmarValid: HostCheck = {
       if (ctx.dmar.read.reason === 'absent') return verdict('not-applicable', 'no DMAR table to lint: see platform.firmware-table', [ev('absent', PATHS.dmar)])
       const bugs = ctx.logFacts.dmarFirmwareBugs
       if (bugs.length > 0) return verdict('warn', `the kernel reported ${plural(bugs.length, 'firmware bug')} in the DMAR table`, bugs.slice(0, 5).map((l) => ev(l, ctx.log.source)), ['update the firmware (BIOS); report the lines above to the vendor'])
-      return verdict('unknown', 'the DMAR table needs root to read', [ev(ctx.dmar.read.message, PATHS.dmar)], [`${rootAdvice(ctx.host)} to lint the table`])
+      return verdict('unknown', `the DMAR table ${unreadableWords(ctx.dmar.read)}`, [ev(ctx.dmar.read.message, PATHS.dmar)], [`${readAdvice(ctx.host, ctx.dmar.read)} to lint the table`])
     }
     const summary = lintSummary(ctx)
     return verdict(summary.outcome, summary.summary, summary.evidence, summary.remediation)

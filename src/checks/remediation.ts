@@ -16,6 +16,8 @@ import type {CpuVendor} from '../model/platform.js'
 export interface ReadAs {
   root: string
   capture?: {uid?: number}
+  /** What could not be read; `refused` marks what the guarded reader would not read at all. */
+  misses?: ReadonlyArray<{refused?: string}>
 }
 
 /** A snapshot taken by someone other than root (or with no meta.json to say). */
@@ -32,6 +34,26 @@ export function rootAdvice(host: ReadAs): string {
   if (host.capture.uid === 0) return 'the captured host refused it even to root: nothing more to read in this snapshot'
   const who = host.capture.uid === undefined ? 'with no record of its user' : `as uid ${host.capture.uid}`
   return `this snapshot was captured ${who}, not as root: capture again as root (\`sudo vtd-check capture --out DIR\`) and read that one`
+}
+
+/** A failed read as the guarded reader reports it: `refused` when it would not read the file at all. */
+interface FailedRead {
+  path: string
+  refused?: string
+}
+
+/** Why a file could not be used, for a finding: the guard's refusal, else the usual "needs root". */
+export function unreadableWords(read: FailedRead): string {
+  return read.refused === undefined ? 'needs root to read' : `was refused (${read.refused})`
+}
+
+/**
+ * What to do about a file that could not be read: root (or a root capture) helps only when the host
+ * kept it from its reader; a file the guard refused in a snapshot is not read by anyone's rights.
+ */
+export function readAdvice(host: ReadAs, read: FailedRead): string {
+  if (read.refused === undefined) return rootAdvice(host)
+  return `vtd-check does not read ${read.path} (${read.refused}): a damaged or tampered snapshot; capture the host again (\`sudo vtd-check capture --out DIR\`) and read that one`
 }
 
 /** A word for the shell: quoted when it holds anything but safe characters. */

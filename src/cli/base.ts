@@ -189,6 +189,11 @@ export abstract class BaseCommand extends JsonCommand {
     if (fromFile) this.error(`cannot read ${read.path}: ${read.message}`, {exit: EXIT.usage})
     const {signature, command} = table
     const saved = `${command}.dat`
+    if (read.refused !== undefined)
+      this.error(`the ${signature} table in this snapshot was refused, not read: ${read.path} (${read.refused})`, {
+        exit: EXIT.unknown,
+        suggestions: ['a damaged or tampered snapshot: capture the host again (sudo vtd-check capture --out DIR), and read that one'],
+      })
     if (read.reason === 'unreadable' && this.readRoot !== '/')
       this.error(`${read.path} was not readable when this snapshot was captured: the ${signature} table is not in it`, {
         exit: EXIT.unknown,

@@ -25,6 +25,8 @@ function collectPciDevice(fs: HostFs, bdf: string, misses: Miss[]): CollectedPci
   }
   const parent = basename(sysfsPath.slice(0, sysfsPath.lastIndexOf('/')))
   const config = attrs.readBytes('config')
+  // A non-root reader gets 64 bytes, not a miss; a config the guard refused (a FIFO, a link out) is one.
+  if (!config.ok && config.refused !== undefined) note(config, misses)
   const header = config.ok ? headerIdentity(config.value) : undefined
   const reset = attrs.readText('reset_method')
   const totalVfs = int('sriov_totalvfs')

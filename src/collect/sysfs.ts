@@ -46,7 +46,7 @@ export function note<T>(read: Read<T>, misses: Miss[]): T | undefined {
     if (paths === undefined) recorded.set(misses, (paths = new Set(misses.map((m) => m.path))))
     if (!paths.has(read.path)) {
       paths.add(read.path)
-      misses.push({path: read.path, reason: read.reason, message: read.message})
+      misses.push({path: read.path, reason: read.reason, message: read.message, ...(read.refused === undefined ? {} : {refused: read.refused})})
     }
   }
   return undefined

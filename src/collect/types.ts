@@ -9,6 +9,8 @@ export interface Miss {
   path: string
   reason: 'absent' | 'unreadable'
   message: string
+  /** The guard refused it (points outside the snapshot, not a regular file, too large), as opposed to a file the host kept from its reader. */
+  refused?: string
 }
 
 export interface CollectedPciDevice {

@@ -18,7 +18,7 @@ export type MissReason = 'absent' | 'unreadable'
 
 export type Read<T> =
   | {ok: true; value: T; path: string}
-  | {ok: false; reason: MissReason; path: string; message: string}
+  | {ok: false; reason: MissReason; path: string; message: string; refused?: string}
 
 export interface HostFs {
   /** Where host paths are rooted ("/" on a live host). */
@@ -132,8 +132,12 @@ function miss(path: string, error: unknown): Extract<Read<never>, {ok: false}> {
   return {ok: false, reason: ABSENT_CODES.has(code) ? 'absent' : 'unreadable', path, message}
 }
 
+/**
+ * The guard would not read it (outside the snapshot, not a regular file, too large): `refused` says
+ * why, so a report never mistakes it for a file the captured host kept from a non-root user.
+ */
 function refused(path: string, why: string): Extract<Read<never>, {ok: false}> {
-  return {ok: false, reason: 'unreadable', path, message: `${path}: ${why}`}
+  return {ok: false, reason: 'unreadable', path, message: `${path}: ${why}`, refused: why}
 }
 
 /** A resolved location: the host path (inside the root) and where it is on the underlying fs. */
@@ -388,7 +392,7 @@ export class RootedHostFs implements HostFs {
 
   /** The canonical host path a link at `place` names; refused when it leaves the root or the chain is too long. */
   private linkTarget(place: Place, hops: number): {ok: true; host: string} | {ok: false; fail: (asked: string) => Read<never>} {
-    if (hops >= MAX_LINK_HOPS) return {ok: false, fail: (asked) => ({ok: false, reason: 'unreadable', path: asked, message: `ELOOP: too many symbolic links encountered, '${asked}'`})}
+    if (hops >= MAX_LINK_HOPS) return {ok: false, fail: (asked) => ({ok: false, reason: 'unreadable', path: asked, message: `ELOOP: too many symbolic links encountered, '${asked}'`, refused: 'too many symbolic links (a loop)'})}
     const read = this.readlinkAt(place.real)
     if (!read.ok) return {ok: false, fail: (asked) => miss(asked, read.error)}
     const target = read.target

@@ -260,7 +260,7 @@ export class HostModel {
   get log(): LogView {
     return this.part('log', () => {
       const log = this.input.log
-      return {readable: log.ok, source: 'dmesg', origin: log.path, lines: log.ok ? log.value.split('\n') : [], ...(log.ok ? {} : {message: log.message})}
+      return {readable: log.ok, source: 'dmesg', origin: log.path, lines: log.ok ? log.value.split('\n') : [], ...(log.ok ? {} : {message: log.message}), ...(!log.ok && log.refused !== undefined ? {refused: log.refused} : {})}
     })
   }
 

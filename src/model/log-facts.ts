@@ -10,6 +10,8 @@ export interface LogView {
   readable: boolean
   /** Why not, when not readable (dmesg_restrict, no dmesg.txt in the snapshot …). */
   message?: string
+  /** The snapshot's log was refused by the guarded reader (a link out of the snapshot, a FIFO, too large). */
+  refused?: string
   /** Evidence label: always "dmesg" (a snapshot's dmesg.txt is the same text), so live and --root agree. */
   source: string
   /** Where it really came from: "dmesg", "journalctl -k", "/dmesg.txt", a file. */

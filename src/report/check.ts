@@ -51,6 +51,16 @@ export interface CheckReport {
   plans: PassthroughPlan[]
   /** Host paths that exist but could not be read (typically: not root). */
   unreadable: string[]
+  /**
+   * Snapshot paths the guarded reader would not read, with why (points outside the snapshot, not a
+   * regular file, larger than its cap): a damaged or tampered snapshot, not a missing root.
+   */
+  refused?: RefusedPath[]
+}
+
+export interface RefusedPath {
+  path: string
+  why: string
 }
 
 export function buildCheckReport({context: ctx, results, plans}: Assessment): CheckReport {
@@ -73,8 +83,16 @@ export function buildCheckReport({context: ctx, results, plans}: Assessment): Ch
     verdict: overallVerdict(results, host),
     results: results.map((r) => ({...r, evidence: r.evidence.map((e) => ({...e}))})),
     plans,
-    unreadable: host.misses.map((m) => m.path).sort(),
+    unreadable: host.misses.filter((m) => m.refused === undefined).map((m) => m.path).sort(),
+    ...refusedPaths(host.misses, ctx.log),
   }
+}
+
+/** Refused reads (sysfs and proc files, and the snapshot's dmesg.txt), sorted; nothing when none. */
+function refusedPaths(misses: CollectedHost['misses'], log: Assessment['context']['log']): {refused?: RefusedPath[]} {
+  const refused = misses.flatMap((m) => (m.refused === undefined ? [] : [{path: m.path, why: m.refused}]))
+  if (log.refused !== undefined) refused.push({path: log.origin, why: log.refused})
+  return refused.length === 0 ? {} : {refused: refused.sort((a, b) => a.path.localeCompare(b.path))}
 }
 
 const CATEGORY_ORDER = ['platform', 'interrupts', 'isolation', 'device', 'advanced']
@@ -135,5 +153,8 @@ export function renderCheckReport(report: CheckReport, options: RenderOptions = 
     if (report.host.capturedAsRoot === false)
       out.push('', `This snapshot was captured without root${report.host.logReadable ? '' : ' (its kernel log is missing)'}: root-only files (kernel log, config space past 64 bytes, the DMAR table) are not in it. Capture it again as root: sudo vtd-check capture --out DIR`)
   }
+  const refused = report.refused ?? []
+  if (refused.length > 0)
+    out.push('', `Refused, not read (${report.host.root === '/' ? 'not regular files, or too large' : 'a damaged or tampered snapshot'}): ${refused.slice(0, 6).map((r) => `${r.path} (${r.why})`).join(', ')}${refused.length > 6 ? ` … (${refused.length})` : ''}`)
   return out.join('\n')
 }
