@@ -147,6 +147,18 @@ describe('broken input shows up as data', () => {
     expect(table.problems.join()).toContain('structure at 0x30 (type 0) has invalid length 0')
   })
 
+  it('structure lengths 1, 2 and 3 (shorter than the 4-byte header) stop the walk like 0 does', () => {
+    // A check of `length === 0` alone would take these and walk on 1-3 bytes at a time.
+    for (const length of [1, 2, 3]) {
+      const bytes = base.slice()
+      bytes[50] = length
+      bytes[51] = 0
+      const table = decodeDmar(bytes)
+      expect(table.structures, `length ${length}`).toHaveLength(0)
+      expect(table.problems.join(), `length ${length}`).toContain(`structure at 0x30 (type 0) has invalid length ${length}; rest of the table not decoded`)
+    }
+  })
+
   it('a structure too short for its fixed fields becomes "unknown" with the bytes kept', () => {
     // DRHD of length 12 (needs 16): header + 8 bytes
     const bytes = new Uint8Array([...base.subarray(0, 48), 0, 0, 12, 0, 1, 0, 0, 0, 0, 0, 0xd9, 0xfe])

@@ -65,6 +65,10 @@ describe('AMD-Vi faults', () => {
     expect(r.faults.find((f) => f.firstSeen.line === 2)?.suppressedNearby).toBe(96)
     expect(r.events.filter((e) => e.type === 'amd-vi')).toEqual([])
     expect(renderFaultsTable(r)).toMatch(/96 more lost to the kernel's rate limit/)
+    // the evidence names the AMD function that printed the count, not Intel's dmar_fault
+    const facts = r.faults.find((f) => f.firstSeen.line === 2)!.explanation.evidence.map((e) => e.fact).join('\n')
+    expect(facts).toMatch(/96 more faults were lost to the kernel's rate limit \("amd_iommu_report_page_fault: … callbacks suppressed"\)/)
+    expect(facts).not.toMatch(/dmar_fault/)
   })
 
   it('--follow prints AMD-Vi and SMMU faults as they arrive', () => {

@@ -301,6 +301,10 @@ describe('one persistence method per plan, chosen from what the host shows', () 
       expect(commands.join('\n')).toMatch(uses)
       expect(commands.join('\n')).not.toMatch(notUsed)
       expect(otherwise.split('\n')).toHaveLength(1)
+      // The other ways carry this change too: a parameter removed is never shown as one to add.
+      if (loader !== 'kernelstub') expect(otherwise).toContain('`sudo kernelstub -a intel_iommu=on`, `sudo kernelstub -d intel_iommu=off`')
+      if (!uses.test('grubby --update-kernel=ALL')) expect(otherwise).toContain('`sudo grubby --update-kernel=ALL --args=intel_iommu=on --remove-args=intel_iommu=off`')
+      expect(otherwise).not.toContain('…')
       for (const command of commands) {
         expect(bashParses(command)).toBeUndefined()
         expect(ruleBreaks(command)).toEqual([])

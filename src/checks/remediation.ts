@@ -125,10 +125,13 @@ const escapeReplacement = (text: string) => text.replace(/[\\/&]/g, '\\$&')
 export function kernelCommandLineCommands(change: {add: string[]; remove: string[]}, boot: BootFacts): Persistence {
   const commands: string[] = []
   const grubFile = '/etc/default/grub'
+  // The other ways name this change (adding and removing), so a Fedora user removing a parameter is not shown --args.
+  const grubbyArgs = [...(change.add.length > 0 ? [`--args=${shellWord(change.add.join(' '))}`] : []), ...(change.remove.length > 0 ? [`--remove-args=${shellWord(change.remove.join(' '))}`] : [])]
+  const kernelstubSteps = [...change.add.map((p) => `sudo kernelstub -a ${shellWord(p)}`), ...change.remove.map((p) => `sudo kernelstub -d ${shellWord(p)}`)]
   const others: Record<string, string> = {
     grub: `GRUB: edit GRUB_CMDLINE_LINUX in ${grubFile}, then \`sudo update-grub\` (or \`grub2-mkconfig -o /boot/grub2/grub.cfg\`)`,
-    grubby: 'Fedora/RHEL: `sudo grubby --update-kernel=ALL --args=…`',
-    kernelstub: 'Pop!_OS: `sudo kernelstub -a …`',
+    grubby: `Fedora/RHEL: \`sudo grubby --update-kernel=ALL ${grubbyArgs.join(' ')}\``,
+    kernelstub: `Pop!_OS: ${kernelstubSteps.map((c) => `\`${c}\``).join(', ')}`,
     'systemd-boot': 'systemd-boot: the `options` line of loader/entries/*.conf',
   }
   let method: keyof typeof others

@@ -925,7 +925,7 @@ export function explainFault(x: FaultFacts, firstRecord?: FaultRecord, rules: re
   const evidence: Evidence[] = [{fact: `${g.count}× "${g.sample.split('\n')[0]}"`, source: `${source}:${g.first.line}`}]
   if (g.event !== undefined) evidence.push({fact: `${g.event}${g.flags === undefined ? '' : ` ${g.event === 'context-fault' ? 'fsr' : 'flags'}=${hex(g.flags)}${g.flagNames?.length ? ` (${g.flagNames.join(' ')})` : ''}`}: ${g.eventMeaning ?? ''}`, source: g.family})
   if (g.reason !== undefined) evidence.push({fact: `reason ${formatReasonCode(g.reason)}: ${info ? `${info.text} — ${info.meaning}` : 'a code the kernel prints as "Unknown"'}`, source: 'vtd-reference §4'})
-  if (g.suppressedNearby > 0) evidence.push({fact: `${g.suppressedNearby} more faults were lost to the kernel's rate limit ("dmar_fault: … callbacks suppressed") next to this group; the kernel does not print their requester`, source})
+  if (g.suppressedNearby > 0) evidence.push({fact: `${g.suppressedNearby} more faults were lost to the kernel's rate limit ("${g.family === 'amd-vi' ? 'amd_iommu_report_page_fault' : 'dmar_fault'}: … callbacks suppressed") next to this group; the kernel does not print their requester`, source})
   if (g.peakPer5s >= 10) evidence.push({fact: `${g.peakPer5s} faults within 5 s: a fault storm`, source})
   for (const h of x.rmrrHits) evidence.push({fact: `RMRR [${hex(h.base)}-${hex(h.end)}]${h.devices.length ? ` for ${h.devices.join(', ')}` : ''} contains ${at(x)}`, source: h.cite})
   for (const h of x.reservedHits) evidence.push({fact: `reserved region ${hex(h.region.start)}-${hex(h.region.end)} (${h.region.type}) of group ${h.group} contains the address`, source: `/sys/kernel/iommu_groups/${h.group}/reserved_regions`})
