@@ -115,7 +115,7 @@ export default class Groups extends BaseCommand {
       this.print(flags.format === 'mermaid' ? renderMermaid(picture) : renderDot(picture))
     } else if (!this.jsonEnabled()) {
       if (flags.lines && !predict) this.print(renderGroupLines(list))
-      else if (flags.table && !predict) this.print(renderGroupTable(list))
+      else if (flags.table && !predict) this.print(renderGroupTable(list, {width: this.terminalWidth()}))
       else if (flags.tree && !predict) this.print(renderGroupTree(list, topology))
       else this.print(renderGroupingTree(report, {color: this.colorEnabled()}))
     }

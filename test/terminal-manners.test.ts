@@ -12,6 +12,8 @@ import Dmar from '../commands/dmar.js'
 import Groups from '../commands/groups.js'
 import Iort from '../commands/iort.js'
 import Ivrs from '../commands/ivrs.js'
+import Fleet from '../commands/fleet.js'
+import Replay from '../commands/replay.js'
 import Units from '../commands/units.js'
 import {wrapCell} from '../src/report/outcome-table.js'
 import {captureCommandOutput} from './support/command-output.js'
@@ -138,5 +140,44 @@ describe('colour only for a terminal that wants it', () => {
     expect(await groupsTree({NO_COLOR: '1', TERM: 'xterm-256color'}, true)).not.toContain(ESC)
     expect(await groupsTree({NO_COLOR: undefined, TERM: 'dumb'}, true)).not.toContain(ESC)
     expect(await groupsTree({NO_COLOR: undefined, TERM: 'xterm-256color'}, false)).not.toContain(ESC)
+  })
+})
+
+describe('narrow terminals: every table fits $COLUMNS, also below 80', () => {
+  const lab = (name: string) => path.join(fixturesDir, name)
+  const runs: Array<[string, Runnable, string[]]> = [
+    ['check -v', Check, ['--root', lab('lab-pch-acs-less-root-ports'), '-v']],
+    ['dmar -v', Dmar, ['--root', lab('lab-pch-acs-less-root-ports'), '-v']],
+    ['groups --table', Groups, ['--root', lab('lab-pch-acs-less-root-ports'), '--table']],
+    ['replay', Replay, ['--root', lab('lab-pch-acs-less-root-ports'), '--device', '0000:01:00.0', '--address', '0x1000']],
+    ['fleet', Fleet, [fixturesDir]],
+    ['units (SMMUv3)', Units, ['--root', lab('lab-smmuv3')]],
+  ]
+  for (const columns of [60, 80])
+    for (const [name, command, argv] of runs)
+      it(`${name} at ${columns} columns: no line wider, nothing cut with "…"`, async () => {
+        process.env.COLUMNS = String(columns)
+        output.stdout = ''
+        await run(command, argv)
+        const lines = output.stdout.split('\n')
+        expect(lines.length).toBeGreaterThan(3)
+        // Table rows, and the rows an outcome table stacks into below 80 (from the first mark to the tally);
+        // prose lines (a header naming the snapshot path) are wrapped by print on a terminal, not here.
+        const firstMark = lines.findIndex((l) => /^[✔!✘?–] /.test(l))
+        const tally = lines.findIndex((l, i) => i > firstMark && /^\d+ pass · /.test(l))
+        const stacked = firstMark >= 0 && tally > firstMark ? lines.slice(firstMark, tally) : []
+        for (const line of [...lines.filter((l) => /^[│┌├└]/.test(l)), ...stacked]) expect(stringWidth(line), `${name}: ${line}`).toBeLessThanOrEqual(columns)
+        expect(output.stdout).not.toContain('…')
+      })
+
+  it('check -v at 60 columns stacks its rows and still prints every evidence fact whole', async () => {
+    const root = lab('lab-pch-acs-less-root-ports')
+    const report = (await Check.run(['--root', root, '--json'], repoRoot)) as {results: Finding[]}
+    process.env.COLUMNS = '60'
+    output.stdout = ''
+    await run(Check, ['--root', root, '-v', '--all'])
+    const flat = output.stdout.replace(/\s+/g, '')
+    for (const r of report.results) for (const e of r.evidence) expect(flat, e.fact).toContain(e.fact.replace(/\s+/g, ''))
+    expect(output.stdout).not.toMatch(/^│ Result/m)
   })
 })

@@ -1,21 +1,13 @@
 /** `vtd-check fleet` for a person: one row per host, then the drift between hosts of the same hardware. */
-import Table from 'cli-table3'
+import {fittedTable} from './fit-table.js'
 import type {FleetSummary} from '../compare/fleet.js'
 
 const MARK = {pass: '✔ pass', warn: '! warn', fail: '✘ FAIL', unknown: '? unknown', 'not-applicable': '– n/a'} as const
 
 export function renderFleet(summary: FleetSummary, options: {width?: number} = {}): string {
-  const width = Math.max(100, options.width ?? 140)
-  const table = new Table({
-    head: ['Host', 'Verdict', 'Failing checks', 'Groups', 'Shared', 'Ready', 'Groups sig.', 'Hardware', 'Drift'],
-    colWidths: [26, 11, Math.max(20, width - 26 - 11 - 8 - 8 - 7 - 14 - 14 - 8 - 10), 8, 8, 7, 14, 14, 8],
-    wordWrap: true,
-    style: {head: [], border: [], compact: true},
-  })
-  for (const h of summary.hosts) {
-    table.push([h.name, MARK[h.verdict], h.failing.join(', ') || '—', String(h.groups), String(h.sharedGroups), String(h.passthroughReady), h.groupsSignature, h.hardware, h.drift ? 'DRIFT' : ''])
-  }
-  const lines = [table.toString()]
+  const rows = summary.hosts.map((h) => [h.name, MARK[h.verdict], h.failing.join(', ') || '—', String(h.groups), String(h.sharedGroups), String(h.passthroughReady), h.groupsSignature, h.hardware, h.drift ? 'DRIFT' : ''])
+  const table = fittedTable({head: ['Host', 'Verdict', 'Failing checks', 'Groups', 'Shared', 'Ready', 'Groups sig.', 'Hardware', 'Drift'], rows, width: options.width, compact: true, stackWhenCramped: true})
+  const lines = [table]
   if (summary.drift.length === 0) lines.push('no drift: hosts of the same hardware agree on groups and verdict')
   for (const d of summary.drift) {
     lines.push(`DRIFT on hardware ${d.hardware}${d.model ? ` (${d.model})` : ''}: ${d.hosts.length} hosts, ${d.groupsSignatures.length} group layout(s) [${d.groupsSignatures.join(', ')}], verdicts ${d.verdicts.join(', ')}; reference ${d.reference}`)

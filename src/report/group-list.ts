@@ -3,7 +3,7 @@
  * report's job). From /sys/kernel/iommu_groups when the source is sysfs, else from each device's
  * group (`IOMMU group:` lines in an lspci -vvv dump). Pure.
  */
-import Table from 'cli-table3'
+import {fittedTable} from './fit-table.js'
 import type {CollectedGroup} from '../collect/types.js'
 import type {PciNames} from '../decode/pci-ids.js'
 import type {PciFunction, PciTopology} from '../model/pci.js'
@@ -88,16 +88,14 @@ export function groupList(topology: PciTopology, names: PciNames, source: string
 /** cli-table3 without the rule between every row. */
 const COMPACT = {mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': ''}
 
-export function renderGroupTable(list: GroupList): string {
+export function renderGroupTable(list: GroupList, options: {width?: number | undefined} = {}): string {
   if (list.groups.length === 0) return `${list.note ?? 'no IOMMU groups'}\n`
-  const table = new Table({head: ['group', 'type', 'device', 'ids', 'kind', 'name', 'driver'], style: {head: [], border: []}, chars: COMPACT})
-  for (const group of list.groups) {
-    group.members.forEach((member, i) => {
-      table.push([i === 0 ? String(group.id) : '', i === 0 ? (group.type ?? '') : '', member.bdf, member.ids ?? '', member.kind ?? (member.pci ? '' : 'non-PCI'), member.name ?? '', member.driver ?? ''])
-    })
-  }
+  const rows = list.groups.flatMap((group) =>
+    group.members.map((member, i) => [i === 0 ? String(group.id) : '', i === 0 ? (group.type ?? '') : '', member.bdf, member.ids ?? '', member.kind ?? (member.pci ? '' : 'non-PCI'), member.name ?? '', member.driver ?? '']),
+  )
+  const table = fittedTable({head: ['group', 'type', 'device', 'ids', 'kind', 'name', 'driver'], rows, width: options.width, chars: COMPACT})
   const tail = list.ungrouped.length > 0 ? `\nnot in any group: ${list.ungrouped.join(', ')}\n` : ''
-  return `${table.toString()}\n${tail}`
+  return `${table}\n${tail}`
 }
 
 /**

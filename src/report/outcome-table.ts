@@ -16,8 +16,14 @@ export interface OutcomeTable {
   toString(): string
 }
 
+/** Below this many columns the three columns leave the finding too narrow to read: rows stack instead. */
+export const MIN_TABLE_WIDTH = 80
+/** How far a stacked row's finding is indented under its mark. */
+const STACK_INDENT = 4
+
 export function outcomeTable(width: number | undefined, idWidth: number): OutcomeTable {
-  const total = Math.max(80, width ?? 100)
+  if (width !== undefined && width < MIN_TABLE_WIDTH) return stackedOutcomes(width)
+  const total = Math.max(MIN_TABLE_WIDTH, width ?? 100)
   const findingWidth = total - idWidth - MARK_WIDTH - 4
   const table = new Table({
     head: ['Result', 'Check', 'Finding'],
@@ -29,6 +35,23 @@ export function outcomeTable(width: number | undefined, idWidth: number): Outcom
   return {
     push: (mark, id, finding) => table.push([mark, wrapCell(id, idWidth - CELL_PADDING), wrapCell(finding, findingWidth - CELL_PADDING)]),
     toString: () => table.toString(),
+  }
+}
+
+/**
+ * The same rows for a narrow terminal: the mark and check id on one line, the finding wrapped
+ * under it, each row its own block (no borders to cut).
+ */
+function stackedOutcomes(width: number): OutcomeTable {
+  const blocks: string[] = []
+  const room = Math.max(20, width - STACK_INDENT)
+  return {
+    push: (mark, id, finding) => {
+      const head = wrapCell(`${mark}  ${id.split('\n').map((part) => part.trim()).join(' ')}`, Math.max(20, width))
+      const body = wrapCell(finding, room).split('\n').map((line) => ' '.repeat(STACK_INDENT) + line)
+      blocks.push([head, ...body].join('\n'))
+    },
+    toString: () => blocks.join('\n'),
   }
 }
 

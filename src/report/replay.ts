@@ -2,6 +2,7 @@
  * The `replay` report: one DMA request walked through the translation tables, step by step,
  * as a table for people and as JSON (addresses and raw entries as "0x…" strings).
  */
+import {fittedTable} from './fit-table.js'
 import Table from 'cli-table3'
 import type {Outcome} from '../checks/outcome.js'
 import type {StaleWindow} from '../replay/translation/cache.js'
@@ -173,7 +174,7 @@ export interface ReplayRenderOptions {
   width?: number
 }
 
-export function renderReplayReport(report: ReplayReport, _options: ReplayRenderOptions = {}): string {
+export function renderReplayReport(report: ReplayReport, options: ReplayRenderOptions = {}): string {
   const lines: string[] = []
   const req = report.request
   lines.push(
@@ -181,12 +182,11 @@ export function renderReplayReport(report: ReplayReport, _options: ReplayRenderO
   )
   lines.push(`Tables: ${report.tables === 'what-if' ? 'what-if (built from the host model)' : report.tables === 'debugfs' ? 'kernel debugfs dump (live)' : 'JSON description'}`)
   if (report.steps.length > 0) {
-    const table = new Table({head: ['#', 'step', 'entry @', 'raw', 'fields', 'result'], style: {head: [], border: []}, wordWrap: true})
-    report.steps.forEach((step, i) => {
+    const rows = report.steps.map((step, i) => {
       const result = step.result === 'fault' && step.reason !== undefined ? `FAULT 0x${step.reason.toString(16).padStart(2, '0')}` : step.result
-      table.push([String(i + 1), step.title, step.entryAddress ?? '', rawSummary(step.raw), fieldSummary(step), result])
+      return [String(i + 1), step.title, step.entryAddress ?? '', rawSummary(step.raw), fieldSummary(step), result]
     })
-    lines.push(table.toString())
+    lines.push(fittedTable({head: ['#', 'step', 'entry @', 'raw', 'fields', 'result'], rows, width: options.width}))
   }
   if (report.ok) {
     lines.push(`Result: ${report.outcome === 'pass-through' ? 'pass-through' : 'translated'} → ${report.hpa}${report.pageSize !== undefined ? ` (${pageSizeName(report.pageSize)} page)` : ''}${report.did !== undefined ? `, domain ${report.did}` : ''}`)

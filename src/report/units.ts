@@ -2,6 +2,7 @@
  * The `units` report: remapping units with CAP/ECAP/VER decoded into named features, and the
  * cross-checks with each other and the DMAR table. JSON carries registers as "0x…" strings.
  */
+import {fittedTable} from './fit-table.js'
 import {wrapCell} from './outcome-table.js'
 import Table from 'cli-table3'
 import type {AmdUnit, DecodedUnit} from '../model/units.js'
@@ -136,9 +137,8 @@ function renderFamilyUnits(report: UnitsReport, units: UnitJson[], options: Unit
   const bare = units.filter((u) => u.family !== 'amd-vi')
   if (bare.length === units.length) {
     // SMMUv3 / virtio-iommu: the driver publishes no registers, only the unit and its devices.
-    const plain = new Table({head: ['Unit', 'Family', 'Devices', 'Registers'], wordWrap: true, style: {head: [], border: [], compact: true}})
-    for (const u of bare) plain.push([u.name, u.family, String(u.devices ?? 0), 'none in sysfs (the driver publishes none)'])
-    return [...out, plain.toString()]
+    const rows = bare.map((u) => [u.name, u.family, String(u.devices ?? 0), 'none in sysfs (the driver publishes none)'])
+    return [...out, fittedTable({head: ['Unit', 'Family', 'Devices', 'Registers'], rows, width: options.width, compact: true})]
   }
   for (const u of units) {
     const efr = u.efrDecoded as DecodedAmdEfr | undefined
