@@ -76,7 +76,9 @@ Exit codes: 0 no faults · 1 faults, invalidation errors, RMRR refusals or AMD-V
           ? ['give an existing file, or "-" to read stdin']
           : flags.root === '/' && args.file === undefined
             ? ['run as root (sudo vtd-check faults)', 'or: journalctl -k | vtd-check faults -']
-            : [`${flags.root} holds no readable dmesg.txt: capture again as root (sudo vtd-check capture --out DIR)`],
+            : outcome.refused !== undefined
+              ? [`${flags.root}'s dmesg.txt was refused (${outcome.refused}): a damaged or tampered snapshot; capture the host again (sudo vtd-check capture --out DIR), or give the log as FILE`]
+              : [`${flags.root} holds no readable dmesg.txt: capture again as root (sudo vtd-check capture --out DIR)`],
       })
     }
     const report = faultsToJson(triage.finish(parser.lines), {origin: outcome.origin, path: outcome.path, lines: parser.lines, bytes: outcome.bytes}, notes)

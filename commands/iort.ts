@@ -2,10 +2,6 @@ import {Flags} from '../src/cli/oclif.js'
 import {BaseCommand, jsonFlag, notTheTable, type AbsentTable} from '../src/cli/base.js'
 import {IORT_TABLE_PATH, lintIort} from '../src/checks/iort-lint.js'
 import {exitCodeFor} from '../src/checks/outcome.js'
-import {acpiTableFromFile} from '../src/decode/acpi-table.js'
-import {decodeIort} from '../src/decode/iort.js'
-import type {Read} from '../src/host/fs.js'
-import {readLocalBytes} from '../src/host/kernel-log.js'
 import {buildIortReport, renderIortReport, type IortReport} from '../src/report/iort.js'
 
 /** What a host without the table is told. */
@@ -32,11 +28,12 @@ The table at ${IORT_TABLE_PATH} is readable by root only. A table saved elsewher
 
   async run(): Promise<IortReport> {
     const {flags} = await this.parse(Iort)
-    const fs = this.hostFs(flags.root)
-    const source = flags.file ?? (flags.root === '/' ? IORT_TABLE_PATH : `${flags.root}${IORT_TABLE_PATH}`)
-    const read: Read<Uint8Array> = flags.file !== undefined ? readLocalBytes(flags.file) : fs.readBytes(IORT_TABLE_PATH)
+    // A table from a file describes some other machine unless --root names one; the model decodes it.
+    const withHost = flags.file === undefined || flags.root !== '/'
+    const model = await this.loadModel({root: flags.root, iortFile: flags.file, withHost, log: false})
+    const {read, table, source} = model.iort
     if (!read.ok) this.failTableRead(read, flags.file !== undefined, ABSENT)
-    const table = decodeIort(flags.file !== undefined ? acpiTableFromFile(read.value, 'IORT') : read.value)
+    if (!table) this.error(`${source} holds no IORT table`, {exit: 2})
     if (flags.file !== undefined && table.signature !== 'IORT') this.error(notTheTable(source, 'IORT'), {exit: 2})
     const lint = lintIort(table, source)
     if (!this.jsonEnabled()) this.print(renderIortReport(table, source, lint, {verbose: flags.verbose, width: this.terminalWidth()}))

@@ -2,10 +2,6 @@ import {Flags} from '../src/cli/oclif.js'
 import {type AbsentTable, BaseCommand, jsonFlag, notTheTable} from '../src/cli/base.js'
 import {IVRS_TABLE_PATH, lintIvrs} from '../src/checks/ivrs-lint.js'
 import {exitCodeFor} from '../src/checks/outcome.js'
-import {acpiTableFromFile} from '../src/decode/acpi-table.js'
-import {decodeIvrs} from '../src/decode/ivrs.js'
-import type {Read} from '../src/host/fs.js'
-import {readLocalBytes} from '../src/host/kernel-log.js'
 import {buildIvrsReport, renderIvrsReport, type IvrsReport} from '../src/report/ivrs.js'
 
 /** What a host without the table is told. */
@@ -32,11 +28,12 @@ The table at ${IVRS_TABLE_PATH} is readable by root only. A table saved elsewher
 
   async run(): Promise<IvrsReport> {
     const {flags} = await this.parse(Ivrs)
-    const fs = this.hostFs(flags.root)
-    const source = flags.file ?? (flags.root === '/' ? IVRS_TABLE_PATH : `${flags.root}${IVRS_TABLE_PATH}`)
-    const read: Read<Uint8Array> = flags.file !== undefined ? readLocalBytes(flags.file) : fs.readBytes(IVRS_TABLE_PATH)
+    // A table from a file describes some other machine unless --root names one; the model decodes it.
+    const withHost = flags.file === undefined || flags.root !== '/'
+    const model = await this.loadModel({root: flags.root, ivrsFile: flags.file, withHost, log: false})
+    const {read, table, source} = model.ivrs
     if (!read.ok) this.failTableRead(read, flags.file !== undefined, ABSENT)
-    const table = decodeIvrs(flags.file !== undefined ? acpiTableFromFile(read.value, 'IVRS') : read.value)
+    if (!table) this.error(`${source} holds no IVRS table`, {exit: 2})
     if (flags.file !== undefined && table.signature !== 'IVRS') this.error(notTheTable(source, 'IVRS'), {exit: 2})
     const lint = lintIvrs(table, source)
     if (!this.jsonEnabled()) this.print(renderIvrsReport(table, source, lint, {verbose: flags.verbose, width: this.terminalWidth()}))

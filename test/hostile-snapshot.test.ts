@@ -168,6 +168,11 @@ describe('a refused file is reported as refused, with its reason, never as a mat
     expect(text.stdout).toMatch(/^Refused, not read \(a damaged or tampered snapshot\): \/dmesg\.txt \(points outside the snapshot\), \/proc\/cmdline \(points outside the snapshot\)/m)
     expect(text.stdout).not.toMatch(/Not readable when this snapshot was captured|refused it even to root|needs root/)
 
+    const faults = JSON.parse((await runCommand(Faults, ['--root', p.snap, '--json'])).stdout) as {error: {exitCode: number; suggestions: string[]}}
+    expect(faults.error.exitCode).toBe(3)
+    expect(faults.error.suggestions.join()).toMatch(/dmesg\.txt was refused \(points outside the snapshot\)/)
+    expect(faults.error.suggestions.join()).not.toMatch(/as root/)
+
     const dmar = await runCommand(Dmar, ['--root', p.snap, '--json'])
     expect(dmar.exit).toBe(3)
     expect(JSON.parse(dmar.stdout).error.message).toBe('the DMAR table in this snapshot was refused, not read: /sys/firmware/acpi/tables/DMAR (not a regular file)')

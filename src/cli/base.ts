@@ -41,6 +41,10 @@ export interface ModelRequest {
   lspciVerbose?: string | undefined
   /** A DMAR table file (dmar --file). */
   dmarFile?: string | undefined
+  /** An IVRS table file (ivrs --file). */
+  ivrsFile?: string | undefined
+  /** An IORT table file (iort --file). */
+  iortFile?: string | undefined
   /** Read the kernel log (default: yes). */
   log?: boolean
   /** Read this host (or --root) at all (default: yes); `dmar --file` alone reads only the file. */
@@ -153,12 +157,19 @@ export abstract class BaseCommand extends JsonCommand {
     const fs = this.hostFs(request.root)
     const pci = this.pciListing(request)
     const dumpOnly = (pci !== undefined && request.root === '/') || request.withHost === false
-    const collected = dumpOnly ? collectNothing(pci?.path ?? request.dmarFile ?? request.root) : collectHost(fs)
+    const collected = dumpOnly ? collectNothing(pci?.path ?? request.dmarFile ?? request.ivrsFile ?? request.iortFile ?? request.root) : collectHost(fs)
     const log: Read<string> = dumpOnly || request.log === false ? {ok: false, reason: 'absent', path: 'dmesg', message: 'the kernel log was not read'} : await readKernelLog(fs)
-    const dmarFile = request.dmarFile === undefined ? undefined : readLocalBytes(request.dmarFile)
-    if (dmarFile !== undefined && !dmarFile.ok) this.error(`cannot read ${dmarFile.path}: ${dmarFile.message}`, {exit: EXIT.usage})
+    // An ACPI table named on the command line (dmar/ivrs/iort --file): unreadable is a usage error.
+    const tableFile = (path: string | undefined): Read<Uint8Array> | undefined => {
+      const read = path === undefined ? undefined : readLocalBytes(path)
+      if (read !== undefined && !read.ok) this.error(`cannot read ${read.path}: ${read.message}`, {exit: EXIT.usage})
+      return read
+    }
+    const dmarFile = tableFile(request.dmarFile)
+    const ivrsFile = tableFile(request.ivrsFile)
+    const iortFile = tableFile(request.iortFile)
     const debugfs = request.debugfs === true && !dumpOnly ? collectDebugfs(fs) : undefined
-    const model = buildHostModel({collected, log, ...(pci ? {pci} : {}), ...(dmarFile ? {dmarFile} : {}), ...(debugfs ? {debugfs} : {})})
+    const model = buildHostModel({collected, log, ...(pci ? {pci} : {}), ...(dmarFile ? {dmarFile} : {}), ...(ivrsFile ? {ivrsFile} : {}), ...(iortFile ? {iortFile} : {}), ...(debugfs ? {debugfs} : {})})
     if (pci !== undefined && model.topology.devices.size === 0)
       this.error(`no PCI devices found in ${pci.path}`, {exit: EXIT.usage, suggestions: [pci.format === 'verbose' ? 'expected the output of lspci -vvv or lspci -vvvnn' : 'expected the output of lspci -xxxx (or -x / -xxx)']})
     for (const warning of model.topologyWarnings) this.warn(warning)

@@ -20,7 +20,7 @@ export type LogStreamOrigin = 'dmesg' | 'journalctl' | 'snapshot' | 'file' | 'st
 export type LogStreamOutcome =
   /** `lines` is counted in line mode only; block mode leaves counting to the consumer. */
   | {ok: true; origin: LogStreamOrigin; path: string; lines?: number; bytes: number; skippedLines?: number}
-  | {ok: false; origin: LogStreamOrigin; path: string; reason: 'absent' | 'unreadable'; message: string}
+  | {ok: false; origin: LogStreamOrigin; path: string; reason: 'absent' | 'unreadable'; message: string; refused?: string}
 
 export interface LogStreamRequest {
   /** A file path, or '-' for stdin. Without it: the snapshot's dmesg.txt under a non-/ root, else the live log. */

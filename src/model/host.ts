@@ -52,6 +52,10 @@ export interface HostModelInput {
   pci?: PciListing
   /** The DMAR table from a file (`dmar --file`): raw bytes, acpidump text or an iasl .dsl. */
   dmarFile?: Read<Uint8Array>
+  /** The IVRS table from a file (`ivrs --file`), in the same forms. */
+  ivrsFile?: Read<Uint8Array>
+  /** The IORT table from a file (`iort --file`), in the same forms. */
+  iortFile?: Read<Uint8Array>
   debugfs?: DebugfsDumps
 }
 
@@ -382,11 +386,13 @@ export class HostModel {
   /** The AMD-Vi firmware table, decoded once (`check`, `groups` and `ivrs` read it here). */
   get ivrs(): IvrsView {
     return this.part('ivrs', () => {
-      const read = this.host.platform.ivrsTable
-      const table = read.ok ? decodeIvrs(read.value) : undefined
+      const file = this.input.ivrsFile
+      const read = file ?? this.host.platform.ivrsTable
+      const bytes = !read.ok ? undefined : file ? acpiTableFromFile(read.value, 'IVRS') : read.value
+      const table = bytes ? decodeIvrs(bytes) : undefined
       return {
         read,
-        source: this.root === '/' ? IVRS_TABLE_PATH : `${this.root}${IVRS_TABLE_PATH}`,
+        source: file ? file.path : this.root === '/' ? IVRS_TABLE_PATH : `${this.root}${IVRS_TABLE_PATH}`,
         ...(table ? {table} : {}),
         seenInLog: this.log.lines.some((l) => /ACPI: IVRS 0x/.test(l)),
         aliases: table ? ivrsAliases(table) : [],
@@ -397,9 +403,11 @@ export class HostModel {
   /** The Arm IORT (SMMUs, ITS groups and how requester IDs map onto StreamIDs), decoded once. */
   get iort(): IortView {
     return this.part('iort', () => {
-      const read = this.host.platform.iortTable
-      const source = this.root === '/' ? IORT_TABLE_PATH : `${this.root}${IORT_TABLE_PATH}`
-      return {read, source, ...(read.ok ? {table: decodeIort(read.value)} : {})}
+      const file = this.input.iortFile
+      const read = file ?? this.host.platform.iortTable
+      const source = file ? file.path : this.root === '/' ? IORT_TABLE_PATH : `${this.root}${IORT_TABLE_PATH}`
+      const bytes = !read.ok ? undefined : file ? acpiTableFromFile(read.value, 'IORT') : read.value
+      return {read, source, ...(bytes ? {table: decodeIort(bytes)} : {})}
     })
   }
 
