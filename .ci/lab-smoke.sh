@@ -17,14 +17,15 @@ SUDO=''; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 if [ -z "${LAB_SMOKE_NO_INSTALL:-}" ]; then
   if ! "$REPO/lab/run.sh" --check >/dev/null 2>&1; then
     step "apt-get install qemu-system-x86 qemu-system-arm qemu-efi-aarch64 busybox-static cpio kmod xz-utils (+ dpkg arch arm64)"
-    dpkg --print-foreign-architectures | grep -qx arm64 || $SUDO dpkg --add-architecture arm64
+    grep -qx arm64 <<< "$(dpkg --print-foreign-architectures || true)" || $SUDO dpkg --add-architecture arm64
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
       qemu-system-x86 qemu-system-arm qemu-efi-aarch64 busybox-static cpio kmod xz-utils >/dev/null
   fi
   # apt-get download needs package lists (container images often ship without them).
-  if { [ -z "${LAB_KERNEL_PKG:-}" ] && ! apt-cache depends linux-image-amd64 2>/dev/null | grep -q 'Depends: linux-image-[0-9]'; } \
-    || { [ -z "${LAB_KERNEL_PKG_ARM64:-}" ] && ! apt-cache depends linux-image-arm64:arm64 2>/dev/null | grep -q 'Depends: linux-image-[0-9]'; }; then
+  has_kernel_list() { grep -q 'Depends: linux-image-[0-9]' <<< "$(apt-cache depends "$1" 2>/dev/null || true)"; }
+  if { [ -z "${LAB_KERNEL_PKG:-}" ] && ! has_kernel_list linux-image-amd64; } \
+    || { [ -z "${LAB_KERNEL_PKG_ARM64:-}" ] && ! has_kernel_list linux-image-arm64:arm64; }; then
     step "apt-get update (no package lists to find linux-image-amd64 / linux-image-arm64)"
     $SUDO apt-get update -qq
   fi

@@ -31,8 +31,11 @@ die() { say "error: $*"; exit 1; }
 missing_tools() {
   local missing=()
   command -v qemu-system-x86_64 >/dev/null || missing+=("qemu-system-x86_64 (apt-get install qemu-system-x86)")
-  { command -v busybox >/dev/null && busybox --list 2>/dev/null | grep -qx devmem; } \
-    || missing+=("busybox with devmem (apt-get install busybox-static)")
+  # The applet list is read whole first: busybox writes it one applet per write, so a `grep -q`
+  # that stops at "devmem" kills it with SIGPIPE and pipefail turns that into "missing".
+  local applets=''
+  command -v busybox >/dev/null && applets=$(busybox --list 2>/dev/null || true)
+  grep -qx devmem <<< "$applets" || missing+=("busybox with devmem (apt-get install busybox-static)")
   command -v apt-get >/dev/null || missing+=("apt-get (Debian/Ubuntu host)")
   command -v dpkg >/dev/null || missing+=("dpkg")
   command -v modinfo >/dev/null || missing+=("modinfo (apt-get install kmod)")
@@ -41,7 +44,7 @@ missing_tools() {
   if [ "${NEED_ARM64:-}" = 1 ]; then
     command -v qemu-system-aarch64 >/dev/null || missing+=("qemu-system-aarch64 (apt-get install qemu-system-arm)")
     [ -f "$ARM64_FIRMWARE" ] || missing+=("$ARM64_FIRMWARE (apt-get install qemu-efi-aarch64)")
-    dpkg --print-foreign-architectures 2>/dev/null | grep -qx arm64 \
+    grep -qx arm64 <<< "$(dpkg --print-foreign-architectures 2>/dev/null || true)" \
       || missing+=("dpkg architecture arm64 (dpkg --add-architecture arm64; apt-get update)")
   fi
   if [ ${#missing[@]} -gt 0 ]; then printf '%s\n' "${missing[@]}"; fi
@@ -53,7 +56,7 @@ check_tools() {
   if [ -n "$missing" ]; then
     say "missing tools:"; printf '  %s\n' "$missing" >&2; return 1
   fi
-  file -L "$(command -v busybox)" 2>/dev/null | grep -q 'dynamically linked' \
+  grep -q 'dynamically linked' <<< "$(file -L "$(command -v busybox)" 2>/dev/null || true)" \
     && die "busybox is dynamically linked; install busybox-static"
   return 0
 }

@@ -12,9 +12,9 @@ packages=(pciutils bsdutils busybox-static qemu-system-x86 qemu-system-arm qemu-
 missing=()
 # The SMMUv3 lab downloads linux-image-arm64 and busybox-static:arm64 (apt-get download, never installed).
 add_arm64=0
-dpkg --print-foreign-architectures 2>/dev/null | grep -qx arm64 || add_arm64=1
+grep -qx arm64 <<< "$(dpkg --print-foreign-architectures 2>/dev/null || true)" || add_arm64=1
 for pkg in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  [[ $(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true) == *'install ok installed'* ]] || missing+=("$pkg")
 done
 if ((${#missing[@]} || add_arm64)); then
   # Root installs directly (a root-only image has no sudo); a user goes through sudo.
