@@ -64,3 +64,48 @@ describe('the banner leads to the regression', () => {
     expect(lead(excerpt).category).not.toBe('kernel-bug')
   })
 })
+
+// bugzilla 216497: 9cd4f1434479 (5.19.9) left hot-added devices out of their DMAR scope; reverted in 5.19.11.
+const busNotifier = KERNEL_REGRESSIONS.find((r) => r.id === 'vtd-bus-notifier-after-init')!
+const blocked = 'DMAR: DRHD: handling fault status reg 2\nDMAR: [INTR-REMAP] Request device [3d:00.0] fault index 0x8200 [fault reason 0x25] Blocked a compatibility format interrupt request\n'
+const rootHub = (release: string) => `usb usb3: Manufacturer: Linux ${release} xhci-hcd\n`
+
+describe('other lines that name the kernel release', () => {
+  const release = (log: string) => parseKernelLog(log).find((r) => r.type === 'context' && r.event === 'kernel-release')
+  it('a USB root hub\'s manufacturer string and an oops or WARNING header', () => {
+    expect(release('Sep 19 09:34:40 kernel: usb usb3: Manufacturer: Linux 5.19.9-200.fc36.x86_64\n')).toMatchObject({detail: '5.19.9-200.fc36.x86_64'})
+    expect(release('[   17.600629] CPU: 0 PID: 1546 Comm: kworker/0:3 Not tainted 5.14.0+ #4\n')).toMatchObject({detail: '5.14.0+'})
+    expect(release('CPU: 0 PID: 0 Comm: swapper Tainted: G          I       4.19.80-intel-pk-standard #1\n')).toMatchObject({detail: '4.19.80-intel-pk-standard'})
+    expect(release('[ 141.69] CPU: 10 UID: 0 PID: 5479 Comm: bash Not tainted 7.0.0-michal.pecio #2 PREEMPT(full)\n')).toMatchObject({detail: '7.0.0-michal.pecio'})
+    // A USB device's own manufacturer string is not the kernel.
+    expect(release('usb 3-1: Manufacturer: Linux Foundation\n')).toBeUndefined()
+  })
+
+  it('vmd in an oops\'s module list says VMD is on (not a module merely named like it)', () => {
+    const vmd = (log: string) => parseKernelLog(log).some((r) => r.type === 'context' && r.event === 'vmd-domain')
+    expect(vmd('Modules linked in: fjes(+) cec libahci igb(+) dca vmd(+) psample wmi\n')).toBe(true)
+    expect(vmd('Modules linked in: vmd\n')).toBe(true)
+    expect(vmd('Modules linked in: vmdk_helper nvme\n')).toBe(false)
+  })
+})
+
+describe('a regression whose symptom is a blocked interrupt', () => {
+  it('holds the 5.19 range (5.19.9 up to the revert in 5.19.11)', () => {
+    const at = (v: string) => affects(busNotifier, parseRelease(v)!)
+    expect([at('5.19.8'), at('5.19.9'), at('5.19.10'), at('5.19.11'), at('6.0.0')]).toEqual([false, true, true, false, false])
+    expect(fixedIn(busNotifier)).toBe('6.0, 5.19.11')
+  })
+
+  it('leads a compatibility-format interrupt fault on an affected kernel, naming the revert', () => {
+    const l = lead(rootHub('5.19.9-200.fc36.x86_64') + blocked)
+    expect(l.category).toBe('kernel-bug')
+    expect(l.rule).toBe('known-kernel-regression-interrupt')
+    expect(l.text).toContain('7ebb5f8e0010')
+  })
+
+  it('not on a fixed kernel, not without a release, and VMD still leads on a host with VMD', () => {
+    expect(lead(rootHub('5.19.11-200.fc36.x86_64') + blocked).category).not.toBe('kernel-bug')
+    expect(lead(blocked).category).not.toBe('kernel-bug')
+    expect(lead('vmd 0000:64:00.5: Bound to PCI domain 10000\n' + rootHub('5.19.9') + blocked).category).toBe('vmd')
+  })
+})

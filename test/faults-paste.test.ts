@@ -73,6 +73,54 @@ describe('wrapped fault records', () => {
   })
 })
 
+describe('wraps early in the line, and the printk caller ID', () => {
+  // Shapes of real cases: kdump-arrowlake-uctp-0x39-wrapped, fdo-111455-amdgpu-host-bridge-sid.
+  it('wrapped right after "Request device": the requester opens the next line', () => {
+    const recs = bothPaths('[Fri May  1 09:46:36 2026] DMAR: [DMA Write NO_PASID] Request device\n[80:1f.6] fault addr 0x15fa71000 [fault reason 0x39] SM: Present bit\nin Root Entry is clear\n')
+    expect(recs.map((r) => r.type)).toEqual(['fault'])
+    expect(faults(recs)[0]).toMatchObject({requester: '0000:80:1f.6', address: 0x15fa71000n, reason: 0x39, access: 'write'})
+  })
+
+  it('wrapped after the "[INTR-REMAP]" tag and after "DRHD: handling", behind a syslog stamp and the caller ID', () => {
+    const recs = bothPaths([
+      'Aug 25 19:03:45 localhost kernel: [283824.053148][    C0] DMAR: DRHD: handling',
+      'fault status reg 2',
+      'Aug 25 19:03:45 localhost kernel: [283824.053153][    C0] DMAR: [INTR-REMAP]',
+      'Request device [00:00.0] fault index 26 [fault reason 38] Blocked an interrupt',
+      'request due to source-id verification failure',
+    ].join('\n'))
+    expect(recs.map((r) => r.type)).toEqual(['fault-status', 'fault'])
+    expect(recs[0]).toMatchObject({type: 'fault-status', value: 2})
+    // 4.7–5.13 print the reason in decimal: 38 is 0x26.
+    expect(faults(recs)[0]).toMatchObject({requester: '0000:00:00.0', kind: 'interrupt', index: 0x26n, reason: 0x26})
+  })
+
+  it('the caller ID after a dmesg stamp is a prefix, not part of the message', () => {
+    const recs = bothPaths('[  58.440907][ T1546] DMAR: [INTR-REMAP] Request device [64:00.5] fault index 0x8800 [fault reason 0x25] Blocked a compatibility format interrupt request\n')
+    expect(faults(recs)[0]).toMatchObject({requester: '0000:64:00.5', reason: 0x25, time: {seconds: 58.440907}})
+  })
+
+  it('a line ending in "DRHD: handling" that nothing completes is counted, and the next message still parses', () => {
+    const recs = bothPaths('DMAR: DRHD: handling\nDMAR: [DMA Read] Request device [00:02.0] PASID ffffffff fault addr 9c000000 [fault reason 06] PTE Read access is not set\n')
+    expect(recs.map((r) => r.type)).toEqual(['unparsed', 'fault'])
+  })
+})
+
+describe('wrapped context lines', () => {
+  it('a kdump kernel\'s table copy still counts when the mail client wrapped its line, and leads a 0x39 fault', () => {
+    const log = [
+      '[Fri May  1 09:46:35 2026] DMAR: Translation already enabled - trying',
+      'to copy translation structures',
+      '[Fri May  1 09:46:35 2026] DMAR: Copied translation tables from',
+      'previous kernel for dmar0',
+      '[Fri May  1 09:46:36 2026] DMAR: [DMA Write NO_PASID] Request device [80:1f.6] fault addr 0x15fa71000 [fault reason 0x39] SM: Present bit in Root Entry is clear',
+    ].join('\n')
+    const recs = bothPaths(log)
+    expect(recs.filter((r) => r.type === 'context' && r.event === 'kdump-tables-copied')).toHaveLength(2)
+    expect(leadingExplanation(triageRecords(recs, 5)).category).toBe('kdump')
+  })
+})
+
 describe('requester and address spellings', () => {
   it('a segment-prefixed requester in the single-line form', () => {
     expect(faults(bothPaths('DMAR: [DMA Write NO_PASID] Request device [0000:73:00.1] fault addr 0x0 [fault reason 0x05] PTE Write access is not set\n'))[0])

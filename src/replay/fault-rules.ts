@@ -339,6 +339,18 @@ const IGFX_REMEDIATION = [
   'for iGPU passthrough: give the guest the IGD options it needs (stolen memory, OpRegion) and reset the iGPU between guests',
 ]
 
+/** A known regression (kernel-regressions.ts) whose affected releases hold the log's kernel and whose symptom the fault has. */
+function explainKnownRegression(x: FaultFacts): Words {
+  const {regression: r, release} = knownRegression(x)!
+  return {
+    summary: `this kernel (${release}) carries a known VT-d regression: ${r.summary}; ${who(x)}'s fault has its symptom`,
+    causes: [`the regression introduced by ${r.introducedBy}, fixed by ${r.fix.commit} ("${r.fix.subject}")`,
+      x.g.kind === 'interrupt' ? 'a device or driver problem with the same symptom, if the fault persists on a fixed kernel' : 'a driver bug with the same symptom, if the fault persists on a fixed kernel'],
+    remediation: [`update to a kernel with the fix (${fixedIn(r)} or newer)`, 'until then: boot the previous kernel'],
+    evidence: [...cite(x, 'kernel-release', `the log names kernel ${release}, in the affected range (${r.evidence})`)],
+  }
+}
+
 export const FAULT_RULES: readonly FaultRule[] = [
   {
     id: 'chipset-ir-erratum',
@@ -681,16 +693,7 @@ export const FAULT_RULES: readonly FaultRule[] = [
     id: 'known-kernel-regression',
     category: 'kernel-bug',
     when: {kind: 'dma', also: (x) => knownRegression(x) !== undefined},
-    explain: (x) => {
-      const {regression: r, release} = knownRegression(x)!
-      return {
-        summary: `this kernel (${release}) carries a known VT-d regression: ${r.summary}; ${who(x)}'s fault has its symptom`,
-        causes: [`the regression introduced by ${r.introducedBy}, fixed by ${r.fix.commit} ("${r.fix.subject}")`,
-          'a driver bug with the same symptom, if the fault persists on a fixed kernel'],
-        remediation: [`update to a kernel with the fix (${fixedIn(r)} or newer)`, 'until then: boot the previous kernel'],
-        evidence: [...cite(x, 'kernel-release', `the log's banner names kernel ${release}, in the affected range (${r.evidence})`)],
-      }
-    },
+    explain: explainKnownRegression,
   },
   {
     id: 'physical-address-outside-dma-api',
@@ -847,6 +850,13 @@ export const FAULT_RULES: readonly FaultRule[] = [
         'another device at that address whose interrupts did not go through the remapping domain'],
       remediation: ['check the device: lspci -nn -s ' + x.g.requester + ' (Intel 8086:201d/28c0 is VMD)', 'update the kernel (PCI: vmd keeps MSI-X remapping on when interrupt remapping is enabled)', 'or turn VMD off in firmware setup'],
     }),
+  },
+  {
+    // After the VMD rules: VMD is the likelier cause of a blocked interrupt on a host that has it.
+    id: 'known-kernel-regression-interrupt',
+    category: 'kernel-bug',
+    when: {kind: 'interrupt', also: (x) => knownRegression(x) !== undefined},
+    explain: explainKnownRegression,
   },
   {
     id: 'ir-compatibility-msi',

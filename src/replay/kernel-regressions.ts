@@ -37,6 +37,17 @@ export const KERNEL_REGRESSIONS: readonly KernelRegression[] = [
     summary: 'attaching a domain cleared and reset the context entry of devices that share a DMA alias behind a PCIe-to-PCI bridge, so the alias lost its mapping (Apple SPI keyboards and touchpads stopped working)',
     evidence: 'CVE-2025-38216 (affected >=6.12.0 <6.12.35, >=6.13.0 <6.15.4); the fix is in 6.16-rc1 and was backported to 6.15.4 and 6.12.35',
   },
+  {
+    id: 'vtd-bus-notifier-after-init',
+    fix: {commit: '7ebb5f8e0010', subject: 'Revert "iommu/vt-d: Fix possible recursive locking in intel_iommu_init()"'},
+    introducedBy: '9cd4f1434479 ("iommu/vt-d: Fix possible recursive locking in intel_iommu_init()")',
+    // 9cd4f1434479 entered mainline in 6.0-rc5 (before any release) and 5.19.9; its revert is in 6.0-rc7 and 5.19.11.
+    affected: [{from: [5, 19, 9], fixed: [5, 19, 11]}],
+    fixedMainline: [6, 0, 0],
+    symptom: {reasons: [0x25]},
+    summary: 'the DMAR bus notifier was registered only after the IOMMU initialisation, so devices added later (Thunderbolt docks and other hot-added devices) never joined their DMAR device scope and their MSIs bypassed interrupt remapping, which then blocked them as compatibility-format requests',
+    evidence: 'bugzilla.kernel.org 216497; 9cd4f1434479 was merged for 6.0-rc5 and backported to 5.19.9, its revert 7ebb5f8e0010 is in 6.0-rc7 and 5.19.11',
+  },
 ]
 
 /** The release a "Linux version" banner names ("6.15.2-arch1-1" → [6, 15, 2]; "6.14.0-rc3" → [6, 14, 0]). */

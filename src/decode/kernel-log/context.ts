@@ -20,11 +20,11 @@ export type ContextEvent =
   | 'ioapic-timer-panic' // "timer doesn't work through Interrupt-remapped IO-APIC"
   | 'unmap-unmatched' // WARNING in intel_unmap: a driver unmapped a page it never mapped
   | 'device-removed' // "pci …: Removing from iommu group N"
-  | 'vmd-domain' // any line of the vmd driver ("vmd 0000:64:05.5: Bound to PCI domain 10000"): Intel VMD is on
+  | 'vmd-domain' // any line of the vmd driver ("vmd 0000:64:05.5: Bound to PCI domain 10000"), or vmd in an oops's "Modules linked in:": Intel VMD is on
   | 'kdump-kernel' // a kernel command line with elfcorehdr= (kexec adds it for the capture kernel)
   | 'e820-reserved' // "BIOS-e820: [mem 0x…-0x…] reserved": memory the firmware keeps (detail "0xstart-0xend", inclusive)
   | 'e820-usable' // "BIOS-e820: [mem 0x…-0x…] usable": RAM the kernel may hand out (same detail)
-  | 'kernel-release' // the boot banner "Linux version 6.15.2-arch1-1 (…)" in a log's first lines: detail "6.15.2-arch1-1"
+  | 'kernel-release' // the boot banner "Linux version 6.15.2-arch1-1 (…)", a USB root hub's "Manufacturer: Linux 5.19.9-200.fc36.x86_64" or an oops header's "Not tainted 5.14.0+ #4", in a log's first lines: detail "6.15.2-arch1-1"
   | 'driver-line' // a driver's own line about a PCI function ("xhci_hcd 0000:00:14.0: …"): detail "DRIVER BDF"
   | 'pci-id' // the PCI core enumerating a function ("pci 0000:05:00.0: [8086:1137] type 00 class 0x0c0340"): detail "BDF VVVV:DDDD CCCCCC"
   | 'driver-trouble' // the same, reporting trouble (timeout, abort, cancel, reset, WARN): detail "DRIVER BDF: message"
@@ -62,11 +62,18 @@ export const CONTEXT_SHAPES: Shape[] = [
   context('rmrr-relaxable', 'RMRRs are relaxable', /assuming all RMRRs are relaxable/),
   context('rmrr-scope-workaround', 'is broken - applying workaround', /RMRR entry for device ([0-9a-f]{2}:[0-9a-f]{2}\.[0-7]) is broken - applying workaround/, (m) => '0000:' + m[1]),
   context('fault-dump-oops', 'dmar_fault_dump_ptes', /RIP: [0-9a-f]+:dmar_fault_dump_ptes/),
-  context('kdump-tables-copied', 'translation', /Copied translation tables from previous kernel|Translation already enabled - trying to copy translation structures|Translation was enabled for \S+ but we are not in kdump mode/),
+  // Each line's first words suffice: mail clients wrap these long lines ("… - trying" / "to copy translation structures").
+  context('kdump-tables-copied', 'ranslation', /Copied translation tables from\b|Translation already enabled - trying\b|Translation was enabled for \S+ but we are not in kdump mode/),
   context('ioapic-timer-panic', 'Interrupt-remapped IO-APIC', /timer doesn't work through Interrupt-remapped IO-APIC/),
   context('unmap-unmatched', 'intel_unmap', /WARNING: .*(?:intel-iommu\.c|intel\/iommu\.c|iommu\.c):\d+ intel_unmap/),
   context('vmd-domain', 'vmd ', /\bvmd ([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): /, (m) => m[1]),
   context('kernel-release', 'Linux version ', /Linux version (\d+\.\d+\S*)/, (m) => m[1]),
+  // Excerpts rarely keep the banner, but other lines name the release: each USB root hub's
+  // manufacturer string and the header of every oops or WARNING ("Comm: … Not tainted 5.14.0+ #4").
+  context('kernel-release', 'Manufacturer: Linux ', /usb usb\d+: Manufacturer: Linux (\d+\.\d+\S*)/, (m) => m[1]),
+  context('kernel-release', 'ainted', /\bComm: .*? (?:Not tainted|Tainted: [A-Z ]*?) ?(\d+\.\d+[^\s#]*) #/, (m) => m[1]),
+  // An oops or WARNING lists the loaded modules: vmd among them means a VMD controller bound it.
+  context('vmd-domain', 'Modules linked in:', /Modules linked in: (?:.* )?vmd(?:\(\S*\))?(?: |$)/),
   context('kdump-kernel', 'elfcorehdr=', /ommand line: .*\belfcorehdr=(\S+)/, (m) => `elfcorehdr=${m[1]}`),
   // The firmware's memory map, printed in the first lines of a boot (parser.ts EARLY_LINES); only
   // reserved and usable ranges matter here. 3.x+ prints inclusive ends, older kernels an exclusive one.

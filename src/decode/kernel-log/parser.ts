@@ -860,16 +860,24 @@ export class LogParser implements HeadHolder, RelativeClock {
  * lines carry no IOMMU keyword; the kernel prints them within its first few dozen lines).
  */
 const EARLY_LINES = 512
-/** Context lines a boot prints first: the e820 map and the banner naming the kernel release. */
-const EARLY_KEYWORDS = ['BIOS-e820', 'Linux version ']
+/**
+ * Context lines without an IOMMU keyword, read in a log's first lines: the e820 map, the lines
+ * naming the kernel release (the banner, a USB root hub's manufacturer, an oops header) and an
+ * oops's module list.
+ */
+const EARLY_KEYWORDS = ['BIOS-e820', 'Linux version ', 'Manufacturer: Linux ', 'ainted', 'Modules linked in:']
 
 /** Bytes scanned and parsed at a time (pushBytes): well inside a core's L2 cache (64–256 KiB measured alike). */
 const SCAN_SLICE = 128 * 1024
 
-/** A fault line the mail client or the commit message wrapped: its requester came, its reason did not. */
-const WRAPPED_HEAD = /Request device \[/i
+/**
+ * A fault line the mail client or the commit message wrapped: its requester came, its reason did
+ * not — or the wrap fell right after "Request device", after the "[INTR-REMAP]"/"[DMA Read …]" tag,
+ * or after "DRHD: handling" (the fault-status line).
+ */
+const WRAPPED_HEAD = /Request device(?: \[|\s*$)|\[(?:DMA (?:Read|Write)[^\]]*|INTR-REMAP)\]\s*$|DRHD: handling\s*$/i
 /** The shapes a wrapped fault line can complete into. */
-const FAULT_SHAPES = SHAPES.filter((s) => s.name === 'fault-single' || s.name === 'fault-head')
+const FAULT_SHAPES = SHAPES.filter((s) => s.name === 'fault-single' || s.name === 'fault-head' || s.name === 'fault-status')
 const NEW_MESSAGE = /^[A-Za-z_][\w-]*: /
 const FAULT_REASON = /fault reason|\breason [0-9a-f]+ - /i
 

@@ -80,6 +80,8 @@ export const PREFIX_RULES: PrefixRule[] = [
     st.time = {text: m[1]!, style: 'xen', seconds: Number.isNaN(seconds) ? undefined : seconds / 1000}
   }},
   {re: /^\[VT-D\]/, first: /^[\[]/, apply: (_m, _p, st) => (st.xen = true)},
+  // printk caller ID after the stamp (CONFIG_PRINTK_CALLER): "[  123.456][    C0] " or "[T15386]"
+  {re: /^\[\s*[CT]\d+\]\s?/, first: /^[\[]/, apply: () => undefined},
   // journal short-monotonic after the stamp ("host kernel: "), or a bare "kernel: " (messages files)
   {re: /^(?:[\w.-]+ )?kernel: ?/, first: /^[\w.-]/, apply: () => undefined},
   // mail and markdown quoting ("> ", ">> ", "> > ") and commit-message quote bars ("| ")
@@ -97,8 +99,8 @@ export const PREFIX_RULES_BY_CHAR: PrefixRule[][] = Array.from({length: 128}, (_
 
 /** "[  12.345678] " — the commonest prefix by far, taken without the rule loop. */
 export const MONOTONIC_FAST = /^\[\s*(\d+\.\d+)\] ?/
-/** After a monotonic stamp only these can follow (journal short-monotonic "host kernel:", Xen, indentation). */
-export const AFTER_MONOTONIC = /^(?:[\w.-]+ )?kernel: ?|^\[VT-D\]|^[ \t]+/
+/** After a monotonic stamp only these can follow (journal short-monotonic "host kernel:", Xen, the printk caller ID, indentation). */
+export const AFTER_MONOTONIC = /^(?:[\w.-]+ )?kernel: ?|^\[VT-D\]|^\[\s*[CT]\d+\]\s?|^[ \t]+/
 
 /** dmesg -H stamps (a "+delta" or a "[Mon DD HH:MM]" anchor): the only stamps skipped lines must still feed. */
 export const RELATIVE_STAMP = /^\[\s*\+|^\[[^\d\s\]]+ ?\d{1,2} \d\d:\d\d\]/
