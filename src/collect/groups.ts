@@ -10,14 +10,17 @@ export function collectGroups(fs: HostFs, misses: Miss[]): CollectedGroup[] {
   return ids
     .map(Number)
     .sort((a, b) => a - b)
-    .map((id) => {
+    .map((id): CollectedGroup => {
       const dir = `${GROUPS_DIR}/${id}`
-      const regions = note(fs.readText(`${dir}/reserved_regions`), misses)
+      let regions: {text: string | undefined} | undefined
       return {
         id,
         devices: note(fs.listDir(`${dir}/devices`), misses) ?? [],
         type: readTrimmed(fs, `${dir}/type`, misses),
-        reservedRegions: regions,
+        // Read on first use (memoised): `check` reads every group's, `groups` none.
+        get reservedRegions() {
+          return (regions ??= {text: note(fs.readText(`${dir}/reserved_regions`), misses)}).text
+        },
       }
     })
 }

@@ -1,6 +1,7 @@
 /** PCI devices from /sys/bus/pci/devices: ids, config bytes, links, SR-IOV and link state. */
 import {joinHostPath, type HostDirectory, type HostFs} from '../host/fs.js'
 import {basename, intOf, note} from './sysfs.js'
+import type {Read} from '../host/fs.js'
 import type {CollectedPciDetails, CollectedPciDevice, Miss} from './types.js'
 
 export const PCI_DEVICES_DIR = '/sys/bus/pci/devices'
@@ -28,7 +29,6 @@ function collectPciDevice(fs: HostFs, bdf: string, misses: Miss[]): CollectedPci
   // A non-root reader gets 64 bytes, not a miss; a config the guard refused (a FIFO, a link out) is one.
   if (!config.ok && config.refused !== undefined) note(config, misses)
   const header = config.ok ? headerIdentity(config.value) : undefined
-  const reset = attrs.readText('reset_method')
   const totalVfs = int('sriov_totalvfs')
   const virtfns = attrs
     .names()
@@ -38,6 +38,7 @@ function collectPciDevice(fs: HostFs, bdf: string, misses: Miss[]): CollectedPci
     .filter((name): name is string => name !== undefined)
   const bootVga = int('boot_vga')
   const removable = attrs.readText('removable')
+  const lazy: {driverOverride?: [string | undefined]; iommuUnit?: [string | undefined]; resetMethod?: Read<string[]>} = {}
   const device: CollectedPciDevice = {
     bdf,
     sysfsPath,
@@ -50,11 +51,22 @@ function collectPciDevice(fs: HostFs, bdf: string, misses: Miss[]): CollectedPci
     revision: header?.revision ?? int('revision'),
     config,
     driver: linkName('driver'),
-    driverOverride: nonNull(text('driver_override')),
+    // Read on first use (memoised): only the device checks and views ask, for the devices they show.
+    get driverOverride() {
+      return (lazy.driverOverride ??= [nonNull(text('driver_override'))])[0]
+    },
     iommuGroup: numberOrUndefined(linkName('iommu_group')),
     // The AMD IOMMU's own PCI function holds the unit's class directory (iommu/ivhdN), not a link to it.
-    iommuUnit: iommuLinkName(fs, attrs, misses),
-    resetMethod: reset.ok ? {...reset, value: reset.value.trim().split(/\s+/).filter(Boolean)} : reset,
+    get iommuUnit() {
+      return (lazy.iommuUnit ??= [iommuLinkName(fs, attrs, misses)])[0]
+    },
+    get resetMethod() {
+      if (lazy.resetMethod === undefined) {
+        const reset = attrs.readText('reset_method')
+        lazy.resetMethod = reset.ok ? {...reset, value: reset.value.trim().split(/\s+/).filter(Boolean)} : reset
+      }
+      return lazy.resetMethod
+    },
     sriov:
       totalVfs === undefined
         ? undefined

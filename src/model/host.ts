@@ -145,6 +145,22 @@ export function parseReservedRegions(text: string): ReservedRegion[] {
   return out
 }
 
+/** A collected group with its regions parsed, both read when first asked for (a spread would read every group's file). */
+function withRegions(group: CollectedGroup): KernelGroup {
+  let regions: ReservedRegion[] | undefined
+  return {
+    id: group.id,
+    devices: group.devices,
+    ...(group.type === undefined ? {} : {type: group.type}),
+    get reservedRegions() {
+      return group.reservedRegions
+    },
+    get regions() {
+      return (regions ??= parseReservedRegions(group.reservedRegions ?? ''))
+    },
+  }
+}
+
 /** Config-space facts the checks read; 'unknown' when the bytes needed were not readable. */
 export type Tristate<T> = T | undefined | 'unknown'
 
@@ -299,16 +315,8 @@ export class HostModel {
       const listing = this.input.pci
       if (listing === undefined) {
         const root = this.root
-        const topology = topologyFromSysfs(this.host.pci)
         // Since 5.15 the kernel hides reset_method when it knows no reset for the device: that is "none", not "unknown".
-        if (kernelAtLeast(this.kernel, 5, 15) === true) {
-          for (const device of this.host.pci) {
-            const fn = topology.devices.get(device.bdf)
-            if (!fn || device.resetMethod.ok || device.resetMethod.reason !== 'absent') continue
-            fn.resetMethods = []
-            fn.resetMethodsSource = 'sysfs'
-          }
-        }
+        const topology = topologyFromSysfs(this.host.pci, {absentResetMethodIsNone: kernelAtLeast(this.kernel, 5, 15) === true})
         return {topology, source: root === '/' ? '/sys/bus/pci/devices' : `${root}/sys/bus/pci/devices`, warnings: []}
       }
       if (listing.format === 'verbose') {
@@ -346,7 +354,7 @@ export class HostModel {
 
   /** The kernel's groups (/sys/kernel/iommu_groups), reserved regions parsed. */
   get kernelGroups(): KernelGroup[] {
-    return this.part('kernelGroups', () => this.host.groups.map((g) => ({...g, regions: parseReservedRegions(g.reservedRegions ?? '')})))
+    return this.part('kernelGroups', () => this.host.groups.map(withRegions))
   }
 
   get groupOf(): Map<string, KernelGroup> {

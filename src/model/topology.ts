@@ -191,16 +191,21 @@ function functionFrom(identity: Identity, bytes: Uint8Array): PciFunction {
 // Sources
 
 /** From the collector's sysfs devices: the kernel's own hierarchy and links. */
-export function topologyFromSysfs(collected: readonly CollectedPciDevice[]): PciTopology {
+export function topologyFromSysfs(collected: readonly CollectedPciDevice[], options: SysfsTopologyOptions = {}): PciTopology {
   const devices = new Map<string, PciFunction>()
+  const sources: Array<[PciFunction, CollectedPciDevice]> = []
   for (const item of collected) {
     const parts = parseBdf(item.bdf)
     if (!parts) continue
-    const bdf = formatBdfParts(parts)
+    // The collector's names are already in the full form (the kernel's): format only another spelling.
+    const bdf = CANONICAL_BDF.test(item.bdf) ? item.bdf : formatBdfParts(parts)
     const bytes = item.config.ok ? item.config.value : new Uint8Array()
     const fn = functionFrom(
       {
-        ...parts,
+        segment: parts.segment,
+        bus: parts.bus,
+        device: parts.device,
+        function: parts.function,
         bdf,
         vendorId: item.vendor,
         deviceId: item.device,
@@ -217,12 +222,7 @@ export function topologyFromSysfs(collected: readonly CollectedPciDevice[]): Pci
     fn.virtfns = [...item.virtfns]
     fn.driver = item.driver
     fn.iommuGroup = item.iommuGroup
-    fn.iommuUnit = item.iommuUnit
     fn.sysfsPath = item.sysfsPath
-    if (item.resetMethod.ok) {
-      fn.resetMethods = [...item.resetMethod.value]
-      fn.resetMethodsSource = 'sysfs'
-    }
     // sysfs SR-IOV files are readable without root; config bytes beyond 64 are not.
     if (fn.sriov === 'unknown' && item.sriov?.totalVfs !== undefined) {
       fn.sriov = {
@@ -239,15 +239,80 @@ export function topologyFromSysfs(collected: readonly CollectedPciDevice[]): Pci
     // The root bus a device hangs under is the last "pciSSSS:BB" component of its path; in a VMD
     // domain (/sys/devices/pci0000:00/0000:00:0e.0/pci10000:e0/…) the component before it is the
     // VMD endpoint that owns the domain.
-    const path = item.sysfsPath.split('/')
-    let rootAt = path.length - 1
-    while (rootAt >= 0 && !ROOT_BUS.test(path[rootAt] as string)) rootAt--
-    fn.hostBridge = rootAt >= 0 ? path[rootAt] : undefined
-    const owner = rootAt > 0 ? path[rootAt - 1] : undefined
+    const {hostBridge, owner} = rootBusOf(item.sysfsPath)
+    fn.hostBridge = hostBridge
     if (parts.segment > 0xffff && owner && parseBdf(owner)) fn.vmdController = owner
     devices.set(bdf, fn)
+    sources.push([fn, item])
   }
-  return finish(devices, 'sysfs')
+  const topology = finish(devices, 'sysfs', false)
+  for (const [fn, item] of sources) lazySysfsFacts(topology, fn, item, options)
+  return topology
+}
+
+export interface SysfsTopologyOptions {
+  /** The kernel is 5.15 or later: it hides `reset_method` when it knows no reset for the device, so an absent file is "none", not "unknown". */
+  absentResetMethodIsNone?: boolean
+}
+
+/** "0000:01:00.0" as the kernel names it (a VMD domain's segment has more digits, none of them a leading zero). */
+const CANONICAL_BDF = /^(?:[0-9a-f]{4}|[1-9a-f][0-9a-f]{4,7}):[0-9a-f]{2}:[01][0-9a-f]\.[0-7]$/
+
+/** The last root bus component of a device path ("pci0000:00") and the component before it. */
+function rootBusOf(sysfsPath: string): {hostBridge?: string; owner?: string} {
+  let end = sysfsPath.length
+  while (end > 0) {
+    const start = sysfsPath.lastIndexOf('/', end - 1) + 1
+    const name = sysfsPath.slice(start, end)
+    if (ROOT_BUS.test(name)) {
+      const ownerStart = start > 1 ? sysfsPath.lastIndexOf('/', start - 2) + 1 : start
+      return {hostBridge: name, ...(start > 1 ? {owner: sysfsPath.slice(ownerStart, start - 1)} : {})}
+    }
+    end = start - 1
+  }
+  return {}
+}
+
+/**
+ * The facts of a sysfs function that only some views read (its reset methods, its remapping
+ * unit) are read from the collected device on first use and kept: `check` on a large host
+ * shows them for the devices it examines, not for every function. Assigning them still works.
+ */
+function lazySysfsFacts(topology: PciTopology, fn: PciFunction, item: CollectedPciDevice, options: SysfsTopologyOptions): void {
+  let reset: {methods?: string[]; source?: PciFunction['resetMethodsSource']} | undefined
+  const resetNow = () => {
+    if (reset === undefined) {
+      const read = item.resetMethod
+      if (read.ok) reset = {methods: [...read.value], source: 'sysfs'}
+      else if (read.reason === 'absent' && options.absentResetMethodIsNone === true) reset = {methods: [], source: 'sysfs'}
+      else {
+        const inferred = inferResetMethods(topology, fn)
+        reset = inferred === undefined ? {} : {methods: inferred, source: 'inferred-from-config'}
+      }
+    }
+    return reset
+  }
+  let unit: {name: string | undefined} | undefined
+  Object.defineProperties(fn, {
+    resetMethods: {
+      enumerable: true,
+      configurable: true,
+      get: () => resetNow().methods,
+      set: (methods: string[] | undefined) => void (resetNow().methods = methods),
+    },
+    resetMethodsSource: {
+      enumerable: true,
+      configurable: true,
+      get: () => resetNow().source,
+      set: (source: PciFunction['resetMethodsSource']) => void (resetNow().source = source),
+    },
+    iommuUnit: {
+      enumerable: true,
+      configurable: true,
+      get: () => (unit ??= {name: item.iommuUnit}).name,
+      set: (name: string | undefined) => void (unit = {name}),
+    },
+  })
 }
 
 /**
@@ -363,8 +428,8 @@ function rootOf(devices: Map<string, PciFunction>, fn: PciFunction): PciFunction
   return current
 }
 
-/** Children lists, BDF order, and reset methods where the kernel did not tell us. */
-function finish(unordered: Map<string, PciFunction>, source: PciTopology['source']): PciTopology {
+/** Children lists, BDF order, and (`inferResets`) reset methods where the kernel did not tell us. */
+function finish(unordered: Map<string, PciFunction>, source: PciTopology['source'], inferResets = true): PciTopology {
   const devices = new Map([...unordered.entries()].sort(([, a], [, b]) => compareBdf(a, b)))
   for (const fn of devices.values()) fn.children = []
   for (const fn of devices.values()) {
@@ -372,6 +437,7 @@ function finish(unordered: Map<string, PciFunction>, source: PciTopology['source
     if (parent) parent.children.push(fn.bdf)
   }
   const topology: PciTopology = {devices, source}
+  if (!inferResets) return topology
   for (const fn of devices.values()) {
     if (fn.resetMethods === undefined) {
       const inferred = inferResetMethods(topology, fn)
