@@ -240,8 +240,36 @@ const EXTENDED_CAPABILITIES: readonly CapabilitySpec[] = [
   {id: 0x34, name: 'Flit Error Injection', fields: []},
 ]
 
-const STANDARD_BY_ID = new Map(STANDARD_CAPABILITIES.map((spec) => [spec.id, spec]))
-const EXTENDED_BY_ID = new Map(EXTENDED_CAPABILITIES.map((spec) => [spec.id, spec]))
+/**
+ * A table row made ready for the walk, once per process: the shift and mask of its bits, whether
+ * it is a flag, and (per capability) the bytes its fields span from the capability's start.
+ */
+interface CompiledField extends FieldSpec {
+  shift: number
+  /** -1: no mask (the whole register, or bits reaching bit 31). */
+  mask: number
+  flag: boolean
+}
+
+interface CompiledSpec {
+  id: number
+  name: string
+  fields: readonly CompiledField[]
+  /** The furthest byte any field reads, from the capability's start: within the bytes, nothing is truncated. */
+  extent: number
+}
+
+function compileSpec(spec: CapabilitySpec): CompiledSpec {
+  const fields = spec.fields.map((field): CompiledField => {
+    const [high, low] = field.bits ?? [31, 0]
+    const width = high - low + 1
+    return {...field, shift: field.bits ? low : 0, mask: !field.bits || width >= 32 ? -1 : (1 << width) - 1, flag: field.bits !== undefined && high === low}
+  })
+  return {id: spec.id, name: spec.name, fields, extent: Math.max(0, ...spec.fields.map((field) => field.at + field.size))}
+}
+
+const STANDARD_BY_ID = new Map(STANDARD_CAPABILITIES.map((spec) => [spec.id, compileSpec(spec)]))
+const EXTENDED_BY_ID = new Map(EXTENDED_CAPABILITIES.map((spec) => [spec.id, compileSpec(spec)]))
 
 /** Capability ids the model asks for by name. */
 export const CAP = {pm: 0x01, msi: 0x05, vendor: 0x09, subsystem: 0x0d, pcie: 0x10, msix: 0x11, af: 0x13, pcix: 0x07} as const
@@ -302,9 +330,11 @@ const hex = (value: number): string => `0x${value.toString(16)}`
 /** Little-endian, 1 to 4 bytes, unsigned; undefined beyond the bytes we have. */
 function readLe(bytes: Uint8Array, at: number, size: number): number | undefined {
   if (at < 0 || at + size > bytes.length) return undefined
-  let value = 0
-  for (let i = size - 1; i >= 0; i--) value = value * 256 + (bytes[at + i] as number)
-  return value
+  const b0 = bytes[at] as number
+  if (size === 1) return b0
+  if (size === 2) return b0 | ((bytes[at + 1] as number) << 8)
+  if (size === 3) return b0 | ((bytes[at + 1] as number) << 8) | ((bytes[at + 2] as number) << 16)
+  return (b0 | ((bytes[at + 1] as number) << 8) | ((bytes[at + 2] as number) << 16) | ((bytes[at + 3] as number) << 24)) >>> 0
 }
 
 /** Bits [high, low] of a register of at most 32 bits. */
@@ -315,7 +345,13 @@ function extractBits(value: number, bits: readonly [number, number] | undefined)
   return width >= 32 ? value >>> low : (value >>> low) & ((1 << width) - 1)
 }
 
-function decodeFields(bytes: Uint8Array, offset: number, spec: CapabilitySpec | undefined, version: number | undefined): {fields: Record<string, FieldValue>; truncated: boolean} {
+/** One compiled field's value from its register. */
+function fieldValue(field: CompiledField, raw: number): FieldValue {
+  const value = field.mask === -1 ? (field.shift === 0 ? raw : raw >>> field.shift) : (raw >>> field.shift) & field.mask
+  return field.flag ? value === 1 : value
+}
+
+function decodeFields(bytes: Uint8Array, offset: number, spec: CompiledSpec | undefined, version: number | undefined): {fields: Record<string, FieldValue>; truncated: boolean} {
   const fields: Record<string, FieldValue> = {}
   let truncated = false
   for (const field of spec?.fields ?? []) {
@@ -326,14 +362,36 @@ function decodeFields(bytes: Uint8Array, offset: number, spec: CapabilitySpec | 
       truncated = true
       continue
     }
-    const value = extractBits(raw, field.bits)
-    fields[field.name] = field.bits && field.bits[0] === field.bits[1] ? value === 1 : value
+    fields[field.name] = fieldValue(field, raw)
   }
   return {fields, truncated}
 }
 
-function capabilityName(spec: CapabilitySpec | undefined, id: number): string {
+function capabilityName(spec: CompiledSpec | undefined, id: number): string {
   return spec?.name ?? `unknown (${hex(id)})`
+}
+
+/**
+ * One capability of a list. Its fields are decoded when first read when every one of them lies
+ * within the bytes (a large host decodes a dozen capabilities per function; the model reads a
+ * few); otherwise at once, since whether they are truncated decides where the walk stops.
+ */
+function capability(space: CapabilitySpace, id: number, version: number | undefined, offset: number, spec: CompiledSpec | undefined, bytes: Uint8Array): DecodedCapability {
+  const name = capabilityName(spec, id)
+  const known = spec !== undefined
+  if (spec === undefined || spec.fields.length === 0) {
+    const fields = {}
+    return space === 'standard' ? {space, id, offset, name, known, fields, truncated: false} : {space, id, version, offset, name, known, fields, truncated: false}
+  }
+  if (offset + spec.extent <= bytes.length) {
+    let decoded: Record<string, FieldValue> | undefined
+    const fields = (): Record<string, FieldValue> => (decoded ??= decodeFields(bytes, offset, spec, version).fields)
+    return space === 'standard'
+      ? {space, id, offset, name, known, get fields() { return fields() }, truncated: false}
+      : {space, id, version, offset, name, known, get fields() { return fields() }, truncated: false}
+  }
+  const {fields, truncated} = decodeFields(bytes, offset, spec, version)
+  return space === 'standard' ? {space, id, offset, name, known, fields, truncated} : {space, id, version, offset, name, known, fields, truncated}
 }
 
 /** Standard list: pointer at 0x34 (0x14 for CardBus), 8-bit next pointers, low two bits ignored. */
@@ -376,10 +434,9 @@ function walkStandard(bytes: Uint8Array, headerLayout: number, status: number, p
       problems.push(`capability chain broken at ${hex(offset)}`)
       return {list, complete: true}
     }
-    const spec = STANDARD_BY_ID.get(id)
-    const {fields, truncated} = decodeFields(bytes, offset, spec, undefined)
-    list.push({space: 'standard', id, offset, name: capabilityName(spec, id), known: spec !== undefined, fields, truncated})
-    if (truncated) return {list, complete: false}
+    const cap = capability('standard', id, undefined, offset, STANDARD_BY_ID.get(id), bytes)
+    list.push(cap)
+    if (cap.truncated) return {list, complete: false}
     next = pointer
   }
   return {list, complete: true}
@@ -407,10 +464,9 @@ function walkExtended(bytes: Uint8Array, problems: string[]): CapabilityList {
     const id = header & 0xffff
     const version = extractBits(header, [19, 16])
     const next = extractBits(header, [31, 20]) & 0xffc
-    const spec = EXTENDED_BY_ID.get(id)
-    const {fields, truncated} = decodeFields(bytes, offset, spec, version)
-    list.push({space: 'extended', id, version, offset, name: capabilityName(spec, id), known: spec !== undefined, fields, truncated})
-    if (truncated) return {list, complete: false}
+    const cap = capability('extended', id, version, offset, EXTENDED_BY_ID.get(id), bytes)
+    list.push(cap)
+    if (cap.truncated) return {list, complete: false}
     if (next === 0) return {list, complete: true}
     if (next < 0x100) {
       problems.push(`extended capability pointer ${hex(next)} below 0x100`)

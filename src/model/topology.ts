@@ -260,17 +260,16 @@ const CANONICAL_BDF = /^(?:[0-9a-f]{4}|[1-9a-f][0-9a-f]{4,7}):[0-9a-f]{2}:[01][0
 
 /** The last root bus component of a device path ("pci0000:00") and the component before it. */
 function rootBusOf(sysfsPath: string): {hostBridge?: string; owner?: string} {
-  let end = sysfsPath.length
-  while (end > 0) {
-    const start = sysfsPath.lastIndexOf('/', end - 1) + 1
-    const name = sysfsPath.slice(start, end)
-    if (ROOT_BUS.test(name)) {
-      const ownerStart = start > 1 ? sysfsPath.lastIndexOf('/', start - 2) + 1 : start
-      return {hostBridge: name, ...(start > 1 ? {owner: sysfsPath.slice(ownerStart, start - 1)} : {})}
-    }
-    end = start - 1
+  // Root bus names start with "pci" (any case: ROOT_BUS says): only those components are tested,
+  // last first; at -1 the first component (of a relative path) is.
+  const lower = sysfsPath.toLowerCase()
+  for (let at = lower.lastIndexOf('/pci'); ; at = lower.lastIndexOf('/pci', at - 1)) {
+    const start = at + 1
+    const end = sysfsPath.indexOf('/', start)
+    const name = sysfsPath.slice(start, end < 0 ? sysfsPath.length : end)
+    if (ROOT_BUS.test(name)) return {hostBridge: name, ...(start > 1 ? {owner: sysfsPath.slice(sysfsPath.lastIndexOf('/', start - 2) + 1, start - 1)} : {})}
+    if (at <= 0) return {}
   }
-  return {}
 }
 
 /**
