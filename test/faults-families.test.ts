@@ -115,3 +115,23 @@ describe('Arm SMMU faults', () => {
     expect(named.explanation.category).toBe('address-zero')
   })
 })
+
+describe('the first MiB on AMD-Vi, and SMMU global faults', () => {
+  const explain = (log: string) => report(log).faults[0]!.explanation
+  it('an AMD-Vi page fault in the first MiB (above 64 KiB) is firmware DMA; outside it the rule stays out', () => {
+    // Xen's line shape (amdvi-xen-pvh-dom0-low-1mb in test/fixtures/fault-cases)
+    const at = (addr: string) => explain(`AMD-Vi: IO_PAGE_FAULT: 0000:00:12.0 d0 addr ${addr} flags 0x20 RW`)
+    expect(at('00000000000eb080')).toMatchObject({rule: 'amd-vi-legacy-low-memory', category: 'firmware-dma'})
+    expect(at('0000000000000f00').rule).not.toBe('amd-vi-legacy-low-memory')
+    expect(at('0000000000100000').rule).not.toBe('amd-vi-legacy-low-memory')
+    // the same address from a device its driver owns (5.x+ line) is still firmware memory
+    expect(explain(amd('ohci-pci', '0x0020', '0xeb380')).rule).toBe('amd-vi-legacy-low-memory')
+  })
+
+  it('a stream-match conflict is the SMMU driver programming overlapping entries; an unidentified stream is a missing stream entry', () => {
+    expect(explain('smmu: /iommu@7fb30000: \tGFSR 0x00000004, GFSYNR0 0x00000006, GFSYNR1 0x00000000, GFSYNR2 0x00000000'))
+      .toMatchObject({rule: 'smmu-stream-match-conflict', category: 'kernel-bug'})
+    expect(explain('arm-smmu 15000000.iommu: GFSR 0x00000002, GFSYNR0 0x00000002, GFSYNR1 0x00000043, GFSYNR2 0x00000000'))
+      .toMatchObject({rule: 'smmu-no-stream-entry', category: 'no-stream-entry'})
+  })
+})

@@ -58,3 +58,23 @@ describe('AMD-Vi event lines', () => {
     expect(recs[6]?.meaning).toMatch(/stopped processing commands/)
   })
 })
+
+describe("Xen's own AMD-Vi event lines", () => {
+  // Format strings of xen/drivers/passthrough/amd/iommu_init.c (4.13+ and the older one); lines from
+  // the xen-devel threads in test/fixtures/fault-cases (amdvi-xen-pvh-dom0-low-1mb).
+  it('4.13+: requester, decimal domain, address and the flag bits', () => {
+    const [r] = amd('(XEN) AMD-Vi: IO_PAGE_FAULT: 0000:00:13.1 d0 addr 00000000000eb380 flags 0x20 RW')
+    expect(r).toMatchObject({event: 'IO_PAGE_FAULT', device: '0000:00:13.1', domain: 0, address: 0xeb380n, flags: 0x20})
+    const [i] = amd('(XEN) AMD-Vi: IO_PAGE_FAULT: 0000:00:14.0 d12 addr 000000fdf8010140 flags 0x8 I')
+    expect(i).toMatchObject({device: '0000:00:14.0', domain: 12, address: 0xfdf8010140n})
+    expect(i?.flagBits?.interrupt).toBe(true)
+    // Xen prints zero flags as "0" (%#x)
+    expect(amd('AMD-Vi: IO_PAGE_FAULT: 0000:00:12.0 d0 addr 00000000000eb040 flags 0')[0]).toMatchObject({flags: 0, address: 0xeb040n})
+  })
+
+  it('before 4.13: the device id is the requester ID (bus << 8 | devfn)', () => {
+    const [r] = amd('(XEN) AMD-Vi: IO_PAGE_FAULT: domain = 0, device id = 0x2600, fault address = 0xfffffffdf8000000, flags = 0x8')
+    expect(r).toMatchObject({event: 'IO_PAGE_FAULT', device: '0000:26:00.0', domain: 0, address: 0xfffffffdf8000000n, flags: 8})
+    expect(amd('AMD-Vi: IO_PAGE_FAULT: domain = 3, device id = 0xa5, fault address = 0xcfee0000, flags = 0x30')[0]).toMatchObject({device: '0000:00:14.5', domain: 3})
+  })
+})

@@ -92,3 +92,18 @@ describe('AMD-Vi split form through the byte prefilter', () => {
     expect(parseKernelLog('AMD-Vi: Event logged [')).toEqual([])
   })
 })
+
+describe('arm-smmu v1/v2 global faults (the GFSR line)', () => {
+  // Real lines: sc7180 QUP (linux-arm-kernel, 2020) and Xen on Juno (xen-devel, 2021), in test/fixtures/fault-cases.
+  it('an unidentified stream (GFSR.USF) is an unknown stream, the StreamID from GFSYNR1', () => {
+    const [r] = smmu('arm-smmu 15000000.iommu: Unexpected global fault, this could be serious\narm-smmu 15000000.iommu: GFSR 0x00000002, GFSYNR0 0x00000002, GFSYNR1 0x000004c3, GFSYNR2 0x00000000')
+    expect(r).toMatchObject({family: 'arm-smmu', unit: '15000000.iommu', event: 'unknown-stream', streamId: 0x4c3, access: 'write', fsrBits: ['USF']})
+  })
+
+  it("a stream-match conflict (GFSR.SMCF), in Xen's prefix; other global faults stay global", () => {
+    const [c] = smmu('(XEN) smmu: /iommu@7fb30000: \tGFSR 0x00000004, GFSYNR0 0x00000006, GFSYNR1 0x00000000, GFSYNR2 0x00000000')
+    expect(c).toMatchObject({unit: '/iommu@7fb30000', event: 'stream-match-conflict', streamId: 0, fsrBits: ['SMCF']})
+    const [g] = smmu('arm-smmu 2b400000.smmu: \tGFSR 0x80000001, GFSYNR0 0x00000000, GFSYNR1 0x00000010, GFSYNR2 0x00000000')
+    expect(g).toMatchObject({event: 'global-fault', fsrBits: ['ICF', 'MULTI'], access: 'read'})
+  })
+})

@@ -168,6 +168,17 @@ export const AMD_VI_RULES: readonly FaultRule[] = [
   },
   addressZero('amd-vi-address-zero', {events: ['IO_PAGE_FAULT']}),
   {
+    // As the VT-d rule legacy-low-memory-dma: the kernel's IOVA allocator never hands out the first MiB.
+    id: 'amd-vi-legacy-low-memory',
+    category: 'firmware-dma',
+    when: {events: ['IO_PAGE_FAULT'], kind: 'dma', address: 'legacy-low'},
+    explain: (x) => ({
+      summary: `${who(x)} ${did(x)} ${at(x)}, in the first MiB (legacy BIOS memory the DMA API never hands out): DMA set up by firmware, not by a driver, into memory the IVRS table gives no unity map (IVMD)`,
+      causes: ['BIOS legacy USB emulation or an option ROM left the device DMA-ing into its low-memory buffers (southbridge OHCI/EHCI controllers are the usual ones)', 'a hypervisor that maps the low 1 MiB for its first domain only late in boot (Xen PVH dom0 before its fix)'],
+      remediation: ['disable legacy USB support / CSM in firmware setup if unused', 'update the firmware (the missing IVMD) and the kernel or hypervisor'],
+    }),
+  },
+  {
     // AMD logs carry no "translation is up" line to compare with: early faults may equally come from the driver's own bring-up.
     id: 'amd-vi-early-boot',
     category: 'firmware-dma',
@@ -291,6 +302,19 @@ export const SMMU_RULES: readonly FaultRule[] = [
         'the firmware\'s IORT ID mapping (ACPI) or the device tree\'s iommus/iommu-map gives the device a different StreamID from the one it uses (missing or wrong mapping, a bridge alias)',
       ],
       remediation: ['compare the StreamID with the IORT ID mappings (`vtd-check iort`) or the DT iommu-map; fix the firmware table', 'bind the device\'s driver so the kernel attaches it', 'arm-smmu.disable_bypass=0 (v1/v2) lets unknown streams through unprotected — only as a stop-gap on trusted hardware'],
+    }),
+  },
+  {
+    id: 'smmu-stream-match-conflict',
+    category: 'kernel-bug',
+    when: {events: ['stream-match-conflict']},
+    explain: (x) => ({
+      summary: `${who(x)} matched more than one stream-match entry of the SMMU (GFSR.SMCF): the SMMU driver programmed two entries for one StreamID — masters that share a StreamID each got their own entry instead of sharing one`,
+      causes: [
+        'an SMMU driver that allocates a new stream-match entry per device without reusing one already programmed for the same StreamID (Linux fixed it in 4.9 by tracking and sharing stream-map entries; ports of the old driver, such as Xen\'s, kept the bug)',
+        'a device tree or IORT that gives two masters the same StreamID with different masks',
+      ],
+      remediation: ['update the kernel or hypervisor to a driver that shares stream-map entries', 'check the iommus/iommu-map (or IORT) StreamIDs of the masters behind this SMMU for duplicates'],
     }),
   },
   {

@@ -9,6 +9,8 @@
  * - the IOMMU's own events "iommu ivhd0: AMD-Vi: Event logged [ILLEGAL_DEV_TABLE_ENTRY device=0000:…]"
  *   (6.x; 5.x prints the IOMMU's PCI function "pci 0000:00:00.2:" in front instead);
  * - the old split form: "AMD-Vi: Event logged [" and the event on the next line;
+ * - Xen's own lines, "(XEN) AMD-Vi: IO_PAGE_FAULT: 0000:00:14.0 d0 addr 000000fdf8010140 flags 0x8 I"
+ *   (4.13+) and "AMD-Vi: IO_PAGE_FAULT: domain = 0, device id = 0x2600, fault address = …, flags = 0x8";
  * - "AMD-Vi: Completion-Wait loop timed out" and the "[Firmware Bug]" lines of the IVRS checks.
  * IO_PAGE_FAULT flags are the event's bits 27:16 (AMD IOMMU spec 48882 §2.5.3; the kernel's
  * EVENT_FLAG_I/PR/RW/TR): GN, NX, US, I, PR, RW, PE, RZ, TR.
@@ -186,6 +188,27 @@ export const AMD_VI_SHAPES: Shape[] = [
     build: (_m, cx: ShapeContext) => {
       cx.parser.continueOnNextLine(cx, SPLIT_TAIL)
       return undefined
+    },
+  },
+  {
+    // Xen's own event line (xen/drivers/passthrough/amd/iommu_init.c parse_event_log_entry, 4.13+):
+    // "AMD-Vi: IO_PAGE_FAULT: 0000:00:14.0 d0 addr 000000fdf8010140 flags 0x8 I" — the domain is
+    // decimal, the flags are the event's bits as Linux prints them, then their names.
+    name: 'amd-vi-xen',
+    probe: 'AMD-Vi: ',
+    re: new RegExp(String.raw`AMD-Vi: ([A-Z_]+): (${BDF}) d(\d+) addr ([0-9a-f]+) flags (?:0x)?([0-9a-f]+)`),
+    build: (m, cx) => build(cx, m[1]!, {}, [m[2], Number(m[3]).toString(16), undefined, m[4], m[5]], false),
+  },
+  {
+    // Xen before 4.13: "AMD-Vi: IO_PAGE_FAULT: domain = 0, device id = 0x2600, fault address = 0x…, flags = 0x8"
+    // (the device id is the requester ID: bus << 8 | devfn).
+    name: 'amd-vi-xen-old',
+    probe: 'device id = ',
+    re: /AMD-Vi: ([A-Z_]+): domain = (\d+), device id = (?:0x)?([0-9a-f]+), fault address = (?:0x)?([0-9a-f]+), flags = (?:0x)?([0-9a-f]+)/,
+    build: (m, cx) => {
+      const rid = hexNum(m[3]!)
+      const bdf = `0000:${(rid >> 8).toString(16).padStart(2, '0')}:${((rid >> 3) & 0x1f).toString(16).padStart(2, '0')}.${rid & 7}`
+      return build(cx, m[1]!, {}, [bdf, Number(m[2]).toString(16), undefined, m[4], m[5]], false)
     },
   },
   {

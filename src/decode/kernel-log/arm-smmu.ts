@@ -7,7 +7,8 @@
  *   does (EVTQ_0_ID/SSV/SSID/SID, EVTQ_1_PnU/InD/RnW/S2/CLASS/STALL, EVTQ_2_ADDR, EVTQ_3_IPA).
  * - arm-smmu v1/v2 (drivers/iommu/arm/arm-smmu, Qualcomm and Tegra forks): "Unhandled context
  *   fault: fsr=0x402, iova=0x…, fsynr=0x…, cbfrsynra=0x…, cb=3" in any field order and subset, and
- *   the global fault "Blocked unknown Stream ID 0x…" (an unmatched stream, disable_bypass).
+ *   the global fault "Blocked unknown Stream ID 0x…" (an unmatched stream, disable_bypass), and the
+ *   older global-fault register line "GFSR 0x…, GFSYNR0 0x…, GFSYNR1 0x…, GFSYNR2 0x…".
  */
 import type {RecordBase} from './records.js'
 import {hexBig, hexNum, type Shape, type ShapeContext} from './shape.js'
@@ -101,6 +102,17 @@ export function decodeSmmuFsr(fsr: number): {bits: string[]; meaning: string} {
   const set = FSR_BITS.filter(([b]) => ((fsr >>> b) & 1) === 1)
   const main = set.filter(([b]) => b < 30)
   return {bits: set.map(([, n]) => n), meaning: main.length === 0 ? 'a context fault with no fault-type bit set' : main.map(([, , m]) => m).join('; ')}
+}
+
+/** GFSR bits of an SMMUv1/v2 (Arm IHI 0062 §10.6.13; arm-smmu.h ARM_SMMU_sGFSR_*). */
+const GFSR_BITS: Array<[number, string]> = [[0, 'ICF'], [1, 'USF'], [2, 'SMCF'], [3, 'UCBF'], [4, 'UCIF'], [5, 'CAF'], [6, 'EF'], [7, 'PF'], [31, 'MULTI']]
+
+/** The event a global fault is, by its first GFSR bit: an unmatched stream, a stream-match conflict, or another configuration fault. */
+function globalFault(gfsr: number): [string, string] {
+  if ((gfsr >>> 1) & 1) return ['unknown-stream', 'a transaction with a StreamID no stream-match entry claims (GFSR.USF): the master has no SMMU configuration']
+  if ((gfsr >>> 2) & 1) return ['stream-match-conflict', 'a transaction whose StreamID matched more than one stream-match register (GFSR.SMCF): the SMMU driver programmed overlapping entries']
+  if (gfsr & 1) return ['global-fault', 'a stream mapped to a context bank that is not configured (GFSR.ICF)']
+  return ['global-fault', 'an SMMU global configuration or external fault (GFSR ' + (gfsr >>> 0).toString(16) + ')']
 }
 
 /** An SMMUv3 event from its dwords (as arm_smmu_decode_event). */
@@ -248,6 +260,23 @@ export const SMMU_SHAPES: Shape[] = [
       if (sid !== undefined && rec.streamId === undefined) rec.streamId = num(sid)
       const cb = fields.get('cb')
       if (cb !== undefined) rec.contextBank = num(cb)
+      return rec
+    },
+  },
+  {
+    // arm_smmu_global_fault: "Unexpected global fault, this could be serious" and then this line
+    // (Linux, and Xen's port prefixed "smmu: /iommu@…:"). GFSR says which global fault; GFSYNR1
+    // bits 15:0 hold the StreamID, GFSYNR0 bit 1 (WNR) the direction.
+    name: 'smmu-global-fault',
+    probe: 'GFSR ',
+    re: /(\S+):\s+GFSR (0x[0-9a-f]+|0), GFSYNR0 (0x[0-9a-f]+|0), GFSYNR1 (0x[0-9a-f]+|0), GFSYNR2 (0x[0-9a-f]+|0)/,
+    build: (m, cx) => {
+      const gfsr = num(m[2]!)
+      const [event, meaning] = globalFault(gfsr)
+      const rec: SmmuRecord = {...cx.base, type: 'smmu', family: 'arm-smmu', unit: m[1]!, event, meaning, fsr: gfsr, fsrBits: GFSR_BITS.filter(([b]) => ((gfsr >>> b) & 1) === 1).map(([, n]) => n)}
+      const gfsynr0 = num(m[3]!)
+      rec.access = ((gfsynr0 >>> 1) & 1) === 1 ? 'write' : 'read'
+      rec.streamId = num(m[4]!) & 0xffff
       return rec
     },
   },

@@ -865,7 +865,7 @@ const EARLY_LINES = 512
  * naming the kernel release (the banner, a USB root hub's manufacturer, an oops header) and an
  * oops's module list.
  */
-const EARLY_KEYWORDS = ['BIOS-e820', 'Linux version ', 'Manufacturer: Linux ', 'ainted', 'Modules linked in:']
+const EARLY_KEYWORDS = ['BIOS-e820', 'Linux version ', 'Manufacturer: Linux ', 'Not tainted ', 'Tainted: ', 'Modules linked in:']
 
 /** Bytes scanned and parsed at a time (pushBytes): well inside a core's L2 cache (64–256 KiB measured alike). */
 const SCAN_SLICE = 128 * 1024
