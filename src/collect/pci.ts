@@ -1,7 +1,7 @@
 /** PCI devices from /sys/bus/pci/devices: ids, config bytes, links, SR-IOV and link state. */
 import {joinHostPath, type HostDirectory, type HostFs} from '../host/fs.js'
 import {basename, intOf, note} from './sysfs.js'
-import type {Read} from '../host/fs.js'
+import {lazyProperties} from './lazy.js'
 import type {CollectedPciDetails, CollectedPciDevice, Miss} from './types.js'
 
 export const PCI_DEVICES_DIR = '/sys/bus/pci/devices'
@@ -38,8 +38,7 @@ function collectPciDevice(fs: HostFs, bdf: string, misses: Miss[]): CollectedPci
     .filter((name): name is string => name !== undefined)
   const bootVga = int('boot_vga')
   const removable = attrs.readText('removable')
-  const lazy: {driverOverride?: [string | undefined]; iommuUnit?: [string | undefined]; resetMethod?: Read<string[]>} = {}
-  const device: CollectedPciDevice = {
+  const device: Omit<CollectedPciDevice, LazyDeviceFact> = {
     bdf,
     sysfsPath,
     parentBdf: BDF.test(parent) ? parent : undefined,
@@ -51,22 +50,7 @@ function collectPciDevice(fs: HostFs, bdf: string, misses: Miss[]): CollectedPci
     revision: header?.revision ?? int('revision'),
     config,
     driver: linkName('driver'),
-    // Read on first use (memoised): only the device checks and views ask, for the devices they show.
-    get driverOverride() {
-      return (lazy.driverOverride ??= [nonNull(text('driver_override'))])[0]
-    },
     iommuGroup: numberOrUndefined(linkName('iommu_group')),
-    // The AMD IOMMU's own PCI function holds the unit's class directory (iommu/ivhdN), not a link to it.
-    get iommuUnit() {
-      return (lazy.iommuUnit ??= [iommuLinkName(fs, attrs, misses)])[0]
-    },
-    get resetMethod() {
-      if (lazy.resetMethod === undefined) {
-        const reset = attrs.readText('reset_method')
-        lazy.resetMethod = reset.ok ? {...reset, value: reset.value.trim().split(/\s+/).filter(Boolean)} : reset
-      }
-      return lazy.resetMethod
-    },
     sriov:
       totalVfs === undefined
         ? undefined
@@ -99,8 +83,19 @@ function collectPciDevice(fs: HostFs, bdf: string, misses: Miss[]): CollectedPci
     }
     return details
   }
-  return device
+  // Read on first use (memoised): only the device checks and views ask, for the devices they show.
+  lazyDeviceFacts(device, (name) => {
+    if (name === 'driverOverride') return nonNull(text('driver_override'))
+    // The AMD IOMMU's own PCI function holds the unit's class directory (iommu/ivhdN), not a link to it.
+    if (name === 'iommuUnit') return iommuLinkName(fs, attrs, misses)
+    const reset = attrs.readText('reset_method')
+    return reset.ok ? {...reset, value: reset.value.trim().split(/\s+/).filter(Boolean)} : reset
+  })
+  return device as CollectedPciDevice
 }
+
+type LazyDeviceFact = 'driverOverride' | 'iommuUnit' | 'resetMethod'
+const lazyDeviceFacts = lazyProperties<LazyDeviceFact>(['driverOverride', 'iommuUnit', 'resetMethod'])
 
 /** A device directory that could not be listed: each attribute is read by its path (and fails or not on its own). */
 function byPath(fs: HostFs, dir: string): HostDirectory {

@@ -374,24 +374,45 @@ function capabilityName(spec: CompiledSpec | undefined, id: number): string {
 /**
  * One capability of a list. Its fields are decoded when first read when every one of them lies
  * within the bytes (a large host decodes a dozen capabilities per function; the model reads a
- * few); otherwise at once, since whether they are truncated decides where the walk stops.
+ * few); otherwise at once, since whether they are truncated decides where the walk stops. One
+ * class for every capability: one hidden class, `fields` a getter on its prototype.
  */
-function capability(space: CapabilitySpace, id: number, version: number | undefined, offset: number, spec: CompiledSpec | undefined, bytes: Uint8Array): DecodedCapability {
-  const name = capabilityName(spec, id)
-  const known = spec !== undefined
-  if (spec === undefined || spec.fields.length === 0) {
-    const fields = {}
-    return space === 'standard' ? {space, id, offset, name, known, fields, truncated: false} : {space, id, version, offset, name, known, fields, truncated: false}
+class Capability implements DecodedCapability {
+  readonly name: string
+  readonly known: boolean
+  readonly truncated: boolean
+  #fields: Record<string, FieldValue> | undefined
+  readonly #bytes: Uint8Array | undefined
+  readonly #spec: CompiledSpec | undefined
+
+  constructor(
+    readonly space: CapabilitySpace,
+    readonly id: number,
+    readonly version: number | undefined,
+    readonly offset: number,
+    spec: CompiledSpec | undefined,
+    bytes: Uint8Array,
+  ) {
+    this.name = capabilityName(spec, id)
+    this.known = spec !== undefined
+    if (spec === undefined || spec.fields.length === 0) {
+      this.#fields = {}
+      this.truncated = false
+    } else if (offset + spec.extent <= bytes.length) {
+      this.#bytes = bytes
+      this.#spec = spec
+      this.truncated = false
+    } else {
+      const decoded = decodeFields(bytes, offset, spec, version)
+      this.#fields = decoded.fields
+      this.truncated = decoded.truncated
+    }
   }
-  if (offset + spec.extent <= bytes.length) {
-    let decoded: Record<string, FieldValue> | undefined
-    const fields = (): Record<string, FieldValue> => (decoded ??= decodeFields(bytes, offset, spec, version).fields)
-    return space === 'standard'
-      ? {space, id, offset, name, known, get fields() { return fields() }, truncated: false}
-      : {space, id, version, offset, name, known, get fields() { return fields() }, truncated: false}
+
+  get fields(): Record<string, FieldValue> {
+    this.#fields ??= decodeFields(this.#bytes ?? new Uint8Array(), this.offset, this.#spec, this.version).fields
+    return this.#fields
   }
-  const {fields, truncated} = decodeFields(bytes, offset, spec, version)
-  return space === 'standard' ? {space, id, offset, name, known, fields, truncated} : {space, id, version, offset, name, known, fields, truncated}
 }
 
 /** Standard list: pointer at 0x34 (0x14 for CardBus), 8-bit next pointers, low two bits ignored. */
@@ -434,7 +455,7 @@ function walkStandard(bytes: Uint8Array, headerLayout: number, status: number, p
       problems.push(`capability chain broken at ${hex(offset)}`)
       return {list, complete: true}
     }
-    const cap = capability('standard', id, undefined, offset, STANDARD_BY_ID.get(id), bytes)
+    const cap = new Capability('standard', id, undefined, offset, STANDARD_BY_ID.get(id), bytes)
     list.push(cap)
     if (cap.truncated) return {list, complete: false}
     next = pointer
@@ -464,7 +485,7 @@ function walkExtended(bytes: Uint8Array, problems: string[]): CapabilityList {
     const id = header & 0xffff
     const version = extractBits(header, [19, 16])
     const next = extractBits(header, [31, 20]) & 0xffc
-    const cap = capability('extended', id, version, offset, EXTENDED_BY_ID.get(id), bytes)
+    const cap = new Capability('extended', id, version, offset, EXTENDED_BY_ID.get(id), bytes)
     list.push(cap)
     if (cap.truncated) return {list, complete: false}
     if (next === 0) return {list, complete: true}

@@ -145,19 +145,32 @@ export function parseReservedRegions(text: string): ReservedRegion[] {
   return out
 }
 
-/** A collected group with its regions parsed, both read when first asked for (a spread would read every group's file). */
-function withRegions(group: CollectedGroup): KernelGroup {
-  let regions: ReservedRegion[] | undefined
-  return {
-    id: group.id,
-    devices: group.devices,
-    ...(group.type === undefined ? {} : {type: group.type}),
-    get reservedRegions() {
-      return group.reservedRegions
-    },
-    get regions() {
-      return (regions ??= parseReservedRegions(group.reservedRegions ?? ''))
-    },
+/**
+ * A collected group with its regions parsed, both read when first asked for (`check` reads every
+ * group's, `groups` none; a spread would read them all). A class: its getters on the prototype
+ * keep every group one hidden class.
+ */
+class KernelGroupView implements KernelGroup {
+  readonly id: number
+  readonly devices: string[]
+  readonly type: string | undefined
+  readonly #group: CollectedGroup
+  #regions: ReservedRegion[] | undefined
+
+  constructor(group: CollectedGroup) {
+    this.id = group.id
+    this.devices = group.devices
+    this.type = group.type
+    this.#group = group
+  }
+
+  get reservedRegions(): string | undefined {
+    return this.#group.reservedRegions
+  }
+
+  get regions(): ReservedRegion[] {
+    this.#regions ??= parseReservedRegions(this.#group.reservedRegions ?? '')
+    return this.#regions
   }
 }
 
@@ -354,7 +367,7 @@ export class HostModel {
 
   /** The kernel's groups (/sys/kernel/iommu_groups), reserved regions parsed. */
   get kernelGroups(): KernelGroup[] {
-    return this.part('kernelGroups', () => this.host.groups.map(withRegions))
+    return this.part('kernelGroups', () => this.host.groups.map((group) => new KernelGroupView(group)))
   }
 
   get groupOf(): Map<string, KernelGroup> {

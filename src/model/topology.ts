@@ -6,6 +6,7 @@
  * is rebuilt the way the kernel enumerated it: a device on bus B hangs under the bridge whose
  * secondary bus is B, VFs sit at PF RID + offset + n × stride.
  */
+import {lazyProperties} from '../collect/lazy.js'
 import {collectPciDevices} from '../collect/pci.js'
 import type {CollectedPciDevice, Miss} from '../collect/types.js'
 import {
@@ -291,28 +292,10 @@ function lazySysfsFacts(topology: PciTopology, fn: PciFunction, item: CollectedP
     }
     return reset
   }
-  let unit: {name: string | undefined} | undefined
-  Object.defineProperties(fn, {
-    resetMethods: {
-      enumerable: true,
-      configurable: true,
-      get: () => resetNow().methods,
-      set: (methods: string[] | undefined) => void (resetNow().methods = methods),
-    },
-    resetMethodsSource: {
-      enumerable: true,
-      configurable: true,
-      get: () => resetNow().source,
-      set: (source: PciFunction['resetMethodsSource']) => void (resetNow().source = source),
-    },
-    iommuUnit: {
-      enumerable: true,
-      configurable: true,
-      get: () => (unit ??= {name: item.iommuUnit}).name,
-      set: (name: string | undefined) => void (unit = {name}),
-    },
-  })
+  lazyFunctionFacts(fn, (name) => (name === 'iommuUnit' ? item.iommuUnit : name === 'resetMethods' ? resetNow().methods : resetNow().source))
 }
+
+const lazyFunctionFacts = lazyProperties<'resetMethods' | 'resetMethodsSource' | 'iommuUnit'>(['resetMethods', 'resetMethodsSource', 'iommuUnit'])
 
 /**
  * What sysfs says of one function beyond its config space, read only for that function's own
