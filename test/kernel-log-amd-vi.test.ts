@@ -78,3 +78,15 @@ describe("Xen's own AMD-Vi event lines", () => {
     expect(amd('AMD-Vi: IO_PAGE_FAULT: domain = 3, device id = 0xa5, fault address = 0xcfee0000, flags = 0x30')[0]).toMatchObject({device: '0000:00:14.5', domain: 3})
   })
 })
+
+describe("a redacted Xen AMD-Vi line", () => {
+  it('keeps the event and its flags; the redacted requester and address are unknown, not zero', () => {
+    // Elliott Mitchell's line, quoted by Roger Pau Monné on xen-devel (amdvi-xen-irte-nonatomic-redacted)
+    const [r] = amd('(XEN) AMD-Vi: IO_PAGE_FAULT: DDDD:bb:dd.f d0 addr ffffff???????000 flags 0x8 I')
+    expect(r).toMatchObject({event: 'IO_PAGE_FAULT', domain: 0, flags: 8, redacted: true})
+    expect(r?.device).toBeUndefined()
+    expect(r?.address).toBeUndefined()
+    expect(r?.flagBits?.interrupt).toBe(true)
+    expect(amd('(XEN) AMD-Vi: IO_PAGE_FAULT: 0000:00:14.0 d0 addr 000000fdf8010140 flags 0x8 I')[0]?.redacted).toBeUndefined()
+  })
+})

@@ -107,3 +107,15 @@ describe('arm-smmu v1/v2 global faults (the GFSR line)', () => {
     expect(g).toMatchObject({event: 'global-fault', fsrBits: ['ICF', 'MULTI'], access: 'read'})
   })
 })
+
+describe('the global-fault head line', () => {
+  it('joins its register line into one record (line of the head), and alone still counts as a global fault', () => {
+    const both = parseKernelLog('[ 3.1] arm-smmu 15000000.iommu: Unexpected global fault, this could be serious\n[ 3.1] arm-smmu 15000000.iommu: GFSR 0x00000002, GFSYNR0 0x00000002, GFSYNR1 0x00000043, GFSYNR2 0x00000000\n')
+    expect(both).toHaveLength(1)
+    expect(both[0]).toMatchObject({type: 'smmu', event: 'unknown-stream', streamId: 0x43, line: 1})
+    const alone = parseKernelLog('arm-smmu 15000000.iommu: Unexpected global fault, this could be serious\nusb 1-1: new device\n')
+    expect(alone).toHaveLength(1)
+    expect(alone[0]).toMatchObject({type: 'smmu', event: 'global-fault', unit: '15000000.iommu'})
+    expect(byBytes('arm-smmu 15000000.iommu: Unexpected global fault, this could be serious\n')).toMatchObject([{type: 'smmu', event: 'global-fault'}])
+  })
+})

@@ -126,7 +126,8 @@ export const AMD_VI_RULES: readonly FaultRule[] = [
     when: {kind: 'interrupt', events: ['IO_PAGE_FAULT']},
     explain: (x) => ({
       summary: `${who(x)} sent an interrupt that found no valid interrupt-remapping entry (IO_PAGE_FAULT with the I flag); ${notTold(x)} why`,
-      causes: ['an IOAPIC or HPET the IVRS table maps to the wrong device ID (a firmware bug the kernel may report at boot)', 'a device firing an MSI before its driver set up its interrupt-remapping entry, or after it was torn down'],
+      causes: ['an IOAPIC or HPET the IVRS table maps to the wrong device ID (a firmware bug the kernel may report at boot)', 'a device firing an MSI before its driver set up its interrupt-remapping entry, or after it was torn down',
+        'a hypervisor rewriting the interrupt-remapping entry in two halves while the device fires (Xen\'s AMD-Vi code until its 2025 fix made the update atomic)'],
       remediation: ['update the firmware; if the kernel reported an IVRS IOAPIC/HPET problem, ivrs_ioapic[ID]=BDF / ivrs_hpet[ID]=BDF override the table', 'update the kernel and the device driver'],
       evidence: firmwareCite(x),
     }),

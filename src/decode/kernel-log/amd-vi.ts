@@ -61,6 +61,8 @@ export interface AmdViRecord extends RecordBase {
   meaning: string
   /** The line was the tail of the old split form ("AMD-Vi: Event logged [" on the line before). */
   splitForm?: true
+  /** The poster redacted the requester or the address ("DDDD:bb:dd.f", "ffffff???????000"): unknown, not zero. */
+  redacted?: true
 }
 
 const bit = (v: number, n: number): boolean => ((v >>> n) & 1) === 1
@@ -196,8 +198,14 @@ export const AMD_VI_SHAPES: Shape[] = [
     // decimal, the flags are the event's bits as Linux prints them, then their names.
     name: 'amd-vi-xen',
     probe: 'AMD-Vi: ',
-    re: new RegExp(String.raw`AMD-Vi: ([A-Z_]+): (${BDF}) d(\d+) addr ([0-9a-f]+) flags (?:0x)?([0-9a-f]+)`),
-    build: (m, cx) => build(cx, m[1]!, {}, [m[2], Number(m[3]).toString(16), undefined, m[4], m[5]], false),
+    // Posters redact the requester ("DDDD:bb:dd.f") or the address ("ffffff???????000"): unknown, the event still counts.
+    re: new RegExp(String.raw`AMD-Vi: ([A-Z_]+): (${BDF}|[\w?]{4}:[\w?]{2}:[\w?]{2}\.[\w?]) d(\d+) addr ([0-9a-f?x]+) flags (?:0x)?([0-9a-f]+)`),
+    build: (m, cx) => {
+      const known = (v: string, re: RegExp) => (re.test(v) ? v : undefined)
+      const rec = build(cx, m[1]!, {}, [known(m[2]!, new RegExp(`^${BDF}$`)), Number(m[3]).toString(16), undefined, known(m[4]!, /^[0-9a-f]+$/), m[5]], false)
+      if (rec.device === undefined || rec.address === undefined) rec.redacted = true
+      return rec
+    },
   },
   {
     // Xen before 4.13: "AMD-Vi: IO_PAGE_FAULT: domain = 0, device id = 0x2600, fault address = 0x…, flags = 0x8"

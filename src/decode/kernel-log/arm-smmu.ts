@@ -264,16 +264,30 @@ export const SMMU_SHAPES: Shape[] = [
     },
   },
   {
-    // arm_smmu_global_fault: "Unexpected global fault, this could be serious" and then this line
-    // (Linux, and Xen's port prefixed "smmu: /iommu@…:"). GFSR says which global fault; GFSYNR1
-    // bits 15:0 hold the StreamID, GFSYNR0 bit 1 (WNR) the direction.
+    // arm_smmu_global_fault's first line: held until its register line; alone, it is still a global fault.
+    name: 'smmu-global-fault-head',
+    probe: 'Unexpected global fault',
+    re: /(\S+): Unexpected global fault/,
+    stateful: 'head',
+    build: (m, cx) => {
+      cx.parser.holdHead({...cx.base, type: 'smmu', family: 'arm-smmu', unit: m[1]!, event: 'global-fault', meaning: 'an SMMU global fault whose register line (GFSR) did not follow'})
+      return undefined
+    },
+  },
+  {
+    // "\tGFSR 0x…, GFSYNR0 0x…, GFSYNR1 0x…, GFSYNR2 0x…" (Linux, and Xen's port prefixed "smmu: /iommu@…:").
+    // GFSR says which global fault; GFSYNR1 bits 15:0 hold the StreamID, GFSYNR0 bit 1 (WNR) the direction.
     name: 'smmu-global-fault',
     probe: 'GFSR ',
     re: /(\S+):\s+GFSR (0x[0-9a-f]+|0), GFSYNR0 (0x[0-9a-f]+|0), GFSYNR1 (0x[0-9a-f]+|0), GFSYNR2 (0x[0-9a-f]+|0)/,
+    stateful: 'tail',
     build: (m, cx) => {
+      const held = cx.parser.takeHeld()
+      const head = held?.type === 'smmu' && held.event === 'global-fault' && held.unit === m[1] && held.fsr === undefined ? held : undefined
+      if (held !== undefined && head === undefined) cx.parser.holdHead(held)
       const gfsr = num(m[2]!)
       const [event, meaning] = globalFault(gfsr)
-      const rec: SmmuRecord = {...cx.base, type: 'smmu', family: 'arm-smmu', unit: m[1]!, event, meaning, fsr: gfsr, fsrBits: GFSR_BITS.filter(([b]) => ((gfsr >>> b) & 1) === 1).map(([, n]) => n)}
+      const rec: SmmuRecord = {...(head ?? cx.base), ...(head === undefined ? {} : {text: `${head.text}\n${cx.base.text}`}), type: 'smmu', family: 'arm-smmu', unit: m[1]!, event, meaning, fsr: gfsr, fsrBits: GFSR_BITS.filter(([b]) => ((gfsr >>> b) & 1) === 1).map(([, n]) => n)}
       const gfsynr0 = num(m[3]!)
       rec.access = ((gfsynr0 >>> 1) & 1) === 1 ? 'write' : 'read'
       rec.streamId = num(m[4]!) & 0xffff
