@@ -1,6 +1,6 @@
 /**
  * Evidence in the log itself: of a wrong DMA direction, of a PCIe-to-PCI bridge alias, of the
- * Intel VMD endpoint sending blocked interrupts.
+ * Intel VMD endpoint sending blocked interrupts, of DMA before the requester's driver said anything.
  *
  * Reasons 0x05/0x06 are raised alike for a missing mapping and for a mapping made for the other
  * direction; only lines beside the fault tell them apart:
@@ -152,5 +152,25 @@ describe("the PCI core's enumeration lines identify the requester when there is 
   it('an enumeration line naming another device at BB:05.5 keeps the VMD-location rule out', () => {
     const fault = 'DMAR: [INTR-REMAP] Request device [17:05.5] fault index 0xa00 [fault reason 0x25] Blocked a compatibility format interrupt request'
     expect(triage(['pci 0000:17:05.5: [8086:2021] type 00 class 0x088000', fault].join('\n')).faults[0]!.explanation.rule).toBe('ir-compatibility-msi')
+  })
+})
+
+describe('DMA before the requester\'s driver said anything', () => {
+  // Driver lines as xhci_hcd prints them at probe; the fault lines follow the 5.15+ format.
+  const BOOT = '[    0.000000] BIOS-e820: [mem 0x0000000000000000-0x000000000009efff] usable'
+  const FAULT = '[    2.91] DMAR: [DMA Read NO_PASID] Request device [04:00.0] fault addr 0xfffe0000 [fault reason 0x06] PTE Read access is not set'
+  const PROBE = '[    3.40] xhci_hcd 0000:04:00.0: xHCI Host Controller'
+  it('in a log from boot, a fault before the first line of the requester\'s driver points at DMA the driver had not started', () => {
+    const e = ruleOf([BOOT, FAULT, PROBE].join('\n'), '0000:04:00.0')
+    expect(e).toMatchObject({rule: 'dma-before-driver-bound', category: 'firmware-dma', certainty: 'cannot-tell'})
+    expect(e!.summary).toMatch(/xhci_hcd/)
+    expect(e!.evidence.some((v) => v.source === 'log:3')).toBe(true)
+  })
+
+  it('not in an excerpt that starts after boot, nor when the driver spoke first, nor for another device\'s driver or the PCI core\'s own lines', () => {
+    expect(ruleOf([FAULT, PROBE].join('\n'), '0000:04:00.0')?.rule).not.toBe('dma-before-driver-bound')
+    expect(ruleOf([BOOT, PROBE, FAULT].join('\n'), '0000:04:00.0')?.rule).not.toBe('dma-before-driver-bound')
+    expect(ruleOf([BOOT, FAULT, '[    3.40] xhci_hcd 0000:05:00.0: xHCI Host Controller'].join('\n'), '0000:04:00.0')?.rule).not.toBe('dma-before-driver-bound')
+    expect(ruleOf([BOOT, FAULT, '[    3.40] pcieport 0000:04:00.0: AER: enabled with IRQ 122'].join('\n'), '0000:04:00.0')?.rule).not.toBe('dma-before-driver-bound')
   })
 })

@@ -37,7 +37,7 @@ export interface LogFacts {
   /** The stamps are seconds since boot, or the IOMMU init line is in the log: timing rules can apply. */
   bootTimeline: boolean
   /** Per function, the drivers the log's own lines name and the trouble they reported ("xhci_hcd 0000:00:14.0: WARN …"). */
-  driverLines: Map<string, {drivers: Set<string>; trouble: Array<{line: number; message: string}>}>
+  driverLines: Map<string, {drivers: Set<string>; trouble: Array<{line: number; message: string}>; first: number}>
   /** Reserved ranges of the log's e820 map inside low RAM (inclusive ends), with their lines. */
   e820Reserved: Array<{base: bigint; end: bigint; line: number}>
   /** Per function, the vendor, device and class the PCI core's enumeration lines in the log give. */
@@ -257,6 +257,17 @@ function troubleBefore(x: FaultFacts): {line: number; message: string; driver: s
   const d = x.facts.driverLines.get(x.g.requester)
   const t = d?.trouble.find((v) => v.line < x.g.first.line && v.line >= x.g.first.line - TROUBLE_WINDOW)
   return t === undefined ? undefined : {...t, driver: [...d!.drivers][0]!}
+}
+
+/**
+ * The requester's driver, when the log starts at boot (it holds the firmware's e820 map, printed
+ * first) and that driver's first line comes after the group's first fault. In an excerpt that starts
+ * later, a driver's first line there says nothing about when the driver bound.
+ */
+function driverAfter(x: FaultFacts): {driver: string; line: number} | undefined {
+  if (!x.facts.contexts.has('e820-usable') && !x.facts.contexts.has('e820-reserved')) return undefined
+  const d = x.facts.driverLines.get(x.g.requester)
+  return d === undefined || d.first <= x.g.first.line ? undefined : {driver: [...d.drivers][0]!, line: d.first}
 }
 
 /** The log's e820-reserved range that holds the faulting address, if any. */
@@ -658,6 +669,25 @@ export const FAULT_RULES: readonly FaultRule[] = [
       causes: ['BIOS legacy USB emulation (EHCI/UHCI/xHCI SMM hand-off not done) or an option ROM left the device DMA-ing', 'a VMM memory map that no longer covers the legacy region the device still uses'],
       remediation: ['disable legacy USB support / CSM in firmware setup', 'make sure the USB hand-off quirk runs (usb-pci quirks) and update the firmware'],
     }),
+  },
+  {
+    id: 'dma-before-driver-bound',
+    category: 'firmware-dma',
+    // A driver that DMAs during its probe before its first message looks the same.
+    certainty: 'cannot-tell',
+    when: {kind: 'dma', reasonIs: 'unmappedAddress', also: (x) => driverAfter(x) !== undefined},
+    explain: (x) => {
+      const d = driverAfter(x)!
+      return {
+        summary: `${who(x)} ${did(x)} ${at(x)} (line ${x.g.first.line}) before its driver (${d.driver}) printed anything about it since boot (line ${d.line}): DMA the Linux driver had not started yet, unless it DMA-ed during its probe before its first message`,
+        causes: ['firmware, an option ROM or a boot loader left the device running, with no RMRR/IVMD mapping its buffers',
+          'a previous kernel (kexec) or a driver unbound earlier left the device DMA-ing',
+          'the driver starting DMA in its probe before it logged anything'],
+        remediation: ['see whether the faults stop once the driver has bound and the device then works; if its probe fails, the earlier DMA is what breaks it',
+          'update the firmware (report the missing RMRR/IVMD) or turn off the option ROM, legacy USB support or pre-boot feature that drives the device; after kexec, boot with reset_devices'],
+        evidence: [{fact: `the log starts at boot, and the first ${d.driver} line for ${x.g.requester} comes after the fault`, source: `${x.source}:${d.line}`}],
+      }
+    },
   },
   {
     id: 'unmapped-in-vfio-domain',

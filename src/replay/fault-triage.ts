@@ -469,7 +469,7 @@ export class FaultTriage {
         if ((r.event === 'driver-line' || r.event === 'driver-trouble') && r.detail !== undefined) {
           const m = /^(\S+) (\S+?)(?:: (.*))?$/.exec(r.detail)
           if (m !== null) {
-            const d = this.driverFacts.get(m[2]!) ?? {drivers: new Set<string>(), trouble: []}
+            const d = this.driverFacts.get(m[2]!) ?? {drivers: new Set<string>(), trouble: [], first: r.line}
             d.drivers.add(m[1]!)
             if (m[3] !== undefined && d.trouble.length < 8) d.trouble.push({line: r.line, message: m[3]})
             if (this.driverFacts.size < 1024 || this.driverFacts.has(m[2]!)) this.driverFacts.set(m[2]!, d)
