@@ -1,7 +1,8 @@
 /**
  * Known kernel regressions (src/replay/kernel-regressions.ts): the affected ranges as the fix's
- * CVE record states them, the "Linux version" banner as a context event, and the rule that leads
- * with the regression only when the banner's release is in range.
+ * CVE record or the stable history states them, the lines that name the release (the "Linux
+ * version" banner, a USB root hub's manufacturer, an oops header) as context events, and the rules
+ * that lead with a regression (DMA and interrupt faults) only when that release is in range.
  */
 import {readFileSync} from 'node:fs'
 import path from 'node:path'

@@ -325,7 +325,7 @@ const cite = (x: FaultFacts, event: ContextEvent, fact: string): Evidence[] => {
   return c === undefined ? [] : [{fact, source: `${x.source}:${c.line}`}]
 }
 
-/** The known regression (kernel-regressions.ts) the log's "Linux version" banner and this fault's reason match, if any. */
+/** The known regression (kernel-regressions.ts) the log's kernel release (banner, root hub or oops line) and this fault's reason match, if any. */
 function knownRegression(x: FaultFacts): {regression: KernelRegression; release: string} | undefined {
   const release = x.facts.contexts.get('kernel-release')?.detail
   const parsed = parseRelease(release)

@@ -1,8 +1,8 @@
 /**
  * Known VT-d kernel regressions as data: which releases carry the bug (introduced → fixed, per
  * stable line), the symptom a fault shows, and the upstream fix to name. A fault leads with one only
- * when the log's own "Linux version" banner puts the running kernel in an affected range and the
- * fault has the symptom. Pure.
+ * when the log itself names the running kernel (its "Linux version" banner, a USB root hub's
+ * manufacturer line or an oops header) in an affected range and the fault has the symptom. Pure.
  */
 
 /** A release as [major, minor, patch] (patch 0 for a mainline release or an -rc). */
