@@ -1,6 +1,5 @@
 /** IOMMU groups from /sys/kernel/iommu_groups: members, default domain type, reserved regions. */
 import type {HostFs} from '../host/fs.js'
-import {lazyProperties} from './lazy.js'
 import {note, readTrimmed} from './sysfs.js'
 import type {CollectedGroup, Miss} from './types.js'
 
@@ -13,11 +12,34 @@ export function collectGroups(fs: HostFs, misses: Miss[]): CollectedGroup[] {
     .sort((a, b) => a - b)
     .map((id): CollectedGroup => {
       const dir = `${GROUPS_DIR}/${id}`
-      const group = {id, devices: note(fs.listDir(`${dir}/devices`), misses) ?? [], type: readTrimmed(fs, `${dir}/type`, misses)}
-      // Read on first use (memoised): `check` reads every group's, `groups` none.
-      lazyRegions(group, () => note(fs.readText(`${dir}/reserved_regions`), misses))
-      return group
+      const devices = note(fs.listDir(`${dir}/devices`), misses) ?? []
+      return new SysfsGroup(id, devices, readTrimmed(fs, `${dir}/type`, misses), () => note(fs.readText(`${dir}/reserved_regions`), misses))
     })
 }
 
-const lazyRegions = lazyProperties<'reservedRegions'>(['reservedRegions'])
+/**
+ * A group whose `reserved_regions` is read when first asked for (`check` reads every group's,
+ * `groups` none) and kept. A class, so every group keeps one hidden class.
+ */
+class SysfsGroup implements CollectedGroup {
+  readonly #readRegions: () => string | undefined
+  #regions: {text: string | undefined} | undefined
+
+  constructor(
+    readonly id: number,
+    readonly devices: string[],
+    readonly type: string | undefined,
+    readRegions: () => string | undefined,
+  ) {
+    this.#readRegions = readRegions
+  }
+
+  get reservedRegions(): string | undefined {
+    this.#regions ??= {text: this.#readRegions()}
+    return this.#regions.text
+  }
+
+  set reservedRegions(text: string | undefined) {
+    this.#regions = {text}
+  }
+}

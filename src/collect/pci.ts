@@ -1,7 +1,6 @@
 /** PCI devices from /sys/bus/pci/devices: ids, config bytes, links, SR-IOV and link state. */
-import {joinHostPath, type HostDirectory, type HostFs} from '../host/fs.js'
+import {joinHostPath, type HostDirectory, type HostFs, type Read} from '../host/fs.js'
 import {basename, intOf, note} from './sysfs.js'
-import {lazyProperties} from './lazy.js'
 import type {CollectedPciDetails, CollectedPciDevice, Miss} from './types.js'
 
 export const PCI_DEVICES_DIR = '/sys/bus/pci/devices'
@@ -84,18 +83,62 @@ function collectPciDevice(fs: HostFs, bdf: string, misses: Miss[]): CollectedPci
     return details
   }
   // Read on first use (memoised): only the device checks and views ask, for the devices they show.
-  lazyDeviceFacts(device, (name) => {
+  return new SysfsPciDevice(device, (name) => {
     if (name === 'driverOverride') return nonNull(text('driver_override'))
     // The AMD IOMMU's own PCI function holds the unit's class directory (iommu/ivhdN), not a link to it.
     if (name === 'iommuUnit') return iommuLinkName(fs, attrs, misses)
     const reset = attrs.readText('reset_method')
     return reset.ok ? {...reset, value: reset.value.trim().split(/\s+/).filter(Boolean)} : reset
   })
-  return device as CollectedPciDevice
 }
 
 type LazyDeviceFact = 'driverOverride' | 'iommuUnit' | 'resetMethod'
-const lazyDeviceFacts = lazyProperties<LazyDeviceFact>(['driverOverride', 'iommuUnit', 'resetMethod'])
+
+/**
+ * A collected device whose rarely read facts (`driver_override`, `reset_method`, the `iommu`
+ * link) are read when first asked for and kept; assigning one still works. A class: its getters
+ * sit on the prototype, so every device keeps one hidden class (a getter in an object literal
+ * makes each object a dictionary, per-object accessors give each its own map).
+ */
+// The eager fields, assigned in the constructor.
+interface SysfsPciDevice extends Omit<CollectedPciDevice, LazyDeviceFact> {}
+class SysfsPciDevice implements CollectedPciDevice {
+  readonly #read: (fact: LazyDeviceFact) => unknown
+  readonly #facts: Partial<Record<LazyDeviceFact, {value: unknown}>> = {}
+
+  constructor(eager: Omit<CollectedPciDevice, LazyDeviceFact>, read: (fact: LazyDeviceFact) => unknown) {
+    Object.assign(this, eager)
+    this.#read = read
+  }
+
+  #fact(name: LazyDeviceFact): unknown {
+    return (this.#facts[name] ??= {value: this.#read(name)}).value
+  }
+
+  get driverOverride(): string | undefined {
+    return this.#fact('driverOverride') as string | undefined
+  }
+
+  set driverOverride(value: string | undefined) {
+    this.#facts.driverOverride = {value}
+  }
+
+  get iommuUnit(): string | undefined {
+    return this.#fact('iommuUnit') as string | undefined
+  }
+
+  set iommuUnit(value: string | undefined) {
+    this.#facts.iommuUnit = {value}
+  }
+
+  get resetMethod(): Read<string[]> {
+    return this.#fact('resetMethod') as Read<string[]>
+  }
+
+  set resetMethod(value: Read<string[]>) {
+    this.#facts.resetMethod = {value}
+  }
+}
 
 /** A device directory that could not be listed: each attribute is read by its path (and fails or not on its own). */
 function byPath(fs: HostFs, dir: string): HostDirectory {

@@ -6,7 +6,6 @@
  * is rebuilt the way the kernel enumerated it: a device on bus B hangs under the bridge whose
  * secondary bus is B, VFs sit at PF RID + offset + n × stride.
  */
-import {lazyProperties} from '../collect/lazy.js'
 import {collectPciDevices} from '../collect/pci.js'
 import type {CollectedPciDevice, Miss} from '../collect/types.js'
 import {
@@ -194,7 +193,7 @@ function functionFrom(identity: Identity, bytes: Uint8Array): PciFunction {
 /** From the collector's sysfs devices: the kernel's own hierarchy and links. */
 export function topologyFromSysfs(collected: readonly CollectedPciDevice[], options: SysfsTopologyOptions = {}): PciTopology {
   const devices = new Map<string, PciFunction>()
-  const sources: Array<[PciFunction, CollectedPciDevice]> = []
+  const context: SysfsContext = {options}
   for (const item of collected) {
     const parts = parseBdf(item.bdf)
     if (!parts) continue
@@ -243,11 +242,10 @@ export function topologyFromSysfs(collected: readonly CollectedPciDevice[], opti
     const {hostBridge, owner} = rootBusOf(item.sysfsPath)
     fn.hostBridge = hostBridge
     if (parts.segment > 0xffff && owner && parseBdf(owner)) fn.vmdController = owner
-    devices.set(bdf, fn)
-    sources.push([fn, item])
+    devices.set(bdf, SysfsFunctionFacts.adopt(fn, item, context))
   }
   const topology = finish(devices, 'sysfs', false)
-  for (const [fn, item] of sources) lazySysfsFacts(topology, fn, item, options)
+  context.topology = topology
   return topology
 }
 
@@ -273,29 +271,83 @@ function rootBusOf(sysfsPath: string): {hostBridge?: string; owner?: string} {
   }
 }
 
-/**
- * The facts of a sysfs function that only some views read (its reset methods, its remapping
- * unit) are read from the collected device on first use and kept: `check` on a large host
- * shows them for the devices it examines, not for every function. Assigning them still works.
- */
-function lazySysfsFacts(topology: PciTopology, fn: PciFunction, item: CollectedPciDevice, options: SysfsTopologyOptions): void {
-  let reset: {methods?: string[]; source?: PciFunction['resetMethodsSource']} | undefined
-  const resetNow = () => {
-    if (reset === undefined) {
-      const read = item.resetMethod
-      if (read.ok) reset = {methods: [...read.value], source: 'sysfs'}
-      else if (read.reason === 'absent' && options.absentResetMethodIsNone === true) reset = {methods: [], source: 'sysfs'}
-      else {
-        const inferred = inferResetMethods(topology, fn)
-        reset = inferred === undefined ? {} : {methods: inferred, source: 'inferred-from-config'}
-      }
-    }
-    return reset
-  }
-  lazyFunctionFacts(fn, (name) => (name === 'iommuUnit' ? item.iommuUnit : name === 'resetMethods' ? resetNow().methods : resetNow().source))
+/** What a sysfs function's lazily read facts need: the topology it belongs to (set once built). */
+interface SysfsContext {
+  options: SysfsTopologyOptions
+  topology?: PciTopology
 }
 
-const lazyFunctionFacts = lazyProperties<'resetMethods' | 'resetMethodsSource' | 'iommuUnit'>(['resetMethods', 'resetMethodsSource', 'iommuUnit'])
+interface SysfsFunctionState {
+  item: CollectedPciDevice
+  context: SysfsContext
+  reset?: {methods?: string[]; source?: PciFunction['resetMethodsSource']}
+  unit?: {name: string | undefined}
+}
+
+const sysfsFunctionStates = new WeakMap<object, SysfsFunctionState>()
+
+/**
+ * The prototype of a function from sysfs: the facts only some views read (its reset methods, its
+ * remapping unit) are read from the collected device on first use and kept (`check` on a large
+ * host shows them for the devices it examines, not for every function); assigning them still
+ * works. Set as the prototype of the function's own object, which keeps its one hidden class (a
+ * class instance filled by Object.assign, or per-object accessors, would not).
+ */
+class SysfsFunctionFacts {
+  static adopt(fn: PciFunction, item: CollectedPciDevice, context: SysfsContext): PciFunction {
+    sysfsFunctionStates.set(fn, {item, context})
+    return Object.setPrototypeOf(fn, SysfsFunctionFacts.prototype) as PciFunction
+  }
+
+  // No private members: an adopted object was not made by this class's constructor.
+  get resetMethods(): string[] | undefined {
+    return resetOf(this).methods
+  }
+
+  set resetMethods(methods: string[] | undefined) {
+    resetOf(this).methods = methods
+  }
+
+  get resetMethodsSource(): PciFunction['resetMethodsSource'] {
+    return resetOf(this).source
+  }
+
+  set resetMethodsSource(source: PciFunction['resetMethodsSource']) {
+    resetOf(this).source = source
+  }
+
+  get iommuUnit(): string | undefined {
+    const state = stateOf(this)
+    state.unit ??= {name: state.item.iommuUnit}
+    return state.unit.name
+  }
+
+  set iommuUnit(name: string | undefined) {
+    stateOf(this).unit = {name}
+  }
+}
+
+function stateOf(fn: object): SysfsFunctionState {
+  const state = sysfsFunctionStates.get(fn)
+  if (state === undefined) throw new Error('not a function read from sysfs')
+  return state
+}
+
+/** The kernel's `reset_method`; absent on 5.15+ is none; else what the config bytes show. */
+function resetOf(fn: object): NonNullable<SysfsFunctionState['reset']> {
+  const state = stateOf(fn)
+  if (state.reset === undefined) {
+    const read = state.item.resetMethod
+    const {options, topology} = state.context
+    if (read.ok) state.reset = {methods: [...read.value], source: 'sysfs'}
+    else if (read.reason === 'absent' && options.absentResetMethodIsNone === true) state.reset = {methods: [], source: 'sysfs'}
+    else {
+      const inferred = topology === undefined ? undefined : inferResetMethods(topology, fn as PciFunction)
+      state.reset = inferred === undefined ? {} : {methods: inferred, source: 'inferred-from-config'}
+    }
+  }
+  return state.reset
+}
 
 /**
  * What sysfs says of one function beyond its config space, read only for that function's own
