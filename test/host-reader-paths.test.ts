@@ -87,6 +87,9 @@ describe('a directory read by name (HostFs.directory, what the PCI collector use
       expect(byName.value.readLink(name), name).toEqual(byPath.readLink(asked))
     }
     expect(listed.ok && byName.value.names()).toEqual(listed.ok && listed.value)
+    expect(byName.value.namesStartingWith('loop-').sort()).toEqual(['loop-x', 'loop-y'])
+    expect(byName.value.namesStartingWith('vendor').sort()).toEqual(['vendor', 'vendor-link'])
+    expect(byName.value.namesStartingWith('virtfn')).toEqual([])
     expect(byName.value.readText('escape')).toMatchObject({ok: false, reason: 'unreadable', message: expect.stringContaining(OUTSIDE_ROOT)})
     expect(byName.value.readText('vendor-link')).toMatchObject({ok: true, value: '0x8086\n'})
   })

@@ -30,7 +30,7 @@ function collectPciDevice(fs: HostFs, bdf: string, misses: Miss[]): CollectedPci
   const header = config.ok ? headerIdentity(config.value) : undefined
   const totalVfs = int('sriov_totalvfs')
   const virtfns = attrs
-    .names()
+    .namesStartingWith('virtfn')
     .filter((name) => /^virtfn\d+$/.test(name))
     .sort((a, b) => Number(a.slice(6)) - Number(b.slice(6)))
     .map(linkName)
@@ -145,6 +145,7 @@ function byPath(fs: HostFs, dir: string): HostDirectory {
   return {
     path: dir,
     names: () => [],
+    namesStartingWith: () => [],
     readText: (name) => fs.readText(`${dir}/${name}`),
     readBytes: (name) => fs.readBytes(`${dir}/${name}`),
     readLink: (name) => fs.readLink(`${dir}/${name}`),

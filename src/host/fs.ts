@@ -50,6 +50,8 @@ export interface HostDirectory {
   readonly path: string
   /** Entry names, sorted. */
   names(): string[]
+  /** Entry names that start with `prefix`, in no order (no sort of the whole listing: `virtfn` links). */
+  namesStartingWith(prefix: string): string[]
   readText(name: string): Read<string>
   readBytes(name: string): Read<Uint8Array>
   readLink(name: string): Read<string>
@@ -203,6 +205,24 @@ function scratch(): Buffer {
 }
 function isScratch(bytes: Uint8Array): boolean {
   return scratchBuffer !== undefined && bytes.buffer === scratchBuffer.buffer
+}
+
+/**
+ * A small read's bytes copied out of the scratch buffer into a shared slab (a view of its own
+ * range): 2,000 config spaces are then 30 backing stores, not 2,000 the GC tracks one by one.
+ */
+const SLAB_BYTES = 256 * KiB
+let slab: Uint8Array | undefined
+let slabUsed = 0
+function keptCopy(bytes: Uint8Array): Uint8Array {
+  if (slab === undefined || slabUsed + bytes.length > SLAB_BYTES) {
+    slab = new Uint8Array(SLAB_BYTES)
+    slabUsed = 0
+  }
+  const copy = slab.subarray(slabUsed, slabUsed + bytes.length)
+  copy.set(bytes)
+  slabUsed += bytes.length
+  return copy
 }
 
 /** Why an open descriptor is not one we read: not a regular file, or larger than `max`. */
@@ -501,7 +521,7 @@ export class RootedHostFs implements HostFs {
   /** The reads by path, or of an entry already found in its directory (`at`). */
   private bytesAt(path: string, at: Located | undefined): Read<Uint8Array> {
     const read = this.readShared(path, at)
-    return read.ok && isScratch(read.value) ? {ok: true, value: read.value.slice(), path} : read
+    return read.ok && isScratch(read.value) ? {ok: true, value: keptCopy(read.value), path} : read
   }
 
   private textAt(path: string, at: Located | undefined): Read<string> {
@@ -554,6 +574,11 @@ export class RootedHostFs implements HostFs {
       value: {
         path,
         names: () => [...(listing.sorted ??= [...kinds.keys()].sort())],
+        namesStartingWith: (prefix) => {
+          const found: string[] = []
+          for (const name of kinds.keys()) if (name.startsWith(prefix)) found.push(name)
+          return found
+        },
         readText: (name) => this.textAt(entryPath(name), located(name)),
         readBytes: (name) => this.bytesAt(entryPath(name), located(name)),
         readLink: (name) => this.linkAt(entryPath(name), located(name)),
