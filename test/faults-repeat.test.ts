@@ -9,15 +9,15 @@ import path from 'node:path'
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 import {LogParser, parseKernelLog} from '../src/decode/kernel-log/index.js'
-import {FaultTriage, triageRecords, type TriageResult} from '../src/replay/fault-triage.js'
+import {FaultTriage, triageRecords, type TriageContext, type TriageResult} from '../src/replay/fault-triage.js'
 import {realData} from './support/paths.js'
 
 const json = (r: TriageResult) => JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString(16) : v instanceof Map ? [...v] : v))
 
 /** The byte path with the repeat sink wired as the faults command wires it; also how many repeats it took. */
-function counted(bytes: Buffer, blockSize: number): {result: TriageResult; repeats: number} {
+function counted(bytes: Buffer, blockSize: number, since?: TriageContext['since']): {result: TriageResult; repeats: number} {
   const parser = new LogParser()
-  const triage = new FaultTriage({source: 'log'})
+  const triage = new FaultTriage({source: 'log', ...(since === undefined ? {} : {since})})
   let repeats = 0
   parser.repeat = (template, line, time, stamp) => {
     const taken = triage.repeat(template, line, time, stamp)
@@ -68,6 +68,20 @@ describe('repeated fault lines counted without records (FaultTriage.repeat)', ()
       '[Thu Oct  2 08:55:54 2020] DMAR: [INTR-REMAP] Request device [42:00.2] fault index 1600 [fault reason 37] Blocked a compatibility format interrupt request',
       '\tDMAR:[fault reason 05] PTE Write access is not set',
       '               DMAR:[fault reason 01] Present bit in root entry is clear',
+      // Records repeat() takes from their template too: boot state, page-walk dumps, RMRR lines, fault status.
+      '[    0.083164] pci 0000:00:02.0: Adding to iommu group 0',
+      '[    0.083200] pci 0000:00:14.0: Adding to iommu group 5',
+      '[  +0,016270] pci 0000:00:1f.3: Adding to iommu group 12',
+      'Jul 19 23:11:56 host kernel: pci 0000:00:02.0: Adding to iommu group 1',
+      '[    0.091000] iommu: Default domain type: Translated',
+      '[    0.091000] iommu: Default domain type: Passthrough (set via kernel command line)',
+      '[    0.888429] DMAR-IR: Enabled IRQ remapping in x2apic mode',
+      '[    0.068472] DMAR-IR: Enabled IRQ remapping in xapic mode',
+      '[    0.556000] DMAR: Intel(R) Virtualization Technology for Directed I/O',
+      '[    0.556348] DMAR: PTE not present at level 4',
+      '[    0.886508] DMAR: RMRR base: 0x0000007b800000 end: 0x0000007fffffff',
+      '[    0.083164] kernel: DMAR: RMRR base: 0x000000ad800000 end: 0x000000af9fffff',
+      '[  103.5] DMAR: DRHD: handling fault status reg 3',
     ]
     let repeats = 0
     fc.assert(fc.property(fc.array(fc.nat(pieces.length - 1), {minLength: 20, maxLength: 80}), fc.nat(400), (picks, blockSize) => {
@@ -78,6 +92,26 @@ describe('repeated fault lines counted without records (FaultTriage.repeat)', ()
     }), {numRuns: 300})
     // The property is about the repeat path: it must have been taken.
     expect(repeats).toBeGreaterThan(1000)
+  })
+
+  it('triage equals adding every record under --since (fault status lines then count by their time)', () => {
+    const pieces = [
+      '[    0.083164] pci 0000:00:02.0: Adding to iommu group 0',
+      '[    0.891000] iommu: Default domain type: Translated',
+      '[    0.886508] DMAR: RMRR base: 0x0000007b800000 end: 0x0000007fffffff',
+      '[  100.000001] DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x4f600000 [fault reason 0x06] PTE Read access is not set',
+      '[   10.0] DMAR: DRHD: handling fault status reg 2',
+      '[  103.0] DMAR: DRHD: handling fault status reg 2',
+      'DMAR: DRHD: handling fault status reg 2',
+      '[  102.0] dmar_fault: 12 callbacks suppressed',
+    ]
+    const since = {bootSeconds: 50}
+    fc.assert(fc.property(fc.array(fc.nat(pieces.length - 1), {minLength: 20, maxLength: 80}), fc.nat(400), (picks, blockSize) => {
+      const text = boot + picks.map((i) => pieces[i]).join('\n') + '\n'
+      const got = counted(Buffer.from(text), blockSize + 1, since)
+      const all = triageRecords(parseKernelLog(text), text.replace(/\n$/, '').split('\n').length, {source: 'log', since})
+      expect(json(got.result)).toBe(json(all))
+    }), {numRuns: 100})
   })
 
   it('triage equals adding every record on the real excerpts, each repeated as a storm', () => {

@@ -9,7 +9,7 @@
  */
 import type {Evidence} from '../checks/outcome.js'
 import {lookupFaultReason, type FaultReason} from '../decode/fault-reasons.js'
-import type {AmdViRecord, ContextEvent, FaultRecord, IommuFamily, LogRecord, LogTime, SmmuRecord, StampBytes} from '../decode/kernel-log/index.js'
+import type {AmdViRecord, ContextEvent, FaultRecord, FaultStatusRecord, IommuFamily, LogRecord, LogTime, SmmuRecord, StampBytes} from '../decode/kernel-log/index.js'
 import {AMD_VI_DEVICE_EVENTS, amdViFlagNames} from '../decode/kernel-log/amd-vi.js'
 import {smmuRequester} from '../decode/kernel-log/arm-smmu.js'
 import {stampText} from '../decode/kernel-log/line-cache.js'
@@ -429,12 +429,11 @@ export class FaultTriage {
   }
 
   add(r: LogRecord): void {
+    if (this.addAsRepeat(r, r.line)) return
     switch (r.type) {
       case 'rmrr': {
-        // A log of many boots repeats its RMRR lines: keep each range (and device) once. The
-        // line's text is remembered too: a repeat then skips building the key (two BigInt strings).
-        const known = this.rmrrTexts.get(r.text)
-        if (known !== undefined && known.base === r.base && known.end === r.end && known.device === r.device) return
+        // A log of many boots repeats its RMRR lines: keep each range (and device) once (a line
+        // seen before went to addAsRepeat).
         const key = `${r.base}-${r.end}-${r.device ?? ''}`
         if (!this.rmrrSeen.has(key)) {
           this.rmrrSeen.add(key)
@@ -444,19 +443,6 @@ export class FaultTriage {
         this.rmrrTexts.set(r.text, {base: r.base, end: r.end, device: r.device})
         return
       }
-      case 'group':
-        this.logGroups.set(r.device, r.group)
-        return
-      case 'domain-type':
-        this.defaultDomain = r.domainType
-        return
-      case 'ir-state':
-        this.irState = r.state
-        return
-      case 'iommu-ready':
-        this.iommuReady = true
-        this.bootTimeline = true
-        return
       case 'context': {
         const c = this.contexts.get(r.event)
         if (c !== undefined) c.count++
@@ -490,9 +476,6 @@ export class FaultTriage {
         }
         return
       }
-      case 'walk-dump':
-        if (this.dumpTarget !== undefined && this.dumpTarget.group.walkDump.length < 16) this.dumpTarget.group.walkDump.push(`${r.line}: ${r.text}`)
-        return
       default:
     }
     if (!this.inWindow(r)) return
@@ -501,9 +484,7 @@ export class FaultTriage {
         this.addFault(r)
         return
       case 'fault-status':
-        this.summary.statusLines++
-        if (r.overflow) this.summary.overflows++
-        if (r.pageRequestOverflow) this.summary.pageRequestOverflows++
+        this.countStatus(r)
         return
       case 'suppressed':
         // amd_iommu_report_page_fault's ratelimit hides page faults the same way dmar_fault's does.
@@ -543,9 +524,11 @@ export class FaultTriage {
    * add() does with the copy stamped `time` (or `stamp`, still bytes), without the copy. False
    * (the caller then makes the copy and adds it) when --since applies or the template's group is
    * not known yet; groupFor's memo tells, and a template's group never changes once made.
+   * Other records the parser made before go to addAsRepeat (false for those it does not take).
    */
   repeat(template: LogRecord, line: number, time: LogTime | undefined, stamp: StampBytes): boolean {
-    if (template.type !== 'fault' || this.ctx.since !== undefined) return false
+    if (template.type !== 'fault') return this.addAsRepeat(template, line)
+    if (this.ctx.since !== undefined) return false
     const repeated = this.templateGroups.get(template) ?? this.repeatOf(template)
     if (repeated === undefined) return false
     // The counts that are the same for every copy wait for finish (foldRepeats).
@@ -572,6 +555,52 @@ export class FaultTriage {
     }
     this.countTimes(st, time === undefined ? (stamp.length !== 0 ? stamp.seconds : undefined) : time.seconds)
     return true
+  }
+
+  /**
+   * What add() does with `r` on `line` when that needs neither the record's own line (but
+   * `line`) nor its time: boot state, a page-walk dump line, an RMRR line seen before, and
+   * without --since a fault status line. False for every other record, which add() takes.
+   * repeat() sends a template here, so a log's repeated boot lines (a group per device, every
+   * boot) are not copied to be added.
+   */
+  private addAsRepeat(r: LogRecord, line: number): boolean {
+    switch (r.type) {
+      case 'group':
+        this.logGroups.set(r.device, r.group)
+        return true
+      case 'domain-type':
+        this.defaultDomain = r.domainType
+        return true
+      case 'ir-state':
+        this.irState = r.state
+        return true
+      case 'iommu-ready':
+        this.iommuReady = true
+        this.bootTimeline = true
+        return true
+      case 'walk-dump':
+        if (this.dumpTarget !== undefined && this.dumpTarget.group.walkDump.length < 16) this.dumpTarget.group.walkDump.push(`${line}: ${r.text}`)
+        return true
+      case 'rmrr': {
+        // The line's text is remembered with its range: a repeat then skips building the key (two BigInt strings).
+        const known = this.rmrrTexts.get(r.text)
+        return known !== undefined && known.base === r.base && known.end === r.end && known.device === r.device
+      }
+      case 'fault-status':
+        // --since decides by the record's time (inWindow).
+        if (this.ctx.since !== undefined) return false
+        this.countStatus(r)
+        return true
+      default:
+        return false
+    }
+  }
+
+  private countStatus(r: FaultStatusRecord): void {
+    this.summary.statusLines++
+    if (r.overflow) this.summary.overflows++
+    if (r.pageRequestOverflow) this.summary.pageRequestOverflows++
   }
 
   /** The repeat counter of a template whose group groupFor's memo knows (else undefined). */
