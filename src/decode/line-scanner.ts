@@ -28,6 +28,16 @@ const ARENA_END = ARENA_AT + (1 << 20)
 const SCAN_DATA = ARENA_END + 64 // block bytes start here; the 64 before stay zero (reads before the block)
 const SCAN_PAD = 64 // zero bytes after the block (SIMD reads past its end)
 
+/** int32 per hit line (ScanResult.hits). */
+export const HIT_INTS = 8
+const HIT_BYTES = 4 * HIT_INTS
+/**
+ * A hit's stamp word: 0, or STAMP_FOUND | the digits' offset from the line start | the integer
+ * digits' count << 8 | the fraction digits' count << 16, for a line opening with "[", spaces
+ * (0x20 only), one or more digits, ".", one or more digits, "]" (the "]" the body start follows).
+ */
+export const STAMP_FOUND = 1 << 24
+
 function uleb(n: number): number[] {
   const out: number[] = []
   do {
@@ -54,6 +64,8 @@ function scannerModule(): Uint8Array {
   const start = 0, end = 1, out = 2, i = 3, nl = 4, lineStart = 5, ln = 6, o = 7, m = 8, nm = 9, bit = 10, q = 11, w = 12, before = 13, ls = 14
   const bs = 15, k = 16, h = 17
   const v0 = 18, a = 19, b = 20, c = 21, v1 = 22, c2 = 23
+  // i32 24–30: the monotonic stamp's parse (see STAMP_* below)
+  const sp = 24, ds = 25, ip = 26, fp = 27, sh = 28, dg = 29, fs = 30
   const get = (x: number) => [0x20, x]
   const set = (x: number) => [0x21, x]
   const tee = (x: number) => [0x22, x]
@@ -67,10 +79,21 @@ function scannerModule(): Uint8Array {
   const splat = (byte: number) => [...simd(0x0c), ...Array.from({length: 16}, () => byte)]
   const [eq8, vand, vor, anyTrue, bitmask] = [simd(0x23), simd(0x4e), simd(0x50), simd(0x53), simd(0x64)]
   const [add, sub, mul, and, or, xor, shl, clz, ctz, popcnt, eq, eqz, ltU, gtU, geU] = [[0x6a], [0x6b], [0x6c], [0x71], [0x72], [0x73], [0x74], [0x67], [0x68], [0x69], [0x46], [0x45], [0x49], [0x4b], [0x4f]]
+  const neq = [0x47]
   const FOLD = 0x20
   const fold = [...i32(0x20202020), ...or]
   const ch = (s: string) => s.charCodeAt(0)
   // The folded pair hits of the 16 bytes in local `v` (loaded at i + next - 1), next byte at i + next.
+  // Decimal digits from memory[sp] into local `into` (i32: exact up to 9 digits), sp left after them.
+  const digitsInto = (into: number) => [
+    ...i32(0), ...set(into),
+    0x02, 0x40, 0x03, 0x40,
+    ...get(sp), ...load8(0), ...i32(0x30), ...sub, ...tee(dg), ...i32(10), ...geU, 0x0d, 1,
+    ...get(into), ...i32(10), ...mul, ...get(dg), ...add, ...set(into),
+    ...get(sp), ...i32(1), ...add, ...set(sp),
+    0x0c, 0,
+    0x0b, 0x0b,
+  ]
   const pairs = (v: number, next: number) => [
     ...get(v), ...splat(FOLD), ...vor, ...set(a),
     ...get(i), ...vload(next), ...splat(FOLD), ...vor, ...set(b),
@@ -121,6 +144,31 @@ function scannerModule(): Uint8Array {
     0x0c, 0,
     0x0b, 0x0b,
     0x0b,
+    // a monotonic stamp "[" spaces digits "." digits "]" before that body: its parts (STAMP_* below)
+    ...i32(0), ...set(sh),
+    ...get(bs), ...get(ls), ...gtU,
+    0x04, 0x40,
+    ...get(ls), ...i32(1), ...add, ...set(sp),
+    0x02, 0x40, 0x03, 0x40,
+    ...get(sp), ...load8(0), ...i32(32), ...neq, 0x0d, 1,
+    ...get(sp), ...i32(1), ...add, ...set(sp),
+    0x0c, 0,
+    0x0b, 0x0b,
+    ...get(sp), ...set(ds),
+    ...digitsInto(ip),
+    ...get(sp), ...get(ds), ...gtU, ...get(sp), ...load8(0), ...i32(ch('.')), ...eq, ...and,
+    0x04, 0x40,
+    ...get(sp), ...i32(1), ...add, ...tee(sp), ...set(fs),
+    ...digitsInto(fp),
+    ...get(sp), ...get(fs), ...gtU, ...get(sp), ...load8(0), ...i32(ch(']')), ...eq, ...and,
+    0x04, 0x40,
+    ...get(ds), ...get(ls), ...sub,
+    ...get(fs), ...i32(1), ...sub, ...get(ds), ...sub, ...i32(8), ...shl, ...or,
+    ...get(sp), ...get(fs), ...sub, ...i32(16), ...shl, ...or,
+    ...i32(STAMP_FOUND), ...or, ...set(sh),
+    0x0b,
+    0x0b,
+    0x0b,
     // line end: the first "\n" from the body start, 16 bytes a step; the block end when none
     ...get(bs), ...set(k),
     0x02, 0x40, 0x03, 0x40,
@@ -148,7 +196,10 @@ function scannerModule(): Uint8Array {
     ...get(o), ...get(bs), ...get(start), ...sub, ...store(8),
     ...get(o), ...get(k), ...get(start), ...sub, ...store(12),
     ...get(o), ...get(h), ...store(16),
-    ...get(o), ...i32(20), ...add, ...set(o),
+    ...get(o), ...get(sh), ...store(20),
+    ...get(o), ...get(ip), ...store(24),
+    ...get(o), ...get(fp), ...store(28),
+    ...get(o), ...i32(HIT_BYTES), ...add, ...set(o),
     // go on after the line: its other hits and its bytes need no second look
     ...get(k), ...get(end), ...ltU,
     0x04, 0x40,
@@ -170,10 +221,10 @@ function scannerModule(): Uint8Array {
     0x0c, 0, // br $L
     0x0b, 0x0b, // end loop $L, block $done
     ...i32(0), ...get(nl), ...store(0),
-    ...get(o), ...get(out), ...sub, ...i32(20), 0x6e, // i32.div_u: hits written
+    ...get(o), ...get(out), ...sub, ...i32(HIT_BYTES), 0x6e, // i32.div_u: hits written
     0x0b,
   ]
-  const body = [2, 15, 0x7f, 6, 0x7b, ...code] // local groups: 15 × i32, 6 × v128
+  const body = [3, 15, 0x7f, 6, 0x7b, 7, 0x7f, ...code] // local groups: 15 × i32, 6 × v128, 7 × i32
 
   // same(x, y, length) -> 1 when memory [x, x + length) equals [y, y + length): 16 bytes a step, then byte by byte.
   const x = 0, y = 1, length = 2, j = 3
@@ -225,9 +276,10 @@ const Wasm = (globalThis as unknown as {WebAssembly?: WasmApi}).WebAssembly
 
 export interface ScanResult {
   /**
-   * Per hit line, 5 int32: line start, newlines before it (both block-relative), body start
-   * (after a leading "[…]" and one space, else the line start), line end (its "\n" or the block
-   * end), and the FNV-1a hash of the body bytes. `count` lines.
+   * Per hit line, HIT_INTS int32: line start, newlines before it (both block-relative), body
+   * start (after a leading "[…]" and one space, else the line start), line end (its "\n" or the
+   * block end), the FNV-1a hash of the body bytes, the stamp word (STAMP_FOUND), and the stamp's
+   * integer and fraction digits as numbers (wrapped past 9 digits). `count` lines.
    */
   hits: Int32Array
   count: number
@@ -274,14 +326,14 @@ export class ByteScanner {
   scan(bytes: Uint8Array): ScanResult {
     const n = bytes.length
     const outAt = (SCAN_DATA + n + SCAN_PAD + 7) & ~7
-    // A hit line holds at least 4 bytes and a newline (but the last): at most n / 5 + 1 lines, 20 bytes each.
-    const need = outAt + 20 * (Math.floor(n / 5) + 2)
+    // A hit line holds at least 4 bytes and a newline (but the last): at most n / 5 + 1 lines.
+    const need = outAt + HIT_BYTES * (Math.floor(n / 5) + 2)
     if (need > this.memory.buffer.byteLength) this.memory.grow(Math.ceil((need - this.memory.buffer.byteLength) / 65536))
     const mem = new Uint8Array(this.memory.buffer)
     mem.set(bytes, SCAN_DATA)
     mem.fill(0, SCAN_DATA + n, SCAN_DATA + n + SCAN_PAD)
     const count = this.scanFn(SCAN_DATA, SCAN_DATA + n, outAt)
-    return {hits: new Int32Array(this.memory.buffer, outAt, count * 5), count, newlines: new Int32Array(this.memory.buffer, 0, 1)[0]!}
+    return {hits: new Int32Array(this.memory.buffer, outAt, count * HIT_INTS), count, newlines: new Int32Array(this.memory.buffer, 0, 1)[0]!}
   }
 }
 
@@ -293,7 +345,7 @@ export function scannedLines(bytes: Uint8Array): number[] | undefined {
   const scanner = byteScanner()
   if (scanner === null) return undefined
   const {hits, count} = scanner.scan(bytes)
-  return Array.from({length: count}, (_, k) => hits[5 * k + 1]!)
+  return Array.from({length: count}, (_, k) => hits[HIT_INTS * k + 1]!)
 }
 
 /**

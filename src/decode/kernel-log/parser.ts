@@ -8,7 +8,7 @@
  * is ignored; a fault-looking line no shape knows is returned as an `unparsed` record, never
  * thrown away silently.
  */
-import {newByteScanner, type ByteScanner} from '../line-scanner.js'
+import {HIT_INTS, newByteScanner, STAMP_FOUND, type ByteScanner} from '../line-scanner.js'
 import {
   bodyWords, clonerFor, copierFor, countNewlines, digitsValue, hashBytes, isDigit, isSpace, isSyslogLead, keepStamp,
   CTIME, INDENTED, latin1, MONOTONIC, NO_STAMP, RELATIVE, sameBytes, sameStamp, STAMP_KEY, STAMP_STYLE, stampText, SYSLOG,
@@ -63,6 +63,9 @@ export class LogParser implements HeadHolder, RelativeClock {
   /** The last dmesg -T stamp's bytes (length first) and its seconds. */
   private readonly ctimeStamp = new Uint8Array(64)
   private ctimeSeconds = 0
+  /** The last dmesg -T month name's three bytes as one number (-1: none yet), and its index. */
+  private ctimeMonthKey = -1
+  private ctimeMonth: number | undefined
   private syslogTimeFor: LogTime | undefined
   /**
    * The byte path's cache: lines by the hash of their body bytes, each entry taken from
@@ -200,7 +203,7 @@ export class LogParser implements HeadHolder, RelativeClock {
     const base = this.lineNo
     /** Where the line after the last one parsed starts (a wrapped record's continuation). */
     let next = 0
-    for (let k = 0; k < count * 5; k += 5) {
+    for (let k = 0; k < count * HIT_INTS; k += HIT_INTS) {
       const start = hits[k]!
       const lineNo = base + hits[k + 1]! + 1
       const bodyStart = hits[k + 2]!
@@ -222,7 +225,8 @@ export class LogParser implements HeadHolder, RelativeClock {
       let bodyFrom = bodyStart
       let hash = hits[k + 4]!
       if (bodyStart > start) {
-        stamp = this.readStamp(bytes, start, bodyStart)
+        stamp = this.scannedStamp(start, hits[k + 5]!, hits[k + 6]!, hits[k + 7]!)
+        if (stamp === NO_STAMP) stamp = this.readStamp(bytes, start, bodyStart)
         if (stamp === NO_STAMP) stamp = this.readCtimeStamp(bytes, start, bodyStart)
         if (stamp === NO_STAMP) {
           this.slowLine(bytes.toString('utf8', start, end), sink)
@@ -362,6 +366,27 @@ export class LogParser implements HeadHolder, RelativeClock {
   }
 
   /**
+   * readStamp's result for a monotonic stamp the scanner took apart (STAMP_FOUND: its digits'
+   * offset and counts in `word`, their values), when exact: at most 9 digits on each side and 15
+   * in all, so the number below is the one readStamp's digit loop makes. NO_STAMP otherwise
+   * (readStamp decides).
+   */
+  private scannedStamp(start: number, word: number, integer: number, fraction: number): StampKind {
+    const integerDigits = (word >>> 8) & 0xff
+    const fractionDigits = (word >>> 16) & 0xff
+    if ((word & STAMP_FOUND) === 0 || integerDigits > 9 || fractionDigits > 9 || integerDigits + fractionDigits > 15) return NO_STAMP
+    const scale = POWERS_OF_TEN[fractionDigits]!
+    const value = integer * scale + fraction
+    this.stampFrom = start + (word & 0xff)
+    this.stampTo = this.stampFrom + integerDigits + 1 + fractionDigits
+    this.stampValue = value / scale
+    this.stampDigits = value
+    this.stampIntegerDigits = integerDigits
+    this.stampFractionDigits = fractionDigits
+    return MONOTONIC
+  }
+
+  /**
    * The stamp in bytes[start, bodyStart) (the scanner's leading "[…]" and one space): a monotonic
    * "[  12.345678]" as MONOTONIC_FAST takes it, or a dmesg -H delta "[  +0,000002] " as the
    * relative prefix rule takes it. Leaves the stamp text's bounds in stampFrom/stampTo and its
@@ -431,7 +456,13 @@ export class LogParser implements HeadHolder, RelativeClock {
       this.stampValue = this.ctimeSeconds
       return CTIME
     }
-    const month = monthIndex(latin1(bytes, p + 4, p + 7))
+    // A storm's stamps change every second but keep their month: its name is looked up once.
+    const monthKey = (bytes[p + 4]! << 16) | (bytes[p + 5]! << 8) | bytes[p + 6]!
+    if (monthKey !== this.ctimeMonthKey) {
+      this.ctimeMonthKey = monthKey
+      this.ctimeMonth = monthIndex(latin1(bytes, p + 4, p + 7))
+    }
+    const month = this.ctimeMonth
     if (month === undefined) return NO_STAMP
     this.stampValue = Date.UTC(digitsValue(bytes, q + 10, q + 14), month, digitsValue(bytes, day, q), digitsValue(bytes, q + 1, q + 3),
       digitsValue(bytes, q + 4, q + 6), digitsValue(bytes, q + 7, q + 9)) / 1000
@@ -869,6 +900,7 @@ const EARLY_KEYWORDS = ['BIOS-e820', 'Linux version ', 'Manufacturer: Linux ', '
 
 /** Bytes scanned and parsed at a time (pushBytes): well inside a core's L2 cache (64–256 KiB measured alike). */
 const SCAN_SLICE = 128 * 1024
+const POWERS_OF_TEN = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9]
 
 /**
  * A fault line the mail client or the commit message wrapped: its requester came, its reason did
