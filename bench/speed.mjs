@@ -5,7 +5,7 @@
 // usage: node bench/speed.mjs [--runs N] [--sizes 250,500,1000,2062,4000] [--log-bytes B]
 //                             [--only host,faults,start] [--json FILE] [--markdown] [--cli BIN] [--before BIN]
 // --cli: another build's bin/run.js (e.g. a worktree of an older commit) to measure instead.
-// --before: measure the host commands against another build's bin/run.js instead of lspci.
+// --before: measure the host commands and faults against another build's bin/run.js instead of lspci and grep.
 // Needs: `npm run build` (runs ./bin/run.js), GNU time (/usr/bin/time, Debian `time`), lspci
 // (Debian `pciutils`). Work files (generated hosts, logs) go to $BENCH_DIR (default /tmp/vtd-speed-bench)
 // and are reused while the generators are unchanged. Not a test: numbers vary by machine.
@@ -30,7 +30,7 @@ const jsonOut = option('json', undefined)
 const markdown = argv.includes('--markdown')
 
 const cli = path.resolve(option('cli', path.join(repoRoot, 'bin/run.js')))
-// --before BIN: the host commands' yardstick is the same command run by another build (an older
+// --before BIN: the host commands' and faults' yardstick is the same command run by another build (an older
 // commit's bin/run.js), interleaved in the same rounds: a before/after ratio that load cannot skew.
 const before = option('before', undefined) && path.resolve(option('before'))
 const lab = path.join(repoRoot, 'sysfs-fixtures/lab-switch')
@@ -126,8 +126,10 @@ if (only.has('faults')) {
   const mix = cached(path.join(work, `mix-${logBytes}.log`), key, () => node(['bench/faults.build-log.mjs', path.join(work, `mix-${logBytes}.log`), String(logBytes)]))
   const storm = cached(path.join(work, `storm-${logBytes}.log`), key, () => node(['bench/faults.build-log.mjs', '--storm', path.join(work, `storm-${logBytes}.log`), String(logBytes)]))
   const mb = (logBytes / 2 ** 20).toFixed(0)
-  pair(`faults, ${mb} MiB real-line mix  vs  grep -c DMAR`, [process.execPath, cli, 'faults', mix], ['grep', '-c', 'DMAR', mix], 2, {rssGoalMiB: 150})
-  pair(`faults, ${mb} MiB fault storm  vs  grep -c DMAR`, [process.execPath, cli, 'faults', storm], ['grep', '-c', 'DMAR', storm], 4, {rssGoalMiB: 150})
+  for (const [what, log, goal] of [['real-line mix', mix, 2], ['fault storm', storm, 4]]) {
+    if (before) pair(`faults, ${mb} MiB ${what}  vs  the --before build`, [process.execPath, cli, 'faults', log], [process.execPath, before, 'faults', log], 1, {rssGoalMiB: 150})
+    else pair(`faults, ${mb} MiB ${what}  vs  grep -c DMAR`, [process.execPath, cli, 'faults', log], ['grep', '-c', 'DMAR', log], goal, {rssGoalMiB: 150})
+  }
 }
 
 if (only.has('host')) {
