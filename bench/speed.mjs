@@ -11,7 +11,7 @@
 // and are reused while the generators are unchanged. Not a test: numbers vary by machine.
 import {spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -35,6 +35,25 @@ const cli = path.resolve(option('cli', path.join(repoRoot, 'bin/run.js')))
 const before = option('before', undefined) && path.resolve(option('before'))
 const lab = path.join(repoRoot, 'sysfs-fixtures/lab-switch')
 if (!existsSync(path.join(path.dirname(cli), '../dist/commands'))) throw new Error('run `npm run build` first')
+// A build older than its sources measures the wrong code (a checkout that moved on without
+// `npm run build` once passed for a 15% regression).
+for (const bin of [cli, before].filter(Boolean)) {
+  const buildRoot = path.resolve(path.dirname(bin), '..')
+  const built = path.join(buildRoot, 'oclif.manifest.json')
+  const stale = existsSync(built) && newerSources(path.join(buildRoot, 'src'), statSync(built).mtimeMs)
+  if (stale) throw new Error(`${buildRoot}: ${path.relative(buildRoot, stale)} is newer than the build: run \`npm run build\` there first`)
+}
+function newerSources(dir, than) {
+  if (!existsSync(dir)) return undefined
+  for (const entry of readdirSync(dir, {withFileTypes: true})) {
+    const file = path.join(dir, entry.name)
+    if (entry.isDirectory()) {
+      const found = newerSources(file, than)
+      if (found) return found
+    } else if (entry.name.endsWith('.ts') && statSync(file).mtimeMs > than) return file
+  }
+  return undefined
+}
 if (!existsSync('/usr/bin/time')) throw new Error('needs GNU time at /usr/bin/time (Debian package `time`)')
 mkdirSync(work, {recursive: true})
 
