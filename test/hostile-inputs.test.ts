@@ -1,6 +1,6 @@
 /**
- * Untrusted input through the commands (issue 16): logs saved as UTF-16/UTF-32 with a BOM are
- * read, not "no faults"; and with --json every command ends with the exit code it ends with in
+ * Untrusted input through the commands (issue 16): logs saved as UTF-16/UTF-32 with a BOM (or
+ * UTF-16 without one) are read, not "no faults"; and with --json every command ends with the exit code it ends with in
  * text, on every error path (a CI job tells a usage error, 2, from NOT READY, 1, and "could not
  * tell", 3).
  */
@@ -16,7 +16,7 @@ const output = captureCommandOutput()
 const runCommand = (command: CommandClass, argv: string[]) => runIn(output, command, argv)
 
 
-describe('faults: UTF-16 and UTF-32 logs (with a BOM) are read, not "no faults"', () => {
+describe('faults: UTF-16 and UTF-32 logs (with a BOM, or UTF-16 without) are read, not "no faults"', () => {
   const text = [
     '[    0.100000] DMAR: Intel(R) Virtualization Technology for Directed I/O',
     '[   12.000000] DMAR: [DMA Read NO_PASID] Request device [00:03.0] fault addr 0x1000 [fault reason 0x06] PTE Read access is not set',
@@ -36,6 +36,9 @@ describe('faults: UTF-16 and UTF-32 logs (with a BOM) are read, not "no faults"'
     ['UTF-16BE', swap16(utf16le), [0xfe, 0xff]],
     ['UTF-32LE', utf32(true), [0xff, 0xfe, 0, 0]],
     ['UTF-32BE', utf32(false), [0, 0, 0xfe, 0xff]],
+    // Without a BOM: told by the zero byte after (LE) or before (BE) each ASCII character.
+    ['UTF-16LE without a BOM', utf16le.subarray(2), [0x5b, 0, 0x20, 0]],
+    ['UTF-16BE without a BOM', swap16(utf16le).subarray(2), [0, 0x5b, 0, 0x20]],
   ]
 
   for (const [name, bytes, bom] of encodings) {

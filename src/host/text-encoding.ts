@@ -1,6 +1,7 @@
 /**
- * Logs saved on Windows or by some editors are UTF-16 or UTF-32 with a byte-order mark; read as
- * UTF-8 they look like "no faults". The BOM says which; everything becomes UTF-8 bytes here so
+ * Logs saved on Windows or by some editors are UTF-16 or UTF-32, mostly with a byte-order mark;
+ * read as UTF-8 they look like "no faults". The BOM says which (UTF-16 without one is told by its
+ * zero bytes); everything becomes UTF-8 bytes here so
  * the line scanners downstream stay byte-oriented.
  */
 
@@ -8,7 +9,10 @@ import {TextDecoder} from 'node:util'
 
 export type LogEncoding = 'utf8' | 'utf16le' | 'utf16be' | 'utf32le' | 'utf32be'
 
-/** The encoding a BOM names and the BOM's length (no BOM: UTF-8, length 0). Needs the first 4 bytes when there are 4. */
+/**
+ * The encoding a BOM names and the BOM's length; without a BOM, UTF-16 told by its zero bytes,
+ * else UTF-8 (length 0). Needs the first 4 bytes when there are 4.
+ */
 export function detectBom(head: Uint8Array): {encoding: LogEncoding; bomLength: number} {
   const [a, b, c, d] = [head[0], head[1], head[2], head[3]]
   if (a === 0xff && b === 0xfe && c === 0 && d === 0) return {encoding: 'utf32le', bomLength: 4}
@@ -16,6 +20,10 @@ export function detectBom(head: Uint8Array): {encoding: LogEncoding; bomLength: 
   if (a === 0xff && b === 0xfe) return {encoding: 'utf16le', bomLength: 2}
   if (a === 0xfe && b === 0xff) return {encoding: 'utf16be', bomLength: 2}
   if (a === 0xef && b === 0xbb && c === 0xbf) return {encoding: 'utf8', bomLength: 3}
+  // No BOM (e.g. .NET's Encoding.Unicode without a preamble, some editors): UTF-16 text of ASCII
+  // characters has a zero in every other byte ("[\0 \0"), which a UTF-8 log never has.
+  if (d !== undefined && a !== 0 && b === 0 && c !== 0 && d === 0) return {encoding: 'utf16le', bomLength: 0}
+  if (d !== undefined && a === 0 && b !== 0 && c === 0 && d !== 0) return {encoding: 'utf16be', bomLength: 0}
   return {encoding: 'utf8', bomLength: 0}
 }
 
