@@ -278,12 +278,19 @@ export function joinHostPath(dir: string, relative: string): string {
   while (start <= relative.length) {
     let end = relative.indexOf('/', start)
     if (end < 0) end = relative.length
-    const length = end - start
-    if (length === 2 && relative.charCodeAt(start) === DOT && relative.charCodeAt(start + 1) === DOT) out = out.slice(0, Math.max(0, out.lastIndexOf('/')))
-    else if (length > 0 && !(length === 1 && relative.charCodeAt(start) === DOT)) out += '/' + relative.slice(start, end)
+    const step = componentStep(relative, start, end)
+    if (step < 0) out = out.slice(0, Math.max(0, out.lastIndexOf('/')))
+    else if (step > 0) out += '/' + relative.slice(start, end)
     start = end + 1
   }
   return out === '' ? '/' : out
+}
+
+/** The path component path[start, end): -1 for '..', 0 for '' or '.', 1 for a name. */
+function componentStep(path: string, start: number, end: number): -1 | 0 | 1 {
+  const length = end - start
+  if (length === 0 || (length === 1 && path.charCodeAt(start) === DOT)) return 0
+  return length === 2 && path.charCodeAt(start) === DOT && path.charCodeAt(start + 1) === DOT ? -1 : 1
 }
 
 /** A host path in canonical form ("/a/b": no '.', '..', doubled or trailing slash); '..' stops at "/". */
@@ -546,13 +553,8 @@ export class RootedHostFs implements HostFs {
   }
 
   listDir(path: string): Read<string[]> {
-    const recorded = this.recordedUnreadable(path)
-    if (recorded) return recorded
-    const dir = this.resolveDir(canonical(path), path)
-    if (!dir.ok) return dir.read
-    const listing = this.listing(dir.place.real)
-    if (listing.kinds === undefined) return {...(listing.failed as Extract<Read<never>, {ok: false}>), path}
-    return {ok: true, value: [...(listing.sorted ??= [...listing.kinds.keys()].sort())], path}
+    const dir = this.directory(path)
+    return dir.ok ? {ok: true, value: dir.value.names(), path} : dir
   }
 
   directory(path: string): Read<HostDirectory> {
@@ -625,9 +627,7 @@ function climbsAbove(linkPath: string, target: string): boolean {
   while (start <= target.length) {
     let end = target.indexOf('/', start)
     if (end < 0) end = target.length
-    const length = end - start
-    if (length === 2 && target.charCodeAt(start) === DOT && target.charCodeAt(start + 1) === DOT) depth--
-    else if (length > 0 && !(length === 1 && target.charCodeAt(start) === DOT)) depth++
+    depth += componentStep(target, start, end)
     if (depth < 0) return true
     start = end + 1
   }

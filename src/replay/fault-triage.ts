@@ -618,34 +618,29 @@ export class FaultTriage {
 
   /** Adds the repeats' counts (summary, group count) and starts the counters over. */
   private foldRepeats(): void {
-    const s = this.summary
     for (const {st, template, count} of this.templateGroups.values()) {
       if (count === 0) continue
-      s.faultRecords += count
-      s.families['intel-vtd'] = (s.families['intel-vtd'] ?? 0) + count
-      if (template.kind === 'dma') s.dmaFaults += count
-      else s.interruptFaults += count
-      s.formats[template.format] = (s.formats[template.format] ?? 0) + count
+      this.countSummary(template, count)
       st.group.count += count
     }
     this.templateGroups.clear()
   }
 
-  /** The summary's counts of one fault. */
-  private countFault(f: AnyFault, style: LogTime['style'] | undefined): void {
+  /** The summary's counts of `n` faults like `f` (one added, or a template's repeats). */
+  private countSummary(f: AnyFault, n: number): void {
     const s = this.summary
-    s.faultRecords++
+    s.faultRecords += n
     const family = f.type === 'fault' ? 'intel-vtd' : f.family
-    s.families[family] = (s.families[family] ?? 0) + 1
-    if (f.kind === 'dma') s.dmaFaults++
-    else s.interruptFaults++
-    s.formats[f.format] = (s.formats[f.format] ?? 0) + 1
-    if (f.kind === 'interrupt') this.interruptRequesters.add(f.requester)
-    if (style === 'monotonic') this.bootTimeline = true
+    s.families[family] = (s.families[family] ?? 0) + n
+    if (f.kind === 'dma') s.dmaFaults += n
+    else s.interruptFaults += n
+    s.formats[f.format] = (s.formats[f.format] ?? 0) + n
   }
 
   private addFault(f: AnyFault): void {
-    this.countFault(f, f.time?.style)
+    this.countSummary(f, 1)
+    if (f.kind === 'interrupt') this.interruptRequesters.add(f.requester)
+    if (f.time?.style === 'monotonic') this.bootTimeline = true
     const st = this.groupFor(f)
     if (st === undefined) {
       this.summary.ungrouped++
