@@ -62,7 +62,7 @@ Without root only 64 bytes of config space are readable: what lives beyond them 
     const iort = model.pciOnly ? undefined : model.iort.table
     const kernelVersion = parseKernelVersion(model.kernel?.release)
     const streamIds = iort ? deviceStreamIds(topology, iort, fn.bdf, kernelVersion ? {kernelVersion} : {}) : undefined
-    const report = deviceReport(topology, fn, {source: model.topologySource, names, ...dmarContext(model), ...(model.pciOnly ? {} : {iommuFamily: model.iommuFamily}), ...(sysfs ? {sysfs} : {}), ...(streamIds ? {streamIds} : {})})
+    const report = deviceReport(topology, fn, {source: model.topologySource, names, ...dmarContext(model), ...(model.pciOnly ? {} : {iommuFamily: model.iommuFamily}), ...(sysfs ? {sysfs} : {}), ...(streamIds ? {streamIds} : {}), ...(model.acsNotRequested ? {acsNotEnabledBecause: model.acsNotRequested.because} : {})})
     if (!this.jsonEnabled()) this.print(renderDeviceReport(report))
     const outcomes: Outcome[] = report.warnings.length > 0 || report.upstream.some((hop) => hop.acs === 'unknown') || report.acs === 'unknown' ? ['unknown'] : []
     if (!flags.plan) {

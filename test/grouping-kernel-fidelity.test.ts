@@ -172,7 +172,7 @@ describe('kernel parameters from the snapshot cmdline (drivers/pci/pci.c pci_ena
       expect(same(p, '0000:06:00.0', '0000:00:1c.4')).toBe(false)
     }
     const p = replayGrouping(build(), {cmdline})
-    expect(p.groups[p.groupOf.get('0000:05:00.0') ?? -1]?.reasons.join('\n')).toMatch(/ACS lacks RR and CR because pci=disable_acs_redir/)
+    expect(p.groups[p.groupOf.get('0000:05:00.0') ?? -1]?.reasons.join('\n')).toMatch(/ACS has RR and CR but they are not enabled \(pci=disable_acs_redir=/)
     expect(p.assumptions.join('\n')).toMatch(/disable_acs_redir names 0000:00:1c\.0/)
     // A top-level "disable_acs_redir=" is not a kernel parameter: nothing changes.
     expect(same(replayGrouping(build(), {cmdline: 'disable_acs_redir=0000:00:1c.0'}), '0000:05:00.0', '0000:00:1c.0')).toBe(false)

@@ -77,11 +77,11 @@ describe('DMA aliases: PCIe-to-PCI bridges', () => {
 })
 
 describe('ACS on the upstream path and multifunction slots', () => {
-  it('names the port and the missing ACS bits ("sits below 00:1c.0 whose ACS lacks RR and CR")', () => {
+  it('names the port and the ACS bits it has but does not enable', () => {
     const t = topology([port('0000:00:1c.0', 0x05, {acs: {cap: ACS_ALL.cap, ctl: ACS.SV | ACS.UF}}), fn({bdf: '0000:05:00.0'})])
     const p = replayGrouping(t, {assumeKernelEnablesAcs: false})
     expect(p.groupOf.get('0000:05:00.0')).toBe(p.groupOf.get('0000:00:1c.0'))
-    expect(p.groups[0]?.reasons).toEqual(['05:00.0 sits below 00:1c.0 whose ACS lacks RR and CR'])
+    expect(p.groups[0]?.reasons).toEqual(['05:00.0 sits below 00:1c.0 whose ACS has RR and CR but they are not enabled (ACS Control as read)'])
     // With the IOMMU on, the kernel sets SV RR CR UF on that port: isolated.
     const on = replayGrouping(t, {assumeKernelEnablesAcs: true})
     expect(on.groupOf.get('0000:05:00.0')).not.toBe(on.groupOf.get('0000:00:1c.0'))

@@ -4,7 +4,7 @@
  */
 import {kernelAtLeast, type AssessmentContext} from './context.js'
 import {ROLE_WORDS} from '../collect/host-roles.js'
-import {acsOverrideState, rmrrRefusalText, RMRR_FIX} from './isolation.js'
+import {acsNotEnabledByKernel, acsOverrideState, rmrrRefusalText, RMRR_FIX} from './isolation.js'
 import {endpointSlots, resetPlan} from '../model/topology.js'
 import type {Evidence} from './outcome.js'
 import {rootAdvice, vfioBindCommands} from './remediation.js'
@@ -156,10 +156,14 @@ const isolation: DeviceCheck = {
     const evidence = [ev(`group ${group.id}: ${group.devices.join(', ')}`, `${PATHS.groups}/${group.id}/devices`)]
     const override = acsOverrideState(ctx)
     if (override.active) evidence.push(...override.evidence)
+    const notEnabled = acsNotEnabledByKernel(ctx)
     if (others.length > 0)
-      return verdict('warn', `group ${group.id} also holds ${plural(others.length, 'endpoint')} of other slots: ${others.join(', ')} — they go to the VM too`, evidence, [
-        'pass the whole group, or move the card to a slot whose upstream ports have ACS (`vtd-check groups`)',
-      ])
+      return verdict(
+        'warn',
+        `group ${group.id} also holds ${plural(others.length, 'endpoint')} of other slots: ${others.join(', ')} — they go to the VM too`,
+        notEnabled ? [...evidence, notEnabled.evidence] : evidence,
+        [notEnabled ? notEnabled.fix : 'pass the whole group, or move the card to a slot whose upstream ports have ACS (`vtd-check groups`)'],
+      )
     if (override.active) return verdict('warn', `alone in group ${group.id}, but the ACS override may have split it: isolation is not guaranteed`, evidence, ['remove `pcie_acs_override=`'])
     return verdict('pass', siblings.length > 0 ? `group ${group.id} holds only this device's functions (${[bdf, ...siblings].join(', ')})` : `alone in group ${group.id}`, evidence)
   },

@@ -36,6 +36,19 @@ const acsOverride: HostCheck = {
   },
 }
 
+/**
+ * The IOMMU translates but the kernel never enabled ACS (model.acsNotRequested: a device-tree boot),
+ * so ports that HAVE ACS merge their groups: another slot would not help, the boot would.
+ */
+export function acsNotEnabledByKernel(ctx: AssessmentContext): {evidence: Evidence; fix: string} | undefined {
+  const notRequested = ctx.acsNotRequested
+  if (!notRequested?.iommuOn) return undefined
+  return {
+    evidence: ev(`the kernel did not enable ACS on any port: ${notRequested.because}`, 'dmesg'),
+    fix: 'boot with ACPI (an IORT table) instead of the device tree, so the SMMU requests ACS before PCI enumeration; or pass the whole group',
+  }
+}
+
 /** Endpoints of a group, by slot: functions of one slot (GPU + its audio) count as one device. */
 const sharedGroups: HostCheck = {
   id: 'isolation.shared-groups',
@@ -58,11 +71,12 @@ const sharedGroups: HostCheck = {
         override.active ? 'every endpoint has its own group — but only because of the ACS override' : `every endpoint (slot) has its own group (${plural(ctx.host.groups.length, 'group')})`,
         evidence,
       )
+    const notEnabled = acsNotEnabledByKernel(ctx)
     return verdict(
       'warn',
       `${plural(shared.length, 'group')} ${shared.length === 1 ? 'holds' : 'hold'} endpoints of more than one slot: they can only be passed through together`,
-      evidence,
-      ['use `vtd-check groups` to see which bridge lacks ACS; move the card to a CPU-attached slot, or pass the whole group'],
+      notEnabled ? [...evidence, notEnabled.evidence] : evidence,
+      notEnabled ? [notEnabled.fix] : ['use `vtd-check groups` to see which bridge lacks ACS; move the card to a CPU-attached slot, or pass the whole group'],
     )
   },
 }

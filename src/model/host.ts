@@ -15,6 +15,7 @@ import {decodeIort, type IortTable} from '../decode/iort.js'
 import {decodeLspciVerbose} from '../decode/lspci-verbose.js'
 import type {Read} from '../host/fs.js'
 import {PLATFORM_FILES} from '../host/layout.js'
+import {acsNotRequested, type AcsNotRequested} from './acs-request.js'
 import {detectBoot, type BootFacts} from './boot.js'
 import {resolveDmarScopes, type ScopeResolution} from './dmar-scope.js'
 import {detectHypervisor, type HypervisorFacts} from './hypervisor.js'
@@ -491,6 +492,26 @@ export class HostModel {
       if (this.logFacts.smmuV3.length > 0) return {family: 'arm-smmu-v3', basis: 'arm-smmu-v3 lines in the kernel log'}
       if (units.length > 0) return {family: 'other', basis: `${units.map((u) => u.name).join(', ')} in /sys/class/iommu`}
       return {family: 'none', basis: 'no IOMMU unit, firmware table or log line'}
+    })
+  }
+
+  /**
+   * Why this boot's kernel never requested ACS (pci_request_acs()), so ACS-capable ports keep the
+   * firmware's ACS Control: they have SV RR CR UF, not enabled. Undefined: requested, or cannot tell.
+   */
+  get acsNotRequested(): AcsNotRequested | undefined {
+    return this.part('acsNotRequested', () => {
+      // An lspci dump of some other machine says nothing about how that machine booted.
+      if (this.pciOnly) return undefined
+      const cmdline = this.host.platform.cmdline
+      return acsNotRequested({
+        family: this.iommuFamily,
+        cmdline: this.cmdline,
+        acpiOff: (cmdline.ok && /(^|\s)acpi=off(\s|$)/.test(cmdline.value)) || this.log.lines.some((l) => l.includes('ACPI: Interpreter disabled')),
+        iort: this.iort.table !== undefined,
+        dmarPlatformOptIn: this.dmar.table?.flags?.dmaCtrlPlatformOptIn,
+        unitsRegistered: this.host.units.length > 0,
+      })
     })
   }
 

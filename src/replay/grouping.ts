@@ -2,7 +2,7 @@
  * Grouping replay: the kernel's `pci_device_group()` (drivers/iommu/iommu.c, vtd-reference §6.2)
  * run over a PciTopology, device by device in the kernel's probe order, so the "already has a
  * group" steps see exactly what the kernel saw. Every decision is recorded in words so a merge
- * can be explained ("05:00.0 sits below 00:1c.0 whose ACS lacks RR and CR").
+ * can be explained ("05:00.0 sits below 00:1c.0 whose ACS has RR and CR but they are not enabled (…)").
  *
  * Pure: no I/O. Rule changes between kernel versions are data in KERNEL_RULE_CHANGES.
  */
@@ -116,7 +116,7 @@ export function acsFlagNames(mask: number): string[] {
 /** The answer to `pci_acs_enabled(dev, flags)` with its reason. */
 export interface AcsJudgement {
   isolated: boolean | 'unknown'
-  /** Plain words: "ACS lacks RR and CR", "no ACS capability", "Intel PCH quirk" … */
+  /** Plain words: "ACS has RR and CR but they are not enabled (…)", "no ACS capability", "Intel PCH quirk" … */
   because: string
   /** Required flags that are not enabled (names). */
   missing: string[]
@@ -342,7 +342,7 @@ function acsFlagsEnabled(ctx: Context, dev: PciFunction, flags: number): AcsJudg
     const missingMask = required & ~changed
     if (missingMask === 0) return {isolated: true, because: `ACS enables ${acsFlagNames(required).join(' ')} (${change.text})`, missing: [], source: 'acs'}
     const missing = acsFlagNames(missingMask)
-    return {isolated: false, because: `ACS lacks ${joinWords(missing)} because ${change.text}`, missing, source: 'acs'}
+    return {isolated: false, because: acsNotEnabledWords(missing, change.text), missing, source: 'acs'}
   }
   const ctl = dev.acs.ctl | enabledByKernel
   const missingMask = required & ~ctl
@@ -351,12 +351,15 @@ function acsFlagsEnabled(ctx: Context, dev: PciFunction, flags: number): AcsJudg
     return {isolated: true, because: `ACS enables ${acsFlagNames(required).join(' ')}${note}`, missing: [], source: 'acs'}
   }
   const missing = acsFlagNames(missingMask)
-  return {
-    isolated: false,
-    because: `ACS lacks ${joinWords(missing)}`,
-    missing,
-    source: 'acs',
-  }
+  return {isolated: false, because: acsNotEnabledWords(missing, ctx.options.acsNotEnabledBecause ?? 'ACS Control as read'), missing, source: 'acs'}
+}
+
+/**
+ * The required bits a port implements but has off: `required` is masked with the capability
+ * (pci_acs_flags_enabled), so these are never bits the port lacks — only bits nobody enabled.
+ */
+function acsNotEnabledWords(missing: string[], why: string): string {
+  return `ACS has ${joinWords(missing)} but ${missing.length === 1 ? 'it is' : 'they are'} not enabled (${why})`
 }
 
 /** `pci_acs_enabled(dev, flags)` (§6.1) with the quirk table first. */
@@ -604,7 +607,7 @@ function culpritWords(c: {bdf: string; because: string}): string {
   return `${shortBdf(c.bdf)} (${c.because})`
 }
 
-/** " whose ACS lacks RR and CR" / ", which has no ACS capability" / ", whose path … is not isolated: …". */
+/** " whose ACS has RR and CR but they are not enabled (…)" / ", which has no ACS capability" / ", whose path … is not isolated: …". */
 function culpritClause(culprits: Decision['culprits'], bridge: string | undefined): string {
   const last = culprits[culprits.length - 1]
   if (last && last.bdf === bridge) {

@@ -27,6 +27,8 @@ export interface AcsView {
   requiredEnabled: boolean
   /** Required bits (SV RR CR UF) the port implements but has not enabled. */
   missing: string[]
+  /** Why those bits are off, when the model can tell (model.acsNotRequested): the kernel never enabled ACS. */
+  notEnabledBecause?: string
 }
 
 export type AcsField = AcsView | 'absent' | 'unknown'
@@ -100,14 +102,15 @@ export interface DeviceReport {
   warnings: string[]
 }
 
-export function acsView(acs: PciFunction['acs']): AcsField {
+/** `notEnabledBecause`: why this boot's kernel left ACS Control as the firmware set it (model.acsNotRequested). */
+export function acsView(acs: PciFunction['acs'], notEnabledBecause?: string): AcsField {
   if (acs === 'unknown') return 'unknown'
   if (acs === undefined) return 'absent'
   const names = (mask: number): string[] => ACS_SHORT.filter(([, bit]) => (mask & bit) !== 0).map(([name]) => name)
   // pci_acs_flags_enabled: bits the port does not implement are not required (vtd-reference §6.1).
   const required = REQ_ACS_FLAGS & acs.cap
   const missing = ACS_SHORT.filter(([, bit]) => (required & bit) !== 0 && (acs.ctl & bit) === 0).map(([name]) => name)
-  return {cap: names(acs.cap), ctl: names(acs.ctl), requiredEnabled: missing.length === 0, missing}
+  return {cap: names(acs.cap), ctl: names(acs.ctl), requiredEnabled: missing.length === 0, missing, ...(missing.length > 0 && notEnabledBecause ? {notEnabledBecause} : {})}
 }
 
 /** ACS bits by their short names (SV TB RR CR UF EC DT), in register order. */
@@ -139,6 +142,8 @@ export interface DeviceReportContext {
   streamIds?: DeviceStreamId[]
   /** sysfs's NUMA node and link words for this device (read for its view only), over the function's own. */
   sysfs?: Pick<PciFunction, 'numaNode' | 'link'>
+  /** Why the kernel never enabled ACS on this host (model.acsNotRequested), said where ACS bits are off. */
+  acsNotEnabledBecause?: string
 }
 
 export function deviceReport(topology: PciTopology, fn: PciFunction, context: DeviceReportContext): DeviceReport {
@@ -206,8 +211,8 @@ export function deviceReport(topology: PciTopology, fn: PciFunction, context: De
       vmdController: fn.vmdController,
       description: fn.description,
     },
-    upstream: upstreamPath(topology, fn).map((hop) => ({bdf: hop.bdf, kind: hop.kind ?? 'bridge', name: nameOf(hop), acs: acsView(hop.acs), ariForwarding: hop.ariForwarding?.enabled})),
-    acs: acsView(fn.acs),
+    upstream: upstreamPath(topology, fn).map((hop) => ({bdf: hop.bdf, kind: hop.kind ?? 'bridge', name: nameOf(hop), acs: acsView(hop.acs, context.acsNotEnabledBecause), ariForwarding: hop.ariForwarding?.enabled})),
+    acs: acsView(fn.acs, context.acsNotEnabledBecause),
     capabilities: {
       standard: config ? capView(config.capabilities.list) : [],
       standardComplete: config?.capabilities.complete ?? false,
@@ -245,7 +250,7 @@ export function deviceReport(topology: PciTopology, fn: PciFunction, context: De
 function acsText(acs: AcsField): string {
   if (acs === 'unknown') return 'ACS unknown (config space not readable)'
   if (acs === 'absent') return 'no ACS capability'
-  const state = acs.requiredEnabled ? 'isolates (SV RR CR UF on)' : `does not isolate: ${acs.missing.join(', ')} off`
+  const state = acs.requiredEnabled ? 'isolates (SV RR CR UF on)' : `does not isolate: ${acs.missing.join(', ')} implemented but not enabled${acs.notEnabledBecause ? ` (${acs.notEnabledBecause})` : ''}`
   return `ACS cap ${acs.cap.join(' ') || '-'} · ctl ${acs.ctl.join(' ') || '-'} → ${state}`
 }
 

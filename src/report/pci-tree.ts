@@ -34,7 +34,7 @@ function acsSummary(fn: PciFunction): string | undefined {
   const view = acsView(fn.acs)
   if (view === 'unknown') return 'ACS unknown'
   if (view === 'absent') return 'no ACS'
-  return view.requiredEnabled ? 'ACS on' : `ACS off: ${view.missing.join(' ')}`
+  return view.requiredEnabled ? 'ACS on' : `ACS ${view.missing.join(' ')} not enabled`
 }
 
 export function pciTree(topology: PciTopology, names: PciNames, source: string): PciTreeView {

@@ -62,7 +62,7 @@ function hopAcs(parent: PciFunction): PictureEdge['acs'] {
   const view = acsView(parent.acs)
   if (view === 'unknown') return {text: 'ACS unreadable', ok: false}
   if (view === 'absent') return {text: 'no ACS', ok: false}
-  return view.requiredEnabled ? {text: `ACS ${view.ctl.join(' ') || 'ok'}`, ok: true} : {text: `ACS lacks ${view.missing.join(' ')}`, ok: false}
+  return view.requiredEnabled ? {text: `ACS ${view.ctl.join(' ') || 'ok'}`, ok: true} : {text: `ACS ${view.missing.join(' ')} not enabled`, ok: false}
 }
 
 const hex4 = (id: number) => id.toString(16).padStart(4, '0')
