@@ -174,3 +174,17 @@ describe('DMA before the requester\'s driver said anything', () => {
     expect(ruleOf([BOOT, FAULT, '[    3.40] pcieport 0000:04:00.0: AER: enabled with IRQ 122'].join('\n'), '0000:04:00.0')?.rule).not.toBe('dma-before-driver-bound')
   })
 })
+
+describe('an address in the first MiB', () => {
+  it('rules out the DMA API but not who gave the device the address: firmware first, and it says it cannot tell', () => {
+    // Xen 4.6's two-line form, as in QubesOS/qubes-issues#1710 (never diagnosed).
+    const text = '(XEN) [VT-D]DMAR:[DMA Write] Request device [0000:01:00.0] fault addr 8c000, iommu reg = ffff82c000203000\n(XEN) [VT-D]DMAR: reason 05 - PTE Write access is not set\n'
+    const e = ruleOf(text, '0000:01:00.0')
+    expect(e).toMatchObject({rule: 'legacy-low-memory-dma', category: 'firmware-dma', certainty: 'cannot-tell'})
+    expect(e!.summary).toContain('first MiB')
+    expect(e!.causes[0]).toMatch(/legacy USB emulation|option ROM/)
+    expect(e!.causes.some((c) => /physical addresses instead of DMA-API mappings/.test(c))).toBe(true)
+    // Above the first MiB the rule stays out.
+    expect(ruleOf(text.replace('8c000', '18c000'), '0000:01:00.0')?.rule).not.toBe('legacy-low-memory-dma')
+  })
+})

@@ -34,6 +34,17 @@ describe('every real case parses alike through both paths', () => {
 })
 
 describe('wrapped fault records', () => {
+  it('wrapped after the address with no PASID field: the held head takes its bare "[fault reason NN]" continuation', () => {
+    // antoineco/broadcom-wl#4: the journal wrapped a 4.13 single-line record; the continuation has no keyword.
+    const recs = bothPaths('DMAR: DRHD: handling fault status reg 2\nDMAR: [DMA Read] Request device [02:00.0] fault addr fffeb000\n [fault reason 06] PTE Read access is not set\n')
+    expect(recs.map((r) => r.type)).toEqual(['fault-status', 'fault'])
+    expect(faults(recs)[0]).toMatchObject({requester: '0000:02:00.0', address: 0xfffeb000n, reason: 6, reasonText: 'PTE Read access is not set', line: 2})
+    // A held head whose next line is something else still ends without a reason, and that line makes no record.
+    const cut = bothPaths('DMAR: [DMA Read] Request device [02:00.0] fault addr fffeb000\nusb 1-1: new high-speed USB device number 2 using xhci_hcd\n')
+    expect(cut.map((r) => r.type)).toEqual(['fault'])
+    expect(faults(cut)[0]).toMatchObject({reasonText: '<missing "fault reason" line>'})
+  })
+
   it('wrapped after the address, the continuation indented and without a keyword', () => {
     const recs = bothPaths('>   DMAR: DRHD: handling fault status reg 2\n>   DMAR: [DMA Write] Request device [00:12.0] PASID ffffffff fault addr 0\n>         [fault reason 05] PTE Write access is not set\n> \n')
     expect(recs.map((r) => r.type)).toEqual(['fault-status', 'fault'])

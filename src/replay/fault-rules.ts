@@ -663,10 +663,16 @@ export const FAULT_RULES: readonly FaultRule[] = [
   {
     id: 'legacy-low-memory-dma',
     category: 'firmware-dma',
+    // The address rules out the DMA API, not the other ways a device gets a low physical address:
+    // no VT-d case in the first MiB has had its cause established (a Xen dom0 device writing
+    // 0x8c000, QubesOS/qubes-issues#1710, never was).
+    certainty: 'cannot-tell',
     when: {kind: 'dma', reasonIs: 'unmappedAddress', address: 'legacy-low'},
     explain: (x) => ({
-      summary: `${who(x)} ${did(x)} ${at(x)}, in the first MiB (legacy BIOS memory the DMA API never hands out): DMA set up by firmware, not by a Linux driver`,
-      causes: ['BIOS legacy USB emulation (EHCI/UHCI/xHCI SMM hand-off not done) or an option ROM left the device DMA-ing', 'a VMM memory map that no longer covers the legacy region the device still uses'],
+      summary: `${who(x)} ${did(x)} ${at(x)}, in the first MiB (legacy BIOS memory the DMA API never hands out): not a mapping a Linux driver made through the DMA API — most likely DMA that firmware set up, though a driver or hypervisor handing the device a low physical address looks the same`,
+      causes: ['BIOS legacy USB emulation (EHCI/UHCI/xHCI SMM hand-off not done) or an option ROM left the device DMA-ing',
+        'a driver that gives the device physical addresses instead of DMA-API mappings (out-of-tree or user-space drivers; kernels before 5.13 could allocate low memory to drivers)',
+        'a VMM memory map that no longer covers the legacy region the device still uses'],
       remediation: ['disable legacy USB support / CSM in firmware setup', 'make sure the USB hand-off quirk runs (usb-pci quirks) and update the firmware'],
     }),
   },

@@ -119,7 +119,7 @@ export class LogParser implements HeadHolder, RelativeClock {
   push(rawLine: string): LogRecord[] {
     this.lineNo++
     const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine
-    if (!CANDIDATE.test(line) && this.partial === undefined && !(this.lineNo <= EARLY_LINES && EARLY_KEYWORDS.some((k) => line.includes(k)))) {
+    if (!CANDIDATE.test(line) && !this.awaitsNextLine && !(this.lineNo <= EARLY_LINES && EARLY_KEYWORDS.some((k) => line.includes(k)))) {
       // dmesg -H stamps are deltas: every line's delta counts, even on lines we skip.
       if (line.charCodeAt(0) === 0x5b && RELATIVE_STAMP.test(line)) this.stripPrefixes(line)
       const driver = this.lineNo <= EARLY_LINES ? driverLine(line, this.lineNo) : undefined
@@ -209,7 +209,7 @@ export class LogParser implements HeadHolder, RelativeClock {
       const bodyStart = hits[k + 2]!
       const end = hits[k + 3]!
       if (lineNo > this.lineNo + 1) {
-        if (this.partial !== undefined) next = this.continuation(bytes, next, sink)
+        if (this.awaitsNextLine) next = this.continuation(bytes, next, sink)
         // Lines skipped since the last one parsed end a held two-line head.
         this.lineNo = lineNo - 1
         if (this.pending) for (const r of this.flushHeld()) sink(r)
@@ -328,7 +328,7 @@ export class LogParser implements HeadHolder, RelativeClock {
     }
     const total = base + newlines + (bytes[n - 1] === 10 ? 0 : 1)
     if (total > this.lineNo) {
-      if (this.partial !== undefined) this.continuation(bytes, next, sink)
+      if (this.awaitsNextLine) this.continuation(bytes, next, sink)
       this.lineNo = total
       if (this.pending) for (const r of this.flushHeld()) sink(r)
     }
@@ -358,6 +358,15 @@ export class LogParser implements HeadHolder, RelativeClock {
     const line = bytes.toString('utf8', from, to > from && bytes[to - 1] === 0x0d ? to - 1 : to)
     for (const r of this.parseLine(line)) sink(r)
     return to + 1
+  }
+
+  /**
+   * The next line must be read even without an IOMMU keyword: it may finish a wrapped fragment, or
+   * be the tail of a held fault head — a single-line record wrapped after its address continues
+   * with a bare "[fault reason 06] …".
+   */
+  private get awaitsNextLine(): boolean {
+    return this.partial !== undefined || this.held?.type === 'fault'
   }
 
   /** A two-line head or a wrapped fragment waits for its next line. */
@@ -648,7 +657,7 @@ export class LogParser implements HeadHolder, RelativeClock {
       const m = scan.exec(block)
       if (m === null) break
       const lineStart = m.index === 0 ? 0 : block.lastIndexOf('\n', m.index - 1) + 1
-      if (lineStart > pos && this.partial !== undefined) pos = this.stringContinuation(block, pos, lineAt, sink)
+      if (lineStart > pos && this.awaitsNextLine) pos = this.stringContinuation(block, pos, lineAt, sink)
       if (lineStart > pos) {
         this.lineNo += countNewlines(block, pos, lineStart)
         for (const r of this.flushHeld()) sink(r)
@@ -661,7 +670,7 @@ export class LogParser implements HeadHolder, RelativeClock {
       pos = lineEnd + 1
       scan.lastIndex = pos
     }
-    if (pos < block.length && this.partial !== undefined) pos = this.stringContinuation(block, pos, lineAt, sink)
+    if (pos < block.length && this.awaitsNextLine) pos = this.stringContinuation(block, pos, lineAt, sink)
     if (pos < block.length) {
       const skipped = countNewlines(block, pos, block.length) + (block.endsWith('\n') ? 0 : 1)
       if (skipped > 0) {

@@ -150,11 +150,13 @@ export const VTD_FAULT_SHAPES: Shape[] = [
     },
   },
   {
-    // Second line of the two-line form: "DMAR:[fault reason 06] …" (decimal) or Xen "DMAR: reason 06 - …" (hex).
+    // Second line of the two-line form: "DMAR:[fault reason 06] …" (decimal) or Xen "DMAR: reason 06 - …" (hex);
+    // also a single-line record a mail client or journal wrapped after its address, whose
+    // continuation starts with the bare "[fault reason 06] …".
     name: 'fault-tail',
     stateful: 'tail',
     probe: 'reason',
-    re: /(?:DMAR|INTR-REMAP|UNKNOWN):\s?(?:\[fault reason (\d+)\] ?|\[fault reason ([0-9a-f]+)h\] ?|reason ([0-9a-f]+) - )(.*)$/,
+    re: /(?:(?:DMAR|INTR-REMAP|UNKNOWN):\s?|^\s*)(?:\[fault reason (\d+)\] ?|\[fault reason ([0-9a-f]+)h\] ?|reason ([0-9a-f]+) - )(.*)$/,
     build: (m, cx) => cx.parser.completeHead(m[1] === undefined ? hexNum(m[2] ?? m[3]!) : Number.parseInt(m[1], 10), m[4]!.trimEnd(), cx.base),
   },
   {
