@@ -54,7 +54,7 @@ describe('DMA-API debug direction warnings', () => {
     expect(igb).toMatchObject({rule: 'wrong-direction-dma-api-debug', category: 'wrong-direction', certainty: 'likely'})
     expect(igb.summary).toContain('mapped with DMA_FROM_DEVICE')
     expect(igb.evidence.some((e) => e.source === 'log:1')).toBe(true)
-    expect(ruleOf(log, '0000:08:00.0')?.rule).toBe('unmapped-iova')
+    expect(ruleOf(log, '0000:08:00.0')?.rule).toBe('dma-api-mapping-gone')
   })
 })
 
@@ -81,7 +81,7 @@ describe('CONFIG_DMAR_DEBUG page walk', () => {
       ['[  102.4] DMAR: pte level: 1, pte value: 0x0000000123456003'],
       ['[  102.4] DMAR: pte level: 1, pte value: 0x0000000000000000', '[  102.4] DMAR: page table not present at level 0'],
       [],
-    ]) expect(ruleOf([...WRITE_FAULT, ...tail].join('\n'), '0000:07:00.0')?.rule).toBe('unmapped-iova')
+    ]) expect(ruleOf([...WRITE_FAULT, ...tail].join('\n'), '0000:07:00.0')?.rule).toBe('dma-api-mapping-gone')
   })
 })
 
@@ -158,7 +158,8 @@ describe("the PCI core's enumeration lines identify the requester when there is 
 describe('DMA before the requester\'s driver said anything', () => {
   // Driver lines as xhci_hcd prints them at probe; the fault lines follow the 5.15+ format.
   const BOOT = '[    0.000000] BIOS-e820: [mem 0x0000000000000000-0x000000000009efff] usable'
-  const FAULT = '[    2.91] DMAR: [DMA Read NO_PASID] Request device [04:00.0] fault addr 0xfffe0000 [fault reason 0x06] PTE Read access is not set'
+  // A RAM address (firmware buffers live in RAM); an IOVA just below 4 GiB is a kernel's mapping (below).
+  const FAULT = '[    2.91] DMAR: [DMA Read NO_PASID] Request device [04:00.0] fault addr 0x7cd80000 [fault reason 0x06] PTE Read access is not set'
   const PROBE = '[    3.40] xhci_hcd 0000:04:00.0: xHCI Host Controller'
   it('in a log from boot, a fault before the first line of the requester\'s driver points at DMA the driver had not started', () => {
     const e = ruleOf([BOOT, FAULT, PROBE].join('\n'), '0000:04:00.0')
@@ -172,6 +173,8 @@ describe('DMA before the requester\'s driver said anything', () => {
     expect(ruleOf([BOOT, PROBE, FAULT].join('\n'), '0000:04:00.0')?.rule).not.toBe('dma-before-driver-bound')
     expect(ruleOf([BOOT, FAULT, '[    3.40] xhci_hcd 0000:05:00.0: xHCI Host Controller'].join('\n'), '0000:04:00.0')?.rule).not.toBe('dma-before-driver-bound')
     expect(ruleOf([BOOT, FAULT, '[    3.40] pcieport 0000:04:00.0: AER: enabled with IRQ 122'].join('\n'), '0000:04:00.0')?.rule).not.toBe('dma-before-driver-bound')
+    // Nor at an address the DMA API hands out: that mapping was a kernel's (the driver's probe, a kexec'd kernel), not firmware's.
+    expect(ruleOf([BOOT, FAULT.replace('0x7cd80000', '0xfffe0000'), PROBE].join('\n'), '0000:04:00.0')?.rule).toBe('dma-api-mapping-gone')
   })
 })
 
@@ -186,5 +189,28 @@ describe('an address in the first MiB', () => {
     expect(e!.causes.some((c) => /physical addresses instead of DMA-API mappings/.test(c))).toBe(true)
     // Above the first MiB the rule stays out.
     expect(ruleOf(text.replace('8c000', '18c000'), '0000:01:00.0')?.rule).not.toBe('legacy-low-memory-dma')
+  })
+})
+
+describe('an address in the 64 MiB below 4 GiB', () => {
+  const at = (address: string, reason = '0x05] PTE Write access is not set', access = 'Write') =>
+    ruleOf(`DMAR: [DMA ${access} NO_PASID] Request device [02:00.0] fault addr ${address} [fault reason ${reason}`, '0000:02:00.0')
+
+  it('is a DMA-API mapping that is gone or of the other direction: firmware and user-space buffers are ruled out, and it says it cannot tell', () => {
+    const e = at('0xffdd4000')
+    expect(e).toMatchObject({rule: 'dma-api-mapping-gone', category: 'unmapped-dma', certainty: 'cannot-tell'})
+    expect(e!.summary).toMatch(/top-down from 4 GiB/)
+    expect(e!.causes[0]).toMatch(/DMA_TO_DEVICE/)
+    expect(e!.causes[1]).toMatch(/DMA after unmap/)
+    expect(e!.causes.join(' ')).not.toMatch(/kernel-bypass|firmware|option ROM/i)
+    const read = at('0xfffeb000', '0x06] PTE Read access is not set', 'Read')!
+    expect(read.causes[0]).toMatch(/DMA after unmap/)
+    expect(read.causes[1]).toMatch(/DMA_FROM_DEVICE/)
+  })
+
+  it('stays out below the window and in the interrupt window (an MSI write the allocator never maps)', () => {
+    expect(at('0xfbfff000')!.rule).toBe('unmapped-iova')
+    expect(at('0xfee00000')!.rule).not.toBe('dma-api-mapping-gone')
+    expect(at('0x100000000')!.rule).not.toBe('dma-api-mapping-gone')
   })
 })

@@ -380,8 +380,8 @@ describe('address patterns', () => {
     expect(e.causes.join(' ')).toMatch(/VM/)
   })
 
-  it('an IOVA-shaped address below 4 GiB, or a kernel-virtual-looking one, stays the generic cannot-tell', () => {
-    expect(lead(read('ffffa000')).rule).toBe('unmapped-iova')
+  it('an IOVA-shaped address below 4 GiB narrows to a DMA-API mapping, a kernel-virtual-looking one stays the generic cannot-tell', () => {
+    expect(lead(read('ffffa000')).rule).toBe('dma-api-mapping-gone')
     expect(lead(read('ffff90d53fada000')).rule).toBe('unmapped-iova')
   })
 })
@@ -409,7 +409,7 @@ describe('the e820 map (a boot\'s first lines)', () => {
   })
 
   it('not for the reserved ranges above RAM (the DMA API hands out IOVAs there), the iGPU, or a map read past the first lines', () => {
-    expect(lead(`${map}\n${fault('04:00.0', 'ffffc000')}`).rule).toBe('unmapped-iova')
+    expect(lead(`${map}\n${fault('04:00.0', 'ffffc000')}`).rule).toBe('dma-api-mapping-gone')
     expect(lead(`${map}\n${fault('00:02.0', '70012000')}`).category).toBe('igfx')
     const late = `${'[    0.1] filler\n'.repeat(600)}${map}\n${fault('04:00.0', '70012000')}`
     expect(parseKernelLog(late).some((r) => r.type === 'context')).toBe(false)
@@ -428,10 +428,10 @@ describe('driver lines (a log\'s first lines): which driver owns a requester, an
   })
 
   it('not for another device\'s driver, a quiet message, a line after the fault, or one long before it', () => {
-    expect(lead(`[ 50.1] xhci_hcd 0000:00:15.0: WARN Cannot submit Set TR Deq Ptr\n${write}`).rule).toBe('unmapped-iova')
-    expect(lead(`[ 50.1] xhci_hcd 0000:00:14.0: hcc params 0x200077c1\n${write}`).rule).toBe('unmapped-iova')
-    expect(lead(`${write}\n[ 50.3] xhci_hcd 0000:00:14.0: WARN Cannot submit Set TR Deq Ptr`).rule).toBe('unmapped-iova')
-    expect(lead(`[ 50.1] xhci_hcd 0000:00:14.0: WARN Cannot submit Set TR Deq Ptr\n${'[ 50.15] other\n'.repeat(40)}${write}`).rule).toBe('unmapped-iova')
+    expect(lead(`[ 50.1] xhci_hcd 0000:00:15.0: WARN Cannot submit Set TR Deq Ptr\n${write}`).rule).toBe('dma-api-mapping-gone')
+    expect(lead(`[ 50.1] xhci_hcd 0000:00:14.0: hcc params 0x200077c1\n${write}`).rule).toBe('dma-api-mapping-gone')
+    expect(lead(`${write}\n[ 50.3] xhci_hcd 0000:00:14.0: WARN Cannot submit Set TR Deq Ptr`).rule).toBe('dma-api-mapping-gone')
+    expect(lead(`[ 50.1] xhci_hcd 0000:00:14.0: WARN Cannot submit Set TR Deq Ptr\n${'[ 50.15] other\n'.repeat(40)}${write}`).rule).toBe('dma-api-mapping-gone')
   })
 
   it('vfio-pci lines make the requester an assigned device: a compatibility-format MSI from it is the guest\'s own MSI programming', () => {

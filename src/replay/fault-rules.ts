@@ -84,7 +84,7 @@ type RequesterClass =
   | 'vfio' | 'no-driver' | 'identity-domain' | 'vf' | 'behind-vmd' // host facts (snapshot or live host)
 
 /** Address patterns a rule can ask for. */
-type AddressPattern = 'zero' | 'legacy-low' | 'in-rmrr' | 'in-e820-reserved' | 'physical-above-4g'
+type AddressPattern = 'zero' | 'legacy-low' | 'in-rmrr' | 'in-e820-reserved' | 'physical-above-4g' | 'dma-api-window'
 
 interface Conditions {
   kind?: 'dma' | 'interrupt'
@@ -133,6 +133,16 @@ const LEGACY_LOW = {from: 0x10000n, to: 0x100000n}
  * without a mapping. Higher values (kernel virtual addresses, beyond-width garbage) are left out.
  */
 const PHYSICAL_ABOVE_4G = {from: 1n << 32n, to: 1n << 40n}
+/**
+ * The 64 MiB below 4 GiB, where the IOVA allocator starts (it hands out a device's DMA-API
+ * addresses top-down from 4 GiB, drivers/iommu/dma-iommu.c) and where x86 has no RAM: the
+ * firmware flash, the IOAPICs, HPET and the interrupt window live there. A DMA fault there is a
+ * DMA-API mapping, not a firmware or user-space buffer. The interrupt window (0xfee00000–
+ * 0xfeefffff, an MSI write) is left out: the allocator reserves it.
+ */
+const DMA_API_WINDOW = {from: 0xfc000000n, to: 1n << 32n}
+const MSI_WINDOW = {from: 0xfee00000n, to: 0xfef00000n}
+const AFTER_UNMAP = 'DMA after unmap: the driver unmapped or freed the buffer (interface closed, ring reset, device removed) while the device, or a descriptor it had cached, still used it'
 /** Device IDs of Intel VMD controllers (pci_ids / drivers/pci/controller/vmd.c). */
 const VMD_DEVICE_IDS = new Set([0x201d, 0x28c0, 0x467f, 0x4c3d, 0x7d0b, 0x9a0b, 0xa77f, 0xad0b, 0xb60b, 0xb06f])
 
@@ -211,6 +221,8 @@ function hasAddress(x: FaultFacts, p: AddressPattern): boolean {
       return e820Hit(x) !== undefined
     case 'physical-above-4g':
       return a >= PHYSICAL_ABOVE_4G.from && a < PHYSICAL_ABOVE_4G.to
+    case 'dma-api-window':
+      return a >= DMA_API_WINDOW.from && a < DMA_API_WINDOW.to && !(a >= MSI_WINDOW.from && a < MSI_WINDOW.to)
   }
 }
 
@@ -681,7 +693,8 @@ export const FAULT_RULES: readonly FaultRule[] = [
     category: 'firmware-dma',
     // A driver that DMAs during its probe before its first message looks the same.
     certainty: 'cannot-tell',
-    when: {kind: 'dma', reasonIs: 'unmappedAddress', also: (x) => driverAfter(x) !== undefined},
+    // An address in the DMA-API window was a mapping a kernel made, not firmware's (dma-api-mapping-gone).
+    when: {kind: 'dma', reasonIs: 'unmappedAddress', also: (x) => driverAfter(x) !== undefined && !hasAddress(x, 'dma-api-window')},
     explain: (x) => {
       const d = driverAfter(x)!
       return {
@@ -746,6 +759,29 @@ export const FAULT_RULES: readonly FaultRule[] = [
         'on trusted hardware only: iommu=pt (identity mapping) for hosts that must run such drivers',
         'run vtd-check faults on the host (or with --root) to see the requester\'s driver'],
     }),
+  },
+  {
+    id: 'dma-api-mapping-gone',
+    category: 'unmapped-dma',
+    // Narrows, does not pick: a use after unmap, a mapping of the other direction and an IOMMU
+    // driver that dropped a live mapping (the applespi regression, 0xffffa000) look the same.
+    certainty: 'cannot-tell',
+    when: {kind: 'dma', reasonIs: 'unmappedAddress', address: 'dma-api-window'},
+    explain: (x) => {
+      const write = x.g.reason === 0x05 || x.g.reason === 0x85
+      return {
+        summary: `${who(x)} ${write ? 'wrote to' : did(x)} ${at(x)}, an address the DMA API hands out (IOVAs are allocated top-down from 4 GiB, and no RAM lies in the 64 MiB below 4 GiB on x86): a mapping a driver made through the DMA API that is gone or was made for the other direction — not a firmware, boot-loader or user-space buffer; ${notTold(x)} which`,
+        // The order of unmapped-iova: a write to a page without W names the direction first.
+        causes: [
+          ...(write ? ['a wrong DMA direction: the buffer was mapped DMA_TO_DEVICE (read-only for the device) and the device writes it', AFTER_UNMAP]
+            : [AFTER_UNMAP, 'a wrong DMA direction: the buffer was mapped DMA_FROM_DEVICE (write-only for the device) and the device reads it']),
+          'the IOMMU driver dropping a mapping that was still live (a kernel regression: compare the kernel release with known VT-d fixes)',
+        ],
+        remediation: ['update the kernel and the driver; report the fault line upstream with the driver and kernel version',
+          'CONFIG_DMA_API_DEBUG names a driver that unmaps with another direction than it mapped; iommu.strict=1 makes a use after unmap fault at once',
+          'iommu=pt hides the symptom on trusted hardware but removes DMA protection'],
+      }
+    },
   },
   {
     id: 'unmapped-iova',
