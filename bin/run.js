@@ -14,8 +14,8 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 const helpOrVersion = args.some((a) => a === '--help' || a === '--version') || args[0] === 'help' || args[0] === 'version'
 const text = helpOrVersion ? (await import('../dist/src/cli/prerendered-help.js')).prerenderedOutput(root, args, process.env, isatty(1)) : undefined
 if (text === undefined) {
-  const {execute} = await import('../dist/src/cli/oclif.js')
-  await execute({args, loadOptions: loadOptions(args[0])})
+  const {runCli} = await import('../dist/src/cli/run-cli.js')
+  await runCli(args, loadOptions(args[0]))
 } else {
   // As oclif does: output cut short by a closed pipe (`| head`) is not an error.
   process.stdout.on('error', (error) => {

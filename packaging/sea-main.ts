@@ -7,7 +7,8 @@
  * default command is applied as bin/run.js does.
  */
 import * as path from 'node:path'
-import {Config, Plugin, flush, handle, run} from '@oclif/core'
+import {Config, Plugin, handle} from '@oclif/core'
+import {runCli} from '../src/cli/run-cli.js'
 import {COMMANDS} from './commands.js'
 import {withDefaultCommand} from '../src/cli/default-command.js'
 import pjson from '../package.json' with {type: 'json'}
@@ -21,8 +22,7 @@ async function main(): Promise<void> {
   Object.assign(plugin, {commandCache: COMMANDS})
   await plugin.load()
   const config = await Config.load({root, pjson: standalone as never, plugins: new Map([[plugin.name, plugin]])})
-  await run(withDefaultCommand(process.argv.slice(2)), config)
-  await flush()
+  await runCli(withDefaultCommand(process.argv.slice(2)), config)
 }
 
 main().catch(async (error: Error) => handle(error))

@@ -57,6 +57,24 @@ describe('vtd-check (the binary)', () => {
     expect(r.stdout).not.toContain(os.homedir())
   })
 
+  it('errors oclif raises before any command runs are the same JSON object under --json, still exit 2', async () => {
+    // An unknown command, a flag the plugin's command does not know, help for no such command.
+    const cases = [['nosuch', '--json'], ['autocomplete', '--json'], ['help', 'nosuch', '--json']]
+    for (const args of cases) {
+      const r = await vtd(...args)
+      expect(r.exitCode, args.join(' ')).toBe(2)
+      expect(r.stderr, args.join(' ')).toBe('')
+      expect(JSON.parse(r.stdout), args.join(' ')).toMatchObject({schemaVersion: 1, tool: 'vtd-check', error: {kind: 'usage', exitCode: 2}})
+    }
+    expect(JSON.parse((await vtd('nosuch', '--json')).stdout).error.message).toBe('command nosuch not found')
+    // Without --json (or with it only after `--`, where it is an argument) the text error stays.
+    const text = await vtd('nosuch')
+    expect(text.exitCode).toBe(2)
+    expect(text.stdout).toBe('')
+    expect(text.stderr).toContain('command nosuch not found')
+    expect((await vtd('nosuch', '--', '--json')).stderr).toContain('command nosuch not found')
+  })
+
   it('refuses a --root that is not a snapshot (exit 2), in text and JSON', async () => {
     const empty = scratchDir('vtd-notsnap-')
     mkdirSync(path.join(empty, 'something'))

@@ -5,6 +5,7 @@
  * load the model, call the library, render, set the exit code through `exitCodeFor`.
  */
 import {Command, Flags} from './oclif.js'
+import {errorJson, type OclifError} from './error-json.js'
 import {EXIT} from '../checks/outcome.js'
 import {collectHost, collectNothing} from '../collect/index.js'
 import {collectDebugfs} from '../collect/debugfs.js'
@@ -16,8 +17,7 @@ import {buildHostModel, type HostModel, type PciListing} from '../model/host.js'
 import {fitToWidth} from '../report/fit-width.js'
 import {terminalSafe} from '../report/terminal-safe.js'
 
-export const TOOL = 'vtd-check'
-export const ERROR_SCHEMA_VERSION = 1
+export {ERROR_SCHEMA_VERSION, TOOL, type ErrorJson} from './error-json.js'
 
 /**
  * The `--json` flag, with what the JSON holds: its top-level keys (test/json-contract.test.ts
@@ -51,20 +51,6 @@ export interface ModelRequest {
   withHost?: boolean
   /** Read the kernel's debugfs translation dumps (root only) for the translation replay. */
   debugfs?: boolean
-}
-
-/** The JSON body of an error: short, with the exit code it ends with (never oclif's internals). */
-export interface ErrorJson {
-  schemaVersion: typeof ERROR_SCHEMA_VERSION
-  tool: typeof TOOL
-  error: {kind: 'usage' | 'could-not-tell' | 'internal'; message: string; exitCode: number; suggestions?: string[]}
-}
-
-interface OclifError extends Error {
-  oclif?: {exit?: number | false}
-  exitCode?: number
-  suggestions?: string[]
-  code?: string
 }
 
 /** The message for a --file that holds no table of the kind asked for (random bytes, an empty file, another table). */
@@ -103,23 +89,13 @@ export abstract class JsonCommand extends Command {
    * tell" 3; in JSON mode the body is one short error object, not oclif's parser state.
    */
   override async catch(err: OclifError): Promise<unknown> {
-    const exitCode = exitCodeOf(err)
-    process.exitCode = exitCode
+    const body = errorJson(err)
+    process.exitCode = body.error.exitCode
     if (!this.jsonEnabled()) {
       // oclif's handler exits 1 for an error without its own code; 1 means "a check failed", so
       // text mode ends with the same code the JSON body names.
-      if (typeof err.oclif?.exit !== 'number') err.oclif = {...err.oclif, exit: exitCode}
+      if (typeof err.oclif?.exit !== 'number') err.oclif = {...err.oclif, exit: body.error.exitCode}
       return super.catch(err)
-    }
-    const body: ErrorJson = {
-      schemaVersion: ERROR_SCHEMA_VERSION,
-      tool: TOOL,
-      error: {
-        kind: exitCode === EXIT.unknown ? 'could-not-tell' : err.oclif === undefined && err.code === undefined ? 'internal' : 'usage',
-        message: firstLines(err.message),
-        exitCode,
-        ...(err.suggestions?.length ? {suggestions: err.suggestions} : {}),
-      },
     }
     this.logJson(body)
     return undefined
@@ -237,16 +213,3 @@ export abstract class BaseCommand extends JsonCommand {
 
 }
 
-/** The exit code an error ends with: its own (`this.error(…, {exit})`), else 2 (usage or internal). */
-function exitCodeOf(err: OclifError): number {
-  const exit = err.oclif?.exit
-  if (typeof exit === 'number') return exit
-  return EXIT.usage
-}
-
-/** oclif parse errors append the whole flag list: keep what explains the error. */
-function firstLines(message: string): string {
-  const lines = message.split('\n')
-  const cut = lines.findIndex((line) => /^See more help with/.test(line))
-  return (cut > 0 ? lines.slice(0, cut) : lines).join('\n').trim()
-}

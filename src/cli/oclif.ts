@@ -4,4 +4,5 @@
  * instead of some 160 CommonJS modules resolved and compiled one by one (issue 15, cold start).
  * Tests and `tsc` see this plain re-export.
  */
-export {Args, Command, Flags, execute, loadHelpClass} from '@oclif/core'
+export {Args, Command, Flags, execute, flush, handle, loadHelpClass, run} from '@oclif/core'
+export type {Config, Interfaces} from '@oclif/core'
