@@ -7,6 +7,9 @@ import {fileURLToPath} from 'node:url'
 process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1'
 const {withDefaultCommand} = await import('../dist/src/cli/default-command.js')
 const args = withDefaultCommand(process.argv.slice(2))
+// Before any command code is loaded: V8 reads the budget as it first runs each function.
+const {tuneTierUpFor} = await import('../dist/src/cli/tier-up.js')
+tuneTierUpFor(args[0])
 const root = fileURLToPath(new URL('..', import.meta.url))
 
 // Help and version as oclif rendered them at build time, when nothing here would change them

@@ -11,9 +11,12 @@ import {Config, Plugin, handle} from '@oclif/core'
 import {runCli} from '../src/cli/run-cli.js'
 import {COMMANDS} from './commands.js'
 import {withDefaultCommand} from '../src/cli/default-command.js'
+import {tuneTierUpFor} from '../src/cli/tier-up.js'
 import pjson from '../package.json' with {type: 'json'}
 
 async function main(): Promise<void> {
+  const args = withDefaultCommand(process.argv.slice(2))
+  tuneTierUpFor(args[0])
   const root = path.dirname(process.execPath)
   const oclif = {...pjson.oclif, plugins: [], commands: {strategy: 'explicit' as const, target: 'bundled', identifier: 'COMMANDS'}}
   const standalone = {...pjson, oclif}
@@ -22,7 +25,7 @@ async function main(): Promise<void> {
   Object.assign(plugin, {commandCache: COMMANDS})
   await plugin.load()
   const config = await Config.load({root, pjson: standalone as never, plugins: new Map([[plugin.name, plugin]])})
-  await runCli(withDefaultCommand(process.argv.slice(2)), config)
+  await runCli(args, config)
 }
 
 main().catch(async (error: Error) => handle(error))
