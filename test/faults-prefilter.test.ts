@@ -179,8 +179,8 @@ describe('the scanner\'s kept bodies (the line cache\'s byte compare)', () => {
 
 describe('byte path caches (dmesg -H deltas, syslog stamps, slices)', () => {
   it('agrees with line-by-line parsing on repeated stamped lines of every cached kind', () => {
-    // Only candidate lines carry dmesg -H deltas here: a delta on a skipped line counts line by line
-    // but not in blocks (unless the block starts with one), as before these caches.
+    // Only candidate lines carry dmesg -H deltas here (a delta on a skipped line sends its run of
+    // lines line by line: test/faults-file-stdin.test.ts).
     const pieces = [
       '[  +0,000002] DMAR: DRHD: handling fault status reg 2',
       '[  +0.000513] DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x1000 [fault reason 0x05] PTE Read access is not set',

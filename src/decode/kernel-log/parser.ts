@@ -174,14 +174,17 @@ export class LogParser implements HeadHolder, RelativeClock {
   }
 
   private pushBytes(bytes: Buffer, scanner: ByteScanner, sink: (r: LogRecord) => void): void {
-    const n = bytes.length
-    if (n === 0) return
-    if (bytes[0] === 0x5b && RELATIVE_STAMP.test(bytes.toString('latin1', 0, Math.min(n, 1024)))) {
-      const lines = bytes.toString('utf8').split('\n')
-      if (lines[lines.length - 1] === '') lines.pop()
-      this.pushMany(lines, sink)
-      return
+    let at = 0
+    for (const run of relativeStampRuns(bytes)) {
+      this.scanBlock(bytes.subarray(at, run.from), scanner, sink)
+      this.pushLines(bytes.toString('utf8', run.from, run.to), sink)
+      at = run.to
     }
+    this.scanBlock(at === 0 ? bytes : bytes.subarray(at), scanner, sink)
+  }
+
+  private scanBlock(bytes: Buffer, scanner: ByteScanner, sink: (r: LogRecord) => void): void {
+    const n = bytes.length
     // Scan and parse a slice at a time: the parser then reads lines the scanner has just brought
     // into the CPU cache, rather than a multi-megabyte block that left it long ago.
     for (let from = 0; from < n;) {
@@ -193,6 +196,13 @@ export class LogParser implements HeadHolder, RelativeClock {
       this.scanSlice(bytes.subarray(from, to), scanner, sink)
       from = to
     }
+  }
+
+  /** Whole lines of text ("\n"-separated, the last maybe unterminated) through push(). */
+  private pushLines(text: string, sink: (r: LogRecord) => void): void {
+    const lines = text.split('\n')
+    if (lines[lines.length - 1] === '') lines.pop()
+    this.pushMany(lines, sink)
   }
 
   /** pushBytes on whole lines of one block (all "\n"-terminated but maybe the block's last). */
@@ -639,17 +649,20 @@ export class LogParser implements HeadHolder, RelativeClock {
 
   /** The regex scan over a decoded block (no WebAssembly, or text without bytes). */
   private pushString(block: string, sink: (r: LogRecord) => void, bytes?: Buffer): void {
-    if (block.length === 0) return
+    let at = 0
+    for (const run of relativeStampRuns(block)) {
+      if (run.from > at) this.scanString(block.slice(at, run.from), sink, bytes?.subarray(at, run.from))
+      this.pushLines(bytes === undefined ? block.slice(run.from, run.to) : bytes.toString('utf8', run.from, run.to), sink)
+      at = run.to
+    }
+    if (at < block.length) this.scanString(at === 0 ? block : block.slice(at), sink, bytes?.subarray(at))
+  }
+
+  /** pushString's scan of whole lines (`bytes`, when given, are the same block's bytes). */
+  private scanString(block: string, sink: (r: LogRecord) => void, bytes?: Buffer): void {
     const lineAt = bytes === undefined
       ? (from: number, to: number) => block.slice(from, to)
       : (from: number, to: number) => bytes.toString('utf8', from, to)
-    if (RELATIVE_STAMP.test(block)) {
-      const text = bytes === undefined ? block : bytes.toString('utf8')
-      const lines = text.split('\n')
-      if (lines[lines.length - 1] === '') lines.pop()
-      this.pushMany(lines, sink)
-      return
-    }
     const scan = CANDIDATE_SCAN
     scan.lastIndex = 0
     let pos = 0
@@ -906,6 +919,70 @@ const EARLY_LINES = 512
  * oops's module list.
  */
 const EARLY_KEYWORDS = ['BIOS-e820', 'Linux version ', 'Manufacturer: Linux ', 'Not tainted ', 'Tainted: ', 'Modules linked in:']
+
+/**
+ * The parts of a block that must go line by line for dmesg -H stamps, in order, as [from, to)
+ * offsets of whole lines. push() adds every line's delta ("[  +0.000010]") to the clock and takes
+ * every anchor ("[Dec 7 16:48]", "[févr.27 06:53]") as its new value; the fast paths see only
+ * candidate lines. So each run of such lines — from the anchor its deltas count from to the last
+ * delta before a line with another stamp — goes line by line, as does a block's tail from its last
+ * '['-line when that is an anchor (its deltas come in the next block), or the whole block when its
+ * first line has such a stamp. Routing by a
+ * block's first line alone, as before, made a file (2 MiB blocks) and the same bytes on stdin
+ * (64 KiB chunks) count different deltas. Deltas are found by their '+' (memchr-fast; elsewhere
+ * mostly in call traces), each such line's start then tested with RELATIVE_STAMP as push() tests
+ * it. Not covered: an anchor followed by other '['-lines before any delta — dmesg -H writes an
+ * anchor's deltas right after it.
+ */
+export function relativeStampRuns(block: Buffer | string): Array<{from: number; to: number}> {
+  const length = block.length
+  const startOf = (at: number) => (at === 0 ? 0 : block.lastIndexOf('\n', at - 1) + 1)
+  const endOf = (at: number) => {
+    const nl = block.indexOf('\n', at)
+    return nl === -1 ? length : nl + 1
+  }
+  const opens = (at: number) => (typeof block === 'string' ? block.charCodeAt(at) : block[at]) === 0x5b
+  /** The line starting at `from` has a relative stamp (its text up to `to` holds it). */
+  const relative = (from: number, to: number) =>
+    opens(from) && RELATIVE_STAMP.test(typeof block === 'string' ? block.slice(from, to) : block.toString('utf8', from, to))
+  const deltaLine = (plus: number) => {
+    const from = startOf(plus)
+    return relative(from, plus + 1) ? from : -1
+  }
+  if (length === 0) return []
+  if (relative(0, endOf(0))) return [{from: 0, to: length}]
+  const runs: Array<{from: number; to: number}> = []
+  let searched = 0
+  for (let plus = block.indexOf('+'); plus !== -1; plus = block.indexOf('+', Math.max(plus + 1, searched))) {
+    const delta = deltaLine(plus)
+    if (delta === -1) continue
+    // Back over unstamped lines (continuations) to the anchor the deltas count from, if any.
+    let from = delta
+    for (let at = delta; at > searched;) {
+      const previous = startOf(at - 1)
+      if (opens(previous)) {
+        if (!relative(previous, endOf(previous))) break
+        from = previous
+      }
+      at = previous
+    }
+    // On to the last line with such a stamp before a '['-line without one.
+    let to = endOf(delta)
+    for (let at = to; at < length;) {
+      const next = endOf(at)
+      if (opens(at)) {
+        if (!relative(at, next)) break
+        to = next
+      }
+      at = next
+    }
+    runs.push({from, to})
+    searched = to
+  }
+  const lastOpen = block.lastIndexOf('\n[', length - 2) + 1
+  if (lastOpen >= searched && lastOpen > 0 && relative(lastOpen, endOf(lastOpen))) runs.push({from: lastOpen, to: length})
+  return runs
+}
 
 /** Bytes scanned and parsed at a time (pushBytes): well inside a core's L2 cache (64–256 KiB measured alike). */
 const SCAN_SLICE = 128 * 1024
