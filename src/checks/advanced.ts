@@ -172,7 +172,7 @@ const externalDma: HostCheck = {
     const unprotected = tb.filter((d) => d.iommuDmaProtection === false)
     if (unprotected.length > 0 || (tb.length > 0 && ctx.host.groups.length === 0))
       return verdict('warn', 'Thunderbolt ports without IOMMU DMA protection: a plugged-in device can DMA into host memory', evidence, [
-        'enable "Kernel DMA Protection" / VT-d in the firmware, keep the IOMMU on, and do not set iommu=pt for untrusted devices',
+        `enable "Kernel DMA Protection" / the IOMMU in the firmware, keep it on, and do not set ${ctx.passthroughParameter} for untrusted devices`,
       ])
     if (tb.some((d) => d.iommuDmaProtection === undefined) && unprotected.length === 0 && !tb.some((d) => d.iommuDmaProtection))
       return verdict('unknown', 'could not read iommu_dma_protection', evidence)

@@ -189,7 +189,6 @@ const dmaRemapping: HostCheck = {
 const DOMAIN_MEANING: Record<string, string> = {
   DMA: 'translated, strict invalidation',
   'DMA-FQ': 'translated, lazy invalidation (flush queue)',
-  identity: 'identity / passthrough (iommu=pt): host drivers DMA untranslated',
   unmanaged: 'unmanaged',
   blocked: 'blocked',
 }
@@ -206,7 +205,9 @@ const defaultDomain: HostCheck = {
     if (skip) return skip
     const counts = new Map<string, number>()
     for (const group of ctx.host.groups) counts.set(group.type ?? 'unreadable', (counts.get(group.type ?? 'unreadable') ?? 0) + 1)
-    const evidence = [...counts].map(([type, n]) => ev(`${plural(n, 'group')}: ${type} — ${(Object.hasOwn(DOMAIN_MEANING, type) ? DOMAIN_MEANING[type] : undefined) ?? 'unknown type'}`, `${PATHS.groups}/*/type`))
+    // An identity domain names the parameter that asks for it on this platform.
+    const meaning = (type: string) => (type === 'identity' ? `identity / passthrough (${ctx.passthroughParameter}): host drivers DMA untranslated` : Object.hasOwn(DOMAIN_MEANING, type) ? DOMAIN_MEANING[type] : undefined)
+    const evidence = [...counts].map(([type, n]) => ev(`${plural(n, 'group')}: ${type} — ${meaning(type) ?? 'unknown type'}`, `${PATHS.groups}/*/type`))
     if (ctx.cmdline?.defaultDomain) evidence.push(ev(`${ctx.cmdline.defaultDomain.via} requests ${ctx.cmdline.defaultDomain.type}`, PATHS.cmdline))
     if (ctx.cmdline?.invalidation) evidence.push(ev(`${ctx.cmdline.invalidation.via} requests ${ctx.cmdline.invalidation.policy} invalidation`, PATHS.cmdline))
     if (ctx.logFacts.defaultDomainLine) evidence.push(ev(ctx.logFacts.defaultDomainLine, ctx.log.source))
@@ -222,7 +223,7 @@ const defaultDomain: HostCheck = {
         'warn',
         `${plural(identity, 'group')} use the identity (passthrough) default domain: host drivers' DMA is not translated, so a host device can DMA anywhere in RAM; devices given to VMs are still isolated`,
         evidence,
-        ['for host-side DMA protection, drop `iommu=pt` / `iommu.passthrough=1` (keep it only if you need the throughput and trust every host device)'],
+        [`for host-side DMA protection, drop \`${ctx.passthroughParameter}\` (keep it only if you need the throughput and trust every host device)`],
       )
     const lazy = counts.get('DMA-FQ') ?? 0
     return verdict('pass', lazy > 0 ? 'translated default domain, lazy invalidation (DMA-FQ; `iommu.strict=1` closes the stale-IOTLB window)' : 'translated default domain, strict invalidation', evidence)

@@ -496,6 +496,18 @@ export class HostModel {
   }
 
   /**
+   * The kernel parameter that makes default domains identity (passthrough) here: the one on this
+   * boot's command line, else the platform's own. `iommu=pt` exists only on x86
+   * (arch/x86/kernel/pci-dma.c); Arm (and every other architecture) knows only the generic
+   * `iommu.passthrough=1` (drivers/iommu/iommu.c), which x86 takes too.
+   */
+  get passthroughParameter(): string {
+    const requested = this.cmdline?.defaultDomain
+    if (requested?.type === 'identity') return requested.via
+    return this.iommuFamily === 'intel-vtd' || this.iommuFamily === 'amd-vi' ? 'iommu=pt' : 'iommu.passthrough=1'
+  }
+
+  /**
    * Why this boot's kernel never requested ACS (pci_request_acs()), so ACS-capable ports keep the
    * firmware's ACS Control: they have SV RR CR UF, not enabled. Undefined: requested, or cannot tell.
    */
