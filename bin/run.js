@@ -16,15 +16,21 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 // (src/cli/prerendered-help.ts): oclif itself is most of what `--help` costs.
 const helpOrVersion = args.some((a) => a === '--help' || a === '--version') || args[0] === 'help' || args[0] === 'version'
 const text = helpOrVersion ? (await import('../dist/src/cli/prerendered-help.js')).prerenderedOutput(root, args, process.env, isatty(1)) : undefined
-if (text === undefined) {
-  const {runCli} = await import('../dist/src/cli/run-cli.js')
-  await runCli(args, loadOptions(args[0]))
-} else {
+if (text !== undefined) {
   // As oclif does: output cut short by a closed pipe (`| head`) is not an error.
   process.stdout.on('error', (error) => {
     if (error.code !== 'EPIPE') throw error
   })
   process.stdout.write(text)
+} else if (!(args[0] === 'faults' && (await runFaultsDirect(args.slice(1))))) {
+  const {runCli} = await import('../dist/src/cli/run-cli.js')
+  await runCli(args, loadOptions(args[0]))
+}
+
+/** `faults FILE` without oclif, when nothing would make oclif run it otherwise (src/cli/faults-direct.ts). */
+async function runFaultsDirect(words) {
+  const {runFaultsDirect} = await import('../dist/src/cli/faults-direct.js')
+  return runFaultsDirect(words, process.env)
 }
 
 /**

@@ -1,11 +1,8 @@
 import {Args, Flags} from '../src/cli/oclif.js'
 import {BaseCommand, jsonFlag, lspciDumpFlag} from '../src/cli/base.js'
-import {exitCodeFor} from '../src/checks/outcome.js'
-import {LogParser} from '../src/decode/kernel-log/index.js'
-import {hostUptime, streamKernelLog} from '../src/host/log-stream.js'
+import {runFaults} from '../src/cli/faults-run.js'
 import {triageContextOf} from '../src/replay/fault-context.js'
-import {FaultTriage, parseSince, type TriageContext} from '../src/replay/fault-triage.js'
-import {faultOutcomes, faultsToJson, renderFaultsTable, renderLiveRecord, type FaultsJson} from '../src/report/faults.js'
+import type {FaultsJson} from '../src/report/faults.js'
 
 export default class Faults extends BaseCommand {
   static override summary = 'Parse, group and explain IOMMU faults (Intel DMAR and interrupt remapping, AMD-Vi, Arm SMMU) from the kernel log'
@@ -38,53 +35,17 @@ Exit codes: 0 no faults · 1 faults, invalidation errors, RMRR refusals or AMD-V
 
   async run(): Promise<FaultsJson> {
     const {args, flags} = await this.parse(Faults)
-    const fs = this.hostFs(flags.root)
-    let since: TriageContext['since']
-    if (flags.since !== undefined) {
-      since = parseSince(flags.since, Date.now(), flags.root === '/' && args.file === undefined ? hostUptime(fs) : undefined)
-      if (since === undefined) this.error(`--since "${flags.since}" is not a time`, {exit: 2, suggestions: ['--since 300 (seconds since boot)', '--since 2h', '--since 2025-01-09T10:00']})
-    }
-    const trace = flags.trace ?? (args.file === undefined || flags.root !== '/' || flags['lspci-dump'] !== undefined)
-    // The log itself is streamed below; the model supplies the host the faults are traced on.
-    const {context, notes} = trace ? triageContextOf(await this.loadModel({root: flags.root, lspciDump: flags['lspci-dump'], log: false, debugfs: true})) : {context: {}, notes: []}
-    const sourceLabel = args.file ?? (flags.root === '/' ? 'dmesg' : 'dmesg.txt')
-    const triage = new FaultTriage({...context, ...(since ? {since} : {}), source: sourceLabel})
-    const parser = new LogParser()
-
-    const abort = new AbortController()
-    // Ctrl-C ends --follow and prints the summary. Kept installed until the summary is out: a
-    // second SIGINT (sudo relays the terminal's, a user presses twice) must not kill the process.
-    const onInterrupt = () => abort.abort()
-    if (flags.follow) process.on('SIGINT', onInterrupt)
-    const live = flags.follow && !this.jsonEnabled()
-    // A storm's repeated lines are counted without a record each; --follow prints every record.
-    if (!live) parser.repeat = (template, line, time, stamp) => triage.repeat(template, line, time, stamp)
-    const outcome = await streamKernelLog(fs, {...(args.file === undefined ? {} : {file: args.file}), follow: flags.follow, signal: abort.signal}, {
-      block: (text, bytes) => parser.pushText(text, (record) => {
-        triage.add(record)
-        const line = live ? renderLiveRecord(record) : undefined
-        if (line !== undefined) this.print(line + '\n')
-      }, bytes),
+    const root = flags.root
+    const lspciDump = flags['lspci-dump']
+    return runFaults({
+      file: args.file, root, since: flags.since, follow: flags.follow, detail: flags.detail, json: this.jsonEnabled(),
+      trace: flags.trace ?? (args.file === undefined || root !== '/' || lspciDump !== undefined),
+    }, {
+      hostFs: (r) => this.hostFs(r),
+      traceContext: async () => triageContextOf(await this.loadModel({root, lspciDump, log: false, debugfs: true})),
+      error: (message, options) => this.error(message, options),
+      print: (text) => this.print(text),
+      terminalWidth: () => this.terminalWidth(),
     })
-    for (const record of parser.end()) triage.add(record)
-    if (!outcome.ok) {
-      process.off('SIGINT', onInterrupt)
-      const usage = outcome.reason === 'absent' && args.file !== undefined
-      this.error(`cannot read the kernel log ${outcome.path}: ${outcome.message}`, {
-        exit: usage ? 2 : 3,
-        suggestions: usage
-          ? ['give an existing file, or "-" to read stdin']
-          : flags.root === '/' && args.file === undefined
-            ? ['run as root (sudo vtd-check faults)', 'or: journalctl -k | vtd-check faults -']
-            : outcome.refused !== undefined
-              ? [`${flags.root}'s dmesg.txt was refused (${outcome.refused}): a damaged or tampered snapshot; capture the host again (sudo vtd-check capture --out DIR), or give the log as FILE`]
-              : [`${flags.root} holds no readable dmesg.txt: capture again as root (sudo vtd-check capture --out DIR)`],
-      })
-    }
-    const report = faultsToJson(triage.finish(parser.lines), {origin: outcome.origin, path: outcome.path, lines: parser.lines, bytes: outcome.bytes}, notes)
-    if (!this.jsonEnabled()) this.print(renderFaultsTable(report, {width: this.terminalWidth() ?? 120, detail: flags.detail}))
-    process.off('SIGINT', onInterrupt)
-    process.exitCode = exitCodeFor(faultOutcomes(report))
-    return report
   }
 }

@@ -4,7 +4,8 @@
 //   and compiled one by one (a few packages it uses only off the start path stay out: see
 //   LAZY_OCLIF_PACKAGES). The CommonJS code gets a `require` and an `__dirname` (@oclif/core
 //   reads its own package.json relative to it).
-// - each dist/commands/*.js becomes one file holding the command, every module of ours it imports
+// - each dist/commands/*.js (and dist/src/cli/faults-direct-run.js, `faults FILE` without oclif)
+//   becomes one file holding the command, every module of ours it imports
 //   and the table and wrapping packages every report uses (cli-table3, wrap-ansi and their
 //   string-width family: a dozen CommonJS files fewer to resolve at start); the oclif bundle stays
 //   one shared module, so every command uses the same @oclif/core, and execa stays an import of
@@ -131,6 +132,14 @@ const cliTable3LazyDebug = {
     })
   },
 }
+
+// `faults FILE` without oclif (src/cli/faults-direct.ts): its run is one file like a command's.
+await build({
+  ...common,
+  entryPoints: ['dist/src/cli/faults-direct-run.js'],
+  outfile: 'dist/src/cli/faults-direct-run.js',
+  plugins: [inlineOnly, cliTable3LazyDebug],
+})
 
 const commands = readdirSync('dist/commands').filter((f) => f.endsWith('.js'))
 await build({

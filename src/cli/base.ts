@@ -14,8 +14,7 @@ import {RootedHostFs, type HostFs, type Read} from '../host/fs.js'
 import {readKernelLog, readLocalBytes, readLocalFile} from '../host/kernel-log.js'
 import {notASnapshot, openRoot} from '../host/snapshot.js'
 import {buildHostModel, type HostModel, type PciListing} from '../model/host.js'
-import {fitToWidth} from '../report/fit-width.js'
-import {terminalSafe} from '../report/terminal-safe.js'
+import {terminalWidth, writeJson, writeText} from './output.js'
 
 export {ERROR_SCHEMA_VERSION, TOOL, type ErrorJson} from './error-json.js'
 
@@ -75,13 +74,9 @@ export interface AbsentTable {
 export abstract class JsonCommand extends Command {
   static override enableJsonFlag = true
 
-  /**
-   * JSON goes out as JSON.stringify writes it. oclif's logJson runs it through colorizeJson, a
-   * regex tokenizer that slices the text token by token and keeps an object per token: on a
-   * large report (a fault storm, a hostile DMAR) that took hundreds of MB and most of the time.
-   */
+  /** JSON goes out as JSON.stringify writes it (writeJson), not through oclif's colorizeJson. */
   override logJson(json: unknown): void {
-    process.stdout.write(JSON.stringify(json, null, 2) + '\n')
+    writeJson(json)
   }
 
   /**
@@ -162,8 +157,7 @@ export abstract class BaseCommand extends JsonCommand {
 
   /** Columns to fit: $COLUMNS when set (also when piped), else the terminal's; undefined: the renderer's default. */
   protected terminalWidth(): number | undefined {
-    const fromEnv = Number.parseInt(process.env.COLUMNS ?? '', 10)
-    return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : process.stdout.columns
+    return terminalWidth()
   }
 
   /** Colour only on a terminal that wants it (NO_COLOR, TERM=dumb: https://no-color.org). */
@@ -196,10 +190,7 @@ export abstract class BaseCommand extends JsonCommand {
 
   /** Text output goes through here: strings from the host or a snapshot must not act on the terminal, and prose fits it. */
   protected print(text: string): void {
-    const safe = terminalSafe(text)
-    // Only a terminal gets wrapped prose: piped output keeps one line per fact for grep and scripts.
-    const width = process.stdout.isTTY === true ? this.terminalWidth() : undefined
-    process.stdout.write(width === undefined ? safe : fitToWidth(safe, width))
+    writeText(text)
   }
 
   protected printLine(text: string): void {

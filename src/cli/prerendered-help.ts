@@ -52,6 +52,13 @@ export function environmentKeepsPrerendered(env: NodeJS.ProcessEnv): boolean {
   return true
 }
 
+/** oclif loads plugins a user linked or installed from its data directory (`dirname`: package.json's oclif.dirname). */
+export function userPluginsInstalled(env: NodeJS.ProcessEnv, dirname: string): boolean {
+  const home = env.HOME || homedir()
+  const dataDir = env.XDG_DATA_HOME || path.join(home, '.local', 'share')
+  return existsSync(path.join(dataDir, dirname, 'package.json'))
+}
+
 /** oclif's platform word: WSL reports `wsl` (wsl-utils reads the kernel release and /proc/version). */
 function onWsl(): boolean {
   if (process.platform !== 'linux') return false
@@ -80,10 +87,7 @@ export function prerenderedOutput(root: string, args: readonly string[], env: No
   }
   const index = stored.forms[JSON.stringify(args)]
   if (index === undefined || hash !== stored.sourceHash) return undefined
-  // oclif loads plugins a user linked or installed from its data directory.
-  const home = env.HOME || homedir()
-  const dataDir = env.XDG_DATA_HOME || path.join(home, '.local', 'share')
-  if (existsSync(path.join(dataDir, stored.dirname, 'package.json'))) return undefined
+  if (userPluginsInstalled(env, stored.dirname)) return undefined
   const text = stored.texts[index]
   if (text === undefined || !text.includes(USER_AGENT_MARK)) return text
   if (onWsl()) return undefined

@@ -1,0 +1,110 @@
+/**
+ * `faults FILE` without oclif (src/cli/faults-direct.ts): taken only for the argument lists it
+ * knows and when nothing would make oclif run otherwise, it must print exactly what the command
+ * prints through oclif, errors included (those are left to oclif). Needs `npm run build`.
+ */
+import {execFile} from 'node:child_process'
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {pathToFileURL} from 'node:url'
+import {promisify} from 'node:util'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {directFaultsRequest, OCLIF_DIRNAME} from '../src/cli/faults-direct.js'
+import {environmentKeepsPrerendered} from '../src/cli/prerendered-help.js'
+import {realData, repoRoot} from './support/paths.js'
+
+const bin = path.join(repoRoot, 'bin/run.js')
+const run = promisify(execFile)
+let work = ''
+/** This process's environment without what sends every run through oclif (a CI runner sets CI). */
+let plainEnv: NodeJS.ProcessEnv = {}
+/** Node arguments that make importing the oclif bundle fail: a run that succeeds never loaded oclif. */
+let withoutOclif: string[] = []
+
+beforeAll(() => {
+  work = mkdtempSync(path.join(tmpdir(), 'vtd-faults-direct-'))
+  plainEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => environmentKeepsPrerendered({[name]: ''})))
+  Object.assign(plainEnv, {HOME: work, XDG_DATA_HOME: path.join(work, 'data')})
+  const oclifBundle = pathToFileURL(path.join(repoRoot, 'dist/src/cli/oclif.js')).href
+  writeFileSync(
+    path.join(work, 'hooks.mjs'),
+    `export async function resolve(specifier, context, next) {
+  const found = await next(specifier, context)
+  if (found.url === ${JSON.stringify(oclifBundle)}) throw new Error('oclif was loaded')
+  return found
+}
+`,
+  )
+  writeFileSync(path.join(work, 'register.mjs'), `import {register} from 'node:module'\nregister(${JSON.stringify(pathToFileURL(path.join(work, 'hooks.mjs')).href)})\n`)
+  withoutOclif = ['--import', pathToFileURL(path.join(work, 'register.mjs')).href]
+})
+afterAll(() => rmSync(work, {recursive: true, force: true}))
+
+async function vtd(nodeArgs: string[], args: string[], env: NodeJS.ProcessEnv) {
+  try {
+    const {stdout, stderr} = await run(process.execPath, [...nodeArgs, bin, ...args], {cwd: work, env, encoding: 'utf8', maxBuffer: 64 << 20})
+    return {status: 0, stdout, stderr}
+  } catch (error) {
+    const e = error as {code: number; stdout: string; stderr: string}
+    return {status: e.code, stdout: e.stdout, stderr: e.stderr}
+  }
+}
+
+describe('faults FILE without oclif', () => {
+  it('takes FILE with or without --json, and nothing else', () => {
+    expect(directFaultsRequest(['kern.log'])).toEqual({file: 'kern.log', json: false})
+    expect(directFaultsRequest(['kern.log', '--json'])).toEqual({file: 'kern.log', json: true})
+    expect(directFaultsRequest(['--json', 'kern.log'])).toEqual({file: 'kern.log', json: true})
+    for (const args of [[], ['--json'], ['-'], ['-', '--json'], [''], ['a.log', 'b.log'], ['--json', '--json', 'a.log'], ['a.log', '--since', '2h'],
+      ['a.log', '--detail=5'], ['--root', 'snap'], ['a.log', '--trace'], ['--follow'], ['a.log', '--'], ['a.log', '--help']]) {
+      expect(directFaultsRequest(args), args.join(' ')).toBeUndefined()
+    }
+  })
+
+  it('looks for user plugins where oclif does (package.json oclif.dirname)', () => {
+    const pjson = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {oclif: {dirname: string}}
+    expect(OCLIF_DIRNAME).toBe(pjson.oclif.dirname)
+  })
+
+  it('prints, without loading oclif, exactly what the command prints through oclif', async () => {
+    // OCLIF_COLUMNS turns the direct run off (an oclif setting): the reference runs through oclif.
+    const oclifEnv = {...plainEnv, OCLIF_COLUMNS: '80'}
+    const logs = ['dell-xps9360-intremap-k6.x-1.log', 'apu2-ath10k-amdvi-k6.8-1.log', 'kernel-doc-sample-k2.6-1.log'].map((f) => path.join(realData, 'dmesg', f))
+    const empty = path.join(work, 'empty.log')
+    writeFileSync(empty, '')
+    for (const log of [...logs, empty]) {
+      for (const args of [['faults', log], ['faults', '--json', log]]) {
+        const [direct, oclif] = await Promise.all([vtd(withoutOclif, args, plainEnv), vtd([], args, oclifEnv)])
+        expect(direct, args.join(' ')).toEqual(oclif)
+        expect(direct.stdout.length, args.join(' ')).toBeGreaterThan(0)
+      }
+    }
+    // The guard works: the same run with oclif's setting fails under the hook, so it did load oclif.
+    expect((await vtd(withoutOclif, ['faults', logs[0]!], oclifEnv)).status).not.toBe(0)
+  })
+
+  it('leaves errors to oclif: same message, same exit code', async () => {
+    const oclifEnv = {...plainEnv, OCLIF_COLUMNS: '80'}
+    const dir = path.join(work, 'a-directory')
+    mkdirSync(dir, {recursive: true})
+    // An absent FILE is a usage error (2); a directory could not be read (3).
+    for (const [file, exit] of [[path.join(work, 'absent.log'), 2], [dir, 3]] as const) {
+      for (const args of [['faults', file], ['faults', file, '--json']]) {
+        const [direct, oclif] = await Promise.all([vtd([], args, plainEnv), vtd([], args, oclifEnv)])
+        expect(direct, args.join(' ')).toEqual(oclif)
+        expect(direct.status, args.join(' ')).toBe(exit)
+      }
+    }
+  })
+
+  it('runs through oclif when a user has plugins installed', async () => {
+    const dataDir = path.join(work, 'data-with-plugins')
+    mkdirSync(path.join(dataDir, OCLIF_DIRNAME), {recursive: true})
+    writeFileSync(path.join(dataDir, OCLIF_DIRNAME, 'package.json'), JSON.stringify({private: true, oclif: {plugins: []}}))
+    const log = path.join(realData, 'dmesg', 'dell-xps9360-intremap-k6.x-1.log')
+    const r = await vtd(withoutOclif, ['faults', log], {...plainEnv, XDG_DATA_HOME: dataDir})
+    expect(r.status).not.toBe(0)
+    expect(r.stderr).toContain('oclif was loaded')
+  })
+})
