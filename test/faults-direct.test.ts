@@ -3,53 +3,23 @@
  * knows and when nothing would make oclif run otherwise, it must print exactly what the command
  * prints through oclif, errors included (those are left to oclif). Needs `npm run build`.
  */
-import {execFile} from 'node:child_process'
-import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
-import {pathToFileURL} from 'node:url'
-import {promisify} from 'node:util'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {directFaultsRequest, OCLIF_DIRNAME} from '../src/cli/faults-direct.js'
-import {environmentKeepsPrerendered} from '../src/cli/prerendered-help.js'
 import {realData, repoRoot} from './support/paths.js'
+import {cliHarness, runCli} from './support/without-oclif.js'
 
-const bin = path.join(repoRoot, 'bin/run.js')
-const run = promisify(execFile)
 let work = ''
-/** This process's environment without what sends every run through oclif (a CI runner sets CI). */
 let plainEnv: NodeJS.ProcessEnv = {}
-/** Node arguments that make importing the oclif bundle fail: a run that succeeds never loaded oclif. */
 let withoutOclif: string[] = []
 
 beforeAll(() => {
-  work = mkdtempSync(path.join(tmpdir(), 'vtd-faults-direct-'))
-  plainEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => environmentKeepsPrerendered({[name]: ''})))
-  Object.assign(plainEnv, {HOME: work, XDG_DATA_HOME: path.join(work, 'data')})
-  const oclifBundle = pathToFileURL(path.join(repoRoot, 'dist/src/cli/oclif.js')).href
-  writeFileSync(
-    path.join(work, 'hooks.mjs'),
-    `export async function resolve(specifier, context, next) {
-  const found = await next(specifier, context)
-  if (found.url === ${JSON.stringify(oclifBundle)}) throw new Error('oclif was loaded')
-  return found
-}
-`,
-  )
-  writeFileSync(path.join(work, 'register.mjs'), `import {register} from 'node:module'\nregister(${JSON.stringify(pathToFileURL(path.join(work, 'hooks.mjs')).href)})\n`)
-  withoutOclif = ['--import', pathToFileURL(path.join(work, 'register.mjs')).href]
+  ;({work, plainEnv, withoutOclif} = cliHarness('vtd-faults-direct-'))
 })
 afterAll(() => rmSync(work, {recursive: true, force: true}))
 
-async function vtd(nodeArgs: string[], args: string[], env: NodeJS.ProcessEnv) {
-  try {
-    const {stdout, stderr} = await run(process.execPath, [...nodeArgs, bin, ...args], {cwd: work, env, encoding: 'utf8', maxBuffer: 64 << 20})
-    return {status: 0, stdout, stderr}
-  } catch (error) {
-    const e = error as {code: number; stdout: string; stderr: string}
-    return {status: e.code, stdout: e.stdout, stderr: e.stderr}
-  }
-}
+const vtd = (nodeArgs: string[], args: string[], env: NodeJS.ProcessEnv) => runCli(nodeArgs, args, env, work)
 
 describe('faults FILE without oclif', () => {
   it('takes FILE with or without --json, and nothing else', () => {

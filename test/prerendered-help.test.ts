@@ -3,55 +3,26 @@
  * scripts/prerender-help.mjs) must be exactly what oclif prints, and be used only when nothing at
  * run time would make oclif print something else. Needs `npm run build`.
  */
-import {execFile} from 'node:child_process'
-import {cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {cpSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
-import {pathToFileURL} from 'node:url'
-import {promisify} from 'node:util'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {environmentKeepsPrerendered, PRERENDERED_HELP_FILE, prerenderedOutput, sourceHash, USER_AGENT_MARK, type PrerenderedHelp} from '../src/cli/prerendered-help.js'
+import {PRERENDERED_HELP_FILE, prerenderedOutput, sourceHash, USER_AGENT_MARK, type PrerenderedHelp} from '../src/cli/prerendered-help.js'
 import {repoRoot} from './support/paths.js'
+import {cliHarness, runCli} from './support/without-oclif.js'
 
-const bin = path.join(repoRoot, 'bin/run.js')
 const storedFile = path.join(repoRoot, 'dist/src/cli', PRERENDERED_HELP_FILE)
-const run = promisify(execFile)
 let work = ''
 let stored: PrerenderedHelp
-/** This process's environment without what turns the prerendered text off (a CI runner sets CI). */
 let plainEnv: NodeJS.ProcessEnv = {}
-/** Node arguments that make importing the oclif bundle fail: a run that succeeds never loaded oclif. */
 let withoutOclif: string[] = []
 
 beforeAll(() => {
   stored = JSON.parse(readFileSync(storedFile, 'utf8')) as PrerenderedHelp
-  work = mkdtempSync(path.join(tmpdir(), 'vtd-prerendered-'))
-  plainEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => environmentKeepsPrerendered({[name]: ''})))
-  Object.assign(plainEnv, {HOME: work, XDG_DATA_HOME: path.join(work, 'data')})
-  const oclifBundle = pathToFileURL(path.join(repoRoot, 'dist/src/cli/oclif.js')).href
-  writeFileSync(
-    path.join(work, 'hooks.mjs'),
-    `export async function resolve(specifier, context, next) {
-  const found = await next(specifier, context)
-  if (found.url === ${JSON.stringify(oclifBundle)}) throw new Error('oclif was loaded')
-  return found
-}
-`,
-  )
-  writeFileSync(path.join(work, 'register.mjs'), `import {register} from 'node:module'\nregister(${JSON.stringify(pathToFileURL(path.join(work, 'hooks.mjs')).href)})\n`)
-  withoutOclif = ['--import', pathToFileURL(path.join(work, 'register.mjs')).href]
+  ;({work, plainEnv, withoutOclif} = cliHarness('vtd-prerendered-'))
 })
 afterAll(() => rmSync(work, {recursive: true, force: true}))
 
-async function vtd(nodeArgs: string[], args: string[], env: NodeJS.ProcessEnv) {
-  try {
-    const {stdout, stderr} = await run(process.execPath, [...nodeArgs, bin, ...args], {cwd: work, env, encoding: 'utf8'})
-    return {status: 0, stdout, stderr}
-  } catch (error) {
-    const e = error as {code: number; stdout: string; stderr: string}
-    return {status: e.code, stdout: e.stdout, stderr: e.stderr}
-  }
-}
+const vtd = (nodeArgs: string[], args: string[], env: NodeJS.ProcessEnv) => runCli(nodeArgs, args, env, work)
 
 describe('prerendered help', () => {
   it('covers help and version for every command', () => {
