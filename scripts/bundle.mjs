@@ -27,12 +27,20 @@ const common = {bundle: true, platform: 'node', target: 'node20', format: 'esm',
  *  - ejs: renders help templates (`<%= config.bin %>`) and a few config strings;
  *  - cli-spinners: ux.action's spinner frames;
  *  - semver: the engines check, off (bin/run.js sets OCLIF_DISABLE_ENGINE_WARNING).
+ * Node's own modules it requires for such paths are loaded on first use too (`builtin`: they stay
+ * outside the bundle anyway); each is a chain of Node's internal modules compiled at start:
+ *  - node:child_process: the parent process's name on Windows (WSL);
+ *  - node:readline: flag values read from stdin (`-`);
+ *  - node:perf_hooks: oclif's own timing, on only with OCLIF_PERFORMANCE / DEBUG=perf.
  */
 const LAZY_OCLIF_PACKAGES = [
   {name: 'tinyglobby', files: ['config/plugin.js']},
   {name: 'ejs', files: ['config/config.js', 'help/util.js']},
   {name: 'cli-spinners', files: ['ux/action/spinner.js']},
   {name: 'semver', files: []},
+  {name: 'node:child_process', files: ['util/os.js'], builtin: true},
+  {name: 'node:readline', files: ['parser/parse.js'], builtin: true},
+  {name: 'node:perf_hooks', files: ['performance.js'], builtin: true},
 ]
 const lazyOclifPackages = {
   name: 'lazy-oclif-packages',
@@ -60,7 +68,7 @@ await build({
   minify: true,
   keepNames: true,
   // @oclif/core requires typescript only to run a plugin's .ts sources in development.
-  external: ['typescript', ...LAZY_OCLIF_PACKAGES.map((p) => p.name)],
+  external: ['typescript', ...LAZY_OCLIF_PACKAGES.filter((p) => !p.builtin).map((p) => p.name)],
   plugins: [lazyOclifPackages],
   // `require` resolves from @oclif/core's own directory, as it does for @oclif/core unbundled: the
   // packages left out above are its dependencies.
