@@ -48,7 +48,7 @@ Exit codes: 0 every applicable check passes (warnings allowed) · 1 at least one
       devices.push(bdf)
     }
     if (flags['nfd-expiry'] !== undefined && flags.format !== 'nfd') this.error('--nfd-expiry applies to --format nfd only', {exit: 2})
-    const model = await this.loadModel({root: flags.root})
+    const model = await this.loadModel({root: flags.root, needsHostFiles: true})
     if (flags.format !== 'text') {
       if (devices.length > 0) this.error(`--format ${flags.format} describes the whole host; --device adds a passthrough plan only to the text and JSON report`, {exit: 2})
       const facts = hostFacts(model, snapshotName(flags.root))

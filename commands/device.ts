@@ -41,7 +41,7 @@ Without root only 64 bytes of config space are readable: what lives beyond them 
     const {args, flags} = await this.parse(Device)
     if (!flags.tree && args.bdf === undefined) this.error('which device? give a BDF, or --tree for all of them', {exit: 2, suggestions: ['vtd-check device 0000:01:00.0', 'vtd-check device --tree']})
     if (args.bdf !== undefined && !parseBdf(args.bdf)) this.error(`"${args.bdf}" is not a PCI address`, {exit: 2, suggestions: ['use the form 0000:01:00.0 (domain:bus:device.function) or 01:00.0']})
-    const model = await this.loadModel({root: flags.root, lspciDump: flags['lspci-dump'], log: flags.plan})
+    const model = await this.loadModel({root: flags.root, lspciDump: flags['lspci-dump'], log: flags.plan, needsHostFiles: true})
     const topology = model.topology
     const names = this.pciNames(this.hostFs(flags.root))
 

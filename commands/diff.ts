@@ -29,7 +29,7 @@ Exit codes: 0 isolation did not regress · 1 it regressed · 2 usage error · 3 
   async run(): Promise<HostDiff> {
     const {args, flags} = await this.parse(Diff)
     if (flags.root !== '/') this.error('diff takes its two hosts as arguments: OLD and NEW (NEW defaults to this host)', {exit: 2, suggestions: ['vtd-check diff OLD NEW']})
-    const facts = async (root: string) => hostFacts(await this.loadModel({root}), snapshotName(root))
+    const facts = async (root: string) => hostFacts(await this.loadModel({root, needsHostFiles: true}), snapshotName(root))
     const diff = diffHosts(await facts(args.old), await facts(args.new ?? '/'))
     if (!this.jsonEnabled()) this.print(renderDiff(diff))
     process.exitCode = diff.exitCode

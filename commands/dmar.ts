@@ -39,7 +39,7 @@ The table at ${DMAR_TABLE_PATH} is readable by root only. A table saved elsewher
     const {flags} = await this.parse(Dmar)
     // A table from a file describes some other machine unless the user says where its devices are.
     const withHost = flags.file === undefined || flags.root !== '/'
-    const model = await this.loadModel({root: flags.root, lspciDump: flags['lspci-dump'], dmarFile: flags.file, withHost})
+    const model = await this.loadModel({root: flags.root, lspciDump: flags['lspci-dump'], dmarFile: flags.file, withHost, needsHostFiles: flags.file === undefined})
     const {read, table, scopes: resolution, source} = model.dmar
     if (!read.ok) this.failTableRead(read, flags.file !== undefined, ABSENT)
     if (!table) this.error(`${source} holds no DMAR table`, {exit: 2})

@@ -54,7 +54,7 @@ export default class Groups extends BaseCommand {
       this.error(`--kernel-version "${flags['kernel-version']}" is not a kernel version`, {exit: 2, suggestions: ['--kernel-version 5.9', '--kernel-version 6.8.0-45-generic']})
     if (flags.why !== undefined && parseBdf(flags.why) === undefined)
       this.error(`--why "${flags.why}" is not a PCI address`, {exit: 2, suggestions: ['use the form 0000:01:00.0 (domain:bus:device.function) or 01:00.0']})
-    const model = await this.loadModel({root: flags.root, lspciDump: flags['lspci-dump'], lspciVerbose: flags['lspci-verbose']})
+    const model = await this.loadModel({root: flags.root, lspciDump: flags['lspci-dump'], lspciVerbose: flags['lspci-verbose'], needsHostFiles: true})
     const topology = model.topology
     const source = model.topologySource
     // Unreadable device or group files leave the answer open (exit 3); other host files do not matter here.

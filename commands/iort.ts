@@ -30,7 +30,7 @@ The table at ${IORT_TABLE_PATH} is readable by root only. A table saved elsewher
     const {flags} = await this.parse(Iort)
     // A table from a file describes some other machine unless --root names one; the model decodes it.
     const withHost = flags.file === undefined || flags.root !== '/'
-    const model = await this.loadModel({root: flags.root, iortFile: flags.file, withHost, log: false})
+    const model = await this.loadModel({root: flags.root, iortFile: flags.file, withHost, log: false, needsHostFiles: flags.file === undefined})
     const {read, table, source} = model.iort
     if (!read.ok) this.failTableRead(read, flags.file !== undefined, ABSENT)
     if (!table) this.error(`${source} holds no IORT table`, {exit: 2})

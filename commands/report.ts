@@ -30,7 +30,7 @@ export default class Report extends BaseCommand {
   async run(): Promise<ReportJson> {
     const {flags} = await this.parse(Report)
     if (flags.html === '-' && this.jsonEnabled()) this.error('--html - writes the page to stdout, where --json would also go: give a file', {exit: EXIT.usage})
-    const model = await this.loadModel({root: flags.root})
+    const model = await this.loadModel({root: flags.root, needsHostFiles: true})
     const report = hostReport(model, this.pciNames(this.hostFs(flags.root)))
     const page = renderHtmlReport({...report, generated: new Date().toISOString(), version: this.config.version})
     if (flags.html === '-') this.print(page)

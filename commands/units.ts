@@ -21,7 +21,7 @@ On AMD-Vi hosts it reads ${IOMMU_CLASS_DIR}/ivhd*/amd-iommu/{cap,features}: the 
 
   async run(): Promise<UnitsReport> {
     const {flags} = await this.parse(Units)
-    const model = await this.loadModel({root: flags.root})
+    const model = await this.loadModel({root: flags.root, needsHostFiles: true})
     const intel = model.remappingUnits
     const others = model.host.units.filter((u) => u.vendor !== 'intel')
     const origin = intel.units.length === 0 && others.length > 0 ? 'sysfs' : intel.origin

@@ -4,7 +4,7 @@
  * QEMU's values were decoded by hand: cap d2008c22260206 -> ND=6 (65536 domains), SAGAW 0x02
  * (39-bit), MGAW 0x26+1 = 39, CM=0, SLLPS 3 (2M, 1G); ecap f00f4a -> QI, IR, PT, no EIM, no SC.
  */
-import {copyFileSync} from 'node:fs'
+import {copyFileSync, mkdirSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import Units from '../commands/units.js'
@@ -67,6 +67,8 @@ describe('vtd-check units', () => {
   it('falls back to the boot lines of the kernel log when sysfs has no units', async () => {
     const root = scratchDir('vtd-units-')
     copyFileSync(path.join(realData, 'pci/x299-taichi-xe-i9-7920x-dmesg.txt'), path.join(root, 'dmesg.txt'))
+    // A captured sysfs without /sys/class/iommu (a snapshot of only dmesg.txt is "could not tell": log-only-snapshot.test.ts).
+    mkdirSync(path.join(root, 'sys/class'), {recursive: true})
     const r = await run(['--root', root, '--json'])
     expect(r.origin).toBe('kernel log')
     expect(outcome(r, 'units.present')).toBe('fail')

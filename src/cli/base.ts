@@ -12,7 +12,7 @@ import {collectDebugfs} from '../collect/debugfs.js'
 import {loadPciNames, type PciNames} from '../decode/pci-ids.js'
 import {RootedHostFs, type HostFs, type Read} from '../host/fs.js'
 import {readKernelLog, readLocalBytes, readLocalFile} from '../host/kernel-log.js'
-import {notASnapshot, openRoot} from '../host/snapshot.js'
+import {hostFilesMissing, notASnapshot, openRoot} from '../host/snapshot.js'
 import {buildHostModel, type HostModel, type PciListing} from '../model/host.js'
 import {terminalWidth, writeJson, writeText} from './output.js'
 
@@ -50,6 +50,12 @@ export interface ModelRequest {
   withHost?: boolean
   /** Read the kernel's debugfs translation dumps (root only) for the translation replay. */
   debugfs?: boolean
+  /**
+   * The answer needs the host's sys/ and proc/ (check, groups, device …): a snapshot without them
+   * ends "could not tell" (exit 3), never a verdict on nothing. Not with an lspci dump, which
+   * brings its own devices.
+   */
+  needsHostFiles?: boolean
 }
 
 /** The message for a --file that holds no table of the kind asked for (random bytes, an empty file, another table). */
@@ -127,6 +133,10 @@ export abstract class BaseCommand extends JsonCommand {
   protected async loadModel(request: ModelRequest): Promise<HostModel> {
     const fs = this.hostFs(request.root)
     const pci = this.pciListing(request)
+    const missing = request.needsHostFiles && pci === undefined ? hostFilesMissing(request.root) : undefined
+    if (missing !== undefined) {
+      this.error(missing, {exit: EXIT.unknown, suggestions: ['capture the host with `vtd-check capture --out DIR` (as root)', `\`vtd-check faults ${request.root.replace(/\/$/, '')}/dmesg.txt\` explains the faults in its kernel log`]})
+    }
     const dumpOnly = (pci !== undefined && request.root === '/') || request.withHost === false
     const collected = dumpOnly ? collectNothing(pci?.path ?? request.dmarFile ?? request.ivrsFile ?? request.iortFile ?? request.root) : collectHost(fs)
     const log: Read<string> = dumpOnly || request.log === false ? {ok: false, reason: 'absent', path: 'dmesg', message: 'the kernel log was not read'} : await readKernelLog(fs)

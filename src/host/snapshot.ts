@@ -51,6 +51,18 @@ export function notASnapshot(root: string): string | undefined {
   return `it has no sys/ or proc/ directory and no ${SNAPSHOT_DMESG} or ${SNAPSHOT_META}`
 }
 
+/**
+ * Why a snapshot cannot describe its host's devices, groups and IOMMU (undefined when it can): it
+ * holds neither sys/ nor proc/ — a directory with only the kernel log (dmesg.txt) or meta.json is
+ * still a snapshot for `faults`, but every other reading of it would be a guess.
+ */
+export function hostFilesMissing(root: string): string | undefined {
+  if (root === '/') return undefined
+  const fs = new RootedHostFs(nodePath.resolve(root))
+  if (fs.isDirectory('/sys') || fs.isDirectory('/proc')) return undefined
+  return `${root} holds no sys/ or proc/ (a snapshot with only its kernel log or meta.json): the host's devices, IOMMU groups and ACPI tables are not in it`
+}
+
 /** The name a host goes by in a fleet: the snapshot's captured hostname, else its directory name. */
 export function snapshotName(root: string): string {
   if (root === '/') return 'localhost'
