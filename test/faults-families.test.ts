@@ -35,9 +35,20 @@ describe('AMD-Vi faults', () => {
     const perm = report(amd('nvme', '0x0050')).faults[0]!
     expect(perm).toMatchObject({access: 'read', flagNames: ['PR', 'PE']})
     expect(perm.explanation.rule).toBe('amd-vi-permission')
-    const np = report(amd('nvme')).faults[0]!
+    const np = report(amd('nvme', '0x0000', '0xcfc016d0')).faults[0]!
     expect(np.access).toBeNull()
     expect(np.explanation.rule).toBe('amd-vi-unmapped')
+  })
+
+  it('an unmapped address in the 64 MiB below 4 GiB is a DMA-API mapping that is gone: no firmware or never-mapped candidate, still cannot tell', () => {
+    // rtlwifi-linux/rtlwifi-next#7: 0xfef36c40, inside a page the driver had mapped.
+    const e = report(amd('rtl8822be', '0x0000', '0x00000000fef36c40')).faults[0]!.explanation
+    expect(e).toMatchObject({rule: 'amd-vi-dma-api-mapping-gone', category: 'unmapped-dma', certainty: 'cannot-tell'})
+    expect(e.causes[0]).toMatch(/DMA after unmap/)
+    expect(e.causes.join(' ')).not.toMatch(/firmware|never mapped/)
+    // The interrupt window is an MSI write, not an IOVA; below the window the generic rule stays.
+    expect(report(amd('nvme', '0x0000', '0xfee00000')).faults[0]!.explanation.rule).not.toBe('amd-vi-dma-api-mapping-gone')
+    expect(report(amd('nvme', '0x0000', '0xfbfff000')).faults[0]!.explanation.rule).toBe('amd-vi-unmapped')
   })
 
   it('groups per page, like DMAR faults, and counts the family', () => {

@@ -205,6 +205,20 @@ export const AMD_VI_RULES: readonly FaultRule[] = [
     }),
   },
   {
+    // As the VT-d rule dma-api-mapping-gone: the IOVA allocator starts just below 4 GiB, where x86 has no RAM.
+    id: 'amd-vi-dma-api-mapping-gone',
+    category: 'unmapped-dma',
+    certainty: 'cannot-tell',
+    when: {events: ['IO_PAGE_FAULT'], kind: 'dma', address: 'dma-api-window'},
+    explain: (x) => ({
+      summary: `${who(x)} ${did(x)} ${at(x)}, which is not mapped for it${flag(x, 'PR') ? '' : ' (not present)'}: an address the DMA API hands out (IOVAs are allocated top-down from 4 GiB, and no RAM lies in the 64 MiB below 4 GiB on x86), so a mapping a driver made that is gone, not a firmware or user-space buffer; ${notTold(x)} why it was gone`,
+      causes: [UNMAPPED_CANDIDATES[0]!,
+        'the IOMMU driver dropping a mapping that was still live (a kernel regression: compare the kernel release with known AMD-Vi fixes)',
+        'in a VM: a guest IOVA its vIOMMU no longer maps'],
+      remediation: UNMAPPED_REMEDIATION,
+    }),
+  },
+  {
     id: 'amd-vi-unmapped',
     category: 'unmapped-dma',
     certainty: 'cannot-tell',
