@@ -164,6 +164,15 @@ describe('explanations cite their evidence', () => {
     expect(terra.logContext.rmrrs.map((x) => [x.base, x.end])).toEqual([[0x87130000n, 0x8714ffffn], [0x88800000n, 0x8cffffffn]])
   })
 
+  it('IR 0x25 from 00:1f.0, the LPC/eSPI bridge that sends no MSI itself: most likely the HPET scoped there; another 00:1f function stays an MSI', () => {
+    const line = (bdf: string) => parseKernelLog(`DMAR: [INTR-REMAP] Request device [${bdf}] fault index 0x0 [fault reason 0x25] Blocked a compatibility format interrupt request\n`)
+    const lpc = triageRecords(line('00:1f.0'), 1, {source: 'log'}).faults[0]!.explanation
+    expect(lpc).toMatchObject({rule: 'ir-compatibility-format', category: 'ir-compat'})
+    expect(lpc.summary).toMatch(/LPC\/eSPI bridge.*HPET/)
+    expect(lpc.causes.join(' ')).toMatch(/enabled an HPET channel .* before programming/)
+    expect(triageRecords(line('00:1f.3'), 1, {source: 'log'}).faults[0]!.explanation.rule).toBe('ir-compatibility-msi')
+  })
+
   it('IR 0x25 from a PCI function (mlx5 VF): MSIs not routed through remapping', () => {
     const f = triage('mlx5-vf-intremap-k5.10-1').faults[0]!
     expect(f).toMatchObject({count: 2, index: 0x1600n, requester: '0000:42:00.2'})

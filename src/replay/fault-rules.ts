@@ -122,6 +122,12 @@ export interface FaultRule {
 const hex = (v: bigint | number) => '0x' + v.toString(16)
 const IGFX_BDF = '0000:00:02.0'
 /**
+ * Intel's LPC/eSPI bridge, which sends no MSI of its own: an interrupt request with its source ID
+ * is a platform interrupt source that DMAR scopes there — the message-capable HPET in 6 of the 83
+ * real DMAR tables in test/fixtures/real/dmar (the others put it at f0:0f.x, fa:0f.x or 00:1e.6).
+ */
+const LPC_BRIDGE = '0000:00:1f.0'
+/**
  * The first MiB above 64 KiB: legacy BIOS, EBDA, option-ROM and USB-emulation memory the DMA API
  * never hands out. Lower addresses look more like a null pointer plus an offset, so they are left out.
  */
@@ -869,10 +875,14 @@ export const FAULT_RULES: readonly FaultRule[] = [
     when: {kind: 'interrupt', reasons: [0x25], requester: 'ioapic-hpet'},
     explain: (x) => {
       const src = x.interruptSource!
-      const what = src === 'likely' ? 'most likely the I/O APIC or HPET (its source ID is not a PCI device here)' : `${src.kind.toUpperCase()} ${src.id} (DMAR device scope)`
+      const what = src !== 'likely' ? `${src.kind.toUpperCase()} ${src.id} (DMAR device scope)`
+        : x.g.requester === LPC_BRIDGE ? 'the LPC/eSPI bridge\'s source ID, which sends no MSI of its own: most likely the HPET (platforms scope the message-capable HPET there) or an I/O APIC'
+          : 'most likely the I/O APIC or HPET (its source ID is not a PCI device here)'
       return {
         summary: `${who(x)} is ${what}: it sent a compatibility-format interrupt, which interrupt remapping blocks`,
-        causes: ['firmware/SMM reprogrammed an IOAPIC entry or the HPET, typically around S3 resume', 'an IOAPIC/HPET not covered by a DRHD scope'],
+        causes: ['firmware/SMM reprogrammed an IOAPIC entry or the HPET, typically around S3 resume',
+          'the OS or hypervisor enabled an HPET channel (or unmasked an IOAPIC pin) before programming its remapped MSI/IRTE',
+          'an IOAPIC/HPET not covered by a DRHD scope'],
         remediation: ['occasional faults after resume are harmless; update the firmware if they repeat', 'do not disable interrupt remapping for this: it weakens isolation (VFIO needs it)'],
       }
     },
@@ -989,7 +999,7 @@ export function faultFacts(g: Group, trace: FaultTrace | undefined, ctx: TriageC
   }
   const declared = ctx.interruptSources?.find((s) => s.requester === g.requester)
   const interruptSource: FaultFacts['interruptSource'] = declared !== undefined ? {kind: declared.kind, id: declared.id}
-    : g.kind === 'interrupt' && (trace ? !trace.exists && trace.devices.length === 0 : g.requester.startsWith('0000:f0:1f.')) ? 'likely' : undefined
+    : g.kind === 'interrupt' && (trace ? !trace.exists && trace.devices.length === 0 : g.requester.startsWith('0000:f0:1f.') || g.requester === LPC_BRIDGE) ? 'likely' : undefined
   const timing = !facts.bootTimeline ? 'unknown' : g.early ? 'early-boot' : 'after-boot'
   const x: FaultFacts = {
     g, ctx, log, facts, source, bus: Number.parseInt(busText ?? '0', 16), device: Number.parseInt(devText ?? '0', 16), fn: Number(fnText ?? 0),
