@@ -22,7 +22,7 @@ import {detectHypervisor, type HypervisorFacts} from './hypervisor.js'
 import {ineffectiveParameters, parseKernelParameters, type IneffectiveParameter, type KernelParameters} from './kernel-parameters.js'
 import {readFaults, readLogFacts, type DmaFault, type LogFacts, type LogView} from './log-facts.js'
 import type {PciFunction, PciTopology} from './pci.js'
-import {kernelAtLeast, parseCpu, parseKernelVersion, type CpuFacts, type KernelVersion} from './platform.js'
+import {kernelAtLeast, parseCpu, parseKernelVersion, type CpuArchitecture, type CpuFacts, type KernelVersion} from './platform.js'
 import {endpointSlots, topologyFromLspciDump, topologyFromSysfs} from './topology.js'
 import {amdUnits, remappingUnits, unitFeatures, type AmdUnit, type RemappingUnits, type UnitFeatures} from './units.js'
 
@@ -256,9 +256,17 @@ export class HostModel {
     return this.part('cpu', () => parseCpu(this.host.platform.cpuinfo))
   }
 
+  /** The kernel's architecture: from /proc/cpuinfo, else from the IOMMU (an SMMUv3 is Arm's, VT-d and AMD-Vi x86's). */
+  get architecture(): CpuArchitecture {
+    const fromCpu = this.cpu.architecture
+    if (fromCpu !== 'unknown') return fromCpu
+    const family = this.iommuFamily
+    return family === 'arm-smmu-v3' ? 'arm' : family === 'intel-vtd' || family === 'amd-vi' ? 'x86' : 'unknown'
+  }
+
   /** The effective kernel parameters; undefined when /proc/cmdline could not be read. */
   get cmdline(): KernelParameters | undefined {
-    return this.part('cmdline', () => (this.host.platform.cmdline.ok ? parseKernelParameters(this.host.platform.cmdline.value) : undefined))
+    return this.part('cmdline', () => (this.host.platform.cmdline.ok ? parseKernelParameters(this.host.platform.cmdline.value, this.architecture) : undefined))
   }
 
   /** Parameters on the command line that do nothing on this platform (intel_iommu=on on AMD …). */

@@ -7,6 +7,8 @@
  * `intel_iommu=on intel_iommu=off` ends disabled and the last of `iommu=pt` / `iommu.passthrough=0` wins.
  */
 
+import type {CpuArchitecture} from './platform.js'
+
 export interface ParamToken {
   key: string
   value?: string
@@ -66,6 +68,8 @@ export interface KernelParameters {
   ivrsOverrides: string[]
   /** `arm-smmu.disable_bypass` / `arm-smmu-v3.disable_bypass` as written (v3 default on: unattached streams abort). */
   smmuDisableBypass?: {value: boolean; via: string}
+  /** `iommu=` tokens on an Arm kernel, which has no such parameter (it is x86's: arch/x86/kernel/pci-dma.c). */
+  x86OnlyIgnored: string[]
 }
 
 export interface IneffectiveParameter {
@@ -201,7 +205,8 @@ const HANDLERS: Record<string, Handler> = {
 /** `ivrs_ioapic[4]=00:14.0` and friends: the bracket is part of the parameter name. */
 const IVRS_OVERRIDE = /^ivrs_(ioapic|hpet|acpihid)(\[|=|$)/
 
-export function parseKernelParameters(cmdline: string): KernelParameters {
+/** `architecture`: the kernel's, when known; on Arm the x86-only `iommu=` is ignored, as that kernel ignores it. */
+export function parseKernelParameters(cmdline: string, architecture: CpuArchitecture = 'unknown'): KernelParameters {
   const state: KernelParameters = {
     tokens: tokenizeCmdline(cmdline),
     intelIommu: {igfxOff: false, spOff: false, tbootNoforce: false, unknownOptions: []},
@@ -212,6 +217,7 @@ export function parseKernelParameters(cmdline: string): KernelParameters {
     pciNoats: false,
     amdIommuOptions: [],
     ivrsOverrides: [],
+    x86OnlyIgnored: [],
   }
   for (const token of state.tokens) {
     if (IVRS_OVERRIDE.test(token.key)) state.ivrsOverrides.push(token.value === undefined ? token.key : `${token.key}=${token.value}`)
@@ -219,7 +225,8 @@ export function parseKernelParameters(cmdline: string): KernelParameters {
     const key = normalKey(token.key)
     const handler = Object.hasOwn(HANDLERS, key) ? HANDLERS[key] : undefined
     const text = token.value === undefined ? token.key : `${token.key}=${token.value}`
-    handler?.(state, token.value, text)
+    if (key === 'iommu' && architecture === 'arm') state.x86OnlyIgnored.push(text)
+    else handler?.(state, token.value, text)
   }
   return state
 }
@@ -241,6 +248,8 @@ export function ineffectiveParameters(params: KernelParameters, platform: 'intel
   if (platform === 'intel') for (const override of params.ivrsOverrides) found.push({param: override, why: 'an IVRS (AMD-Vi firmware table) override on an Intel VT-d platform has no effect'})
   if (platform === 'amd' && params.intelIommu.enabled !== undefined)
     found.push({param: `intel_iommu=${params.intelIommu.enabled ? 'on' : 'off'}`, why: 'an Intel VT-d option on an AMD-Vi platform has no effect'})
+  for (const param of params.x86OnlyIgnored)
+    found.push({param, why: 'iommu= exists only on x86 (arch/x86/kernel/pci-dma.c): an Arm kernel ignores it; the default domain is chosen with iommu.passthrough=1 (identity) or =0 (translated)'})
   for (const option of params.intelIommu.unknownOptions)
     found.push({param: `intel_iommu=${option}`, why: `"${option}" is not an intel_iommu option (the kernel ignores it; there is no pasid/sva switch)`})
   return found
