@@ -2,7 +2,7 @@ import {Args} from '../src/cli/oclif.js'
 import {BaseCommand, jsonFlag} from '../src/cli/base.js'
 import {summariseFleet, type FleetSummary} from '../src/compare/fleet.js'
 import {hostFacts} from '../src/compare/facts.js'
-import {notASnapshot, snapshotName, snapshotsIn} from '../src/host/snapshot.js'
+import {hostFilesMissing, notASnapshot, snapshotName, snapshotsIn} from '../src/host/snapshot.js'
 import {renderFleet} from '../src/report/fleet.js'
 
 export default class Fleet extends BaseCommand {
@@ -37,7 +37,8 @@ Exit codes: 0 every host ready and no drift · 1 a host fails or hardware drifts
       }
     }
     const facts = []
-    for (const root of roots) facts.push(hostFacts(await this.loadModel({root}), snapshotName(root)))
+    // A snapshot with only its kernel log stays in the table as 'could not tell' (check refuses it, exit 3).
+    for (const root of roots) facts.push(hostFacts(await this.loadModel({root}), snapshotName(root), hostFilesMissing(root)))
     const summary = summariseFleet(facts)
     if (!this.jsonEnabled()) this.print(renderFleet(summary, {width: this.terminalWidth()}))
     process.exitCode = summary.exitCode

@@ -3,7 +3,8 @@
  * nothing of the host's devices, groups or tables: every other command ends "could not tell"
  * (exit 3) naming what is missing — once `check` answered "NOT READY — no IOMMU" (exit 1) and
  * `units` "intel_iommu=off" from the absence of files the snapshot never had. Real log: the
- * lab-dma-faults boot (a VT-d guest with injected DMA faults).
+ * lab-dma-faults boot (a VT-d guest with injected DMA faults). In a fleet it stays a row, 'could
+ * not tell' (it was a failing host: "no IOMMU").
  */
 import {copyFileSync} from 'node:fs'
 import path from 'node:path'
@@ -53,6 +54,20 @@ describe('a snapshot with only dmesg.txt', () => {
       expect(r.exitCode, r.stdout).toBe(3)
       expect(JSON.parse(r.stdout).error.message).toContain('holds no sys/ or proc/')
     }
+  })
+
+  it('fleet keeps it as a host it could not tell about (exit 3), never a failing one', async () => {
+    const dir = logOnly()
+    const json = await vtd('fleet', dir, path.join(fixturesDir, 'lab-switch'), '--json')
+    expect(json.exitCode).toBe(3)
+    const body = JSON.parse(json.stdout) as {hosts: Array<{root: string; verdict: string; headline: string; failing: string[]}>; exitCode: number}
+    const logHost = body.hosts.find((h) => h.root === dir)
+    expect(logHost?.verdict).toBe('unknown')
+    expect(logHost?.headline).toContain('holds no sys/ or proc/')
+    expect(logHost?.failing).toEqual([])
+    expect(body.exitCode).toBe(3)
+    // A failing host still fails the fleet.
+    expect((await vtd('fleet', dir, path.join(fixturesDir, 'lab-iommu-off'), '--json')).exitCode).toBe(1)
   })
 
   it('faults reads its log, by --root or by the file, alike', async () => {

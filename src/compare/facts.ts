@@ -8,7 +8,7 @@
  */
 import {assessHost} from '../checks/assess.js'
 import {overallVerdict, type OverallVerdict} from '../checks/catalogue.js'
-import type {Outcome, SubjectResult} from '../checks/outcome.js'
+import {countOutcomes, EXIT, type Outcome, type SubjectResult} from '../checks/outcome.js'
 import {isBridge, isHostBridge} from '../checks/shared.js'
 import {hex} from '../decode/pci-address.js'
 import type {HostModel, IommuVendor} from '../model/host.js'
@@ -134,7 +134,15 @@ function scalableModeInUse(ctx: HostModel): Known {
 }
 
 /** Assess the host and project what comparisons need. `name`: how the host is called in a fleet. */
-export function hostFacts(model: HostModel, name: string): HostFacts {
+/**
+ * `notAssessable`: why the snapshot cannot be assessed at all (one holding only its kernel log):
+ * its verdict is then 'could not tell', with no checks, rather than checks run on files it never had.
+ */
+export function hostFacts(model: HostModel, name: string, notAssessable?: string): HostFacts {
+  if (notAssessable !== undefined) {
+    const verdict = {outcome: 'unknown' as const, headline: `COULD NOT TELL — ${notAssessable}`, exitCode: EXIT.unknown, counts: countOutcomes([])}
+    return factsOf(model, [], verdict, name)
+  }
   const results = assessHost(model).results
   return factsOf(model, results, overallVerdict(results), name)
 }
