@@ -22,7 +22,9 @@ export async function runCli(args: string[], loadOptions: Interfaces.LoadOptions
     // this.exit(n) (EEXIT) is how a command ends with its code after printing: not an error to report.
     if (!wantsJson(args) || err.code === 'EEXIT' || err.skipOclifErrorHandling) return handle(error as Error)
     const body = errorJson(err)
-    process.stdout.write(JSON.stringify(body, null, 2) + '\n')
+    // Loaded here, on the error path only: every start imports this module.
+    const {writeJson} = await import('./output.js')
+    writeJson(body)
     process.exitCode = body.error.exitCode
   }
 }
