@@ -325,6 +325,8 @@ describe('advice for the hypervisor actually detected', () => {
   it('the committed snapshots: Firecracker (ACPI OEM FIRECK) and QEMU (DMI)', async () => {
     const dev = await modelAt(openRoot(path.join(fixturesDir, 'dev-vm-no-iommu')))
     expect(dev.hypervisor).toMatchObject({guest: true, kind: 'firecracker'})
+    // Its boot log names the OEM on both the RSDT and the XSDT line: one piece of evidence, without the ')'.
+    expect(dev.hypervisor.evidence.filter((e) => e.fact.startsWith('ACPI tables built by')).map((e) => e.fact)).toEqual(['ACPI tables built by FIRECK'])
     const lab = await modelAt(openRoot(path.join(fixturesDir, 'lab-iommu-on')))
     expect(lab.hypervisor).toMatchObject({guest: true, kind: 'qemu'})
     const report = assessHost(dev, {})
@@ -355,6 +357,39 @@ describe('advice for the hypervisor actually detected', () => {
       if (kind !== 'qemu') expect(advice).not.toMatch(/QEMU/)
       expect(guestNestedAdvice(hv, 'intel')).not.toBe(guestNestedAdvice(detectHypervisor({cpuHypervisorFlag: true, dmi: {}, logLines: []}), 'intel'))
     })
+
+  it('Azure is told from plain Hyper-V by its chassis asset tag, and gets Azure\'s knobs (VM sizes), not the Hyper-V host\'s PowerShell', () => {
+    const dmi = {sysVendor: 'Microsoft Corporation', productName: 'Virtual Machine'}
+    const azure = detectHypervisor({cpuHypervisorFlag: true, dmi: {...dmi, chassisAssetTag: '7783-7084-3265-9085-8269-3286-77'}, logLines: []})
+    expect(azure).toMatchObject({guest: true, kind: 'hyper-v', cloud: 'azure'})
+    expect(guestIommuAdvice(azure, 'intel')).toMatch(/^this is a Microsoft Azure VM .*N-series/)
+    expect(guestIommuAdvice(azure, 'intel')).not.toMatch(/Add-VMAssignableDevice/)
+    expect(guestNestedAdvice(azure, 'intel')).toMatch(/resize the VM/)
+    expect(guestNestedAdvice(azure, 'intel')).not.toMatch(/-ExposeVirtualizationExtensions \$true`$/)
+    // An on-premises Hyper-V guest: SMBIOS leaves the tag at a placeholder.
+    const hyperV = detectHypervisor({cpuHypervisorFlag: true, dmi: {...dmi, chassisAssetTag: 'None'}, logLines: []})
+    expect(hyperV).toMatchObject({guest: true, kind: 'hyper-v'})
+    expect(hyperV.cloud).toBeUndefined()
+    expect(guestNestedAdvice(hyperV, 'intel')).toMatch(/Set-VMProcessor -VMName <vm>/)
+  })
+
+  it('the chassis asset tag is collected from the snapshot and reaches check\'s advice', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'vtd-azure-'))
+    try {
+      execFileSync('cp', ['-a', `${path.join(fixturesDir, 'dev-vm-no-iommu')}/.`, root])
+      const dmiDir = path.join(root, 'sys/class/dmi/id')
+      mkdirSync(dmiDir, {recursive: true})
+      writeFileSync(path.join(dmiDir, 'sys_vendor'), 'Microsoft Corporation\n')
+      writeFileSync(path.join(dmiDir, 'product_name'), 'Virtual Machine\n')
+      writeFileSync(path.join(dmiDir, 'chassis_asset_tag'), '7783-7084-3265-9085-8269-3286-77\n')
+      const model = await modelAt(openRoot(root))
+      expect(model.hypervisor).toMatchObject({kind: 'hyper-v', cloud: 'azure'})
+      const fix = assessHost(model, {}).results.find((r) => r.id === 'platform.dma-remapping')?.remediation.join('\n') ?? ''
+      expect(fix).toContain('Microsoft Azure VM')
+    } finally {
+      rmSync(root, {recursive: true, force: true})
+    }
+  })
 
   it('the boot log alone: "Hypervisor detected: Microsoft Hyper-V", Xen from /sys/hypervisor/type', () => {
     expect(detectHypervisor({cpuHypervisorFlag: true, dmi: {}, logLines: ['[    0.000000] Hypervisor detected: Microsoft Hyper-V']}).kind).toBe('hyper-v')

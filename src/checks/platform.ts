@@ -276,7 +276,7 @@ const hypervisor: HostCheck = {
   title: 'Running on bare metal (not inside a VM)',
   category: 'platform',
   scope: 'host',
-  reads: [PATHS.cpuinfo, `${PATHS.iommuClass}/*/intel-iommu/cap`, `${PATHS.iommuClass}/*/amd-iommu/cap`, '/sys/hypervisor/type', '/sys/class/dmi/id/sys_vendor', '/sys/class/dmi/id/product_name'],
+  reads: [PATHS.cpuinfo, `${PATHS.iommuClass}/*/intel-iommu/cap`, `${PATHS.iommuClass}/*/amd-iommu/cap`, '/sys/hypervisor/type', '/sys/class/dmi/id/sys_vendor', '/sys/class/dmi/id/product_name', '/sys/class/dmi/id/chassis_asset_tag'],
   docs: DOCS.kernelIommu,
   assess(ctx) {
     const cm = ctx.units.filter((u) => u.cachingMode)

@@ -212,12 +212,18 @@ const GUEST_ADVICE: Record<HypervisorKind, GuestAdvice> = {
 const CLOUD_ADVICE: Record<NonNullable<HypervisorFacts['cloud']>, {viommu: string; nested: string}> = {
   aws: {viommu: 'EC2 virtual instances have no IOMMU for the guest: use a bare-metal (`*.metal`) instance type', nested: 'EC2: use a bare-metal (`*.metal`) instance type for KVM'},
   gcp: {viommu: 'Compute Engine VMs have no IOMMU for the guest: use a bare-metal (`*-metal`) machine type', nested: 'Compute Engine: create the VM with `--enable-nested-virtualization`'},
+  // Hyper-V gives Azure guests interrupt remapping at most (hyperv-iommu), never DMA remapping.
+  azure: {
+    viommu: 'Azure VMs get no DMA-remapping IOMMU, so they cannot pass devices on to their own guests: for a GPU choose an N-series size (Azure assigns the GPU to this VM itself), for VFIO run on a bare-metal host',
+    nested: 'Azure: resize the VM to a size that supports nested virtualization (the size\'s documentation says so; most Dv3/Ev3 and newer general-purpose sizes) — Azure runs `Set-VMProcessor` for you, not the guest',
+  },
 }
 
 /** "this is a Firecracker VM", "this is a VM (hypervisor not identified)". */
 export function guestWords(hv: HypervisorFacts): string {
   if (hv.cloud === 'aws') return 'this is an Amazon EC2 instance'
   if (hv.cloud === 'gcp') return 'this is a Google Compute Engine VM'
+  if (hv.cloud === 'azure') return 'this is a Microsoft Azure VM'
   return hv.kind === undefined || hv.kind === 'unknown' ? 'this is a VM (hypervisor not identified)' : `this is a ${HYPERVISOR_NAMES[hv.kind]} VM`
 }
 

@@ -37,6 +37,7 @@ export function collectPlatform(fs: HostFs, misses: Miss[]): CollectedPlatform {
       sysVendor: readTrimmed(fs, PLATFORM_FILES.sysVendor, misses),
       productName: readTrimmed(fs, PLATFORM_FILES.productName, misses),
       biosVersion: readTrimmed(fs, PLATFORM_FILES.biosVersion, misses),
+      chassisAssetTag: readTrimmed(fs, PLATFORM_FILES.chassisAssetTag, misses),
     },
     groupsDir: fs.listDir('/sys/kernel/iommu_groups'),
     iommuClassDir: fs.listDir('/sys/class/iommu'),

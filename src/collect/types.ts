@@ -106,7 +106,7 @@ export interface CollectedPlatform {
   devIommuPresent: boolean
   allowUnsafeInterrupts: Read<string>
   hypervisorType: Read<string>
-  dmi: {sysVendor?: string; productName?: string; biosVersion?: string}
+  dmi: {sysVendor?: string; productName?: string; biosVersion?: string; chassisAssetTag?: string}
   /** /sys/kernel/iommu_groups listing: absent means no IOMMU driver registered groups. */
   groupsDir: Read<string[]>
   /** /sys/class/iommu listing. */

@@ -20,6 +20,8 @@ export const PLATFORM_FILES = {
   sysVendor: '/sys/class/dmi/id/sys_vendor',
   productName: '/sys/class/dmi/id/product_name',
   biosVersion: '/sys/class/dmi/id/bios_version',
+  // World-readable; Azure writes a fixed tag here (what cloud-init's Azure datasource checks).
+  chassisAssetTag: '/sys/class/dmi/id/chassis_asset_tag',
   netRoute: '/proc/net/route',
   mounts: '/proc/mounts',
 } as const

@@ -10,14 +10,14 @@ export type HypervisorKind =
   | 'qemu' // QEMU (with KVM or TCG), libvirt, Proxmox
   | 'firecracker'
   | 'cloud-hypervisor'
-  | 'hyper-v' // also Azure
+  | 'hyper-v' // also Azure (cloud 'azure')
   | 'vmware'
   | 'xen'
   | 'virtualbox'
   | 'kvm' // a KVM-based VMM we cannot name (no DMI)
   | 'unknown' // a guest, no more known
 
-export type CloudProvider = 'aws' | 'gcp'
+export type CloudProvider = 'aws' | 'gcp' | 'azure'
 
 export interface HypervisorFacts {
   /** True when this host is a VM guest. */
@@ -30,7 +30,7 @@ export interface HypervisorFacts {
 
 export interface HypervisorInput {
   cpuHypervisorFlag: boolean
-  dmi: {sysVendor?: string; productName?: string}
+  dmi: {sysVendor?: string; productName?: string; chassisAssetTag?: string}
   /** /sys/hypervisor/type, trimmed, when readable. */
   hypervisorType?: string
   logLines: string[]
@@ -80,7 +80,8 @@ export function detectHypervisor(input: HypervisorInput): HypervisorFacts {
   let kind: HypervisorKind | undefined
   let cloud: CloudProvider | undefined
   const settle = (found: HypervisorKind, fact: string, source: string): void => {
-    evidence.push({fact, source})
+    // The XSDT and RSDT lines name the same OEM: one fact, stated once.
+    if (!evidence.some((e) => e.fact === fact)) evidence.push({fact, source})
     // A named VMM beats the bare "KVM" the CPUID leaf reports.
     if (kind === undefined || kind === 'kvm' || kind === 'unknown') kind = found
   }
@@ -101,7 +102,7 @@ export function detectHypervisor(input: HypervisorInput): HypervisorFacts {
     if (dtRow) settle(dtRow.kind, `device-tree machine model ${machineModel}`, 'dmesg')
     if (/ACPI: (XSDT|RSDT|RSDP) /.test(line)) {
       const oem = ACPI_OEM_TABLE.find((r) => r.pattern.test(line))
-      if (oem) settle(oem.kind, `ACPI tables built by ${line.match(/\(v\d+ (\S+)/)?.[1] ?? '?'}`, 'dmesg')
+      if (oem) settle(oem.kind, `ACPI tables built by ${line.match(/\(v\d+ ([^\s)]+)/)?.[1] ?? '?'}`, 'dmesg')
     }
     if (fromDmi === undefined) {
       const dmiLine = /\bDMI: (.+)$/.exec(line)?.[1]
@@ -112,11 +113,20 @@ export function detectHypervisor(input: HypervisorInput): HypervisorFacts {
       }
     }
   }
-  // Azure runs Hyper-V: its DMI says "Microsoft Corporation Virtual Machine" like any Hyper-V guest, and the advice is the same.
+  // Azure runs Hyper-V, and its DMI system is "Microsoft Corporation Virtual Machine" like any Hyper-V guest's; only the
+  // chassis asset tag tells them apart (the tag cloud-init's Azure datasource checks). The advice differs: on Azure the
+  // knobs are VM sizes, not the Hyper-V host's PowerShell.
+  if (input.dmi.chassisAssetTag?.trim() === AZURE_CHASSIS_ASSET_TAG) {
+    settle('hyper-v', `DMI chassis asset tag ${AZURE_CHASSIS_ASSET_TAG} (Microsoft Azure)`, '/sys/class/dmi/id/chassis_asset_tag')
+    cloud = 'azure'
+  }
   const guest = input.cpuHypervisorFlag || kind !== undefined
   if (guest && kind === undefined) kind = 'unknown'
   return {guest, ...(kind === undefined ? {} : {kind}), ...(cloud === undefined ? {} : {cloud}), evidence}
 }
+
+/** The chassis asset tag every Azure VM carries ("MSFT AZURE VM" in ASCII codes). */
+export const AZURE_CHASSIS_ASSET_TAG = '7783-7084-3265-9085-8269-3286-77'
 
 /** How advice names each hypervisor. */
 export const HYPERVISOR_NAMES: Record<HypervisorKind, string> = {
