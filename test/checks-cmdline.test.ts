@@ -69,6 +69,10 @@ describe('effects, in command-line order', () => {
       [0x10de, 0x1aef],
     ])
     expect(params.allowUnsafeInterrupts).toBe(true)
+    // ids is one string parameter: a second assignment replaces the first (both are kept to be replaced).
+    const twice = parseKernelParameters('vfio-pci.ids=8086:1533 vfio_pci.ids=10de:2204')
+    expect(twice.vfioPciIds.map((id) => id.text)).toEqual(['10de:2204'])
+    expect(twice.vfioPciIdsVia).toEqual(['vfio-pci.ids=8086:1533', 'vfio_pci.ids=10de:2204'])
     expect(params.acsOverride).toEqual(['downstream', 'multifunction'])
     expect(params.pciNoats).toBe(true)
   })

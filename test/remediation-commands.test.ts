@@ -26,7 +26,7 @@ const output = captureCommandOutput()
 const snapshots = readdirSync(fixturesDir).filter((name) => statSync(path.join(fixturesDir, name)).isDirectory()).sort()
 
 /** Words that start a command meant for a shell (on this host, or on the hypervisor's host for VBoxManage/xl). */
-const SHELL_START = /^(?:(?:sudo|echo|grep|modprobe|vtd-check|journalctl|dmesg|cat|lspci|VBoxManage|xl)\b|\[ )/
+const SHELL_START = /^(?:(?:sudo|echo|grep|modprobe|vtd-check|journalctl|dmesg|cat|lspci|VBoxManage|xl)\b|for \w+ in |\[ )/
 
 /** The shell commands in one piece of advice: the whole string, `backticked` spans, and "(echo … )" asides. */
 function shellCommandsIn(advice: string): string[] {
@@ -272,6 +272,29 @@ describe('a plan run twice changes nothing the second time (simulated sysfs)', (
     expect(readFileSync(path.join(root, 'etc/modprobe.d/vfio.conf'), 'utf8')).toBe(
       'softdep nouveau pre: vfio-pci\nsoftdep snd_hda_intel pre: vfio-pci\noptions vfio-pci ids=10de:2204,10de:1aef\n',
     )
+  })
+
+  it('an ids= already in modprobe.d is extended, not shadowed by a second line (the last ids= wins)', () => {
+    const root = sandboxFor(new Map(), '')
+    writeFileSync(path.join(root, 'etc/modprobe.d/gpu-passthrough.conf'), '# the NIC for the router VM\noptions vfio-pci ids=8086:1533 disable_vga=1\n')
+    const boot: BootFacts = {loader: 'grub', distro: 'debian', evidence: []}
+    const {commands} = persistVfioIds(['10de:2204', '8086:1533', '10de:1aef'], ['nouveau'], boot)
+    runInSandbox(root, commands)
+    runInSandbox(root, commands)
+    expect(readFileSync(path.join(root, 'etc/modprobe.d/gpu-passthrough.conf'), 'utf8')).toBe('# the NIC for the router VM\noptions vfio-pci ids=8086:1533,10de:2204,10de:1aef disable_vga=1\n')
+    expect(readFileSync(path.join(root, 'etc/modprobe.d/vfio.conf'), 'utf8')).toBe('softdep nouveau pre: vfio-pci\n')
+  })
+
+  it('a vfio-pci.ids= on the kernel command line (which overrides modprobe.d) is where the IDs are added', () => {
+    const root = sandboxFor(new Map(), 'GRUB_CMDLINE_LINUX_DEFAULT="quiet"\nGRUB_CMDLINE_LINUX="intel_iommu=on vfio-pci.ids=8086:1533"\n')
+    const boot: BootFacts = {loader: 'grub', distro: 'debian', evidence: []}
+    const onCmdline = {ids: ['8086:1533'], via: ['vfio-pci.ids=8086:1533']}
+    const {commands, otherwise} = persistVfioIds(['10de:2204', '10de:1aef'], [], boot, onCmdline)
+    runInSandbox(root, commands)
+    runInSandbox(root, commands)
+    expect(readFileSync(path.join(root, 'etc/default/grub'), 'utf8')).toBe('GRUB_CMDLINE_LINUX_DEFAULT="quiet"\nGRUB_CMDLINE_LINUX="vfio-pci.ids=8086:1533,10de:2204,10de:1aef intel_iommu=on "\n')
+    expect(readdirSync(path.join(root, 'etc/modprobe.d'))).toEqual([])
+    expect(otherwise).toMatch(/already sets vfio-pci\.ids=8086:1533/)
   })
 
   it('GRUB: removes intel_iommu=off and adds intel_iommu=on exactly once, keeping the other parameters', () => {

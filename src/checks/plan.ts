@@ -76,7 +76,7 @@ function persistCommands(ctx: AssessmentContext, bdfs: string[]): Persistence {
   if (ids.length === 0 || clash.length > 0) return persistOverrides(bdfs)
   // Softdeps only for loadable host drivers: pcieport and other built-ins are not modules.
   const drivers = [...new Set(bdfs.map((b) => ctx.devices.get(b)?.driver).filter((d): d is string => d !== undefined && !d.startsWith('vfio') && d !== 'pci-stub' && d !== 'pcieport'))]
-  return persistVfioIds(ids, drivers, ctx.boot)
+  return persistVfioIds(ids, drivers, ctx.boot, {ids: ctx.cmdline?.vfioPciIds.map((id) => id.text) ?? [], via: ctx.cmdline?.vfioPciIdsVia ?? []})
 }
 
 function kernelParameterFixes(ctx: AssessmentContext): string[] {

@@ -98,13 +98,36 @@ export interface Persistence {
   otherwise: string
 }
 
-/** vfio-pci claims the IDs at boot (modprobe.d, initramfs rebuilt); softdeps load it before the host drivers. */
-export function persistVfioIds(ids: string[], hostDrivers: string[], boot: BootFacts): Persistence {
+/** An `options vfio-pci … ids=` line in any modprobe.d file (either spelling of the module). */
+const MODPROBE_VFIO_IDS = String.raw`^\s*options\s+vfio[-_]pci\s(.*\s)?ids=`
+
+/**
+ * vfio-pci claims the IDs at boot; softdeps load it before the host drivers. `ids` is one string
+ * parameter and the last assignment wins, so a second `ids=` would silently drop the devices an
+ * earlier one passes through: the IDs are merged into the assignment that is already in effect —
+ * the kernel command line's when it has one (kmod appends it after every modprobe.d option), else
+ * the last modprobe.d file's — and only written as a new line when there is none.
+ */
+export function persistVfioIds(ids: string[], hostDrivers: string[], boot: BootFacts, onCmdline: {ids: string[]; via: string[]} = {ids: [], via: []}): Persistence {
   const file = '/etc/modprobe.d/vfio.conf'
   const initramfs = INITRAMFS[boot.distro]
   const others = [...new Set(Object.values(INITRAMFS).map((i) => i.command))].filter((c) => c !== initramfs.command)
+  const softdeps = hostDrivers.map((d) => appendLineOnce(`softdep ${d} pre: vfio-pci`, file))
+  if (onCmdline.via.length > 0) {
+    const merged = [...new Set([...onCmdline.ids, ...ids])].join(',')
+    const cmdline = kernelCommandLineCommands({add: [`vfio-pci.ids=${merged}`], remove: onCmdline.via.filter((t) => t !== `vfio-pci.ids=${merged}`)}, boot)
+    return {
+      commands: [...softdeps, ...(softdeps.length > 0 ? [initramfs.command] : []), ...cmdline.commands],
+      otherwise: `the kernel command line already sets ${onCmdline.via.join(' ')}, which overrides any modprobe.d \`ids=\`, so the IDs are added there; ${cmdline.otherwise}`,
+    }
+  }
+  const idList = ids.join(' ')
+  const mergeIds =
+    `for id in ${idList}; do f=$(grep -lsE '${MODPROBE_VFIO_IDS}' /etc/modprobe.d/*.conf | tail -n 1); ` +
+    `if [ -z "$f" ]; then echo "options vfio-pci ids=$id" | sudo tee -a ${file}; ` +
+    `elif ! grep -qsE "${MODPROBE_VFIO_IDS}([^[:space:]]*,)?$id(,|[[:space:]]|$)" "$f"; then sudo sed -i -E "/^\\s*options\\s+vfio[-_]pci\\s/s/(\\sids=[^[:space:]]*)/\\1,$id/" "$f"; fi; done`
   return {
-    commands: [...hostDrivers.map((d) => appendLineOnce(`softdep ${d} pre: vfio-pci`, file)), appendLineOnce(`options vfio-pci ids=${ids.join(',')}`, file), initramfs.command],
+    commands: [...softdeps, mergeIds, initramfs.command],
     otherwise: `other ways (use one, not both): \`vfio-pci.ids=${ids.join(',')}\` on the kernel command line; initramfs on other distributions: ${others.map((c) => `\`${c}\``).join(', ')}`,
   }
 }

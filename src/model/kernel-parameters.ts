@@ -49,7 +49,10 @@ export interface KernelParameters {
   /** pcie_acs_override= options (out-of-tree patch); undefined when absent. */
   acsOverride?: string[]
   allowUnsafeInterrupts?: boolean
+  /** The IDs vfio-pci takes from the command line: its `ids` is a string parameter, so the last `vfio-pci.ids=` wins. */
   vfioPciIds: VfioPciId[]
+  /** Every `vfio-pci.ids=` token as written: a change replaces them all. */
+  vfioPciIdsVia: string[]
   /**
    * `pci=disable_acs_redir=…` / `pci=config_acs=…` values. The kernel knows them only as options of
    * `pci=` (drivers/pci/pci.c pci_setup() splits the value on commas and matches each option); a
@@ -175,7 +178,10 @@ const HANDLERS: Record<string, Handler> = {
   nointremap: (s, _value, token) => (s.intremap = {...s.intremap, off: true, via: token}),
   pcie_acs_override: (s, value) => (s.acsOverride = (value ?? '').split(',').filter(Boolean)),
   'vfio_iommu_type1.allow_unsafe_interrupts': (s, value) => (s.allowUnsafeInterrupts = flag(value) ?? s.allowUnsafeInterrupts),
-  'vfio_pci.ids': (s, value) => s.vfioPciIds.push(...parseVfioIds(value ?? '')),
+  'vfio_pci.ids': (s, value, token) => {
+    s.vfioPciIds = parseVfioIds(value ?? '')
+    s.vfioPciIdsVia.push(token)
+  },
   // pci_setup(): options separated by commas, each matched on its own; the last occurrence wins.
   pci: (s, value) => {
     for (const option of (value ?? '').split(',')) {
@@ -214,6 +220,7 @@ export function parseKernelParameters(cmdline: string, architecture: CpuArchitec
     iommuSoft: false,
     intremap: {off: false, nosid: false, noX2apicOptout: false, nopost: false, postedMsi: false},
     vfioPciIds: [],
+    vfioPciIdsVia: [],
     pciNoats: false,
     amdIommuOptions: [],
     ivrsOverrides: [],
