@@ -37,10 +37,11 @@ describe('GPU with its HDMI audio function (group 2 of the fake desktop)', () =>
       'echo 0000:01:00.1 | sudo tee /sys/bus/pci/drivers_probe',
     ])
   })
-  it('persists ONE way, vfio-pci.ids in modprobe.d with softdeps (appended once), and names the kernel-parameter way', () => {
+  it('persists ONE way, vfio-pci.ids in modprobe.d (merged into any ids= already there) with softdeps (appended once), and names the kernel-parameter way', () => {
     expect(gpu?.commands.kernelParameters).toEqual([])
     expect(gpu?.commands.persist).toContain("grep -qxF 'softdep nvidia pre: vfio-pci' /etc/modprobe.d/vfio.conf 2>/dev/null || echo 'softdep nvidia pre: vfio-pci' | sudo tee -a /etc/modprobe.d/vfio.conf")
-    expect(gpu?.commands.persist).toContain("grep -qxF 'options vfio-pci ids=10de:2204,10de:1aef' /etc/modprobe.d/vfio.conf 2>/dev/null || echo 'options vfio-pci ids=10de:2204,10de:1aef' | sudo tee -a /etc/modprobe.d/vfio.conf")
+    const ids = gpu?.commands.persist.find((c) => c.startsWith('for id in '))
+    expect(ids).toMatch(/^for id in 10de:2204 10de:1aef; do .*echo "options vfio-pci ids=\$id" \| sudo tee -a \/etc\/modprobe\.d\/vfio\.conf;/)
     expect(gpu?.commands.otherMethods.join('\n')).toContain('`vfio-pci.ids=10de:2204,10de:1aef` on the kernel command line')
   })
   it('ready with warnings: host drivers still hold the group', () => {
