@@ -12,7 +12,7 @@
 //   its own that only a command spawning a process loads. Not minified: a stack trace in a bug
 //   report still names our functions and lines.
 // cli-table3 0.6.5 is patched as it is bundled (see cliTable3LazyDebug).
-import {readdirSync, readFileSync} from 'node:fs'
+import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {build} from 'esbuild'
 
@@ -149,10 +149,43 @@ await build({
   plugins: [inlineOnly, cliTable3LazyDebug],
 })
 
+// Each command as a CommonJS bundle (NAME.cjs) that its module NAME.js, the one oclif imports, runs
+// from the V8 code cache scripts/code-cache.mjs makes after this (src/cli/cached-bundle.ts).
 const commands = readdirSync('dist/commands').filter((f) => f.endsWith('.js'))
 await build({
   ...common,
+  format: 'cjs',
   entryPoints: commands.map((f) => `dist/commands/${f}`),
   outdir: 'dist/commands',
+  outExtension: {'.js': '.cjs'},
   plugins: [sharedOclif, inlineOnly, cliTable3LazyDebug],
 })
+for (const file of commands) {
+  const name = path.basename(file, '.js')
+  const cjs = `dist/commands/${name}.cjs`
+  writeFileSync(cjs, withImportCalls(readFileSync(cjs, 'utf8'), cjs))
+  writeFileSync(
+    `dist/commands/${file}`,
+    [
+      `// The ${name} command: dist/commands/${name}.cjs run with its V8 code cache (src/cli/cached-bundle.ts, scripts/bundle.mjs).`,
+      "import {createRequire} from 'node:module'",
+      "import * as oclif from '../src/cli/oclif.js'",
+      "import {runBundle} from '../src/cli/cached-bundle.js'",
+      `const bundle = runBundle(new URL('./${name}.cjs', import.meta.url), {'../src/cli/oclif.js': oclif}, (specifier) => import(specifier), createRequire(import.meta.url))`,
+      'export default bundle.exports.default',
+      '',
+    ].join('\n'),
+  )
+}
+
+/**
+ * A script run by `vm.Script` cannot `import()` without a Node flag: each `import("pkg")` of the
+ * bundle (execa, loaded only by the commands that spawn) calls the `__import` its wrapper gets,
+ * the loading module's own `import()`. Any other `import(` would fail at run time: the build stops.
+ */
+function withImportCalls(text, file) {
+  const calls = text.match(/(?<![\w$.])import\("[^"]+"\)/g) ?? []
+  const all = text.match(/(?<![\w$.])import\s*\(/g) ?? []
+  if (calls.length !== all.length) throw new Error(`${file}: an import( that is not import("package"): update withImportCalls`)
+  return text.replace(/(?<![\w$.])import\("([^"]+)"\)/g, '__import("$1")')
+}

@@ -3,8 +3,8 @@
  * It must behave exactly as @oclif/core loaded from node_modules: same stdout, stderr and exit
  * code for help, version, errors and real commands. The reference run swaps the bundle for a
  * plain re-export of node_modules' @oclif/core with a module resolve hook. Each command is also
- * one bundle of our modules (dist/commands/*.js): it must print what the TypeScript command
- * prints in process. Needs `npm run build`.
+ * one bundle of our modules (dist/commands/*.cjs, run with its code cache by dist/commands/*.js):
+ * it must print what the TypeScript command prints in process. Needs `npm run build`.
  */
 import {spawnSync} from 'node:child_process'
 import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
