@@ -17,7 +17,8 @@ const aliasOrder = KERNEL_REGRESSIONS.find((r) => r.id === 'vtd-alias-context-or
 describe('known regression table', () => {
   it('parses banner releases, distro suffixes and -rc tags', () => {
     expect(parseRelease('6.15.2-arch1-1')).toEqual([6, 15, 2])
-    expect(parseRelease('6.14.0-rc3')).toEqual([6, 14, 0])
+    expect(parseRelease('6.14.0-rc3')).toEqual([6, 14, 0, 3])
+    expect(parseRelease('5.20.0-0.rc0.20220812git7ebfc85e2cd7.10.fc38.x86_64')).toEqual([5, 20, 0, 0])
     expect(parseRelease('6.16')).toEqual([6, 16, 0])
     expect(parseRelease('garbage')).toBeUndefined()
   })

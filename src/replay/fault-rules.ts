@@ -10,7 +10,7 @@
 import type {Evidence} from '../checks/outcome.js'
 import {formatReasonCode, type FaultReason} from '../decode/fault-reasons.js'
 import type {ContextEvent, FaultRecord, LogRecord, QiRecord} from '../decode/kernel-log/index.js'
-import {fixedIn, parseRelease, regressionsFor, type KernelRegression} from './kernel-regressions.js'
+import {explainKnownRegression, knownRegression, regressionCandidates} from './regression-words.js'
 import type {EventGroup, Explanation, FaultGroup, FaultTrace, ReservedRegion, TriageContext, TriageResult} from './fault-triage.js'
 import {AMD_VI_CONTEXT_WORDS, explainAmdViEvent} from './fault-rules-families.js'
 
@@ -343,14 +343,6 @@ const cite = (x: FaultFacts, event: ContextEvent, fact: string): Evidence[] => {
   return c === undefined ? [] : [{fact, source: `${x.source}:${c.line}`}]
 }
 
-/** The known regression (kernel-regressions.ts) the log's kernel release (banner, root hub or oops line) and this fault's reason match, if any. */
-function knownRegression(x: FaultFacts): {regression: KernelRegression; release: string} | undefined {
-  const release = x.facts.contexts.get('kernel-release')?.detail
-  const parsed = parseRelease(release)
-  const regression = parsed === undefined || x.g.reason === undefined ? undefined : regressionsFor(parsed, x.g.reason)[0]
-  return regression === undefined ? undefined : {regression, release: release!}
-}
-
 const EARLY_BOOT_REASONS = [0x01, 0x02, 0x05, 0x06, 0x07, 0x39, 0x41, 0x51, 0x71]
 const NO_DOMAIN_REASONS = [0x02, 0x41]
 const ROOT_REASONS = [0x01, 0x39]
@@ -367,18 +359,6 @@ const IGFX_REMEDIATION = [
   'intel_iommu=igfx_off leaves the iGPU untranslated (it is then unprotected and cannot be passed through); under Xen the option is iommu=no-igfx',
   'for iGPU passthrough: give the guest the IGD options it needs (stolen memory, OpRegion) and reset the iGPU between guests',
 ]
-
-/** A known regression (kernel-regressions.ts) whose affected releases hold the log's kernel and whose symptom the fault has. */
-function explainKnownRegression(x: FaultFacts): Words {
-  const {regression: r, release} = knownRegression(x)!
-  return {
-    summary: `this kernel (${release}) carries a known VT-d regression: ${r.summary}; ${who(x)}'s fault has its symptom`,
-    causes: [`the regression introduced by ${r.introducedBy}, fixed by ${r.fix.commit} ("${r.fix.subject}")`,
-      x.g.kind === 'interrupt' ? 'a device or driver problem with the same symptom, if the fault persists on a fixed kernel' : 'a driver bug with the same symptom, if the fault persists on a fixed kernel'],
-    remediation: [`update to a kernel with the fix (${fixedIn(r)} or newer)`, 'until then: boot the previous kernel'],
-    evidence: [...cite(x, 'kernel-release', `the log names kernel ${release}, in the affected range (${r.evidence})`)],
-  }
-}
 
 export const FAULT_RULES: readonly FaultRule[] = [
   {
@@ -748,7 +728,7 @@ export const FAULT_RULES: readonly FaultRule[] = [
     id: 'known-kernel-regression',
     category: 'kernel-bug',
     when: {kind: 'dma', also: (x) => knownRegression(x) !== undefined},
-    explain: explainKnownRegression,
+    explain: (x) => explainKnownRegression(x, who(x)),
   },
   {
     id: 'physical-address-outside-dma-api',
@@ -938,7 +918,7 @@ export const FAULT_RULES: readonly FaultRule[] = [
     id: 'known-kernel-regression-interrupt',
     category: 'kernel-bug',
     when: {kind: 'interrupt', also: (x) => knownRegression(x) !== undefined},
-    explain: explainKnownRegression,
+    explain: (x) => explainKnownRegression(x, who(x)),
   },
   {
     id: 'ir-compatibility-msi',
@@ -1034,7 +1014,9 @@ export function explainFault(x: FaultFacts, firstRecord?: FaultRecord, rules: re
   const rule = rules.find((r) => ruleApplies(r, x))
   if (rule !== undefined) {
     const e = rule.explain(x)
-    return {rule: rule.id, category: rule.category, certainty: rule.certainty ?? 'likely', summary: e.summary, causes: e.causes, remediation: e.remediation, evidence: [...evidence, ...(e.evidence ?? [])]}
+    // A rule that cannot tell lists candidates: a known regression with this symptom is one while the log does not tell the kernel.
+    const causes = rule.certainty === 'cannot-tell' ? [...e.causes, ...regressionCandidates(x)] : e.causes
+    return {rule: rule.id, category: rule.category, certainty: rule.certainty ?? 'likely', summary: e.summary, causes, remediation: e.remediation, evidence: [...evidence, ...(e.evidence ?? [])]}
   }
   return {
     rule: 'reason-table',

@@ -24,7 +24,7 @@ export type ContextEvent =
   | 'kdump-kernel' // a kernel command line with elfcorehdr= (kexec adds it for the capture kernel)
   | 'e820-reserved' // "BIOS-e820: [mem 0x…-0x…] reserved": memory the firmware keeps (detail "0xstart-0xend", inclusive)
   | 'e820-usable' // "BIOS-e820: [mem 0x…-0x…] usable": RAM the kernel may hand out (same detail)
-  | 'kernel-release' // the boot banner "Linux version 6.15.2-arch1-1 (…)", a USB root hub's "Manufacturer: Linux 5.19.9-200.fc36.x86_64" or an oops header's "Not tainted 5.14.0+ #4", in a log's first lines: detail "6.15.2-arch1-1"
+  | 'kernel-release' // the boot banner "Linux version 6.15.2-arch1-1 (…)", a USB root hub's "Manufacturer: Linux 5.19.9-200.fc36.x86_64" or an oops header's "Not tainted 5.14.0+ #4", in a log's first lines: detail "6.15.2-arch1-1", with a distribution's stable base when the line names it ("6.1.0-13-amd64 (Debian 6.1.55-1)")
   | 'driver-line' // a driver's own line about a PCI function ("xhci_hcd 0000:00:14.0: …"): detail "DRIVER BDF"
   | 'pci-id' // the PCI core enumerating a function ("pci 0000:05:00.0: [8086:1137] type 00 class 0x0c0340"): detail "BDF VVVV:DDDD CCCCCC"
   | 'driver-trouble' // the same, reporting trouble (timeout, abort, cancel, reset, WARN): detail "DRIVER BDF: message"
@@ -53,6 +53,12 @@ const context = (event: ContextEvent, probe: string, re: RegExp, detail?: (m: Re
   },
 })
 
+/** "6.1.0-13-amd64 (Debian 6.1.55-1)": the release, then the distribution's stable base when the line names it. */
+function releaseDetail(m: RegExpExecArray): string {
+  const distro = m[2] === 'PMX' || m[2] === 'PVE' ? 'Proxmox' : m[2] ?? (m[4] !== undefined ? 'Ubuntu' : undefined)
+  return distro === undefined ? m[1]! : `${m[1]} (${distro} ${m[3] ?? m[4]})`
+}
+
 export const CONTEXT_SHAPES: Shape[] = [
   // The kernel's warning spans five lines; only its first carries a keyword the prefilter sees.
   context('ir-erratum', 'BIOS has enabled interrupt remapping', /This system BIOS has enabled interrupt remapping/),
@@ -67,11 +73,13 @@ export const CONTEXT_SHAPES: Shape[] = [
   context('ioapic-timer-panic', 'Interrupt-remapped IO-APIC', /timer doesn't work through Interrupt-remapped IO-APIC/),
   context('unmap-unmatched', 'intel_unmap', /WARNING: .*(?:intel-iommu\.c|intel\/iommu\.c|iommu\.c):\d+ intel_unmap/),
   context('vmd-domain', 'vmd ', /\bvmd ([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): /, (m) => m[1]),
-  context('kernel-release', 'Linux version ', /Linux version (\d+\.\d+\S*)/, (m) => m[1]),
+  // Distribution builds name their stable base after the build number: Debian "#1 SMP … Debian 6.1.55-1 (2023-09-29)",
+  // Proxmox "#1 SMP … PMX 6.8.12-4 (…)" (before 2023 "PVE 5.15.30-3"), Ubuntu "… (Ubuntu 6.8.0-45.45-generic 6.8.12)"; the detail keeps it: "6.1.0-13-amd64 (Debian 6.1.55-1)".
+  context('kernel-release', 'Linux version ', /Linux version (\d+\.\d+\S*)(?:.* #\d\S*(?: .*?)? (?:(Debian|PMX|PVE) (\d+\.\d+\.\d+\S*)|\(Ubuntu \S+ (\d+\.\d+\.\d+)\)))?/, releaseDetail),
   // Excerpts rarely keep the banner, but other lines name the release: each USB root hub's
   // manufacturer string and the header of every oops or WARNING ("Comm: … Not tainted 5.14.0+ #4").
   context('kernel-release', 'Manufacturer: Linux ', /usb usb\d+: Manufacturer: Linux (\d+\.\d+\S*)/, (m) => m[1]),
-  context('kernel-release', 'ainted', /\bComm: .*? (?:Not tainted|Tainted: [A-Z ]*?) ?(\d+\.\d+[^\s#]*) #/, (m) => m[1]),
+  context('kernel-release', 'ainted', /\bComm: .*? (?:Not tainted|Tainted: [A-Z ]*?) ?(\d+\.\d+[^\s#]*) #\S*(?: (Debian) (\d+\.\d+\.\d+\S*))?/, releaseDetail),
   // An oops or WARNING lists the loaded modules: vmd among them means a VMD controller bound it.
   context('vmd-domain', 'Modules linked in:', /Modules linked in: (?:.* )?vmd(?:\(\S*\))?(?: |$)/),
   context('kdump-kernel', 'elfcorehdr=', /ommand line: .*\belfcorehdr=(\S+)/, (m) => `elfcorehdr=${m[1]}`),

@@ -1,0 +1,50 @@
+/**
+ * What the explanation engine says about known kernel regressions (kernel-regressions.ts): the
+ * words of the rule that leads with one when the log names an affected kernel, and the candidate
+ * a "cannot tell" explanation lists when the log does not tell the kernel (no release line, or a
+ * distribution build whose stable base it does not name). Pure.
+ */
+import type {Evidence} from '../checks/outcome.js'
+import type {FaultFacts} from './fault-rules.js'
+import {affectedText, describeKernel, fixedIn, regressionsFor, regressionsWithSymptom, runningKernel, type FaultSymptom, type KernelRegression, type RunningKernel} from './kernel-regressions.js'
+
+const symptomOf = (x: FaultFacts): FaultSymptom => ({
+  family: x.g.family, kind: x.g.kind,
+  ...(x.g.reason === undefined ? {} : {reason: x.g.reason}),
+  ...(x.g.event === undefined ? {} : {event: x.g.event}),
+})
+
+const kernelOf = (x: FaultFacts): RunningKernel | undefined => runningKernel(x.facts.contexts.get('kernel-release')?.detail)
+
+/** The known regression whose affected releases hold the log's kernel (its stable base) and whose symptom this fault has. */
+export function knownRegression(x: FaultFacts): {regression: KernelRegression; kernel: RunningKernel} | undefined {
+  const kernel = kernelOf(x)
+  const regression = kernel?.base === undefined ? undefined : regressionsFor(kernel.base, symptomOf(x))[0]
+  return regression === undefined ? undefined : {regression, kernel: kernel!}
+}
+
+export function explainKnownRegression(x: FaultFacts, who: string): {summary: string; causes: string[]; remediation: string[]; evidence: Evidence[]} {
+  const {regression: r, kernel} = knownRegression(x)!
+  const line = x.facts.contexts.get('kernel-release')
+  const backports = kernel.distro === undefined ? '' : `; ${kernel.distro} may have backported the fix (or not taken the bug) — check its changelog for ${r.fix.commit}`
+  return {
+    summary: `this kernel (${describeKernel(kernel)}) carries a known IOMMU regression: ${r.summary}; ${who}'s fault has its symptom`,
+    causes: [`the regression introduced by ${r.introducedBy}, fixed by ${r.fix.commit} ("${r.fix.subject}")${backports}`,
+      x.g.kind === 'interrupt' ? 'a device or driver problem with the same symptom, if the fault persists on a fixed kernel' : 'a driver bug with the same symptom, if the fault persists on a fixed kernel'],
+    remediation: [`update to a kernel with the fix (${fixedIn(r)} or newer)`, 'until then: boot the previous kernel'],
+    evidence: line === undefined ? [] : [{fact: `the log names kernel ${kernel.release}, in the affected range ${affectedText(r)} (${r.evidence})`, source: `${x.source}:${line.line}`}],
+  }
+}
+
+/**
+ * Known regressions with this fault's symptom that the log cannot rule in or out, as candidates:
+ * the log names no kernel, or a distribution build whose stable base it does not tell. A kernel
+ * the log names and that is outside every range rules them out.
+ */
+export function regressionCandidates(x: FaultFacts): string[] {
+  const kernel = kernelOf(x)
+  if (kernel?.base !== undefined) return []
+  const unknown = kernel === undefined ? 'the log does not name the kernel' : `the log names ${describeKernel(kernel)}`
+  return regressionsWithSymptom(symptomOf(x)).slice(0, 2).map((r) =>
+    `a known kernel regression, if this kernel is ${affectedText(r)} (${unknown}): ${r.summary} — fixed by ${r.fix.commit} ("${r.fix.subject}"), in ${fixedIn(r)}`)
+}
