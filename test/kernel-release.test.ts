@@ -35,6 +35,10 @@ describe('the kernel-release line, with a distribution\'s stable base', () => {
     const ft232 = fixture('fault-cases/amdvi-ft232r-xhci-set-deq-4.18.case')
     expect(detail(lineWith(ft232, 'Linux version'))).toBe('4.18.0-0.bpo.1-amd64 (Debian 4.18.6-1~bpo9+1)')
     expect(detail(lineWith(ft232, 'Not tainted'))).toBe('4.18.0-0.bpo.1-amd64 (Debian 4.18.6-1~bpo9+1)')
+    // A lockdep splat's own release line, and the oops header of the same real log.
+    const lockdep = fixture('fault-cases/icelake-d-8250-msi-zero-dump-lockdep.case')
+    expect(detail(lineWith(lockdep, '#1 Not tainted'))).toBe('5.20.0-0.rc0.20220812git7ebfc85e2cd7.10.fc38.x86_64')
+    expect(detail(lineWith(lockdep, 'Comm: rngd'))).toBe('5.20.0-0.rc0.20220812git7ebfc85e2cd7.10.fc38.x86_64')
     // The Proxmox banner's toolchain names Debian 12.2.0; only the part after "#1" is the kernel's.
     expect(detail(lines[1]!)).not.toContain('12.2.0')
   })

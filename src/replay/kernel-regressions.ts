@@ -61,7 +61,7 @@ export const KERNEL_REGRESSIONS: readonly KernelRegression[] = [
     fixedMainline: [5, 10, 0, 4],
     symptom: {family: 'intel-vtd', kind: 'interrupt', reasons: [0x25]},
     summary: 'Intel DMAR does not register SR-IOV virtual functions, so after the MSI irqdomain moved into struct device a VF got the plain PCI-MSI domain and sent compatibility-format MSIs that interrupt remapping blocked',
-    evidence: 'Thomas Gleixner\'s fix "iommu/vt-d: Cure VF irqdomain hickup" (Fixes: 85a8dfc57a0b, reported by Jason Gunthorpe for mlx5 VFs, tested by Itay Aveksis, 2020-11-12/16); it is the base of Will Deacon\'s "IOMMU fixes for -rc5" pull, "already merged for -rc4" with x86-urgent-2020-11-15',
+    evidence: 'Jason Gunthorpe\'s report "REGRESSION: Re: [patch V2 00/46] x86, PCI, XEN, genirq ...: Prepare for device MSI" (2020-11-12: "a regression on bare metal SRIOV VFs since -rc1", bisected into the series); Thomas Gleixner\'s fix "iommu/vt-d: Cure VF irqdomain hickup" (Fixes: 85a8dfc57a0b, tested by Itay Aveksis, 2020-11-16) is the base of Will Deacon\'s "IOMMU fixes for -rc5" pull, "already merged for -rc4" with x86-urgent-2020-11-15',
   },
 ]
 

@@ -80,6 +80,8 @@ export const CONTEXT_SHAPES: Shape[] = [
   // manufacturer string and the header of every oops or WARNING ("Comm: … Not tainted 5.14.0+ #4").
   context('kernel-release', 'Manufacturer: Linux ', /usb usb\d+: Manufacturer: Linux (\d+\.\d+\S*)/, (m) => m[1]),
   context('kernel-release', 'ainted', /\bComm: .*? (?:Not tainted|Tainted: [A-Z ]*?) ?(\d+\.\d+[^\s#]*) #\S*(?: (Debian) (\d+\.\d+\.\d+\S*))?/, releaseDetail),
+  // A lockdep splat names the release on its own line: "5.20.0-0.rc0.20220812git7ebfc85e2cd7.10.fc38.x86_64 #1 Not tainted".
+  context('kernel-release', 'ainted', /(?:^|\s)(\d+\.\d+\.\d+\S*) #\d\S* (?:Not tainted|Tainted: )/, (m) => m[1]),
   // An oops or WARNING lists the loaded modules: vmd among them means a VMD controller bound it.
   context('vmd-domain', 'Modules linked in:', /Modules linked in: (?:.* )?vmd(?:\(\S*\))?(?: |$)/),
   context('kdump-kernel', 'elfcorehdr=', /ommand line: .*\belfcorehdr=(\S+)/, (m) => `elfcorehdr=${m[1]}`),

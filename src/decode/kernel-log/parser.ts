@@ -918,7 +918,7 @@ const EARLY_LINES = 512
  * naming the kernel release (the banner, a USB root hub's manufacturer, an oops header) and an
  * oops's module list.
  */
-const EARLY_KEYWORDS = ['BIOS-e820', 'Linux version ', 'Manufacturer: Linux ', 'Not tainted ', 'Tainted: ', 'Modules linked in:']
+const EARLY_KEYWORDS = ['BIOS-e820', 'Linux version ', 'Manufacturer: Linux ', 'Not tainted', 'Tainted: ', 'Modules linked in:']
 
 /**
  * The parts of a block that must go line by line for dmesg -H stamps, in order, as [from, to)
