@@ -56,6 +56,12 @@ describe('effects, in command-line order', () => {
     expect(parseKernelParameters('intel_iommu=strict iommu.strict=0').invalidation).toEqual({policy: 'lazy', via: 'iommu.strict=0'})
   })
 
+  it('acpi=off (parse_acpi: the last acpi= wins)', () => {
+    expect(parseKernelParameters('root=/dev/vda acpi=off').acpiOff).toBe(true)
+    expect(parseKernelParameters('acpi=off acpi=force').acpiOff).toBe(false)
+    expect(parseKernelParameters('acpi=noirq pci=noacpi').acpiOff).toBe(false)
+  })
+
   it('interrupt remapping off via intremap=off or nointremap', () => {
     expect(parseKernelParameters('intremap=off').intremap.off).toBe(true)
     expect(parseKernelParameters('nointremap').intremap).toMatchObject({off: true, via: 'nointremap'})

@@ -523,11 +523,10 @@ export class HostModel {
     return this.part('acsNotRequested', () => {
       // An lspci dump of some other machine says nothing about how that machine booted.
       if (this.pciOnly) return undefined
-      const cmdline = this.host.platform.cmdline
       return acsNotRequested({
         family: this.iommuFamily,
         cmdline: this.cmdline,
-        acpiOff: (cmdline.ok && /(^|\s)acpi=off(\s|$)/.test(cmdline.value)) || this.log.lines.some((l) => l.includes('ACPI: Interpreter disabled')),
+        acpiOff: this.cmdline?.acpiOff === true || this.log.lines.some((l) => l.includes('ACPI: Interpreter disabled')),
         iort: this.iort.table !== undefined,
         dmarPlatformOptIn: this.dmar.table?.flags?.dmaCtrlPlatformOptIn,
         unitsRegistered: this.host.units.length > 0,

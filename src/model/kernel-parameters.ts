@@ -61,6 +61,8 @@ export interface KernelParameters {
   disableAcsRedir?: string
   configAcs?: string
   pciNoats: boolean
+  /** `acpi=off` (parse_acpi() on x86 and arm64); a later `acpi=on`/`acpi=force` takes it back. */
+  acpiOff: boolean
   /** `amd_iommu=` value as written; only on/off-like words matter, see `ineffective`. */
   amdIommu?: string
   /** `amd_iommu=` options in effect (off, force_isolation, fullflush, pgtbl_v2 …), as the kernel's parse_amd_iommu_options reads them. */
@@ -142,6 +144,10 @@ const INTEL_IOMMU_OPTIONS: Record<string, (state: KernelParameters) => void> = {
 }
 
 const HANDLERS: Record<string, Handler> = {
+  acpi: (s, value) => {
+    if (value === 'off') s.acpiOff = true
+    else if (value === 'on' || value === 'force') s.acpiOff = false
+  },
   intel_iommu: (s, value) => {
     for (const option of (value ?? '').split(',').filter(Boolean)) {
       const apply = Object.hasOwn(INTEL_IOMMU_OPTIONS, option) ? INTEL_IOMMU_OPTIONS[option] : undefined
@@ -222,6 +228,7 @@ export function parseKernelParameters(cmdline: string, architecture: CpuArchitec
     vfioPciIds: [],
     vfioPciIdsVia: [],
     pciNoats: false,
+    acpiOff: false,
     amdIommuOptions: [],
     ivrsOverrides: [],
     x86OnlyIgnored: [],
