@@ -146,3 +146,54 @@ describe('the first MiB on AMD-Vi, and SMMU global faults', () => {
       .toMatchObject({rule: 'smmu-no-stream-entry', category: 'no-stream-entry'})
   })
 })
+
+describe('evidence in the family lines: the zero page, the dumped device-table entry, the ITS doorbell offset', () => {
+  const explain = (log: string) => report(log).faults[0]!.explanation
+  const v3 = (d0: string, d1: string, d2: string) =>
+    ['arm-smmu-v3 arm-smmu-v3.1.auto: event 0x10 received:', ...[d0, d1, d2, '0x0000000000000000'].map((d) => `arm-smmu-v3 arm-smmu-v3.1.auto:  ${d}`)].join('\n')
+  const READ = '0x0000120800000080'
+  const WRITE = '0x0000020000000000'
+
+  it('an SMMU or AMD-Vi address inside the zero page is a null pointer plus an offset; the next page is not', () => {
+    // smmuv3-hpre-dh-g5-input-not-set: the accelerator read 0x0, 0x40, 0x80, 0xc0
+    expect(explain(v3('0x0000790000000010', READ, '0x00000000000000c0'))).toMatchObject({rule: 'smmu-address-zero', category: 'address-zero'})
+    expect(explain(v3('0x0000790000000010', READ, '0x00000000000000c0')).summary).toMatch(/0xc0, in the zero page/)
+    expect(explain(v3('0x0000790000000010', READ, '0x0000000000001000')).rule).toBe('smmu-unmapped')
+  })
+
+  const ildte = (dte0: string, control?: string) => [
+    'iommu ivhd0: AMD-Vi: Event logged [ILLEGAL_DEV_TABLE_ENTRY device=0000:06:00.0 pasid=0x00000 address=0x135300000 flags=0x0080]',
+    ...(control === undefined ? [] : [`iommu ivhd0: AMD-Vi: Control Reg : ${control}`]),
+    `AMD-Vi: DTE[0]: ${dte0}`, 'AMD-Vi: DTE[1]: 0000100103fc0009', 'AMD-Vi: DTE[2]: 2000000117840013', 'AMD-Vi: DTE[3]: 0000000000000000'].join('\n')
+
+  it('ILLEGAL_DEV_TABLE_ENTRY with a dumped entry that enables PPR: Enhanced PPR handling not enabled (named first, not certain)', () => {
+    // amdvi-resume-eph-illegal-dte-amdgpu (ef75966abf95)
+    const e = explain(ildte('7d90000000000003'))
+    expect(e).toMatchObject({rule: 'amd-vi-illegal-dte-ppr-without-eph', category: 'kernel-bug', certainty: 'cannot-tell'})
+    expect(e.causes.join()).toMatch(/ef75966abf95/)
+    expect(e.evidence.some((v) => /DTE\[0\] 0x7d90000000000003/.test(v.fact))).toBe(true)
+    // the Control register printed with EPHEn (bit 45) set rules it out
+    expect(explain(ildte('7d90000000000003', '0xc22000142148d')).rule).not.toBe('amd-vi-illegal-dte-ppr-without-eph')
+    expect(explain(ildte('7d90000000000003', '0x0000000142148d')).rule).toBe('amd-vi-illegal-dte-ppr-without-eph')
+  })
+
+  it('ILLEGAL_DEV_TABLE_ENTRY with an untranslated (identity) entry: an identity domain on an SNP host (named first, not certain)', () => {
+    // amdvi-snp-identity-domain-illegal-dte (ba17de98545d)
+    const e = explain(ildte('6000000000000003', '0xc22000142148d'))
+    expect(e).toMatchObject({rule: 'amd-vi-illegal-dte-untranslated', category: 'kernel-bug', certainty: 'cannot-tell'})
+    expect(e.summary).toMatch(/SEV-SNP/)
+    // a translated entry (paging mode 4) or no dump at all: the generic answer
+    expect(explain(ildte('6000000d8a10e803')).rule).toBe('amd-vi-illegal-dte')
+    expect(explain(ildte('6000000000000003').split('\n')[0]!).rule).toBe('amd-vi-illegal-dte')
+  })
+
+  it('an SMMU write to offset 0x40 of an unmapped page is most likely an MSI to the ITS doorbell; a read there, or another offset, is not', () => {
+    // smmuv3-iommu-dma-msi-page-domain-5.3-rc1 (0xffffe040), smmuv3-dwc-ep-msix-write-races-atu-unmap (0x90000f040)
+    const e = explain(v3('0x0000018000000010', WRITE, '0x00000000ffffe040'))
+    expect(e).toMatchObject({rule: 'smmu-msi-doorbell', category: 'msi-not-remapped', certainty: 'cannot-tell'})
+    expect(e.causes.join()).toMatch(/5\.3-rc1/)
+    expect(explain(v3('0x0000018000000010', READ, '0x00000000ffffe040')).rule).toBe('smmu-unmapped')
+    expect(explain(v3('0x0000018000000010', WRITE, '0x00000000ffffe080')).rule).toBe('smmu-unmapped')
+    expect(explain('arm-smmu 15000000.iommu: Unhandled context fault: fsr=0x402, iova=0xfe640040, fsynr=0x10, cbfrsynra=0x21, cb=2').rule).toBe('smmu-msi-doorbell')
+  })
+})

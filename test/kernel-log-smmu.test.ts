@@ -119,3 +119,71 @@ describe('the global-fault head line', () => {
     expect(byBytes('arm-smmu 15000000.iommu: Unexpected global fault, this could be serious\n')).toMatchObject([{type: 'smmu', event: 'global-fault'}])
   })
 })
+
+describe('pasted and interleaved SMMU lines (real excerpts in test/fixtures/fault-cases: smmuv3-hpre-…, smmuv3-iommu-dma-…, smmu-stmmac-…)', () => {
+  const pushed = (text: string): LogRecord[] => {
+    const p = new LogParser()
+    return [...text.split('\n').flatMap((l) => p.push(l)), ...p.end()]
+  }
+  const paths = (text: string) => [parseKernelLog(text), byBytes(text), pushed(text)].map((rs) => rs.filter((r): r is SmmuRecord => r.type === 'smmu'))
+
+  it('an SMMUv3 event keeps its dwords when other lines (no IOMMU keyword) come between them', () => {
+    const log = ['arm-smmu-v3 arm-smmu-v3.1.auto: event 0x10 received:', 'dh: Party A: generate public key test failed. err -22',
+      'arm-smmu-v3 arm-smmu-v3.1.auto:  0x0000790000000010', 'arm-smmu-v3 arm-smmu-v3.1.auto:  0x0000120800000080', 'hpre-dh self test failed',
+      'arm-smmu-v3 arm-smmu-v3.1.auto:  0x0000000000000040', 'arm-smmu-v3 arm-smmu-v3.1.auto:  0x0000000000000000', 'hisi_hpre 0000:79:00.0: Controller resetting...'].join('\n')
+    for (const rs of paths(log)) {
+      expect(rs).toHaveLength(1)
+      expect(rs[0]).toMatchObject({event: 'F_TRANSLATION', streamId: 0x7900, access: 'read', address: 0x40n, line: 1})
+    }
+  })
+
+  it('but not dwords far after their head, nor another unit\'s', () => {
+    const far = ['arm-smmu-v3 a.iommu: event 0x10 received:', ...Array.from({length: 20}, (_, i) => `filler ${i}`), 'arm-smmu-v3 a.iommu:  0x0000000800000010'].join('\n')
+    for (const rs of paths(far)) {
+      expect(rs).toHaveLength(1)
+      expect(rs[0]!.streamId).toBeUndefined()
+    }
+    const other = ['arm-smmu-v3 a.iommu: event 0x10 received:', 'arm-smmu-v3 b.iommu:  0x0000000800000010'].join('\n')
+    for (const rs of paths(other)) expect(rs[0]?.streamId).toBeUndefined()
+  })
+
+  it('a dword pasted as two 32-bit halves ("0x00000180 00000010") is one dword', () => {
+    const log = ['> [  196.747107] arm-smmu-v3 arm-smmu-v3.0.auto: event 0x10 received:', '> [  196.747109] arm-smmu-v3 arm-smmu-v3.0.auto: 0x00000180 00000010',
+      '> [  196.747110] arm-smmu-v3 arm-smmu-v3.0.auto: 0x0000020100000000', '> [  196.747111] arm-smmu-v3 arm-smmu-v3.0.auto: 0x00000000ffffe040'].join('\n')
+    for (const rs of paths(log)) expect(rs).toMatchObject([{streamId: 0x180, access: 'write', address: 0xffffe040n}])
+  })
+
+  it('a context-fault line wrapped after "fsr=0x402," (or before its comma) is one record with its IOVA', () => {
+    for (const log of ['> arm-smmu 15000000.iommu: Unhandled context fault: fsr=0x402,\n> iova=0xfc401000, fsynr=0x60003, cbfrsynra=0x121, cb=38',
+      '[  157.563136] arm-smmu 15000000.iommu: Unhandled context fault: fsr=0x402\n,iova=0xd65504710, fsynr=0x100011, cbfrsynra=0x0, cb=6']) {
+      for (const rs of paths(log)) {
+        expect(rs).toHaveLength(1)
+        expect(rs[0]!.address).toBeDefined()
+        expect(rs[0]!.contextBank).toBeDefined()
+      }
+    }
+    expect(paths('arm-smmu 15000000.iommu: Unhandled context fault: fsr=0x402,\niova=0xfc401000, fsynr=0x60003, cbfrsynra=0x121, cb=38')[0]![0])
+      .toMatchObject({fsr: 0x402, address: 0xfc401000n, access: 'read', streamId: 0x121, contextBank: 38, line: 1})
+  })
+
+  it('a context-fault line cut after its fsr, with no continuation, still counts (without an IOVA)', () => {
+    for (const log of ['arm-smmu 15000000.iommu: Unhandled context fault: fsr=0x402,\nusb 1-1: new device', 'arm-smmu 15000000.iommu: Unhandled context fault: fsr=0x402,']) {
+      for (const rs of paths(log)) {
+        expect(rs).toHaveLength(1)
+        expect(rs[0]).toMatchObject({fsr: 0x402, fsrBits: ['TF']})
+        expect(rs[0]!.address).toBeUndefined()
+      }
+    }
+  })
+
+  it('a decoded event that came without its dwords takes read or write from its attribute line', () => {
+    const log = ['  arm-smmu-v3 fc900000.iommu: event: F_TRANSLATION client: 0000:01:00.0 sid: 0x100 ssid: 0x0 iova: 0x90000f040 ipa: 0x0',
+      '  arm-smmu-v3 fc900000.iommu: unpriv data write s1 "Input address caused fault" stag: 0x0'].join('\n')
+    for (const rs of paths(log)) expect(rs).toMatchObject([{client: '0000:01:00.0', address: 0x90000f040n, access: 'write', privileged: false, stage2: false}])
+    // alone it is still the event, access unknown
+    for (const rs of paths(log.split('\n')[0]!)) {
+      expect(rs).toMatchObject([{client: '0000:01:00.0'}])
+      expect(rs[0]!.access).toBeUndefined()
+    }
+  })
+})

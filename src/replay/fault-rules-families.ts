@@ -87,6 +87,29 @@ function firmwareCite(x: FaultFacts): Evidence[] {
   return c === undefined ? [] : [{fact: `the kernel reported an IVRS firmware bug: ${c.detail ?? ''}`, source: `${x.source}:${c.line}`}]
 }
 
+/** Device-table entry bits (AMD IOMMU spec, Linux amd_iommu_types.h DTE_FLAG_*): valid, translation valid, paging mode, PPR. */
+const DTE_V = 1n
+const DTE_TV = 2n
+const DTE_MODE = 7n << 9n
+const DTE_PPR = 1n << 52n
+/** Control register: Enhanced PPR handling enable (CONTROL_EPH_EN). */
+const CONTROL_EPH_EN = 1n << 45n
+
+/**
+ * The first device-table entry word (DTE[0]) and the Control register the kernel dumped after the
+ * group's ILLEGAL_DEV_TABLE_ENTRY event (attached to the group like a DMAR walk dump), with the line.
+ */
+function dumpedDte(x: FaultFacts): {dte0: bigint; control?: bigint; line: string} | undefined {
+  let control: bigint | undefined
+  for (const l of x.g.walkDump) {
+    const c = /AMD-Vi: Control Reg : 0x([0-9a-f]+)/.exec(l)
+    if (c !== null && control === undefined) control = BigInt('0x' + c[1]!)
+    const m = /AMD-Vi: DTE\[0\]: ([0-9a-f]{16})/.exec(l)
+    if (m !== null) return {dte0: BigInt('0x' + m[1]!), ...(control === undefined ? {} : {control}), line: l.split(':')[0]!}
+  }
+  return undefined
+}
+
 /** Rules both families share, with the family's own conditions. */
 const removedDevice = (id: string): FaultRule => ({
   id,
@@ -104,7 +127,7 @@ const addressZero = (id: string, when: FaultRule['when']): FaultRule => ({
   certainty: 'cannot-tell',
   when: {...when, address: 'zero'},
   explain: (x) => ({
-    summary: `${who(x)} ${did(x)} address 0: it used a descriptor or buffer pointer nobody programmed; ${notTold(x)} which of these it is`,
+    summary: `${who(x)} ${did(x)} ${x.g.address === 0n ? 'address 0' : `${at(x)}, in the zero page (a null pointer plus an offset)`}: it used a descriptor or buffer pointer nobody programmed; ${notTold(x)} which of these it is`,
     causes: ['the device is active before its driver programmed it (firmware left it running), or uses a register the driver never set', 'a driver or user-space driver handing the device a null DMA address'],
     remediation: ['update the driver and the device firmware; report the fault line to the driver maintainers'],
   }),
@@ -240,6 +263,46 @@ export const AMD_VI_RULES: readonly FaultRule[] = [
     }),
   },
   {
+    id: 'amd-vi-illegal-dte-ppr-without-eph',
+    category: 'kernel-bug',
+    // The dump shows the entry, not the IOMMU's feature register: named first, not certain.
+    certainty: 'cannot-tell',
+    when: {events: ['ILLEGAL_DEV_TABLE_ENTRY'], also: (x) => {
+      const d = dumpedDte(x)
+      return d !== undefined && (d.dte0 & DTE_V) !== 0n && (d.dte0 & DTE_PPR) !== 0n && (d.control === undefined || (d.control & CONTROL_EPH_EN) === 0n)
+    }},
+    explain: (x) => {
+      const d = dumpedDte(x)!
+      return {
+        summary: `the IOMMU rejected ${who(x)}'s device-table entry, and the entry the kernel dumped enables peripheral page requests (DTE[0] ${hex(d.dte0)}: PPR, bit 52)${d.control === undefined ? '' : ` while the Control register (${hex(d.control)}) has Enhanced PPR handling (EPHEn, bit 45) off`}: an AMD IOMMU that supports Enhanced PPR handling rejects such entries unless the kernel turned it on — most likely that kernel bug, though the log does not show the IOMMU's feature register`,
+        causes: ['a kernel that enables PPR (I/O page faults) for the device — amdgpu/KFD since the IOPF support of 6.10 (c4cb23111103) — without setting EPHEn, or that loses it across suspend/resume: fixed by ef75966abf95 "iommu/amd: Enable Enhanced Peripheral Page Request Handling in resume path" (6.14 and stable)',
+          'another mismatch between the entry and what this IOMMU supports (a kernel or firmware bug)'],
+        remediation: ['update the kernel to one with ef75966abf95 (6.14, or a stable release that carries it)', 'until then: avoid suspend, or report it with this dump and the kernel version to the AMD IOMMU maintainers'],
+        evidence: [{fact: `the kernel dumped the rejected entry: DTE[0] ${hex(d.dte0)}`, source: `${x.source}:${d.line}`}],
+      }
+    },
+  },
+  {
+    id: 'amd-vi-illegal-dte-untranslated',
+    category: 'kernel-bug',
+    // An untranslated entry is legal on a host without SEV-SNP: named first, not certain.
+    certainty: 'cannot-tell',
+    when: {events: ['ILLEGAL_DEV_TABLE_ENTRY'], also: (x) => {
+      const d = dumpedDte(x)
+      return d !== undefined && (d.dte0 & (DTE_V | DTE_TV)) === (DTE_V | DTE_TV) && (d.dte0 & DTE_MODE) === 0n && (d.dte0 & DTE_PPR) === 0n
+    }},
+    explain: (x) => {
+      const d = dumpedDte(x)!
+      return {
+        summary: `the IOMMU rejected ${who(x)}'s device-table entry, and the entry the kernel dumped lets its DMA through untranslated (DTE[0] ${hex(d.dte0)}: TV set, paging mode 0 — an identity/passthrough domain): an AMD IOMMU with SEV-SNP enabled rejects untranslated entries, so most likely the device was put in an identity domain on an SNP host; the log does not show whether SNP is on`,
+        causes: ['an identity (passthrough) domain on a host with SEV-SNP enabled — iommu=pt, or a group switched to "identity" through /sys/kernel/iommu_groups/N/type: Linux refuses it (8388f7df936b), but the identity-domain rework 4402f2627d30 skipped the check until ba17de98545d',
+          'a device-table entry with a setting this IOMMU does not support (a kernel bug)'],
+        remediation: ['put the group back in a translated domain (echo DMA > /sys/kernel/iommu_groups/N/type with its driver unbound) and do not use identity domains on SNP hosts', 'update the kernel to one with ba17de98545d, which refuses the identity domain when SNP is on'],
+        evidence: [{fact: `the kernel dumped the rejected entry: DTE[0] ${hex(d.dte0)}`, source: `${x.source}:${d.line}`}],
+      }
+    },
+  },
+  {
     id: 'amd-vi-illegal-dte',
     category: 'device-table',
     certainty: 'cannot-tell',
@@ -303,6 +366,8 @@ const NOT_ATTACHED = ['C_BAD_STE', 'F_STREAM_DISABLED', 'C_BAD_SUBSTREAMID', 'C_
 const WALK_ABORTS = ['F_STE_FETCH', 'F_CD_FETCH', 'F_WALK_EABT', 'F_VMS_FETCH']
 
 const fsr = (x: FaultFacts, bit: string) => x.g.event === 'context-fault' && flag(x, bit)
+/** GITS_TRANSLATER is at 0x10040 in a GICv3 ITS: offset 0x40 of the (4 KiB or 64 KiB) page iommu-dma maps as the MSI doorbell. */
+const ITS_DOORBELL_OFFSET = 0x40n
 
 export const SMMU_RULES: readonly FaultRule[] = [
   removedDevice('smmu-removed-device'),
@@ -397,6 +462,21 @@ export const SMMU_RULES: readonly FaultRule[] = [
       summary: `${who(x)} ${did(x)} ${at(x)}, a page mapped for it without that permission; ${notTold(x)} which of these it is`,
       causes: ['a wrong DMA direction (a buffer mapped for the other direction)', 'DMA after unmap: the IOVA was reused with other permissions'],
       remediation: ['report it to the driver maintainers with the fault lines', 'update the driver and the device firmware'],
+    }),
+  },
+  {
+    id: 'smmu-msi-doorbell',
+    category: 'msi-not-remapped',
+    // Named from the address's page offset alone: a DMA write that starts there looks the same.
+    certainty: 'cannot-tell',
+    when: {access: 'write', also: (x) => (x.g.event === 'F_TRANSLATION' || fsr(x, 'TF')) && x.g.address !== undefined && (x.g.address & 0xfffn) === ITS_DOORBELL_OFFSET},
+    explain: (x) => ({
+      summary: `${who(x)} wrote to ${at(x)}, an unmapped IOVA at offset 0x40 of its page — where a GICv3 ITS doorbell (GITS_TRANSLATER) sits in the page the kernel maps for MSIs: most likely an MSI whose doorbell page the device's current domain does not map, though a DMA write that starts at that offset looks the same`,
+      causes: ['the MSI doorbell mapped into another domain than the one the device is attached to (iommu-dma in 5.3-rc1 mapped it into the default domain instead of the VFIO domain of an assigned VF)',
+        'a hypervisor or VMM that does not map the ITS doorbell for the device (Xen on Arm before it mapped GITS_TRANSLATER for dom0 devices; a vSMMU or nested setup missing the guest\'s MSI mapping)',
+        'a device firing an MSI/MSI-X with an address its driver did not give it, or after that mapping went away (a PCIe endpoint\'s MSI-X write racing the unmap of its outbound window)',
+        'an ordinary DMA write into an unmapped page that starts at offset 0x40'],
+      remediation: ['compare the address with the device\'s MSI/MSI-X address (lspci -vv) and the kernel\'s msi reserved region (/sys/kernel/iommu_groups/N/reserved_regions)', 'update the kernel or hypervisor; report the event with the kernel version and how the device is assigned'],
     }),
   },
   {

@@ -148,6 +148,8 @@ const PHYSICAL_ABOVE_4G = {from: 1n << 32n, to: 1n << 40n}
  */
 const DMA_API_WINDOW = {from: 0xfc000000n, to: 1n << 32n}
 const MSI_WINDOW = {from: 0xfee00000n, to: 0xfef00000n}
+/** The end of the zero page, which the DMA API never hands out (dma-iommu's IOVA space starts at 1 page or more). */
+const ZERO_PAGE_END = 0x1000n
 const AFTER_UNMAP = 'DMA after unmap: the driver unmapped or freed the buffer (interface closed, ring reset, device removed) while the device, or a descriptor it had cached, still used it'
 /** Device IDs of Intel VMD controllers (pci_ids / drivers/pci/controller/vmd.c). */
 const VMD_DEVICE_IDS = new Set([0x201d, 0x28c0, 0x467f, 0x4c3d, 0x7d0b, 0x9a0b, 0xa77f, 0xad0b, 0xb60b, 0xb06f])
@@ -218,7 +220,9 @@ function hasAddress(x: FaultFacts, p: AddressPattern): boolean {
   if (a === undefined || x.g.otherPages) return false
   switch (p) {
     case 'zero':
-      return a === 0n
+      // The zero page: a null pointer plus an offset. VT-d prints the page (0x0); AMD-Vi and the
+      // SMMUs print the byte (0x40, 0xc0), and no IOVA allocator hands out page 0.
+      return a < ZERO_PAGE_END
     case 'legacy-low':
       return a >= LEGACY_LOW.from && a < LEGACY_LOW.to
     case 'in-rmrr':

@@ -162,6 +162,49 @@ function clientOf(text: string): string | undefined {
   return text.startsWith('(') ? undefined : text
 }
 
+/** The fields of a context-fault line ("fsr=0x402, iova=0x…, fsynr=0x…, cbfrsynra=0x…, cb=3", any order and subset) on `rec`. */
+function contextFault(rec: SmmuRecord, text: string): SmmuRecord {
+  const fields = new Map<string, string>()
+  for (const f of text.matchAll(/(\w+)\s*=\s*(0x[0-9a-f]+|\d+)/gi)) fields.set(f[1]!.toLowerCase(), f[2]!.toLowerCase())
+  const fsr = fields.get('fsr')
+  if (fsr !== undefined) {
+    rec.fsr = num(fsr)
+    const d = decodeSmmuFsr(rec.fsr)
+    rec.fsrBits = d.bits
+    rec.meaning = d.meaning
+  }
+  const iova = fields.get('iova')
+  if (iova !== undefined) rec.address = big(iova)
+  const fsynr = fields.get('fsynr') ?? fields.get('fsynr0')
+  if (fsynr !== undefined) {
+    rec.fsynr = num(fsynr)
+    rec.access = ((rec.fsynr >>> 4) & 1) === 1 ? 'write' : 'read' // FSYNR0.WNR
+  }
+  const synra = fields.get('cbfrsynra')
+  if (synra !== undefined) {
+    rec.cbfrsynra = num(synra)
+    rec.streamId = rec.cbfrsynra & 0xffff // CBFRSYNRA.SID
+  }
+  const sid = fields.get('sid') // Tegra's fork prints it
+  if (sid !== undefined && rec.streamId === undefined) rec.streamId = num(sid)
+  const cb = fields.get('cb')
+  if (cb !== undefined) rec.contextBank = num(cb)
+  return rec
+}
+
+/** The rest of a context-fault line wrapped after its fsr: the record both lines make. */
+function contextFaultRest(head: SmmuRecord): Shape {
+  return {
+    name: 'smmu-context-fault-rest',
+    probe: '=',
+    re: /^[\s,]*((?:iova|fsynr0?|cbfrsynra|cb)\s*=\s*(?:0x[0-9a-f]+|\d+).*)$/i,
+    build: (m, cx) => contextFault({...head, text: `${head.text}\n${cx.base.text}`}, m[1]!),
+  }
+}
+
+/** Lines an SMMUv3 event's dwords may come after its head (other CPUs' lines interleave). */
+const DWORD_REACH = 12
+
 export const SMMU_SHAPES: Shape[] = [
   {
     name: 'smmu-v3-event',
@@ -174,19 +217,21 @@ export const SMMU_SHAPES: Shape[] = [
     },
   },
   {
-    // "\t0x%016llx" after the head: the held event takes its dwords.
+    // "\t0x%016llx" after the head: the held event takes its dwords. Pasted logs sometimes split a
+    // dword in two 32-bit halves ("0x00000180 00000010"). Other CPUs' lines may come between
+    // (the parser keeps the event held across lines without a keyword), but not many.
     name: 'smmu-v3-dword',
     probe: '0x',
-    re: /^(?:\S+ )?(\S+):\s+0x([0-9a-f]{16})\s*$/,
+    re: /^(?:\S+ )?(\S+):\s+0x([0-9a-f]{16}|[0-9a-f]{8} [0-9a-f]{8})\s*$/,
     stateful: 'tail',
     build: (m, cx) => {
       const held = cx.parser.takeHeld()
       if (held === undefined) return undefined
-      if (held.type !== 'smmu' || held.unit !== m[1] || (held.raw?.length ?? 0) >= 4) {
+      if (held.type !== 'smmu' || held.unit !== m[1] || (held.raw?.length ?? 0) >= 4 || cx.base.line - held.line > DWORD_REACH) {
         cx.parser.holdHead(held)
         return undefined
       }
-      const dwords = [...(held.raw ?? []).map((d) => BigInt(d)), hexBig(m[2]!)]
+      const dwords = [...(held.raw ?? []).map((d) => BigInt(d)), hexBig(m[2]!.replace(' ', ''))]
       const next = decodeSmmuV3Event({...held, text: `${held.text}\n${cx.base.text}`}, dwords)
       cx.parser.holdHead(next)
       return undefined
@@ -218,48 +263,39 @@ export const SMMU_SHAPES: Shape[] = [
       if (m[6] !== undefined) rec.address = big(m[6])
       if (m[7] !== undefined) rec.ipa = big(m[7])
       if (m[8] !== undefined) rec.fetchAddress = big(m[8])
-      return rec
+      // Held for its attribute line, which says read or write (the dwords, had they come, would).
+      cx.parser.holdHead(rec)
+      return undefined
     },
   },
   {
-    // 6.15+ second decoded line: "unpriv data read s1 "Input address caused fault" stag: 0x0" — adds nothing the dwords lack.
+    // 6.15+ second decoded line: "unpriv data read s1 "Input address caused fault" stag: 0x0": the
+    // access of a decoded event that came without its dwords; after the dwords it adds nothing.
     name: 'smmu-v3-decoded-attrs',
     probe: ' stag: ',
-    re: /: (?:un)?priv (?:inst|data) (?:read|write) s[12] "/,
+    re: /(\S+): (un)?priv (inst|data) (read|write) s([12]) "/,
     stateful: 'tail',
-    build: () => undefined,
+    build: (m, cx) => {
+      const held = cx.parser.takeHeld()
+      if (held?.type !== 'smmu' || held.family !== 'arm-smmu-v3' || held.unit !== m[1] || held.raw !== undefined) {
+        if (held !== undefined) cx.parser.holdHead(held)
+        return undefined
+      }
+      return {...held, text: `${held.text}\n${cx.base.text}`, access: m[4] === 'write' ? 'write' : 'read', privileged: m[2] === undefined, instruction: m[3] === 'inst', stage2: m[5] === '2'}
+    },
   },
   {
     name: 'smmu-context-fault',
     probe: 'Unhandled context fault',
     re: /(?:(\S+) )?(\S+): Unhandled context fault:? (.*)$/,
     build: (m, cx) => {
-      const fields = new Map<string, string>()
-      for (const f of m[3]!.matchAll(/(\w+)\s*=\s*(0x[0-9a-f]+|\d+)/gi)) fields.set(f[1]!.toLowerCase(), f[2]!.toLowerCase())
-      const rec: SmmuRecord = {...cx.base, type: 'smmu', family: 'arm-smmu', unit: m[2]!, event: 'context-fault', meaning: 'a context fault'}
-      const fsr = fields.get('fsr')
-      if (fsr !== undefined) {
-        rec.fsr = num(fsr)
-        const d = decodeSmmuFsr(rec.fsr)
-        rec.fsrBits = d.bits
-        rec.meaning = d.meaning
+      const rec = contextFault({...cx.base, type: 'smmu', family: 'arm-smmu', unit: m[2]!, event: 'context-fault', meaning: 'a context fault'}, m[3]!)
+      // Mail clients wrap the long line after "fsr=0x402," (or before that comma): the rest,
+      // "iova=0x…, fsynr=0x…, cbfrsynra=0x…, cb=38", comes on the next line, which holds no keyword.
+      if (rec.address === undefined && rec.fsr !== undefined && /fsr\s*=\s*0x[0-9a-f]+,?\s*$/i.test(m[3]!)) {
+        cx.parser.continueOnNextLine(cx, [contextFaultRest(rec)], rec)
+        return undefined
       }
-      const iova = fields.get('iova')
-      if (iova !== undefined) rec.address = big(iova)
-      const fsynr = fields.get('fsynr') ?? fields.get('fsynr0')
-      if (fsynr !== undefined) {
-        rec.fsynr = num(fsynr)
-        rec.access = ((rec.fsynr >>> 4) & 1) === 1 ? 'write' : 'read' // FSYNR0.WNR
-      }
-      const synra = fields.get('cbfrsynra')
-      if (synra !== undefined) {
-        rec.cbfrsynra = num(synra)
-        rec.streamId = rec.cbfrsynra & 0xffff // CBFRSYNRA.SID
-      }
-      const sid = fields.get('sid') // Tegra's fork prints it
-      if (sid !== undefined && rec.streamId === undefined) rec.streamId = num(sid)
-      const cb = fields.get('cb')
-      if (cb !== undefined) rec.contextBank = num(cb)
       return rec
     },
   },

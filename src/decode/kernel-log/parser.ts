@@ -35,7 +35,7 @@ export class LogParser implements HeadHolder, RelativeClock {
    * A fault line cut short (mail and commit wrapping: the record continues on the next line,
    * which often holds no keyword of its own). Joined with the following line(s) before parsing.
    */
-  private partial: {base: RecordBase; body: string; xen: boolean; lines: number; next?: readonly Shape[]} | undefined
+  private partial: {base: RecordBase; body: string; xen: boolean; lines: number; next?: readonly Shape[]; orElse?: LogRecord} | undefined
   /** dmesg -H: seconds of the last anchor plus the deltas since. */
   private relativeClock = 0
   /** The last time seen, inherited by continuation lines that have none. */
@@ -123,8 +123,8 @@ export class LogParser implements HeadHolder, RelativeClock {
       // dmesg -H stamps are deltas: every line's delta counts, even on lines we skip.
       if (line.charCodeAt(0) === 0x5b && RELATIVE_STAMP.test(line)) this.stripPrefixes(line)
       const driver = this.lineNo <= EARLY_LINES ? driverLine(line, this.lineNo) : undefined
-      if (driver === undefined) return this.flushHeld()
-      return [...this.flushHeld(), driver]
+      if (driver === undefined) return this.skipped()
+      return [...this.skipped(), driver]
     }
     return this.parseLine(line)
   }
@@ -222,7 +222,7 @@ export class LogParser implements HeadHolder, RelativeClock {
         if (this.awaitsNextLine) next = this.continuation(bytes, next, sink)
         // Lines skipped since the last one parsed end a held two-line head.
         this.lineNo = lineNo - 1
-        if (this.pending) for (const r of this.flushHeld()) sink(r)
+        if (this.pending) for (const r of this.skipped()) sink(r)
       }
       next = end + 1
       this.lineNo = lineNo
@@ -263,7 +263,7 @@ export class LogParser implements HeadHolder, RelativeClock {
         && (hit.kept >= 0 ? scanner.same(hit.kept, bodyFrom, end - bodyFrom) : sameBytes(hit.body, view, bodyFrom, end))) {
         if (!hit.candidate) {
           // slowLine stops before the prefixes here: a dmesg -H delta on such a line is not counted.
-          if (this.held !== undefined) for (const r of this.flushHeld()) sink(r)
+          if (this.held !== undefined) for (const r of this.skipped()) sink(r)
           continue
         }
         // What parseBody's cache hit does, without decoding the line.
@@ -340,7 +340,7 @@ export class LogParser implements HeadHolder, RelativeClock {
     if (total > this.lineNo) {
       if (this.awaitsNextLine) this.continuation(bytes, next, sink)
       this.lineNo = total
-      if (this.pending) for (const r of this.flushHeld()) sink(r)
+      if (this.pending) for (const r of this.skipped()) sink(r)
     }
   }
 
@@ -593,7 +593,7 @@ export class LogParser implements HeadHolder, RelativeClock {
    */
   private slowLine(line: string, sink: (r: LogRecord) => void, cacheable = false, stamped = false): {candidate: boolean; record?: LogRecord; head?: boolean; tail?: LineCacheEntry['tail']} | undefined {
     if (!CANDIDATE.test(line) && this.partial === undefined) {
-      if (this.pending) for (const r of this.flushHeld()) sink(r)
+      if (this.pending) for (const r of this.skipped()) sink(r)
       return {candidate: false}
     }
     const {body, time, xen, stamps} = this.stripPrefixes(line)
@@ -673,7 +673,7 @@ export class LogParser implements HeadHolder, RelativeClock {
       if (lineStart > pos && this.awaitsNextLine) pos = this.stringContinuation(block, pos, lineAt, sink)
       if (lineStart > pos) {
         this.lineNo += countNewlines(block, pos, lineStart)
-        for (const r of this.flushHeld()) sink(r)
+        for (const r of this.skipped()) sink(r)
       }
       let lineEnd = block.indexOf('\n', m.index)
       if (lineEnd === -1) lineEnd = block.length
@@ -688,7 +688,7 @@ export class LogParser implements HeadHolder, RelativeClock {
       const skipped = countNewlines(block, pos, block.length) + (block.endsWith('\n') ? 0 : 1)
       if (skipped > 0) {
         this.lineNo += skipped
-        for (const r of this.flushHeld()) sink(r)
+        for (const r of this.skipped()) sink(r)
       }
     }
   }
@@ -816,7 +816,10 @@ export class LogParser implements HeadHolder, RelativeClock {
       const t = time ?? this.currentLastTime()
       const base: RecordBase = {line: this.lineNo, text: body.trimEnd()}
       if (t !== undefined) base.time = t
-      return this.matchShapes(body, base, p.xen, out, p.next) !== undefined
+      if (this.matchShapes(body, base, p.xen, out, p.next) !== undefined) return true
+      // The line did not continue it: what the first line said alone stands (if anything).
+      if (p.orElse !== undefined) out.push(p.orElse)
+      return false
     }
     // A line opening with its own "prefix: " is a new message, not the rest of this one.
     if (NEW_MESSAGE.test(body.trimStart())) {
@@ -867,8 +870,8 @@ export class LogParser implements HeadHolder, RelativeClock {
     return h
   }
 
-  continueOnNextLine(cx: ShapeContext, shapes: readonly Shape[]): void {
-    this.partial = {base: cx.base, body: cx.base.text, xen: cx.xen, lines: 1, next: shapes}
+  continueOnNextLine(cx: ShapeContext, shapes: readonly Shape[], orElse?: LogRecord): void {
+    this.partial = {base: cx.base, body: cx.base.text, xen: cx.xen, lines: 1, next: shapes, ...(orElse === undefined ? {} : {orElse})}
   }
 
   /** Called by the tail shape: the held head gets its reason. */
@@ -893,13 +896,26 @@ export class LogParser implements HeadHolder, RelativeClock {
     return rec
   }
 
+  /**
+   * Lines without an IOMMU keyword were skipped: they end a held two-line head, but not an SMMUv3
+   * event still waiting for its dwords — the kernel prints each dword with its own call, and other
+   * CPUs' lines land between them in real logs.
+   */
+  private skipped(): LogRecord[] {
+    const h = this.held
+    if (this.partial === undefined && h?.type === 'smmu' && h.family === 'arm-smmu-v3' && h.raw !== undefined && h.raw.length < 4) return NO_RECORDS
+    return this.flushHeld()
+  }
+
   private flushHeld(): LogRecord[] {
     if (this.held === undefined && this.partial === undefined) return NO_RECORDS
     const out: LogRecord[] = []
     if (this.held?.type === 'fault') out.push({...this.held, reasonText: '<missing "fault reason" line>'})
     else if (this.held !== undefined) out.push(this.held) // an SMMUv3 event with the dwords that came
-    // A line announcing a continuation that never came (AMD-Vi split head) says nothing on its own.
+    // A line announcing a continuation that never came (AMD-Vi split head) says nothing on its own,
+    // unless it left what it said alone (a wrapped SMMU context fault).
     if (this.partial !== undefined && this.partial.next === undefined) out.push(this.unparsedFragment(this.partial))
+    else if (this.partial?.orElse !== undefined) out.push(this.partial.orElse)
     this.held = undefined
     this.heldCopy = undefined
     this.heldEntry = undefined

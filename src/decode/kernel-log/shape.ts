@@ -16,8 +16,11 @@ export interface HeadHolder {
   holdHead(rec: HeldRecord): void
   /** The held head, removed (a tail shape extends it and holds or emits it again). */
   takeHeld(): HeldRecord | undefined
-  /** The message goes on in the next line, whatever that line holds: parse it with `shapes` only. */
-  continueOnNextLine(cx: ShapeContext, shapes: readonly Shape[]): void
+  /**
+   * The message goes on in the next line, whatever that line holds: parse it with `shapes` only.
+   * `orElse` is what the first line says alone, emitted when the next line does not continue it.
+   */
+  continueOnNextLine(cx: ShapeContext, shapes: readonly Shape[], orElse?: LogRecord): void
   /** The tail line: the held head gets its reason (or the tail alone becomes an `unparsed` record). */
   completeHead(reason: number, reasonText: string, base: RecordBase): LogRecord | undefined
 }

@@ -1,4 +1,9 @@
-/** CONFIG_DMAR_DEBUG page-walk dumps printed after a fault (≈5.17+). */
+/**
+ * Table dumps printed after a fault: CONFIG_DMAR_DEBUG page walks (≈5.17+), and the device-table
+ * entry ("AMD-Vi: DTE[0]: …") and Control register the AMD IOMMU driver prints after an
+ * ILLEGAL_DEV_TABLE_ENTRY event (iommu_print_event, dump_dte_entry). Triage attaches each line to
+ * the fault before it.
+ */
 import type {RecordBase} from './records.js'
 import {hexBig, type Shape} from './shape.js'
 
@@ -35,5 +40,19 @@ export const WALK_DUMP_SHAPES: Shape[] = [
     probe: 'not present',
     re: /DMAR: (?:PTE not present at level \d+|(?:root|context|pasid directory|pasid|legacy mode page|scalable mode page) table is not present|page table not present at level \d+)/,
     build: (_m, cx) => ({...cx.base, type: 'walk-dump', step: 'not-present'}),
+  },
+  {
+    // dump_dte_entry(): "AMD-Vi: DTE[0]: 6000000000000003", four 64-bit words.
+    name: 'amd-vi-dte',
+    probe: 'DTE[',
+    re: /AMD-Vi: DTE\[[0-3]\]: [0-9a-f]{16}\s*$/,
+    build: (_m, cx) => ({...cx.base, type: 'walk-dump', step: 'entry'}),
+  },
+  {
+    // 6.x+ prints the Control register with the event: "iommu ivhd3: AMD-Vi: Control Reg : 0xc22000142148d".
+    name: 'amd-vi-control-reg',
+    probe: 'Control Reg',
+    re: /AMD-Vi: Control Reg : 0x[0-9a-f]+\s*$/,
+    build: (_m, cx) => ({...cx.base, type: 'walk-dump', step: 'entry'}),
   },
 ]
