@@ -261,3 +261,16 @@ describe('retyped lines and debug-option lines', () => {
     expect(recs.map((r) => r.type)).toEqual(['context', 'walk-dump'])
   })
 })
+
+describe("Xen's console forwarded to syslog, wrapped by a mail client (xen-i915-latitude-tb-dock-pipe-fault-unresolved)", () => {
+  it('the "hypervisor:" syslog tag is a prefix; the head wrapped after "iommu reg =" and the tail after "reason 06 -" still make one fault', () => {
+    const log = ['Oct 14 18:41:49.056589 VM hypervisor: (XEN) [VT-D]DMAR:[DMA Read]', 'Request device [0000:00:02.0] fault addr 39b5845000, iommu reg =', 'ffff82c00021d000',
+      'Oct 14 18:41:49.056594 VM hypervisor: (XEN) [VT-D]DMAR: reason 06 -', 'PTE Read access is not set'].join('\n')
+    const rs = bothPaths(log)
+    expect(rs).toHaveLength(1)
+    expect(rs[0]).toMatchObject({type: 'fault', requester: '0000:00:02.0', reason: 6, access: 'read', address: 0x39b5845000n, format: 'xen', line: 1})
+    // unwrapped, the same record
+    expect(bothPaths('Oct 14 18:41:49.056589 VM hypervisor: (XEN) [VT-D]DMAR:[DMA Read] Request device [0000:00:02.0] fault addr 39b5845000, iommu reg = ffff82c00021d000\nOct 14 18:41:49.056594 VM hypervisor: (XEN) [VT-D]DMAR: reason 06 - PTE Read access is not set'))
+      .toMatchObject([{type: 'fault', reason: 6, reasonText: 'PTE Read access is not set'}])
+  })
+})

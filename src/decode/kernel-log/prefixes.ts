@@ -65,8 +65,9 @@ export const PREFIX_RULES: PrefixRule[] = [
     const seconds = Date.parse(m[1]!.replace(' ', 'T').replace(',', '.'))
     st.time = {text: m[1]!, style: 'iso', seconds: Number.isNaN(seconds) ? undefined : seconds / 1000}
   }},
-  // syslog / journal short(-precise): "Jul 19 23:11:56 host kernel: "  "févr. 12 13:47:54 ordi kernel: "
-  {re: /^(([^\d\s]{3,5}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(\.\d+)?) \S+ kernel: ?/, first: /^[^\d\s]/, apply: (m, _p, st) => {
+  // syslog / journal short(-precise): "Jul 19 23:11:56 host kernel: "  "févr. 12 13:47:54 ordi kernel: ",
+  // and Xen's console forwarded to syslog under the tag "hypervisor" ("Oct 14 18:41:49.056589 VM hypervisor: (XEN) …")
+  {re: /^(([^\d\s]{3,5}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(\.\d+)?) \S+ (?:kernel|hypervisor): ?/, first: /^[^\d\s]/, apply: (m, _p, st) => {
     const month = monthIndex(m[2]!)
     const seconds = month === undefined ? undefined
       : yearlessEpoch(month, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])) + (m[7] ? Number(m[7]) : 0)

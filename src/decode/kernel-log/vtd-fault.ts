@@ -156,8 +156,22 @@ export const VTD_FAULT_SHAPES: Shape[] = [
     name: 'fault-tail',
     stateful: 'tail',
     probe: 'reason',
-    re: /(?:(?:DMAR|INTR-REMAP|UNKNOWN):\s?|^\s*)(?:\[fault reason (\d+)\] ?|\[fault reason ([0-9a-f]+)h\] ?|reason ([0-9a-f]+) - )(.*)$/,
+    // Xen's "reason 06 -" may end the line (a mail client wrapped its text to the next one).
+    re: /(?:(?:DMAR|INTR-REMAP|UNKNOWN):\s?|^\s*)(?:\[fault reason (\d+)\] ?|\[fault reason ([0-9a-f]+)h\] ?|reason ([0-9a-f]+) -(?: |$))(.*)$/,
     build: (m, cx) => cx.parser.completeHead(m[1] === undefined ? hexNum(m[2] ?? m[3]!) : Number.parseInt(m[1], 10), m[4]!.trimEnd(), cx.base),
+  },
+  {
+    // Xen's head "… fault addr 39b5845000, iommu reg = ffff82c00021d000" wrapped before the register
+    // value (its hypervisor address): the value alone on the next line belongs to the held head.
+    name: 'fault-head-xen-reg',
+    stateful: 'tail',
+    probe: 'ffff',
+    re: /^\s*ffff[0-9a-f]{12}\s*$/,
+    build: (_m, cx) => {
+      const held = cx.parser.takeHeld()
+      if (held !== undefined) cx.parser.holdHead(held.type === 'fault' && /iommu reg =\s*$/.test(held.text) ? {...held, text: `${held.text} ${cx.base.text.trim()}`} : held)
+      return undefined
+    },
   },
   {
     name: 'fault-status',
