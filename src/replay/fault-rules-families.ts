@@ -110,6 +110,25 @@ function dumpedDte(x: FaultFacts): {dte0: bigint; control?: bigint; line: string
   return undefined
 }
 
+type DumpedDte = NonNullable<ReturnType<typeof dumpedDte>>
+
+/** An ILLEGAL_DEV_TABLE_ENTRY rule read from the entry the kernel dumped: a kernel bug the entry shows, named first. */
+function dteRule(id: string, shows: (d: DumpedDte) => boolean, words: (x: FaultFacts, d: DumpedDte) => {summary: string; causes: string[]; remediation: string[]}): FaultRule {
+  return {
+    id,
+    category: 'kernel-bug',
+    certainty: 'cannot-tell',
+    when: {events: ['ILLEGAL_DEV_TABLE_ENTRY'], also: (x) => {
+      const d = dumpedDte(x)
+      return d !== undefined && shows(d)
+    }},
+    explain: (x) => {
+      const d = dumpedDte(x)!
+      return {...words(x, d), evidence: [{fact: `the kernel dumped the rejected entry: DTE[0] ${hex(d.dte0)}`, source: `${x.source}:${d.line}`}]}
+    },
+  }
+}
+
 /** Rules both families share, with the family's own conditions. */
 const removedDevice = (id: string): FaultRule => ({
   id,
@@ -262,46 +281,24 @@ export const AMD_VI_RULES: readonly FaultRule[] = [
       remediation: ['find what happened to the device just before (reset failures, link down); a GPU without a working reset needs a host reboot or vendor-reset', 'update the device firmware; pci=noats turns ATS off for all devices'],
     }),
   },
-  {
-    id: 'amd-vi-illegal-dte-ppr-without-eph',
-    category: 'kernel-bug',
-    // The dump shows the entry, not the IOMMU's feature register: named first, not certain.
-    certainty: 'cannot-tell',
-    when: {events: ['ILLEGAL_DEV_TABLE_ENTRY'], also: (x) => {
-      const d = dumpedDte(x)
-      return d !== undefined && (d.dte0 & DTE_V) !== 0n && (d.dte0 & DTE_PPR) !== 0n && (d.control === undefined || (d.control & CONTROL_EPH_EN) === 0n)
-    }},
-    explain: (x) => {
-      const d = dumpedDte(x)!
-      return {
-        summary: `the IOMMU rejected ${who(x)}'s device-table entry, and the entry the kernel dumped enables peripheral page requests (DTE[0] ${hex(d.dte0)}: PPR, bit 52)${d.control === undefined ? '' : ` while the Control register (${hex(d.control)}) has Enhanced PPR handling (EPHEn, bit 45) off`}: an AMD IOMMU that supports Enhanced PPR handling rejects such entries unless the kernel turned it on — most likely that kernel bug, though the log does not show the IOMMU's feature register`,
-        causes: ['a kernel that enables PPR (I/O page faults) for the device — amdgpu/KFD since the IOPF support of 6.10 (c4cb23111103) — without setting EPHEn, or that loses it across suspend/resume: fixed by ef75966abf95 "iommu/amd: Enable Enhanced Peripheral Page Request Handling in resume path" (6.14 and stable)',
-          'another mismatch between the entry and what this IOMMU supports (a kernel or firmware bug)'],
-        remediation: ['update the kernel to one with ef75966abf95 (6.14, or a stable release that carries it)', 'until then: avoid suspend, or report it with this dump and the kernel version to the AMD IOMMU maintainers'],
-        evidence: [{fact: `the kernel dumped the rejected entry: DTE[0] ${hex(d.dte0)}`, source: `${x.source}:${d.line}`}],
-      }
-    },
-  },
-  {
-    id: 'amd-vi-illegal-dte-untranslated',
-    category: 'kernel-bug',
-    // An untranslated entry is legal on a host without SEV-SNP: named first, not certain.
-    certainty: 'cannot-tell',
-    when: {events: ['ILLEGAL_DEV_TABLE_ENTRY'], also: (x) => {
-      const d = dumpedDte(x)
-      return d !== undefined && (d.dte0 & (DTE_V | DTE_TV)) === (DTE_V | DTE_TV) && (d.dte0 & DTE_MODE) === 0n && (d.dte0 & DTE_PPR) === 0n
-    }},
-    explain: (x) => {
-      const d = dumpedDte(x)!
-      return {
-        summary: `the IOMMU rejected ${who(x)}'s device-table entry, and the entry the kernel dumped lets its DMA through untranslated (DTE[0] ${hex(d.dte0)}: TV set, paging mode 0 — an identity/passthrough domain): an AMD IOMMU with SEV-SNP enabled rejects untranslated entries, so most likely the device was put in an identity domain on an SNP host; the log does not show whether SNP is on`,
-        causes: ['an identity (passthrough) domain on a host with SEV-SNP enabled — iommu=pt, or a group switched to "identity" through /sys/kernel/iommu_groups/N/type: Linux refuses it (8388f7df936b), but the identity-domain rework 4402f2627d30 skipped the check until ba17de98545d',
-          'a device-table entry with a setting this IOMMU does not support (a kernel bug)'],
-        remediation: ['put the group back in a translated domain (echo DMA > /sys/kernel/iommu_groups/N/type with its driver unbound) and do not use identity domains on SNP hosts', 'update the kernel to one with ba17de98545d, which refuses the identity domain when SNP is on'],
-        evidence: [{fact: `the kernel dumped the rejected entry: DTE[0] ${hex(d.dte0)}`, source: `${x.source}:${d.line}`}],
-      }
-    },
-  },
+  // The dump shows the entry, not the IOMMU's feature register: named first, not certain.
+  dteRule('amd-vi-illegal-dte-ppr-without-eph',
+    (d) => (d.dte0 & DTE_V) !== 0n && (d.dte0 & DTE_PPR) !== 0n && (d.control === undefined || (d.control & CONTROL_EPH_EN) === 0n),
+    (x, d) => ({
+      summary: `the IOMMU rejected ${who(x)}'s device-table entry, and the entry the kernel dumped enables peripheral page requests (DTE[0] ${hex(d.dte0)}: PPR, bit 52)${d.control === undefined ? '' : ` while the Control register (${hex(d.control)}) has Enhanced PPR handling (EPHEn, bit 45) off`}: an AMD IOMMU that supports Enhanced PPR handling rejects such entries unless the kernel turned it on — most likely that kernel bug, though the log does not show the IOMMU's feature register`,
+      causes: ['a kernel that enables PPR (I/O page faults) for the device — amdgpu/KFD since the IOPF support of 6.10 (c4cb23111103) — without setting EPHEn, or that loses it across suspend/resume: fixed by ef75966abf95 "iommu/amd: Enable Enhanced Peripheral Page Request Handling in resume path" (6.14 and stable)',
+        'another mismatch between the entry and what this IOMMU supports (a kernel or firmware bug)'],
+      remediation: ['update the kernel to one with ef75966abf95 (6.14, or a stable release that carries it)', 'until then: avoid suspend, or report it with this dump and the kernel version to the AMD IOMMU maintainers'],
+    })),
+  // An untranslated entry is legal on a host without SEV-SNP: named first, not certain.
+  dteRule('amd-vi-illegal-dte-untranslated',
+    (d) => (d.dte0 & (DTE_V | DTE_TV)) === (DTE_V | DTE_TV) && (d.dte0 & DTE_MODE) === 0n && (d.dte0 & DTE_PPR) === 0n,
+    (x, d) => ({
+      summary: `the IOMMU rejected ${who(x)}'s device-table entry, and the entry the kernel dumped lets its DMA through untranslated (DTE[0] ${hex(d.dte0)}: TV set, paging mode 0 — an identity/passthrough domain): an AMD IOMMU with SEV-SNP enabled rejects untranslated entries, so most likely the device was put in an identity domain on an SNP host; the log does not show whether SNP is on`,
+      causes: ['an identity (passthrough) domain on a host with SEV-SNP enabled — iommu=pt, or a group switched to "identity" through /sys/kernel/iommu_groups/N/type: Linux refuses it (8388f7df936b), but the identity-domain rework 4402f2627d30 skipped the check until ba17de98545d',
+        'a device-table entry with a setting this IOMMU does not support (a kernel bug)'],
+      remediation: ['put the group back in a translated domain (echo DMA > /sys/kernel/iommu_groups/N/type with its driver unbound) and do not use identity domains on SNP hosts', 'update the kernel to one with ba17de98545d, which refuses the identity domain when SNP is on'],
+    })),
   {
     id: 'amd-vi-illegal-dte',
     category: 'device-table',
