@@ -71,6 +71,17 @@ describe('grouping, timeline, storms and suppressed counts', () => {
     expect(r.faults[0]!.explanation.rule).toBe('dma-to-address-zero')
   })
 
+  it('address 0: a write may be an MSI with no address yet, a read cannot be (an MSI is a write)', () => {
+    // The read is line 391 of the lab-dma-faults snapshot's kernel log; the write is its reason-0x05 form.
+    const read = '[    4.562783] DMAR: [DMA Read NO_PASID] Request device [00:03.0] fault addr 0x0 [fault reason 0x06] PTE Read access is not set'
+    const write = '[    5.363123] DMAR: [DMA Write NO_PASID] Request device [00:03.0] fault addr 0x0 [fault reason 0x05] PTE Write access is not set'
+    const explain = (line: string) => triageRecords(parseKernelLog(`[    4.000000] DMAR: DRHD: handling fault status reg 2\n${line}\n`), 2, {source: 'lab'}).faults[0]!.explanation
+    expect(explain(read).rule).toBe('dma-to-address-zero')
+    expect(explain(read).causes.join(' ')).not.toMatch(/MSI/)
+    expect(explain(write).rule).toBe('dma-to-address-zero')
+    expect(explain(write).causes.join(' ')).toMatch(/MSI/)
+  })
+
   it('onl-as4630: suppressed after the last fault is still attributed', () => {
     const r = triage('onl-as4630-k4.x-1')
     expect(r.faults[0]).toMatchObject({requester: '0000:00:12.0', count: 3, suppressedNearby: 2474})

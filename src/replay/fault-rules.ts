@@ -605,7 +605,8 @@ export const FAULT_RULES: readonly FaultRule[] = [
         ? `${who(x)} read address 0: it used a descriptor or buffer pointer nobody programmed`
         : `${who(x)} wrote to address 0: most often an interrupt (MSI) whose address register is still 0, or a DMA buffer address its driver never set`,
       causes: [
-        'the device signalled an MSI before its driver set up the MSI address (or after it was torn down): an MSI is a DMA write to the programmed address',
+        // An MSI is a write: a read of address 0 cannot be one.
+        ...(x.g.access === 'read' ? [] : ['the device signalled an MSI before its driver set up the MSI address (or after it was torn down): an MSI is a DMA write to the programmed address']),
         'the device is active before its driver programmed it (firmware left it running) or uses a register the driver never set',
         'a driver or user-space driver (VFIO/UIO/SPDK) handing the device a null DMA address',
       ],
