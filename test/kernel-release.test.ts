@@ -133,3 +133,29 @@ describe('a regression only -rc kernels carried', () => {
     expect(lead(header.replace('rc2', 'rc4') + excerpt).category).not.toBe('kernel-bug')
   })
 })
+
+describe('an AMD-Vi regression (ILLEGAL_DEV_TABLE_ENTRY after resume, ef75966abf95)', () => {
+  const eph = KERNEL_REGRESSIONS.find((r) => r.id === 'amdvi-resume-eph-disabled')!
+  // The fix commit's own sample log (test/fixtures/fault-cases/amdvi-resume-eph-illegal-dte-amdgpu.case); it names no kernel.
+  const excerpt = caseLog('amdvi-resume-eph-illegal-dte-amdgpu')
+  it('holds 6.10 up to 6.12.16 (6.10 and 6.11 ended unfixed) and 6.13 up to 6.13.4', () => {
+    const at = (v: string) => affects(eph, parseRelease(v)!)
+    expect([at('6.9.12'), at('6.10.0'), at('6.11.11'), at('6.12.15'), at('6.12.16'), at('6.13.3'), at('6.13.4'), at('6.14.0')])
+      .toEqual([false, true, true, true, false, true, false, false])
+  })
+
+  it('leads the device-table fault when a root hub names an affected Arch kernel, not a fixed one', () => {
+    const hub = (release: string) => `Nov 14 11:52:10 Thinkbook kernel: usb usb1: Manufacturer: Linux ${release} xhci-hcd\n`
+    const l = lead(hub('6.12.10-arch1-1') + excerpt)
+    expect(l.category).toBe('kernel-bug')
+    expect(l.rule).toBe('amd-vi-known-kernel-regression')
+    expect(l.text).toContain('ef75966abf95')
+    expect(lead(hub('6.12.16-arch1-1') + excerpt).category).toBe('device-table')
+  })
+
+  it('is a candidate, with its ranges, when the log names no kernel', () => {
+    const l = lead(excerpt)
+    expect(l.category).toBe('device-table')
+    expect(l.causes.some((c) => c.includes('ef75966abf95') && c.includes('6.10–6.12.15 or 6.13.0–6.13.3'))).toBe(true)
+  })
+})

@@ -9,6 +9,7 @@
 import type {Evidence} from '../checks/outcome.js'
 import type {EventGroup, Explanation} from './fault-triage.js'
 import type {FaultCategory, FaultFacts, FaultRule} from './fault-rules.js'
+import {explainKnownRegression, knownRegression} from './regression-words.js'
 
 const hex = (v: bigint | number) => '0x' + v.toString(16)
 
@@ -161,6 +162,12 @@ export const AMD_VI_RULES: readonly FaultRule[] = [
     when: {events: ['IO_PAGE_FAULT'], also: (x) => driverOf(x) === driver},
     explain: (x) => ({summary: `${who(x)}: ${k.summary}`, causes: [k.summary], remediation: k.remediation}),
   })),
+  {
+    id: 'amd-vi-known-kernel-regression',
+    category: 'kernel-bug',
+    when: {also: (x) => knownRegression(x) !== undefined},
+    explain: (x) => explainKnownRegression(x, who(x)),
+  },
   {
     id: 'amd-vi-interrupt-not-remapped',
     category: 'msi-not-remapped',

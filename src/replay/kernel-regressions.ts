@@ -22,7 +22,7 @@ export interface KernelRegression {
   /** The first mainline release (or -rc) with the fix. */
   fixedMainline: Release
   /** What the fault looks like: the IOMMU that reports it, DMA or interrupt, its reasons (VT-d) or events (AMD-Vi, SMMU). */
-  symptom: {family: IommuFamily; kind: 'dma' | 'interrupt'; reasons?: readonly number[]; events?: readonly string[]}
+  symptom: {family: IommuFamily; kind?: 'dma' | 'interrupt'; reasons?: readonly number[]; events?: readonly string[]}
   /** What goes wrong, in our words. */
   summary: string
   /** Where the ranges come from. */
@@ -63,6 +63,17 @@ export const KERNEL_REGRESSIONS: readonly KernelRegression[] = [
     summary: 'Intel DMAR does not register SR-IOV virtual functions, so after the MSI irqdomain moved into struct device a VF got the plain PCI-MSI domain and sent compatibility-format MSIs that interrupt remapping blocked',
     evidence: 'Jason Gunthorpe\'s report "REGRESSION: Re: [patch V2 00/46] x86, PCI, XEN, genirq ...: Prepare for device MSI" (2020-11-12: "a regression on bare metal SRIOV VFs since -rc1", bisected into the series); Thomas Gleixner\'s fix "iommu/vt-d: Cure VF irqdomain hickup" (Fixes: 85a8dfc57a0b, tested by Itay Aveksis, 2020-11-16) is the base of Will Deacon\'s "IOMMU fixes for -rc5" pull, "already merged for -rc4" with x86-urgent-2020-11-15',
   },
+  {
+    id: 'amdvi-resume-eph-disabled',
+    fix: {commit: 'ef75966abf95', subject: 'iommu/amd: Expicitly enable CNTRL.EPHEn bit in resume path'},
+    introducedBy: 'c4cb23111103 ("iommu/amd: Add support for enable/disable IOPF")',
+    // 6.10 and 6.11 reached end of life before the fix: one span from 6.10 to the 6.12 fix.
+    affected: [{from: [6, 10, 0], fixed: [6, 12, 16]}, {from: [6, 13, 0], fixed: [6, 13, 4]}],
+    fixedMainline: [6, 14, 0],
+    symptom: {family: 'amd-vi', events: ['ILLEGAL_DEV_TABLE_ENTRY']},
+    summary: 'since IOPF support the AMD IOMMU driver enables Enhanced PPR handling (CNTRL[EPHEn]) at boot but did not set it again on resume, so after a suspend the IOMMU found device-table entries illegal (ILLEGAL_DEV_TABLE_ENTRY) and the device — an amdgpu in the report — failed to resume',
+    evidence: 'c4cb23111103 came with "IOMMU Updates for Linux v6.10" (2024-05); the fix ef75966abf95 (Fixes: c4cb23111103, Closes: bugzilla.kernel.org 219499, 2025-01-27) is in 6.14 and was backported to 6.13.4 (listed in the 6.13.4-rc2 review shortlog) and 6.12.16 (6.12.16-rc1 review, patch 056/230)',
+  },
 ]
 
 /** The release a version string starts with ("6.15.2-arch1-1" → [6, 15, 2]; "6.14.0-rc3" → [6, 14, 0, 3]; Fedora's "5.20.0-0.rc0.2022…" → [5, 20, 0, 0]). */
@@ -95,7 +106,7 @@ export interface FaultSymptom {
 }
 
 const hasSymptom = (r: KernelRegression, f: FaultSymptom): boolean =>
-  r.symptom.family === f.family && r.symptom.kind === f.kind &&
+  r.symptom.family === f.family && (r.symptom.kind === undefined || r.symptom.kind === f.kind) &&
   (r.symptom.reasons === undefined || (f.reason !== undefined && r.symptom.reasons.includes(f.reason))) &&
   (r.symptom.events === undefined || (f.event !== undefined && r.symptom.events.includes(f.event)))
 
