@@ -9,6 +9,7 @@ import type {HostModel} from '../src/model/host.js'
 import {findDevice, sysfsDetailsOf} from '../src/model/topology.js'
 import {deviceReport, renderDeviceReport, type DeviceReport, type DeviceReportContext} from '../src/report/device.js'
 import {parseKernelVersion} from '../src/replay/kernel-version.js'
+import {acsControlReason} from '../src/replay/host-grouping.js'
 import {deviceStreamIds} from '../src/replay/smmu-stream-ids.js'
 import {pciTree, renderPciTree, type PciTreeView} from '../src/report/pci-tree.js'
 
@@ -62,7 +63,7 @@ Without root only 64 bytes of config space are readable: what lives beyond them 
     const iort = model.pciOnly ? undefined : model.iort.table
     const kernelVersion = parseKernelVersion(model.kernel?.release)
     const streamIds = iort ? deviceStreamIds(topology, iort, fn.bdf, kernelVersion ? {kernelVersion} : {}) : undefined
-    const report = deviceReport(topology, fn, {source: model.topologySource, names, ...dmarContext(model), ...(model.pciOnly ? {} : {iommuFamily: model.iommuFamily}), ...(sysfs ? {sysfs} : {}), ...(streamIds ? {streamIds} : {}), ...(model.acsNotRequested ? {acsNotEnabledBecause: model.acsNotRequested.because} : {})})
+    const report = deviceReport(topology, fn, {source: model.topologySource, names, ...dmarContext(model), ...(model.pciOnly ? {} : {iommuFamily: model.iommuFamily}), ...(sysfs ? {sysfs} : {}), ...(streamIds ? {streamIds} : {}), acsNotEnabledBecause: acsControlReason(model)})
     if (!this.jsonEnabled()) this.print(renderDeviceReport(report))
     const outcomes: Outcome[] = report.warnings.length > 0 || report.upstream.some((hop) => hop.acs === 'unknown') || report.acs === 'unknown' ? ['unknown'] : []
     if (!flags.plan) {

@@ -6,7 +6,7 @@
  * CR UF DT, ctl 0), lab-iommu-off (intel_iommu=off: the same ports, Control 0) and lab-amd-vi-off
  * (amd_iommu=off, yet detect_ivrs() requested ACS: Control reads SV RR CR UF).
  */
-import {cpSync, rmSync, symlinkSync} from 'node:fs'
+import {cpSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import Device from '../commands/device.js'
@@ -62,6 +62,28 @@ describe('ACS implemented but not enabled is said as such', () => {
   it('device on lab-iommu-off says intel_iommu=off left the ports\' ACS off', async () => {
     const {stdout} = await runCommand(output, Device, ['0000:01:00.0', '--root', path.join(fixtures, 'lab-iommu-off')])
     expect(stdout).toContain('does not isolate: SV, RR, CR, UF implemented but not enabled (intel_iommu=off: the VT-d driver did not request ACS (pci_request_acs()))')
+  })
+
+  it('device names the boot parameter that cleared one port\'s redirect bits, as groups does (lab-iommu-on booted with pci=disable_acs_redir=0000:00:1c.0)', async () => {
+    const root = scratchDir('vtd-acs-redir-')
+    cpSync(path.join(fixtures, 'lab-iommu-on'), root, {recursive: true, verbatimSymlinks: true})
+    writeFileSync(path.join(root, 'proc/cmdline'), `${readFileSync(path.join(root, 'proc/cmdline'), 'utf8').trim()} pci=disable_acs_redir=0000:00:1c.0\n`)
+    // What that kernel leaves in the port's ACS Control: RR, CR and EC cleared (pci_disable_acs_redir()).
+    const config = realpathSync(path.join(root, 'sys/bus/pci/devices/0000:00:1c.0/config'))
+    const bytes = readFileSync(config)
+    let at = 0x100
+    while (at !== 0 && (bytes.readUInt32LE(at) & 0xffff) !== 0x000d) at = bytes.readUInt32LE(at) >>> 20
+    expect(at).toBeGreaterThan(0)
+    bytes.writeUInt16LE(bytes.readUInt16LE(at + 6) & ~(ACS.RR | ACS.CR | ACS.EC), at + 6)
+    writeFileSync(config, bytes)
+    const why = 'pci=disable_acs_redir=…0000:00:1c.0 clears RR, CR and EC'
+    const deviceText = await runCommand(output, Device, ['0000:01:00.0', '--root', root])
+    expect(deviceText.stdout).toContain(`→ does not isolate: RR, CR implemented but not enabled (${why})`)
+    const groupsText = await runCommand(output, Groups, ['--root', root])
+    expect(groupsText.stdout).toContain(`ACS has RR and CR but they are not enabled (${why})`)
+    // The port's own view says the same.
+    const other = JSON.parse((await runCommand(output, Device, ['0000:00:1c.0', '--root', root, '--json'])).stdout) as {acs: {missing: string[]; notEnabledBecause?: string}}
+    expect(other.acs).toMatchObject({missing: ['RR', 'CR'], notEnabledBecause: why})
   })
 
   it('check: a group shared on a device-tree boot points at the boot, not at another slot', async () => {

@@ -4,7 +4,9 @@
  * alias entries — derived from the model once per run, so every reader explains the kernel's groups with the same replay.
  */
 import type {HostModel} from '../model/host.js'
+import {acsControlChange, parseAcsKernelParams} from './acs-params.js'
 import {replayGrouping, type GroupingOptions, type GroupingPrediction} from './grouping.js'
+import {parseKernelVersion} from './kernel-version.js'
 
 /**
  * What the host adds to the grouping: on AMD-Vi with a readable IVRS table, its alias entries (and
@@ -27,4 +29,21 @@ export function hostGrouping(model: HostModel): GroupingPrediction {
     const cmdline = m.host.platform.cmdline
     return replayGrouping(m.topology, {...(m.kernel ? {kernelVersion: m.kernel.release} : {}), ...(cmdline.ok ? {cmdline: cmdline.value} : {}), ...hostGroupingOptions(m)})
   })
+}
+
+/**
+ * Why one port's ACS Control reads as it does, for the views that show a single port's bits: the
+ * boot's `pci=config_acs=` / `pci=disable_acs_redir=` entry that names it (as the replay applies it),
+ * else why the kernel never requested ACS (model.acsNotRequested), else nothing.
+ */
+export function acsControlReason(model: HostModel): (bdf: string) => string | undefined {
+  const hostWide = model.acsNotRequested?.because
+  const cmdline = model.host.platform.cmdline
+  const params = model.pciOnly || !cmdline.ok ? undefined : parseAcsKernelParams(cmdline.value)
+  if (!params || params.disableAcsRedir.length + params.configAcs.length === 0) return () => hostWide
+  const version = parseKernelVersion(model.kernel?.release)
+  return (bdf) => {
+    const dev = model.topology.devices.get(bdf)
+    return (dev ? acsControlChange(model.topology, dev, params, version)?.text : undefined) ?? hostWide
+  }
 }

@@ -102,7 +102,7 @@ export interface DeviceReport {
   warnings: string[]
 }
 
-/** `notEnabledBecause`: why this boot's kernel left ACS Control as the firmware set it (model.acsNotRequested). */
+/** `notEnabledBecause`: why this port's ACS Control has bits off (a boot parameter, or the kernel never requested ACS). */
 export function acsView(acs: PciFunction['acs'], notEnabledBecause?: string): AcsField {
   if (acs === 'unknown') return 'unknown'
   if (acs === undefined) return 'absent'
@@ -142,8 +142,8 @@ export interface DeviceReportContext {
   streamIds?: DeviceStreamId[]
   /** sysfs's NUMA node and link words for this device (read for its view only), over the function's own. */
   sysfs?: Pick<PciFunction, 'numaNode' | 'link'>
-  /** Why the kernel never enabled ACS on this host (model.acsNotRequested), said where ACS bits are off. */
-  acsNotEnabledBecause?: string
+  /** Why a port's ACS bits are off (replay/host-grouping.ts acsControlReason): its boot parameter, or why the kernel never requested ACS. */
+  acsNotEnabledBecause?: (bdf: string) => string | undefined
 }
 
 export function deviceReport(topology: PciTopology, fn: PciFunction, context: DeviceReportContext): DeviceReport {
@@ -211,8 +211,8 @@ export function deviceReport(topology: PciTopology, fn: PciFunction, context: De
       vmdController: fn.vmdController,
       description: fn.description,
     },
-    upstream: upstreamPath(topology, fn).map((hop) => ({bdf: hop.bdf, kind: hop.kind ?? 'bridge', name: nameOf(hop), acs: acsView(hop.acs, context.acsNotEnabledBecause), ariForwarding: hop.ariForwarding?.enabled})),
-    acs: acsView(fn.acs, context.acsNotEnabledBecause),
+    upstream: upstreamPath(topology, fn).map((hop) => ({bdf: hop.bdf, kind: hop.kind ?? 'bridge', name: nameOf(hop), acs: acsView(hop.acs, context.acsNotEnabledBecause?.(hop.bdf)), ariForwarding: hop.ariForwarding?.enabled})),
+    acs: acsView(fn.acs, context.acsNotEnabledBecause?.(fn.bdf)),
     capabilities: {
       standard: config ? capView(config.capabilities.list) : [],
       standardComplete: config?.capabilities.complete ?? false,
