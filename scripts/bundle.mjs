@@ -61,28 +61,40 @@ const lazyOclifPackages = {
   },
 }
 
+// The names src/cli/oclif.ts re-exports (tsc's `export { ... } from '@oclif/core'`): what the module keeps exporting.
+const oclifExports = /export\s*\{([^}]*)\}\s*from\s*'@oclif\/core'/.exec(readFileSync('dist/src/cli/oclif.js', 'utf8'))?.[1].split(',').map((name) => name.trim()).filter(Boolean)
+if (!oclifExports?.length) throw new Error("bundle: dist/src/cli/oclif.js no longer re-exports from '@oclif/core' as expected")
+// A CommonJS bundle (oclif.cjs) run with its V8 code cache by dist/src/cli/oclif.js, like the commands below.
 await build({
   ...common,
+  format: 'cjs',
   entryPoints: ['dist/src/cli/oclif.js'],
-  outfile: 'dist/src/cli/oclif.js',
+  outfile: 'dist/src/cli/oclif.cjs',
   minify: true,
   keepNames: true,
   // @oclif/core requires typescript only to run a plugin's .ts sources in development.
   external: ['typescript', ...LAZY_OCLIF_PACKAGES.filter((p) => !p.builtin).map((p) => p.name)],
   plugins: [lazyOclifPackages],
-  // `require` resolves from @oclif/core's own directory, as it does for @oclif/core unbundled: the
-  // packages left out above are its dependencies.
-  banner: {
-    js: [
-      "import {createRequire as __createRequire} from 'node:module';",
-      "import {dirname as __pathDirname} from 'node:path';",
-      "const require = __createRequire(__createRequire(import.meta.url).resolve('@oclif/core'));",
-      "const __dirname = __pathDirname(require.resolve('@oclif/core'));",
-      "const __filename = __dirname + '/index.js';",
-      'const __lazyModule = (load) => { let loaded; return new Proxy({}, {get: (_, key) => (loaded ??= load())[key]}); };',
-    ].join('\n'),
-  },
+  banner: {js: 'const __lazyModule = (load) => { let loaded; return new Proxy({}, {get: (_, key) => (loaded ??= load())[key]}); };'},
 })
+writeFileSync('dist/src/cli/oclif.cjs', withImportCalls(readFileSync('dist/src/cli/oclif.cjs', 'utf8'), 'dist/src/cli/oclif.cjs'))
+// `require` resolves from @oclif/core's own directory, and `__dirname` is its lib directory, as for
+// @oclif/core unbundled (it reads its own package.json relative to it): the packages left out above
+// are its dependencies.
+writeFileSync(
+  'dist/src/cli/oclif.js',
+  [
+    '// @oclif/core and its dependencies: dist/src/cli/oclif.cjs run with its V8 code cache (src/cli/cached-bundle.ts, scripts/bundle.mjs).',
+    "import {createRequire} from 'node:module'",
+    "import {dirname} from 'node:path'",
+    "import {runBundle} from './cached-bundle.js'",
+    "const require = createRequire(createRequire(import.meta.url).resolve('@oclif/core'))",
+    "const oclifLib = dirname(require.resolve('@oclif/core'))",
+    "const bundle = runBundle(new URL('./oclif.cjs', import.meta.url), {require, dynamicImport: (specifier) => import(specifier), dirname: oclifLib, filename: oclifLib + '/index.js'})",
+    `export const {${oclifExports.join(', ')}} = bundle.exports`,
+    '',
+  ].join('\n'),
+)
 
 const oclifBundle = path.resolve('dist/src/cli/oclif.js')
 /** Imports of the oclif bundle stay imports, rewritten relative to dist/commands. */
@@ -171,7 +183,7 @@ for (const file of commands) {
       "import {createRequire} from 'node:module'",
       "import * as oclif from '../src/cli/oclif.js'",
       "import {runBundle} from '../src/cli/cached-bundle.js'",
-      `const bundle = runBundle(new URL('./${name}.cjs', import.meta.url), {'../src/cli/oclif.js': oclif}, (specifier) => import(specifier), createRequire(import.meta.url))`,
+      `const bundle = runBundle(new URL('./${name}.cjs', import.meta.url), {imports: {'../src/cli/oclif.js': oclif}, require: createRequire(import.meta.url), dynamicImport: (specifier) => import(specifier)})`,
       'export default bundle.exports.default',
       '',
     ].join('\n'),
@@ -179,13 +191,14 @@ for (const file of commands) {
 }
 
 /**
- * A script run by `vm.Script` cannot `import()` without a Node flag: each `import("pkg")` of the
- * bundle (execa, loaded only by the commands that spawn) calls the `__import` its wrapper gets,
- * the loading module's own `import()`. Any other `import(` would fail at run time: the build stops.
+ * A script run by `vm.Script` cannot `import()` without a Node flag: each `import(` of the bundle
+ * (execa, loaded only by the commands that spawn; oclif's import of a command or plugin) calls the
+ * `__import` its wrapper gets, the loading module's own `import()`. The one `import(` left is
+ * oclif's error message text `"import()"`; any other would fail at run time: the build stops.
  */
 function withImportCalls(text, file) {
-  const calls = text.match(/(?<![\w$.])import\("[^"]+"\)/g) ?? []
-  const all = text.match(/(?<![\w$.])import\s*\(/g) ?? []
-  if (calls.length !== all.length) throw new Error(`${file}: an import( that is not import("package"): update withImportCalls`)
-  return text.replace(/(?<![\w$.])import\("([^"]+)"\)/g, '__import("$1")')
+  const rewritten = text.replace(/(?<![\w$.'"`])import\((?!\))/g, '__import(')
+  const left = rewritten.match(/(?<![\w$.])import\s*\(.?/g) ?? []
+  if (left.some((found) => found !== 'import()')) throw new Error(`${file}: an import( left after the rewrite (${left.join(', ')}): update withImportCalls`)
+  return rewritten
 }

@@ -3,7 +3,7 @@
 // (V8 rejects a cache made under other flags: tier-up.ts sets one for every command but faults),
 // and V8's cache of what that run compiled is written next to the bundle (dist/commands/NAME.v8cache).
 // A command without a warm-up here gets the cache of its module's top level. Run by `npm run build`
-// after scripts/bundle.mjs; reads only the repository, writes only dist/commands.
+// after scripts/bundle.mjs; reads only the repository, writes only dist/commands (and dist/src/cli/oclif.v8cache).
 import {spawnSync} from 'node:child_process'
 import {readdirSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
@@ -22,6 +22,8 @@ const WARM_UPS = {
   faults: [['faults', '--since', '0', dmesg]],
 }
 
+const OCLIF_CACHE_FROM = 'check'
+
 if (process.argv[2] === '--warm') {
   await warm(process.argv[3])
 } else {
@@ -31,7 +33,7 @@ if (process.argv[2] === '--warm') {
     const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--warm', name], {cwd: repo, stdio: ['ignore', 'ignore', 'inherit']})
     if (r.status !== 0) throw new Error(`code cache: the warm-up of ${name} failed (exit ${r.status})`)
   }
-  console.log(`code caches: ${commands.length} command bundles`)
+  console.log(`code caches: ${commands.length} command bundles and oclif's`)
 }
 
 async function warm(name) {
@@ -48,9 +50,13 @@ async function warm(name) {
     process.stdout.write = () => true
     for (const args of runs) await runCli(args, repo)
   }
-  const file = path.join(repo, `dist/commands/${name}.cjs`)
-  const compiled = compiledBundles.get(file)
-  if (compiled === undefined) throw new Error(`code cache: ${name} did not load ${file}`)
-  writeFileSync(cacheFileOf(file), cacheFileContents(compiled.source, compiled.script.createCachedData()))
+  const files = [path.join(repo, `dist/commands/${name}.cjs`)]
+  // The oclif bundle every command loads: its cache from check's run (the flags of every command but faults).
+  if (name === OCLIF_CACHE_FROM) files.push(path.join(repo, 'dist/src/cli/oclif.cjs'))
+  for (const file of files) {
+    const compiled = compiledBundles.get(file)
+    if (compiled === undefined) throw new Error(`code cache: ${name} did not load ${file}`)
+    writeFileSync(cacheFileOf(file), cacheFileContents(compiled.source, compiled.script.createCachedData()))
+  }
   process.exitCode = 0
 }

@@ -26,7 +26,7 @@ function cacheUsedFor(command: string, file: string): {cacheUsed: boolean; isCom
     const {createRequire} = await import('node:module')
     const oclif = await import(${url(path.join(dist, 'src/cli/oclif.js'))})
     const {runBundle} = await import(${url(path.join(dist, 'src/cli/cached-bundle.js'))})
-    const run = runBundle(new URL(${url(file)}), {'../src/cli/oclif.js': oclif}, (s) => import(s), createRequire(${url(path.join(dist, 'commands/x.js'))}))
+    const run = runBundle(new URL(${url(file)}), {imports: {'../src/cli/oclif.js': oclif}, require: createRequire(${url(path.join(dist, 'commands/x.js'))}), dynamicImport: (s) => import(s)})
     console.log(JSON.stringify({cacheUsed: run.cacheUsed, isCommand: typeof run.exports.default?.run === 'function'}))`
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {cwd: repoRoot, encoding: 'utf8'})
   if (r.status !== 0) throw new Error(r.stderr)
@@ -41,6 +41,19 @@ describe('command bundles run from their code cache', () => {
   // faults starts without the raised interrupt budget (tier-up.ts): its cache is made that way too.
   it.each(['check', 'groups', 'device', 'faults', 'version'])('V8 takes the cache of %s under its own start flags', (command) => {
     expect(cacheUsedFor(command, path.join(dist, `commands/${command}.cjs`))).toEqual({cacheUsed: true, isCommand: true})
+  }, 30_000)
+
+  it('V8 takes the cache of the oclif bundle', () => {
+    const probe = `
+      const {tuneTierUpFor} = await import(${JSON.stringify(pathToFileURL(path.join(dist, 'src/cli/tier-up.js')).href)})
+      tuneTierUpFor('check')
+      const oclif = await import(${JSON.stringify(pathToFileURL(path.join(dist, 'src/cli/oclif.js')).href)})
+      const {compiledBundles} = await import(${JSON.stringify(pathToFileURL(path.join(dist, 'src/cli/cached-bundle.js')).href)})
+      const [{script}] = compiledBundles.values()
+      console.log(JSON.stringify({rejected: script.cachedDataRejected, run: typeof oclif.run}))`
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {cwd: repoRoot, encoding: 'utf8'})
+    expect(r.stderr).toBe('')
+    expect(JSON.parse(r.stdout)).toEqual({rejected: false, run: 'function'})
   }, 30_000)
 
   it('a bundle whose text changed (same length) compiles without the cache, and still runs', () => {

@@ -43,7 +43,7 @@ describe('start path', () => {
     expect(r.status).toBe(0)
     expect(r.stdout).toContain('$ vtd-check groups')
     expect(r.stdout).not.toContain('<%=')
-    const bundle = readFileSync(path.join(repoRoot, 'dist/src/cli/oclif.js'), 'utf8')
+    const bundle = readFileSync(path.join(repoRoot, 'dist/src/cli/oclif.cjs'), 'utf8')
     // Left out of the bundle: a require of the package by name remains (esbuild renames `require`).
     for (const name of ['tinyglobby', 'ejs', 'cli-spinners', 'semver']) expect(bundle).toMatch(new RegExp(`\\w\\("${name}"\\)`))
     expect(bundle).toContain('__lazyModule(()=>')

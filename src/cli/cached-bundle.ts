@@ -1,13 +1,14 @@
 /**
- * Runs a command bundle from the V8 code cache the build made for it (issue 15, cold start).
+ * Runs a bundle from the V8 code cache the build made for it (issue 15, cold start).
  *
- * Compiling a 0.7 MB command bundle is a tenth of a short run: the ES module loader compiles
- * its top level, then each function the run calls is compiled on its first call. Node 20 keeps
- * no compile cache for ES modules (module.enableCompileCache is Node 22), so the build emits each
- * command as a CommonJS file (dist/commands/NAME.cjs), runs it once on a repo fixture and stores
- * V8's cache of everything that run compiled next to it (NAME.v8cache, scripts/code-cache.mjs);
- * dist/commands/NAME.js, the module oclif imports, runs the file through `vm.Script` with that
- * cache. Nothing is ever written at run time.
+ * Compiling a 0.7 MB command bundle and the oclif bundle is a fifth of a short run: the ES module
+ * loader compiles their top level, then each function the run calls is compiled on its first
+ * call. Node 20 keeps no compile cache for ES modules (module.enableCompileCache is Node 22), so
+ * the build emits each command and @oclif/core as CommonJS files (dist/commands/NAME.cjs,
+ * dist/src/cli/oclif.cjs), runs each command once on a repo fixture and stores V8's cache of
+ * everything that run compiled next to the file (NAME.v8cache, scripts/code-cache.mjs); the
+ * modules in their place (dist/commands/NAME.js, the one oclif imports, and dist/src/cli/oclif.js)
+ * run the file through `vm.Script` with that cache. Nothing is ever written at run time.
  *
  * The cache is used only for the exact text it was made from: the cache file starts with the
  * SHA-256 of that text, compared with the bundle's (V8 itself checks only the text's length, its
@@ -35,22 +36,34 @@ export interface BundleRun {
 /** Scripts this process compiled, by file: what the build's warm-up run makes caches of. */
 export const compiledBundles = new Map<string, {script: Script; source: Buffer}>()
 
-/**
- * Runs `file` (a CommonJS bundle, as esbuild writes it) with its code cache when there is a
- * valid one. `imports`: modules the bundle requires by these exact names (the shared oclif
- * bundle, an ES module a script cannot require); any other name is required from the bundle's
- * directory. `dynamicImport`: the `import()` of the module that loads it (a script's own
- * `import()` would need a Node flag), which the build put in place of the bundle's.
- */
-export function runBundle(url: URL, imports: Record<string, unknown>, dynamicImport: (specifier: string) => Promise<unknown>, require: (id: string) => unknown): BundleRun {
+export interface BundleOptions {
+  /**
+   * Modules the bundle requires by these exact names: the shared oclif bundle, an ES module a
+   * script cannot require.
+   */
+  imports?: Record<string, unknown>
+  /** Every other `require` of the bundle (from the loading module's place, or a package's). */
+  require: NodeJS.Require | ((id: string) => unknown)
+  /** The `import()` of the loading module, which the build put in place of the bundle's own (a script's would need a Node flag). */
+  dynamicImport: (specifier: string) => Promise<unknown>
+  /** `__dirname` and `__filename` as the bundled code expects them (default: the bundle's own). */
+  dirname?: string
+  filename?: string
+}
+
+/** Runs a CommonJS bundle (as esbuild writes it) with its code cache when there is a valid one. */
+export function runBundle(url: URL, options: BundleOptions): BundleRun {
   const file = fileURLToPath(url)
   const source = readFileSync(file)
   const cachedData = cacheFor(source, readOptional(cacheFileOf(file)))
   const script = new Script(WRAPPER_HEAD + source.toString('utf8') + WRAPPER_TAIL, {filename: file, cachedData})
   compiledBundles.set(file, {script, source})
   const module = {exports: {} as Record<string, unknown>}
-  const requireFor = (id: string) => (Object.hasOwn(imports, id) ? imports[id] : require(id))
-  script.runInThisContext()(module.exports, requireFor, module, file, file.slice(0, file.lastIndexOf('/')), dynamicImport)
+  const {imports, require} = options
+  // Without imports the bundle gets `require` itself (oclif uses require.resolve too).
+  const requireFor = imports === undefined ? require : (id: string) => (Object.hasOwn(imports, id) ? imports[id] : require(id))
+  const dirname = options.dirname ?? file.slice(0, file.lastIndexOf('/'))
+  script.runInThisContext()(module.exports, requireFor, module, options.filename ?? file, dirname, options.dynamicImport)
   return {exports: module.exports, cacheUsed: cachedData !== undefined && !script.cachedDataRejected, script}
 }
 
