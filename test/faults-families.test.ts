@@ -175,6 +175,11 @@ describe('evidence in the family lines: the zero page, the dumped device-table e
     // the Control register printed with EPHEn (bit 45) set rules it out
     expect(explain(ildte('7d90000000000003', '0xc22000142148d')).rule).not.toBe('amd-vi-illegal-dte-ppr-without-eph')
     expect(explain(ildte('7d90000000000003', '0x0000000142148d')).rule).toBe('amd-vi-illegal-dte-ppr-without-eph')
+    // a kernel the log names that has the fix rules it out too; one in the affected range does not
+    const hub = (release: string) => `usb usb1: Manufacturer: Linux ${release} xhci-hcd\n`
+    expect(explain(hub('6.14.2-arch1-1') + ildte('7d90000000000003')).rule).toBe('amd-vi-illegal-dte')
+    expect(explain(hub('6.12.16-arch1-1') + ildte('7d90000000000003')).rule).toBe('amd-vi-illegal-dte')
+    expect(explain(hub('6.11.5-arch1-1') + ildte('7d90000000000003')).category).toBe('kernel-bug')
   })
 
   it('ILLEGAL_DEV_TABLE_ENTRY with an untranslated (identity) entry: an identity domain on an SNP host (named first, not certain)', () => {

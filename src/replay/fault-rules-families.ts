@@ -9,7 +9,7 @@
 import type {Evidence} from '../checks/outcome.js'
 import type {EventGroup, Explanation} from './fault-triage.js'
 import type {FaultCategory, FaultFacts, FaultRule} from './fault-rules.js'
-import {explainKnownRegression, knownRegression} from './regression-words.js'
+import {explainKnownRegression, kernelRulesOut, knownRegression} from './regression-words.js'
 
 const hex = (v: bigint | number) => '0x' + v.toString(16)
 
@@ -114,14 +114,14 @@ function dumpedDte(x: FaultFacts): {dte0: bigint; control?: bigint; line: string
 type DumpedDte = NonNullable<ReturnType<typeof dumpedDte>>
 
 /** An ILLEGAL_DEV_TABLE_ENTRY rule read from the entry the kernel dumped: a kernel bug the entry shows, named first. */
-function dteRule(id: string, shows: (d: DumpedDte) => boolean, words: (x: FaultFacts, d: DumpedDte) => {summary: string; causes: string[]; remediation: string[]}): FaultRule {
+function dteRule(id: string, shows: (d: DumpedDte, x: FaultFacts) => boolean, words: (x: FaultFacts, d: DumpedDte) => {summary: string; causes: string[]; remediation: string[]}): FaultRule {
   return {
     id,
     category: 'kernel-bug',
     certainty: 'cannot-tell',
     when: {events: ['ILLEGAL_DEV_TABLE_ENTRY'], also: (x) => {
       const d = dumpedDte(x)
-      return d !== undefined && shows(d)
+      return d !== undefined && shows(d, x)
     }},
     explain: (x) => {
       const d = dumpedDte(x)!
@@ -290,7 +290,8 @@ export const AMD_VI_RULES: readonly FaultRule[] = [
   },
   // The dump shows the entry, not the IOMMU's feature register: named first, not certain.
   dteRule('amd-vi-illegal-dte-ppr-without-eph',
-    (d) => (d.dte0 & DTE_V) !== 0n && (d.dte0 & DTE_PPR) !== 0n && (d.control === undefined || (d.control & CONTROL_EPH_EN) === 0n),
+    // A kernel the log names outside the bug's releases (one with ef75966abf95) rules it out.
+    (d, x) => (d.dte0 & DTE_V) !== 0n && (d.dte0 & DTE_PPR) !== 0n && (d.control === undefined || (d.control & CONTROL_EPH_EN) === 0n) && !kernelRulesOut(x, 'amdvi-resume-eph-disabled'),
     (x, d) => ({
       summary: `the IOMMU rejected ${who(x)}'s device-table entry, and the entry the kernel dumped enables peripheral page requests (DTE[0] ${hex(d.dte0)}: PPR, bit 52)${d.control === undefined ? '' : ` while the Control register (${hex(d.control)}) has Enhanced PPR handling (EPHEn, bit 45) off`}: an AMD IOMMU that supports Enhanced PPR handling rejects such entries unless the kernel turned it on — most likely that kernel bug, though the log does not show the IOMMU's feature register`,
       causes: ['a kernel that enables PPR (I/O page faults) for the device — amdgpu/KFD since the IOPF support of 6.10 (c4cb23111103) — without setting EPHEn, or that loses it across suspend/resume: fixed by ef75966abf95 "iommu/amd: Enable Enhanced Peripheral Page Request Handling in resume path" (6.14 and stable)',
