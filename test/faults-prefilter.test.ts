@@ -11,6 +11,7 @@ import {describe, expect, it} from 'vitest'
 import {LogParser, parseKernelLog, type LogRecord} from '../src/decode/kernel-log/index.js'
 import {newByteScanner, scannedLines} from '../src/decode/line-scanner.js'
 import {CANDIDATE} from '../src/decode/kernel-log/shapes.js'
+import {RELATIVE_STAMP} from '../src/decode/kernel-log/prefixes.js'
 import {fixturesDir, repoRoot, realData} from './support/paths.js'
 
 // The parser's own CANDIDATE: what the byte scan must never drop is exactly what the line path reads.
@@ -179,8 +180,6 @@ describe('the scanner\'s kept bodies (the line cache\'s byte compare)', () => {
 
 describe('byte path caches (dmesg -H deltas, syslog stamps, slices)', () => {
   it('agrees with line-by-line parsing on repeated stamped lines of every cached kind', () => {
-    // Only candidate lines carry dmesg -H deltas here (a delta on a skipped line sends its run of
-    // lines line by line: test/faults-file-stdin.test.ts).
     const pieces = [
       '[  +0,000002] DMAR: DRHD: handling fault status reg 2',
       '[  +0.000513] DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x1000 [fault reason 0x05] PTE Read access is not set',
@@ -238,6 +237,64 @@ describe('byte path caches (dmesg -H deltas, syslog stamps, slices)', () => {
       const got = byBlocks(Buffer.from(text), blockSize + 1)
       expect(got.records.map(strip)).toEqual(expected)
       expect(got.lines).toBe(picks.length)
+    }), {numRuns: 400})
+  })
+
+  it('reports every line a dmesg -H stamp may open, keyword or not, at every offset of its 32-byte steps', () => {
+    const opening = ['[  +0.000002] usb 1-1: reset', '[+0.5] x', '[\t+0.5] x', '[\u00a0+0.5] x', '[\u2003 +0.5] x', '[ +abc] x',
+      '[Dec 7 16:48] x', '[févr.27 06:53] x', '[Nov24 10:00] x', '[Xyz 17 16:48]', '[' + 'm'.repeat(70) + ' 7 16:48] x']
+    const not = ['[    5.000000] x', '[Thu Oct 22 08:54:51 2020] x', ' [  +0.5] x', 'x [  +0.5] y', '[drm] x', '[Dec 7 16:48 x', 'a + b', '__schedule+0x2a/0x80']
+    const lines: string[] = []
+    for (let pad = 0; pad < 40; pad++) for (const l of [...opening, ...not]) lines.push('p'.repeat(pad), l)
+    const text = lines.join('\n') + '\n'
+    const scanned = new Set(scannedLines(Buffer.from(text)))
+    const opens = lines.flatMap((l, i) => (l.startsWith('[') && RELATIVE_STAMP.test(l) ? [i] : []))
+    expect(opens.length).toBe(40 * (opening.length + 0))
+    expect(opens.filter((i) => !scanned.has(i))).toEqual([])
+    // …and no more than those (the scanner's tests are tight enough not to send every line to the parser)
+    expect(lines.filter((l, i) => scanned.has(i) && !RELATIVE_STAMP.test(l))).toEqual([])
+  })
+
+  it('moves the dmesg -H clock on the byte path as line by line, keyword or not (anchors, deltas, tails after a held head)', () => {
+    // Records take their time from the clock (their own delta, or the last line's): any delta the
+    // byte path missed or counted twice changes a record's seconds.
+    const pieces = [
+      '[  +0.000002] usb 1-1: reset high-speed USB device number 2',
+      '[  +1,500000] usb 1-1: reset high-speed USB device number 2',
+      '[+0.5] r8169 eth0: link up',
+      '[ \t+0.25] r8169 eth0: link up',
+      '[\u00a0+0.125] r8169 eth0: link up',
+      '[  + 0.5] r8169 eth0: link up',
+      '[  +0.000002]  ? __schedule+0x2a/0x80',
+      '[  +0.000002] [  +0.000003] two deltas',
+      '[  +0.000004] r8169 eth0: link up\r',
+      '[  +0,0000000000000000002] too many digits to take apart',
+      '[  +abc] opens like a delta',
+      '[Nov24 10:00] usb 1-1: new high-speed USB device',
+      '[févr.27 06:53] microcode: updated early',
+      '[Xyz 7 16:48] an anchor no month name places',
+      '[Dec 7 16:48]no space after',
+      '[Thu Oct 22 08:54:51 2020] usb 1-1: a dmesg -T line',
+      '[' + 'x'.repeat(70) + ' 7 16:48] a long month',
+      '[    5.000000] usb 1-2: a monotonic line',
+      'an unstamped line',
+      '[  +0.000010] DMAR: DRHD: handling fault status reg 2',
+      '[  +0.000010] pci 0000:00:02.0: Adding to iommu group 3',
+      'DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x1000 [fault reason 0x05] PTE Read access is not set',
+      '[  +0.000010] DMAR:[DMA Write] Request device [00:12.0] fault addr 6df084000',
+      '[  +0.000001] DMAR:[fault reason 05] PTE Write access is not set',
+      '[  +0.000001] [fault reason 06] PTE Read access is not set',
+      '[  +0.000003] DMAR: [DMA Write NO_PASID] Request device [00:1a.0] fault addr 0x0',
+      '[Nov24 10:01] DMAR: DRHD: handling fault status reg 2',
+    ]
+    fc.assert(fc.property(fc.array(fc.nat(pieces.length - 1), {maxLength: 80}), fc.nat(300), (picks, blockSize) => {
+      if (picks.length === 0) return
+      // After the first 512 lines: those are read line by line whatever the path (EARLY_LINES).
+      const text = '[    0.000000] x\n'.repeat(520) + picks.map((i) => pieces[i]).join('\n') + '\n'
+      const expected = parseKernelLog(text).map(strip)
+      const got = byBlocks(Buffer.from(text), blockSize + 1)
+      expect(got.records.map(strip)).toEqual(expected)
+      expect(got.lines).toBe(520 + picks.length)
     }), {numRuns: 400})
   })
 

@@ -17,10 +17,19 @@
  * written out (see ScanResult) and the scan goes on after it.
  * Folding makes this a superset of CANDIDATE (it also takes "Dmar", "\rdma"); the caller tests
  * each reported line with CANDIDATE itself, so the prefilter decides nothing on its own.
+ *
+ * It also reports every line that may open with a dmesg -H stamp (RELATIVE_STAMP in
+ * kernel-log/prefixes.ts), keyword or not: a delta moves the parser's clock on every line, so the
+ * parser must see them all. Per 16 bytes: a "+" after whitespace, "[" or a byte >= 0x80 (a delta,
+ * confirmed by walking back over whitespace and non-ASCII bytes to a "[" opening the line), and a
+ * "[" opening a line followed by neither a digit nor a space (an anchor "[Dec 7 16:48]",
+ * confirmed by " d dd:dd]" before its first "]", or reported when that "]" is more than 64 bytes
+ * on). Again a superset: the parser tests such lines with RELATIVE_STAMP itself.
  */
 /**
  * Memory: [0, 4) the newline count; [ARENA_AT, ARENA_END) bodies kept for `same` (the parser's
- * line cache); then 64 zero bytes (the scan reads a little before the block); the block at
+ * line cache); then 63 zero bytes and a "\n" (the scan reads a little before the block; the
+ * newline makes the block's first line start a line for the dmesg -H test); the block at
  * SCAN_DATA, zero padding, the hits.
  */
 const ARENA_AT = 64
@@ -68,6 +77,9 @@ function scannerModule(): Uint8Array {
   const sp = 24, ds = 25, ip = 26, fp = 27, sh = 28, dg = 29, fs = 30
   // v128 31: the hash's four lanes
   const hv = 31
+  // i32 32–36, v128 37: the dmesg -H stamp flags (see plusFlags) and their confirmation
+  const t = 32, sb = 33, r = 34, s = 35, by = 36
+  const nb = 37
   const get = (x: number) => [0x20, x]
   const set = (x: number) => [0x21, x]
   const tee = (x: number) => [0x22, x]
@@ -82,6 +94,7 @@ function scannerModule(): Uint8Array {
   const [eq8, vand, vor, anyTrue, bitmask] = [simd(0x23), simd(0x4e), simd(0x50), simd(0x53), simd(0x64)]
   const [add, sub, mul, and, or, xor, shl, clz, ctz, popcnt, eq, eqz, ltU, gtU, geU] = [[0x6a], [0x6b], [0x6c], [0x71], [0x72], [0x73], [0x74], [0x67], [0x68], [0x69], [0x46], [0x45], [0x49], [0x4b], [0x4f]]
   const neq = [0x47]
+  const [ltS8, ltU8, sub8, vandnot] = [simd(0x25), simd(0x26), simd(0x71), simd(0x4f)]
   const [i32x4Splat, vxor, i32x4Mul] = [simd(0x11), simd(0x51), simd(0xb5)]
   const FOLD = 0x20
   const fold = [...i32(0x20202020), ...or]
@@ -99,12 +112,62 @@ function scannerModule(): Uint8Array {
   ]
   const pairs = (v: number, next: number) => [
     ...get(v), ...splat(FOLD), ...vor, ...set(a),
-    ...get(i), ...vload(next), ...splat(FOLD), ...vor, ...set(b),
+    ...get(i), ...vload(next), ...tee(nb), ...splat(FOLD), ...vor, ...set(b),
     ...get(a), ...splat(ch('m')), ...eq8,
     ...get(b), ...splat(ch('a')), ...eq8, ...get(b), ...splat(ch('m')), ...eq8, ...vor, ...get(b), ...splat(ch('d')), ...eq8, ...vor,
     ...vand,
     ...get(a), ...splat(ch('v')), ...eq8, ...get(b), ...splat(ch('t')), ...eq8, ...vand,
     ...vor,
+  ]
+  // dmesg -H flags after pairs(v, …) (b, nb: the next bytes, folded and raw), a bit per byte:
+  // the byte before a "+" (folded: or a \v; narrowed by stampPrev below), and a "[" followed by
+  // neither a digit nor a space (narrowed to line starts by the newline mask).
+  const plusFlags = [...get(b), ...splat(ch('+')), ...eq8, ...bitmask]
+  const anchorFlags = (v: number) => [
+    ...get(v), ...splat(ch('[')), ...eq8,
+    ...get(nb), ...splat(0x20), ...eq8, ...get(nb), ...splat(0x30), ...sub8, ...splat(10), ...ltU8, ...vor,
+    ...vandnot, ...bitmask,
+  ]
+  // Whitespace, "[", or a byte >= 0x80 (and 0–8: a superset), a bit per byte of local `v`.
+  const stampPrev = (v: number) => [...get(v), ...splat(0x0e), ...ltS8, ...get(v), ...splat(0x20), ...eq8, ...vor, ...get(v), ...splat(ch('[')), ...eq8, ...vor, ...bitmask]
+  const digitAt = (offset: number) => [...get(by), ...load8(offset), ...i32(0x30), ...sub, ...i32(10), ...ltU]
+  // A flagged byte at i + bit opens a dmesg -H stamp's line (1) or not (0), as RELATIVE_STAMP may take it.
+  const stampConfirm = [
+    ...get(i), ...get(bit), ...add, ...tee(t),
+    ...load8(1), ...i32(ch('+')), ...eq,
+    0x04, 0x7f, // if (result i32): a delta; back from its "+" over whitespace (not "\n") and bytes >= 0x80
+    ...get(t), ...i32(1), ...add, ...set(t),
+    0x02, 0x40, 0x03, 0x40,
+    ...get(t), ...i32(1), ...sub, ...tee(t), ...load8(0), ...tee(by), ...i32(0x20), ...eq,
+    ...get(by), ...i32(9), ...sub, ...i32(5), ...ltU, ...get(by), ...i32(10), ...neq, ...and, ...or,
+    ...get(by), ...i32(0x80), ...geU, ...or,
+    0x0d, 0,
+    0x0b, 0x0b,
+    ...get(t), ...load8(0), ...i32(ch('[')), ...eq,
+    ...get(t), ...i32(1), ...sub, ...load8(0), ...i32(10), ...eq, ...and,
+    0x05, // else: an anchor, "[" opening the line; its first "]" within 64 bytes ends " d dd:dd]"
+    ...i32(0), ...set(r),
+    0x02, 0x40,
+    ...get(t), ...load8(0), ...i32(ch('[')), ...neq, ...get(t), ...i32(1), ...sub, ...load8(0), ...i32(10), ...neq, ...or, 0x0d, 0,
+    ...get(t), ...i32(1), ...add, ...set(sb),
+    0x02, 0x40, 0x03, 0x40,
+    ...get(sb), ...get(end), ...geU, 0x0d, 1,
+    ...get(sb), ...get(t), ...i32(64), ...add, ...geU,
+    0x04, 0x40, ...i32(1), ...set(r), 0x0c, 2, 0x0b,
+    ...get(sb), ...load8(0), ...tee(by), ...i32(ch(']')), ...eq,
+    0x04, 0x40,
+    ...get(sb), ...i32(7), ...sub, ...set(by),
+    ...digitAt(0), ...get(by), ...load8(1), ...i32(0x20), ...eq, ...and, ...digitAt(2), ...and, ...digitAt(3), ...and,
+    ...get(by), ...load8(4), ...i32(ch(':')), ...eq, ...and, ...digitAt(5), ...and, ...digitAt(6), ...and, ...set(r),
+    0x0c, 2,
+    0x0b,
+    ...get(by), ...i32(10), ...eq, 0x0d, 1,
+    ...get(sb), ...i32(1), ...add, ...set(sb),
+    0x0c, 0,
+    0x0b, 0x0b,
+    0x0b,
+    ...get(r),
+    0x0b,
   ]
   const code = [
     ...get(start), ...set(i), ...get(start), ...set(lineStart), ...get(out), ...set(o),
@@ -113,13 +176,27 @@ function scannerModule(): Uint8Array {
     // 32 bytes a step: newline bits of both halves in one 32-bit mask, likewise the pair hits
     ...get(i), ...vload(0), ...tee(v0), ...splat(10), ...eq8, ...bitmask,
     ...get(i), ...vload(16), ...tee(v1), ...splat(10), ...eq8, ...bitmask, ...i32(16), ...shl, ...or, ...set(nm),
-    ...pairs(v0, 1), ...set(c),
-    ...pairs(v1, 17), ...tee(c2), ...get(c), ...vor, ...anyTrue,
+    ...pairs(v0, 1), ...set(c), ...plusFlags, ...set(s), ...anchorFlags(v0), ...set(t),
+    ...pairs(v1, 17), ...set(c2), ...plusFlags, ...i32(16), ...shl, ...get(s), ...or, ...set(s),
+    // anchors: at a line start (after a newline of this step, or at i when the line starts there)
+    ...anchorFlags(v1), ...i32(16), ...shl, ...get(t), ...or,
+    ...get(nm), ...i32(1), ...shl, ...get(lineStart), ...get(i), ...eq, ...or, ...and, ...set(t),
+    // deltas: a "+" is rare, its byte before is tested only then
+    ...get(s), 0x04, 0x40,
+    ...get(s), ...stampPrev(v0), ...stampPrev(v1), ...i32(16), ...shl, ...or, ...and, ...set(s),
+    0x0b,
+    ...get(s), ...get(t), ...or, ...set(s),
+    ...get(c), ...get(c2), ...vor, ...anyTrue, ...get(s), ...or,
     0x04, 0x40, // if
-    ...get(c), ...bitmask, ...get(c2), ...bitmask, ...i32(16), ...shl, ...or, ...set(m),
+    ...get(s), ...get(c), ...bitmask, ...get(c2), ...bitmask, ...i32(16), ...shl, ...or, ...or, ...set(m),
     0x02, 0x40, 0x03, 0x40, // block $mdone, loop $M
     ...get(m), ...eqz, 0x0d, 1,
     ...get(m), ...ctz, ...set(bit),
+    // a stamp flag's byte is never a keyword pair's first ("m", "v" folded): one test or the other
+    ...get(s), ...get(bit), 0x76, ...i32(1), ...and, // i32.shr_u
+    0x04, 0x7f, // if (result i32)
+    ...stampConfirm,
+    0x05,
     ...get(i), ...get(bit), ...add, ...i32(2), ...sub, ...set(q),
     ...get(q), ...load(1), ...fold, ...tee(w), ...word('dmar'), ...eq, ...get(w), ...word('ommu'), ...eq, ...or, ...get(w), ...word('smmu'), ...eq, ...or,
     ...get(q), ...load(0), ...fold, ...tee(w), ...word('rema'), ...eq, ...or, ...get(w), ...word('-dma'), ...eq, ...or, ...get(w), ...word('doma'), ...eq, ...or,
@@ -127,6 +204,7 @@ function scannerModule(): Uint8Array {
     // context lines without an IOMMU keyword: the vmd driver's ("vmd 0000:…"), the kernel command line,
     // CONFIG_DMA_API_DEBUG's warnings ("DMA-API: …")
     ...get(q), ...load(1), ...fold, ...tee(w), ...word('vmd '), ...eq, ...or, ...get(w), ...word('omma'), ...eq, ...or, ...get(w), ...word('dma-'), ...eq, ...or,
+    0x0b, // end if stamp flag
     0x04, 0x40, // if hit
     ...get(nm), ...i32(1), ...get(bit), ...shl, ...i32(1), ...sub, ...and, ...tee(before),
     0x04, 0x7f, ...get(i), ...i32(32), ...add, ...get(before), ...clz, ...sub, 0x05, ...get(lineStart), 0x0b,
@@ -236,7 +314,7 @@ function scannerModule(): Uint8Array {
     ...get(o), ...get(out), ...sub, ...i32(HIT_BYTES), 0x6e, // i32.div_u: hits written
     0x0b,
   ]
-  const body = [4, 15, 0x7f, 6, 0x7b, 7, 0x7f, 1, 0x7b, ...code] // local groups: 15 × i32, 6 × v128, 7 × i32, 1 × v128
+  const body = [6, 15, 0x7f, 6, 0x7b, 7, 0x7f, 1, 0x7b, 5, 0x7f, 1, 0x7b, ...code] // local groups: 15 × i32, 6 × v128, 7 × i32, 1 × v128, 5 × i32, 1 × v128
 
   // same(x, y, length) -> 1 when memory [x, x + length) equals [y, y + length): 16 bytes a step, then byte by byte.
   const x = 0, y = 1, length = 2, j = 3
@@ -342,6 +420,7 @@ export class ByteScanner {
     const need = outAt + HIT_BYTES * (Math.floor(n / 5) + 2)
     if (need > this.memory.buffer.byteLength) this.memory.grow(Math.ceil((need - this.memory.buffer.byteLength) / 65536))
     const mem = new Uint8Array(this.memory.buffer)
+    mem[SCAN_DATA - 1] = 10
     mem.set(bytes, SCAN_DATA)
     mem.fill(0, SCAN_DATA + n, SCAN_DATA + n + SCAN_PAD)
     const count = this.scanFn(SCAN_DATA, SCAN_DATA + n, outAt)

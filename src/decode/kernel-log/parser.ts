@@ -173,17 +173,12 @@ export class LogParser implements HeadHolder, RelativeClock {
     this.pushString(block, sink, bytes)
   }
 
+  /**
+   * The byte path. The scanner reports every line that may open with a dmesg -H stamp besides the
+   * candidate lines, and slowLine and the line cache move the clock for them as push() does, so
+   * such lines need no line-by-line detour and blocks may begin anywhere.
+   */
   private pushBytes(bytes: Buffer, scanner: ByteScanner, sink: (r: LogRecord) => void): void {
-    let at = 0
-    for (const run of relativeStampRuns(bytes)) {
-      this.scanBlock(bytes.subarray(at, run.from), scanner, sink)
-      this.pushLines(bytes.toString('utf8', run.from, run.to), sink)
-      at = run.to
-    }
-    this.scanBlock(at === 0 ? bytes : bytes.subarray(at), scanner, sink)
-  }
-
-  private scanBlock(bytes: Buffer, scanner: ByteScanner, sink: (r: LogRecord) => void): void {
     const n = bytes.length
     // Scan and parse a slice at a time: the parser then reads lines the scanner has just brought
     // into the CPU cache, rather than a multi-megabyte block that left it long ago.
@@ -219,10 +214,13 @@ export class LogParser implements HeadHolder, RelativeClock {
       const bodyStart = hits[k + 2]!
       const end = hits[k + 3]!
       if (lineNo > this.lineNo + 1) {
-        if (this.awaitsNextLine) next = this.continuation(bytes, next, sink)
-        // Lines skipped since the last one parsed end a held two-line head.
-        this.lineNo = lineNo - 1
-        if (this.pending) for (const r of this.skipped()) sink(r)
+        // Unreported lines go on a wrapped record while it waits (as push() reads them, one after another) …
+        while (this.awaitsNextLine && lineNo > this.lineNo + 1) next = this.continuation(bytes, next, sink)
+        if (lineNo > this.lineNo + 1) {
+          // … and the lines skipped since the last one parsed end a held two-line head.
+          this.lineNo = lineNo - 1
+          if (this.pending) for (const r of this.skipped()) sink(r)
+        }
       }
       next = end + 1
       this.lineNo = lineNo
@@ -259,10 +257,14 @@ export class LogParser implements HeadHolder, RelativeClock {
       }
       const key = hash ^ STAMP_KEY[stamp]!
       const hit = this.partial === undefined ? this.lineCache.get(key) : undefined
-      if (hit !== undefined && hit.stamp === stamp && hit.body.length === end - bodyFrom
+      // A line without a keyword after a fault head may be its continuation: parsed below, as push() does.
+      if (hit !== undefined && hit.stamp === stamp && hit.body.length === end - bodyFrom && (hit.candidate || this.held?.type !== 'fault')
         && (hit.kept >= 0 ? scanner.same(hit.kept, bodyFrom, end - bodyFrom) : sameBytes(hit.body, view, bodyFrom, end))) {
         if (!hit.candidate) {
-          // slowLine stops before the prefixes here: a dmesg -H delta on such a line is not counted.
+          // What push() does with a line that holds no keyword: a dmesg -H delta still moves the
+          // clock and becomes the last time (slowLine cached the line only when that delta was its
+          // one stamp), and the line ends a held head.
+          if (stamp === RELATIVE) this.holdStamp(bytes, this.stampFrom, this.stampTo, 'relative', this.advanceRelativeClock(this.stampValue))
           if (this.held !== undefined) for (const r of this.skipped()) sink(r)
           continue
         }
@@ -324,7 +326,7 @@ export class LogParser implements HeadHolder, RelativeClock {
         continue
       }
       const line = bytes.toString('utf8', start, end)
-      const cacheable = this.slowLine(line, sink, true, stamp !== NO_STAMP)
+      const cacheable = this.slowLine(line, sink, true, stamp)
       if (cacheable !== undefined) {
         if (this.lineCache.size >= LogParser.BODY_CACHE_MAX) this.clearLineCache()
         // Every entry has every field, in one order: one hidden class, so the hit path's reads stay monomorphic.
@@ -337,8 +339,8 @@ export class LogParser implements HeadHolder, RelativeClock {
       }
     }
     const total = base + newlines + (bytes[n - 1] === 10 ? 0 : 1)
+    while (this.awaitsNextLine && total > this.lineNo) next = this.continuation(bytes, next, sink)
     if (total > this.lineNo) {
-      if (this.awaitsNextLine) this.continuation(bytes, next, sink)
       this.lineNo = total
       if (this.pending) for (const r of this.skipped()) sink(r)
     }
@@ -586,15 +588,20 @@ export class LogParser implements HeadHolder, RelativeClock {
   /**
    * One line the scanner reported, the slow way (as `push` would, the line number already
    * counted). With `cacheable`, returns what a later line with the same bytes after its stamp
-   * (`stamped`: monotonic, dmesg -H, or syslog up to the host name; else the same whole line) may
-   * reuse: the line was no candidate, or one stateless shape (or none) took its body, and only the
-   * stamp (if any) carried a time. What the other prefixes (host "kernel:", Xen, indentation) do
-   * depends on those same bytes alone.
+   * (`stamp`, as the byte path read it: monotonic, dmesg -H, or syslog up to the host name; else
+   * the same whole line) may reuse: the line was no candidate (and its stamp, if a dmesg -H delta,
+   * the only one), or one stateless shape (or none) took its body, and only the stamp (if any)
+   * carried a time. What the other prefixes (host "kernel:", Xen, indentation) do depends on those
+   * same bytes alone.
    */
-  private slowLine(line: string, sink: (r: LogRecord) => void, cacheable = false, stamped = false): {candidate: boolean; record?: LogRecord; head?: boolean; tail?: LineCacheEntry['tail']} | undefined {
-    if (!CANDIDATE.test(line) && this.partial === undefined) {
+  private slowLine(line: string, sink: (r: LogRecord) => void, cacheable = false, stamp: StampKind = NO_STAMP): {candidate: boolean; record?: LogRecord; head?: boolean; tail?: LineCacheEntry['tail']} | undefined {
+    const candidate = CANDIDATE.test(line)
+    if (!candidate && !this.awaitsNextLine) {
+      // push()'s skipped line: only a dmesg -H stamp is read (the scanner reports every line that may open with one).
+      const stamps = line.charCodeAt(0) === 0x5b && RELATIVE_STAMP.test(line) ? this.stripPrefixes(line).stamps : 0
       if (this.pending) for (const r of this.skipped()) sink(r)
-      return {candidate: false}
+      // The cache replays one leading delta (readStamp's) or nothing.
+      return stamps === (stamp === RELATIVE ? 1 : 0) ? {candidate: false} : undefined
     }
     const {body, time, xen, stamps} = this.stripPrefixes(line)
     const glued = mayBeGlued(body) && GLUE.test(body)
@@ -602,8 +609,9 @@ export class LogParser implements HeadHolder, RelativeClock {
     this.tailSeen = undefined
     for (const part of glued ? body.split(GLUE) : [body]) this.parseBody(part, time, xen, out)
     for (const r of out) sink(r)
-    // A stamp after the leading one (or any stamp on an unstamped line) is more state than the cache keeps.
-    if (!cacheable || glued || stamps !== (stamped ? 1 : 0)) return undefined
+    // A stamp after the leading one (or any stamp on an unstamped line) is more state than the cache
+    // keeps; a line without a keyword parsed as a continuation means something else on its own.
+    if (!cacheable || !candidate || glued || stamps !== (stamp !== NO_STAMP ? 1 : 0)) return undefined
     // The tail shape took the body: what it handed completeHead depends on the body alone.
     if (this.tailSeen !== undefined) return {candidate: true, tail: this.tailSeen}
     const cached = this.bodyCache.get(xen ? '\u0000' + body : body)
