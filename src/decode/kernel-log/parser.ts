@@ -141,11 +141,11 @@ export class LogParser implements HeadHolder, RelativeClock {
   /**
    * Fast path for big inputs: a block of whole lines ("\n"-separated; the last may be unterminated
    * only at end of input). Lines without a candidate keyword are counted, never sliced or parsed.
-   * dmesg -H blocks (every line carries a delta stamp) go line by line.
    *
    * With `bytes` (the block's raw bytes) `block` is not read: a byte scanner finds the candidate
-   * lines and counts the rest, and only candidate lines are decoded (UTF-8, fresh small strings,
-   * so nothing kept pins the block). Without `bytes`, `block` is the text (latin1 or UTF-8).
+   * lines and those a dmesg -H stamp may open, and counts the rest; only those lines are decoded
+   * (UTF-8, fresh small strings, so nothing kept pins the block). Without `bytes`, `block` is the
+   * text (latin1 or UTF-8), and runs of dmesg -H lines go line by line (relativeStampRuns).
    */
   pushText(block: string, sink: (r: LogRecord) => void, bytes?: Buffer): void {
     if (this.lineNo < EARLY_LINES) {
@@ -945,6 +945,8 @@ const EARLY_LINES = 512
 const EARLY_KEYWORDS = ['BIOS-e820', 'Linux version ', 'Manufacturer: Linux ', 'Not tainted', 'Tainted: ', 'Modules linked in:']
 
 /**
+ * The regex scan's (pushString: no WebAssembly SIMD) dmesg -H routing; the byte path needs none,
+ * its scanner reports every line that may open with such a stamp.
  * The parts of a block that must go line by line for dmesg -H stamps, in order, as [from, to)
  * offsets of whole lines. push() adds every line's delta ("[  +0.000010]") to the clock and takes
  * every anchor ("[Dec 7 16:48]", "[févr.27 06:53]") as its new value; the fast paths see only
