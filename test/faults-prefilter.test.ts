@@ -255,6 +255,13 @@ describe('byte path caches (dmesg -H deltas, syslog stamps, slices)', () => {
     expect(lines.filter((l, i) => scanned.has(i) && !RELATIVE_STAMP.test(l))).toEqual([])
   })
 
+  it('has room for a hit on every line of a block of the shortest lines it reports ("[+")', () => {
+    const text = '[+\n'.repeat(100_000) + '[+'
+    expect(scannedLines(Buffer.from(text))).toHaveLength(100_001)
+    const withFault = '[    0.000000] x\n'.repeat(520) + '[+\n'.repeat(50_000) + '[  +0.5] DMAR: DRHD: handling fault status reg 2\n'
+    expect(byBlocks(Buffer.from(withFault), 1 << 20).records.map(strip)).toEqual(parseKernelLog(withFault).map(strip))
+  })
+
   it('moves the dmesg -H clock on the byte path as line by line, keyword or not (anchors, deltas, tails after a held head)', () => {
     // Records take their time from the clock (their own delta, or the last line's): any delta the
     // byte path missed or counted twice changes a record's seconds.

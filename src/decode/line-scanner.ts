@@ -416,8 +416,9 @@ export class ByteScanner {
   scan(bytes: Uint8Array): ScanResult {
     const n = bytes.length
     const outAt = (SCAN_DATA + n + SCAN_PAD + 7) & ~7
-    // A hit line holds at least 4 bytes and a newline (but the last): at most n / 5 + 1 lines.
-    const need = outAt + HIT_BYTES * (Math.floor(n / 5) + 2)
+    // A hit line holds at least 2 bytes ("[+", a dmesg -H delta's opening) and a newline (but the
+    // last): at most n / 3 + 1 lines.
+    const need = outAt + HIT_BYTES * (Math.floor(n / 3) + 2)
     if (need > this.memory.buffer.byteLength) this.memory.grow(Math.ceil((need - this.memory.buffer.byteLength) / 65536))
     const mem = new Uint8Array(this.memory.buffer)
     mem[SCAN_DATA - 1] = 10
