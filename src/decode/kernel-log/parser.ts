@@ -156,10 +156,7 @@ export class LogParser implements HeadHolder, RelativeClock {
         const nl = bytes !== undefined ? bytes.indexOf(10, cut) : block.indexOf('\n', cut)
         cut = nl === -1 ? length : nl + 1
       }
-      const head = bytes !== undefined ? bytes.toString('utf8', 0, cut) : block.slice(0, cut)
-      const lines = head.split('\n')
-      if (lines[lines.length - 1] === '') lines.pop()
-      this.pushMany(lines, sink)
+      this.pushLines(bytes !== undefined ? bytes.toString('utf8', 0, cut) : block.slice(0, cut), sink)
       if (cut >= length) return
       if (bytes !== undefined) bytes = bytes.subarray(cut)
       else block = block.slice(cut)
@@ -194,7 +191,7 @@ export class LogParser implements HeadHolder, RelativeClock {
   }
 
   /** Whole lines of text ("\n"-separated, the last maybe unterminated) through push(). */
-  private pushLines(text: string, sink: (r: LogRecord) => void): void {
+  pushLines(text: string, sink: (r: LogRecord) => void): void {
     const lines = text.split('\n')
     if (lines[lines.length - 1] === '') lines.pop()
     this.pushMany(lines, sink)
@@ -945,20 +942,20 @@ const EARLY_LINES = 512
 const EARLY_KEYWORDS = ['BIOS-e820', 'Linux version ', 'Manufacturer: Linux ', 'Not tainted', 'Tainted: ', 'Modules linked in:']
 
 /**
- * The regex scan's (pushString: no WebAssembly SIMD) dmesg -H routing; the byte path needs none,
- * its scanner reports every line that may open with such a stamp.
  * The parts of a block that must go line by line for dmesg -H stamps, in order, as [from, to)
- * offsets of whole lines. push() adds every line's delta ("[  +0.000010]") to the clock and takes
- * every anchor ("[Dec 7 16:48]", "[févr.27 06:53]") as its new value; the fast paths see only
- * candidate lines. So each run of such lines — from the anchor its deltas count from to the last
- * delta before a line with another stamp — goes line by line, as does a block's tail from its last
- * '['-line when that is an anchor (its deltas come in the next block), or the whole block when its
- * first line has such a stamp. Routing by a
- * block's first line alone, as before, made a file (2 MiB blocks) and the same bytes on stdin
- * (64 KiB chunks) count different deltas. Deltas are found by their '+' (memchr-fast; elsewhere
- * mostly in call traces), each such line's start then tested with RELATIVE_STAMP as push() tests
- * it. Not covered: an anchor followed by other '['-lines before any delta — dmesg -H writes an
- * anchor's deltas right after it.
+ * offsets of whole lines — the routing of the regex scan (pushString: no WebAssembly SIMD); the
+ * byte path needs none, its scanner reports every line that may open with such a stamp.
+ *
+ * push() adds every line's delta ("[  +0.000010]") to the clock and takes every anchor
+ * ("[Dec 7 16:48]", "[févr.27 06:53]") as its new value; the fast paths see only candidate lines.
+ * So each run of such lines — from the anchor its deltas count from to the last delta before a
+ * line with another stamp — goes line by line, as does a block's tail from its last '['-line when
+ * that is an anchor (its deltas come in the next block), or the whole block when its first line
+ * has such a stamp. Routing by a block's first line alone, as before, made a file (2 MiB blocks)
+ * and the same bytes on stdin (64 KiB chunks) count different deltas. Deltas are found by their
+ * '+' (memchr-fast; elsewhere mostly in call traces), each such line's start then tested with
+ * RELATIVE_STAMP as push() tests it. Not covered: an anchor followed by other '['-lines before any
+ * delta — dmesg -H writes an anchor's deltas right after it.
  */
 export function relativeStampRuns(block: Buffer | string): Array<{from: number; to: number}> {
   const length = block.length
@@ -1033,9 +1030,7 @@ function mayBeGlued(body: string): boolean {
 export function parseKernelLog(text: string): LogRecord[] {
   const parser = new LogParser()
   const out: LogRecord[] = []
-  const lines = text.split('\n')
-  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop()
-  parser.pushMany(lines, (r) => out.push(r))
+  parser.pushLines(text, (r) => out.push(r))
   out.push(...parser.end())
   return out
 }
