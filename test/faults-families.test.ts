@@ -8,6 +8,7 @@
 import {describe, expect, it} from 'vitest'
 import {parseKernelLog} from '../src/decode/kernel-log/index.js'
 import {triageRecords} from '../src/replay/fault-triage.js'
+import {fixedIn, regressionNamed} from '../src/replay/kernel-regressions.js'
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {faultOutcomes, faultsToJson, renderFaultsTable, renderLiveRecord} from '../src/report/faults.js'
@@ -171,6 +172,9 @@ describe('evidence in the family lines: the zero page, the dumped device-table e
     const e = explain(ildte('7d90000000000003'))
     expect(e).toMatchObject({rule: 'amd-vi-illegal-dte-ppr-without-eph', category: 'kernel-bug', certainty: 'cannot-tell'})
     expect(e.causes.join()).toMatch(/ef75966abf95/)
+    // the fix as the regression table states it (commit, subject, releases), not a second wording
+    const fix = regressionNamed('amdvi-resume-eph-disabled')
+    expect(e.causes.join()).toContain(`"${fix.fix.subject}"), in ${fixedIn(fix)}`)
     expect(e.evidence.some((v) => /DTE\[0\] 0x7d90000000000003/.test(v.fact))).toBe(true)
     // the Control register printed with EPHEn (bit 45) set rules it out
     expect(explain(ildte('7d90000000000003', '0xc22000142148d')).rule).not.toBe('amd-vi-illegal-dte-ppr-without-eph')

@@ -9,6 +9,7 @@
 import type {Evidence} from '../checks/outcome.js'
 import type {EventGroup, Explanation} from './fault-triage.js'
 import type {FaultCategory, FaultFacts, FaultRule} from './fault-rules.js'
+import {fixedIn, regressionNamed} from './kernel-regressions.js'
 import {explainKnownRegression, kernelRulesOut, knownRegression} from './regression-words.js'
 
 const hex = (v: bigint | number) => '0x' + v.toString(16)
@@ -95,6 +96,8 @@ const DTE_MODE = 7n << 9n
 const DTE_PPR = 1n << 52n
 /** Control register: Enhanced PPR handling enable (CONTROL_EPH_EN). */
 const CONTROL_EPH_EN = 1n << 45n
+/** The bug a PPR entry without EPHEn most likely shows, as the regression table states it. */
+const EPH_LOST_ON_RESUME = regressionNamed('amdvi-resume-eph-disabled')
 
 /**
  * The first device-table entry word (DTE[0]) and the Control register the kernel dumped after the
@@ -291,12 +294,12 @@ export const AMD_VI_RULES: readonly FaultRule[] = [
   // The dump shows the entry, not the IOMMU's feature register: named first, not certain.
   dteRule('amd-vi-illegal-dte-ppr-without-eph',
     // A kernel the log names outside the bug's releases (one with ef75966abf95) rules it out.
-    (d, x) => (d.dte0 & DTE_V) !== 0n && (d.dte0 & DTE_PPR) !== 0n && (d.control === undefined || (d.control & CONTROL_EPH_EN) === 0n) && !kernelRulesOut(x, 'amdvi-resume-eph-disabled'),
+    (d, x) => (d.dte0 & DTE_V) !== 0n && (d.dte0 & DTE_PPR) !== 0n && (d.control === undefined || (d.control & CONTROL_EPH_EN) === 0n) && !kernelRulesOut(x, EPH_LOST_ON_RESUME),
     (x, d) => ({
       summary: `the IOMMU rejected ${who(x)}'s device-table entry, and the entry the kernel dumped enables peripheral page requests (DTE[0] ${hex(d.dte0)}: PPR, bit 52)${d.control === undefined ? '' : ` while the Control register (${hex(d.control)}) has Enhanced PPR handling (EPHEn, bit 45) off`}: an AMD IOMMU that supports Enhanced PPR handling rejects such entries unless the kernel turned it on — most likely that kernel bug, though the log does not show the IOMMU's feature register`,
-      causes: ['a kernel that enables PPR (I/O page faults) for the device — amdgpu/KFD since the IOPF support of 6.10 (c4cb23111103) — without setting EPHEn, or that loses it across suspend/resume: fixed by ef75966abf95 "iommu/amd: Enable Enhanced Peripheral Page Request Handling in resume path" (6.14 and stable)',
+      causes: [`a kernel that enables PPR (I/O page faults) for the device — amdgpu/KFD since the IOPF support of 6.10, ${EPH_LOST_ON_RESUME.introducedBy} — without setting EPHEn, or that loses it across suspend/resume: fixed by ${EPH_LOST_ON_RESUME.fix.commit} ("${EPH_LOST_ON_RESUME.fix.subject}"), in ${fixedIn(EPH_LOST_ON_RESUME)}`,
         'another mismatch between the entry and what this IOMMU supports (a kernel or firmware bug)'],
-      remediation: ['update the kernel to one with ef75966abf95 (6.14, or a stable release that carries it)', 'until then: avoid suspend, or report it with this dump and the kernel version to the AMD IOMMU maintainers'],
+      remediation: [`update the kernel to one with ${EPH_LOST_ON_RESUME.fix.commit} (${fixedIn(EPH_LOST_ON_RESUME)}, or a later stable release)`, 'until then: avoid suspend, or report it with this dump and the kernel version to the AMD IOMMU maintainers'],
     })),
   // An untranslated entry is legal on a host without SEV-SNP: named first, not certain.
   dteRule('amd-vi-illegal-dte-untranslated',

@@ -76,6 +76,13 @@ export const KERNEL_REGRESSIONS: readonly KernelRegression[] = [
   },
 ]
 
+/** The table's entry `id` (a rule that names one regression states it from here); throws for an id the table lacks. */
+export function regressionNamed(id: string): KernelRegression {
+  const regression = KERNEL_REGRESSIONS.find((r) => r.id === id)
+  if (regression === undefined) throw new Error(`no known kernel regression "${id}"`)
+  return regression
+}
+
 /** The release a version string starts with ("6.15.2-arch1-1" → [6, 15, 2]; "6.14.0-rc3" → [6, 14, 0, 3]; Fedora's "5.20.0-0.rc0.2022…" → [5, 20, 0, 0]). */
 export function parseRelease(text: string | undefined): Release | undefined {
   const m = text === undefined ? null : /^(\d+)\.(\d+)(?:\.(\d+))?(?:-rc(\d+)|-0\.rc(\d+)\.)?/.exec(text)

@@ -6,7 +6,7 @@
  */
 import type {Evidence} from '../checks/outcome.js'
 import type {FaultFacts} from './fault-rules.js'
-import {affectedText, affects, describeKernel, fixedIn, KERNEL_REGRESSIONS, regressionsFor, regressionsWithSymptom, runningKernel, type FaultSymptom, type KernelRegression, type RunningKernel} from './kernel-regressions.js'
+import {affectedText, affects, describeKernel, fixedIn, regressionsFor, regressionsWithSymptom, runningKernel, type FaultSymptom, type KernelRegression, type RunningKernel} from './kernel-regressions.js'
 
 const symptomOf = (x: FaultFacts): FaultSymptom => ({
   family: x.g.family, kind: x.g.kind,
@@ -50,11 +50,10 @@ export function regressionCandidates(x: FaultFacts): string[] {
 }
 
 /**
- * True when the log names a kernel whose stable base the regression `id` does not affect: a rule
- * that recognises the bug from other evidence (a dumped table entry) must not name it there.
+ * True when the log names a kernel whose stable base `regression` does not affect: a rule that
+ * recognises the bug from other evidence (a dumped table entry) must not name it there.
  */
-export function kernelRulesOut(x: FaultFacts, id: string): boolean {
+export function kernelRulesOut(x: FaultFacts, regression: KernelRegression): boolean {
   const base = kernelOf(x)?.base
-  const regression = KERNEL_REGRESSIONS.find((r) => r.id === id)
-  return base !== undefined && regression !== undefined && !affects(regression, base)
+  return base !== undefined && !affects(regression, base)
 }
