@@ -133,8 +133,8 @@ function scalableModeInUse(ctx: HostModel): Known {
   return 'unknown'
 }
 
-/** Assess the host and project what comparisons need. `name`: how the host is called in a fleet. */
 /**
+ * Assess the host and project what comparisons need. `name`: how the host is called in a fleet.
  * `notAssessable`: why the snapshot cannot be assessed at all (one holding only its kernel log):
  * its verdict is then 'could not tell', with no checks, rather than checks run on files it never had.
  */
