@@ -214,3 +214,19 @@ describe('an address in the 64 MiB below 4 GiB', () => {
     expect(at('0x100000000')!.rule).not.toBe('dma-api-mapping-gone')
   })
 })
+
+describe('reserved bits in a table entry the kernel wrote (reasons 0Ah–0Ch and their scalable-mode rows)', () => {
+  // Real lines: wd19tb-6.11-rc-paging-domain-regression (bugzilla 219198) and, in scalable mode,
+  // the first-stage row the 6.x kernel prints for 0x72 (drivers/iommu/intel/dmar.c dma_remap_sm_fault_reasons).
+  const XHCI_0C = 'Aug 27 11:51:07 b0v9by3 kernel: DMAR: [DMA Read NO_PASID] Request device [04:00.0] fault addr 0xffffe000 [fault reason 0x0c] non-zero reserved fields in PTE'
+  it('leads with the kernel\'s tables, not the device, and says it cannot tell which change', () => {
+    const e = ruleOf(XHCI_0C, '0000:04:00.0')!
+    expect(e).toMatchObject({rule: 'reserved-bits-in-kernel-table', category: 'kernel-bug', certainty: 'cannot-tell'})
+    expect(e.summary).toContain('written by the kernel')
+    expect(e.causes.join('\n')).toMatch(/superpage/)
+  })
+  it('takes the scalable-mode first-stage row too, and leaves a read of an unmapped page (0x06) to the address rules', () => {
+    expect(ruleOf('DMAR: [DMA Write NO_PASID] Request device [00:14.0] fault addr 0x1000 [fault reason 0x72] SM: Non-zero reserved field set in first-level paging entry', '0000:00:14.0')?.rule).toBe('reserved-bits-in-kernel-table')
+    expect(ruleOf(XHCI_0C.replace('0x0c] non-zero reserved fields in PTE', '0x06] PTE Read access is not set'), '0000:04:00.0')?.rule).not.toBe('reserved-bits-in-kernel-table')
+  })
+})

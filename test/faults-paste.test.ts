@@ -253,6 +253,20 @@ describe('retyped lines and debug-option lines', () => {
     expect(faults(recs)[0]).toMatchObject({requester: '0000:05:00.0', address: 0x12174000n, reason: 2, access: 'read', format: 'pasid-tag'})
   })
 
+  it('a line aligned by its poster ("[DMA Read  NO_PASID]", two spaces) is still a fault record', () => {
+    // macbookpro-radeon-m370x-0x0c-unresolved: the author lined the Read record up under the Write one.
+    const recs = bothPaths('DMAR: [DMA Read  NO_PASID] Request device [0000:01:00.0] fault addr 0x68c00000 [fault reason 0x0c] non-zero reserved fields in PTE\n')
+    expect(faults(recs)[0]).toMatchObject({requester: '0000:01:00.0', address: 0x68c00000n, reason: 0x0c, access: 'read', format: 'pasid-tag'})
+  })
+
+  it('a two-line head quoted without its reason line, access lower-cased and no space before "fault addr", is a fault whose reason is unknown', () => {
+    // de2104x-kexec-no-shutdown-handler: a commit message quoting the 4.x heads ("DMAR: DMAR:[DMA read] …]fault addr").
+    const recs = bothPaths('DMAR: DMAR:[DMA read] Request device [5e:00.0]fault addr fffff000\nDMAR: DMAR:[DMA read] Request device [5e:00.0]fault addr fffff000\n')
+    expect(recs.map((r) => r.type)).toEqual(['fault', 'fault'])
+    expect(faults(recs)[0]).toMatchObject({requester: '0000:5e:00.0', address: 0xfffff000n, access: 'read', format: 'two-line'})
+    expect(faults(recs)[0]!.reason).toBeUndefined()
+  })
+
   it('DMA-API direction warnings and the page walk\'s pte lines pass the byte prefilter', () => {
     const recs = bothPaths([
       'kernel: DMA-API: igb 0000:06:00.0: device driver frees DMA memory with different direction [device address=0x00000000fffff000] [size=2048 bytes] [mapped with DMA_FROM_DEVICE] [unmapped with DMA_TO_DEVICE]',

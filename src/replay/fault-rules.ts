@@ -350,6 +350,8 @@ const cite = (x: FaultFacts, event: ContextEvent, fact: string): Evidence[] => {
 const EARLY_BOOT_REASONS = [0x01, 0x02, 0x05, 0x06, 0x07, 0x39, 0x41, 0x51, 0x71]
 const NO_DOMAIN_REASONS = [0x02, 0x41]
 const ROOT_REASONS = [0x01, 0x39]
+/** Reserved bits in a root, context, PASID or paging entry (legacy 0Ah–0Ch; scalable-mode 3Ah, 42h, 52h, 5Ah, 72h, 7Ah). */
+const RESERVED_FIELD_REASONS = [0x0a, 0x0b, 0x0c, 0x3a, 0x42, 0x52, 0x5a, 0x72, 0x7a]
 
 /** The candidates for an integrated-GPU fault, as the kernel's igfx quirks and i915 history record them. */
 const IGFX_CANDIDATES = [
@@ -418,6 +420,28 @@ export const FAULT_RULES: readonly FaultRule[] = [
       summary: `the hardware saw ${who(x)}'s PASID-directory entry as not present, yet the kernel's own dump shows it present: the IOMMU read a stale copy (a missing cache flush on a non-coherent unit)`,
       causes: ['a kernel bug on units without page-walk coherency (fixed by "iommu/vt-d: Fix PASID directory pointer coherency", 2023)'],
       remediation: ['update the kernel to a stable release with the PASID-directory coherency fix'],
+    }),
+  },
+  {
+    // Root, context, PASID and paging entries are written by the OS's IOMMU driver (or the
+    // hypervisor), never by the device: reserved bits in one (VT-d spec §7.1.3, fault reasons
+    // 0Ah–0Ch and their scalable-mode rows) say the table or the unit's cached copy of it is wrong,
+    // whatever address the device used. Real causes: a kernel regression (6.11-rc1's VT-d paging-domain
+    // rework broke WD19TB docks' xHCI with 0Ch, bugzilla 219198), a superpage or snoop bit the unit
+    // does not support (a Haswell unit with superpages enabled once igfx_off dropped the graphics
+    // unit from the capability intersection), an emulated IOMMU whose capabilities differ.
+    id: 'reserved-bits-in-kernel-table',
+    category: 'kernel-bug',
+    certainty: 'cannot-tell',
+    when: {kind: 'dma', reasons: RESERVED_FIELD_REASONS},
+    explain: (x) => ({
+      summary: `the IOMMU found reserved or unsupported bits in a translation-table entry for ${who(x)}: those tables are written by the kernel's IOMMU driver (or a hypervisor), not by the device, so the kernel's tables or the unit's cached copy of them are wrong; ${notTold(x)} which kernel change or unsupported feature bit`,
+      causes: ['a kernel (IOMMU driver) regression: update to a fixed stable release, or boot the last good one to confirm',
+        'a feature bit the unit does not support set by the kernel: a superpage (SLLPS) or snoop-control bit, e.g. with intel_iommu=igfx_off, which drops the graphics unit from the capability check',
+        'an emulated IOMMU (QEMU, VMware, Xen) whose capabilities differ from what the guest kernel assumed',
+        'a stale cached walk after a missed invalidation'],
+      remediation: ['try the previous kernel and a current stable one; report a difference to the IOMMU maintainers with this line',
+        'as a test: intel_iommu=sp_off (no superpages), or drop igfx_off', 'iommu=pt keeps the device out of translation until fixed'],
     }),
   },
   {

@@ -98,9 +98,10 @@ export const VTD_FAULT_SHAPES: Shape[] = [
   {
     // 4.7+ single-line DMA and IR faults, all PASID/radix variants (§5.1).
     name: 'fault-single',
-    // "ault reason" and the case-blind regex also take lines users retyped ("[DMA read NO PASID]", "[Fault reason 0x02]").
+    // "ault reason" and the case-blind regex also take lines users retyped ("[DMA read NO PASID]", "[Fault reason 0x02]")
+    // or aligned ("[DMA Read  NO_PASID]" under "[DMA Write NO_PASID]").
     probe: 'ault reason',
-    re: /\[(DMA Read|DMA Write|INTR-REMAP)(?: (NO[_ ]PASID)| PASID (?:0x)?([0-9a-f]+))?\] Request device \[((?:([0-9a-f]{4}):)?(0x)?([0-9a-f]{2}):(?:0x)?([0-9a-f]{2})\.([0-7]))\](?: PASID ([0-9a-f]+))? fault (?:addr|index) (?:0x)?([0-9a-fx]+) \[fault reason (0x)?([0-9a-f]+)\] ?(.*)$/i,
+    re: /\[(DMA Read|DMA Write|INTR-REMAP)(?: +(NO[_ ]PASID)| +PASID (?:0x)?([0-9a-f]+))?\] Request device \[((?:([0-9a-f]{4}):)?(0x)?([0-9a-f]{2}):(?:0x)?([0-9a-f]{2})\.([0-7]))\](?: PASID ([0-9a-f]+))? fault (?:addr|index) (?:0x)?([0-9a-fx]+) \[fault reason (0x)?([0-9a-f]+)\] ?(.*)$/i,
     build: (m, cx) => {
       const [, whatAsLogged, noPasid, tagPasid, asLogged, seg, hexBdf, bus, dev, fn, fieldPasid, value, hexReason, reason, text] = m
       const what = whatAsLogged!.toUpperCase()
@@ -126,11 +127,13 @@ export const VTD_FAULT_SHAPES: Shape[] = [
     },
   },
   {
-    // 2.6–4.6 and Xen: first line of the two-line form; completed by the tail.
+    // 2.6–4.6 and Xen: first line of the two-line form; completed by the tail. The access is
+    // "DMA Read"/"DMA Write" as the kernel prints it, or lower-cased where a commit message quoted
+    // the head without its reason line ("DMAR: DMAR:[DMA read] Request device [5e:00.0]fault addr fffff000").
     name: 'fault-head',
     stateful: 'head',
     probe: 'Request device [',
-    re: /(DMAR|INTR-REMAP|UNKNOWN): ?(?:\[(DMA Read|DMA Write)\] ?)?Request device \[\[?((?:([0-9a-f]{4}):)?([0-9a-f]{2}):([0-9a-f]{2})\.([0-7]))\]\s*fault (?:addr|index) ([0-9a-fx]+)/,
+    re: /(DMAR|INTR-REMAP|UNKNOWN): ?(?:\[(DMA [Rr]ead|DMA [Ww]rite)\] ?)?Request device \[\[?((?:([0-9a-f]{4}):)?([0-9a-f]{2}):([0-9a-f]{2})\.([0-7]))\]\s*fault (?:addr|index) ([0-9a-fx]+)/,
     build: (m, cx) => {
       const [, family, what, asLogged, seg, bus, dev, fn, value] = m
       const interrupt = family === 'INTR-REMAP'
