@@ -8,6 +8,7 @@ import {exitCodeFor} from '../checks/outcome.js'
 import {LogParser} from '../decode/kernel-log/index.js'
 import type {HostFs} from '../host/fs.js'
 import {hostUptime, streamKernelLog} from '../host/log-stream.js'
+import {looksBinary} from '../host/text-encoding.js'
 import {FaultTriage, parseSince, type TriageContext} from '../replay/fault-triage.js'
 import {faultOutcomes, faultsToJson, renderFaultsTable, renderLiveRecord, type FaultsJson} from '../report/faults.js'
 
@@ -58,12 +59,17 @@ export async function runFaults(request: FaultsRequest, driver: FaultsDriver): P
   const live = follow && !request.json
   // A storm's repeated lines are counted without a record each; --follow prints every record.
   if (!live) parser.repeat = (template, line, time, stamp) => triage.repeat(template, line, time, stamp)
+  /** Whether the log's first bytes are binary rather than text (undefined until a block came). */
+  let binary: boolean | undefined
   const outcome = await streamKernelLog(fs, {...(file === undefined ? {} : {file}), follow, signal: abort.signal}, {
-    block: (text, bytes) => parser.pushText(text, (record) => {
-      triage.add(record)
-      const line = live ? renderLiveRecord(record) : undefined
-      if (line !== undefined) driver.print(line + '\n')
-    }, bytes),
+    block: (text, bytes) => {
+      binary ??= looksBinary(bytes ?? Buffer.from(text.slice(0, 4096), 'latin1'))
+      parser.pushText(text, (record) => {
+        triage.add(record)
+        const line = live ? renderLiveRecord(record) : undefined
+        if (line !== undefined) driver.print(line + '\n')
+      }, bytes)
+    },
   })
   for (const record of parser.end()) triage.add(record)
   if (!outcome.ok) {
@@ -80,7 +86,8 @@ export async function runFaults(request: FaultsRequest, driver: FaultsDriver): P
             : [`${root} holds no readable dmesg.txt: capture again as root (sudo vtd-check capture --out DIR)`],
     })
   }
-  const report = faultsToJson(triage.finish(parser.lines), {origin: outcome.origin, path: outcome.path, lines: parser.lines, bytes: outcome.bytes}, notes)
+  const source = {origin: outcome.origin, path: outcome.path, lines: parser.lines, bytes: outcome.bytes, ...(binary === true ? {binary} : {})}
+  const report = faultsToJson(triage.finish(parser.lines), source, notes)
   if (!request.json) driver.print(renderFaultsTable(report, {width: driver.terminalWidth() ?? 120, detail: request.detail}))
   process.off('SIGINT', onInterrupt)
   process.exitCode = exitCodeFor(faultOutcomes(report))

@@ -74,3 +74,21 @@ export function decodeLogText(bytes: Uint8Array): string {
   const decoder = new ToUtf8(encoding)
   return Buffer.concat([decoder.write(body), decoder.end()]).toString('utf8')
 }
+
+/**
+ * The first bytes of a log look like binary data rather than text: more than one in ten is a
+ * control byte other than tab, newline, carriage return, form feed and escape (colours). A crash's
+ * run of NUL bytes in a syslog file sits between lines, so only a file that opens with one, and
+ * has little text, is told binary. Decides nothing but the outcome of a log without faults.
+ */
+export function looksBinary(head: Uint8Array): boolean {
+  const n = Math.min(head.length, 4096)
+  if (n === 0) return false
+  let control = 0
+  for (let i = 0; i < n; i++) {
+    const b = head[i]!
+    if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x0c && b !== 0x1b) control++
+    else if (b === 0x7f) control++
+  }
+  return control * 10 > n
+}

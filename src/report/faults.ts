@@ -101,7 +101,8 @@ export interface ContextJson {
 export interface FaultsJson {
   schemaVersion: number
   tool: 'vtd-check'
-  source: {origin: string; path: string; lines: number; bytes?: number}
+  /** `binary`: the log's first bytes are not text (then no fault is not a pass). */
+  source: {origin: string; path: string; lines: number; bytes?: number; binary?: true}
   summary: TriageResult['summary'] & {groups: number; storms: number}
   /** What the whole log comes down to: the explanation to read first. */
   leading: LeadingExplanation
@@ -202,6 +203,8 @@ export function faultOutcomes(report: FaultsJson): Outcome[] {
   const failing = report.faults.length > 0 || report.events.some((e) => e.type === 'qi' || e.type === 'rmrr-refusal' || e.type === 'prq' || (e.type === 'amd-vi' && !e.event.endsWith('suppressed')))
   if (failing) return ['fail']
   if (report.events.some((e) => e.type === 'amd-vi' || e.type === 'unparsed')) return ['unknown']
+  // An empty log, or bytes that are no text, show no fault because they show nothing.
+  if (report.source.lines === 0 || report.source.binary === true) return ['unknown']
   return ['pass']
 }
 
@@ -244,7 +247,11 @@ export function renderFaultsTable(report: FaultsJson, options: RenderFaultsOptio
     report.faults.length === 0
       ? unparsedLines > 0
         ? `No fault could be parsed in ${report.source.path} (${report.source.lines} lines read), but ${unparsedLines} fault-like line(s) were not understood — shown below.`
-        : `No IOMMU faults (DMAR, interrupt remapping, AMD-Vi, SMMU) in ${report.source.path} (${report.source.lines} lines read).`
+        : report.source.lines === 0
+          ? `${report.source.path} is empty: no kernel log lines to read, so nothing can be told (exit 3).`
+          : report.source.binary === true
+            ? `${report.source.path} does not look like a text log (its first bytes are mostly control bytes): no fault line was found, so nothing can be told (exit 3).`
+            : `No IOMMU faults (DMAR, interrupt remapping, AMD-Vi, SMMU) in ${report.source.path} (${report.source.lines} lines read).`
       : `${s.faultRecords} fault line(s) in ${report.faults.length} group(s)` +
         `${s.suppressed > 0 ? `, ${s.suppressed} more lost to the kernel's rate limit ("dmar_fault: / amd_iommu_report_page_fault: … callbacks suppressed": the kernel did not print them)` : ''}` +
         `${unparsedLines > 0 ? `, ${unparsedLines} fault-like line(s) not understood` : ''}` +

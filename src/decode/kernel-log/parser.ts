@@ -15,7 +15,7 @@ import {
   type Cloner, type Copier, type LineCacheEntry, type StampKind,
 } from './line-cache.js'
 import {
-  AFTER_MONOTONIC, monthIndex, MONOTONIC_FAST, PREFIX_RULES, PREFIX_RULES_BY_CHAR, RELATIVE_STAMP, yearlessEpoch,
+  AFTER_MONOTONIC, ANSI_ESCAPE, monthIndex, MONOTONIC_FAST, PREFIX_RULES, PREFIX_RULES_BY_CHAR, RELATIVE_STAMP, yearlessEpoch,
   type PrefixState, type RelativeClock,
 } from './prefixes.js'
 import type {LogRecord, LogTime, RecordBase, RepeatSink, StampBytes, TimeStyle} from './records.js'
@@ -721,13 +721,16 @@ export class LogParser implements HeadHolder, RelativeClock {
   /** `stamps`: how many prefixes set the time (slowLine caches only lines with their one stamp). */
   private stripPrefixes(line: string): {body: string; time?: LogTime; xen: boolean; stamps: number} {
     const st: PrefixState = {xen: false}
+    // Colours and the no-break spaces of a log copied from a web page would hide every shape.
+    if (line.includes('\x1b')) line = line.replace(ANSI_ESCAPE, '')
+    if (line.includes('\u00a0')) line = line.replace(/\u00a0/g, ' ')
     let rest = line
     const fast = MONOTONIC_FAST.exec(line)
     if (fast !== null) {
       st.time = {text: fast[1]!, style: 'monotonic', seconds: Number(fast[1])}
       rest = line.slice(fast[0].length)
       for (let m = AFTER_MONOTONIC.exec(rest); m !== null && m[0].length > 0; m = AFTER_MONOTONIC.exec(rest)) {
-        if (m[0] === '[VT-D]') st.xen = true
+        if (m[0] === '[VT-D]' || m[0].startsWith('(XEN)')) st.xen = true
         rest = rest.slice(m[0].length)
       }
       this.lastTime = st.time
@@ -754,10 +757,15 @@ export class LogParser implements HeadHolder, RelativeClock {
       this.lastTime = st.time
       this.pendingTime.length = 0
     }
+    // A Markdown code span's closing backticks ("`[  1.2] DMAR: …`").
+    if (rest.endsWith('`') && line.charCodeAt(0) === 0x60) rest = rest.replace(/`+\s*$/, '')
     return {body: rest, time: st.time, xen: st.xen, stamps}
   }
 
   private parseBody(body: string, time: LogTime | undefined, xen: boolean, out: LogRecord[]): void {
+    // A blank line (a forum's double spacing, a mail's paragraph break) neither ends a record that
+    // waits for its next line nor continues it.
+    if (this.awaitsNextLine && isBlank(body)) return
     if (this.partial !== undefined && this.joinPartial(body, time, out)) return
     const t = time ?? this.currentLastTime()
     const cacheKey = xen ? '\u0000' + body : body
@@ -775,6 +783,17 @@ export class LogParser implements HeadHolder, RelativeClock {
     }
     const base: RecordBase = {line: this.lineNo, text: body.trimEnd()}
     if (t !== undefined) base.time = t
+    if (isCutRecord(body)) {
+      // Not remembered: what the next line means depends on this one. An AMD-Vi event keeps what
+      // it says alone, should the next line not continue it; a held head may get its cut tail.
+      const alone: LogRecord[] = []
+      if (body.includes('Event logged [')) {
+        if (this.held !== undefined) out.push(...this.flushHeld())
+        this.matchShapes(body, base, xen, alone, AMD_EVENT_SHAPES)
+      }
+      this.partial = {base, body, xen, lines: 1, ...(alone[0] === undefined ? {} : {orElse: alone[0]})}
+      return
+    }
     const shape = this.matchShapes(body, base, xen, out)
     if (shape !== undefined) {
       if (shape.stateful === 'head') this.remember(cacheKey, true, this.held)
@@ -831,19 +850,31 @@ export class LogParser implements HeadHolder, RelativeClock {
       out.push(this.unparsedFragment(p))
       return false
     }
-    const joined = `${p.body.trimEnd()} ${body.trim()}`
-    const shape = this.matchShapes(joined, {...p.base, text: joined}, p.xen, out, FAULT_SHAPES)
-    if (shape !== undefined) return true
-    if (p.lines < 3 && !FAULT_REASON.test(joined)) {
-      this.partial = {...p, body: joined, lines: p.lines + 1}
+    // Word wrapping ate a space; a terminal's hard wrap at its width cut a word and ate nothing.
+    // The join that makes a whole record wins ("[faul" + "t reason 05]", "doma" + "in=0x000d").
+    const spaced = `${p.body.trimEnd()} ${body.trim()}`
+    const glued = p.body + body.trimEnd()
+    const joins = WHOLE_RECORD.test(spaced) || !WHOLE_RECORD.test(glued) ? [spaced, glued] : [glued, spaced]
+    // A cut two-line tail ("DMAR:[fault rea" / "son 06] …") only while its head is held.
+    const shapes = this.held?.type === 'fault' ? JOIN_SHAPES_TAIL : JOIN_SHAPES
+    for (const joined of joins) {
+      if (this.matchShapes(joined, {...p.base, text: joined}, p.xen, out, shapes) !== undefined) {
+        // The line's meaning came from the one before: the byte path must not cache it.
+        this.tailSeen = undefined
+        return true
+      }
+    }
+    if (p.lines < 3 && !FAULT_REASON.test(spaced)) {
+      this.partial = {...p, body: spaced, lines: p.lines + 1}
       return true
     }
     out.push(this.unparsedFragment(p))
     return false
   }
 
-  private unparsedFragment(p: {base: RecordBase; body: string}): LogRecord {
-    return {...p.base, type: 'unparsed', why: 'a fault line cut short (wrapped?) whose continuation did not complete it'}
+  /** What a cut line stands for when nothing completed it: what it said alone (an AMD-Vi event), else an `unparsed` fragment. */
+  private unparsedFragment(p: {base: RecordBase; body: string; orElse?: LogRecord}): LogRecord {
+    return p.orElse ?? {...p.base, type: 'unparsed', why: 'a fault line cut short (wrapped?) whose continuation did not complete it'}
   }
 
   private remember(key: string, head: boolean, record: LogRecord | undefined): void {
@@ -1019,6 +1050,27 @@ const POWERS_OF_TEN = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9]
 const WRAPPED_HEAD = /Request device(?: \[|\s*$)|\[(?:DMA (?:Read|Write)[^\]]*|INTR-REMAP)\]\s*$|DRHD: handling\s*$/i
 /** The shapes a wrapped fault line can complete into. */
 const FAULT_SHAPES = SHAPES.filter((s) => s.name === 'fault-single' || s.name === 'fault-head' || s.name === 'fault-status')
+/** AMD-Vi event lines (a cut one keeps what it says alone). */
+const AMD_EVENT_SHAPES = SHAPES.filter((s) => s.name === 'amd-vi-event' || s.name === 'amd-vi-event-unprefixed')
+/** What the lines of a cut record can join into: a fault, an AMD-Vi event (and a held head's tail). */
+const JOIN_SHAPES = [...FAULT_SHAPES, ...AMD_EVENT_SHAPES]
+const JOIN_SHAPES_TAIL = [...JOIN_SHAPES, ...SHAPES.filter((s) => s.name === 'fault-tail')]
+/**
+ * A fault record cut before its end (a terminal's or mail client's wrap, a forum's column limit):
+ * a '[' it opened is still open ("… fault addr 0 [fault", "Event logged [IO_PAGE_FAULT domain=…"),
+ * or AMD-Vi's "Event logged" lost its "[" to the next line. Not the kernel's own split form
+ * "AMD-Vi: Event logged [" (its shape reads the next line) and not a redacted "[  :  :  .  ]".
+ */
+function isCutRecord(body: string): boolean {
+  const open = body.lastIndexOf('[')
+  if (open > body.lastIndexOf(']')) return CUT_WORDS.test(body) && !/Event logged \[\s*$/.test(body)
+  return EVENT_LOGGED_AT_END.test(body)
+}
+const CUT_WORDS = /Request device|Event logged|\[fault/i
+/** A joined record whose words all came out whole: its reason, or an AMD-Vi event's fields and closing "]". */
+const WHOLE_RECORD = /\] fault (?:addr|index) (?:0x)?[0-9a-f]+ \[fault reason (?:0x)?[0-9a-f]+\]|\[fault reason \d+\] \w|Event logged \[[A-Z_]+(?: [a-z]+=[0-9a-fx:.]+)+\]/i
+const EVENT_LOGGED_AT_END = /AMD-Vi: Event logged\s*$/
+const isBlank = (s: string): boolean => s.trim() === ''
 const NEW_MESSAGE = /^[A-Za-z_][\w-]*: /
 const FAULT_REASON = /fault reason|\breason [0-9a-f]+ - /i
 

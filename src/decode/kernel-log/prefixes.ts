@@ -65,6 +65,20 @@ export const PREFIX_RULES: PrefixRule[] = [
     const seconds = Date.parse(m[1]!.replace(' ', 'T').replace(',', '.'))
     st.time = {text: m[1]!, style: 'iso', seconds: Number.isNaN(seconds) ? undefined : seconds / 1000}
   }},
+  // journal short-full: "Mon 2024-01-09 10:03:12 CET host kernel: "
+  {re: /^[A-Z][a-z]{2} ((\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.\d+)?)(?: [A-Z][A-Za-z0-9+-]{1,5})? \S+ kernel: ?/, first: /^[A-Z]/, apply: (m, _p, st) => {
+    const seconds = Date.parse(m[1]!.replace(' ', 'T') + 'Z')
+    st.time = {text: m[1]!, style: 'iso', seconds: Number.isNaN(seconds) ? undefined : seconds / 1000}
+  }},
+  // journal short-unix: "1704791000.035211 host kernel: "
+  {re: /^(\d{9,11}\.\d{1,9}) \S+ kernel: ?/, first: /^[\d]/, apply: (m, _p, st) => (st.time = {text: m[1]!, style: 'iso', seconds: Number(m[1])})},
+  // dmesg --time-format=iso: "2024-01-09T10:03:12,035211+01:00 " (no host, no "kernel:")
+  {re: /^((\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:,\d+)?(?:Z|[+-]\d\d:?\d\d)) /, first: /^[\d]/, apply: (m, _p, st) => {
+    const seconds = Date.parse(m[1]!.replace(',', '.'))
+    st.time = {text: m[1]!, style: 'iso', seconds: Number.isNaN(seconds) ? undefined : seconds / 1000}
+  }},
+  // dmesg -d: "[  0.361089 <    0.000011>] "
+  {re: /^\[\s*(\d+\.\d+) <\s*\d+\.\d+>\]\s?/, first: /^[\[]/, apply: (m, _p, st) => (st.time = {text: m[1]!, style: 'monotonic', seconds: Number(m[1])})},
   // syslog / journal short(-precise): "Jul 19 23:11:56 host kernel: "  "févr. 12 13:47:54 ordi kernel: ",
   // and Xen's console forwarded to syslog under the tag "hypervisor" ("Oct 14 18:41:49.056589 VM hypervisor: (XEN) …")
   {re: /^(([^\d\s]{3,5}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(\.\d+)?) \S+ (?:kernel|hypervisor): ?/, first: /^[^\d\s]/, apply: (m, _p, st) => {
@@ -73,9 +87,20 @@ export const PREFIX_RULES: PrefixRule[] = [
       : yearlessEpoch(month, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])) + (m[7] ? Number(m[7]) : 0)
     st.time = {text: m[1]!, style: 'syslog', seconds}
   }},
+  // rsyslog / syslog-ng RFC 5424: "<4>1 2024-01-09T10:03:12.035211+01:00 host kernel - - - " (structured data "-" or "[…]")
+  {re: /^(?:<\d{1,3}>)?1 ((\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) \S+ kernel \S+ \S+ (?:-|(?:\[(?:[^\]"]|"(?:[^"\\]|\\.)*")*\])+) ?/, first: /^[<1]/, apply: (m, _p, st) => {
+    const seconds = Date.parse(m[1]!)
+    st.time = {text: m[1]!, style: 'iso', seconds: Number.isNaN(seconds) ? undefined : seconds / 1000}
+  }},
   {re: /^<\d{1,3}>/, first: /^[<]/, apply: () => undefined}, // printk level marker
   {re: /^kern\s*:\s*[a-z]+\s*: ?/, first: /^[k]/, apply: () => undefined}, // dmesg -x
   {re: /^\(XEN\) ?/, first: /^[\(]/, apply: (_m, _p, st) => (st.xen = true)},
+  // grep's file name and line number ("/var/log/kern.log:", "kern.log.1:", "1234:", "syslog-20240101:1234:")
+  // and a pasted listing's line numbers ("12: ", "  12\t", "12 | "), only before a stamp or a syslog line
+  {re: /^(?:(?:\/[\w.\/-]+|[\w-]*(?:kern|syslog|messages|dmesg|journal)[\w.-]*|[\w.-]+\.(?:log|txt)(?:\.\d+)?)[:-])?(?:\d{1,7}(?:[:-]|\t| ?\| ?|: ))?(?=\[\s*[\d+]|\[[A-Z][a-z]{2} |[A-Z][a-z]{2} [ \d]\d \d\d:|\d{4}-\d\d-\d\d[T ]\d\d:|<\d{1,3}>)/, first: /^[\/\w.-]/, apply: () => undefined},
+  // A crash leaves a run of NUL bytes in a syslog file (preallocated blocks never written); a Markdown code span
+  {re: /^\x00+/, first: /^[\x00]/, apply: () => undefined},
+  {re: /^`+/, first: /^[`]/, apply: () => undefined},
   {re: /^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)\] ?/, first: /^[\[]/, apply: (m, _p, st) => {
     const seconds = Date.parse(m[1]!.replace(' ', 'T') + 'Z')
     st.time = {text: m[1]!, style: 'xen', seconds: Number.isNaN(seconds) ? undefined : seconds / 1000}
@@ -98,10 +123,13 @@ export const PREFIX_RULES: PrefixRule[] = [
  */
 export const PREFIX_RULES_BY_CHAR: PrefixRule[][] = Array.from({length: 128}, (_, c) => PREFIX_RULES.filter((r) => r.first.test(String.fromCharCode(c))))
 
+/** Terminal colours (dmesg --color=always, a captured `script` session): removed before anything else. */
+export const ANSI_ESCAPE = /\x1b\[[0-9;?]*[A-Za-z]/g
+
 /** "[  12.345678] " — the commonest prefix by far, taken without the rule loop. */
 export const MONOTONIC_FAST = /^\[\s*(\d+\.\d+)\] ?/
 /** After a monotonic stamp only these can follow (journal short-monotonic "host kernel:", Xen, the printk caller ID, indentation). */
-export const AFTER_MONOTONIC = /^(?:[\w.-]+ )?kernel: ?|^\[VT-D\]|^\[\s*[CT]\d+\]\s?|^[ \t]+/
+export const AFTER_MONOTONIC = /^(?:[\w.-]+ )?kernel: ?|^\[VT-D\]|^\(XEN\) ?|^\[\s*[CT]\d+\]\s?|^[ \t]+/
 
 /** dmesg -H stamps (a "+delta" or a "[Mon DD HH:MM]" anchor): the only stamps skipped lines must still feed. */
 export const RELATIVE_STAMP = /^\[\s*\+|^\[[^\d\s\]]+ ?\d{1,2} \d\d:\d\d\]/

@@ -177,6 +177,25 @@ export const VTD_FAULT_SHAPES: Shape[] = [
     },
   },
   {
+    // A terminal's hard wrap cut a two-line head inside its address ("… fault addr ca6d500" / "0 "):
+    // the bare rest of the hex digits belongs to the held head.
+    name: 'fault-head-address-rest',
+    stateful: 'tail',
+    probe: '',
+    re: /^\s*([0-9a-f]{1,15})\s*$/,
+    build: (m, cx) => {
+      const held = cx.parser.takeHeld()
+      if (held === undefined) return undefined
+      const cut = held.type === 'fault' && held.address !== undefined ? /fault addr ([0-9a-f]+)$/.exec(held.text) : null
+      if (cut === null || cut[1]!.length + m[1]!.length > 16) {
+        cx.parser.holdHead(held)
+        return undefined
+      }
+      cx.parser.holdHead({...held, address: hexBig(cut[1]! + m[1]!), text: held.text + m[1]!})
+      return undefined
+    },
+  },
+  {
     name: 'fault-status',
     probe: 'fault status reg',
     re: /DRHD: handling fault status reg ([0-9a-f]+)/,
