@@ -97,6 +97,8 @@ const WRAPPERS: Record<string, (lines: string[]) => string[]> = {
   'serial console <3>': (ls) => ls.map((l) => `<3>${l}`),
   'CRLF': (ls) => ls.map((l) => `${l}\r`),
   'Markdown code span': (ls) => ls.map((l) => `\`${l}\``),
+  'quoted Markdown code span': (ls) => ls.map((l) => `> \`${l}\``),
+  'listing line numbers': (ls) => ls.map((l, i) => `${String(i + 1).padStart(3)}  ${l.startsWith('[') ? l : `Jan  9 10:03:12 host kernel: ${l}`}`),
   'double spaced': (ls) => ls.flatMap((l) => [l, '']),
   'hard wrap at 80 columns': (ls) => ls.flatMap((l) => hardWrap(l, 80)),
   'word wrap at 72, mail-quoted': (ls) => ls.flatMap((l) => wordWrap(l, 72).map((w) => `> ${w}`)),
@@ -140,6 +142,25 @@ describe('faults: real records in every paste shape', () => {
   it('a cut AMD-Vi event whose rest never comes is still the event it names', () => {
     const parsed = parseKernelLog('[ 9.1] amdgpu 0000:03:00.0: AMD-Vi: Event logged [IO_PAGE_FAULT domain=0x0000\n[ 9.2] usb 1-1: new device\n')
     expect(amdKeys(parsed)).toEqual(['IO_PAGE_FAULT 0000:03:00.0 0 undefined undefined'])
+  })
+
+  it('another line between a record\'s two printk calls: the AMD-Vi split form, Xen\'s head and reason on a console shared with dom0', () => {
+    const split = readFileSync(path.join(repoRoot, 'test/fixtures/fault-cases/amdvi-apu2-wle600vx-ath10k-split.case'), 'utf8').split('--- log\n')[1]!.trimEnd().split('\n')
+    const dom0 = real('xhci-root-clear-k4.2-1.log').split('\n').filter((l) => l.includes('xhci_hcd'))
+    expect(dom0).toHaveLength(2)
+    const xen = readFileSync(path.join(pasteShapes, 'qubes-1710-xen-dom0.log'), 'utf8').trimEnd().split('\n')
+    for (const lines of [split, xen]) {
+      const original = parseKernelLog(lines.join('\n') + '\n')
+      // After every line that waits for its next one, the dom0 lines.
+      const interleaved = lines.flatMap((l) => (/Event logged \[$|iommu reg = /.test(l) ? [l, ...dom0] : [l])).join('\n') + '\n'
+      expect(interleaved.length).toBeGreaterThan(lines.join('\n').length + 100)
+      const parsed = parseKernelLog(interleaved)
+      expect(tally(parsed)).toEqual(tally(original))
+      expect([...faultKeys(parsed), ...amdKeys(parsed)]).toEqual([...faultKeys(original), ...amdKeys(original)])
+      expectPathsAgree(interleaved)
+    }
+    // Each split event counted: six event lines, the first without its head (the paste began there).
+    expect(tally(parseKernelLog(split.join('\n')))).toEqual({'amd-vi:IO_PAGE_FAULT': 6})
   })
 
   it('a two-line tail cut inside "[fault reason" completes its head', () => {

@@ -193,6 +193,14 @@ export const AMD_VI_SHAPES: Shape[] = [
     },
   },
   {
+    // The old split form's event line on its own: another CPU's line came between it and its
+    // "AMD-Vi: Event logged [" (two printk calls), or the paste kept only this line.
+    name: 'amd-vi-event-split-alone',
+    probe: 'IO_PAGE_FAULT device=',
+    re: new RegExp(String.raw`^\s*(IO_PAGE_FAULT)` + FIELDS + String.raw`\]`),
+    build: (m, cx) => build(cx, m[1]!, {}, [m[2], m[3], m[4], m[5], m[6]], true),
+  },
+  {
     // Xen's own event line (xen/drivers/passthrough/amd/iommu_init.c parse_event_log_entry, 4.13+):
     // "AMD-Vi: IO_PAGE_FAULT: 0000:00:14.0 d0 addr 000000fdf8010140 flags 0x8 I" — the domain is
     // decimal, the flags are the event's bits as Linux prints them, then their names.

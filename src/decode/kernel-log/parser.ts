@@ -31,6 +31,8 @@ const NO_RECORDS = Object.freeze([]) as unknown as LogRecord[]
 export class LogParser implements HeadHolder, RelativeClock {
   private lineNo = 0
   private held: HeldRecord | undefined
+  /** Lines not Xen's passed over while a Xen head waits for its reason (see parseBody). */
+  private xenInterleaved = 0
   /**
    * A fault line cut short (mail and commit wrapping: the record continues on the next line,
    * which often holds no keyword of its own). Joined with the following line(s) before parsing.
@@ -757,8 +759,8 @@ export class LogParser implements HeadHolder, RelativeClock {
       this.lastTime = st.time
       this.pendingTime.length = 0
     }
-    // A Markdown code span's closing backticks ("`[  1.2] DMAR: …`").
-    if (rest.endsWith('`') && line.charCodeAt(0) === 0x60) rest = rest.replace(/`+\s*$/, '')
+    // A Markdown code span's closing backticks ("`[  1.2] DMAR: …`", "> `…`").
+    if (rest.endsWith('`') && line.lastIndexOf('`', line.length - rest.length) !== -1) rest = rest.replace(/`+\s*$/, '')
     return {body: rest, time: st.time, xen: st.xen, stamps}
   }
 
@@ -766,6 +768,13 @@ export class LogParser implements HeadHolder, RelativeClock {
     // A blank line (a forum's double spacing, a mail's paragraph break) neither ends a record that
     // waits for its next line nor continues it.
     if (this.awaitsNextLine && isBlank(body)) return
+    // Xen prints a fault's two lines with two calls: on a console shared with dom0 the kernel's own
+    // lines land between them. A few lines that are neither Xen's nor IOMMU messages are passed over.
+    if (!xen && this.held?.type === 'fault' && this.held.format === 'xen' && this.partial === undefined
+      && this.xenInterleaved < XEN_INTERLEAVED_MAX && !CANDIDATE.test(body)) {
+      this.xenInterleaved++
+      return
+    }
     if (this.partial !== undefined && this.joinPartial(body, time, out)) return
     const t = time ?? this.currentLastTime()
     const cacheKey = xen ? '\u0000' + body : body
@@ -894,6 +903,7 @@ export class LogParser implements HeadHolder, RelativeClock {
   /** Called by the two-line head shape. */
   holdHead(rec: HeldRecord): void {
     this.held = rec
+    this.xenInterleaved = 0
     this.heldCopy = undefined
     this.heldEntry = undefined
   }
@@ -1071,6 +1081,8 @@ const CUT_WORDS = /Request device|Event logged|\[fault/i
 const WHOLE_RECORD = /\] fault (?:addr|index) (?:0x)?[0-9a-f]+ \[fault reason (?:0x)?[0-9a-f]+\]|\[fault reason \d+\] \w|Event logged \[[A-Z_]+(?: [a-z]+=[0-9a-fx:.]+)+\]/i
 const EVENT_LOGGED_AT_END = /AMD-Vi: Event logged\s*$/
 const isBlank = (s: string): boolean => s.trim() === ''
+/** Other lines a Xen fault head waits through for its reason line. */
+const XEN_INTERLEAVED_MAX = 8
 const NEW_MESSAGE = /^[A-Za-z_][\w-]*: /
 const FAULT_REASON = /fault reason|\breason [0-9a-f]+ - /i
 

@@ -97,7 +97,7 @@ export const PREFIX_RULES: PrefixRule[] = [
   {re: /^\(XEN\) ?/, first: /^[\(]/, apply: (_m, _p, st) => (st.xen = true)},
   // grep's file name and line number ("/var/log/kern.log:", "kern.log.1:", "1234:", "syslog-20240101:1234:")
   // and a pasted listing's line numbers ("12: ", "  12\t", "12 | "), only before a stamp or a syslog line
-  {re: /^(?:(?:\/[\w.\/-]+|[\w-]*(?:kern|syslog|messages|dmesg|journal)[\w.-]*|[\w.-]+\.(?:log|txt)(?:\.\d+)?)[:-])?(?:\d{1,7}(?:[:-]|\t| ?\| ?|: ))?(?=\[\s*[\d+]|\[[A-Z][a-z]{2} |[A-Z][a-z]{2} [ \d]\d \d\d:|\d{4}-\d\d-\d\d[T ]\d\d:|<\d{1,3}>)/, first: /^[\/\w.-]/, apply: () => undefined},
+  {re: /^(?:(?:\/[\w.\/-]+|[\w-]*(?:kern|syslog|messages|dmesg|journal)[\w.-]*|[\w.-]+\.(?:log|txt)(?:\.\d+)?)[:-])?(?:\d{1,7}(?:[:-]|\t| ?\| ?|: | {1,2}))?(?=\[\s*[\d+]|\[[A-Z][a-z]{2} |[A-Z][a-z]{2} [ \d]\d \d\d:|\d{4}-\d\d-\d\d[T ]\d\d:|<\d{1,3}>)/, first: /^[\/\w.-]/, apply: () => undefined},
   // A crash leaves a run of NUL bytes in a syslog file (preallocated blocks never written); a Markdown code span
   {re: /^\x00+/, first: /^[\x00]/, apply: () => undefined},
   {re: /^`+/, first: /^[`]/, apply: () => undefined},

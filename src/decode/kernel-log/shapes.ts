@@ -31,10 +31,11 @@ export const SHAPES: readonly Shape[] = [
 ]
 
 /** Lines worth a closer look contain one of these; everything else is skipped cheaply. */
-// The old AMD-Vi split form's event line (IO_PAGE_FAULT device=…) holds none: it is read as its head's continuation.
+// The old AMD-Vi split form's event line ("IO_PAGE_FAULT device=… domain=…") is read as its head's continuation,
+// and alone when another line came between (the scanner keys on "doma", as for the 4.19 form).
 // Context lines: the vmd driver's (VMD is on), a kdump kernel's command line (kexec adds elfcorehdr=).
 // 4.19-era AMD page faults lack "AMD-Vi:": "… Event logged [IO_PAGE_FAULT domain=…" (the scanner keys on "doma").
-export const CANDIDATE = /DMAR|dmar|DMA-API|INTR-REMAP|AMD-Vi|IOMMU|iommu|VT-d|remapping|remapped|PCI-DMA|smmu|SMMU|Event logged \[IO_PAGE_FAULT domain=|\bvmd [0-9a-f]{4}:|ommand line: .*\belfcorehdr=/
+export const CANDIDATE = /DMAR|dmar|DMA-API|INTR-REMAP|AMD-Vi|IOMMU|iommu|VT-d|remapping|remapped|PCI-DMA|smmu|SMMU|Event logged \[IO_PAGE_FAULT domain=|IO_PAGE_FAULT device=\S+ domain=|\bvmd [0-9a-f]{4}:|ommand line: .*\belfcorehdr=/
 /** The same keywords, for scanning a whole block at once (Xen's "[VT-D]" lines carry DMAR or INTR-REMAP). */
 export const CANDIDATE_SCAN = new RegExp(CANDIDATE.source, 'g')
 
