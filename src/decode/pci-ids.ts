@@ -17,63 +17,114 @@ export interface PciNames {
 }
 
 interface Tables {
-  vendors: Map<number, string>
-  devices: Map<number, string>
-  classes: Map<number, string>
+  vendors: ReadonlyMap<number, string>
+  classes: ReadonlyMap<number, string>
+  /** A vendor's devices by device id (empty for a vendor without device lines). */
+  devicesOf(vendorId: number): ReadonlyMap<number, string>
 }
-
-const deviceKey = (vendorId: number, deviceId: number): number => vendorId * 0x10000 + deviceId
 
 /** Classes keyed by level: base 0xBB, subclass 0xBBSS, prog-if 0xBBSSPP (stored with level tag). */
 const classKey = (level: 1 | 2 | 3, value: number): number => level * 0x1000000 + value
 
-/** Parse pci.ids text. Tolerant: lines that do not fit the format are skipped. */
+const TAB = 0x09
+const HASH = 0x23
+const NO_DEVICES: ReadonlyMap<number, string> = new Map()
+
+/**
+ * Parse pci.ids text. Tolerant: lines that do not fit the format are skipped.
+ *
+ * One pass over the lines keeps the vendor and class names and, for each vendor, where its device
+ * lines are in the text; a vendor's device lines are parsed when its devices are first asked for.
+ * A host names a few dozen of the file's 2,300 vendors, and parsing all of its 17,000 device lines
+ * was most of the cost of naming them (lspci reads the whole file too). The answers are the same:
+ * a device line belongs to the vendor line above it, a later line for the same ids wins.
+ */
 export function parsePciIds(text: string): Tables {
-  const tables: Tables = {vendors: new Map(), devices: new Map(), classes: new Map()}
+  const vendors = new Map<number, string>()
+  const classes = new Map<number, string>()
+  /** Vendor -> [start, end) offsets of its blocks of device lines, in text order. */
+  const blocks = new Map<number, number[]>()
   let vendor: number | undefined
+  let blockStart = 0
   let baseClass: number | undefined
   let subClass: number | undefined
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue
+  const endBlock = (end: number) => {
+    if (vendor === undefined || end <= blockStart) return
+    const ranges = blocks.get(vendor)
+    if (ranges === undefined) blocks.set(vendor, [blockStart, end])
+    else ranges.push(blockStart, end)
+  }
+  forEachLine(text, 0, text.length, (start, end) => {
+    if (text.charCodeAt(start) === TAB) {
+      // Device lines (one tab, under a vendor) wait in their vendor's block; subsystem lines are not needed.
+      if (text.charCodeAt(start + 1) === TAB) {
+        if (baseClass !== undefined && subClass !== undefined) {
+          const match = /^\t\t([0-9a-f]{2})\s+(.*)$/i.exec(text.slice(start, end))
+          if (match) classes.set(classKey(3, (baseClass << 16) | (subClass << 8) | Number.parseInt(match[1] ?? '', 16)), (match[2] ?? '').trim())
+        }
+      } else if (vendor === undefined && baseClass !== undefined) {
+        const match = /^\t([0-9a-f]{2})\s+(.*)$/i.exec(text.slice(start, end))
+        if (match) {
+          subClass = Number.parseInt(match[1] ?? '', 16)
+          classes.set(classKey(2, (baseClass << 8) | subClass), (match[2] ?? '').trim())
+        }
+      }
+      return
+    }
+    // Any other line ends the current vendor's block.
+    endBlock(start)
+    const line = text.slice(start, end)
     if (line.startsWith('C ')) {
       const match = /^C ([0-9a-f]{2})\s+(.*)$/i.exec(line)
       vendor = undefined
-      if (!match) continue
+      if (!match) return
       baseClass = Number.parseInt(match[1] ?? '', 16)
       subClass = undefined
-      tables.classes.set(classKey(1, baseClass), (match[2] ?? '').trim())
-      continue
-    }
-    if (line.startsWith('\t\t')) {
-      if (baseClass !== undefined && subClass !== undefined) {
-        const match = /^\t\t([0-9a-f]{2})\s+(.*)$/i.exec(line)
-        if (match) tables.classes.set(classKey(3, (baseClass << 16) | (subClass << 8) | Number.parseInt(match[1] ?? '', 16)), (match[2] ?? '').trim())
-      }
-      continue // subsystem lines: not needed here
-    }
-    if (line.startsWith('\t')) {
-      if (vendor !== undefined) {
-        const match = /^\t([0-9a-f]{4})\s+(.*)$/i.exec(line)
-        if (match) tables.devices.set(deviceKey(vendor, Number.parseInt(match[1] ?? '', 16)), (match[2] ?? '').trim())
-      } else if (baseClass !== undefined) {
-        const match = /^\t([0-9a-f]{2})\s+(.*)$/i.exec(line)
-        if (match) {
-          subClass = Number.parseInt(match[1] ?? '', 16)
-          tables.classes.set(classKey(2, (baseClass << 8) | subClass), (match[2] ?? '').trim())
-        }
-      }
-      continue
+      classes.set(classKey(1, baseClass), (match[2] ?? '').trim())
+      return
     }
     const match = /^([0-9a-f]{4})\s+(.*)$/i.exec(line)
     if (match) {
       vendor = Number.parseInt(match[1] ?? '', 16)
+      blockStart = end + 1
       baseClass = undefined
-      tables.vendors.set(vendor, (match[2] ?? '').trim())
+      vendors.set(vendor, (match[2] ?? '').trim())
     } else {
       vendor = undefined
     }
+  })
+  endBlock(text.length)
+  const devices = new Map<number, ReadonlyMap<number, string>>()
+  return {
+    vendors,
+    classes,
+    devicesOf: (vendorId) => {
+      let found = devices.get(vendorId)
+      if (found === undefined) {
+        const parsed = new Map<number, string>()
+        const ranges = blocks.get(vendorId) ?? []
+        for (let i = 0; i + 1 < ranges.length; i += 2)
+          forEachLine(text, ranges[i] ?? 0, ranges[i + 1] ?? 0, (start, end) => {
+            if (text.charCodeAt(start) !== TAB || text.charCodeAt(start + 1) === TAB) return
+            const match = /^\t([0-9a-f]{4})\s+(.*)$/i.exec(text.slice(start, end))
+            if (match) parsed.set(Number.parseInt(match[1] ?? '', 16), (match[2] ?? '').trim())
+          })
+        found = parsed.size === 0 ? NO_DEVICES : parsed
+        devices.set(vendorId, found)
+      }
+      return found
+    },
   }
-  return tables
+}
+
+/** Each line of text[from, to) split at '\n' as `split('\n')` would, but neither blank nor a '#' comment: (start, end) offsets. */
+function forEachLine(text: string, from: number, to: number, visit: (start: number, end: number) => void): void {
+  for (let start = from; start < to; ) {
+    let end = text.indexOf('\n', start)
+    if (end < 0 || end > to) end = to
+    if (end > start && text.charCodeAt(start) !== HASH) visit(start, end)
+    start = end + 1
+  }
 }
 
 /** The bundled fallback: vendors and devices that show up in VT-d passthrough questions. */
@@ -175,10 +226,16 @@ const BUNDLED_CLASSES: ReadonlyArray<readonly [1 | 2 | 3, number, string]> = [
 ]
 
 function bundledTables(): Tables {
+  const devices = new Map<number, Map<number, string>>()
+  for (const [vendorId, deviceId, name] of BUNDLED_DEVICES) {
+    let ofVendor = devices.get(vendorId)
+    if (ofVendor === undefined) devices.set(vendorId, (ofVendor = new Map()))
+    ofVendor.set(deviceId, name)
+  }
   return {
     vendors: new Map(BUNDLED_VENDORS),
-    devices: new Map(BUNDLED_DEVICES.map(([v, d, name]) => [deviceKey(v, d), name])),
     classes: new Map(BUNDLED_CLASSES.map(([level, value, name]) => [classKey(level, value), name])),
+    devicesOf: (vendorId) => devices.get(vendorId) ?? NO_DEVICES,
   }
 }
 
@@ -188,7 +245,7 @@ function namesFrom(source: string, load: () => Tables): PciNames {
   return {
     source,
     vendor: (vendorId) => get().vendors.get(vendorId),
-    device: (vendorId, deviceId) => get().devices.get(deviceKey(vendorId, deviceId)),
+    device: (vendorId, deviceId) => get().devicesOf(vendorId).get(deviceId),
     className: (classCode) =>
       get().classes.get(classKey(3, classCode)) ??
       get().classes.get(classKey(2, classCode >> 8)) ??
