@@ -206,3 +206,30 @@ describe('evidence in the family lines: the zero page, the dumped device-table e
     expect(explain('arm-smmu 15000000.iommu: Unhandled context fault: fsr=0x402, iova=0xfe640040, fsynr=0x10, cbfrsynra=0x21, cb=2').rule).toBe('smmu-msi-doorbell')
   })
 })
+
+describe('the IOMMU driver warning inside its own mapping code (context iommu-map-warning)', () => {
+  // amdvi-smartpqi-increase-address-space-race (iommu list, 2019-10-16): the WARNING line, its RIP
+  // line, and a page fault of the device whose mappings were being built.
+  const WARN = 'WARNING: CPU: 57 PID: 124314 at drivers/iommu/amd_iommu.c:1474 iommu_map_page+0x718/0x7e0'
+  const RIP = 'RIP: 0010:iommu_map_page+0x718/0x7e0'
+  const FAULT = 'smartpqi 0000:23:00.0: AMD-Vi: Event logged [IO_PAGE_FAULT domain=0x0000 address=0xffffffffffec0000 flags=0x0010]'
+  it('leads an AMD-Vi page fault with the IOMMU driver\'s bug, from the WARNING line or (wrapped) from the RIP line', () => {
+    for (const warn of [WARN, 'WARNING: CPU: 57 PID: 124314 at drivers/iommu/amd_iommu.c:1474\niommu_map_page+0x718/0x7e0\n' + RIP]) {
+      const e = report([warn, FAULT].join('\n')).faults[0]!.explanation
+      expect(e).toMatchObject({rule: 'amd-vi-iommu-map-warning', category: 'kernel-bug', certainty: 'likely'})
+      expect(e.summary).toContain('iommu_map_page')
+    }
+  })
+  it('leads a VT-d fault the same way when the warning is in the Intel driver\'s mapping code', () => {
+    const log = ['WARNING: CPU: 3 PID: 1 at drivers/iommu/intel/iommu.c:2300 __domain_mapping+0x3a4/0x3c0',
+      'DMAR: [DMA Read NO_PASID] Request device [03:00.0] fault addr 0xfff00000 [fault reason 0x06] PTE Read access is not set'].join('\n')
+    expect(report(log).faults[0]!.explanation).toMatchObject({rule: 'iommu-map-warning', category: 'kernel-bug'})
+  })
+  it('leaves faults alone when the warning is an unmap, or outside drivers/iommu, or a RIP without "iommu" in the function', () => {
+    for (const other of ['WARNING: CPU: 1 PID: 2 at drivers/iommu/intel-iommu.c:3672 intel_unmap+0x1d/0x20',
+      'WARNING: CPU: 57 PID: 124314 at drivers/scsi/smartpqi/smartpqi_init.c:1474 pqi_map_single+0x18/0x70',
+      'RIP: 0010:dma_map_sg_attrs+0x18/0x70']) {
+      expect(report([other, FAULT].join('\n')).faults[0]!.explanation.rule).not.toMatch(/map-warning/)
+    }
+  })
+})

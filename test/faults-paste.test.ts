@@ -288,3 +288,25 @@ describe("Xen's console forwarded to syslog, wrapped by a mail client (xen-i915-
       .toMatchObject([{type: 'fault', reason: 6, reasonText: 'PTE Read access is not set'}])
   })
 })
+
+describe('a function the log never names while it names function 0 (xen-emulex-be3-hidden-functions-rmrr)', () => {
+  // Xen's boot lines list each DMAR structure's device scope; the quoted faults lost their reason lines.
+  const SCOPE = ['(XEN) [VT-D]found ACPI_DMAR_RMRR:', '(XEN) [VT-D] endpoint: 0000:04:00.0', '(XEN) [VT-D] endpoint: 0000:04:00.1']
+  const HEAD = (fn: number) => `(XEN) [VT-D]DMAR:[DMA Write] Request device [0000:04:00.${fn}] fault addr bdf80000`
+  const lead = (lines: string[]) => leadingExplanation(triageRecords(bothPaths(lines.join('\n') + '\n'), lines.length))
+  it('reads Xen\'s device-scope lines as the functions the firmware names, on both paths, and only under Xen', () => {
+    const ctx = bothPaths(SCOPE.join('\n') + '\n').filter((r) => r.type === 'context')
+    expect(ctx.map((r) => r.type === 'context' ? [r.event, r.detail] : [])).toEqual([['dmar-scope-endpoint', '0000:04:00.0'], ['dmar-scope-endpoint', '0000:04:00.1']])
+    expect(bothPaths('[    1.0] DMAR: endpoint: 0000:04:00.0\n').filter((r) => r.type === 'context')).toEqual([])
+  })
+  it('leads a reasonless fault from an unnamed function of a named device with a hidden/phantom function, and says it cannot tell', () => {
+    const e = lead([...SCOPE, HEAD(4)])
+    expect(e).toMatchObject({rule: 'phantom-function-reason-lost', category: 'dma-alias', certainty: 'cannot-tell'})
+    expect(e.summary).toContain('function 4')
+  })
+  it('stays out when the log names the function, when function 0 is not named, or when the reason line came', () => {
+    expect(lead([...SCOPE, HEAD(1)]).rule).not.toBe('phantom-function-reason-lost')
+    expect(lead([SCOPE[0]!, '(XEN) [VT-D] endpoint: 0000:05:00.0', HEAD(4)]).rule).not.toBe('phantom-function-reason-lost')
+    expect(lead([...SCOPE, HEAD(4), '(XEN) [VT-D]DMAR: reason 05 - PTE Write access is not set']).rule).not.toBe('phantom-function-reason-lost')
+  })
+})

@@ -134,6 +134,28 @@ function dteRule(id: string, shows: (d: DumpedDte, x: FaultFacts) => boolean, wo
 }
 
 /** Rules both families share, with the family's own conditions. */
+/**
+ * The IOMMU driver warned inside its own map/page-table code (context iommu-map-warning) in a log
+ * with DMA faults: the faults follow a mapping the driver failed to build or left inconsistent.
+ * Real case: amdvi-smartpqi-increase-address-space-race (WARN_ON_ONCE(domain->mode ==
+ * PAGE_MODE_6_LEVEL) in increase_address_space(), drivers/iommu/amd_iommu.c, under memory pressure;
+ * fixed by making the page-table growth atomic). Shared by VT-d (fault-rules.ts) and AMD-Vi.
+ */
+export const iommuMapWarning = (id: string, when: FaultRule['when']): FaultRule => ({
+  id,
+  category: 'kernel-bug',
+  when: {...when, context: ['iommu-map-warning']},
+  explain: (x) => {
+    const c = x.facts.contexts.get('iommu-map-warning')!
+    return {
+      summary: `${who(x)} ${did(x)} ${at(x)} after the kernel's IOMMU driver warned inside its own mapping code (${c.detail ?? 'a map/page-table function'}): the mapping the device uses was not built, or was built inconsistently, by the kernel — an IOMMU driver bug, not the device's driver`,
+      causes: ['a race or state bug in the IOMMU driver\'s page-table code (AMD: growing a domain\'s page table to more levels while another CPU maps, fixed in 5.4/5.5)',
+        'an IOMMU driver mapping an IOVA that is already mapped ("PTE … already set") after a bookkeeping bug'],
+      remediation: ['update the kernel (stable series) and report the WARNING with its call trace to the IOMMU maintainers', 'the faulting device\'s driver is a victim here: its errors stop with the fixed kernel'],
+      evidence: [{fact: `the IOMMU driver warned in ${c.detail ?? 'its mapping code'} (a WARNING in drivers/iommu/)`, source: `${x.source}:${c.line}`}],
+    }
+  },
+})
 const removedDevice = (id: string): FaultRule => ({
   id,
   category: 'stale-dma',
@@ -158,6 +180,7 @@ const addressZero = (id: string, when: FaultRule['when']): FaultRule => ({
 
 export const AMD_VI_RULES: readonly FaultRule[] = [
   removedDevice('amd-vi-removed-device'),
+  iommuMapWarning('amd-vi-iommu-map-warning', {events: ['IO_PAGE_FAULT'], kind: 'dma'}),
   // One rule per known device: the category is the device's.
   ...Object.entries(KNOWN_DEVICE_ISSUES).map(([driver, k]): FaultRule => ({
     id: `amd-vi-known-${driver}`,

@@ -12,7 +12,7 @@ import {formatReasonCode, type FaultReason} from '../decode/fault-reasons.js'
 import type {ContextEvent, FaultRecord, LogRecord, QiRecord} from '../decode/kernel-log/index.js'
 import {explainKnownRegression, knownRegression, regressionCandidates} from './regression-words.js'
 import type {EventGroup, Explanation, FaultGroup, FaultTrace, ReservedRegion, TriageContext, TriageResult} from './fault-triage.js'
-import {AMD_VI_CONTEXT_WORDS, explainAmdViEvent} from './fault-rules-families.js'
+import {AMD_VI_CONTEXT_WORDS, explainAmdViEvent, iommuMapWarning} from './fault-rules-families.js'
 
 /** Cause classes, one vocabulary for rules, JSON and the evaluation (test/fixtures/fault-cases). */
 export type FaultCategory =
@@ -30,7 +30,7 @@ export interface LogFacts {
   contexts: Map<ContextEvent, {line: number; detail?: string; count: number}>
   /** Devices the log shows being removed from their IOMMU group, with the line. */
   removed: Map<string, number>
-  /** Devices the log lists ("Adding to iommu group"): functions the kernel knows. */
+  /** Devices the log lists ("Adding to iommu group", or a DMAR device scope Xen printed): functions the kernel or firmware knows. */
   listed: Set<string>
   /** Requesters that also raised interrupt-remapping faults (an IRTE was programmed for them). */
   interruptRequesters: Set<string>
@@ -454,6 +454,7 @@ export const FAULT_RULES: readonly FaultRule[] = [
       remediation: ['stop the device\'s users and unbind its driver before removing it', 'update the driver: hot-unplug must stop DMA before removal'],
     }),
   },
+  iommuMapWarning('iommu-map-warning', {kind: 'dma'}),
   {
     id: 'driver-unmaps-unmatched',
     category: 'kernel-bypass',
@@ -669,6 +670,27 @@ export const FAULT_RULES: readonly FaultRule[] = [
       remediation: ['run `vtd-check device` on the slot\'s function 0: it shows the aliases the kernel knows',
         'a newer kernel may carry the quirk (drivers/pci/quirks.c quirk_dma_func1_alias / quirk_dma_func0_alias); otherwise report the vendor:device ID to linux-pci',
         'move the card to a slot not behind a PCIe-to-PCI bridge'],
+    }),
+  },
+  {
+    // The reason line was lost (a quote without Xen's "reason NN" lines, a two-line head alone), so
+    // the rule above cannot see "no context entry"; what remains is a function the log never names
+    // while it names function 0 of the same device (a group line, or the DMAR device scope Xen
+    // prints): xen-emulex-be3-hidden-functions-rmrr, functions 4-7 of a be3 that enumerates 0-3.
+    id: 'phantom-function-reason-lost',
+    category: 'dma-alias',
+    certainty: 'cannot-tell',
+    when: {kind: 'dma', requester: 'phantom-candidate', also: (x) => x.g.reason === undefined && x.facts.listed.has(`${x.g.requester.slice(0, -1)}0`)},
+    explain: (x) => ({
+      summary: `${who(x)} (function ${x.fn}) is a function the log never names, while it names function 0 of the same device, and it raised no interrupt of its own: most likely a hidden or phantom function DMA-ing with a requester ID no context entry covers (a DMA alias); the reason line is missing, so ${notTold(x)} for certain`,
+      causes: [
+        'device firmware using requester IDs of functions it does not enumerate (statistics or management DMA from hidden functions, the phantom-function mechanism)',
+        'a DMA-alias quirk the kernel or hypervisor lacks (Marvell 88SE91xx/92xx function 1, Ricoh/JMicron function 0)',
+        'a real function DMA-ing while its driver was unbound or rebound',
+      ],
+      remediation: [`check which functions exist: lspci -s ${x.g.requester.slice(5, -2)}`,
+        'Xen: pci-phantom=BB:DD,STRIDE makes the extra requester IDs share the enumerated functions\' contexts; Linux: a DMA-alias quirk (drivers/pci/quirks.c) for the vendor:device',
+        'find the line with the fault\'s reason: "no context entry" (02h) confirms an unattached requester ID'],
     }),
   },
   {

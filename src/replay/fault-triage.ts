@@ -394,6 +394,8 @@ export class FaultTriage {
   private bootTimeline = false
   private readonly contexts = new Map<ContextEvent, {line: number; detail?: string; count: number; first: Seen}>()
   private readonly removed = new Map<string, number>()
+  /** Functions a DMAR device scope names (Xen's boot lines): the firmware says they exist (bounded). */
+  private readonly scopeEndpoints = new Set<string>()
   /** The firmware's reserved ranges from the log's e820 map (bounded: a map has a few dozen lines). */
   private readonly e820Reserved: LogFacts['e820Reserved'] = []
   /** What the log's own driver lines say about each function (bounded). */
@@ -448,6 +450,7 @@ export class FaultTriage {
         if (c !== undefined) c.count++
         else this.contexts.set(r.event, {line: r.line, count: 1, first: seen(r), ...(r.detail === undefined ? {} : {detail: r.detail})})
         if (r.event === 'device-removed' && r.detail !== undefined && !this.removed.has(r.detail)) this.removed.set(r.detail, r.line)
+        if (r.event === 'dmar-scope-endpoint' && r.detail !== undefined && this.scopeEndpoints.size < 4096) this.scopeEndpoints.add(r.detail)
         if (r.event === 'e820-reserved' && r.detail !== undefined && this.e820Reserved.length < 256) {
           const [from, to] = r.detail.split('-')
           this.e820Reserved.push({base: BigInt(from!), end: BigInt(to!), line: r.line})
@@ -790,7 +793,7 @@ export class FaultTriage {
     if (this.irState !== undefined) logContext.interruptRemapping = this.irState
 
     const facts: LogFacts = {
-      contexts: this.contexts, removed: this.removed, listed: new Set(this.logGroups.keys()),
+      contexts: this.contexts, removed: this.removed, listed: new Set([...this.logGroups.keys(), ...this.scopeEndpoints]),
       interruptRequesters: this.interruptRequesters, bootTimeline: this.bootTimeline, driverLines: this.driverFacts, dmaApiDirection: this.dmaApiDirection, pciIds: this.pciIds,
       // Only the firmware's holes inside low RAM: the DMA API hands out IOVAs top-down from 4 GiB,
       // through the reserved ranges above RAM (flash, MMIO), so those say nothing about a fault.

@@ -19,7 +19,9 @@ export type ContextEvent =
   | 'kdump-tables-copied' // a kdump/kexec kernel taking over the previous kernel's translation tables
   | 'ioapic-timer-panic' // "timer doesn't work through Interrupt-remapped IO-APIC"
   | 'unmap-unmatched' // WARNING in intel_unmap: a driver unmapped a page it never mapped
+  | 'iommu-map-warning' // a WARNING or oops RIP inside the IOMMU driver's own map/page-table code ("at drivers/iommu/amd_iommu.c:1474 iommu_map_page+0x…"): detail the function
   | 'device-removed' // "pci …: Removing from iommu group N"
+  | 'dmar-scope-endpoint' // Xen listing a DMAR structure's device scope at boot ("(XEN) [VT-D] endpoint: 0000:04:00.0"): detail the BDF
   | 'vmd-domain' // any line of the vmd driver ("vmd 0000:64:05.5: Bound to PCI domain 10000"), or vmd in an oops's "Modules linked in:": Intel VMD is on
   | 'kdump-kernel' // a kernel command line with elfcorehdr= (kexec adds it for the capture kernel)
   | 'e820-reserved' // "BIOS-e820: [mem 0x…-0x…] reserved": memory the firmware keeps (detail "0xstart-0xend", inclusive)
@@ -72,6 +74,13 @@ export const CONTEXT_SHAPES: Shape[] = [
   context('kdump-tables-copied', 'ranslation', /Copied translation tables from\b|Translation already enabled - trying\b|Translation was enabled for \S+ but we are not in kdump mode/),
   context('ioapic-timer-panic', 'Interrupt-remapped IO-APIC', /timer doesn't work through Interrupt-remapped IO-APIC/),
   context('unmap-unmatched', 'intel_unmap', /WARNING: .*(?:intel-iommu\.c|intel\/iommu\.c|iommu\.c):\d+ intel_unmap/),
+  // The IOMMU driver warning inside its own mapping code (a WARN_ON in increase_address_space(),
+  // alloc_pte(), __domain_mapping()'s "PTE … already set"): the mapping a device then uses may be
+  // missing or torn. The function is on the WARNING line (file in drivers/iommu/) or, when a mail
+  // client wrapped that line, on the register dump's RIP line (a name holding "iommu"). Unmap is
+  // the line above (a driver's bookkeeping, not the IOMMU driver's).
+  context('iommu-map-warning', 'WARNING:', /WARNING: .*\bat drivers\/iommu\/\S+:\d+ ((?!\w*unmap)\w*(?:map|pte|pgtable|address_space)\w*)\+0x/, (m) => m[1]),
+  context('iommu-map-warning', 'RIP:', /RIP: [0-9a-f]{4}:((?!\w*unmap)(?=\w*iommu)\w*(?:map|pte|pgtable|address_space)\w*)\+0x/, (m) => m[1]),
   context('vmd-domain', 'vmd ', /\bvmd ([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): /, (m) => m[1]),
   // Distribution builds name their stable base after the build number: Debian "#1 SMP … Debian 6.1.55-1 (2023-09-29)",
   // Proxmox "#1 SMP … PMX 6.8.12-4 (…)" (before 2023 "PVE 5.15.30-3"), Ubuntu "… (Ubuntu 6.8.0-45.45-generic 6.8.12)"; the detail keeps it: "6.1.0-13-amd64 (Debian 6.1.55-1)".
@@ -104,6 +113,15 @@ export const CONTEXT_SHAPES: Shape[] = [
   context('dma-api-direction', 'with different direction',
     /(?:(\S+) (\S+): )?DMA-API: (?:(\S+) (\S+): )?device driver (frees|syncs) DMA memory with different direction \[device address=(0x[0-9a-f]+)\] \[size=\d+ bytes\] \[mapped with (DMA_\w+)\] \[(?:unmapped|synced) with (DMA_\w+)\]/,
     (m) => `${m[3] ?? m[1] ?? 'NULL'} ${m[4] ?? m[2] ?? 'NULL'}: ${m[5]} with ${m[8]}, mapped with ${m[7]} (device address ${m[6]})`),
+  // Xen prints each DRHD/RMRR/ATSR device scope it parsed (xen/drivers/passthrough/vtd/dmar.c
+  // acpi_parse_dev_scope, iommu=verbose or debug builds): the functions the firmware says exist.
+  // The parser has stripped the "(XEN) [VT-D]" prefix by then (cx.xen says it was there).
+  {
+    name: 'context-dmar-scope-endpoint',
+    probe: 'endpoint: ',
+    re: /^\s*endpoint: ([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7])\s*$/,
+    build: (m, cx) => (cx.xen ? {...cx.base, type: 'context', event: 'dmar-scope-endpoint', detail: m[1]!} : undefined),
+  },
   context('device-removed', 'Removing from iommu group', /([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): Removing from iommu group (\d+)/, (m) => m[1]),
 ]
 

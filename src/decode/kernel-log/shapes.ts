@@ -35,8 +35,8 @@ export const SHAPES: readonly Shape[] = [
 // and alone when another line came between (the scanner keys on "doma", as for the 4.19 form).
 // Context lines: the vmd driver's (VMD is on), a kdump kernel's command line (kexec adds elfcorehdr=).
 // 4.19-era AMD page faults lack "AMD-Vi:": "… Event logged [IO_PAGE_FAULT domain=…" (the scanner keys on "doma").
-export const CANDIDATE = /DMAR|dmar|DMA-API|INTR-REMAP|AMD-Vi|IOMMU|iommu|VT-d|remapping|remapped|PCI-DMA|smmu|SMMU|Event logged \[IO_PAGE_FAULT domain=|IO_PAGE_FAULT device=\S+ domain=|\bvmd [0-9a-f]{4}:|ommand line: .*\belfcorehdr=/
-/** The same keywords, for scanning a whole block at once (Xen's "[VT-D]" lines carry DMAR or INTR-REMAP). */
+export const CANDIDATE = /DMAR|dmar|DMA-API|INTR-REMAP|AMD-Vi|IOMMU|iommu|VT-d|VT-D|remapping|remapped|PCI-DMA|smmu|SMMU|Event logged \[IO_PAGE_FAULT domain=|IO_PAGE_FAULT device=\S+ domain=|\bvmd [0-9a-f]{4}:|ommand line: .*\belfcorehdr=/
+/** The same keywords, for scanning a whole block at once ("VT-D": Xen's device-scope lines, "[VT-D] endpoint: …", carry no other keyword). */
 export const CANDIDATE_SCAN = new RegExp(CANDIDATE.source, 'g')
 
 /** A message glued onto the end of an unterminated one (5.13+ QI strings lack "\n"). */
