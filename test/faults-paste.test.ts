@@ -310,3 +310,12 @@ describe('a function the log never names while it names function 0 (xen-emulex-b
     expect(lead([...SCOPE, HEAD(4), '(XEN) [VT-D]DMAR: reason 05 - PTE Write access is not set']).rule).not.toBe('phantom-function-reason-lost')
   })
 })
+
+describe('the rate limit\'s line wrapped after "callbacks" (amdvi-aorus-gen4-nvme-fstrim-address0-unresolved)', () => {
+  it('joins "suppressed" on the next line into one suppressed record, on both paths', () => {
+    const recs = bothPaths('  [Fri Jul 19 17:05:08 2019] amd_iommu_report_page_fault: 28 callbacks \nsuppressed\n')
+    expect(recs.filter((r) => r.type === 'suppressed')).toMatchObject([{source: 'amd_iommu_report_page_fault', count: 28}])
+    expect(bothPaths('dmar_fault: 5 callbacks\nsuppressed\n').map((r) => r.type)).toEqual(['suppressed'])
+    expect(bothPaths('dmar_fault: 5 callbacks suppressed\n').map((r) => r.type)).toEqual(['suppressed'])
+  })
+})

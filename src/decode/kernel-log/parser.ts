@@ -1055,11 +1055,12 @@ const POWERS_OF_TEN = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9]
 /**
  * A fault line the mail client or the commit message wrapped: its requester came, its reason did
  * not — or the wrap fell right after "Request device", after the "[INTR-REMAP]"/"[DMA Read …]" tag,
- * or after "DRHD: handling" (the fault-status line).
+ * after "DRHD: handling" (the fault-status line), or after "callbacks" in the rate limit's
+ * "amd_iommu_report_page_fault: 28 callbacks" / "suppressed" (a linux-block mail, 2019).
  */
-const WRAPPED_HEAD = /Request device(?: \[|\s*$)|\[(?:DMA (?:Read|Write)[^\]]*|INTR-REMAP)\]\s*$|DRHD: handling\s*$/i
+const WRAPPED_HEAD = /Request device(?: \[|\s*$)|\[(?:DMA (?:Read|Write)[^\]]*|INTR-REMAP)\]\s*$|DRHD: handling\s*$|\w: \d+ callbacks\s*$/i
 /** The shapes a wrapped fault line can complete into. */
-const FAULT_SHAPES = SHAPES.filter((s) => s.name === 'fault-single' || s.name === 'fault-head' || s.name === 'fault-status')
+const FAULT_SHAPES = SHAPES.filter((s) => s.name === 'fault-single' || s.name === 'fault-head' || s.name === 'fault-status' || s.name === 'suppressed')
 /** AMD-Vi event lines (a cut one keeps what it says alone). */
 const AMD_EVENT_SHAPES = SHAPES.filter((s) => s.name === 'amd-vi-event' || s.name === 'amd-vi-event-unprefixed')
 /** What the lines of a cut record can join into: a fault, an AMD-Vi event (and a held head's tail). */
