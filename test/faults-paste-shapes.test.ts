@@ -193,14 +193,20 @@ describe('faults --json on real pastes', () => {
     })
   }
 
-  it('an empty log, a binary file and a compressed log say they tell nothing (exit 3), a truncated record is shown', async () => {
+  it('an empty log, a binary file and a compressed log say they tell nothing (exit 3), a truncated record is shown; other encodings read', async () => {
     const dir = scratchDir('vtd-paste-shapes-')
     const qubes = readFileSync(path.join(pasteShapes, 'qubes-1710-xen-dom0.log'))
+    const dasharo = real('dasharo-nv41-boot-k6.x-1.log')
+    // A French journal saved on Windows: Windows-1252 ("févr." as 0xE9) and CRLF; the stamp is terra-rmrr-journal's.
+    const windows1252 = Buffer.from(dasharo.trimEnd().split('\n').map((l) => `févr. 12 13:47:54 ordi kernel: ${unstamped(l)}\r\n`).join(''), 'latin1')
     const cases: Array<[string, Buffer, number, RegExp]> = [
       ['empty.log', Buffer.alloc(0), 3, /is empty/],
       ['random.bin', Buffer.from(Array.from({length: 4096}, (_, i) => (i * 7919 + 13) % 251)), 3, /does not look like a text log/],
       ['kern.log.gz', Buffer.from([0x1f, 0x8b, 0x08, 0x00, ...Array.from({length: 600}, (_, i) => (i * 31) % 256)]), 3, /does not look like a text log/],
       ['truncated.log', Buffer.from('[ 12.5] DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x7b8'), 3, /1 fault-like line\(s\) were not understood/],
+      ['windows-1252.log', windows1252, 1, /^2 fault line\(s\)/],
+      ['utf-16le-bom.log', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(dasharo, 'utf16le')]), 1, /^2 fault line\(s\)/],
+      ['utf-8-bom.log', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(dasharo)]), 1, /^2 fault line\(s\)/],
       // A crash's NUL run before the next boot's lines is no binary file: the faults still count.
       ['crashed-syslog.log', Buffer.concat([Buffer.alloc(3000), qubes]), 1, /^4 fault line\(s\)/],
     ]

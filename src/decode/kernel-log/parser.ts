@@ -1075,7 +1075,8 @@ const JOIN_SHAPES_TAIL = [...JOIN_SHAPES, ...SHAPES.filter((s) => s.name === 'fa
 function isCutRecord(body: string): boolean {
   const open = body.lastIndexOf('[')
   if (open > body.lastIndexOf(']')) return CUT_WORDS.test(body) && !/Event logged \[\s*$/.test(body)
-  return EVENT_LOGGED_AT_END.test(body)
+  // Most bodies end in neither: one char compare before the regex.
+  return body.charCodeAt(body.length - 1) <= 0x20 || body.endsWith('logged') ? EVENT_LOGGED_AT_END.test(body) : false
 }
 const CUT_WORDS = /Request device|Event logged|\[fault/i
 /** A joined record whose words all came out whole: its reason, or an AMD-Vi event's fields and closing "]". */
