@@ -28,6 +28,7 @@ const classKey = (level: 1 | 2 | 3, value: number): number => level * 0x1000000 
 
 const TAB = 0x09
 const HASH = 0x23
+const NEWLINE = 0x0a
 const NO_DEVICES: ReadonlyMap<number, string> = new Map()
 
 /**
@@ -54,7 +55,7 @@ export function parsePciIds(text: string): Tables {
     if (ranges === undefined) blocks.set(vendor, [blockStart, end])
     else ranges.push(blockStart, end)
   }
-  forEachLine(text, 0, text.length, (start, end) => {
+  const visit = (start: number, end: number): void => {
     if (text.charCodeAt(start) === TAB) {
       // Device lines (one tab, under a vendor) wait in their vendor's block; subsystem lines are not needed.
       if (text.charCodeAt(start + 1) === TAB) {
@@ -92,7 +93,21 @@ export function parsePciIds(text: string): Tables {
     } else {
       vendor = undefined
     }
-  })
+  }
+  for (let start = 0; start < text.length; ) {
+    // Inside a vendor's block only the next line that is not a device, subsystem, blank or '#'
+    // line changes anything: found by one regex scan instead of a visit per line.
+    if (vendor !== undefined && !startsTopLevel(text, start)) {
+      NEXT_TOP_LEVEL_LINE.lastIndex = start
+      const next = NEXT_TOP_LEVEL_LINE.exec(text)
+      if (next === null) break
+      start = next.index + 1
+    }
+    let end = text.indexOf('\n', start)
+    if (end < 0) end = text.length
+    if (end > start && text.charCodeAt(start) !== HASH) visit(start, end)
+    start = end + 1
+  }
   endBlock(text.length)
   const devices = new Map<number, ReadonlyMap<number, string>>()
   return {
@@ -103,12 +118,20 @@ export function parsePciIds(text: string): Tables {
       if (found === undefined) {
         const parsed = new Map<number, string>()
         const ranges = blocks.get(vendorId) ?? []
-        for (let i = 0; i + 1 < ranges.length; i += 2)
-          forEachLine(text, ranges[i] ?? 0, ranges[i + 1] ?? 0, (start, end) => {
-            if (text.charCodeAt(start) !== TAB || text.charCodeAt(start + 1) === TAB) return
+        for (let i = 0; i + 1 < ranges.length; i += 2) {
+          const to = ranges[i + 1] ?? 0
+          // A block starts after the newline of its vendor line: each device line is found by a
+          // regex scan from there (subsystem, blank and '#' lines are skipped by it, not visited).
+          DEVICE_LINE.lastIndex = (ranges[i] ?? 0) - 1
+          for (let found = DEVICE_LINE.exec(text); found !== null && found.index + 1 < to; found = DEVICE_LINE.exec(text)) {
+            const start = found.index + 1
+            let end = text.indexOf('\n', start)
+            if (end < 0 || end > to) end = to
             const match = /^\t([0-9a-f]{4})\s+(.*)$/i.exec(text.slice(start, end))
             if (match) parsed.set(Number.parseInt(match[1] ?? '', 16), (match[2] ?? '').trim())
-          })
+            DEVICE_LINE.lastIndex = end
+          }
+        }
         found = parsed.size === 0 ? NO_DEVICES : parsed
         devices.set(vendorId, found)
       }
@@ -117,15 +140,17 @@ export function parsePciIds(text: string): Tables {
   }
 }
 
-/** Each line of text[from, to) split at '\n' as `split('\n')` would, but neither blank nor a '#' comment: (start, end) offsets. */
-function forEachLine(text: string, from: number, to: number, visit: (start: number, end: number) => void): void {
-  for (let start = from; start < to; ) {
-    let end = text.indexOf('\n', start)
-    if (end < 0 || end > to) end = to
-    if (end > start && text.charCodeAt(start) !== HASH) visit(start, end)
-    start = end + 1
-  }
+/** A newline and the first character of a line that starts with neither a tab, nor a newline (blank), nor '#'. */
+const NEXT_TOP_LEVEL_LINE = /\n[^\t\n#]/g
+
+/** Does the line at `start` start with neither a tab, nor a newline (blank), nor '#'? */
+function startsTopLevel(text: string, start: number): boolean {
+  const first = text.charCodeAt(start)
+  return first !== TAB && first !== NEWLINE && first !== HASH
 }
+
+/** A newline and a tab not followed by another: the start of a device line (two tabs: a subsystem line). */
+const DEVICE_LINE = /\n\t(?!\t)/g
 
 /** The bundled fallback: vendors and devices that show up in VT-d passthrough questions. */
 const BUNDLED_VENDORS: ReadonlyArray<readonly [number, string]> = [
