@@ -61,6 +61,15 @@ describe('the banner leads to the regression', () => {
     expect(l.text).toContain('6.15.4')
   })
 
+  it('stays a candidate, with its fix, when a rule that cannot tell leads on an affected kernel (an iGPU fault)', () => {
+    const igfx = 'DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x7c592000 [fault reason 0x06] PTE Read access is not set'
+    const on = (release: string) => lead(`kernel: Linux version ${release} (linux@archlinux) #1 SMP PREEMPT_DYNAMIC\n${igfx}`)
+    expect(on('6.15.2-arch1-1')).toMatchObject({rule: 'igfx', certainty: 'cannot-tell'})
+    expect(on('6.15.2-arch1-1').text).toContain('a known kernel regression this kernel (6.15.2-arch1-1) carries')
+    expect(on('6.15.2-arch1-1').text).toContain('320302baed05')
+    expect(on('6.15.4-arch1-1').text).not.toContain('320302baed05')
+  })
+
   it('does not blame the regression on a fixed kernel or without a banner', () => {
     expect(lead(`kernel: Linux version 6.15.4-arch1-1 (linux@archlinux) #1 SMP PREEMPT_DYNAMIC\n${excerpt}`).category).not.toBe('kernel-bug')
     expect(lead(excerpt).category).not.toBe('kernel-bug')

@@ -230,3 +230,76 @@ describe('reserved bits in a table entry the kernel wrote (reasons 0Ah–0Ch and
     expect(ruleOf(XHCI_0C.replace('0x0c] non-zero reserved fields in PTE', '0x06] PTE Read access is not set'), '0000:04:00.0')?.rule).not.toBe('reserved-bits-in-kernel-table')
   })
 })
+
+describe('a device in a PCI domain above 0xffff: Intel VMD is on', () => {
+  // Real lines (linux-wireless, Francesco Bergesio, '[Bug Report] Intel AX1775 / … fails to resume
+  // after suspend (s2idle)', 2025-09-28, <CAFXXzTbHabF2hZKWM=RquQXB_tFq-24SPifnyL9ZA5-HL30X1A@mail.gmail.com>):
+  // the NVMe drive behind the laptop's VMD, without the vmd driver's own lines.
+  const BEHIND_VMD_LINES = [
+    '[    1.189552] nvme nvme0: pci function 10000:e1:00.0',
+    '[    1.189587] pcieport 10000:e0:06.2: can\'t derive routing for PCI INT A',
+    '[    1.189589] nvme 10000:e1:00.0: PCI INT A: not connected',
+  ]
+  const IR25 = '[    9.1] DMAR: [INTR-REMAP] Request device [e1:00.0] fault index 0xa00 [fault reason 0x25] Blocked a compatibility format interrupt request'
+
+  it('reads each such line as the vmd-domain context', () => {
+    for (const line of BEHIND_VMD_LINES) {
+      const ctx = parseKernelLog(line).filter((r): r is ContextRecord => r.type === 'context')
+      expect(ctx.map((r) => [r.event, r.detail]), line).toEqual([['vmd-domain', 'PCI domain 10000, which only VMD creates']])
+    }
+  })
+
+  it('makes a blocked compatibility interrupt the VMD case, citing the line; domains of 16 bits do not', () => {
+    for (const line of BEHIND_VMD_LINES) {
+      const e = triage(`${line}\n${IR25}`).faults[0]!.explanation
+      expect(e, line).toMatchObject({rule: 'vmd-msi-remapping', category: 'vmd', certainty: 'likely'})
+      expect(e.evidence).toContainEqual({fact: 'Intel VMD is on (PCI domain 10000, which only VMD creates)', source: 'log:1'})
+    }
+    // ACPI _SEG domains are 16 bits: a second PCI segment (0001:…) is not VMD.
+    expect(triage(`[    1.2] nvme 0001:e1:00.0: PCI INT A: not connected\n${IR25}`).faults[0]!.explanation.rule).toBe('ir-compatibility-msi')
+    expect(triage(IR25).faults[0]!.explanation.rule).toBe('ir-compatibility-msi')
+  })
+})
+
+describe('an SR-IOV virtual function named by the log alone', () => {
+  const ir25 = (bdf: string) => `[  30.1] DMAR: [INTR-REMAP] Request device [${bdf}] fault index 0x1600 [fault reason 0x25] Blocked a compatibility format interrupt request`
+
+  it('a VF-only driver (iavf, ixgbevf) or a VF vendor:device in the enumeration line makes a blocked compatibility MSI the VF irqdomain case', () => {
+    for (const line of ['[  20.5] iavf 0000:3b:02.0: Multiqueue Enabled: Queue pair count = 4', '[  20.5] ixgbevf 0000:3b:02.0: enabling device (0000 -> 0002)',
+      '[  20.4] pci 0000:3b:02.0: [15b3:1018] type 00 class 0x020000', '[  20.4] pci 0000:3b:02.0: [8086:1889] type 00 class 0x020000']) {
+      expect(triage(`${line}\n${ir25('3b:02.0')}`).faults[0]!.explanation, line).toMatchObject({rule: 'vf-msi-not-remapped', category: 'kernel-bug'})
+    }
+  })
+
+  it('not for a PF (mlx5_core binds both; 15b3:1017 is the ConnectX-5 PF), another function, or a VF bound to vfio-pci (a guest owns it)', () => {
+    for (const line of ['[  20.5] mlx5_core 0000:3b:02.0: firmware version: 16.35.2000', '[  20.4] pci 0000:3b:02.0: [15b3:1017] type 00 class 0x020000',
+      '[  20.5] iavf 0000:3b:02.1: Multiqueue Enabled: Queue pair count = 4']) {
+      expect(triage(`${line}\n${ir25('3b:02.0')}`).faults[0]!.explanation.rule, line).toBe('ir-compatibility-msi')
+    }
+    const assigned = ['[  20.4] pci 0000:3b:02.0: [8086:154c] type 00 class 0x020000', '[  40.0] vfio-pci 0000:3b:02.0: enabling device (0000 -> 0002)'].join('\n')
+    expect(triage(`${assigned}\n${ir25('3b:02.0')}`).faults[0]!.explanation).toMatchObject({rule: 'vfio-guest-msi', category: 'guest-passthrough'})
+  })
+})
+
+describe('DMA right after the requester\'s NIC driver reported its link down', () => {
+  // The link line is real (the same linux-wireless report, a resume); the fault line is built from
+  // the kernel's format string with a made-up address.
+  const LINK_DOWN = '[   68.197718] r8169 0000:2d:00.0 enp45s0: Link is Down'
+  const fault = (bdf: string) => `[   68.301000] DMAR: [DMA Write NO_PASID] Request device [${bdf}] fault addr 0xffdd4000 [fault reason 0x05] PTE Write access is not set`
+
+  it('names DMA into torn-down rings first, citing the line, and says it cannot tell (a link can just drop)', () => {
+    const e = triage(`${LINK_DOWN}\n[   68.3] DMAR: DRHD: handling fault status reg 2\n${fault('2d:00.0')}`).faults[0]!.explanation
+    expect(e).toMatchObject({rule: 'dma-after-link-down', category: 'stale-dma', certainty: 'cannot-tell'})
+    expect(e.summary).toContain('"enp45s0: Link is Down"')
+    expect(e.evidence).toContainEqual({fact: 'r8169 reported "enp45s0: Link is Down" for 0000:2d:00.0', source: 'log:1'})
+  })
+
+  it('not for another device\'s link, a link coming up, nor a link line far before the fault; a reset still leads with the driver giving up', () => {
+    expect(triage(`${LINK_DOWN}\n${fault('2e:00.0')}`).faults[0]!.explanation.rule).toBe('dma-api-mapping-gone')
+    expect(triage(`[   68.1] r8169 0000:2d:00.0 enp45s0: Link is Up - 1Gbps/Full - flow control rx/tx\n${fault('2d:00.0')}`).faults[0]!.explanation.rule).toBe('dma-api-mapping-gone')
+    const far = [LINK_DOWN, ...Array.from({length: 40}, (_, i) => `[   68.2] usb 3-3: line ${i}`), fault('2d:00.0')].join('\n')
+    expect(triage(far).faults[0]!.explanation.rule).toBe('dma-api-mapping-gone')
+    const reset = '[   68.1] r8169 0000:2d:00.0 enp45s0: rtl_rxtx_empty_cond == 0 (loop: 42, delay: 100). NETDEV WATCHDOG: transmit queue 0 timed out'
+    expect(triage(`${reset}\n${fault('2d:00.0')}`).faults[0]!.explanation).toMatchObject({rule: 'dma-after-driver-gave-up', certainty: 'likely'})
+  })
+})

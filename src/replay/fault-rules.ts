@@ -10,6 +10,7 @@
 import type {Evidence} from '../checks/outcome.js'
 import {formatReasonCode, type FaultReason} from '../decode/fault-reasons.js'
 import type {ContextEvent, FaultRecord, LogRecord, QiRecord} from '../decode/kernel-log/index.js'
+import {LINK_DOWN, TROUBLE} from '../decode/kernel-log/context.js'
 import {explainKnownRegression, knownRegression, regressionCandidates} from './regression-words.js'
 import type {EventGroup, Explanation, FaultGroup, FaultTrace, ReservedRegion, TriageContext, TriageResult} from './fault-triage.js'
 import {AMD_VI_CONTEXT_WORDS, explainAmdViEvent, iommuMapWarning} from './fault-rules-families.js'
@@ -81,7 +82,8 @@ type RequesterClass =
   | 'thunderbolt-nhi' // a Thunderbolt/USB4 host interface: class 0x0c0340 or 0x088000 (Intel) on the host, or the thunderbolt driver's lines for it
   | 'bridge-alias-candidate' // BB:00.0 the log never names while it names devices in other slots of bus BB (log alone)
   | 'vmd-location' // BB:05.5 (Skylake/Cascade Lake-SP) or BB:00.5 (Ice Lake-SP and later): where Xeons put the VMD endpoint (log alone)
-  | 'vfio' | 'no-driver' | 'identity-domain' | 'vf' | 'behind-vmd' // host facts (snapshot or live host)
+  | 'vf' // an SR-IOV virtual function: the host's physfn link, or from the log its VF-only driver or VF vendor:device
+  | 'vfio' | 'no-driver' | 'identity-domain' | 'behind-vmd' // host facts (snapshot or live host)
 
 /** Address patterns a rule can ask for. */
 type AddressPattern = 'zero' | 'legacy-low' | 'in-rmrr' | 'in-e820-reserved' | 'physical-above-4g' | 'dma-api-window'
@@ -151,6 +153,30 @@ const MSI_WINDOW = {from: 0xfee00000n, to: 0xfef00000n}
 /** The end of the zero page, which the DMA API never hands out (dma-iommu's IOVA space starts at 1 page or more). */
 const ZERO_PAGE_END = 0x1000n
 const AFTER_UNMAP = 'DMA after unmap: the driver unmapped or freed the buffer (interface closed, ring reset, device removed) while the device, or a descriptor it had cached, still used it'
+/**
+ * SR-IOV virtual functions by vendor:device, as the kernel's VF drivers list them: Intel igbvf
+ * (82576, I350 and their Hyper-V variants), ixgbevf (82599, X540, X550, X550EM_x/a and Hyper-V
+ * variants), iavf (XL710/X710 VF and HV, X722 VF, the Adaptive VF), and the entries of mlx5_core's
+ * table marked MLX5_PCI_DEV_IS_VF (Connect-IB through ConnectX-6 and the mlx5Gen VF, BlueField).
+ */
+const SRIOV_VF_IDS = new Map<number, ReadonlySet<number>>([
+  [0x8086, new Set([0x10ca, 0x152d, 0x1520, 0x152f, 0x10ed, 0x152e, 0x1515, 0x1530, 0x1565, 0x1564, 0x15a8, 0x15a9, 0x15c5, 0x154c, 0x1571, 0x37cd, 0x1889])],
+  [0x15b3, new Set([0x1012, 0x1014, 0x1016, 0x1018, 0x101a, 0x101c, 0x101e, 0xa2d3])],
+])
+/**
+ * Drivers that bind only virtual functions: their names end in "vf" (ixgbevf, igbvf, i40evf and
+ * its successor iavf, cxgb4vf, thunder-nicvf, rvu_nicvf, liquidio_vf, the QAT VF drivers such as
+ * 4xxxvf). PF drivers that also bind their VFs (mlx5_core, bnxt_en, qede) say nothing here.
+ */
+const VF_DRIVER = /(?:vf|_vf)$/
+
+/** From the log alone: the requester's driver binds only VFs, or its enumeration line names a VF's vendor:device. */
+function logShowsVf(x: FaultFacts): boolean {
+  if ([...(x.facts.driverLines.get(x.g.requester)?.drivers ?? [])].some((d) => VF_DRIVER.test(d))) return true
+  const id = x.facts.pciIds.get(x.g.requester)
+  return id !== undefined && SRIOV_VF_IDS.get(id.vendorId)?.has(id.deviceId) === true
+}
+
 /** Device IDs of Intel VMD controllers (pci_ids / drivers/pci/controller/vmd.c). */
 const VMD_DEVICE_IDS = new Set([0x201d, 0x28c0, 0x467f, 0x4c3d, 0x7d0b, 0x9a0b, 0xa77f, 0xad0b, 0xb60b, 0xb06f])
 
@@ -189,7 +215,8 @@ function hasRequester(x: FaultFacts, c: RequesterClass): boolean {
     case 'identity-domain':
       return x.domainTypes.includes('identity')
     case 'vf':
-      return topo?.devices.get(x.g.requester)?.physfn !== undefined
+      if (topo !== undefined) return topo.devices.get(x.g.requester)?.physfn !== undefined
+      return logShowsVf(x)
     case 'behind-vmd':
       return [...(topo?.devices.values() ?? (topo === undefined ? x.facts.pciIds.values() : []))].some((d) => d.vendorId === 0x8086 && VMD_DEVICE_IDS.has(d.deviceId))
     case 'thunderbolt-nhi': {
@@ -274,12 +301,18 @@ function dumpedWrongDirectionLeaf(x: FaultFacts): {level: number; value: bigint;
 /** Lines this many before a fault still count as what its driver was doing at the time. */
 const TROUBLE_WINDOW = 30
 
-/** The requester's own driver reporting trouble (cancel, abort, timeout, reset) shortly before the group's first fault. */
-function troubleBefore(x: FaultFacts): {line: number; message: string; driver: string} | undefined {
+/** The requester's own driver line shortly before the group's first fault that `test` accepts. */
+function driverLineBefore(x: FaultFacts, test: (message: string) => boolean): {line: number; message: string; driver: string} | undefined {
   const d = x.facts.driverLines.get(x.g.requester)
-  const t = d?.trouble.find((v) => v.line < x.g.first.line && v.line >= x.g.first.line - TROUBLE_WINDOW)
+  const t = d?.trouble.find((v) => v.line < x.g.first.line && v.line >= x.g.first.line - TROUBLE_WINDOW && test(v.message))
   return t === undefined ? undefined : {...t, driver: [...d!.drivers][0]!}
 }
+
+/** The requester's own driver reporting trouble (cancel, abort, timeout, reset) shortly before the group's first fault. */
+const troubleBefore = (x: FaultFacts) => driverLineBefore(x, (m) => TROUBLE.test(m))
+
+/** The requester's own NIC driver reporting its link down shortly before the group's first fault (and no trouble words). */
+const linkDownBefore = (x: FaultFacts) => driverLineBefore(x, (m) => LINK_DOWN.test(m))
 
 /**
  * The requester's driver, when the log starts at boot (it holds the firmware's e820 map, printed
@@ -746,6 +779,28 @@ export const FAULT_RULES: readonly FaultRule[] = [
     },
   },
   {
+    id: 'dma-after-link-down',
+    category: 'stale-dma',
+    // Narrows, does not pick: a link that merely dropped (cable, peer reboot) tears nothing down,
+    // and a card that rebooted itself (its firmware replaying old descriptors) looks the same —
+    // the unresolved CCR2004 case (atl1c "NIC Link is Down", then a write to 0xff3a6000) is one.
+    certainty: 'cannot-tell',
+    when: {kind: 'dma', reasonIs: 'unmappedAddress', notRequester: 'igfx', also: (x) => linkDownBefore(x) !== undefined},
+    explain: (x) => {
+      const t = linkDownBefore(x)!
+      return {
+        summary: `${who(x)} ${did(x)} ${at(x)} right after its driver (${t.driver}) reported "${t.message}": most likely DMA into a ring the driver had torn down or reset with the link (interface closed, reset, card restarted) while the NIC still held its descriptors — DMA after unmap; ${notTold(x)} whether the driver or the device kept the stale addresses`,
+        causes: ['a NIC driver that stops or frees its rings on close or reset before the hardware has stopped DMA (e.g. r8169 leaving the receiver on for Wake-on-LAN, fixed by bb41c13c05c2), so received packets land in unmapped buffers when the interface comes back',
+          'the device or its firmware restarting (a card reboot, a firmware reset) and replaying descriptor addresses from before',
+          'a link flap that tore nothing down, next to an unrelated mapping bug'],
+        remediation: ['update the kernel (NIC drivers carry fixes for DMA after close/reset); report the fault with the driver\'s link lines to its maintainers',
+          'if the card restarts on its own (a SmartNIC or router card), quiesce and unbind its driver before restarting it',
+          'iommu.strict=1 makes a use after unmap fault at once, next to what freed the buffer'],
+        evidence: [{fact: `${t.driver} reported "${t.message}" for ${x.g.requester}`, source: `${x.source}:${t.line}`}],
+      }
+    },
+  },
+  {
     id: 'unmapped-in-vfio-domain',
     category: 'guest-passthrough',
     when: {kind: 'dma', reasonIs: 'unmappedAddress', requester: 'vfio'},
@@ -948,7 +1003,7 @@ export const FAULT_RULES: readonly FaultRule[] = [
       summary: `${who(x)} sent a compatibility-format interrupt on a host with Intel VMD: devices behind VMD signal through VMD's own MSI remapping, which the VT-d interrupt remapping then blocks when it is bypassed`,
       causes: ['the vmd driver disabled VMD MSI remapping while VT-d interrupt remapping (x2APIC) is on (Ice Lake and later)'],
       remediation: ['update the kernel (vmd: MSI remapping kept on when interrupt remapping needs it)', 'or turn VMD off in firmware setup'],
-      evidence: cite(x, 'vmd-domain', 'the vmd driver is active on this host'),
+      evidence: cite(x, 'vmd-domain', `Intel VMD is on${x.facts.contexts.get('vmd-domain')?.detail ? ` (${x.facts.contexts.get('vmd-domain')!.detail})` : ''}`),
     }),
   },
   {
@@ -1100,7 +1155,7 @@ function vmdQueueError(r: LogRecord, contexts: LogFacts['contexts'] | undefined,
     summary: `the IOMMU's invalidation queue failed (${q.event}) on a host with Intel VMD${vmd.detail ? ` (${vmd.detail})` : ''}: a VMD domain reset can briefly enable a bogus prefetchable window that misroutes the IOMMU's own requests`,
     causes: ['the vmd driver resetting its domain with a stale prefetch window (fixed upstream: clear the upper prefetch limit before the reset)', 'a kernel bug in the invalidation path'],
     remediation: ['update the kernel (PCI: vmd fixes)', 'or turn VMD off in firmware setup', 'report with the QI HEAD/PRIOR lines if a fixed kernel still shows it'],
-    evidence: [{fact: `${r.type} ${q.event}: "${r.text}"`, source: `${source}:${r.line}`}, {fact: `the vmd driver is active${vmd.detail ? ` at ${vmd.detail}` : ''}`, source: `${source}:${vmd.line}`}],
+    evidence: [{fact: `${r.type} ${q.event}: "${r.text}"`, source: `${source}:${r.line}`}, {fact: `Intel VMD is on${vmd.detail ? ` (${vmd.detail})` : ''}`, source: `${source}:${vmd.line}`}],
   }
 }
 

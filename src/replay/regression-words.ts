@@ -39,11 +39,16 @@ export function explainKnownRegression(x: FaultFacts, who: string): {summary: st
 /**
  * Known regressions with this fault's symptom that the log cannot rule in or out, as candidates:
  * the log names no kernel, or a distribution build whose stable base it does not tell. A kernel
- * the log names and that is outside every range rules them out.
+ * the log names and that is outside every range rules them out; one inside a range keeps that
+ * regression a candidate when a more specific rule that cannot tell leads (an iGPU fault, a
+ * phantom-function ID, DMA after a link went down, an interrupt from the VMD location).
  */
 export function regressionCandidates(x: FaultFacts): string[] {
   const kernel = kernelOf(x)
-  if (kernel?.base !== undefined) return []
+  if (kernel?.base !== undefined) {
+    return regressionsFor(kernel.base, symptomOf(x)).slice(0, 2).map((r) =>
+      `a known kernel regression this kernel (${describeKernel(kernel)}) carries: ${r.summary} — fixed by ${r.fix.commit} ("${r.fix.subject}"), in ${fixedIn(r)}`)
+  }
   const unknown = kernel === undefined ? 'the log does not name the kernel' : `the log names ${describeKernel(kernel)}`
   return regressionsWithSymptom(symptomOf(x)).slice(0, 2).map((r) =>
     `a known kernel regression, if this kernel is ${affectedText(r)} (${unknown}): ${r.summary} — fixed by ${r.fix.commit} ("${r.fix.subject}"), in ${fixedIn(r)}`)

@@ -22,14 +22,14 @@ export type ContextEvent =
   | 'iommu-map-warning' // a WARNING or oops RIP inside the IOMMU driver's own map/page-table code ("at drivers/iommu/amd_iommu.c:1474 iommu_map_page+0x…"): detail the function
   | 'device-removed' // "pci …: Removing from iommu group N"
   | 'dmar-scope-endpoint' // Xen listing a DMAR structure's device scope at boot ("(XEN) [VT-D] endpoint: 0000:04:00.0"): detail the BDF
-  | 'vmd-domain' // any line of the vmd driver ("vmd 0000:64:05.5: Bound to PCI domain 10000"), or vmd in an oops's "Modules linked in:": Intel VMD is on
+  | 'vmd-domain' // any line of the vmd driver ("vmd 0000:64:05.5: Bound to PCI domain 10000"), vmd in an oops's "Modules linked in:", or a line naming a device in a PCI domain above 0xffff ("nvme 10000:e1:00.0: …"): Intel VMD is on
   | 'kdump-kernel' // a kernel command line with elfcorehdr= (kexec adds it for the capture kernel)
   | 'e820-reserved' // "BIOS-e820: [mem 0x…-0x…] reserved": memory the firmware keeps (detail "0xstart-0xend", inclusive)
   | 'e820-usable' // "BIOS-e820: [mem 0x…-0x…] usable": RAM the kernel may hand out (same detail)
   | 'kernel-release' // the boot banner "Linux version 6.15.2-arch1-1 (…)", a USB root hub's "Manufacturer: Linux 5.19.9-200.fc36.x86_64" or an oops header's "Not tainted 5.14.0+ #4", in a log's first lines: detail "6.15.2-arch1-1", with a distribution's stable base when the line names it ("6.1.0-13-amd64 (Debian 6.1.55-1)")
   | 'driver-line' // a driver's own line about a PCI function ("xhci_hcd 0000:00:14.0: …"): detail "DRIVER BDF"
   | 'pci-id' // the PCI core enumerating a function ("pci 0000:05:00.0: [8086:1137] type 00 class 0x0c0340"): detail "BDF VVVV:DDDD CCCCCC"
-  | 'driver-trouble' // the same, reporting trouble (timeout, abort, cancel, reset, WARN): detail "DRIVER BDF: message"
+  | 'driver-trouble' // the same, reporting trouble (timeout, abort, cancel, reset, WARN) or its link down: detail "DRIVER BDF: message"
   | 'amd-vi-firmware-bug' // "AMD-Vi: [Firmware Bug]: IOAPIC[4] not in IVRS table", "[Firmware Bug]: AMD-Vi: No southbridge IOAPIC found"
   | 'amd-vi-ir-disabled' // "AMD-Vi: Disabling interrupt remapping" (after an IVRS IOAPIC check failed)
   // CONFIG_DMA_API_DEBUG (kernel/dma/debug.c): a driver unmapped or synced a buffer with another
@@ -127,10 +127,27 @@ export const CONTEXT_SHAPES: Shape[] = [
 
 /** The PCI core's enumeration line: "pci 0000:bb:dd.f: [vvvv:dddd] type 00 class 0xcccccc". */
 const PCI_ID_LINE = /(?:^|\s)pci ([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): \[([0-9a-f]{4}):([0-9a-f]{4})\] type [0-9a-f]{2} class 0x([0-9a-f]{6})/
-/** A driver's dev_printk line: "DRIVER 0000:bb:dd.f: message" after any stamp or quote prefix. */
-const DRIVER_LINE = /(?:^|\s)([a-z][\w.-]*) ([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): (.*)$/
+/**
+ * A driver's dev_printk line, "DRIVER 0000:bb:dd.f: message", or its netdev_printk line, which puts
+ * the interface name after the device ("r8169 0000:2d:00.0 enp45s0: Link is Down"; the message then
+ * starts with that name), after any stamp or quote prefix.
+ */
+const DRIVER_LINE = /(?:^|\s)([a-z][\w.-]*) ([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7])(?::| (?=[\w.@-]+: )) ?(.*)$/
 /** Driver messages that say it gave up on, or reset, work the device may still be doing. */
-const TROUBLE = /\b(?:WARN|time-?out|timed out|abort(?:ing|ed)?|cancel(?:led|ling)?|reset(?:ting)?|hang|hung|Cannot|fail(?:ed|ure|s)?)\b/i
+export const TROUBLE = /\b(?:WARN|time-?out|timed out|abort(?:ing|ed)?|cancel(?:led|ling)?|reset(?:ting)?|hang|hung|Cannot|fail(?:ed|ure|s)?)\b/i
+/**
+ * A NIC driver reporting its link down ("r8169 …: Link is Down", "igb …: NIC Link is Down",
+ * "mlx5_core …: Link down", "tg3 …: Link is down."): kept with the trouble lines because a close,
+ * reset or card reboot that takes the link down is when rings are torn down under a NIC that may
+ * still hold their descriptors (rules read it apart from TROUBLE: a link can also just drop).
+ */
+export const LINK_DOWN = /\blink (?:is )?down\b/i
+/**
+ * A PCI domain number above 0xffff ("nvme 10000:e1:00.0: …", "nvme nvme0: pci function 10000:e1:00.0"): only the vmd
+ * driver creates such domains on x86 (drivers/pci/controller/vmd.c, vmd_find_free_domain: "VMD
+ * domains start at 0x10000 to not clash with ACPI _SEG domains", whose _SEG numbers are 16 bits).
+ */
+const VMD_DOMAIN_LINE = /(?:^|\s)[a-z][\w.-]* (1[0-9a-f]{4}):[0-9a-f]{2}(?::[0-9a-f]{2}\.[0-7])?(?:[: ]|$)/
 /** The PCI core and port drivers describe the bus, not a device's own work. */
 const NOT_A_DEVICE_DRIVER = new Set(['pci', 'pcieport', 'pci_bus'])
 
@@ -145,8 +162,12 @@ export function driverLine(line: string, lineNo: number): ContextRecord | undefi
   const id = PCI_ID_LINE.exec(line)
   if (id !== null) return {line: lineNo, text: line.trim(), type: 'context', event: 'pci-id', detail: `${id[1]} ${id[2]}:${id[3]} ${id[4]}`}
   const m = DRIVER_LINE.exec(line)
-  if (m === null || NOT_A_DEVICE_DRIVER.has(m[1]!)) return undefined
+  if (m === null) {
+    const vmd = VMD_DOMAIN_LINE.exec(line)
+    return vmd === null ? undefined : {line: lineNo, text: line.trim(), type: 'context', event: 'vmd-domain', detail: `PCI domain ${vmd[1]}, which only VMD creates`}
+  }
+  if (NOT_A_DEVICE_DRIVER.has(m[1]!)) return undefined
   const message = m[3]!.trim()
-  const trouble = TROUBLE.test(message)
+  const trouble = TROUBLE.test(message) || LINK_DOWN.test(message)
   return {line: lineNo, text: line.trim(), type: 'context', event: trouble ? 'driver-trouble' : 'driver-line', detail: trouble ? `${m[1]} ${m[2]}: ${message}` : `${m[1]} ${m[2]}`}
 }
