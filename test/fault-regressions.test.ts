@@ -70,6 +70,20 @@ describe('the banner leads to the regression', () => {
     expect(on('6.15.4-arch1-1').text).not.toContain('320302baed05')
   })
 
+  it('reads the report\'s "platform …: Adding to iommu group" line: a non-PCI device sharing a PCI function\'s requester ID', () => {
+    const ctx = parseKernelLog('  kernel: platform pxa2xx-spi.3: Adding to iommu group 20').filter((r) => r.type === 'context')
+    expect(ctx).toMatchObject([{event: 'platform-device-grouped', detail: 'pxa2xx-spi.3'}])
+    expect(parseKernelLog('pci 0000:00:1e.3: Adding to iommu group 20').some((r) => r.type === 'context' && r.event === 'platform-device-grouped')).toBe(false)
+  })
+
+  it('only leads when the log shows a shared requester ID: on an affected kernel another 0x06 fault keeps it a candidate, with the condition', () => {
+    const withoutShared = excerpt.split('\n').filter((l) => !l.includes('Adding to iommu group')).join('\n')
+    const l = lead(`kernel: Linux version 6.15.2-arch1-1 (linux@archlinux) #1 SMP PREEMPT_DYNAMIC\n${withoutShared}`)
+    expect(l).toMatchObject({rule: 'dma-api-mapping-gone', certainty: 'cannot-tell'})
+    expect(l.text).toContain('a known kernel regression this kernel (6.15.2-arch1-1) carries')
+    expect(l.text).toContain('if 0000:00:1e.3 shares its requester ID with another device')
+  })
+
   it('does not blame the regression on a fixed kernel or without a banner', () => {
     expect(lead(`kernel: Linux version 6.15.4-arch1-1 (linux@archlinux) #1 SMP PREEMPT_DYNAMIC\n${excerpt}`).category).not.toBe('kernel-bug')
     expect(lead(excerpt).category).not.toBe('kernel-bug')

@@ -23,6 +23,12 @@ export interface KernelRegression {
   fixedMainline: Release
   /** What the fault looks like: the IOMMU that reports it, DMA or interrupt, its reasons (VT-d) or events (AMD-Vi, SMMU). */
   symptom: {family: IommuFamily; kind?: 'dma' | 'interrupt'; reasons?: readonly number[]; events?: readonly string[]}
+  /**
+   * What the requester must show besides the symptom for the regression to lead; without it the
+   * regression stays a candidate. 'shared-requester-id': the requester ID is shared with another
+   * device (a DMA alias on the host, or a non-PCI device the log shows joining an IOMMU group).
+   */
+  requires?: 'shared-requester-id'
   /** What goes wrong, in our words. */
   summary: string
   /** Where the ranges come from. */
@@ -37,6 +43,10 @@ export const KERNEL_REGRESSIONS: readonly KernelRegression[] = [
     affected: [{from: [6, 12, 0], fixed: [6, 12, 35]}, {from: [6, 13, 0], fixed: [6, 15, 4]}],
     fixedMainline: [6, 16, 0],
     symptom: {family: 'intel-vtd', kind: 'dma', reasons: [0x05, 0x06]},
+    // Only devices sharing a requester ID lose their mapping: its report shows "platform
+    // pxa2xx-spi.3: Adding to iommu group 20" for the SPI controller's child at 00:1e.3. Any other
+    // 0x05/0x06 fault on 6.12–6.15.3 (Ubuntu 25.04, Fedora 42 …) has other causes first.
+    requires: 'shared-requester-id',
     summary: 'attaching a domain cleared and reset the context entry of devices that share a DMA alias behind a PCIe-to-PCI bridge, so the alias lost its mapping (Apple SPI keyboards and touchpads stopped working)',
     evidence: 'CVE-2025-38216 (affected >=6.12.0 <6.12.35, >=6.13.0 <6.15.4); the fix is in 6.16-rc1 and was backported to 6.15.4 and 6.12.35',
   },

@@ -16,10 +16,24 @@ const symptomOf = (x: FaultFacts): FaultSymptom => ({
 
 const kernelOf = (x: FaultFacts): RunningKernel | undefined => runningKernel(x.facts.contexts.get('kernel-release')?.detail)
 
-/** The known regression whose affected releases hold the log's kernel (its stable base) and whose symptom this fault has. */
+/** The requester shares its requester ID with another device: a DMA alias on the host, or a non-PCI device the log shows joining an IOMMU group. */
+function sharesRequesterId(x: FaultFacts): boolean {
+  return x.trace?.devices.some((d) => d.relation === 'alias') === true || x.facts.contexts.has('platform-device-grouped')
+}
+
+/** The regression's own condition on the requester holds (or it has none). */
+const conditionHolds = (r: KernelRegression, x: FaultFacts) => r.requires !== 'shared-requester-id' || sharesRequesterId(x)
+
+/** The condition in words, for a candidate whose condition the log does not show. */
+const conditionText = (r: KernelRegression, who: string) => (r.requires === 'shared-requester-id' ? ` — if ${who} shares its requester ID with another device (a DMA alias, a device behind a PCIe-to-PCI bridge, a platform device attached through it)` : '')
+
+/**
+ * The known regression whose affected releases hold the log's kernel (its stable base), whose
+ * symptom this fault has and whose condition on the requester the log or host shows.
+ */
 export function knownRegression(x: FaultFacts): {regression: KernelRegression; kernel: RunningKernel} | undefined {
   const kernel = kernelOf(x)
-  const regression = kernel?.base === undefined ? undefined : regressionsFor(kernel.base, symptomOf(x))[0]
+  const regression = kernel?.base === undefined ? undefined : regressionsFor(kernel.base, symptomOf(x)).find((r) => conditionHolds(r, x))
   return regression === undefined ? undefined : {regression, kernel: kernel!}
 }
 
@@ -47,7 +61,7 @@ export function regressionCandidates(x: FaultFacts): string[] {
   const kernel = kernelOf(x)
   if (kernel?.base !== undefined) {
     return regressionsFor(kernel.base, symptomOf(x)).slice(0, 2).map((r) =>
-      `a known kernel regression this kernel (${describeKernel(kernel)}) carries: ${r.summary} — fixed by ${r.fix.commit} ("${r.fix.subject}"), in ${fixedIn(r)}`)
+      `a known kernel regression this kernel (${describeKernel(kernel)}) carries: ${r.summary} — fixed by ${r.fix.commit} ("${r.fix.subject}"), in ${fixedIn(r)}${conditionHolds(r, x) ? '' : conditionText(r, x.g.requester)}`)
   }
   const unknown = kernel === undefined ? 'the log does not name the kernel' : `the log names ${describeKernel(kernel)}`
   return regressionsWithSymptom(symptomOf(x)).slice(0, 2).map((r) =>

@@ -22,6 +22,10 @@ export type ContextEvent =
   | 'iommu-map-warning' // a WARNING or oops RIP inside the IOMMU driver's own map/page-table code ("at drivers/iommu/amd_iommu.c:1474 iommu_map_page+0x…"): detail the function
   | 'device-removed' // "pci …: Removing from iommu group N"
   | 'dmar-scope-endpoint' // Xen listing a DMAR structure's device scope at boot ("(XEN) [VT-D] endpoint: 0000:04:00.0"): detail the BDF
+  // "platform pxa2xx-spi.3: Adding to iommu group 20": a device that is no PCI function joined an
+  // IOMMU group — on VT-d it does DMA with a PCI function's requester ID (an ACPI namespace device
+  // the DMAR table declares, or a PCI function's DMA sub-device), so two devices share one context entry
+  | 'platform-device-grouped'
   | 'vmd-domain' // any line of the vmd driver ("vmd 0000:64:05.5: Bound to PCI domain 10000"), vmd in an oops's "Modules linked in:", or a line naming a device in a PCI domain above 0xffff ("nvme 10000:e1:00.0: …"): Intel VMD is on
   | 'kdump-kernel' // a kernel command line with elfcorehdr= (kexec adds it for the capture kernel)
   | 'e820-reserved' // "BIOS-e820: [mem 0x…-0x…] reserved": memory the firmware keeps (detail "0xstart-0xend", inclusive)
@@ -122,6 +126,7 @@ export const CONTEXT_SHAPES: Shape[] = [
     re: /^\s*endpoint: ([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7])\s*$/,
     build: (m, cx) => (cx.xen ? {...cx.base, type: 'context', event: 'dmar-scope-endpoint', detail: m[1]!} : undefined),
   },
+  context('platform-device-grouped', 'Adding to iommu group', /(?:^|\s)(?:platform|acpi) (\S+): Adding to iommu group \d+/, (m) => m[1]),
   context('device-removed', 'Removing from iommu group', /([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): Removing from iommu group (\d+)/, (m) => m[1]),
 ]
 
