@@ -349,6 +349,17 @@ describe('rules that read co-occurring lines the prefilter keeps (vmd driver, kd
   }
   const ir25 = '[  100.0] DMAR: [INTR-REMAP] Request device [e2:00.0] fault index 0xa00 [fault reason 0x25] Blocked a compatibility format interrupt request'
 
+  it('"Translation was enabled … but we are not in kdump mode" is a kexec or firmware hand-off, not a copy of the old tables', () => {
+    // The kernel's format string (drivers/iommu/intel/iommu.c init_dmars) and a fault built from the fault format string.
+    const fault = '[    1.9] DMAR: [DMA Read NO_PASID] Request device [5e:00.0] fault addr 0xfffff000 [fault reason 0x06] PTE Read access is not set'
+    const notKdump = lead(`[    0.5] DMAR: Translation was enabled for dmar0 but we are not in kdump mode\n${fault}`)!
+    expect(notKdump).toMatchObject({rule: 'kdump-takeover', category: 'kdump'})
+    expect(notKdump.summary).toContain('not a kdump kernel')
+    expect(notKdump.causes.join('\n')).toContain('kexec (not kdump)')
+    const copied = lead(`[    0.5] DMAR: Copied translation tables from previous kernel for dmar0\n${fault}`)!
+    expect(copied.summary).toContain('taking over the previous kernel\'s translation tables')
+  })
+
   it('the real vmd QI excerpt leads with the VMD domain-reset case and cites the vmd line', () => {
     const e = triage('vmd-qi-ite-k6.x-1').events[0]!.explanation
     expect(e).toMatchObject({rule: 'vmd-queue-error', category: 'vmd', certainty: 'likely'})

@@ -437,7 +437,12 @@ export const FAULT_RULES: readonly FaultRule[] = [
     id: 'kdump-takeover',
     category: 'kdump',
     when: {kind: 'dma', context: ['kdump-tables-copied', 'kdump-kernel']},
-    explain: (x) => ({
+    explain: (x) => (x.facts.contexts.get('kdump-tables-copied')?.detail === 'not a kdump kernel' && !x.facts.contexts.has('kdump-kernel') ? {
+      summary: `translation was already on when this kernel started, and it is not a kdump kernel: it turned translation off and built new tables, so ${who(x)} was still doing DMA set up before it (by a kexec'd kernel or the firmware) at an address the new tables do not map`,
+      causes: ['kexec (not kdump) from a kernel whose driver did not stop the device (no .shutdown handler, or kexec -e without a clean shutdown)', 'firmware that leaves DMA remapping on at hand-off while a device it drove keeps DMA-ing'],
+      remediation: ['stop devices before kexec (systemctl kexec rather than kexec -e; a driver without a .shutdown handler needs one)', 'reset_devices on the new kernel\'s command line makes drivers reset their devices at probe', 'if no kexec happened: update the firmware and report that it leaves VT-d enabled'],
+      evidence: cite(x, 'kdump-tables-copied', 'the kernel found translation enabled although it is not a kdump kernel ("… but we are not in kdump mode")'),
+    } : {
       summary: `a kdump/kexec kernel taking over the previous kernel's translation tables: ${who(x)} was still doing DMA set up by the old kernel`,
       causes: ['in-flight DMA from devices the crashed kernel left running', 'scalable-mode PASID tables are not copied (0x51/0x59 faults)'],
       remediation: ['expected while the new kernel resets the devices; worry only if it continues after the drivers load', 'reset_devices in the kdump command line; update the kernel'],

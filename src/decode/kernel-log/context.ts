@@ -75,7 +75,10 @@ export const CONTEXT_SHAPES: Shape[] = [
   context('rmrr-scope-workaround', 'is broken - applying workaround', /RMRR entry for device ([0-9a-f]{2}:[0-9a-f]{2}\.[0-7]) is broken - applying workaround/, (m) => '0000:' + m[1]),
   context('fault-dump-oops', 'dmar_fault_dump_ptes', /RIP: [0-9a-f]+:dmar_fault_dump_ptes/),
   // Each line's first words suffice: mail clients wrap these long lines ("… - trying" / "to copy translation structures").
-  context('kdump-tables-copied', 'ranslation', /Copied translation tables from\b|Translation already enabled - trying\b|Translation was enabled for \S+ but we are not in kdump mode/),
+  // The third is printed by a kernel that is not a kdump kernel (intel/iommu.c init_dmars): it
+  // turns translation off and copies nothing — a kexec'd kernel, or firmware that left VT-d on.
+  context('kdump-tables-copied', 'ranslation', /Copied translation tables from\b|Translation already enabled - trying\b|(Translation was enabled for \S+ but we are not in kdump mode)/,
+    (m) => (m[1] === undefined ? undefined : 'not a kdump kernel')),
   context('ioapic-timer-panic', 'Interrupt-remapped IO-APIC', /timer doesn't work through Interrupt-remapped IO-APIC/),
   context('unmap-unmatched', 'intel_unmap', /WARNING: .*(?:intel-iommu\.c|intel\/iommu\.c|iommu\.c):\d+ intel_unmap/),
   // The IOMMU driver warning inside its own mapping code (a WARN_ON in increase_address_space(),
