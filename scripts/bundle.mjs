@@ -153,13 +153,28 @@ const cliTable3LazyDebug = {
   },
 }
 
-// `faults FILE` without oclif (src/cli/faults-direct.ts): its run is one file like a command's.
+// `faults FILE` without oclif (src/cli/faults-direct.ts): its run is one file like a command's, a
+// CommonJS bundle (faults-direct-run.cjs) that the module in its place runs from the V8 code cache
+// scripts/code-cache.mjs makes after this (src/cli/cached-bundle.ts), as for the commands below.
 await build({
   ...common,
+  format: 'cjs',
   entryPoints: ['dist/src/cli/faults-direct-run.js'],
-  outfile: 'dist/src/cli/faults-direct-run.js',
+  outfile: 'dist/src/cli/faults-direct-run.cjs',
   plugins: [inlineOnly, cliTable3LazyDebug],
 })
+writeFileSync('dist/src/cli/faults-direct-run.cjs', withImportCalls(readFileSync('dist/src/cli/faults-direct-run.cjs', 'utf8'), 'dist/src/cli/faults-direct-run.cjs'))
+writeFileSync(
+  'dist/src/cli/faults-direct-run.js',
+  [
+    '// `faults FILE` without oclif: dist/src/cli/faults-direct-run.cjs run with its V8 code cache (src/cli/cached-bundle.ts, scripts/bundle.mjs).',
+    "import {createRequire} from 'node:module'",
+    "import {runBundle} from './cached-bundle.js'",
+    "const bundle = runBundle(new URL('./faults-direct-run.cjs', import.meta.url), {require: createRequire(import.meta.url), dynamicImport: (specifier) => import(specifier)})",
+    'export const {runFaultsWithoutOclif} = bundle.exports',
+    '',
+  ].join('\n'),
+)
 
 // Each command as a CommonJS bundle (NAME.cjs) that its module NAME.js, the one oclif imports, runs
 // from the V8 code cache scripts/code-cache.mjs makes after this (src/cli/cached-bundle.ts).

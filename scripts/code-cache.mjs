@@ -3,9 +3,10 @@
 // (V8 rejects a cache made under other flags: tier-up.ts sets one for every command but faults),
 // and V8's cache of what that run compiled is written next to the bundle (dist/commands/NAME.v8cache).
 // A command without a warm-up here gets the cache of its module's top level. Run by `npm run build`
-// after scripts/bundle.mjs; reads only the repository, writes only dist/commands (and dist/src/cli/oclif.v8cache).
+// after scripts/bundle.mjs; reads only the repository, writes only under dist/ (dist/commands, dist/src/cli/oclif.v8cache and
+// faults-direct-run.v8cache; the direct faults warm-up log, removed after).
 import {spawnSync} from 'node:child_process'
-import {readdirSync, writeFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -24,7 +25,24 @@ const WARM_UPS = {
 
 const OCLIF_CACHE_FROM = 'check'
 
-if (process.argv[2] === '--warm') {
+/**
+ * `faults FILE` without oclif (dist/src/cli/faults-direct-run.cjs) warms up on one log holding
+ * every lab boot's dmesg.txt and every real excerpt, one after another (the first 512 lines go
+ * line by line, the rest the byte path: every stamp style, two-line faults, repeats), as text and
+ * --json. The log is written under dist/ and removed after.
+ */
+function directFaultsLog() {
+  const lab = readdirSync(path.join(repo, 'sysfs-fixtures')).sort().map((d) => path.join(repo, 'sysfs-fixtures', d, 'dmesg.txt')).filter((f) => existsSync(f))
+  const real = readdirSync(path.join(repo, 'test/fixtures/real/dmesg')).filter((f) => f.endsWith('.log')).sort().map((f) => path.join(repo, 'test/fixtures/real/dmesg', f))
+  const text = [...lab, ...real].map((f) => readFileSync(f, 'latin1').replace(/\n?$/, '\n')).join('')
+  const file = path.join(repo, 'dist/faults-warm-up.log')
+  writeFileSync(file, text, 'latin1')
+  return file
+}
+
+if (process.argv[2] === '--warm-direct-faults') {
+  await warmDirectFaults()
+} else if (process.argv[2] === '--warm') {
   await warm(process.argv[3])
 } else {
   const commands = readdirSync(path.join(repo, 'dist/commands')).filter((f) => f.endsWith('.cjs'))
@@ -33,7 +51,30 @@ if (process.argv[2] === '--warm') {
     const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--warm', name], {cwd: repo, stdio: ['ignore', 'ignore', 'inherit']})
     if (r.status !== 0) throw new Error(`code cache: the warm-up of ${name} failed (exit ${r.status})`)
   }
-  console.log(`code caches: ${commands.length} command bundles and oclif's`)
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--warm-direct-faults'], {cwd: repo, stdio: ['ignore', 'ignore', 'inherit']})
+  if (r.status !== 0) throw new Error(`code cache: the warm-up of faults without oclif failed (exit ${r.status})`)
+  console.log(`code caches: ${commands.length} command bundles, oclif's and faults without oclif`)
+}
+
+async function warmDirectFaults() {
+  const {tuneTierUpFor} = await import('../dist/src/cli/tier-up.js')
+  tuneTierUpFor('faults')
+  const {compiledBundles, cacheFileOf, cacheFileContents} = await import('../dist/src/cli/cached-bundle.js')
+  const {runFaultsWithoutOclif} = await import('../dist/src/cli/faults-direct-run.js')
+  process.stdout.write = () => true
+  const log = directFaultsLog()
+  try {
+    for (const json of [false, true]) {
+      if (!(await runFaultsWithoutOclif({file: log, json}))) throw new Error('code cache: faults without oclif failed on the warm-up log')
+    }
+  } finally {
+    rmSync(log)
+  }
+  const file = path.join(repo, 'dist/src/cli/faults-direct-run.cjs')
+  const compiled = compiledBundles.get(file)
+  if (compiled === undefined) throw new Error(`code cache: faults without oclif did not load ${file}`)
+  writeFileSync(cacheFileOf(file), cacheFileContents(compiled.source, compiled.script.createCachedData()))
+  process.exitCode = 0
 }
 
 async function warm(name) {

@@ -43,6 +43,20 @@ describe('command bundles run from their code cache', () => {
     expect(cacheUsedFor(command, path.join(dist, `commands/${command}.cjs`))).toEqual({cacheUsed: true, isCommand: true})
   }, 30_000)
 
+  it('V8 takes the cache of faults without oclif (faults-direct-run) under faults\' start flags, and the run is there', () => {
+    const url = (p: string) => JSON.stringify(pathToFileURL(path.join(dist, p)).href)
+    const probe = `
+      const {tuneTierUpFor} = await import(${url('src/cli/tier-up.js')})
+      tuneTierUpFor('faults')
+      const run = await import(${url('src/cli/faults-direct-run.js')})
+      const {compiledBundles} = await import(${url('src/cli/cached-bundle.js')})
+      const [[file, {script}]] = compiledBundles
+      console.log(JSON.stringify({file: file.slice(file.lastIndexOf('/') + 1), rejected: script.cachedDataRejected, run: typeof run.runFaultsWithoutOclif}))`
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {cwd: repoRoot, encoding: 'utf8'})
+    expect(r.stderr).toBe('')
+    expect(JSON.parse(r.stdout)).toEqual({file: 'faults-direct-run.cjs', rejected: false, run: 'function'})
+  }, 30_000)
+
   it('V8 takes the cache of the oclif bundle', () => {
     const probe = `
       const {tuneTierUpFor} = await import(${JSON.stringify(pathToFileURL(path.join(dist, 'src/cli/tier-up.js')).href)})
