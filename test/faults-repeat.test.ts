@@ -19,8 +19,8 @@ function counted(bytes: Buffer, blockSize: number, since?: TriageContext['since'
   const parser = new LogParser()
   const triage = new FaultTriage({source: 'log', ...(since === undefined ? {} : {since})})
   let repeats = 0
-  parser.repeat = (template, line, time, stamp) => {
-    const taken = triage.repeat(template, line, time, stamp)
+  parser.repeat = (template, line, time, stamp, slot) => {
+    const taken = triage.repeat(template, line, time, stamp, slot)
     if (taken) repeats++
     return taken
   }
@@ -124,6 +124,26 @@ describe('repeated fault lines counted without records (FaultTriage.repeat)', ()
       const all = triageRecords(parseKernelLog(text), text.replace(/\n$/, '').split('\n').length, {source: 'log', since})
       expect(json(got.result)).toBe(json(all))
     }), {numRuns: 100})
+  })
+
+  it('triage equals adding every record when the repeat counters are folded while the parser still holds them', () => {
+    // More distinct templates than the triage keeps counters for (4,096), each seen twice, with a
+    // few hot lines between them: the counters are folded mid-storm while the parser's line-cache
+    // entries of the hot lines still hold theirs (RepeatSlot), and the hot lines keep coming; a
+    // folded counter taken from a slot would lose their counts.
+    const fault = (page: number, second: number) =>
+      `[${String(200 + second).padStart(5)}.000001] DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x${page.toString(16)}000 [fault reason 0x06] PTE Read access is not set`
+    const lines: string[] = []
+    for (let i = 0; i < 6000; i++) {
+      lines.push(fault(0x10000 + i, i % 7), fault(0x10000 + i, i % 7), fault(0x100 + (i % 10), 0))
+      // Every other step a line the parser caches without a fault: its line cache (4,096 entries)
+      // is then cleared apart from the counters' fold, not at the same line.
+      if (i % 2 === 0) lines.push(`[  300.000000] DMAR: note ${i}`)
+    }
+    const text = boot + lines.join('\n') + '\n'
+    const got = counted(Buffer.from(text), 256 * 1024)
+    expect(got.repeats).toBeGreaterThan(10_000)
+    expect(json(got.result)).toBe(json(expected(text)))
   })
 
   it('triage equals adding every record on the real excerpts, each repeated as a storm', () => {

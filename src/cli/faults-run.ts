@@ -58,7 +58,7 @@ export async function runFaults(request: FaultsRequest, driver: FaultsDriver): P
   if (follow) process.on('SIGINT', onInterrupt)
   const live = follow && !request.json
   // A storm's repeated lines are counted without a record each; --follow prints every record.
-  if (!live) parser.repeat = (template, line, time, stamp) => triage.repeat(template, line, time, stamp)
+  if (!live) parser.repeat = (template, line, time, stamp, slot) => triage.repeat(template, line, time, stamp, slot)
   /** Whether the log's first bytes are binary rather than text (undefined until a block came). */
   let binary: boolean | undefined
   const outcome = await streamKernelLog(fs, {...(file === undefined ? {} : {file}), follow, signal: abort.signal}, {

@@ -9,7 +9,7 @@
  */
 import type {Evidence} from '../checks/outcome.js'
 import {lookupFaultReason, type FaultReason} from '../decode/fault-reasons.js'
-import type {AmdViRecord, ContextEvent, FaultRecord, FaultStatusRecord, IommuFamily, LogRecord, LogTime, SmmuRecord, StampBytes} from '../decode/kernel-log/index.js'
+import type {AmdViRecord, ContextEvent, FaultRecord, FaultStatusRecord, IommuFamily, LogRecord, LogTime, RepeatSlot, SmmuRecord, StampBytes} from '../decode/kernel-log/index.js'
 import {AMD_VI_DEVICE_EVENTS, amdViFlagNames} from '../decode/kernel-log/amd-vi.js'
 import {smmuRequester} from '../decode/kernel-log/arm-smmu.js'
 import {stampText} from '../decode/kernel-log/line-cache.js'
@@ -336,6 +336,19 @@ interface KeyMemo {
 /** Fault texts remembered by groupFor before the memo starts over (bounds memory on odd logs). */
 const KEY_MEMO_MAX = 4096
 
+/**
+ * A template's repeats not yet added to its group and the summary (foldRepeats). `generation`
+ * is the triage's at the counter's making: unique across triages and folds, so a counter kept in
+ * a parser's slot is used only by the triage that made it, before its counts were folded.
+ */
+interface RepeatCounter {
+  st: GroupState
+  template: FaultRecord
+  count: number
+  generation: number
+}
+let nextRepeatGeneration = 1
+
 function seen(r: {line: number; time?: LogTime}): Seen {
   return r.time === undefined ? {line: r.line} : {line: r.line, time: r.time}
 }
@@ -354,7 +367,9 @@ interface GroupState {
   timeline: {origin: number; width: number; counts: Map<number, number>; hot: number; hotCount: number} | undefined
   /** The first record, for the translation-replay hook. */
   firstRecord: AnyFault
-  windowStart: number | undefined
+  /** A number from the start (0 until windowOpen): a field that held undefined boxes every number stored in it. */
+  windowStart: number
+  windowOpen: boolean
   windowCount: number
   /** The group's peakPer5s, kept here until finish. */
   peak: number
@@ -370,7 +385,9 @@ export class FaultTriage {
   /** Groups by fault text (see groupFor), event groups and RMRR ranges by line text (add, addEvent). */
   private readonly keyMemo = new Map<string, KeyMemo>()
   /** Groups by the parser's record template (repeat), bounded like keyMemo. */
-  private readonly templateGroups = new Map<LogRecord, {st: GroupState; template: FaultRecord; count: number}>()
+  private readonly templateGroups = new Map<LogRecord, RepeatCounter>()
+  /** The generation of templateGroups' counters (see RepeatCounter); a new one when they are folded. */
+  private repeatGeneration = nextRepeatGeneration++
   private readonly eventMemo = new Map<string, {type: EventGroup['type']; event: string; device: string | undefined; st: EventState}>()
   private readonly rmrrTexts = new Map<string, {base: bigint; end: bigint; device: string | undefined}>()
   private readonly events = new Map<string, EventState>()
@@ -529,11 +546,16 @@ export class FaultTriage {
    * not known yet; groupFor's memo tells, and a template's group never changes once made.
    * Other records the parser made before go to addAsRepeat (false for those it does not take).
    */
-  repeat(template: LogRecord, line: number, time: LogTime | undefined, stamp: StampBytes): boolean {
+  repeat(template: LogRecord, line: number, time: LogTime | undefined, stamp: StampBytes, slot?: RepeatSlot): boolean {
     if (template.type !== 'fault') return this.addAsRepeat(template, line)
     if (this.ctx.since !== undefined) return false
-    const repeated = this.templateGroups.get(template) ?? this.repeatOf(template)
-    if (repeated === undefined) return false
+    // The parser's slot for this template keeps its counter: one Map lookup fewer per repeat.
+    let repeated = slot?.sinkState as RepeatCounter | undefined
+    if (repeated === undefined || repeated.template !== template || repeated.generation !== this.repeatGeneration) {
+      repeated = this.templateGroups.get(template) ?? this.repeatOf(template)
+      if (repeated === undefined) return false
+      if (slot !== undefined) slot.sinkState = repeated
+    }
     // The counts that are the same for every copy wait for finish (foldRepeats).
     repeated.count++
     const st = repeated.st
@@ -607,14 +629,14 @@ export class FaultTriage {
   }
 
   /** The repeat counter of a template whose group groupFor's memo knows (else undefined). */
-  private repeatOf(template: FaultRecord): {st: GroupState; template: FaultRecord; count: number} | undefined {
+  private repeatOf(template: FaultRecord): RepeatCounter | undefined {
     const st = this.memoisedGroup(template)
     if (st === undefined) return undefined
     // What addFault does once per distinct copy; the memo's group was made by one with this text.
     if (!st.group.formats.includes(template.format)) st.group.formats.push(template.format)
     if (template.kind === 'interrupt') this.interruptRequesters.add(template.requester)
     if (this.templateGroups.size >= KEY_MEMO_MAX) this.foldRepeats()
-    const repeated = {st, template, count: 0}
+    const repeated: RepeatCounter = {st, template, count: 0, generation: this.repeatGeneration}
     this.templateGroups.set(template, repeated)
     return repeated
   }
@@ -627,6 +649,8 @@ export class FaultTriage {
       st.group.count += count
     }
     this.templateGroups.clear()
+    // Counters a parser's slot still holds are folded: the generation tells them apart.
+    this.repeatGeneration = nextRepeatGeneration++
   }
 
   /** The summary's counts of `n` faults like `f` (one added, or a template's repeats). */
@@ -666,8 +690,9 @@ export class FaultTriage {
   private countTimes(st: GroupState, t: number | undefined): void {
     if (t !== undefined) addToTimeline(st, t)
     if (t !== undefined) {
-      if (st.windowStart === undefined || t - st.windowStart > STORM_WINDOW_S) {
+      if (!st.windowOpen || t - st.windowStart > STORM_WINDOW_S) {
         st.windowStart = t
+        st.windowOpen = true
         st.windowCount = 0
       }
       st.windowCount++
@@ -750,7 +775,7 @@ export class FaultTriage {
       }
       if (f.pasid !== undefined) g.pasid = f.pasid
       if (f.type === 'other-fault') copyFamilyFields(g, f)
-      st = {group: g, lastStamp: undefined, timeline: undefined, firstRecord: f, windowStart: undefined, windowCount: 0, peak: 0}
+      st = {group: g, lastStamp: undefined, timeline: undefined, firstRecord: f, windowStart: 0, windowOpen: false, windowCount: 0, peak: 0}
       this.groups.set(key, st)
     }
     return st

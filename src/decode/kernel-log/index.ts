@@ -7,7 +7,7 @@
  * - records.ts — the shared record base and the LogRecord union
  */
 export {LogParser, parseKernelLog} from './parser.js'
-export type {IommuFamily, LogRecord, LogTime, RecordBase, RepeatSink, StampBytes, TimeStyle, UnparsedRecord} from './records.js'
+export type {IommuFamily, LogRecord, LogTime, RecordBase, RepeatSink, RepeatSlot, StampBytes, TimeStyle, UnparsedRecord} from './records.js'
 export type {FaultFormat, FaultRecord, FaultStatusRecord, SuppressedRecord} from './vtd-fault.js'
 export type {QiEvent, QiRecord} from './vtd-qi.js'
 export type {PrqRecord} from './vtd-prq.js'

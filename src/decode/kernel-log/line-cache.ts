@@ -26,6 +26,8 @@ export const STAMP_KEY = [0x55555555, 0, 0x2b2b2b2b, 0x4a4a4a4a, 0x13571357, 0x6
 
 export const isSpace = (b: number): boolean => b === 0x20 || (b >= 0x09 && b <= 0x0d)
 export const isDigit = (b: number): boolean => b >= 0x30 && b <= 0x39
+export const isUpper = (b: number): boolean => b >= 0x41 && b <= 0x5a
+export const isLower = (b: number): boolean => b >= 0x61 && b <= 0x7a
 /** Where the syslog rule can match first: an ASCII letter, or a 2-byte UTF-8 Latin-1 letter ("févr."). */
 export const isSyslogLead = (b: number): boolean => ((b | 0x20) >= 0x61 && (b | 0x20) <= 0x7a) || b === 0xc3
 
@@ -86,6 +88,8 @@ export interface LineCacheEntry {
   joined: {tail: NonNullable<LineCacheEntry['tail']>; template: LogRecord} | undefined
   /** A head's copiers (completeHead) without and with a time (their keys differ), made on its first tails. */
   copy?: [Copier | undefined, Copier | undefined]
+  /** The repeat sink's state for `record` (RepeatSlot). */
+  sinkState: unknown
 }
 
 /**

@@ -10,7 +10,7 @@
  */
 import {HIT_INTS, newByteScanner, STAMP_FOUND, type ByteScanner} from '../line-scanner.js'
 import {
-  bodyWords, clonerFor, copierFor, countNewlines, digitsValue, hashBytes, isDigit, isSpace, isSyslogLead, keepStamp,
+  bodyWords, clonerFor, copierFor, countNewlines, digitsValue, hashBytes, isDigit, isLower, isSpace, isSyslogLead, isUpper, keepStamp,
   CTIME, INDENTED, latin1, MONOTONIC, NO_STAMP, RELATIVE, sameBytes, sameStamp, STAMP_KEY, STAMP_STYLE, stampText, SYSLOG,
   type Cloner, type Copier, type LineCacheEntry, type StampKind,
 } from './line-cache.js'
@@ -313,7 +313,7 @@ export class LogParser implements HeadHolder, RelativeClock {
           // A storm's repeats: the sink counts the template again, the stamp not yet a string.
           const pending = this.pendingTime
           if (time !== undefined) pending.length = 0
-          if (this.repeat(hit.record, this.lineNo, time ?? (pending.length === 0 ? this.lastTime : undefined), pending)) continue
+          if (this.repeat(hit.record, this.lineNo, time ?? (pending.length === 0 ? this.lastTime : undefined), pending, hit)) continue
           if (time === undefined && pending.length !== 0 && stamp !== NO_STAMP) {
             // Declined: the stamp held is this line's, whose bytes are still here.
             time = {text: latin1(bytes, this.stampFrom, this.stampTo), style: pending.style, seconds: pending.seconds}
@@ -332,7 +332,7 @@ export class LogParser implements HeadHolder, RelativeClock {
         const entry: LineCacheEntry = {
           body: bodyWords(bytes, bodyFrom, end), kept: scanner.keep(bodyFrom, end), stamp, candidate: cacheable.candidate,
           record: cacheable.record, head: cacheable.head === true, tail: cacheable.tail,
-          clone: cacheable.record === undefined ? undefined : clonerFor(cacheable.record), copy: undefined, joined: undefined,
+          clone: cacheable.record === undefined ? undefined : clonerFor(cacheable.record), copy: undefined, joined: undefined, sinkState: undefined,
         }
         this.lineCache.set(key, entry)
       }
@@ -458,16 +458,16 @@ export class LogParser implements HeadHolder, RelativeClock {
     const close = bytes[bodyStart - 1] === 0x5d ? bodyStart - 1 : bodyStart - 2
     // "Www Mmm dd hh:mm:ss yyyy": the day may be one digit or padded with more spaces.
     const p = start + 1
-    const upper = (b: number) => b >= 0x41 && b <= 0x5a
-    const lower = (b: number) => b >= 0x61 && b <= 0x7a
-    if (bytes[close] !== 0x5d || close - p < 23 || !upper(bytes[p]!) || !lower(bytes[p + 1]!) || !lower(bytes[p + 2]!) || bytes[p + 3] !== 0x20
-      || !upper(bytes[p + 4]!) || !lower(bytes[p + 5]!) || !lower(bytes[p + 6]!) || bytes[p + 7] !== 0x20) return NO_STAMP
+    if (bytes[close] !== 0x5d || close - p < 23 || !isUpper(bytes[p]!) || !isLower(bytes[p + 1]!) || !isLower(bytes[p + 2]!) || bytes[p + 3] !== 0x20
+      || !isUpper(bytes[p + 4]!) || !isLower(bytes[p + 5]!) || !isLower(bytes[p + 6]!) || bytes[p + 7] !== 0x20) return NO_STAMP
     let q = p + 8
     while (q < close && bytes[q] === 0x20) q++
     const day = q
     while (q < close && isDigit(bytes[q]!)) q++
     if (q - day < 1 || q - day > 2 || close - q !== 14 || bytes[q] !== 0x20 || bytes[q + 3] !== 0x3a || bytes[q + 6] !== 0x3a || bytes[q + 9] !== 0x20) return NO_STAMP
-    for (const d of [1, 2, 4, 5, 7, 8, 10, 11, 12, 13]) if (!isDigit(bytes[q + d]!)) return NO_STAMP
+    // " hh:mm:ss yyyy": the digits at these offsets from q (no array per line: a storm's every dmesg -T line comes here).
+    if (!isDigit(bytes[q + 1]!) || !isDigit(bytes[q + 2]!) || !isDigit(bytes[q + 4]!) || !isDigit(bytes[q + 5]!) || !isDigit(bytes[q + 7]!)
+      || !isDigit(bytes[q + 8]!) || !isDigit(bytes[q + 10]!) || !isDigit(bytes[q + 11]!) || !isDigit(bytes[q + 12]!) || !isDigit(bytes[q + 13]!)) return NO_STAMP
     this.stampFrom = p
     this.stampTo = close
     this.stampDigits = -1

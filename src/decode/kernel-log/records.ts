@@ -50,9 +50,16 @@ export interface StampBytes {
 /**
  * Takes a record the parser made before (`template`: no time, an earlier line) as seen again on
  * `line`, stamped `time` or else `stamp`, without a copy being made. False when it cannot: the
- * parser then makes the copy and hands it to its sink.
+ * parser then makes the copy and hands it to its sink. `slot`, when given, is the parser's own
+ * for this template (its line-cache entry): the sink may keep what it found for the template
+ * there and check it on the next repeat instead of looking the template up again.
  */
-export type RepeatSink = (template: LogRecord, line: number, time: LogTime | undefined, stamp: StampBytes) => boolean
+export type RepeatSink = (template: LogRecord, line: number, time: LogTime | undefined, stamp: StampBytes, slot?: RepeatSlot) => boolean
+
+/** Where a RepeatSink keeps its state for one template (undefined until it sets it). */
+export interface RepeatSlot {
+  sinkState: unknown
+}
 
 export interface RecordBase {
   /** 1-based line number of the (first) line. */
