@@ -46,6 +46,9 @@ export interface RelativeClock {
 
 export type PrefixRule = {re: RegExp; /** Matches every char the regex can start with (a superset is fine). */ first: RegExp; apply: (m: RegExpExecArray, p: RelativeClock, st: PrefixState) => void}
 
+/** Date.parse's milliseconds as seconds; undefined when it could not parse the stamp. */
+const secondsOf = (ms: number): number | undefined => (Number.isNaN(ms) ? undefined : ms / 1000)
+
 /** Prefixes, tried repeatedly at the start of the line until none matches. Order: most common first. */
 export const PREFIX_RULES: PrefixRule[] = [
   // [    0.361089]  and serial-console [ 147.069016]
@@ -63,19 +66,19 @@ export const PREFIX_RULES: PrefixRule[] = [
   // journal short-iso / rsyslog RFC 3339: 2024-01-09T10:03:12.035211+01:00 host kernel:
   {re: /^((\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?) \S+ kernel: ?/, first: /^[\d]/, apply: (m, _p, st) => {
     const seconds = Date.parse(m[1]!.replace(' ', 'T').replace(',', '.'))
-    st.time = {text: m[1]!, style: 'iso', seconds: Number.isNaN(seconds) ? undefined : seconds / 1000}
+    st.time = {text: m[1]!, style: 'iso', seconds: secondsOf(seconds)}
   }},
   // journal short-full: "Mon 2024-01-09 10:03:12 CET host kernel: "
   {re: /^[A-Z][a-z]{2} ((\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.\d+)?)(?: [A-Z][A-Za-z0-9+-]{1,5})? \S+ kernel: ?/, first: /^[A-Z]/, apply: (m, _p, st) => {
     const seconds = Date.parse(m[1]!.replace(' ', 'T') + 'Z')
-    st.time = {text: m[1]!, style: 'iso', seconds: Number.isNaN(seconds) ? undefined : seconds / 1000}
+    st.time = {text: m[1]!, style: 'iso', seconds: secondsOf(seconds)}
   }},
   // journal short-unix: "1704791000.035211 host kernel: "
   {re: /^(\d{9,11}\.\d{1,9}) \S+ kernel: ?/, first: /^[\d]/, apply: (m, _p, st) => (st.time = {text: m[1]!, style: 'iso', seconds: Number(m[1])})},
   // dmesg --time-format=iso: "2024-01-09T10:03:12,035211+01:00 " (no host, no "kernel:")
   {re: /^((\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:,\d+)?(?:Z|[+-]\d\d:?\d\d)) /, first: /^[\d]/, apply: (m, _p, st) => {
     const seconds = Date.parse(m[1]!.replace(',', '.'))
-    st.time = {text: m[1]!, style: 'iso', seconds: Number.isNaN(seconds) ? undefined : seconds / 1000}
+    st.time = {text: m[1]!, style: 'iso', seconds: secondsOf(seconds)}
   }},
   // dmesg -d: "[  0.361089 <    0.000011>] "
   {re: /^\[\s*(\d+\.\d+) <\s*\d+\.\d+>\]\s?/, first: /^[\[]/, apply: (m, _p, st) => (st.time = {text: m[1]!, style: 'monotonic', seconds: Number(m[1])})},
@@ -90,7 +93,7 @@ export const PREFIX_RULES: PrefixRule[] = [
   // rsyslog / syslog-ng RFC 5424: "<4>1 2024-01-09T10:03:12.035211+01:00 host kernel - - - " (structured data "-" or "[…]")
   {re: /^(?:<\d{1,3}>)?1 ((\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) \S+ kernel \S+ \S+ (?:-|(?:\[(?:[^\]"]|"(?:[^"\\]|\\.)*")*\])+) ?/, first: /^[<1]/, apply: (m, _p, st) => {
     const seconds = Date.parse(m[1]!)
-    st.time = {text: m[1]!, style: 'iso', seconds: Number.isNaN(seconds) ? undefined : seconds / 1000}
+    st.time = {text: m[1]!, style: 'iso', seconds: secondsOf(seconds)}
   }},
   {re: /^<\d{1,3}>/, first: /^[<]/, apply: () => undefined}, // printk level marker
   {re: /^kern\s*:\s*[a-z]+\s*: ?/, first: /^[k]/, apply: () => undefined}, // dmesg -x
@@ -103,7 +106,7 @@ export const PREFIX_RULES: PrefixRule[] = [
   {re: /^`+/, first: /^[`]/, apply: () => undefined},
   {re: /^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)\] ?/, first: /^[\[]/, apply: (m, _p, st) => {
     const seconds = Date.parse(m[1]!.replace(' ', 'T') + 'Z')
-    st.time = {text: m[1]!, style: 'xen', seconds: Number.isNaN(seconds) ? undefined : seconds / 1000}
+    st.time = {text: m[1]!, style: 'xen', seconds: secondsOf(seconds)}
   }},
   {re: /^\[VT-D\]/, first: /^[\[]/, apply: (_m, _p, st) => (st.xen = true)},
   // printk caller ID after the stamp (CONFIG_PRINTK_CALLER): "[  123.456][    C0] " or "[T15386]"
