@@ -8,7 +8,10 @@ import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {parseKernelLog} from '../src/decode/kernel-log/index.js'
-import {leadingExplanation, triageRecords} from '../src/replay/fault-triage.js'
+import {leadingExplanation, triageRecords, type TriageContext} from '../src/replay/fault-triage.js'
+import {collectNothing} from '../src/collect/index.js'
+import {buildHostModel} from '../src/model/host.js'
+import {triageContextOf} from '../src/replay/fault-context.js'
 import {affects, fixedIn, KERNEL_REGRESSIONS, parseRelease} from '../src/replay/kernel-regressions.js'
 import {realData, repoRoot} from './support/paths.js'
 
@@ -132,5 +135,44 @@ describe('a regression whose symptom is a blocked interrupt', () => {
     expect(lead(rootHub('5.19.11-200.fc36.x86_64') + blocked).category).not.toBe('kernel-bug')
     expect(lead(blocked).category).not.toBe('kernel-bug')
     expect(lead('vmd 0000:64:00.5: Bound to PCI domain 10000\n' + rootHub('5.19.9') + blocked).category).toBe('vmd')
+  })
+})
+
+// The host's running kernel (uname -r of the live host or a --root snapshot) when the log names none.
+describe('the host\'s kernel release, when the log names none', () => {
+  /** The triage context the command builds from a host whose /proc/sys/kernel/osrelease holds `release`. */
+  function hostWith(release: string): TriageContext {
+    const nothing = collectNothing('host')
+    const collected = {...nothing, platform: {...nothing.platform, kernelRelease: {ok: true as const, path: '/proc/sys/kernel/osrelease', value: `${release}\n`}}}
+    return triageContextOf(buildHostModel({collected, log: {ok: false, reason: 'absent', path: 'dmesg', message: 'not read'}})).context
+  }
+  const leadOn = (log: string, ctx: TriageContext) => {
+    const l = leadingExplanation(triageRecords(parseKernelLog(log), log.split('\n').length, ctx))
+    return {...l, text: [l.summary, ...l.causes, ...l.remediation].join('\n')}
+  }
+
+  it('the host model hands the release to triage, even with no PCI devices to trace', () => {
+    expect(hostWith('5.19.9-200.fc36.x86_64').kernel).toEqual({release: '5.19.9-200.fc36.x86_64', source: '/proc/sys/kernel/osrelease'})
+    expect(triageContextOf(buildHostModel({collected: collectNothing('host'), log: {ok: false, reason: 'absent', path: 'dmesg', message: 'not read'}})).context.kernel).toBeUndefined()
+  })
+
+  it('leads with the known regression the host\'s kernel carries, citing where the release came from', () => {
+    const l = leadOn(blocked, hostWith('5.19.9-200.fc36.x86_64'))
+    expect(l).toMatchObject({category: 'kernel-bug', rule: 'known-kernel-regression-interrupt'})
+    expect(l.text).toContain('7ebb5f8e0010')
+    const groups = triageRecords(parseKernelLog(blocked), 3, hostWith('5.19.9-200.fc36.x86_64')).faults
+    expect(groups[0]!.explanation.evidence.some((e) => e.source === '/proc/sys/kernel/osrelease' && e.fact.includes('the host runs'))).toBe(true)
+  })
+
+  it('a fixed host kernel rules it out, and the log\'s own kernel line wins over the host\'s', () => {
+    expect(leadOn(blocked, hostWith('5.19.11-200.fc36.x86_64')).category).not.toBe('kernel-bug')
+    expect(leadOn(rootHub('5.19.11-200.fc36.x86_64') + blocked, hostWith('5.19.9-200.fc36.x86_64')).category).not.toBe('kernel-bug')
+    expect(leadOn(rootHub('5.19.9-200.fc36.x86_64') + blocked, hostWith('5.19.11-200.fc36.x86_64')).category).toBe('kernel-bug')
+  })
+
+  it('a distribution build whose stable base the release does not tell stays a candidate, said as the host\'s', () => {
+    const l = leadOn(blocked, hostWith('5.19.0-1-amd64'))
+    expect(l.category).not.toBe('kernel-bug')
+    expect(l.text).toContain('the host runs (/proc/sys/kernel/osrelease; the log names no kernel) 5.19.0-1-amd64, a Debian build')
   })
 })

@@ -15,6 +15,9 @@ import {replayContextOf} from './translation/host-input.js'
 export function triageContextOf(model: HostModel): {context: TriageContext; notes: string[]} {
   const notes: string[] = []
   const context: TriageContext = {}
+  // The release is the host's, whatever its PCI listing holds: a log that names no kernel is matched against it.
+  const release = model.host.platform.kernelRelease
+  if (release.ok && release.value.trim() !== '') context.kernel = {release: release.value.trim(), source: release.path}
   const topology = model.topology
   if (topology.devices.size === 0) {
     notes.push('requesters not traced: no PCI devices found')

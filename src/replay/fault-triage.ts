@@ -64,6 +64,11 @@ export interface TriageContext {
   since?: {bootSeconds?: number; epochSeconds?: number}
   /** Where the log came from, for evidence ("dmesg", a file path). */
   source?: string
+  /**
+   * The host's running kernel (`uname -r`: /proc/sys/kernel/osrelease of the live host or a
+   * --root snapshot), used for known regressions when the log names no kernel of its own.
+   */
+  kernel?: {release: string; source: string}
 }
 
 // ---------------------------------------------------------------- outputs

@@ -14,7 +14,16 @@ const symptomOf = (x: FaultFacts): FaultSymptom => ({
   ...(x.g.event === undefined ? {} : {event: x.g.event}),
 })
 
-const kernelOf = (x: FaultFacts): RunningKernel | undefined => runningKernel(x.facts.contexts.get('kernel-release')?.detail)
+/** The log's own kernel line wins; else the host's running kernel (uname -r of the live host or the --root snapshot). */
+const kernelOf = (x: FaultFacts): RunningKernel | undefined => runningKernel(x.facts.contexts.get('kernel-release')?.detail ?? x.ctx.kernel?.release)
+
+/** Where the kernel came from, in words and as a source. */
+function kernelCited(x: FaultFacts): {by: string; source: string} | undefined {
+  const line = x.facts.contexts.get('kernel-release')
+  if (line !== undefined) return {by: 'the log names', source: `${x.source}:${line.line}`}
+  const host = x.ctx.kernel
+  return host === undefined ? undefined : {by: `the host runs (${host.source}; the log names no kernel)`, source: host.source}
+}
 
 /** The requester shares its requester ID with another device: a DMA alias on the host, or a non-PCI device the log shows joining an IOMMU group. */
 function sharesRequesterId(x: FaultFacts): boolean {
@@ -39,14 +48,14 @@ export function knownRegression(x: FaultFacts): {regression: KernelRegression; k
 
 export function explainKnownRegression(x: FaultFacts, who: string): {summary: string; causes: string[]; remediation: string[]; evidence: Evidence[]} {
   const {regression: r, kernel} = knownRegression(x)!
-  const line = x.facts.contexts.get('kernel-release')
+  const cited = kernelCited(x)
   const backports = kernel.distro === undefined ? '' : `; ${kernel.distro} may have backported the fix (or not taken the bug) — check its changelog for ${r.fix.commit}`
   return {
     summary: `this kernel (${describeKernel(kernel)}) carries a known IOMMU regression: ${r.summary}; ${who}'s fault has its symptom`,
     causes: [`the regression introduced by ${r.introducedBy}, fixed by ${r.fix.commit} ("${r.fix.subject}")${backports}`,
       x.g.kind === 'interrupt' ? 'a device or driver problem with the same symptom, if the fault persists on a fixed kernel' : 'a driver bug with the same symptom, if the fault persists on a fixed kernel'],
     remediation: [`update to a kernel with the fix (${fixedIn(r)} or newer)`, 'until then: boot the previous kernel'],
-    evidence: line === undefined ? [] : [{fact: `the log names kernel ${kernel.release}, in the affected range ${affectedText(r)} (${r.evidence})`, source: `${x.source}:${line.line}`}],
+    evidence: cited === undefined ? [] : [{fact: `${cited.by} kernel ${kernel.release}, in the affected range ${affectedText(r)} (${r.evidence})`, source: cited.source}],
   }
 }
 
@@ -63,7 +72,7 @@ export function regressionCandidates(x: FaultFacts): string[] {
     return regressionsFor(kernel.base, symptomOf(x)).slice(0, 2).map((r) =>
       `a known kernel regression this kernel (${describeKernel(kernel)}) carries: ${r.summary} — fixed by ${r.fix.commit} ("${r.fix.subject}"), in ${fixedIn(r)}${conditionHolds(r, x) ? '' : conditionText(r, x.g.requester)}`)
   }
-  const unknown = kernel === undefined ? 'the log does not name the kernel' : `the log names ${describeKernel(kernel)}`
+  const unknown = kernel === undefined ? 'the log does not name the kernel' : `${kernelCited(x)?.by ?? 'the log names'} ${describeKernel(kernel)}`
   return regressionsWithSymptom(symptomOf(x)).slice(0, 2).map((r) =>
     `a known kernel regression, if this kernel is ${affectedText(r)} (${unknown}): ${r.summary} — fixed by ${r.fix.commit} ("${r.fix.subject}"), in ${fixedIn(r)}`)
 }

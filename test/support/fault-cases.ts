@@ -6,12 +6,19 @@
  *  - explanation: for a resolved case the leading explanation is of the expected category and
  *    names every key term (each term may list alternatives "a/b"); for an unresolved case it says
  *    it cannot tell; a case with no faults leads with no fault explanation.
+ * A case may also carry the host evidence its thread posted (`--- lspci`, `--- uname`,
+ * `--- cmdline`): each case is then scored twice, on its log alone and on its log with that
+ * evidence, the second run going through the same host model and triage context as
+ * `vtd-check faults FILE --lspci-dump DUMP` (or `--root SNAP` for the release and command line).
  * Used by test/fault-cases.test.ts (the floor) and scripts/eval-faults.mjs (the report).
  */
 import {readdirSync, readFileSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {parseKernelLog, type LogRecord} from '../../src/decode/kernel-log/index.js'
-import {leadingExplanation, triageRecords, type LeadingExplanation} from '../../src/replay/fault-triage.js'
+import {leadingExplanation, triageRecords, type LeadingExplanation, type TriageContext} from '../../src/replay/fault-triage.js'
+import {collectNothing} from '../../src/collect/index.js'
+import {buildHostModel} from '../../src/model/host.js'
+import {triageContextOf} from '../../src/replay/fault-context.js'
 
 export interface FaultCase {
   name: string
@@ -30,6 +37,39 @@ export interface FaultCase {
   /** Each fault record as "0000:bb:dd.f/rr" (rr: hex reason, "?" when missing), sorted. */
   faults?: string[]
   log: string
+  /** Host evidence the thread posted, verbatim; undefined when it posted none. */
+  host?: HostEvidence
+}
+
+/** What a case's thread posted about the host besides the log, each as the poster pasted it. */
+export interface HostEvidence {
+  /** Where in the thread each piece was found (the `evidence:` header). */
+  where: string
+  /** `lspci` output of any form `--lspci-dump` takes (-nn, -vvv, -xxxx). */
+  lspci?: string
+  /** `uname -r` output: the running kernel's release, as /proc/sys/kernel/osrelease holds it. */
+  uname?: string
+  /** /proc/cmdline as posted. */
+  cmdline?: string
+}
+
+/** The sections a case file may hold after its header; `log` is the excerpt. */
+const SECTIONS = ['log', 'lspci', 'uname', 'cmdline'] as const
+type Section = typeof SECTIONS[number]
+const SECTION_LINE = new RegExp(`^--- (${SECTIONS.join('|')})$`, 'gm')
+
+/** The file cut at its "--- NAME" lines: the header before the first, each section's text after it. */
+function splitSections(text: string): {header: string; sections: Partial<Record<Section, string>>} {
+  const marks = [...text.matchAll(SECTION_LINE)]
+  const sections: Partial<Record<Section, string>> = {}
+  marks.forEach((m, i) => {
+    const start = m.index + m[0].length + 1
+    const end = i + 1 < marks.length ? marks[i + 1]!.index : text.length
+    const name = m[1] as Section
+    if (sections[name] !== undefined) throw new Error(`two "--- ${name}" sections`)
+    sections[name] = text.slice(start, end)
+  })
+  return {header: marks.length === 0 ? text : text.slice(0, marks[0]!.index), sections}
 }
 
 const HEADER = /^([a-z]+): ?(.*)$/
@@ -55,8 +95,8 @@ function reasonKey(reason: number | undefined): string {
 
 export function loadFaultCase(file: string): FaultCase {
   const text = readFileSync(file, 'utf8')
-  const cut = text.indexOf('\n--- log\n')
-  const header = (cut === -1 ? text : text.slice(0, cut)).split('\n').filter((l) => l.trim() !== '')
+  const {header: headerText, sections} = splitSections(text)
+  const header = headerText.split('\n').filter((l) => l.trim() !== '')
   const fields: Record<string, string> = {}
   for (const line of header) {
     const m = HEADER.exec(line)
@@ -69,7 +109,15 @@ export function loadFaultCase(file: string): FaultCase {
     return v
   }
   const dir = dirname(file)
-  const log = fields.log === undefined ? text.slice(cut + '\n--- log\n'.length) : readFileSync(resolve(dir, fields.log), 'utf8')
+  const log = fields.log === undefined ? sections.log ?? '' : readFileSync(resolve(dir, fields.log), 'utf8')
+  if (fields.log !== undefined && sections.log !== undefined) throw new Error(`${file}: both "log:" and a "--- log" section`)
+  const evidence = {
+    ...(sections.lspci === undefined ? {} : {lspci: sections.lspci}),
+    ...(sections.uname === undefined ? {} : {uname: sections.uname.trim()}),
+    ...(sections.cmdline === undefined ? {} : {cmdline: sections.cmdline.trim()}),
+  }
+  const hasEvidence = Object.keys(evidence).length > 0
+  if (hasEvidence !== (fields.evidence !== undefined)) throw new Error(`${file}: host-evidence sections and the "evidence:" header go together`)
   let records: Record<string, number> = {}
   let exhaustive = false
   let faults: string[] | undefined
@@ -95,6 +143,7 @@ export function loadFaultCase(file: string): FaultCase {
     name: file.replace(/^.*\//, '').replace(/\.case$/, ''), file, source: need('source'), status, family,
     category: need('category'), terms: fields.terms === undefined ? [] : fields.terms.split('|').map((t) => t.trim()).filter(Boolean),
     cause: need('cause'), fix: need('fix'), records, exhaustive, ...(faults === undefined ? {} : {faults}), log,
+    ...(hasEvidence ? {host: {where: fields.evidence!, ...evidence}} : {}),
   }
 }
 
@@ -125,7 +174,33 @@ function termFound(term: string, text: string): boolean {
   return term.split('/').some((alt) => text.includes(alt.trim().toLowerCase()))
 }
 
-export function evaluateCase(c: FaultCase): CaseResult {
+/**
+ * The triage context `vtd-check faults` builds from this host evidence: an lspci listing given as
+ * --lspci-dump (read as a dump: hex, or its text when it has none) and, as a --root snapshot
+ * would hold them, the kernel release (/proc/sys/kernel/osrelease) and /proc/cmdline. One host
+ * model, through triageContextOf, as the command builds it.
+ */
+export function hostContextOf(c: FaultCase): TriageContext {
+  const host = c.host
+  if (host === undefined) return {}
+  // Like the command: a dump without --root describes that machine alone (collectNothing names the dump).
+  const dumpPath = `${c.name}.lspci`
+  const nothing = collectNothing(host.lspci === undefined ? `${c.name}.case` : dumpPath)
+  const present = (path: string, value: string) => ({ok: true as const, path, value: `${value}\n`})
+  const collected = {...nothing, platform: {
+    ...nothing.platform,
+    ...(host.uname === undefined ? {} : {kernelRelease: present('/proc/sys/kernel/osrelease', host.uname)}),
+    ...(host.cmdline === undefined ? {} : {cmdline: present('/proc/cmdline', host.cmdline)}),
+  }}
+  const model = buildHostModel({
+    collected, log: {ok: false, reason: 'absent', path: 'dmesg', message: 'the kernel log was not read'},
+    ...(host.lspci === undefined ? {} : {pci: {path: dumpPath, text: host.lspci, format: 'dump' as const}}),
+  })
+  return triageContextOf(model).context
+}
+
+/** `mode`: the log alone, or the log with the host evidence its thread posted (when it has any). */
+export function evaluateCase(c: FaultCase, mode: 'log' | 'host' = 'log'): CaseResult {
   const records = parseKernelLog(c.log)
   const counted = countRecords(records)
   const parseDetail: string[] = []
@@ -140,7 +215,8 @@ export function evaluateCase(c: FaultCase): CaseResult {
     if (got.join(',') !== c.faults.join(',')) parseDetail.push(`faults: expected ${c.faults.join(', ')}; parsed ${got.join(', ') || 'none'}`)
   }
   const lines = c.log.split('\n').length
-  const leading = leadingExplanation(triageRecords(records, lines))
+  const ctx = mode === 'host' ? hostContextOf(c) : {}
+  const leading = leadingExplanation(triageRecords(records, lines, ctx))
   const text = [leading.summary, ...leading.causes, ...leading.remediation].join('\n').toLowerCase()
   let explanationOk: boolean
   let explanationDetail: string
@@ -202,9 +278,9 @@ export function scoreResults(results: CaseResult[]): Score {
 
 const pct = (n: number, d: number): string => (d === 0 ? '-' : `${Math.round((1000 * n) / d) / 10}%`)
 
-export function formatScore(score: Score, results: CaseResult[], verbose = false): string {
+export function formatScore(score: Score, results: CaseResult[], verbose = false, title = 'log alone'): string {
   const out: string[] = []
-  out.push(`fault-cases: ${score.cases} real cases`)
+  out.push(`fault-cases: ${score.cases} real cases — ${title}`)
   out.push(`  resolved, cause named:        ${score.resolvedNamed}/${score.resolved} (${pct(score.resolvedNamed, score.resolved)})`)
   out.push(`  unresolved, says cannot tell: ${score.unresolvedCannotTell}/${score.unresolved} (${pct(score.unresolvedCannotTell, score.unresolved)})`)
   out.push(`  records parsed exactly:       ${score.parsed}/${score.cases} (${pct(score.parsed, score.cases)})`)
@@ -219,6 +295,23 @@ export function formatScore(score: Score, results: CaseResult[], verbose = false
       if (!r.explanationOk) out.push(`      explanation: ${r.explanationDetail}`)
       for (const d of r.parseDetail) out.push(`      parse: ${d}`)
     }
+  }
+  return out.join('\n')
+}
+
+/**
+ * The cases whose answer the thread's host evidence changes, for the report: name, category, and
+ * the leading explanation on the log alone and with the evidence.
+ */
+export function formatHostDifferences(logResults: CaseResult[], hostResults: CaseResult[]): string {
+  const out: string[] = []
+  const withEvidence = hostResults.filter((r) => r.case.host !== undefined)
+  out.push(`host evidence from the threads: ${withEvidence.length} case(s) carry some`)
+  for (const r of withEvidence) {
+    const before = logResults.find((l) => l.case.name === r.case.name)!
+    const kinds = (['lspci', 'uname', 'cmdline'] as const).filter((k) => r.case.host![k] !== undefined).join('+')
+    const mark = (x: CaseResult) => (x.explanationOk ? 'named' : x.case.status === 'unresolved' ? `claims ${x.leading.category}` : `${x.leading.category} (${x.leading.rule})`)
+    out.push(`  ${r.explanationOk && !before.explanationOk ? '+' : !r.explanationOk && before.explanationOk ? '-' : ' '} ${r.case.name} [${kinds}]: log alone ${mark(before)} → with evidence ${mark(r)}`)
   }
   return out.join('\n')
 }
