@@ -10,6 +10,7 @@
 import type {Evidence} from '../checks/outcome.js'
 import {formatReasonCode, type FaultReason} from '../decode/fault-reasons.js'
 import type {ContextEvent, FaultRecord, LogRecord, QiRecord} from '../decode/kernel-log/index.js'
+import type {PciTopology} from '../decode/pci-function.js'
 import {LINK_DOWN, TROUBLE} from '../decode/kernel-log/context.js'
 import {explainKnownRegression, knownRegression, regressionCandidates} from './regression-words.js'
 import type {EventGroup, Explanation, FaultGroup, FaultTrace, ReservedRegion, TriageContext, TriageResult} from './fault-triage.js'
@@ -180,6 +181,23 @@ function logShowsVf(x: FaultFacts): boolean {
 /** Device IDs of Intel VMD controllers (pci_ids / drivers/pci/controller/vmd.c). */
 const VMD_DEVICE_IDS = new Set([0x201d, 0x28c0, 0x467f, 0x4c3d, 0x7d0b, 0x9a0b, 0xa77f, 0xad0b, 0xb60b, 0xb06f])
 
+const isVmdController = (d: {vendorId: number; deviceId: number}) => d.vendorId === 0x8086 && VMD_DEVICE_IDS.has(d.deviceId)
+
+/**
+ * The host's PCI listing shows Intel VMD: a VMD controller by its device ID, or a device in a PCI
+ * domain above 0xffff, which only the vmd driver creates (vmd.c: VMD domains start at 0x10000).
+ * Returns what shows it, for the evidence.
+ */
+export function vmdInTopology(topology: PciTopology | undefined): {bdf: string; what: string} | undefined {
+  for (const d of topology?.devices.values() ?? []) {
+    if (isVmdController(d)) return {bdf: d.bdf, what: `${d.bdf} is an Intel VMD controller (8086:${d.deviceId.toString(16).padStart(4, '0')})`}
+  }
+  for (const d of topology?.devices.values() ?? []) {
+    if (d.segment > 0xffff) return {bdf: d.bdf, what: `${d.bdf} sits in PCI domain ${d.segment.toString(16)}, a domain only the vmd driver creates`}
+  }
+  return undefined
+}
+
 /** A function's identity: the host's topology when there is one, else the log's own enumeration line. */
 function identity(x: FaultFacts, bdf: string): {vendorId: number; deviceId: number; classCode: number; driver?: string} | undefined {
   return x.ctx.topology?.devices.get(bdf) ?? (x.ctx.topology === undefined ? x.facts.pciIds.get(bdf) : undefined)
@@ -214,11 +232,15 @@ function hasRequester(x: FaultFacts, c: RequesterClass): boolean {
       return x.trace !== undefined && x.trace.devices.length > 0 && x.trace.devices.every((d) => d.driver === undefined)
     case 'identity-domain':
       return x.domainTypes.includes('identity')
-    case 'vf':
-      if (topo !== undefined) return topo.devices.get(x.g.requester)?.physfn !== undefined
-      return logShowsVf(x)
+    case 'vf': {
+      if (topo === undefined) return logShowsVf(x)
+      // The PF's SR-IOV link (sysfs, or a listing that holds the PF's capability), else the VF's own
+      // vendor:device: an lspci text listing of the VF alone shows no link to its PF.
+      const dev = topo.devices.get(x.g.requester)
+      return dev !== undefined && (dev.physfn !== undefined || SRIOV_VF_IDS.get(dev.vendorId)?.has(dev.deviceId) === true)
+    }
     case 'behind-vmd':
-      return [...(topo?.devices.values() ?? (topo === undefined ? x.facts.pciIds.values() : []))].some((d) => d.vendorId === 0x8086 && VMD_DEVICE_IDS.has(d.deviceId))
+      return topo !== undefined ? vmdInTopology(topo) !== undefined : [...x.facts.pciIds.values()].some(isVmdController)
     case 'thunderbolt-nhi': {
       const dev = identity(x, x.g.requester)
       if (dev !== undefined && (dev.classCode === 0x0c0340 || (dev.vendorId === 0x8086 && dev.classCode === 0x088000 && dev.driver === 'thunderbolt'))) return true
@@ -1008,7 +1030,8 @@ export const FAULT_RULES: readonly FaultRule[] = [
       summary: `${who(x)} sent a compatibility-format interrupt on a host with Intel VMD: devices behind VMD signal through VMD's own MSI remapping, which the VT-d interrupt remapping then blocks when it is bypassed`,
       causes: ['the vmd driver disabled VMD MSI remapping while VT-d interrupt remapping (x2APIC) is on (Ice Lake and later)'],
       remediation: ['update the kernel (vmd: MSI remapping kept on when interrupt remapping needs it)', 'or turn VMD off in firmware setup'],
-      evidence: cite(x, 'vmd-domain', `Intel VMD is on${x.facts.contexts.get('vmd-domain')?.detail ? ` (${x.facts.contexts.get('vmd-domain')!.detail})` : ''}`),
+      evidence: [...cite(x, 'vmd-domain', `Intel VMD is on${x.facts.contexts.get('vmd-domain')?.detail ? ` (${x.facts.contexts.get('vmd-domain')!.detail})` : ''}`),
+        ...((vmd) => (vmd === undefined ? [] : [{fact: vmd.what, source: x.ctx.topology!.source}]))(vmdInTopology(x.ctx.topology))],
     }),
   },
   {
@@ -1089,8 +1112,12 @@ export function faultFacts(g: Group, trace: FaultTrace | undefined, ctx: TriageC
     for (const r of log.rmrrs) if (r.end > r.base && g.address >= r.base && g.address <= r.end) rmrrHits.push({base: r.base, end: r.end, devices: r.device ? [r.device] : [], cite: `${source}:${r.line}`})
   }
   const declared = ctx.interruptSources?.find((s) => s.requester === g.requester)
+  // An interrupt source ID that is no PCI function of segment 0 is most likely an IOAPIC/HPET —
+  // unless the host has VMD: devices behind it live in domains above 0xffff and, with VMD's MSI
+  // remapping bypassed, send their interrupts with their own bus numbers, which segment 0 lacks.
+  const notAFunction = trace ? !trace.exists && trace.devices.length === 0 && vmdInTopology(ctx.topology) === undefined : g.requester.startsWith('0000:f0:1f.') || g.requester === LPC_BRIDGE
   const interruptSource: FaultFacts['interruptSource'] = declared !== undefined ? {kind: declared.kind, id: declared.id}
-    : g.kind === 'interrupt' && (trace ? !trace.exists && trace.devices.length === 0 : g.requester.startsWith('0000:f0:1f.') || g.requester === LPC_BRIDGE) ? 'likely' : undefined
+    : g.kind === 'interrupt' && notAFunction ? 'likely' : undefined
   const timing = !facts.bootTimeline ? 'unknown' : g.early ? 'early-boot' : 'after-boot'
   const x: FaultFacts = {
     g, ctx, log, facts, source, bus: Number.parseInt(busText ?? '0', 16), device: Number.parseInt(devText ?? '0', 16), fn: Number(fnText ?? 0),

@@ -1,0 +1,60 @@
+/**
+ * Fault rules that read the host model built from an lspci listing (`faults FILE --lspci-dump`):
+ * a requester that is an SR-IOV VF by its vendor:device when the listing shows no PF link, and a
+ * blocked compatibility-format interrupt from a bus segment 0 lacks on a host whose listing shows
+ * Intel VMD (a VMD controller, or a PCI domain above 0xffff). The listings are written in lspci's
+ * own formats (-nn headings, -k driver lines); the fault lines are the real ones of the corpus cases
+ * vmd-icelake-msi-remap and real-mlx5-vf-intremap-k5.10-1.
+ */
+import {describe, expect, it} from 'vitest'
+import {collectNothing} from '../src/collect/index.js'
+import {parseKernelLog} from '../src/decode/kernel-log/index.js'
+import {buildHostModel} from '../src/model/host.js'
+import {triageContextOf} from '../src/replay/fault-context.js'
+import {triageRecords} from '../src/replay/fault-triage.js'
+
+/** The triage context `faults --lspci-dump` builds from this listing. */
+function listing(text: string) {
+  const collected = collectNothing('listing.txt')
+  return triageContextOf(buildHostModel({collected, log: {ok: false, reason: 'absent', path: 'dmesg', message: 'not read'}, pci: {path: 'listing.txt', text, format: 'dump'}})).context
+}
+function lead(log: string, lspci: string) {
+  return triageRecords(parseKernelLog(log), log.split('\n').length, listing(lspci)).faults[0]!.explanation
+}
+
+const vmdFault = 'DMAR: DRHD: handling fault status reg 2\nDMAR: [INTR-REMAP] Request device [0xe2:0x00.0] fault index 0xa00 [fault reason 0x25] Blocked a compatibility format interrupt request\n'
+const nvme = '0000:00:00.0 Host bridge [0600]: Intel Corporation Ice Lake Memory Map/VT-d [8086:09a2] (rev 04)\n'
+const vmdController = '0000:64:00.5 RAID bus controller [0104]: Intel Corporation Volume Management Device NVMe RAID Controller [8086:28c0] (rev 04)\n'
+
+describe('VMD from the host listing', () => {
+  it('a VMD controller in the listing makes a blocked interrupt from a bus segment 0 lacks a device behind VMD, citing the controller', () => {
+    const e = lead(vmdFault, nvme + vmdController)
+    expect(e).toMatchObject({rule: 'vmd-msi-remapping', category: 'vmd'})
+    expect(e.evidence.some((v) => v.fact.includes('0000:64:00.5 is an Intel VMD controller (8086:28c0)'))).toBe(true)
+  })
+
+  it('so does a device in a PCI domain above 0xffff (only the vmd driver makes those)', () => {
+    const e = lead(vmdFault, nvme + '10000:e2:00.0 Non-Volatile memory controller [0108]: Intel Corporation NVMe Datacenter SSD [3DNAND, Beta Rock Controller] [8086:0a54]\n')
+    expect(e.rule).toBe('vmd-msi-remapping')
+    expect(e.evidence.some((v) => v.fact.includes('PCI domain 10000'))).toBe(true)
+  })
+
+  it('without VMD in the listing the source ID that is no PCI function stays the IOAPIC/HPET candidate', () => {
+    expect(lead(vmdFault, nvme).rule).toBe('ir-compatibility-format')
+  })
+})
+
+const mlxLog = 'DMAR: DRHD: handling fault status reg 2\nDMAR: [INTR-REMAP] Request device [42:00.2] fault index 1600 [fault reason 37] Blocked a compatibility format interrupt request\n'
+
+describe('an SR-IOV VF from the host listing', () => {
+  it('a VF vendor:device with no PF link in the listing is a VF', () => {
+    const e = lead(mlxLog, '42:00.2 Ethernet controller [0200]: Mellanox Technologies MT28908 Family [ConnectX-6 Virtual Function] [15b3:101c]\n')
+    expect(e).toMatchObject({rule: 'vf-msi-not-remapped', category: 'kernel-bug'})
+  })
+
+  it('the PF\'s own ID is not, and a VF bound to vfio-pci is the guest\'s', () => {
+    expect(lead(mlxLog, '42:00.2 Ethernet controller [0200]: Mellanox Technologies MT28908 Family [ConnectX-6] [15b3:101b]\n').rule).not.toBe('vf-msi-not-remapped')
+    const guest = lead(mlxLog, '42:00.2 Ethernet controller [0200]: Mellanox Technologies MT28908 Family [ConnectX-6 Virtual Function] [15b3:101c]\n\tKernel driver in use: vfio-pci\n')
+    expect(guest).toMatchObject({rule: 'vfio-guest-msi', category: 'guest-passthrough'})
+  })
+})
