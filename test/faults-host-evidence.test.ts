@@ -2,7 +2,8 @@
  * Fault rules that read the host model built from an lspci listing (`faults FILE --lspci-dump`):
  * a requester that is an SR-IOV VF by its vendor:device when the listing shows no PF link, and a
  * blocked compatibility-format interrupt from a bus segment 0 lacks on a host whose listing shows
- * Intel VMD (a VMD controller, or a PCI domain above 0xffff). The listings are written in lspci's
+ * Intel VMD (a VMD controller, or a PCI domain above 0xffff); and the host's /proc/cmdline (`--root`)
+ * saying the kernel is a kdump capture kernel. The listings are written in lspci's
  * own formats (-nn headings, -k driver lines); the fault lines are the real ones of the corpus cases
  * vmd-icelake-msi-remap and real-mlx5-vf-intremap-k5.10-1.
  */
@@ -56,5 +57,29 @@ describe('an SR-IOV VF from the host listing', () => {
     expect(lead(mlxLog, '42:00.2 Ethernet controller [0200]: Mellanox Technologies MT28908 Family [ConnectX-6] [15b3:101b]\n').rule).not.toBe('vf-msi-not-remapped')
     const guest = lead(mlxLog, '42:00.2 Ethernet controller [0200]: Mellanox Technologies MT28908 Family [ConnectX-6 Virtual Function] [15b3:101c]\n\tKernel driver in use: vfio-pci\n')
     expect(guest).toMatchObject({rule: 'vfio-guest-msi', category: 'guest-passthrough'})
+  })
+})
+
+// kdump-uctp-root-copy-0x39's line: 0x39 alone does not say kdump (a running kernel shows it too).
+const uctp = 'DMAR: [DMA Read NO_PASID] Request device [80:14.0] fault addr 0xe81759000 [fault reason 0x39] SM: Present bit in Root Entry is clear\n'
+
+describe('the host\'s kernel command line (/proc/cmdline of the live host or a --root snapshot)', () => {
+  function withCmdline(cmdline: string) {
+    const nothing = collectNothing('host')
+    const collected = {...nothing, platform: {...nothing.platform, cmdline: {ok: true as const, path: '/proc/cmdline', value: `${cmdline}\n`}}}
+    const ctx = triageContextOf(buildHostModel({collected, log: {ok: false, reason: 'absent', path: 'dmesg', message: 'not read'}})).context
+    return triageRecords(parseKernelLog(uctp), 2, ctx).faults[0]!.explanation
+  }
+
+  it('elfcorehdr= (kexec adds it for the capture kernel) makes the fault a kdump kernel\'s, citing /proc/cmdline', () => {
+    // The shape kexec-tools gives a capture kernel's command line (elfcorehdr= appended to the crash kernel's own parameters).
+    const e = withCmdline('BOOT_IMAGE=(hd0,gpt2)/vmlinuz-7.0.0 ro irqpoll nr_cpus=1 reset_devices cgroup_disable=memory udev.children-max=2 elfcorehdr=0x6f000000')
+    expect(e).toMatchObject({rule: 'kdump-takeover', category: 'kdump'})
+    expect(e.evidence).toContainEqual({fact: 'the host\'s kernel command line carries elfcorehdr=: this is a kdump capture kernel', source: '/proc/cmdline'})
+  })
+
+  it('the first kernel\'s crashkernel= reservation is not a capture kernel, and without a command line nothing changes', () => {
+    expect(withCmdline('BOOT_IMAGE=/vmlinuz-7.0.0 root=/dev/mapper/rhel-root ro crashkernel=1G-4G:192M,4G-64G:256M intel_iommu=on').category).not.toBe('kdump')
+    expect(triageRecords(parseKernelLog(uctp), 2, {}).faults[0]!.explanation.category).not.toBe('kdump')
   })
 })

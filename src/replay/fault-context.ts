@@ -18,6 +18,8 @@ export function triageContextOf(model: HostModel): {context: TriageContext; note
   // The release is the host's, whatever its PCI listing holds: a log that names no kernel is matched against it.
   const release = model.host.platform.kernelRelease
   if (release.ok && release.value.trim() !== '') context.kernel = {release: release.value.trim(), source: release.path}
+  const cmdline = model.host.platform.cmdline
+  if (cmdline.ok && cmdline.value.trim() !== '') context.cmdline = {text: cmdline.value.trim(), source: cmdline.path}
   const topology = model.topology
   if (topology.devices.size === 0) {
     notes.push('requesters not traced: no PCI devices found')

@@ -364,8 +364,23 @@ export function ruleApplies(rule: FaultRule, x: FaultFacts): boolean {
   if (w.notRequester !== undefined && hasRequester(x, w.notRequester)) return false
   if (w.address !== undefined && !hasAddress(x, w.address)) return false
   if (w.timing !== undefined && x.timing !== w.timing) return false
-  if (w.context !== undefined && !w.context.some((c) => x.facts.contexts.has(c))) return false
+  if (w.context !== undefined && !w.context.some((c) => x.facts.contexts.has(c) || hostShows(x, c))) return false
   return w.also === undefined || w.also(x)
+}
+
+/**
+ * Context the host shows when the log does not: the host's /proc/cmdline (live host or --root
+ * snapshot) carrying elfcorehdr=, which kexec adds for a kdump capture kernel, says what the log's
+ * "Kernel command line:" line would have said.
+ */
+function hostShows(x: FaultFacts, c: ContextEvent): boolean {
+  return c === 'kdump-kernel' && x.ctx.cmdline !== undefined && /(?:^|\s)elfcorehdr=\S/.test(x.ctx.cmdline.text)
+}
+
+/** A context event from the log (its line) or from the host (its file), as evidence. */
+function citeLogOrHost(x: FaultFacts, c: ContextEvent, fact: string): Evidence[] {
+  if (x.facts.contexts.has(c)) return cite(x, c, fact)
+  return hostShows(x, c) ? [{fact: `the host's ${fact.replace(/^the /, '')}`, source: x.ctx.cmdline!.source}] : []
 }
 
 /** The requester in words: the device, or — for an alias ID — the devices that may hide behind it. */
@@ -459,7 +474,7 @@ export const FAULT_RULES: readonly FaultRule[] = [
     id: 'kdump-takeover',
     category: 'kdump',
     when: {kind: 'dma', context: ['kdump-tables-copied', 'kdump-kernel']},
-    explain: (x) => (x.facts.contexts.get('kdump-tables-copied')?.detail === 'not a kdump kernel' && !x.facts.contexts.has('kdump-kernel') ? {
+    explain: (x) => (x.facts.contexts.get('kdump-tables-copied')?.detail === 'not a kdump kernel' && !x.facts.contexts.has('kdump-kernel') && !hostShows(x, 'kdump-kernel') ? {
       summary: `translation was already on when this kernel started, and it is not a kdump kernel: it turned translation off and built new tables, so ${who(x)} was still doing DMA set up before it (by a kexec'd kernel or the firmware) at an address the new tables do not map`,
       causes: ['kexec (not kdump) from a kernel whose driver did not stop the device (no .shutdown handler, or kexec -e without a clean shutdown)', 'firmware that leaves DMA remapping on at hand-off while a device it drove keeps DMA-ing'],
       remediation: ['stop devices before kexec (systemctl kexec rather than kexec -e; a driver without a .shutdown handler needs one)', 'reset_devices on the new kernel\'s command line makes drivers reset their devices at probe', 'if no kexec happened: update the firmware and report that it leaves VT-d enabled'],
@@ -469,7 +484,7 @@ export const FAULT_RULES: readonly FaultRule[] = [
       causes: ['in-flight DMA from devices the crashed kernel left running', 'scalable-mode PASID tables are not copied (0x51/0x59 faults)'],
       remediation: ['expected while the new kernel resets the devices; worry only if it continues after the drivers load', 'reset_devices in the kdump command line; update the kernel'],
       evidence: [...cite(x, 'kdump-tables-copied', 'the kernel copied the previous kernel\'s translation tables'),
-        ...cite(x, 'kdump-kernel', 'the kernel command line carries elfcorehdr=: this is a kdump capture kernel')],
+        ...citeLogOrHost(x, 'kdump-kernel', 'the kernel command line carries elfcorehdr=: this is a kdump capture kernel')],
     }),
   },
   {

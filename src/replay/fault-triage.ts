@@ -69,6 +69,8 @@ export interface TriageContext {
    * --root snapshot), used for known regressions when the log names no kernel of its own.
    */
   kernel?: {release: string; source: string}
+  /** The host's kernel command line (/proc/cmdline of the live host or a --root snapshot). */
+  cmdline?: {text: string; source: string}
 }
 
 // ---------------------------------------------------------------- outputs
