@@ -319,3 +319,14 @@ describe('the rate limit\'s line wrapped after "callbacks" (amdvi-aorus-gen4-nvm
     expect(bothPaths('dmar_fault: 5 callbacks suppressed\n').map((r) => r.type)).toEqual(['suppressed'])
   })
 })
+
+describe('an invalidation-descriptor dump shortened to its first quadword (arc-b70-vfio-reset-devtlb-timeout-pci-noats)', () => {
+  it('is still a descriptor record, with qw0 and no qw1, on both paths', () => {
+    // The poster's journalctl paste elides qw1 with "...": the descriptor (and the device it names) is in qw0.
+    const recs = bothPaths('01:46:35 DMAR: VT-d detected Invalidation Time-out Error: SID 0\n01:46:35 DMAR: QI PRIOR: Device-TLB Invalidation qw0 = 0x5300530000000003, ...   (repeats)\n')
+    const qi = recs.filter((r) => r.type === 'qi')
+    expect(qi).toHaveLength(2)
+    expect(qi[1]).toMatchObject({event: 'descriptor', position: 'PRIOR', descriptor: 'Device-TLB Invalidation', qw0: 0x5300530000000003n})
+    expect(qi[1]).not.toHaveProperty('qw1')
+  })
+})

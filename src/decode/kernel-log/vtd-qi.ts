@@ -44,8 +44,9 @@ export const VTD_QI_SHAPES: Shape[] = [
   {
     name: 'qi-descriptor',
     probe: 'QI ',
-    re: /QI (HEAD|PRIOR): (.+?) qw0 = 0x([0-9a-f]+), qw1 = 0x([0-9a-f]+)/,
-    build: (m, cx) => ({...cx.base, type: 'qi', event: 'descriptor', position: m[1] as 'HEAD' | 'PRIOR', descriptor: m[2]!, qw0: hexBig(m[3]!), qw1: hexBig(m[4]!)}),
+    // qw1 is optional: posters shorten the dump to its first quadword ("qw0 = 0x5300530000000003, ...").
+    re: /QI (HEAD|PRIOR): (.+?) qw0 = 0x([0-9a-f]+)(?:, qw1 = 0x([0-9a-f]+))?/,
+    build: (m, cx) => ({...cx.base, type: 'qi', event: 'descriptor', position: m[1] as 'HEAD' | 'PRIOR', descriptor: m[2]!, qw0: hexBig(m[3]!), ...(m[4] === undefined ? {} : {qw1: hexBig(m[4])})}),
   },
   {
     name: 'qi-cleared',
