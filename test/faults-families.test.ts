@@ -7,7 +7,7 @@
  */
 import {describe, expect, it} from 'vitest'
 import {parseKernelLog} from '../src/decode/kernel-log/index.js'
-import {triageRecords} from '../src/replay/fault-triage.js'
+import {leadingExplanation, triageRecords} from '../src/replay/fault-triage.js'
 import {fixedIn, regressionNamed} from '../src/replay/kernel-regressions.js'
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
@@ -231,5 +231,44 @@ describe('the IOMMU driver warning inside its own mapping code (context iommu-ma
       'RIP: 0010:dma_map_sg_attrs+0x18/0x70']) {
       expect(report([other, FAULT].join('\n')).faults[0]!.explanation.rule).not.toMatch(/map-warning/)
     }
+  })
+})
+
+describe('round 8: Xen\'s SMMU and the ITS doorbell; an AMD IOMMU stalled on a device that stops answering ATS', () => {
+  const lead = (log: string) => leadingExplanation(triageRecords(parseKernelLog(log), log.split('\n').length))
+  const xenV3 = (unit: string, d2: string) => [`(XEN) SMMUv3: ${unit}: event 0x10 received:`, ...['0x0000000800000010', '0x0000008000000000', d2, '0x0000000000000000'].map((d) => `(XEN) SMMUv3: ${unit}:  ${d}`)].join('\n')
+
+  it('a write 0x10040 into a 64 KiB frame through Xen\'s SMMU (unit named by device-tree path) is Xen not mapping the ITS doorbell', () => {
+    // xen-arm-its-doorbell-unmapped-smmu: QEMU virt (ITS base 0x8080000) and a Versal (ITS base 0xf9020000).
+    expect(lead(xenV3('/smmuv3@9050000', '0x0000000008090040'))).toMatchObject({rule: 'smmu-xen-its-doorbell', category: 'kernel-bug', certainty: 'likely'})
+    expect(lead('(XEN) smmu: /axi/smmu@fd800000: Unhandled context fault: fsr=0x402, iova=0xf9030040, fsynr=0x12, cb=0')).toMatchObject({rule: 'smmu-xen-its-doorbell', category: 'kernel-bug'})
+  })
+
+  it('stays out for Linux\'s own SMMU driver, for a page offset 0x40 outside the doorbell frame, and for a read', () => {
+    expect(lead(['arm-smmu-v3 9050000.smmuv3: event 0x10 received:', ...['0x0000000800000010', '0x0000008000000000', '0x0000000008090040', '0x0000000000000000'].map((d) => `arm-smmu-v3 9050000.smmuv3:  ${d}`)].join('\n'))).toMatchObject({rule: 'smmu-msi-doorbell', certainty: 'cannot-tell'})
+    expect(lead(xenV3('/smmuv3@9050000', '0x0000000008091040')).rule).toBe('smmu-msi-doorbell')
+    expect(lead('(XEN) smmu: /axi/smmu@fd800000: Unhandled context fault: fsr=0x402, iova=0xf9030040, fsynr=0x2, cb=0').rule).not.toBe('smmu-xen-its-doorbell')
+  })
+
+  const stall = (withWaits: boolean, vfio: boolean) => [
+    ...(withWaits ? ['[   72.645091] AMD-Vi: Completion-Wait loop timed out', '[   72.791448] AMD-Vi: Completion-Wait loop timed out'] : []),
+    ...[0, 1, 2, 3, 4].map((i) => `[   73.23171${i}] ahci 0000:0c:00.0: AMD-Vi: Event logged [IO_PAGE_FAULT domain=0x0017 address=0xc5f3f0${i}0 flags=0x0050]`),
+    '[   73.500538] iommu ivhd0: AMD-Vi: Event logged [IOTLB_INV_TIMEOUT device=06:00.0 address=0x1001e4600]',
+    '[   74.502557] iommu ivhd0: AMD-Vi: Event logged [IOTLB_INV_TIMEOUT device=06:00.0 address=0x1001e4660]',
+    ...(vfio ? ['[   74.680713] vfio-pci 0000:06:00.0: enabling device (0000 -> 0003)'] : []),
+  ].join('\n')
+
+  it('with Completion-Wait time-outs the device whose IOTLB invalidations time out leads, not the more numerous faults of another device', () => {
+    // amdvi-hd7790-vfio-runtime-pm-d3cold-iotlb-timeout: the SATA controller's faults came with the stall.
+    expect(lead(stall(true, false))).toMatchObject({rule: 'amd-vi-iotlb-timeout', category: 'device-tlb'})
+    expect(lead(stall(false, false)).rule).toBe('amd-vi-permission')
+  })
+
+  it('a device bound to vfio-pci that stops answering invalidations: runtime PM (D3cold) is named among the causes, with disable_idle_d3 to test', () => {
+    const withVfio = lead(stall(true, true))
+    expect(withVfio.summary).toMatch(/vfio-pci/)
+    expect(withVfio.causes.join('\n')).toMatch(/D3cold/)
+    expect(withVfio.remediation.join('\n')).toMatch(/disable_idle_d3/)
+    expect(lead(stall(true, false)).causes.join('\n')).not.toMatch(/D3cold/)
   })
 })

@@ -330,3 +330,22 @@ describe('an invalidation-descriptor dump shortened to its first quadword (arc-b
     expect(qi[1]).not.toHaveProperty('qw1')
   })
 })
+
+describe('a device-TLB invalidation descriptor names its device (qw0 bits 47:32)', () => {
+  const lead = (log: string) => leadingExplanation(triageRecords(parseKernelLog(log), log.split('\n').length))
+
+  it('the descriptor record carries the source ID it targets; other descriptor types carry none', () => {
+    const recs = bothPaths('DMAR: QI HEAD: Device-TLB Invalidation qw0 = 0xaf0300100003, qw1 = 0x7ffffffffffff001\nDMAR: QI PRIOR: Invalidation Wait qw0 = 0x200000025, qw1 = 0x10005f634\n')
+    expect(recs[0]).toMatchObject({type: 'qi', event: 'descriptor', sid: '0000:af:00.3', sidRaw: 0xaf03})
+    expect(recs[1]).not.toHaveProperty('sid')
+  })
+
+  it('a time-out whose own SID is 0 is explained for the device the stuck descriptor targets', () => {
+    // arc-b70-vfio-reset-devtlb-timeout-pci-noats: "SID 0", and the descriptor names 53:00.0 (the Arc B70).
+    const e = lead('01:46:35 DMAR: VT-d detected Invalidation Time-out Error: SID 0\n01:46:35 DMAR: QI PRIOR: Device-TLB Invalidation qw0 = 0x5300530000000003, ...   (repeats)\n')
+    expect(e).toMatchObject({rule: 'qi-timeout', category: 'device-tlb'})
+    expect(e.summary).toMatch(/timed out for 0000:53:00\.0/)
+    // Without the descriptor the SID stays what the unit latched.
+    expect(lead('DMAR: VT-d detected Invalidation Time-out Error: SID 0\n').summary).toMatch(/did not latch a useful requester/)
+  })
+})

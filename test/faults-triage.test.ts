@@ -224,9 +224,11 @@ describe('events and exit policy', () => {
     expect(faultOutcomes(faultsToJson(r, {origin: 'file', path: 'x', lines: 10}))).toEqual(['fail'])
   })
 
-  it('ITE with SID 0 says the SID is not useful', () => {
+  it('ITE with SID 0 says the SID is not useful, and names the device the stuck device-TLB descriptor targets', () => {
     const e = triage('qla-sriov-devtlb-k6.x-1').events.find((ev) => ev.event === 'timeout')!
-    expect(e.explanation.summary).toMatch(/SID 0x0: the unit did not latch/)
+    expect(e.explanation.summary).toMatch(/own SID is 0x0 \(the unit latched no requester\)/)
+    // "QI HEAD: Device-TLB Invalidation qw0 = 0xaf0300100003": source ID 0xaf03 in bits 47:32, a VF at af:00.3.
+    expect(e.explanation.summary).toMatch(/timed out for 0000:af:00\.3/)
     expect(e.explanation.remediation.join(' ')).toMatch(/pci=noats/)
   })
 
@@ -409,6 +411,8 @@ describe('address patterns', () => {
     const e = lead(read('1a5e12000'))
     expect(e).toMatchObject({rule: 'physical-address-outside-dma-api', category: 'kernel-bypass', certainty: 'cannot-tell'})
     expect(e.causes.join(' ')).toMatch(/VM/)
+    // two-gpu-cuda-p2p-peer-bar-writes-dma-fq: GPUs writing into each other's BARs look exactly like this.
+    expect(e.causes.join(' ')).toMatch(/peer-to-peer DMA into another device's BAR/)
   })
 
   it('an IOVA-shaped address below 4 GiB narrows to a DMA-API mapping, a kernel-virtual-looking one stays the generic cannot-tell', () => {

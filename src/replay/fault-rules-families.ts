@@ -308,11 +308,19 @@ export const AMD_VI_RULES: readonly FaultRule[] = [
     id: 'amd-vi-iotlb-timeout',
     category: 'device-tlb',
     when: {events: ['IOTLB_INV_TIMEOUT']},
-    explain: (x) => ({
-      summary: `${who(x)}'s ATS translation cache did not answer an IOTLB invalidation in time: the device stopped responding`,
-      causes: ['the device hung or is in reset (a GPU whose reset failed in passthrough, a surprise removal)', 'broken ATS in the device firmware'],
-      remediation: ['find what happened to the device just before (reset failures, link down); a GPU without a working reset needs a host reboot or vendor-reset', 'update the device firmware; pci=noats turns ATS off for all devices'],
-    }),
+    explain: (x) => {
+      // A device vfio-pci holds may be powered down between guests: a device in D3cold answers no invalidation.
+      const vfio = driverOf(x) === 'vfio-pci' || x.facts.driverLines.get(x.g.requester)?.drivers.has('vfio-pci') === true
+      return {
+        summary: `${who(x)}'s ATS translation cache did not answer an IOTLB invalidation in time: the device stopped responding${vfio ? ' (the log shows it bound to vfio-pci, i.e. assigned to a VM)' : ''}`,
+        causes: [
+          ...(vfio ? ['the device powered down while vfio-pci holds it: since 5.19 vfio-pci moves an unused device into D3cold with runtime PM (7ab5e10eda02 "vfio/pci: Move the unused device into low power state with runtime PM"), and a device without power answers no invalidation — a regression for some GPUs'] : []),
+          'the device hung or is in reset (a GPU whose reset failed in passthrough, a surprise removal)', 'broken ATS in the device firmware'],
+        remediation: [
+          ...(vfio ? ['test with vfio_pci.disable_idle_d3=1 (keeps idle devices powered); if that helps, report it to the vfio maintainers with the kernel version'] : []),
+          'find what happened to the device just before (reset failures, link down); a GPU without a working reset needs a host reboot or vendor-reset', 'update the device firmware; pci=noats turns ATS off for all devices'],
+      }
+    },
   },
   // The dump shows the entry, not the IOMMU's feature register: named first, not certain.
   dteRule('amd-vi-illegal-dte-ppr-without-eph',
@@ -397,6 +405,8 @@ const NOT_ATTACHED = ['C_BAD_STE', 'F_STREAM_DISABLED', 'C_BAD_SUBSTREAMID', 'C_
 const WALK_ABORTS = ['F_STE_FETCH', 'F_CD_FETCH', 'F_WALK_EABT', 'F_VMS_FETCH']
 
 const fsr = (x: FaultFacts, bit: string) => x.g.event === 'context-fault' && flag(x, bit)
+/** The SMMU the fault came through is Xen's: Xen names it by device-tree path, Linux by platform device name. */
+const xenSmmu = (x: FaultFacts) => x.g.unit?.startsWith('/') === true
 /** GITS_TRANSLATER is at 0x10040 in a GICv3 ITS: offset 0x40 of the (4 KiB or 64 KiB) page iommu-dma maps as the MSI doorbell. */
 const ITS_DOORBELL_OFFSET = 0x40n
 
@@ -493,6 +503,20 @@ export const SMMU_RULES: readonly FaultRule[] = [
       summary: `${who(x)} ${did(x)} ${at(x)}, a page mapped for it without that permission; ${notTold(x)} which of these it is`,
       causes: ['a wrong DMA direction (a buffer mapped for the other direction)', 'DMA after unmap: the IOVA was reused with other permissions'],
       remediation: ['report it to the driver maintainers with the fault lines', 'update the driver and the device firmware'],
+    }),
+  },
+  {
+    // Xen names an SMMU by its device-tree path ("/smmuv3@9050000", "/axi/smmu@fd800000"), Linux by its
+    // platform device ("9050000.smmuv3"). Xen maps a domain's memory 1:1, so an MSI reaches the IOMMU as the
+    // doorbell's own address: GITS_TRANSLATER, 0x10040 into the 64 KiB-aligned ITS, ends in 0x0040.
+    id: 'smmu-xen-its-doorbell',
+    category: 'kernel-bug',
+    when: {access: 'write', also: (x) => xenSmmu(x) && (x.g.event === 'F_TRANSLATION' || fsr(x, 'TF')) && x.g.address !== undefined && (x.g.address & 0xffffn) === ITS_DOORBELL_OFFSET},
+    explain: (x) => ({
+      summary: `${who(x)} wrote to ${at(x)} through Xen's SMMU driver, which has no mapping there: 0x10040 into a 64 KiB frame is where a GICv3 ITS has its doorbell (GITS_TRANSLATER), so most likely an MSI — Xen did not map the ITS doorbell into the IOMMU page tables of the domain that owns the device`,
+      causes: ['Xen on Arm not mapping the ITS doorbell page for the domain (the "xen/arm: Map ITS doorbell register to IOMMU page tables" series of 2025 adds the mapping; Xen without it faults every MSI of a device behind an SMMU)',
+        'an ordinary DMA write that happens to start at that address (unlikely: in a 1:1-mapped domain an MSI hits exactly the doorbell\'s address)'],
+      remediation: ['compare the address with the ITS in the device tree (its base + 0x10040)', 'use a Xen that maps the ITS doorbell for the domain, or report it on xen-devel with these lines and the ITS base'],
     }),
   },
   {

@@ -888,6 +888,7 @@ export const FAULT_RULES: readonly FaultRule[] = [
       summary: `${who(x)} ${did(x)} ${at(x)}, above 4 GiB where the kernel's DMA API does not hand out addresses (it allocates a device's IOVAs below 4 GiB first): the device was given a physical address outside the DMA API, so nothing maps it; ${notTold(x)} who programmed it`,
       causes: ['a kernel-bypass or user-space driver handing the device physical addresses (DPDK/SPDK with UIO or iova-mode=pa, PF_RING ZC, netmap, a vendor SDK such as a switch ASIC\'s)',
         'an out-of-tree driver that computes bus addresses with virt_to_phys() instead of mapping its buffers',
+        'peer-to-peer DMA into another device\'s BAR (GPUDirect RDMA, CUDA P2P between GPUs): a translated (DMA or DMA-FQ) domain maps no peer apertures — compare the address with the other devices\' BARs (lspci -vv)',
         'in a VM: a guest-physical address the VFIO domain does not map'],
       remediation: ['use the framework\'s IOMMU-aware mode (vfio-pci with iova-mode=va for DPDK/SPDK, the vendor\'s DMA helper driver) so its buffers are mapped',
         'on trusted hardware only: iommu=pt (identity mapping) for hosts that must run such drivers',
@@ -1206,7 +1207,15 @@ function vmdQueueError(r: LogRecord, contexts: LogFacts['contexts'] | undefined,
   }
 }
 
-export function explainEvent(g: Omit<EventGroup, 'explanation'>, r: LogRecord, ctx: TriageContext, source: string, contexts?: LogFacts['contexts']): Explanation {
+/**
+ * The device a device-TLB invalidation descriptor in the log's QI HEAD/PRIOR dumps targets: an
+ * invalidation time-out whose own SID is 0 or ffff (the unit latched nothing useful) names it there.
+ */
+export interface QueueHints {
+  deviceTlbTarget?: {device: string; line: number; text: string}
+}
+
+export function explainEvent(g: Omit<EventGroup, 'explanation'>, r: LogRecord, ctx: TriageContext, source: string, contexts?: LogFacts['contexts'], hints: QueueHints = {}): Explanation {
   const vmd = vmdQueueError(r, contexts, source)
   if (vmd !== undefined) return vmd
   const evidence: Evidence[] = [{fact: `${g.count}× "${g.sample}"`, source: `${source}:${g.first.line}`}]
@@ -1216,10 +1225,14 @@ export function explainEvent(g: Omit<EventGroup, 'explanation'>, r: LogRecord, c
     evidence.push({fact: dev ? `${device}: vendor ${hex(dev.vendorId)} device ${hex(dev.deviceId)}${dev.driver ? `, driver ${dev.driver}` : ''}${dev.ats !== undefined && dev.ats !== 'unknown' ? `, ATS ${dev.ats.enabled ? 'enabled' : 'disabled'}` : ''}` : `${device} is not present in the topology`, source: ctx.topology.source})
   }
   const qi = r.type === 'qi' ? (r as QiRecord) : undefined
+  const target = hints.deviceTlbTarget
+  if (target !== undefined && g.type === 'qi' && g.event === 'timeout' && (qi?.sidRaw === 0 || qi?.sidRaw === 0xffff)) evidence.push({fact: `the stuck descriptor targets ${target.device}: "${target.text}"`, source: `${source}:${target.line}`})
   const table: Record<string, () => EventWords> = {
     'qi:timeout': () => ({
       category: 'device-tlb', certainty: 'likely',
-      summary: `a device-TLB (ATS) invalidation timed out${device ? ` for SID ${device}` : ''}${qi?.sidRaw === 0 || qi?.sidRaw === 0xffff ? ` (SID ${hex(qi.sidRaw)}: the unit did not latch a useful requester)` : ''}`,
+      summary: qi?.sidRaw !== undefined && (qi.sidRaw === 0 || qi.sidRaw === 0xffff) && target !== undefined
+        ? `a device-TLB (ATS) invalidation timed out for ${target.device}: the error's own SID is ${hex(qi.sidRaw)} (the unit latched no requester), but the device-TLB invalidation descriptor the queue was stuck on targets ${target.device} (source ID in its first quadword)`
+        : `a device-TLB (ATS) invalidation timed out${device ? ` for SID ${device}` : ''}${qi?.sidRaw === 0 || qi?.sidRaw === 0xffff ? ` (SID ${hex(qi.sidRaw)}: the unit did not latch a useful requester)` : ''}`,
       causes: ['an ATS-capable device that does not answer invalidations (broken ATS firmware, device in reset, surprise removal)'],
       remediation: ['update the device firmware', 'pci=noats turns ATS off for all devices (costs some performance)', 'check whether the device was being reset or removed at that time'],
     }),

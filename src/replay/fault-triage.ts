@@ -16,7 +16,7 @@ import {stampText} from '../decode/kernel-log/line-cache.js'
 import type {PciTopology} from '../model/pci.js'
 import {devfnOf, devicesBehindAlias, type AliasResolution} from './dma-alias.js'
 import type {StreamOwner} from './smmu-stream-ids.js'
-import {CONTEXT_PRIORITY, explainContext, explainEvent, explainFault, FAULT_RULES, faultFacts, type Certainty, type FaultCategory, type LogFacts} from './fault-rules.js'
+import {CONTEXT_PRIORITY, explainContext, explainEvent, explainFault, FAULT_RULES, faultFacts, type Certainty, type FaultCategory, type LogFacts, type QueueHints} from './fault-rules.js'
 import {AMD_VI_RULES, SMMU_RULES} from './fault-rules-families.js'
 
 // ---------------------------------------------------------------- inputs
@@ -852,7 +852,20 @@ export class FaultTriage {
       return full
     })
     faults.sort((a, b) => (b.count + b.suppressedNearby) - (a.count + a.suppressedNearby) || a.first.line - b.first.line)
-    const events: EventGroup[] = [...this.events.values()].map(({group, record}) => ({...group, explanation: explainEvent(group, record, this.ctx, this.source(), this.contexts)}))
+    // An AMD IOMMU whose command queue stalls (Completion-Wait time-outs) on a device that no longer answers
+    // ATS invalidations: that device leads; other devices' page faults in the same window follow from the stall.
+    if ([...this.events.values()].some(({group}) => group.type === 'amd-vi' && group.event === 'COMPLETION_WAIT_TIMEOUT')) {
+      const stalledOn = (f: FaultGroup) => (f.explanation.category === 'device-tlb' ? 0 : 1)
+      faults.sort((a, b) => stalledOn(a) - stalledOn(b))
+    }
+    const hints: QueueHints = {}
+    for (const {record} of this.events.values()) {
+      if (record.type === 'qi' && record.event === 'descriptor' && record.sid !== undefined && record.sidRaw !== 0) {
+        hints.deviceTlbTarget = {device: record.sid, line: record.line, text: record.text}
+        break
+      }
+    }
+    const events: EventGroup[] = [...this.events.values()].map(({group, record}) => ({...group, explanation: explainEvent(group, record, this.ctx, this.source(), this.contexts, hints)}))
     events.sort((a, b) => b.count - a.count || a.first.line - b.first.line)
     const context: ContextGroup[] = [...this.contexts.entries()].map(([event, c]) => {
       const group: ContextGroup = {event, count: c.count, first: c.first, ...(c.detail === undefined ? {} : {detail: c.detail})}

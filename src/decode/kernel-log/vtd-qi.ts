@@ -15,7 +15,7 @@ export type QiEvent =
 export interface QiRecord extends RecordBase {
   type: 'qi'
   event: QiEvent
-  /** ITE/ICE: the requester as a full BDF (the printed SID is a 16-bit RID in hex). */
+  /** ITE/ICE: the requester as a full BDF (the printed SID is a 16-bit RID in hex); a device-TLB invalidation descriptor: the device it targets. */
   sid?: string
   sidRaw?: number
   /** IQE: IQER.IQEI. */
@@ -46,7 +46,18 @@ export const VTD_QI_SHAPES: Shape[] = [
     probe: 'QI ',
     // qw1 is optional: posters shorten the dump to its first quadword ("qw0 = 0x5300530000000003, ...").
     re: /QI (HEAD|PRIOR): (.+?) qw0 = 0x([0-9a-f]+)(?:, qw1 = 0x([0-9a-f]+))?/,
-    build: (m, cx) => ({...cx.base, type: 'qi', event: 'descriptor', position: m[1] as 'HEAD' | 'PRIOR', descriptor: m[2]!, qw0: hexBig(m[3]!), ...(m[4] === undefined ? {} : {qw1: hexBig(m[4])})}),
+    build: (m, cx) => {
+      const qw0 = hexBig(m[3]!)
+      const rec: QiRecord = {...cx.base, type: 'qi', event: 'descriptor', position: m[1] as 'HEAD' | 'PRIOR', descriptor: m[2]!, qw0, ...(m[4] === undefined ? {} : {qw1: hexBig(m[4])})}
+      // A device-TLB invalidation (with or without PASID) carries its target's source ID in qw0 bits 47:32
+      // (the kernel's QI_DEV_IOTLB_SID / QI_DEV_EIOTLB_SID): the device whose ATS cache the queue waits on.
+      if (/Device-TLB/i.test(m[2]!)) {
+        const sid = Number((qw0 >> 32n) & 0xffffn)
+        rec.sidRaw = sid
+        rec.sid = ridToBdf(sid)
+      }
+      return rec
+    },
   },
   {
     name: 'qi-cleared',
