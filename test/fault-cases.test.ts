@@ -22,9 +22,9 @@ const hostScore = scoreResults(hostResults)
  * hide behind new ones. The share of resolved cases named is not a floor: real cases the engine
  * cannot explain from the log are added as they are found (never left out to keep a percentage).
  */
-const FLOOR = {resolvedNamed: 92, unresolvedCannotTell: 65, parsed: 187}
+const FLOOR = {resolvedNamed: 92, unresolvedCannotTell: 66, parsed: 188}
 /** Floors with the threads' host evidence (test/fixtures/fault-cases/README.md, "Host evidence"). */
-const HOST_FLOOR = {resolvedNamed: 93, unresolvedCannotTell: 65, parsed: 187, casesWithEvidence: 1}
+const HOST_FLOOR = {resolvedNamed: 93, unresolvedCannotTell: 66, parsed: 188, casesWithEvidence: 1}
 const namesIn = (file: string) => readFileSync(path.join(repoRoot, 'test/fixtures/fault-cases', file), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'))
 /** Cases named only with their thread's host evidence. */
 const NAMED_HOST = namesIn('NAMED-HOST.txt')
