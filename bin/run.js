@@ -22,15 +22,23 @@ if (text !== undefined) {
     if (error.code !== 'EPIPE') throw error
   })
   process.stdout.write(text)
-} else if (!(args[0] === 'faults' && (await runFaultsDirect(args.slice(1))))) {
+} else if (!(await runDirect(args))) {
   const {runCli} = await import('../dist/src/cli/run-cli.js')
   await runCli(args, loadOptions(args[0]))
 }
 
-/** `faults FILE` without oclif, when nothing would make oclif run it otherwise (src/cli/faults-direct.ts). */
-async function runFaultsDirect(words) {
-  const {runFaultsDirect} = await import('../dist/src/cli/faults-direct.js')
-  return runFaultsDirect(words, process.env)
+/**
+ * `faults FILE` (src/cli/faults-direct.ts) and the plain forms of `check`, `groups` and `device`
+ * (src/cli/host-direct.ts) without oclif, when nothing would make oclif run them otherwise.
+ */
+async function runDirect(args) {
+  if (args[0] === 'faults') {
+    const {runFaultsDirect} = await import('../dist/src/cli/faults-direct.js')
+    return runFaultsDirect(args.slice(1), process.env)
+  }
+  if (args[0] !== 'check' && args[0] !== 'groups' && args[0] !== 'device') return false
+  const {runHostCommandDirect} = await import('../dist/src/cli/host-direct.js')
+  return runHostCommandDirect(args, process.env)
 }
 
 /**

@@ -1,14 +1,7 @@
 import {Flags} from '../src/cli/oclif.js'
 import {BaseCommand, jsonFlag, lspciDumpFlag} from '../src/cli/base.js'
-import {exitCodeFor, type Outcome} from '../src/checks/outcome.js'
-import type {Read} from '../src/host/fs.js'
-import {parseBdf} from '../src/decode/pci-address.js'
-import {findDevice} from '../src/model/topology.js'
-import {crossCheckGroups, isolatingSlots, parseAcsOverride, parseKernelVersion, replayGrouping, type GroupingOptions} from '../src/replay/grouping.js'
-import {hostGroupingOptions} from '../src/replay/host-grouping.js'
-import {groupList, memberView, renderGroupLines, renderGroupTable, renderGroupTree} from '../src/report/group-list.js'
-import {groupingReport, renderGroupingTree, renderWhy, whyReport, type GroupingReport, type WhyReport} from '../src/report/groups.js'
-import {renderDot, renderMermaid, topologyPicture} from '../src/report/topology-picture.js'
+import {runGroups} from '../src/cli/groups-run.js'
+import type {GroupingReport, WhyReport} from '../src/report/groups.js'
 
 export default class Groups extends BaseCommand {
   static override summary = 'IOMMU groups, why devices share them, and what would change them'
@@ -50,80 +43,6 @@ export default class Groups extends BaseCommand {
 
   async run(): Promise<GroupingReport | WhyReport> {
     const {flags} = await this.parse(Groups)
-    if (flags['kernel-version'] !== undefined && parseKernelVersion(flags['kernel-version']) === undefined)
-      this.error(`--kernel-version "${flags['kernel-version']}" is not a kernel version`, {exit: 2, suggestions: ['--kernel-version 5.9', '--kernel-version 6.8.0-45-generic']})
-    if (flags.why !== undefined && parseBdf(flags.why) === undefined)
-      this.error(`--why "${flags.why}" is not a PCI address`, {exit: 2, suggestions: ['use the form 0000:01:00.0 (domain:bus:device.function) or 01:00.0']})
-    const model = await this.loadModel({root: flags.root, lspciDump: flags['lspci-dump'], lspciVerbose: flags['lspci-verbose'], needsHostFiles: true})
-    const topology = model.topology
-    const source = model.topologySource
-    // Unreadable device or group files leave the answer open (exit 3); other host files do not matter here.
-    const misses = model.misses.filter((miss) => /^\/sys\/(bus\/pci|devices|kernel\/iommu_groups)\//.test(miss.path))
-
-    let acsOverride: GroupingOptions['acsOverride']
-    if (flags['acs-override'] !== undefined) {
-      const parsed = parseAcsOverride(flags['acs-override'])
-      if (parsed.errors.length > 0) this.error(`--acs-override: ${parsed.errors.join('; ')}`, {exit: 2, suggestions: ['downstream', 'multifunction', 'id:8086:1901']})
-      acsOverride = parsed.override
-    }
-    const onHost = !model.pciOnly
-    const kernelVersion = flags['kernel-version'] ?? model.kernel?.release
-    // pci=disable_acs_redir= / pci=config_acs= / pcie_acs_override= of the snapshot's boot change its groups.
-    const cmdline = onHost ? textOf(model.host.platform.cmdline) : undefined
-    const options: GroupingOptions = {
-      ...(kernelVersion ? {kernelVersion} : {}),
-      ...(cmdline ? {cmdline} : {}),
-      assumeKernelEnablesAcs: !flags['acs-as-read'],
-      pcieSwitchGroupsRework: flags['pcie-switch-groups'],
-      ...(acsOverride ? {acsOverride} : {}),
-      // The firmware's IVRS aliases belong to this host only, not to an lspci dump of another machine.
-      ...(onHost && topology.source === 'sysfs' ? hostGroupingOptions(model) : {}),
-    }
-    const prediction = replayGrouping(topology, options)
-    // --acs-override is a what-if: the kernel's groups are compared with (and slots judged by) the real boot's rules.
-    const {acsOverride: _whatIf, ...realOptions} = options
-    const realPrediction = acsOverride ? replayGrouping(topology, realOptions) : prediction
-    const kernelGroups = onHost && topology.source === 'sysfs' ? model.kernelGroups : undefined
-    const names = this.pciNames(this.hostFs(flags.root))
-    const list = groupList(topology, names, source, kernelGroups)
-    const predict = flags.predict || acsOverride !== undefined
-    const crossCheck =
-      list.groups.length > 0
-        ? crossCheckGroups(topology, realPrediction, {cmdline, kernelLog: textOf(model.input.log), kernelVersion})
-        : undefined
-    const report = groupingReport({
-      topology,
-      prediction,
-      list,
-      mode: predict ? 'predicted' : 'kernel',
-      source,
-      crossCheck,
-      slots: isolatingSlots(topology, realOptions),
-      acsOverride: flags['acs-override'],
-      names,
-      ...(onHost ? {iommuFamily: model.iommuFamily} : {}),
-    })
-
-    let why: WhyReport | undefined
-    if (flags.why !== undefined) {
-      const dev = findDevice(topology, flags.why)
-      if (!dev) this.error(`no PCI device ${flags.why} in ${source}`, {exit: 2, suggestions: [...topology.devices.keys()].slice(0, 5)})
-      why = whyReport(report, dev.bdf)
-      if (!this.jsonEnabled()) this.print(renderWhy(report, dev.bdf))
-    } else if (flags.format !== 'text') {
-      const picture = topologyPicture(topology, report, (bdf) => memberView(topology, names, bdf).name)
-      this.print(flags.format === 'mermaid' ? renderMermaid(picture) : renderDot(picture))
-    } else if (!this.jsonEnabled()) {
-      if (flags.lines && !predict) this.print(renderGroupLines(list))
-      else if (flags.table && !predict) this.print(renderGroupTable(list, {width: this.terminalWidth()}))
-      else if (flags.tree && !predict) this.print(renderGroupTree(list, topology))
-      else this.print(renderGroupingTree(report, {color: this.colorEnabled()}))
-    }
-    if (acsOverride && !this.jsonEnabled()) this.warn('pcie_acs_override splits groups without real isolation: see the WARNING above')
-    const outcomes: Outcome[] = [...(crossCheck?.mismatches.map((m) => m.outcome) ?? []), ...(misses.length > 0 ? (['unknown'] as const) : [])]
-    process.exitCode = exitCodeFor(outcomes)
-    return why ?? report
+    return runGroups(flags, this.driver())
   }
 }
-
-const textOf = (read: Read<string>): string | undefined => (read.ok ? read.value : undefined)

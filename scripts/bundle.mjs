@@ -153,28 +153,33 @@ const cliTable3LazyDebug = {
   },
 }
 
-// `faults FILE` without oclif (src/cli/faults-direct.ts): its run is one file like a command's, a
-// CommonJS bundle (faults-direct-run.cjs) that the module in its place runs from the V8 code cache
-// scripts/code-cache.mjs makes after this (src/cli/cached-bundle.ts), as for the commands below.
-await build({
-  ...common,
-  format: 'cjs',
-  entryPoints: ['dist/src/cli/faults-direct-run.js'],
-  outfile: 'dist/src/cli/faults-direct-run.cjs',
-  plugins: [inlineOnly, cliTable3LazyDebug],
-})
-writeFileSync('dist/src/cli/faults-direct-run.cjs', withImportCalls(readFileSync('dist/src/cli/faults-direct-run.cjs', 'utf8'), 'dist/src/cli/faults-direct-run.cjs'))
-writeFileSync(
-  'dist/src/cli/faults-direct-run.js',
-  [
-    '// `faults FILE` without oclif: dist/src/cli/faults-direct-run.cjs run with its V8 code cache (src/cli/cached-bundle.ts, scripts/bundle.mjs).',
-    "import {createRequire} from 'node:module'",
-    "import {runBundle} from './cached-bundle.js'",
-    "const bundle = runBundle(new URL('./faults-direct-run.cjs', import.meta.url), {require: createRequire(import.meta.url), dynamicImport: (specifier) => import(specifier)})",
-    'export const {runFaultsWithoutOclif} = bundle.exports',
-    '',
-  ].join('\n'),
-)
+// `faults FILE` and the host commands without oclif (src/cli/faults-direct.ts, host-direct.ts): each
+// run is one file like a command's, a CommonJS bundle (NAME.cjs) that the module in its place runs
+// from the V8 code cache scripts/code-cache.mjs makes after this (src/cli/cached-bundle.ts), as for
+// the commands below.
+const DIRECT_RUNS = {'faults-direct-run': ['runFaultsWithoutOclif'], 'host-direct-run': ['runHostCommandWithoutOclif']}
+for (const [name, exported] of Object.entries(DIRECT_RUNS)) {
+  const cjs = `dist/src/cli/${name}.cjs`
+  await build({
+    ...common,
+    format: 'cjs',
+    entryPoints: [`dist/src/cli/${name}.js`],
+    outfile: cjs,
+    plugins: [inlineOnly, cliTable3LazyDebug],
+  })
+  writeFileSync(cjs, withImportCalls(readFileSync(cjs, 'utf8'), cjs))
+  writeFileSync(
+    `dist/src/cli/${name}.js`,
+    [
+      `// Run without oclif: dist/src/cli/${name}.cjs run with its V8 code cache (src/cli/cached-bundle.ts, scripts/bundle.mjs).`,
+      "import {createRequire} from 'node:module'",
+      "import {runBundle} from './cached-bundle.js'",
+      `const bundle = runBundle(new URL('./${name}.cjs', import.meta.url), {require: createRequire(import.meta.url), dynamicImport: (specifier) => import(specifier)})`,
+      `export const {${exported.join(', ')}} = bundle.exports`,
+      '',
+    ].join('\n'),
+  )
+}
 
 // Each command as a CommonJS bundle (NAME.cjs) that its module NAME.js, the one oclif imports, runs
 // from the V8 code cache scripts/code-cache.mjs makes after this (src/cli/cached-bundle.ts).

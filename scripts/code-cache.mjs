@@ -4,7 +4,7 @@
 // and V8's cache of what that run compiled is written next to the bundle (dist/commands/NAME.v8cache).
 // A command without a warm-up here gets the cache of its module's top level. Run by `npm run build`
 // after scripts/bundle.mjs; reads only the repository, writes only under dist/ (dist/commands, dist/src/cli/oclif.v8cache and
-// faults-direct-run.v8cache; the direct faults warm-up log, removed after).
+// faults-direct-run.v8cache, host-direct-run.v8cache; the direct faults warm-up log, removed after).
 import {spawnSync} from 'node:child_process'
 import {existsSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
@@ -40,7 +40,9 @@ function directFaultsLog() {
   return file
 }
 
-if (process.argv[2] === '--warm-direct-faults') {
+if (process.argv[2] === '--warm-direct-host') {
+  await warmDirectHost()
+} else if (process.argv[2] === '--warm-direct-faults') {
   await warmDirectFaults()
 } else if (process.argv[2] === '--warm') {
   await warm(process.argv[3])
@@ -51,9 +53,31 @@ if (process.argv[2] === '--warm-direct-faults') {
     const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--warm', name], {cwd: repo, stdio: ['ignore', 'ignore', 'inherit']})
     if (r.status !== 0) throw new Error(`code cache: the warm-up of ${name} failed (exit ${r.status})`)
   }
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--warm-direct-faults'], {cwd: repo, stdio: ['ignore', 'ignore', 'inherit']})
-  if (r.status !== 0) throw new Error(`code cache: the warm-up of faults without oclif failed (exit ${r.status})`)
-  console.log(`code caches: ${commands.length} command bundles, oclif's and faults without oclif`)
+  for (const [flag, what] of [['--warm-direct-faults', 'faults'], ['--warm-direct-host', 'the host commands']]) {
+    const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), flag], {cwd: repo, stdio: ['ignore', 'ignore', 'inherit']})
+    if (r.status !== 0) throw new Error(`code cache: the warm-up of ${what} without oclif failed (exit ${r.status})`)
+  }
+  console.log(`code caches: ${commands.length} command bundles, oclif's, faults and the host commands without oclif`)
+}
+
+/** check, groups and device without oclif (dist/src/cli/host-direct-run.cjs): the warm-ups of their oclif commands. */
+async function warmDirectHost() {
+  const {tuneTierUpFor} = await import('../dist/src/cli/tier-up.js')
+  // One start flag for the three (tier-up.ts): the cache is taken under it.
+  tuneTierUpFor('check')
+  const {compiledBundles, cacheFileOf, cacheFileContents} = await import('../dist/src/cli/cached-bundle.js')
+  const {directHostRequest} = await import('../dist/src/cli/host-direct.js')
+  const {runHostCommandWithoutOclif} = await import('../dist/src/cli/host-direct-run.js')
+  process.stdout.write = () => true
+  for (const args of [...WARM_UPS.check, ...WARM_UPS.groups, ...WARM_UPS.device]) {
+    const request = directHostRequest(args)
+    if (request === undefined || !(await runHostCommandWithoutOclif(request))) throw new Error(`code cache: ${args.join(' ')} did not run without oclif`)
+  }
+  const file = path.join(repo, 'dist/src/cli/host-direct-run.cjs')
+  const compiled = compiledBundles.get(file)
+  if (compiled === undefined) throw new Error(`code cache: the host commands without oclif did not load ${file}`)
+  writeFileSync(cacheFileOf(file), cacheFileContents(compiled.source, compiled.script.createCachedData()))
+  process.exitCode = 0
 }
 
 async function warmDirectFaults() {

@@ -57,6 +57,20 @@ describe('command bundles run from their code cache', () => {
     expect(JSON.parse(r.stdout)).toEqual({file: 'faults-direct-run.cjs', rejected: false, run: 'function'})
   }, 30_000)
 
+  it('V8 takes the cache of the host commands without oclif (host-direct-run) under their start flags, and the run is there', () => {
+    const url = (p: string) => JSON.stringify(pathToFileURL(path.join(dist, p)).href)
+    const probe = `
+      const {tuneTierUpFor} = await import(${url('src/cli/tier-up.js')})
+      tuneTierUpFor('groups')
+      const run = await import(${url('src/cli/host-direct-run.js')})
+      const {compiledBundles} = await import(${url('src/cli/cached-bundle.js')})
+      const [[file, {script}]] = compiledBundles
+      console.log(JSON.stringify({file: file.slice(file.lastIndexOf('/') + 1), rejected: script.cachedDataRejected, run: typeof run.runHostCommandWithoutOclif}))`
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {cwd: repoRoot, encoding: 'utf8'})
+    expect(r.stderr).toBe('')
+    expect(JSON.parse(r.stdout)).toEqual({file: 'host-direct-run.cjs', rejected: false, run: 'function'})
+  }, 30_000)
+
   it('V8 takes the cache of the oclif bundle', () => {
     const probe = `
       const {tuneTierUpFor} = await import(${JSON.stringify(pathToFileURL(path.join(dist, 'src/cli/tier-up.js')).href)})

@@ -7,14 +7,11 @@
 import {Command, Flags} from './oclif.js'
 import {errorJson, type OclifError} from './error-json.js'
 import {EXIT} from '../checks/outcome.js'
-import {collectHost, collectNothing} from '../collect/index.js'
-import {collectDebugfs} from '../collect/debugfs.js'
-import {loadPciNames, type PciNames} from '../decode/pci-ids.js'
-import {RootedHostFs, type HostFs, type Read} from '../host/fs.js'
-import {readKernelLog, readLocalBytes, readLocalFile} from '../host/kernel-log.js'
-import {hostFilesMissing, notASnapshot, openRoot} from '../host/snapshot.js'
-import {buildHostModel, type HostModel, type PciListing} from '../model/host.js'
-import {terminalWidth, writeJson, writeText} from './output.js'
+import type {PciNames} from '../decode/pci-ids.js'
+import type {HostFs, Read} from '../host/fs.js'
+import type {HostModel} from '../model/host.js'
+import {loadHostModel, openHostRoot, pciNamesOf, type CommandDriver, type ModelRequest} from './host-model.js'
+import {colorEnabled, terminalWidth, writeJson, writeText} from './output.js'
 
 export {ERROR_SCHEMA_VERSION, TOOL, type ErrorJson} from './error-json.js'
 
@@ -32,31 +29,7 @@ export const lspciDumpFlag = Flags.file({
   exists: true,
 })
 
-export interface ModelRequest {
-  root: string
-  /** An lspci dump (hex, or text) whose devices replace sysfs's. */
-  lspciDump?: string | undefined
-  /** `lspci -vvv` text (groups --lspci-verbose). */
-  lspciVerbose?: string | undefined
-  /** A DMAR table file (dmar --file). */
-  dmarFile?: string | undefined
-  /** An IVRS table file (ivrs --file). */
-  ivrsFile?: string | undefined
-  /** An IORT table file (iort --file). */
-  iortFile?: string | undefined
-  /** Read the kernel log (default: yes). */
-  log?: boolean
-  /** Read this host (or --root) at all (default: yes); `dmar --file` alone reads only the file. */
-  withHost?: boolean
-  /** Read the kernel's debugfs translation dumps (root only) for the translation replay. */
-  debugfs?: boolean
-  /**
-   * The answer needs the host's sys/ and proc/ (check, groups, device …): a snapshot without them
-   * ends "could not tell" (exit 3), never a verdict on nothing. Not with an lspci dump, which
-   * brings its own devices.
-   */
-  needsHostFiles?: boolean
-}
+export type {ModelRequest} from './host-model.js'
 
 /** The message for a --file that holds no table of the kind asked for (random bytes, an empty file, another table). */
 export function notTheTable(file: string, signature: string): string {
@@ -120,10 +93,7 @@ export abstract class BaseCommand extends JsonCommand {
   /** The host (root "/") or a snapshot directory, with the snapshot's unreadable list applied. */
   protected hostFs(root: string): HostFs {
     this.readRoot = root
-    const problem = notASnapshot(root)
-    if (problem !== undefined)
-      this.error(`${root} is not a snapshot: ${problem}`, {exit: EXIT.usage, suggestions: ['give a directory written by `vtd-check capture --out DIR` (it holds sys/ and proc/)', 'or leave out --root to read this host']})
-    return openRoot(root)
+    return openHostRoot(root, this.driver())
   }
 
   /**
@@ -131,38 +101,23 @@ export abstract class BaseCommand extends JsonCommand {
    * describes some other machine, so nothing else is read from this one.
    */
   protected async loadModel(request: ModelRequest): Promise<HostModel> {
-    const fs = this.hostFs(request.root)
-    const pci = this.pciListing(request)
-    const missing = request.needsHostFiles && pci === undefined ? hostFilesMissing(request.root) : undefined
-    if (missing !== undefined) {
-      this.error(missing, {exit: EXIT.unknown, suggestions: ['capture the host with `vtd-check capture --out DIR` (as root)', `\`vtd-check faults ${request.root.replace(/\/$/, '')}/dmesg.txt\` explains the faults in its kernel log`]})
-    }
-    const dumpOnly = (pci !== undefined && request.root === '/') || request.withHost === false
-    const collected = dumpOnly ? collectNothing(pci?.path ?? request.dmarFile ?? request.ivrsFile ?? request.iortFile ?? request.root) : collectHost(fs)
-    const log: Read<string> = dumpOnly || request.log === false ? {ok: false, reason: 'absent', path: 'dmesg', message: 'the kernel log was not read'} : await readKernelLog(fs)
-    // An ACPI table named on the command line (dmar/ivrs/iort --file): unreadable is a usage error.
-    const tableFile = (path: string | undefined): Read<Uint8Array> | undefined => {
-      const read = path === undefined ? undefined : readLocalBytes(path)
-      if (read !== undefined && !read.ok) this.error(`cannot read ${read.path}: ${read.message}`, {exit: EXIT.usage})
-      return read
-    }
-    const dmarFile = tableFile(request.dmarFile)
-    const ivrsFile = tableFile(request.ivrsFile)
-    const iortFile = tableFile(request.iortFile)
-    const debugfs = request.debugfs === true && !dumpOnly ? collectDebugfs(fs) : undefined
-    const model = buildHostModel({collected, log, ...(pci ? {pci} : {}), ...(dmarFile ? {dmarFile} : {}), ...(ivrsFile ? {ivrsFile} : {}), ...(iortFile ? {iortFile} : {}), ...(debugfs ? {debugfs} : {})})
-    if (pci !== undefined && model.topology.devices.size === 0)
-      this.error(`no PCI devices found in ${pci.path}`, {exit: EXIT.usage, suggestions: [pci.format === 'verbose' ? 'expected the output of lspci -vvv or lspci -vvvnn' : 'expected the output of lspci -xxxx (or -x / -xxx)']})
-    for (const warning of model.topologyWarnings) this.warn(warning)
-    return model
+    this.readRoot = request.root
+    return loadHostModel(request, this.driver())
   }
 
-  private pciListing(request: ModelRequest): PciListing | undefined {
-    const path = request.lspciVerbose ?? request.lspciDump
-    if (path === undefined) return undefined
-    const read = readLocalFile(path)
-    if (!read.ok) this.error(`cannot read ${path}: ${read.message}`, {exit: EXIT.usage})
-    return {path, text: read.value, format: request.lspciVerbose === undefined ? 'dump' : 'verbose'}
+  /** This command as the driver of a run shared with the start without oclif (check-run.ts …). */
+  protected driver(): CommandDriver {
+    return {
+      json: this.jsonEnabled(),
+      error: (message, options) => this.error(message, options),
+      warn: (message) => {
+        this.warn(message)
+      },
+      print: (text) => this.print(text),
+      terminalWidth: () => this.terminalWidth(),
+      colorEnabled: () => this.colorEnabled(),
+      version: () => this.config.version,
+    }
   }
 
   /** Columns to fit: $COLUMNS when set (also when piped), else the terminal's; undefined: the renderer's default. */
@@ -172,7 +127,7 @@ export abstract class BaseCommand extends JsonCommand {
 
   /** Colour only on a terminal that wants it (NO_COLOR, TERM=dumb: https://no-color.org). */
   protected colorEnabled(): boolean {
-    return process.stdout.isTTY === true && (process.env.NO_COLOR ?? '') === '' && process.env.TERM !== 'dumb'
+    return colorEnabled()
   }
 
   /** An ACPI table that could not be read: a --file is a usage error, root-only is "could not tell", absent says why. */
@@ -209,7 +164,7 @@ export abstract class BaseCommand extends JsonCommand {
 
   /** Vendor/device names: the host's pci.ids, and for a snapshot also this machine's. */
   protected pciNames(fs: HostFs): PciNames {
-    return loadPciNames(fs.root === '/' ? [fs] : [fs, new RootedHostFs('/')])
+    return pciNamesOf(fs)
   }
 
 }

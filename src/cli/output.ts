@@ -11,6 +11,11 @@ export function terminalWidth(): number | undefined {
   return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : process.stdout.columns
 }
 
+/** Colour only on a terminal that wants it (NO_COLOR, TERM=dumb: https://no-color.org). */
+export function colorEnabled(): boolean {
+  return process.stdout.isTTY === true && (process.env.NO_COLOR ?? '') === '' && process.env.TERM !== 'dumb'
+}
+
 /** Strings from the host or a snapshot must not act on the terminal, and prose fits it. */
 export function writeText(text: string): void {
   const safe = terminalSafe(text)
