@@ -9,9 +9,8 @@ import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {parseKernelLog} from '../src/decode/kernel-log/index.js'
 import {leadingExplanation, triageRecords, type TriageContext} from '../src/replay/fault-triage.js'
-import {collectNothing} from '../src/collect/index.js'
-import {buildHostModel} from '../src/model/host.js'
 import {triageContextOf} from '../src/replay/fault-context.js'
+import {evidenceModel} from './support/model.js'
 import {affects, fixedIn, KERNEL_REGRESSIONS, parseRelease} from '../src/replay/kernel-regressions.js'
 import {realData, repoRoot} from './support/paths.js'
 
@@ -141,11 +140,7 @@ describe('a regression whose symptom is a blocked interrupt', () => {
 // The host's running kernel (uname -r of the live host or a --root snapshot) when the log names none.
 describe('the host\'s kernel release, when the log names none', () => {
   /** The triage context the command builds from a host whose /proc/sys/kernel/osrelease holds `release`. */
-  function hostWith(release: string): TriageContext {
-    const nothing = collectNothing('host')
-    const collected = {...nothing, platform: {...nothing.platform, kernelRelease: {ok: true as const, path: '/proc/sys/kernel/osrelease', value: `${release}\n`}}}
-    return triageContextOf(buildHostModel({collected, log: {ok: false, reason: 'absent', path: 'dmesg', message: 'not read'}})).context
-  }
+  const hostWith = (release: string): TriageContext => triageContextOf(evidenceModel({release})).context
   const leadOn = (log: string, ctx: TriageContext) => {
     const l = leadingExplanation(triageRecords(parseKernelLog(log), log.split('\n').length, ctx))
     return {...l, text: [l.summary, ...l.causes, ...l.remediation].join('\n')}
@@ -153,7 +148,7 @@ describe('the host\'s kernel release, when the log names none', () => {
 
   it('the host model hands the release to triage, even with no PCI devices to trace', () => {
     expect(hostWith('5.19.9-200.fc36.x86_64').kernel).toEqual({release: '5.19.9-200.fc36.x86_64', source: '/proc/sys/kernel/osrelease'})
-    expect(triageContextOf(buildHostModel({collected: collectNothing('host'), log: {ok: false, reason: 'absent', path: 'dmesg', message: 'not read'}})).context.kernel).toBeUndefined()
+    expect(triageContextOf(evidenceModel({})).context.kernel).toBeUndefined()
   })
 
   it('leads with the known regression the host\'s kernel carries, citing where the release came from', () => {

@@ -8,17 +8,13 @@
  * vmd-icelake-msi-remap and real-mlx5-vf-intremap-k5.10-1.
  */
 import {describe, expect, it} from 'vitest'
-import {collectNothing} from '../src/collect/index.js'
 import {parseKernelLog} from '../src/decode/kernel-log/index.js'
-import {buildHostModel} from '../src/model/host.js'
 import {triageContextOf} from '../src/replay/fault-context.js'
 import {triageRecords} from '../src/replay/fault-triage.js'
+import {evidenceModel} from './support/model.js'
 
 /** The triage context `faults --lspci-dump` builds from this listing. */
-function listing(text: string) {
-  const collected = collectNothing('listing.txt')
-  return triageContextOf(buildHostModel({collected, log: {ok: false, reason: 'absent', path: 'dmesg', message: 'not read'}, pci: {path: 'listing.txt', text, format: 'dump'}})).context
-}
+const listing = (text: string) => triageContextOf(evidenceModel({lspci: text})).context
 function lead(log: string, lspci: string) {
   return triageRecords(parseKernelLog(log), log.split('\n').length, listing(lspci)).faults[0]!.explanation
 }
@@ -64,12 +60,7 @@ describe('an SR-IOV VF from the host listing', () => {
 const uctp = 'DMAR: [DMA Read NO_PASID] Request device [80:14.0] fault addr 0xe81759000 [fault reason 0x39] SM: Present bit in Root Entry is clear\n'
 
 describe('the host\'s kernel command line (/proc/cmdline of the live host or a --root snapshot)', () => {
-  function withCmdline(cmdline: string) {
-    const nothing = collectNothing('host')
-    const collected = {...nothing, platform: {...nothing.platform, cmdline: {ok: true as const, path: '/proc/cmdline', value: `${cmdline}\n`}}}
-    const ctx = triageContextOf(buildHostModel({collected, log: {ok: false, reason: 'absent', path: 'dmesg', message: 'not read'}})).context
-    return triageRecords(parseKernelLog(uctp), 2, ctx).faults[0]!.explanation
-  }
+  const withCmdline = (cmdline: string) => triageRecords(parseKernelLog(uctp), 2, triageContextOf(evidenceModel({cmdline})).context).faults[0]!.explanation
 
   it('elfcorehdr= (kexec adds it for the capture kernel) makes the fault a kdump kernel\'s, citing /proc/cmdline', () => {
     // The shape kexec-tools gives a capture kernel's command line (elfcorehdr= appended to the crash kernel's own parameters).

@@ -16,9 +16,8 @@ import {readdirSync, readFileSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {parseKernelLog, type LogRecord} from '../../src/decode/kernel-log/index.js'
 import {leadingExplanation, triageRecords, type LeadingExplanation, type TriageContext} from '../../src/replay/fault-triage.js'
-import {collectNothing} from '../../src/collect/index.js'
-import {buildHostModel} from '../../src/model/host.js'
 import {triageContextOf} from '../../src/replay/fault-context.js'
+import {evidenceModel} from './model.js'
 
 export interface FaultCase {
   name: string
@@ -183,20 +182,11 @@ function termFound(term: string, text: string): boolean {
 export function hostContextOf(c: FaultCase): TriageContext {
   const host = c.host
   if (host === undefined) return {}
-  // Like the command: a dump without --root describes that machine alone (collectNothing names the dump).
-  const dumpPath = `${c.name}.lspci`
-  const nothing = collectNothing(host.lspci === undefined ? `${c.name}.case` : dumpPath)
-  const present = (path: string, value: string) => ({ok: true as const, path, value: `${value}\n`})
-  const collected = {...nothing, platform: {
-    ...nothing.platform,
-    ...(host.uname === undefined ? {} : {kernelRelease: present('/proc/sys/kernel/osrelease', host.uname)}),
-    ...(host.cmdline === undefined ? {} : {cmdline: present('/proc/cmdline', host.cmdline)}),
-  }}
-  const model = buildHostModel({
-    collected, log: {ok: false, reason: 'absent', path: 'dmesg', message: 'the kernel log was not read'},
-    ...(host.lspci === undefined ? {} : {pci: {path: dumpPath, text: host.lspci, format: 'dump' as const}}),
-  })
-  return triageContextOf(model).context
+  return triageContextOf(evidenceModel({
+    ...(host.lspci === undefined ? {} : {lspci: host.lspci}),
+    ...(host.uname === undefined ? {} : {release: host.uname}),
+    ...(host.cmdline === undefined ? {} : {cmdline: host.cmdline}),
+  }, c.name)).context
 }
 
 /** `mode`: the log alone, or the log with the host evidence its thread posted (when it has any). */
