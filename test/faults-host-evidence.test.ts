@@ -74,3 +74,34 @@ describe('the host\'s kernel command line (/proc/cmdline of the live host or a -
     expect(triageRecords(parseKernelLog(uctp), 2, {}).faults[0]!.explanation.category).not.toBe('kdump')
   })
 })
+
+// amdvi-hd7790-vfio-runtime-pm-d3cold-iotlb-timeout: the GPU's IOTLB time-outs, and the PM status lines lspci -vvv prints.
+const iotlb = ['[   72.645091] AMD-Vi: Completion-Wait loop timed out',
+  '[   73.231711] ahci 0000:0c:00.0: AMD-Vi: Event logged [IO_PAGE_FAULT domain=0x0017 address=0xc5f3f000 flags=0x0050]',
+  '[   73.231724] ahci 0000:0c:00.0: AMD-Vi: Event logged [IO_PAGE_FAULT domain=0x0017 address=0xc5f3f040 flags=0x0050]',
+  '[   73.500538] iommu ivhd0: AMD-Vi: Event logged [IOTLB_INV_TIMEOUT device=06:00.0 address=0x1001e4600]', ''].join('\n')
+const gpu = (pmStatus: string, driver: string) => `06:00.0 VGA compatible controller: Advanced Micro Devices, Inc. [AMD/ATI] Bonaire XT [Radeon HD 7790/8770 / R7 360 / R9 260/360 OEM] (prog-if 00 [VGA controller])
+\tStatus: Cap+ 66MHz- UDF- FastB2B- ParErr- DEVSEL=fast >TAbort- <TAbort- <MAbort- >SERR- <PERR- INTx-
+\tCapabilities: [50] Power Management version 3
+\t\tFlags: PMEClk- DSI- D1+ D2+ AuxCurrent=0mA PME(D0-,D1+,D2+,D3hot+,D3cold-)
+\t\tStatus: ${pmStatus} NoSoftRst+ PME-Enable+ DSel=0 DScale=0 PME-
+\tKernel driver in use: ${driver}
+`
+
+describe('a vfio-pci device the listing shows powered down', () => {
+  it('reads the PM capability\'s status (D3 is D3hot), not the command/status register\'s "Status: Cap+"', () => {
+    expect(evidenceModel({lspci: gpu('D3', 'vfio-pci')}).topology.devices.get('0000:06:00.0')?.powerState).toBe('D3hot')
+    expect(evidenceModel({lspci: gpu('D0', 'vfio-pci')}).topology.devices.get('0000:06:00.0')?.powerState).toBe('D0')
+  })
+
+  it('IOTLB time-outs from it lead with vfio-pci\'s idle runtime PM, ahead of the stalled queue\'s other faults', () => {
+    const e = lead(iotlb, gpu('D3', 'vfio-pci'))
+    expect(e).toMatchObject({rule: 'amd-vi-iotlb-timeout-vfio-idle-d3', category: 'kernel-bug'})
+    expect(e.remediation.join('\n')).toContain('vfio_pci.disable_idle_d3=1')
+  })
+
+  it('not when it is in D0, nor when another driver holds it', () => {
+    expect(lead(iotlb, gpu('D0', 'vfio-pci')).rule).toBe('amd-vi-iotlb-timeout')
+    expect(lead(iotlb, gpu('D3', 'amdgpu')).rule).toBe('amd-vi-iotlb-timeout')
+  })
+})

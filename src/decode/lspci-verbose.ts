@@ -319,6 +319,8 @@ export function decodeLspciVerbose(text: string): LspciVerbose {
 
     const group = find(/^IOMMU group: (\d+)/) ?? find(/^Flags: .*IOMMU group (\d+)/)
     const driver = find(/^Kernel driver in use: (\S+)/)
+    // The PM capability's status line ("Status: D3 NoSoftRst+ PME-Enable+ …"), not the command/status register's "Status: Cap+ …".
+    const power = find(/^Status: D([0-3]) NoSoftRst[+-]/)
     const numa = find(/^NUMA node: (\d+)/)
     const subsystem = find(/^Subsystem: .*\[([0-9a-f]{4}):([0-9a-f]{4})\]$/i)
 
@@ -355,6 +357,7 @@ export function decodeLspciVerbose(text: string): LspciVerbose {
       virtfns: [],
       isVirtfn: false,
       ...(driver ? {driver: driver[1]} : {}),
+      ...(power ? {powerState: power[1] === '3' ? 'D3hot' as const : `D${power[1] as '0' | '1' | '2'}` as const} : {}),
       ...(group ? {iommuGroup: Number(group[1])} : {}),
       ...(numa ? {numaNode: Number(numa[1])} : {}),
       configLength: 0,

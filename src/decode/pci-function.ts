@@ -112,6 +112,8 @@ export interface PciFunction {
   slot?: {physicalSlot?: number; hotPlug?: boolean}
   /** PM No_Soft_Reset: a D3hot->D0 "pm reset" leaves state intact. */
   noSoftReset?: boolean | Unknown
+  /** The power state the PM capability's status shows (lspci -vv "Status: D3 …"; D3 read from config space is D3hot). */
+  powerState?: 'D0' | 'D1' | 'D2' | 'D3hot'
   /** Where `resetMethods` came from: the kernel's `reset_method`, or inferred from config bytes. */
   resetMethodsSource?: 'sysfs' | 'inferred-from-config'
   /** The lspci heading text (dump source), e.g. "PCI bridge: Intel Corporation …". */

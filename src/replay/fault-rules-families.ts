@@ -39,6 +39,11 @@ function driverOf(x: FaultFacts): string | undefined {
   return x.g.driver ?? x.drivers[0]
 }
 
+/** The requester is bound to vfio-pci: the host's driver, or the log's vfio-pci lines for it. */
+function vfioHeld(x: FaultFacts): boolean {
+  return driverOf(x) === 'vfio-pci' || x.facts.driverLines.get(x.g.requester)?.drivers.has('vfio-pci') === true
+}
+
 function noDriver(x: FaultFacts): boolean {
   if (x.g.driver !== undefined) return x.g.driver === 'pci'
   return x.trace !== undefined && x.trace.devices.length > 0 && x.trace.devices.every((d) => d.driver === undefined)
@@ -305,12 +310,26 @@ export const AMD_VI_RULES: readonly FaultRule[] = [
     }),
   },
   {
+    // vfio-pci powers an unused device down (runtime PM, since 5.19); the host listing shows it there.
+    id: 'amd-vi-iotlb-timeout-vfio-idle-d3',
+    category: 'kernel-bug',
+    when: {events: ['IOTLB_INV_TIMEOUT'], also: (x) => vfioHeld(x) && x.ctx.topology?.devices.get(x.g.requester)?.powerState === 'D3hot'},
+    explain: (x) => ({
+      summary: `${who(x)} is bound to vfio-pci and the host's listing shows it in D3 (powered down) while no guest used it: vfio-pci's idle runtime power management put it there, and the device then failed to answer IOTLB invalidations in time — the kernel behaviour that 7ab5e10eda02 ("vfio/pci: Move the unused device into low power state with runtime PM", 5.19) introduced, a regression for devices like this one`,
+      causes: ['vfio-pci runtime PM moving the idle device into D3 (hot, or cold where the platform can cut power): the device stops answering ATS invalidations',
+        'the device hung or failed its reset, if the faults continue with idle D3 disabled'],
+      remediation: ['boot with vfio_pci.disable_idle_d3=1 (keeps idle vfio devices in D0) and report it to the vfio maintainers with the kernel version and lspci -vvv of the device',
+        'or keep the device bound to its own driver until the VM starts'],
+      evidence: [{fact: `${x.g.requester}: bound to vfio-pci, power state D3 in the listing's PM capability status`, source: x.ctx.topology!.source}],
+    }),
+  },
+  {
     id: 'amd-vi-iotlb-timeout',
     category: 'device-tlb',
     when: {events: ['IOTLB_INV_TIMEOUT']},
     explain: (x) => {
       // A device vfio-pci holds may be powered down between guests: a device in D3cold answers no invalidation.
-      const vfio = driverOf(x) === 'vfio-pci' || x.facts.driverLines.get(x.g.requester)?.drivers.has('vfio-pci') === true
+      const vfio = vfioHeld(x)
       return {
         summary: `${who(x)}'s ATS translation cache did not answer an IOTLB invalidation in time: the device stopped responding${vfio ? ' (the log shows it bound to vfio-pci, i.e. assigned to a VM)' : ''}`,
         causes: [

@@ -855,7 +855,8 @@ export class FaultTriage {
     // An AMD IOMMU whose command queue stalls (Completion-Wait time-outs) on a device that no longer answers
     // ATS invalidations: that device leads; other devices' page faults in the same window follow from the stall.
     if ([...this.events.values()].some(({group}) => group.type === 'amd-vi' && group.event === 'COMPLETION_WAIT_TIMEOUT')) {
-      const stalledOn = (f: FaultGroup) => (f.explanation.category === 'device-tlb' ? 0 : 1)
+      // The device that did not answer: its IOTLB_INV_TIMEOUT group, whichever rule explains why (device-TLB, or a kernel bug that powered it down).
+      const stalledOn = (f: FaultGroup) => (f.explanation.category === 'device-tlb' || f.event === 'IOTLB_INV_TIMEOUT' ? 0 : 1)
       faults.sort((a, b) => stalledOn(a) - stalledOn(b))
     }
     const hints: QueueHints = {}
