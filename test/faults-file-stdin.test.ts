@@ -59,6 +59,24 @@ describe('faults: a file and the same bytes on stdin', () => {
         got.push(...parser.end())
         expect(got.map(strip), `file @${chunkSize}`).toEqual(lineByLine)
       }
+      // As `faults FILE` reads: into the parser's scanner memory (readBuffers), scanned where the blocks lie.
+      for (const chunkSize of [2 * 1024 * 1024, 64 * 1024]) {
+        const parser = new LogParser()
+        const got: LogRecord[] = []
+        let lent: [Buffer, Buffer] | undefined
+        let inPlace = 0
+        await streamKernelLog(new RootedHostFs('/'), {file, chunkSize}, {
+          block: (t, bytes) => {
+            if (lent !== undefined && bytes.buffer === lent[0].buffer) inPlace++
+            parser.pushText(t, (r) => got.push(r), bytes)
+          },
+          readBuffers: (size) => (lent = parser.readBuffers(size)),
+        })
+        got.push(...parser.end())
+        expect(lent?.[0].length, `lent @${chunkSize}`).toBe(chunkSize)
+        expect(inPlace, `blocks read in place @${chunkSize}`).toBeGreaterThanOrEqual(Math.floor(Buffer.byteLength(text) / chunkSize))
+        expect(got.map(strip), `file in place @${chunkSize}`).toEqual(lineByLine)
+      }
       for (const chunk of [65536, 4093, 1 << 20]) expect(parseInChunks(text, chunk), `stdin @${chunk}`).toEqual(lineByLine)
     })
   }

@@ -9,7 +9,8 @@ import path from 'node:path'
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 import {LogParser, parseKernelLog, type LogRecord} from '../src/decode/kernel-log/index.js'
-import {newByteScanner, scannedLines} from '../src/decode/line-scanner.js'
+import {HIT_INTS, newByteScanner, scannedLines} from '../src/decode/line-scanner.js'
+import {LineTable} from '../src/decode/kernel-log/line-cache.js'
 import {CANDIDATE} from '../src/decode/kernel-log/shapes.js'
 import {RELATIVE_STAMP} from '../src/decode/kernel-log/prefixes.js'
 import {fixturesDir, repoRoot, realData} from './support/paths.js'
@@ -319,5 +320,100 @@ describe('byte path caches (dmesg -H deltas, syslog stamps, slices)', () => {
     const got = byBlocks(Buffer.from(text), 4 << 20)
     expect(got.records.map(strip)).toEqual(expected)
     expect(got.lines).toBe(body.length)
+  })
+})
+
+describe('blocks scanned where they lie (a reader\'s buffers in the scanner\'s memory)', () => {
+  const hitsOf = (r: {hits: Int32Array; count: number; newlines: number}) => ({hits: Array.from(r.hits.subarray(0, r.count * HIT_INTS)), newlines: r.newlines})
+
+  it('finds what a copy of the block finds, at any place in either buffer, and leaves the bytes around it as they were', () => {
+    const scanner = newByteScanner()!
+    const copied = newByteScanner()!
+    const [first, second] = scanner.readBuffers(4096)
+    const piece = fc.constantFrom('\n', '[  12.5] ', '[  +0.000002] ', '[Dec  7 16:48] ', 'DMAR', 'iommu', 'vt-d', 'x', ' ', '+', '[', '\r', 'é')
+    fc.assert(fc.property(fc.array(piece, {maxLength: 400}), fc.nat(4095), fc.boolean(), fc.uint8Array({minLength: 4096, maxLength: 4096}), (pieces, offset, useSecond, noise) => {
+      const buffer = useSecond ? second : first
+      buffer.set(noise)
+      const block = Buffer.from(pieces.join('')).subarray(0, buffer.length - offset)
+      block.copy(buffer, offset)
+      const before = Buffer.from(buffer)
+      const inPlace = scanner.scan(buffer.subarray(offset, offset + block.length))!
+      expect(hitsOf(inPlace)).toEqual(hitsOf(copied.scan(block)!))
+      expect(buffer.equals(before)).toBe(true)
+    }), {numRuns: 400})
+  })
+
+  it('keep() and same() read the block last scanned in place', () => {
+    const scanner = newByteScanner()!
+    const [first] = scanner.readBuffers(1 << 16)
+    const line = Buffer.from('[    1.000000] DMAR: DRHD: handling fault status reg 2\n')
+    line.copy(first, 100)
+    scanner.scan(first.subarray(100, 100 + line.length))
+    const at = scanner.keep(15, line.length - 1)
+    line.copy(first, 5000)
+    scanner.scan(first.subarray(5000, 5000 + line.length))
+    expect(scanner.same(at, 15, line.length - 16)).toBe(true)
+    first[5000 + 20]! ^= 1
+    scanner.scan(first.subarray(5000, 5000 + line.length))
+    expect(scanner.same(at, 15, line.length - 16)).toBe(false)
+  })
+
+  it('never grows its memory once the buffers are lent: a copied block that no longer fits is refused, and the parser reads it as text', () => {
+    const scanner = newByteScanner()!
+    const [first] = scanner.readBuffers(1 << 16)
+    expect(scanner.scan(Buffer.from('[    1.0] DMAR: x\n'))?.count).toBe(1)
+    expect(scanner.scan(Buffer.alloc(4 << 20, 0x0a))).toBeUndefined()
+    expect(first.length).toBe(1 << 16) // still attached
+    // The parser: blocks in its lent buffers, then a big one from elsewhere, as line by line.
+    const text = realLogs.slice(0, 12).map((f) => readFileSync(f, 'utf8')).join('\n') + '\n'
+    const big = Buffer.from(text.repeat(Math.ceil((3 << 20) / text.length)))
+    const parser = new LogParser()
+    const [a] = parser.readBuffers(1 << 20)!
+    const records: LogRecord[] = []
+    const head = Buffer.from(text)
+    let from = 0
+    while (from < head.length) {
+      let to = Math.min(head.length, from + a.length)
+      if (to < head.length) to = head.lastIndexOf(10, to - 1) + 1
+      head.copy(a, 0, from, to)
+      parser.pushText('', (r) => records.push(r), a.subarray(0, to - from))
+      from = to
+    }
+    parser.pushText('', (r) => records.push(r), big)
+    records.push(...parser.end())
+    expect(records.map(strip)).toEqual(parseKernelLog(text + big.toString('utf8')).map(strip))
+  })
+})
+
+describe('the line cache\'s table', () => {
+  it('answers as a Map of the same keys would, replacing a key\'s entry and emptied by clear()', () => {
+    fc.assert(fc.property(fc.array(fc.tuple(fc.integer({min: -(2 ** 31), max: 2 ** 31 - 1}), fc.nat(3)), {maxLength: 300}), (ops) => {
+      const table = new LineTable<number>(64)
+      const map = new Map<number, number>()
+      ops.forEach(([raw, op], i) => {
+        // few distinct keys, and keys alike in their low bits: replacements and probe chains
+        const key = op === 0 ? raw : (raw & 0xff) << 16
+        if (op === 3 && map.size >= 64) {
+          table.clear()
+          map.clear()
+        }
+        if (map.size < 64 || map.has(key)) {
+          table.set(key, i)
+          map.set(key, i)
+        }
+        expect(table.size).toBe(map.size)
+        expect(table.get(key)).toBe(map.get(key))
+        expect(table.get(raw ^ 1)).toBe(map.get(raw ^ 1))
+      })
+      for (const [key, value] of map) expect(table.get(key)).toBe(value)
+    }), {numRuns: 300})
+  })
+
+  it('refuses a key past its capacity rather than overfilling', () => {
+    const table = new LineTable<number>(8)
+    for (let k = 0; k < 8; k++) table.set(k * 7919, k)
+    table.set(0, 99)
+    expect(table.get(0)).toBe(99)
+    expect(() => table.set(123456, 0)).toThrow(/full/)
   })
 })

@@ -70,6 +70,7 @@ export async function runFaults(request: FaultsRequest, driver: FaultsDriver): P
         if (line !== undefined) driver.print(line + '\n')
       }, bytes)
     },
+    readBuffers: (size) => parser.readBuffers(size),
   })
   for (const record of parser.end()) triage.add(record)
   if (!outcome.ok) {

@@ -28,14 +28,19 @@
  */
 /**
  * Memory: [0, 4) the newline count; [ARENA_AT, ARENA_END) bodies kept for `same` (the parser's
- * line cache); then 63 zero bytes and a "\n" (the scan reads a little before the block; the
- * newline makes the block's first line start a line for the dmesg -H test); the block at
- * SCAN_DATA, zero padding, the hits.
+ * line cache); 64 bytes where an in-place scan saves the bytes after its block; then 63 zero bytes
+ * and a "\n" (the scan reads a little before the block; the newline makes the block's first line
+ * start a line for the dmesg -H test); a copied block at SCAN_DATA, zero padding, the hits.
+ * Once a reader's buffers are lent (readBuffers), the copies are confined to COPY_REGION bytes and
+ * the two buffers, each between 64-byte pads, and the hits of in-place scans follow (see lend).
  */
 const ARENA_AT = 64
 const ARENA_END = ARENA_AT + (1 << 20)
-const SCAN_DATA = ARENA_END + 64 // block bytes start here; the 64 before stay zero (reads before the block)
+const SAVE_AT = ARENA_END
+const SCAN_DATA = SAVE_AT + 128 // copied block bytes start here; the 64 before stay zero (reads before the block)
 const SCAN_PAD = 64 // zero bytes after the block (SIMD reads past its end)
+/** Room for copied blocks (and their hits) once the reader's buffers are lent: a 128 KiB slice's worth. */
+const COPY_REGION = 2 << 20
 
 /** int32 per hit line (ScanResult.hits). */
 export const HIT_INTS = 8
@@ -90,7 +95,14 @@ function scannerModule(): Uint8Array {
   const store = (offset: number) => [0x36, 0x02, ...uleb(offset)]
   const simd = (op: number) => [0xfd, ...uleb(op)]
   const vload = (offset: number) => [...simd(0x00), 0x00, ...uleb(offset)]
-  const splat = (byte: number) => [...simd(0x0c), ...Array.from({length: 16}, () => byte)]
+  // A byte splatted over 16 lanes, from a v128 local set once before the loop (locals 38 on): a
+  // v128.const inside the loop is rebuilt from two 64-bit immediates at every use.
+  const splatLocals = new Map<number, number>()
+  const splat = (byte: number) => {
+    let local = splatLocals.get(byte)
+    if (local === undefined) splatLocals.set(byte, (local = 38 + splatLocals.size))
+    return get(local)
+  }
   const [eq8, vand, vor, anyTrue, bitmask] = [simd(0x23), simd(0x4e), simd(0x50), simd(0x53), simd(0x64)]
   const [add, sub, mul, and, or, xor, shl, clz, ctz, popcnt, eq, eqz, ltU, gtU, geU] = [[0x6a], [0x6b], [0x6c], [0x71], [0x72], [0x73], [0x74], [0x67], [0x68], [0x69], [0x46], [0x45], [0x49], [0x4b], [0x4f]]
   const neq = [0x47]
@@ -314,7 +326,9 @@ function scannerModule(): Uint8Array {
     ...get(o), ...get(out), ...sub, ...i32(HIT_BYTES), 0x6e, // i32.div_u: hits written
     0x0b,
   ]
-  const body = [6, 15, 0x7f, 6, 0x7b, 7, 0x7f, 1, 0x7b, 5, 0x7f, 1, 0x7b, ...code] // local groups: 15 × i32, 6 × v128, 7 × i32, 1 × v128, 5 × i32, 1 × v128
+  const constants = [...splatLocals].flatMap(([byte, local]) => [...simd(0x0c), ...Array.from({length: 16}, () => byte), ...set(local)])
+  // local groups: 15 × i32, 6 × v128, 7 × i32, 1 × v128, 5 × i32, 1 × v128, then the splatted constants (v128)
+  const body = [7, 15, 0x7f, 6, 0x7b, 7, 0x7f, 1, 0x7b, 5, 0x7f, 1, 0x7b, ...uleb(splatLocals.size), 0x7b, ...constants, ...code]
 
   // same(x, y, length) -> 1 when memory [x, x + length) equals [y, y + length): 16 bytes a step, then byte by byte.
   const x = 0, y = 1, length = 2, j = 3
@@ -378,11 +392,25 @@ export interface ScanResult {
 
 let compiled: object | undefined
 
+/** Where a reader's buffers lie in the scanner's memory (ByteScanner.readBuffers). */
+interface Lent {
+  size: number
+  /** The two buffers' first bytes; each has 64 bytes of its own before and after it. */
+  first: number
+  second: number
+  /** Where in-place scans write their hits: room for a whole buffer's worth. */
+  hitsAt: number
+  buffers: [Buffer, Buffer]
+}
+
 export class ByteScanner {
   private readonly memory: WasmMemory
   private readonly scanFn: (start: number, end: number, out: number) => number
   private readonly sameFn: (x: number, y: number, length: number) => number
   private arenaTop = ARENA_AT
+  /** Where the block last scanned starts in memory (SCAN_DATA, or in a lent buffer). */
+  private base = SCAN_DATA
+  private lent: Lent | undefined
 
   constructor(wasm: WasmApi) {
     this.memory = new wasm.Memory({initial: 1})
@@ -393,38 +421,91 @@ export class ByteScanner {
   }
 
   /**
+   * Two buffers of `size` bytes in the scanner's own memory, for a reader to read blocks into: a
+   * block handed to `scan` that lies in one of them is scanned where it is, without the copy.
+   * The memory never grows after this (growing would detach the buffers): a copied block that
+   * no longer fits makes `scan` return undefined. The same two buffers on every call.
+   */
+  readBuffers(size: number): [Buffer, Buffer] {
+    if (this.lent !== undefined) {
+      if (this.lent.size !== size) throw new Error(`the scanner's read buffers are ${this.lent.size} bytes, not ${size}`)
+      return this.lent.buffers
+    }
+    const first = SCAN_DATA + COPY_REGION + 64
+    const second = first + size + 128
+    const hitsAt = (second + size + SCAN_PAD + 7) & ~7
+    this.ensure(hitsAt + HIT_BYTES * (Math.floor(size / 3) + 2))
+    const buffers: [Buffer, Buffer] = [Buffer.from(this.memory.buffer, first, size), Buffer.from(this.memory.buffer, second, size)]
+    this.lent = {size, first, second, hitsAt, buffers}
+    return buffers
+  }
+
+  /** Grows the memory to `bytes`; false when it would have to grow with buffers lent. */
+  private ensure(bytes: number): boolean {
+    const have = this.memory.buffer.byteLength
+    if (bytes <= have) return true
+    if (this.lent !== undefined) return false
+    this.memory.grow(Math.ceil((bytes - have) / 65536))
+    return true
+  }
+
+  /**
    * Keeps bytes [from, to) of the block last scanned (block-relative, as the hits), for `same`.
    * Returns where, or -1 when the arena is full (the caller compares another way); `forget` empties it.
    */
   keep(from: number, to: number): number {
     const at = this.arenaTop
     if (at + (to - from) > ARENA_END) return -1
-    new Uint8Array(this.memory.buffer).copyWithin(at, SCAN_DATA + from, SCAN_DATA + to)
+    new Uint8Array(this.memory.buffer).copyWithin(at, this.base + from, this.base + to)
     this.arenaTop = at + (to - from)
     return at
   }
 
   /** The bytes kept at `at` equal bytes [from, from + length) of the block last scanned. */
   same(at: number, from: number, length: number): boolean {
-    return this.sameFn(at, SCAN_DATA + from, length) === 1
+    return this.sameFn(at, this.base + from, length) === 1
   }
 
   forget(): void {
     this.arenaTop = ARENA_AT
   }
 
-  scan(bytes: Uint8Array): ScanResult {
+  /** The block's hit lines, or undefined when it is not in a lent buffer and no longer fits beside them. */
+  scan(bytes: Uint8Array): ScanResult | undefined {
     const n = bytes.length
+    const lent = this.lent
+    if (lent !== undefined && bytes.buffer === this.memory.buffer) {
+      const at = bytes.byteOffset
+      if ((at >= lent.first && at + n <= lent.first + lent.size) || (at >= lent.second && at + n <= lent.second + lent.size)) return this.scanInPlace(at, n, lent.hitsAt)
+    }
     const outAt = (SCAN_DATA + n + SCAN_PAD + 7) & ~7
     // A hit line holds at least 2 bytes ("[+", a dmesg -H delta's opening) and a newline (but the
     // last): at most n / 3 + 1 lines.
     const need = outAt + HIT_BYTES * (Math.floor(n / 3) + 2)
-    if (need > this.memory.buffer.byteLength) this.memory.grow(Math.ceil((need - this.memory.buffer.byteLength) / 65536))
+    if (!this.ensure(need) || (lent !== undefined && need > SCAN_DATA + COPY_REGION)) return undefined
     const mem = new Uint8Array(this.memory.buffer)
     mem[SCAN_DATA - 1] = 10
     mem.set(bytes, SCAN_DATA)
     mem.fill(0, SCAN_DATA + n, SCAN_DATA + n + SCAN_PAD)
+    this.base = SCAN_DATA
     const count = this.scanFn(SCAN_DATA, SCAN_DATA + n, outAt)
+    return {hits: new Int32Array(this.memory.buffer, outAt, count * HIT_INTS), count, newlines: new Int32Array(this.memory.buffer, 0, 1)[0]!}
+  }
+
+  /**
+   * A block in a lent buffer, scanned where it lies: what the copy would give it around it for
+   * the scan's reads past its ends (a "\n" before it, zeros after it), then the bytes put back.
+   */
+  private scanInPlace(at: number, n: number, outAt: number): ScanResult {
+    const mem = new Uint8Array(this.memory.buffer)
+    const before = mem[at - 1]!
+    mem.copyWithin(SAVE_AT, at + n, at + n + SCAN_PAD)
+    mem[at - 1] = 10
+    mem.fill(0, at + n, at + n + SCAN_PAD)
+    this.base = at
+    const count = this.scanFn(at, at + n, outAt)
+    mem.copyWithin(at + n, SAVE_AT, SAVE_AT + SCAN_PAD)
+    mem[at - 1] = before
     return {hits: new Int32Array(this.memory.buffer, outAt, count * HIT_INTS), count, newlines: new Int32Array(this.memory.buffer, 0, 1)[0]!}
   }
 }
@@ -436,7 +517,7 @@ export class ByteScanner {
 export function scannedLines(bytes: Uint8Array): number[] | undefined {
   const scanner = byteScanner()
   if (scanner === null) return undefined
-  const {hits, count} = scanner.scan(bytes)
+  const {hits, count} = scanner.scan(bytes)!
   return Array.from({length: count}, (_, k) => hits[HIT_INTS * k + 1]!)
 }
 

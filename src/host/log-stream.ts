@@ -39,7 +39,15 @@ export type LineSink = (line: string) => void
  * everything else together): consumers scan `bytes` and decode the lines they keep as UTF-8,
  * during the call: the buffer is reused afterwards.
  */
-export type BlockSink = {block: (text: string, bytes: Buffer) => void}
+export type BlockSink = {
+  block: (text: string, bytes: Buffer) => void
+  /**
+   * Optional: two buffers of `size` bytes a file's blocks are read into (memory the consumer
+   * scans in place, saving a copy per block), or undefined to let the reader allocate its own.
+   * Each block handed on then lies in one of them.
+   */
+  readBuffers?: (size: number) => [Buffer, Buffer] | undefined
+}
 export type Sink = LineSink | BlockSink
 
 interface Splitter {
@@ -287,8 +295,10 @@ async function streamFile(file: OpenedFile, path: string, origin: LogStreamOrigi
  * RSS) quiet on multi-GB logs. A line longer than both the buffer and MAX_LINE_BYTES is skipped.
  */
 async function streamFileBlocks(fd: number, start: number, path: string, origin: LogStreamOrigin, chunkSize: number, sink: BlockSink): Promise<LogStreamOutcome> {
-  let cur = Buffer.allocUnsafe(Math.max(chunkSize, 64))
-  let next = Buffer.allocUnsafe(cur.length)
+  // The sink's own buffers only when no block can outgrow them (see the growth below).
+  const lent = chunkSize >= MAX_LINE_BYTES ? sink.readBuffers?.(chunkSize) : undefined
+  let cur = lent?.[0] ?? Buffer.allocUnsafe(Math.max(chunkSize, 64))
+  let next = lent?.[1] ?? Buffer.allocUnsafe(cur.length)
   let filled = 0
   let bytes = start
   let position = start

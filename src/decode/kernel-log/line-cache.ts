@@ -175,3 +175,62 @@ export function countNewlines(text: string, from: number, to: number): number {
   for (let i = text.indexOf('\n', from); i !== -1 && i < to; i = text.indexOf('\n', i + 1)) n++
   return n
 }
+
+/**
+ * The byte path's cache index: entries by their 32-bit key (the body hash and stamp kind), in
+ * open addressing over typed arrays: one multiply and a probe or two per lookup, where a Map
+ * hashes the number again and walks its chains (the storm's largest single cost per line).
+ * Holds at most `capacity` keys (the caller clears it when full); no deletes but `clear`.
+ */
+export class LineTable<T> {
+  private readonly shift: number
+  private readonly mask: number
+  private readonly keys: Int32Array
+  /** Per slot: the entry's index + 1; 0 when empty. */
+  private readonly slots: Int32Array
+  private readonly entries: T[] = []
+
+  constructor(private readonly capacity: number) {
+    const bits = Math.max(4, Math.ceil(Math.log2(capacity * 2)))
+    this.shift = 32 - bits
+    this.mask = (1 << bits) - 1
+    this.keys = new Int32Array(1 << bits)
+    this.slots = new Int32Array(1 << bits)
+  }
+
+  get size(): number {
+    return this.entries.length
+  }
+
+  get(key: number): T | undefined {
+    const {keys, slots, mask} = this
+    for (let i = Math.imul(key, 0x9e3779b1) >>> this.shift; ; i = (i + 1) & mask) {
+      const at = slots[i]!
+      if (at === 0) return undefined
+      if (keys[i] === key) return this.entries[at - 1]
+    }
+  }
+
+  /** Sets the key's entry (replacing one of the same key, as Map.set). */
+  set(key: number, entry: T): void {
+    const {keys, slots, mask} = this
+    for (let i = Math.imul(key, 0x9e3779b1) >>> this.shift; ; i = (i + 1) & mask) {
+      const at = slots[i]!
+      if (at === 0) {
+        if (this.entries.length >= this.capacity) throw new Error(`line table full (${this.capacity} keys)`)
+        keys[i] = key
+        slots[i] = this.entries.push(entry)
+        return
+      }
+      if (keys[i] === key) {
+        this.entries[at - 1] = entry
+        return
+      }
+    }
+  }
+
+  clear(): void {
+    this.slots.fill(0)
+    this.entries.length = 0
+  }
+}

@@ -11,7 +11,7 @@
 import {HIT_INTS, newByteScanner, STAMP_FOUND, type ByteScanner} from '../line-scanner.js'
 import {
   bodyWords, clonerFor, copierFor, countNewlines, digitsValue, hashBytes, isDigit, isLower, isSpace, isSyslogLead, isUpper, keepStamp,
-  CTIME, INDENTED, latin1, MONOTONIC, NO_STAMP, RELATIVE, sameBytes, sameStamp, STAMP_KEY, STAMP_STYLE, stampText, SYSLOG,
+  CTIME, INDENTED, latin1, LineTable, MONOTONIC, NO_STAMP, RELATIVE, sameBytes, sameStamp, STAMP_KEY, STAMP_STYLE, stampText, SYSLOG,
   type Cloner, type Copier, type LineCacheEntry, type StampKind,
 } from './line-cache.js'
 import {
@@ -69,17 +69,18 @@ export class LogParser implements HeadHolder, RelativeClock {
   private ctimeMonthKey = -1
   private ctimeMonth: number | undefined
   private syslogTimeFor: LogTime | undefined
+  /** Entries each of the two caches below holds before it is cleared. */
+  private static readonly BODY_CACHE_MAX = 4096
   /**
    * The byte path's cache: lines by the hash of their body bytes, each entry taken from
    * `bodyCache` (cleared with it, so a hit here is a hit there: records come out alike).
    */
-  private readonly lineCache = new Map<number, LineCacheEntry>()
+  private readonly lineCache = new LineTable<LineCacheEntry>(LogParser.BODY_CACHE_MAX)
   /**
    * Parsed message bodies (text after the prefixes) of stateless shapes: fault storms repeat the
    * same body thousands of times with only the stamp changing. Bounded; cleared when full.
    */
   private readonly bodyCache = new Map<string, {head: boolean; record?: LogRecord; clone?: Cloner}>()
-  private static readonly BODY_CACHE_MAX = 4096
   /** The byte path's scanner (its arena holds lineCache's bodies), made on first use; null without WebAssembly SIMD. */
   private scanner: ByteScanner | null | undefined
   /**
@@ -173,6 +174,16 @@ export class LogParser implements HeadHolder, RelativeClock {
   }
 
   /**
+   * Two buffers of `size` bytes for a reader to read blocks into, which the byte path then scans
+   * where they lie rather than copying them into the scanner (ByteScanner.readBuffers); undefined
+   * without WebAssembly SIMD. Blocks read elsewhere are still taken.
+   */
+  readBuffers(size: number): [Buffer, Buffer] | undefined {
+    if (this.scanner === undefined) this.scanner = newByteScanner()
+    return this.scanner?.readBuffers(size)
+  }
+
+  /**
    * The byte path. The scanner reports every line that may open with a dmesg -H stamp besides the
    * candidate lines, and slowLine and the line cache move the clock for them as push() does, so
    * such lines need no line-by-line detour and blocks may begin anywhere.
@@ -202,7 +213,10 @@ export class LogParser implements HeadHolder, RelativeClock {
   /** pushBytes on whole lines of one block (all "\n"-terminated but maybe the block's last). */
   private scanSlice(bytes: Buffer, scanner: ByteScanner, sink: (r: LogRecord) => void): void {
     const n = bytes.length
-    const {hits, count, newlines} = scanner.scan(bytes)
+    const scanned = scanner.scan(bytes)
+    // A copied block that no longer fits beside the reader's buffers (readBuffers): the text path.
+    if (scanned === undefined) return this.pushString(bytes.toString('latin1'), sink, bytes)
+    const {hits, count, newlines} = scanned
     const view = new DataView(bytes.buffer, bytes.byteOffset, n)
     const base = this.lineNo
     /** Where the line after the last one parsed starts (a wrapped record's continuation). */
@@ -284,7 +298,8 @@ export class LogParser implements HeadHolder, RelativeClock {
             this.pendingTime.length = 0
           } else if (stamp !== RELATIVE && this.stampDigits >= 0) this.holdDigits(seconds)
           else this.holdStamp(bytes, this.stampFrom, this.stampTo, style, seconds)
-        } else if (hit.record !== undefined || hit.tail !== undefined) time = this.currentLastTime()
+        } else if (hit.tail !== undefined || (hit.record !== undefined && (this.repeat === undefined || hit.head === true))) time = this.currentLastTime()
+        // A repeat without a stamp of its own takes the last one as it is held (no text made for it): the repeat call below.
         if (hit.tail !== undefined) {
           const held = this.held
           if (this.repeat !== undefined && held?.type === 'fault' && this.heldEntry !== undefined) {
