@@ -3,12 +3,12 @@
  * the hex in the same real files), plus the broken-input rules: short reads are unknown, loops
  * end, nothing throws.
  */
-import {readFileSync} from 'node:fs'
+import {readdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 import {parseLspciDump} from '../src/decode/lspci-dump.js'
-import {decodePciConfig, findCapability, type DecodedConfig} from '../src/decode/pci-config.js'
+import {decodePciConfig, findCapability, flagField, numberField, type DecodedCapability, type DecodedConfig} from '../src/decode/pci-config.js'
 import {configFacts} from '../src/model/topology.js'
 import {realData} from './support/paths.js'
 
@@ -165,6 +165,58 @@ describe('non-root reads (64 bytes) and broken input', () => {
         expect(config.capabilities.list.length).toBeLessThanOrEqual(48)
         expect(config.extendedCapabilities.list.length).toBeLessThanOrEqual(960)
         configFacts(config)
+      }),
+      {numRuns: 300},
+    )
+  })
+})
+
+/**
+ * numberField/flagField read one field of a capability whose fields are not decoded yet; the
+ * answer must be the whole decode's (`fields[name]`), conditions included (PCIe slot registers
+ * only with slotImplemented, ARI forwarding only from capability version 2).
+ */
+describe('one field read alone agrees with the whole decode', () => {
+  // Fields whose conditions can leave them out of `fields`: asked for whether or not they were decoded.
+  const conditional = ['hotPlugCapable', 'physicalSlot', 'presenceDetect', 'ariForwardingSupported', 'ariForwardingEnabled', 'nonexistent', 'constructor']
+  const capsOf = (config: DecodedConfig): DecodedCapability[] => [...config.capabilities.list, ...config.extendedCapabilities.list]
+  function expectSameFields(bytes: Uint8Array): number {
+    const whole = capsOf(decodePciConfig(bytes)).map((cap) => cap.fields)
+    const alone = capsOf(decodePciConfig(bytes))
+    expect(alone).toHaveLength(whole.length)
+    let compared = 0
+    alone.forEach((cap, i) => {
+      const fields = whole[i] as Record<string, number | boolean>
+      // Conditional names first, while nothing of this capability is decoded.
+      for (const name of [...conditional, ...Object.keys(fields)]) {
+        const value = Object.hasOwn(fields, name) ? fields[name] : undefined
+        expect(numberField(cap, name), `${cap.name} ${name}`).toBe(typeof value === 'number' ? value : undefined)
+        expect(flagField(cap, name), `${cap.name} ${name}`).toBe(typeof value === 'boolean' ? value : undefined)
+        compared++
+      }
+    })
+    return compared
+  }
+
+  it('on every function of every real config dump', () => {
+    const dir = path.join(realData, 'pci')
+    let compared = 0
+    for (const file of readdirSync(dir).filter((name) => name.endsWith('-lspci-xxxx.txt'))) {
+      for (const device of parseLspciDump(readFileSync(path.join(dir, file), 'utf8')).devices) compared += expectSameFields(device.config)
+    }
+    expect(compared).toBeGreaterThan(1000)
+  })
+
+  it('on a PCIe capability of any version, slot bit and contents', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({minLength: 0x3c, maxLength: 0x3c}), fc.integer({min: 0, max: 15}), fc.boolean(), (body, version, slot) => {
+        const bytes = new Uint8Array(0x100)
+        bytes.set([0x86, 0x80, 0x01, 0x00, 0, 0, 0x10, 0x00], 0) // status: capability list
+        bytes[0x34] = 0x40
+        bytes.set(body, 0x44)
+        // PCIe capability header: id 0x10, no next, flags: version, port type root port, slot implemented.
+        bytes.set([0x10, 0x00, version | 0x40, slot ? 0x01 : 0x00], 0x40)
+        expect(expectSameFields(bytes)).toBeGreaterThan(0)
       }),
       {numRuns: 300},
     )

@@ -257,6 +257,12 @@ interface CompiledSpec {
   fields: readonly CompiledField[]
   /** The furthest byte any field reads, from the capability's start: within the bytes, nothing is truncated. */
   extent: number
+  /**
+   * Field by name, for reading one field without decoding the rest (the model reads a handful of
+   * a capability's dozens); undefined when a name repeats or a field's condition (its `version`
+   * or `onlyIf` field) comes after it: then only the whole decode in table order answers right.
+   */
+  byName: ReadonlyMap<string, CompiledField> | undefined
 }
 
 function compileSpec(spec: CapabilitySpec): CompiledSpec {
@@ -265,7 +271,18 @@ function compileSpec(spec: CapabilitySpec): CompiledSpec {
     const width = high - low + 1
     return {...field, shift: field.bits ? low : 0, mask: !field.bits || width >= 32 ? -1 : (1 << width) - 1, flag: field.bits !== undefined && high === low}
   })
-  return {id: spec.id, name: spec.name, fields, extent: Math.max(0, ...spec.fields.map((field) => field.at + field.size))}
+  return {id: spec.id, name: spec.name, fields, extent: Math.max(0, ...spec.fields.map((field) => field.at + field.size)), byName: fieldsByName(fields)}
+}
+
+function fieldsByName(fields: readonly CompiledField[]): Map<string, CompiledField> | undefined {
+  const byName = new Map<string, CompiledField>()
+  for (const field of fields) {
+    if (byName.has(field.name)) return undefined
+    if (field.minVersion !== undefined && fields.some((other) => other.name === 'version') && !byName.has('version')) return undefined
+    if (field.onlyIf !== undefined && !byName.has(field.onlyIf)) return undefined
+    byName.set(field.name, field)
+  }
+  return byName
 }
 
 const STANDARD_BY_ID = new Map(STANDARD_CAPABILITIES.map((spec) => [spec.id, compileSpec(spec)]))
@@ -340,7 +357,8 @@ function readLe(bytes: Uint8Array, at: number, size: number): number | undefined
 /** Bits [high, low] of a register of at most 32 bits. */
 function extractBits(value: number, bits: readonly [number, number] | undefined): number {
   if (!bits) return value
-  const [high, low] = bits
+  const high = bits[0]
+  const low = bits[1]
   const width = high - low + 1
   return width >= 32 ? value >>> low : (value >>> low) & ((1 << width) - 1)
 }
@@ -354,7 +372,9 @@ function fieldValue(field: CompiledField, raw: number): FieldValue {
 function decodeFields(bytes: Uint8Array, offset: number, spec: CompiledSpec | undefined, version: number | undefined): {fields: Record<string, FieldValue>; truncated: boolean} {
   const fields: Record<string, FieldValue> = {}
   let truncated = false
-  for (const field of spec?.fields ?? []) {
+  const specFields = spec?.fields ?? []
+  for (let i = 0; i < specFields.length; i++) {
+    const field = specFields[i] as CompiledField
     if (field.minVersion !== undefined && (version ?? (fields.version as number | undefined) ?? 0) < field.minVersion) continue
     if (field.onlyIf !== undefined && fields[field.onlyIf] !== true) continue
     const raw = readLe(bytes, offset + field.at, field.size)
@@ -412,6 +432,20 @@ class Capability implements DecodedCapability {
   get fields(): Record<string, FieldValue> {
     this.#fields ??= decodeFields(this.#bytes ?? new Uint8Array(), this.offset, this.#spec, this.version).fields
     return this.#fields
+  }
+
+  /**
+   * `fields[name]`, without decoding the other fields while they are not decoded yet (then every
+   * field lies within the bytes): the same conditions as the whole decode, for this field alone.
+   */
+  field(name: string): FieldValue | undefined {
+    const byName = this.#fields === undefined ? this.#spec?.byName : undefined
+    if (byName === undefined || this.#bytes === undefined) return this.fields[name]
+    const field = byName.get(name)
+    if (field === undefined) return undefined
+    if (field.minVersion !== undefined && (this.version ?? (this.field('version') as number | undefined) ?? 0) < field.minVersion) return undefined
+    if (field.onlyIf !== undefined && this.field(field.onlyIf) !== true) return undefined
+    return fieldValue(field, readLe(this.#bytes, this.offset + field.at, field.size) as number)
   }
 }
 
@@ -524,7 +558,8 @@ export function decodePciConfig(input: Uint8Array): DecodedConfig {
   for (let i = 0; allOnes && i < 0x40 && i < bytes.length; i++) allOnes = bytes[i] === 0xff
   const header: Record<string, FieldValue> = {}
   const readHeader = (specs: readonly FieldSpec[]): void => {
-    for (const field of specs) {
+    for (let i = 0; i < specs.length; i++) {
+      const field = specs[i] as FieldSpec
       const raw = readLe(bytes, field.at, field.size)
       if (raw === undefined) continue
       const value = extractBits(raw, field.bits)
@@ -595,18 +630,18 @@ export function decodePciConfig(input: Uint8Array): DecodedConfig {
 /** Found → the capability; not found in a complete list → undefined (absent); else 'unknown'. */
 export function findCapability(config: DecodedConfig, space: CapabilitySpace, id: number): DecodedCapability | undefined | 'unknown' {
   const list = space === 'standard' ? config.capabilities : config.extendedCapabilities
-  const found = list.list.find((cap) => cap.id === id)
-  if (found) return found
+  // A loop, not find(): the model asks a dozen ids of every function.
+  for (const cap of list.list) if (cap.id === id) return cap
   return list.complete ? undefined : 'unknown'
 }
 
 export function numberField(cap: DecodedCapability, name: string): number | undefined {
-  const value = cap.fields[name]
+  const value = cap instanceof Capability ? cap.field(name) : cap.fields[name]
   return typeof value === 'number' ? value : undefined
 }
 
 export function flagField(cap: DecodedCapability, name: string): boolean | undefined {
-  const value = cap.fields[name]
+  const value = cap instanceof Capability ? cap.field(name) : cap.fields[name]
   return typeof value === 'boolean' ? value : undefined
 }
 

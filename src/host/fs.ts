@@ -302,6 +302,8 @@ function canonical(path: string): string {
 export class RootedHostFs implements HostFs {
   /** The root as a real path ('' for "/"), links in the root's own path resolved once. */
   private readonly realRoot: string
+  /** A snapshot (not the live "/"): link targets must stay inside it. */
+  readonly confined: boolean
   /** Host directory path -> its resolution (each directory resolved once, from its parent's listing). */
   private readonly dirs = new Map<string, DirResolution>()
   /** Real directory -> its entries and their kinds (one readdir answers every absent attribute and every link test). */
@@ -325,11 +327,13 @@ export class RootedHostFs implements HostFs {
       real = nodePath.resolve(root)
     }
     this.realRoot = real === '/' ? '' : real
+    this.confined = this.realRoot !== ''
     this.dirs.set('/', {ok: true, place: {host: '/', real: real === '/' ? '/' : real}})
   }
 
   /** A link's target by real path, read once (a device's bus link is both read and followed). */
-  private readlinkAt(real: string): {ok: true; target: string} | {ok: false; error: unknown} {
+  /** @internal (also ListedDirectory's) */
+  readlinkAt(real: string): {ok: true; target: string} | {ok: false; error: unknown} {
     let read = this.links.get(real)
     if (read === undefined) {
       try {
@@ -354,7 +358,12 @@ export class RootedHostFs implements HostFs {
     if (entry === undefined) {
       try {
         const kinds = new Map<string, EntryKind>()
-        for (const dirent of this.fs.readdirSync(real, {withFileTypes: true})) kinds.set(String(dirent.name), kindOf(dirent))
+        // Indexed loops here and below: a for…of in code not yet optimised allocates a result per step.
+        const dirents = this.fs.readdirSync(real, {withFileTypes: true})
+        for (let i = 0; i < dirents.length; i++) {
+          const dirent = dirents[i] as DirentLike
+          kinds.set(String(dirent.name), kindOf(dirent))
+        }
         entry = {kinds}
       } catch (error) {
         entry = {failed: miss(real, error)}
@@ -443,7 +452,8 @@ export class RootedHostFs implements HostFs {
     return {ok: true, place: {host: joinPath(dir.place.host, name), real: joinPath(dir.place.real, name)}, kind: kinds?.get(name), listed: kinds !== undefined}
   }
 
-  private recordedUnreadable(path: string): Read<never> | undefined {
+  /** @internal (also ListedDirectory's) */
+  recordedUnreadable(path: string): Read<never> | undefined {
     if (this.unreadable.size === 0 || !this.unreadable.has(path)) return undefined
     return {ok: false, reason: 'unreadable', path, message: `${path}: not readable on the captured host`}
   }
@@ -503,13 +513,21 @@ export class RootedHostFs implements HostFs {
     const max = sizeLimitFor(path)
     const file = at === undefined ? this.openAt(canonical(path), path, max, 0, false) : this.openLocated(at, path, max, 0, false)
     if (!file.ok) return file
+    return this.readOpened(path, file.value.fd, file.value.size, max)
+  }
+
+  /**
+   * An opened file's bytes (into the shared scratch buffer when small), capped at `max`; closes the
+   * descriptor. @internal (also ListedDirectory's)
+   */
+  readOpened(path: string, fd: number, size: number, max: SizeLimit): Read<Uint8Array> {
     try {
-      const bytes = readCapped(this.fs, file.value.fd, max.bytes, file.value.size, true)
+      const bytes = readCapped(this.fs, fd, max.bytes, size, true)
       return bytes === undefined ? refused(path, `larger than ${max.label}`) : {ok: true, value: bytes, path}
     } catch (error) {
       return miss(path, error)
     } finally {
-      this.fs.closeSync(file.value.fd)
+      this.fs.closeSync(fd)
     }
   }
 
@@ -526,17 +544,18 @@ export class RootedHostFs implements HostFs {
   }
 
   /** The reads by path, or of an entry already found in its directory (`at`). */
-  private bytesAt(path: string, at: Located | undefined): Read<Uint8Array> {
-    const read = this.readShared(path, at)
-    return read.ok && isScratch(read.value) ? {ok: true, value: keptCopy(read.value), path} : read
+  /** @internal (also ListedDirectory's) */
+  bytesAt(path: string, at: Located | undefined): Read<Uint8Array> {
+    return kept(this.readShared(path, at))
   }
 
-  private textAt(path: string, at: Located | undefined): Read<string> {
-    const bytes = this.readShared(path, at)
-    return bytes.ok ? {ok: true, value: Buffer.from(bytes.value.buffer, bytes.value.byteOffset, bytes.value.length).toString('utf8'), path} : bytes
+  /** @internal (also ListedDirectory's) */
+  textAt(path: string, at: Located | undefined): Read<string> {
+    return decodedText(this.readShared(path, at))
   }
 
-  private linkAt(path: string, located: Located | undefined): Read<string> {
+  /** @internal (also ListedDirectory's) */
+  linkAt(path: string, located: Located | undefined): Read<string> {
     const recorded = this.recordedUnreadable(path)
     if (recorded) return recorded
     const at = located ?? this.locate(canonical(path), path, false)
@@ -557,6 +576,7 @@ export class RootedHostFs implements HostFs {
     return dir.ok ? {ok: true, value: dir.value.names(), path} : dir
   }
 
+
   directory(path: string): Read<HostDirectory> {
     const recorded = this.recordedUnreadable(path)
     if (recorded) return recorded
@@ -565,27 +585,12 @@ export class RootedHostFs implements HostFs {
     const listing = this.listing(dir.place.real)
     const kinds = listing.kinds
     if (kinds === undefined) return {...(listing.failed as Extract<Read<never>, {ok: false}>), path}
-    const {place} = dir
-    const entryPath = (name: string) => (path === '/' ? `/${name}` : `${path}/${name}`)
-    // A plain name is found in the listing; anything else ('a/b', '..') takes the path route.
-    const located = (name: string): Located | undefined =>
-      name === '' || name === '.' || name === '..' || name.includes('/') ? undefined : {ok: true, place: {host: joinPath(place.host, name), real: joinPath(place.real, name)}, kind: kinds.get(name), listed: true}
-    return {
-      ok: true,
-      path,
-      value: {
-        path,
-        names: () => [...(listing.sorted ??= [...kinds.keys()].sort())],
-        namesStartingWith: (prefix) => {
-          const found: string[] = []
-          for (const name of kinds.keys()) if (name.startsWith(prefix)) found.push(name)
-          return found
-        },
-        readText: (name) => this.textAt(entryPath(name), located(name)),
-        readBytes: (name) => this.bytesAt(entryPath(name), located(name)),
-        readLink: (name) => this.linkAt(entryPath(name), located(name)),
-      },
-    }
+    return {ok: true, path, value: new ListedDirectory(this, path, dir.place, kinds, listing)}
+  }
+
+  /** @internal ListedDirectory's: the fs whose files it opens. */
+  get syncFs(): SyncFsLike {
+    return this.fs
   }
 
   realPath(path: string): Read<string> {
@@ -621,8 +626,18 @@ export class RootedHostFs implements HostFs {
 
 /** Does a relative link target, stored at host path `linkPath`, climb above "/"? (Counted in place: it runs for every link read.) */
 function climbsAbove(linkPath: string, target: string): boolean {
-  let depth = -1
-  for (let i = 0; i < linkPath.length; i++) if (linkPath.charCodeAt(i) !== SLASH && (i === 0 || linkPath.charCodeAt(i - 1) === SLASH)) depth++
+  return climbsFrom(componentsOf(linkPath) - 1, target)
+}
+
+/** Components of a host path ("/" has none, "/sys/bus" two). */
+function componentsOf(path: string): number {
+  let count = 0
+  for (let i = 0; i < path.length; i++) if (path.charCodeAt(i) !== SLASH && (i === 0 || path.charCodeAt(i - 1) === SLASH)) count++
+  return count
+}
+
+/** Does a relative link target climb above "/" from a directory `depth` components deep? */
+function climbsFrom(depth: number, target: string): boolean {
   let start = 0
   while (start <= target.length) {
     let end = target.indexOf('/', start)
@@ -632,6 +647,104 @@ function climbsAbove(linkPath: string, target: string): boolean {
     start = end + 1
   }
   return false
+}
+
+/** A read's bytes as UTF-8 text. */
+function decodedText(bytes: Read<Uint8Array>): Read<string> {
+  return bytes.ok ? {ok: true, value: Buffer.from(bytes.value.buffer, bytes.value.byteOffset, bytes.value.length).toString('utf8'), path: bytes.path} : bytes
+}
+
+/** A read's bytes moved out of the shared scratch buffer, for the caller to keep. */
+function kept(read: Read<Uint8Array>): Read<Uint8Array> {
+  return read.ok && isScratch(read.value) ? {ok: true, value: keptCopy(read.value), path: read.path} : read
+}
+
+/**
+ * A directory resolved and listed once (HostFs.directory). One object per directory, its reads on
+ * the prototype. Each read answers exactly as the same read by path; the common entries take a
+ * short way that makes no location object: a name the listing lacks is absent, a regular file is
+ * opened and read (the listing already said what fstat would), a link's target is read and checked.
+ * Anything else (a link to follow to a file, a FIFO, a name with a slash) goes the general way.
+ */
+class ListedDirectory implements HostDirectory {
+  /** Components of the directory's host path: how far up a relative link in it may point (counted on the first link read). */
+  #depth = -1
+
+  constructor(
+    readonly reader: RootedHostFs,
+    readonly path: string,
+    readonly place: Place,
+    readonly kinds: ReadonlyMap<string, EntryKind>,
+    readonly listing: Listing,
+  ) {}
+
+  names(): string[] {
+    return [...(this.listing.sorted ??= [...this.kinds.keys()].sort())]
+  }
+
+  namesStartingWith(prefix: string): string[] {
+    const found: string[] = []
+    this.kinds.forEach((_kind, name) => {
+      if (name.startsWith(prefix)) found.push(name)
+    })
+    return found
+  }
+
+  readText(name: string): Read<string> {
+    const kind = this.kindOf(name)
+    return kind === 'file' || kind === undefined ? decodedText(this.fileAt(name, kind)) : this.reader.textAt(this.entryPath(name), this.located(name))
+  }
+
+  readBytes(name: string): Read<Uint8Array> {
+    const kind = this.kindOf(name)
+    return kind === 'file' || kind === undefined ? kept(this.fileAt(name, kind)) : this.reader.bytesAt(this.entryPath(name), this.located(name))
+  }
+
+  readLink(name: string): Read<string> {
+    const kind = this.kindOf(name)
+    if (kind !== 'link' && kind !== undefined) return this.reader.linkAt(this.entryPath(name), this.located(name))
+    const path = this.entryPath(name)
+    const recorded = this.reader.recordedUnreadable(path)
+    if (recorded) return recorded
+    if (kind === undefined) return absent(path, 'readlink')
+    const read = this.reader.readlinkAt(joinPath(this.place.real, name))
+    if (!read.ok) return miss(path, read.error)
+    const target = read.target
+    // As by path: an absolute target, or more '..' than the link is deep, leaves the snapshot.
+    if (this.reader.confined && (target.startsWith('/') || climbsFrom(this.#depth < 0 ? (this.#depth = componentsOf(this.place.host)) : this.#depth, target))) return refused(path, OUTSIDE_ROOT)
+    return {ok: true, value: target, path}
+  }
+
+  /** The listed kind of a plain name; 'path' for a name to resolve as a path ('a/b', '..'). */
+  private kindOf(name: string): EntryKind | 'path' | undefined {
+    return name === '' || name === '.' || name === '..' || name.includes('/') ? 'path' : this.kinds.get(name)
+  }
+
+  private entryPath(name: string): string {
+    return this.path === '/' ? `/${name}` : `${this.path}/${name}`
+  }
+
+  /** A plain name found in the listing, for the general way; undefined for a name to resolve as a path. */
+  private located(name: string): Located | undefined {
+    if (this.kindOf(name) === 'path') return undefined
+    return {ok: true, place: {host: joinPath(this.place.host, name), real: joinPath(this.place.real, name)}, kind: this.kinds.get(name), listed: true}
+  }
+
+  /** A listed regular file's bytes (a shared view), or the absent entry's miss. */
+  private fileAt(name: string, kind: 'file' | undefined): Read<Uint8Array> {
+    const path = this.entryPath(name)
+    const recorded = this.reader.recordedUnreadable(path)
+    if (recorded) return recorded
+    if (kind === undefined) return absent(path, 'open')
+    const max = sizeLimitFor(path)
+    let fd: number
+    try {
+      fd = this.reader.syncFs.openSync(joinPath(this.place.real, name), SAFE_OPEN_FLAGS)
+    } catch (error) {
+      return miss(path, error)
+    }
+    return this.reader.readOpened(path, fd, 0, max)
+  }
 }
 
 /** Convenience: the value or undefined. */

@@ -133,6 +133,8 @@ interface ScopeClaim {
 interface SegmentClaims {
   byBdf: Map<string, ScopeClaim>
   bridges: Array<ScopeClaim & {secondaryBus: number; subordinateBus: number}>
+  /** Bus -> the first bridge claim (table order) whose range holds it, null for none: found once per bus. */
+  bridgeByBus: Map<number, ScopeClaim | null>
 }
 
 /** Indexes the explicit DRHD scopes once, so finding a device's owner costs the scopes that could match it, not all of them. */
@@ -143,7 +145,7 @@ function scopeClaims(table: DmarTable, scopes: ResolvedScope[], topology: PciTop
     const drhd = drhdAt(table, rs.structureIndex)
     if (!drhd || drhd.flags.includePciAll) return
     let claims = bySegment.get(drhd.segment)
-    if (claims === undefined) bySegment.set(drhd.segment, (claims = {byBdf: new Map(), bridges: []}))
+    if (claims === undefined) bySegment.set(drhd.segment, (claims = {byBdf: new Map(), bridges: [], bridgeByBus: new Map()}))
     const claim = {order, scope: rs as ResolvedScope & {bdf: string}, drhd}
     if (!claims.byBdf.has(rs.bdf)) claims.byBdf.set(rs.bdf, claim)
     const target = topology.devices.get(rs.bdf)
@@ -157,14 +159,22 @@ function ownerOf(fn: PciFunction, table: DmarTable, claims: Map<number, SegmentC
   const dmaFn = (fn.physfn !== undefined ? topology.devices.get(fn.physfn) : undefined) ?? fn
   const segment = claims.get(dmaFn.segment)
   let first = segment?.byBdf.get(dmaFn.bdf)
-  for (const bridge of segment?.bridges ?? []) {
-    if (first !== undefined && bridge.order >= first.order) break
-    if (dmaFn.bus >= bridge.secondaryBus && dmaFn.bus <= bridge.subordinateBus) first = bridge
-  }
+  const bridge = segment === undefined ? undefined : bridgeClaimOf(segment, dmaFn.bus)
+  if (bridge !== undefined && (first === undefined || bridge.order < first.order)) first = bridge
   if (first !== undefined) return {bdf: fn.bdf, drhdIndex: first.scope.structureIndex, registerBase: first.drhd.registerBase, via: 'scope', matchedBdf: first.scope.bdf}
   const catchAll = table.structures.findIndex((s) => s.type === 'DRHD' && s.flags.includePciAll && s.segment === dmaFn.segment)
   const drhd = drhdAt(table, catchAll)
   return drhd ? {bdf: fn.bdf, drhdIndex: catchAll, registerBase: drhd.registerBase, via: 'include-all'} : undefined
+}
+
+/** The first bridge scope (table order) whose bus range holds `bus`; the bridges are searched once per bus, not per device. */
+function bridgeClaimOf(segment: SegmentClaims, bus: number): ScopeClaim | undefined {
+  let found = segment.bridgeByBus.get(bus)
+  if (found === undefined) {
+    found = segment.bridges.find((bridge) => bus >= bridge.secondaryBus && bus <= bridge.subordinateBus) ?? null
+    segment.bridgeByBus.set(bus, found)
+  }
+  return found ?? undefined
 }
 
 /** Scoped structures with their index, for callers that walk them. */
