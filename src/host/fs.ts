@@ -576,7 +576,6 @@ export class RootedHostFs implements HostFs {
     return dir.ok ? {ok: true, value: dir.value.names(), path} : dir
   }
 
-
   directory(path: string): Read<HostDirectory> {
     const recorded = this.recordedUnreadable(path)
     if (recorded) return recorded
