@@ -8,7 +8,7 @@ import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {directFaultsRequest, OCLIF_DIRNAME} from '../src/cli/faults-direct.js'
 import {realData, repoRoot} from './support/paths.js'
-import {cliHarness, runCli} from './support/without-oclif.js'
+import {cliHarness, runCli, runCliClosingStdoutEarly} from './support/without-oclif.js'
 
 let work = ''
 let plainEnv: NodeJS.ProcessEnv = {}
@@ -66,6 +66,22 @@ describe('faults FILE without oclif', () => {
         expect(direct.status, args.join(' ')).toBe(exit)
       }
     }
+  })
+
+  it('a reader that closes the pipe early (`| head`) is no error: no stack trace, the exit status of a whole run', async () => {
+    // 8,000 distinct requesters: megabytes of JSON, far more than a pipe holds, so the write meets EPIPE.
+    const lines: string[] = []
+    for (let i = 0; i < 8000; i++) {
+      const bdf = `${((i >> 8) & 0xff).toString(16).padStart(2, '0')}:${((i >> 3) & 0x1f).toString(16).padStart(2, '0')}.${i & 7}`
+      lines.push(`[    1.${String(i).padStart(6, '0')}] DMAR: [DMA Read NO_PASID] Request device [${bdf}] fault addr 0x${(0x10000 + i * 0x1000).toString(16)} [fault reason 0x06] PTE Read access is not set`)
+    }
+    const log = path.join(work, 'many-requesters.log')
+    writeFileSync(log, lines.join('\n') + '\n')
+    const whole = await vtd(withoutOclif, ['faults', '--json', log], plainEnv)
+    expect(whole.stdout.length).toBeGreaterThan(1 << 20)
+    const cut = await runCliClosingStdoutEarly(withoutOclif, ['faults', '--json', log], plainEnv, work)
+    expect(cut.stderr).toBe('')
+    expect(cut.status).toBe(whole.status)
   })
 
   it('runs through oclif when a user has plugins installed', async () => {

@@ -9,15 +9,12 @@
 import {openRoot} from '../host/snapshot.js'
 import type {DirectFaultsRequest} from './faults-direct.js'
 import {runFaults} from './faults-run.js'
-import {terminalWidth, writeJson, writeText} from './output.js'
+import {ignoreClosedStdout, terminalWidth, writeJson, writeText} from './output.js'
 
 /** True when the run printed its report; false (nothing printed, no exit code set) when oclif has to run it. */
 export async function runFaultsWithoutOclif(request: DirectFaultsRequest): Promise<boolean> {
   const leftToOclif = new Error('left to oclif')
-  // As oclif does: output cut short by a closed pipe (`| head`) is not an error.
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error
-  })
+  ignoreClosedStdout()
   try {
     const report = await runFaults({file: request.file, root: '/', since: undefined, follow: false, trace: false, detail: 3, json: request.json}, {
       hostFs: (root) => openRoot(root),

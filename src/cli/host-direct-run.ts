@@ -12,7 +12,7 @@ import {runDevice} from './device-run.js'
 import {runGroups} from './groups-run.js'
 import type {DirectHostRequest} from './host-direct.js'
 import type {CommandDriver} from './host-model.js'
-import {colorEnabled, terminalWidth, writeJson, writeText} from './output.js'
+import {colorEnabled, ignoreClosedStdout, terminalWidth, writeJson, writeText} from './output.js'
 
 /** True when the run printed its report; false (nothing printed, no exit code set) when oclif has to run it. */
 export async function runHostCommandWithoutOclif(request: DirectHostRequest): Promise<boolean> {
@@ -46,10 +46,7 @@ export async function runHostCommandWithoutOclif(request: DirectHostRequest): Pr
     process.exitCode = undefined
     return false
   }
-  // As oclif does: output cut short by a closed pipe (`| head`) is not an error.
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error
-  })
+  ignoreClosedStdout()
   for (const text of printed) writeText(text)
   // oclif prints a command's result as its JSON when there is one (Command._run).
   if (request.json && result) writeJson(result)

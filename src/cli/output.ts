@@ -32,3 +32,10 @@ export function writeText(text: string): void {
 export function writeJson(json: unknown): void {
   process.stdout.write(JSON.stringify(json, null, 2) + '\n')
 }
+
+/** As oclif does: output cut short by a closed pipe (`| head`) is not an error (the starts without oclif). */
+export function ignoreClosedStdout(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error
+  })
+}

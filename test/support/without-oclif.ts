@@ -2,7 +2,7 @@
  * Running the built CLI (bin/run.js) as a child process, with a way to tell whether it loaded
  * oclif: the starts that skip oclif (prerendered help, `faults FILE`) must print what oclif prints.
  */
-import {execFile} from 'node:child_process'
+import {execFile, spawn} from 'node:child_process'
 import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -50,4 +50,19 @@ export async function runCli(nodeArgs: string[], args: string[], env: NodeJS.Pro
     const e = error as {code: number; stdout: string; stderr: string}
     return {status: e.code, stdout: e.stdout, stderr: e.stderr}
   }
+}
+
+/**
+ * bin/run.js with `args`, its stdout read only until the first chunk and then closed, as `| head -c 1`
+ * does: the exit status and everything it wrote to stderr.
+ */
+export function runCliClosingStdoutEarly(nodeArgs: string[], args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{status: number | null; stderr: string}> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...nodeArgs, bin, ...args], {cwd, env, stdio: ['ignore', 'pipe', 'pipe']})
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text))
+    child.stdout.once('data', () => child.stdout.destroy())
+    child.on('error', reject)
+    child.on('close', (status) => resolve({status, stderr}))
+  })
 }
