@@ -65,7 +65,7 @@ async function warmDirectHost() {
   const {tuneTierUpFor} = await import('../dist/src/cli/tier-up.js')
   // One start flag for the three (tier-up.ts): the cache is taken under it.
   tuneTierUpFor('check')
-  const {compiledBundles, cacheFileOf, cacheFileContents} = await import('../dist/src/cli/cached-bundle.js')
+  const cache = await import('../dist/src/cli/cached-bundle.js')
   const {directHostRequest} = await import('../dist/src/cli/host-direct.js')
   const {runHostCommandWithoutOclif} = await import('../dist/src/cli/host-direct-run.js')
   process.stdout.write = () => true
@@ -73,17 +73,14 @@ async function warmDirectHost() {
     const request = directHostRequest(args)
     if (request === undefined || !(await runHostCommandWithoutOclif(request))) throw new Error(`code cache: ${args.join(' ')} did not run without oclif`)
   }
-  const file = path.join(repo, 'dist/src/cli/host-direct-run.cjs')
-  const compiled = compiledBundles.get(file)
-  if (compiled === undefined) throw new Error(`code cache: the host commands without oclif did not load ${file}`)
-  writeFileSync(cacheFileOf(file), cacheFileContents(compiled.source, compiled.script.createCachedData()))
+  writeCodeCache(cache, path.join(repo, 'dist/src/cli/host-direct-run.cjs'), 'the host commands without oclif')
   process.exitCode = 0
 }
 
 async function warmDirectFaults() {
   const {tuneTierUpFor} = await import('../dist/src/cli/tier-up.js')
   tuneTierUpFor('faults')
-  const {compiledBundles, cacheFileOf, cacheFileContents} = await import('../dist/src/cli/cached-bundle.js')
+  const cache = await import('../dist/src/cli/cached-bundle.js')
   const {runFaultsWithoutOclif} = await import('../dist/src/cli/faults-direct-run.js')
   process.stdout.write = () => true
   const log = directFaultsLog()
@@ -94,10 +91,7 @@ async function warmDirectFaults() {
   } finally {
     rmSync(log)
   }
-  const file = path.join(repo, 'dist/src/cli/faults-direct-run.cjs')
-  const compiled = compiledBundles.get(file)
-  if (compiled === undefined) throw new Error(`code cache: faults without oclif did not load ${file}`)
-  writeFileSync(cacheFileOf(file), cacheFileContents(compiled.source, compiled.script.createCachedData()))
+  writeCodeCache(cache, path.join(repo, 'dist/src/cli/faults-direct-run.cjs'), 'faults without oclif')
   process.exitCode = 0
 }
 
@@ -105,7 +99,7 @@ async function warm(name) {
   process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1'
   const {tuneTierUpFor} = await import('../dist/src/cli/tier-up.js')
   tuneTierUpFor(name)
-  const {compiledBundles, cacheFileOf, cacheFileContents} = await import('../dist/src/cli/cached-bundle.js')
+  const cache = await import('../dist/src/cli/cached-bundle.js')
   const runs = WARM_UPS[name] ?? []
   if (runs.length === 0) {
     await import(`../dist/commands/${name}.js`)
@@ -118,10 +112,13 @@ async function warm(name) {
   const files = [path.join(repo, `dist/commands/${name}.cjs`)]
   // The oclif bundle every command loads: its cache from check's run (the flags of every command but faults).
   if (name === OCLIF_CACHE_FROM) files.push(path.join(repo, 'dist/src/cli/oclif.cjs'))
-  for (const file of files) {
-    const compiled = compiledBundles.get(file)
-    if (compiled === undefined) throw new Error(`code cache: ${name} did not load ${file}`)
-    writeFileSync(cacheFileOf(file), cacheFileContents(compiled.source, compiled.script.createCachedData()))
-  }
+  for (const file of files) writeCodeCache(cache, file, name)
   process.exitCode = 0
+}
+
+/** Writes the V8 code cache of a bundle the warm-up ran (`cache`: dist/src/cli/cached-bundle.js); `what` ran it. */
+function writeCodeCache(cache, file, what) {
+  const compiled = cache.compiledBundles.get(file)
+  if (compiled === undefined) throw new Error(`code cache: ${what} did not load ${file}`)
+  writeFileSync(cache.cacheFileOf(file), cache.cacheFileContents(compiled.source, compiled.script.createCachedData()))
 }
